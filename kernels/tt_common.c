@@ -1,0 +1,48 @@
+#include "tt_common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const tt_status_names[TT_STATUS_COUNT] = {
+    [TT_OK] = "ok",
+    [TT_ERR_NULL] = "null pointer",
+    [TT_ERR_SHAPE] = "invalid shape",
+    [TT_ERR_SIZE] = "buffer too small",
+    [TT_ERR_VALUE] = "value out of domain",
+    [TT_ERR_NOMEM] = "out of memory",
+    [TT_ERR_UNSUPPORTED] = "unsupported on this CPU/OS",
+    [TT_ERR_IO] = "I/O error",
+    [TT_ERR_FORMAT] = "malformed input",
+    [TT_ERR_MISMATCH] = "mismatch",
+    [TT_ERR_NOTFOUND] = "not found",
+};
+
+const char *tt_strerror(tt_status s)
+{
+    if ((unsigned)s >= TT_STATUS_COUNT) return "unknown status";
+    return tt_status_names[s];
+}
+
+static _Thread_local char tt_err_buf[512];
+
+const char *tt_last_error(void) { return tt_err_buf; }
+
+tt_status tt_fail(tt_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tt_err_buf, sizeof tt_err_buf, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void *tt_alloc(size_t bytes)
+{
+    size_t n = (bytes + 63) & ~(size_t)63;
+    if (n < bytes) return NULL;
+    if (n == 0) n = 64;
+    return aligned_alloc(64, n);
+}
+
+void tt_free(void *p) { free(p); }

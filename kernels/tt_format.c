@@ -1,0 +1,344 @@
+/* Canonical formats, quantizer and scalar oracles. Layouts (FORMATS.md):
+ *  I2_S  code c = T+1 (2 bits); 128-weight blocks of 32 bytes; weight j of a block sits in byte j%32 at bit
+ *        6-2*(j/32). Rows K/4 bytes. [compat: bitnet.cpp x86]
+ *  TL1   pair (w0,w1) -> 3*w0+w1+4 in [0,8]; byte j of a row: pair 2j in the low nibble, 2j+1 in the high.
+ *        Rows K/4 bytes (K % 4 == 0).
+ *  TL2   per row: triple plane (|v|, v = 9w0+3w1+w2, two per byte, low nibble first), sign plane (bit t%8 of
+ *        byte t/8 set when v < 0), then a TL1 pair plane for the K - K3 tail columns. 5 bits / 3 weights.
+ * Every tensor ends with a 32-byte tail holding the f32 scale first. */
+#include "tt_format.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const fmt_names[TT_FMT_COUNT] = {"i2s", "tl1", "tl2"};
+
+const char *tt_fmt_name(tt_fmt f) { return (unsigned)f < TT_FMT_COUNT ? fmt_names[f] : "?"; }
+
+int tt_fmt_from_name(const char *s)
+{
+    if (!s) return -1;
+    for (int i = 0; i < TT_FMT_COUNT; i++)
+        if (!strcmp(s, fmt_names[i])) return i;
+    return -1;
+}
+
+/* K granularity per format: I2_S 128-weight blocks; TL1 two pairs per byte; TL2 pair tail of 32s. */
+static const int fmt_k_multiple[TT_FMT_COUNT] = {128, 4, 32};
+
+tt_status tt_fmt_check_shape(tt_fmt f, int m, int k)
+{
+    if ((unsigned)f >= TT_FMT_COUNT) return tt_fail(TT_ERR_VALUE, "unknown format %d", (int)f);
+    if (m < 1 || m > TT_M_MAX)
+        return tt_fail(TT_ERR_SHAPE, "%s needs 1 <= M <= %d, got M = %d", fmt_names[f], TT_M_MAX, m);
+    if (k < 1 || k > TT_K_MAX)
+        return tt_fail(TT_ERR_SHAPE, "%s needs 1 <= K <= %d, got K = %d", fmt_names[f], TT_K_MAX, k);
+    if (k % fmt_k_multiple[f])
+        return tt_fail(TT_ERR_SHAPE, "%s needs K %% %d == 0, got K = %d", fmt_names[f], fmt_k_multiple[f], k);
+    return TT_OK;
+}
+
+int tt_tl2_k3(int k) { return (k / 96) * 96; }
+
+static size_t tl2_row_bytes(int k)
+{
+    int k3 = tt_tl2_k3(k);
+    return (size_t)(k3 / 6 + k3 / 24 + (k - k3) / 4);
+}
+
+static size_t fmt_row_bytes(tt_fmt f, int k) { return f == TT_FMT_TL2 ? tl2_row_bytes(k) : (size_t)k / 4; }
+
+size_t tt_fmt_size(tt_fmt f, int m, int k)
+{
+    if (tt_fmt_check_shape(f, m, k) != TT_OK) return 0;
+    return (size_t)m * fmt_row_bytes(f, k) + TT_TAIL_BYTES;
+}
+
+static tt_status check_tern(const tt_tern *w, tt_fmt f)
+{
+    if (!w || !w->t) return tt_fail(TT_ERR_NULL, "ternary matrix or its data is NULL");
+    return tt_fmt_check_shape(f, w->m, w->k);
+}
+
+static void put_scale(uint8_t *tail, float s)
+{
+    memset(tail, 0, TT_TAIL_BYTES);
+    memcpy(tail, &s, sizeof s); /* little endian on every supported target */
+}
+
+float tt_fmt_scale(tt_fmt f, const uint8_t *src, int m, int k)
+{
+    float s;
+    memcpy(&s, src + (size_t)m * fmt_row_bytes(f, k), sizeof s);
+    return s;
+}
+
+/* ---- I2_S ---- */
+static void i2s_pack_row(const int8_t *t, int k, uint8_t *row)
+{
+    memset(row, 0, (size_t)k / 4);
+    for (int j = 0; j < k; j++) {
+        int blk = j / 128, jj = j % 128;
+        row[blk * 32 + jj % 32] |= (uint8_t)((t[j] + 1) << (6 - 2 * (jj / 32)));
+    }
+}
+
+static int i2s_code(const uint8_t *row, int j)
+{
+    int blk = j / 128, jj = j % 128;
+    return (row[blk * 32 + jj % 32] >> (6 - 2 * (jj / 32))) & 3;
+}
+
+/* ---- TL1 ---- */
+static int tl1_index(int w0, int w1) { return 3 * w0 + w1 + 4; }
+
+static void tl1_pack_pairs(const int8_t *t, int k, uint8_t *out)
+{
+    for (int j = 0; j < k / 4; j++)
+        out[j] = (uint8_t)(tl1_index(t[4 * j], t[4 * j + 1]) | tl1_index(t[4 * j + 2], t[4 * j + 3]) << 4);
+}
+
+static int tl1_get(const uint8_t *plane, int p) { return (plane[p / 2] >> (4 * (p & 1))) & 15; }
+
+/* ---- TL2 ---- */
+static void tl2_pack_row(const int8_t *t, int k, uint8_t *row)
+{
+    int k3 = tt_tl2_k3(k), nt = k3 / 3;
+    uint8_t *mag = row, *sgn = row + k3 / 6, *tail = sgn + k3 / 24;
+    memset(row, 0, (size_t)(k3 / 6 + k3 / 24));
+    for (int i = 0; i < nt; i++) {
+        int v = 9 * t[3 * i] + 3 * t[3 * i + 1] + t[3 * i + 2];
+        int a = v < 0 ? -v : v;
+        mag[i / 2] |= (uint8_t)(a << (4 * (i & 1)));
+        if (v < 0) sgn[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+    tl1_pack_pairs(t + k3, k - k3, tail);
+}
+
+tt_status tt_fmt_pack(tt_fmt f, const tt_tern *w, uint8_t *dst, size_t dst_len)
+{
+    tt_status st = check_tern(w, f);
+    if (st) return st;
+    if (!dst) return tt_fail(TT_ERR_NULL, "destination buffer is NULL");
+    size_t need = tt_fmt_size(f, w->m, w->k);
+    if (dst_len < need) return tt_fail(TT_ERR_SIZE, "%s %dx%d needs %zu bytes, buffer has %zu", fmt_names[f],
+                                       w->m, w->k, need, dst_len);
+    for (size_t i = 0; i < (size_t)w->m * w->k; i++)
+        if (w->t[i] < -1 || w->t[i] > 1)
+            return tt_fail(TT_ERR_VALUE, "trit %d at index %zu is not in {-1,0,1}", w->t[i], i);
+    size_t rb = fmt_row_bytes(f, w->k);
+    for (int r = 0; r < w->m; r++) {
+        const int8_t *t = w->t + (size_t)r * w->k;
+        uint8_t *row = dst + (size_t)r * rb;
+        switch (f) {
+        case TT_FMT_I2S: i2s_pack_row(t, w->k, row); break;
+        case TT_FMT_TL1: tl1_pack_pairs(t, w->k, row); break;
+        default: tl2_pack_row(t, w->k, row); break;
+        }
+    }
+    put_scale(dst + (size_t)w->m * rb, w->scale);
+    return TT_OK;
+}
+
+/* Row decoders: fill t[0..k) from packed bytes; return TT_ERR_VALUE on an impossible code. */
+static tt_status i2s_unpack_row(const uint8_t *row, int k, int8_t *t)
+{
+    for (int j = 0; j < k; j++) {
+        int c = i2s_code(row, j);
+        if (c == 3) return tt_fail(TT_ERR_VALUE, "I2_S code 0b11 at column %d", j);
+        t[j] = (int8_t)(c - 1);
+    }
+    return TT_OK;
+}
+
+static tt_status tl1_unpack_pairs(const uint8_t *plane, int k, int8_t *t)
+{
+    for (int p = 0; p < k / 2; p++) {
+        int idx = tl1_get(plane, p);
+        if (idx > 8) return tt_fail(TT_ERR_VALUE, "TL1 index %d > 8 at pair %d", idx, p);
+        t[2 * p] = (int8_t)(idx / 3 - 1);
+        t[2 * p + 1] = (int8_t)(idx % 3 - 1);
+    }
+    return TT_OK;
+}
+
+static tt_status tl2_unpack_row(const uint8_t *row, int k, int8_t *t)
+{
+    int k3 = tt_tl2_k3(k), nt = k3 / 3;
+    const uint8_t *mag = row, *sgn = row + k3 / 6, *tail = sgn + k3 / 24;
+    for (int i = 0; i < nt; i++) {
+        int a = (mag[i / 2] >> (4 * (i & 1))) & 15;
+        if (a > 13) return tt_fail(TT_ERR_VALUE, "TL2 magnitude %d > 13 at triple %d", a, i);
+        int v = (sgn[i / 8] >> (i % 8)) & 1 ? -a : a;
+        int w0 = (v + 13) / 9 - 1, rem = v - 9 * w0; /* rem in [-4, 4] */
+        int w1 = (rem + 4) / 3 - 1, w2 = rem - 3 * w1;
+        t[3 * i] = (int8_t)w0;
+        t[3 * i + 1] = (int8_t)w1;
+        t[3 * i + 2] = (int8_t)w2;
+    }
+    return tl1_unpack_pairs(tail, k - k3, t + k3);
+}
+
+static tt_status check_src(tt_fmt f, const uint8_t *src, size_t src_len, int m, int k)
+{
+    tt_status st = tt_fmt_check_shape(f, m, k);
+    if (st) return st;
+    if (!src) return tt_fail(TT_ERR_NULL, "source buffer is NULL");
+    size_t need = tt_fmt_size(f, m, k);
+    if (src_len < need)
+        return tt_fail(TT_ERR_SIZE, "%s %dx%d needs %zu bytes, buffer has %zu", fmt_names[f], m, k, need, src_len);
+    return TT_OK;
+}
+
+tt_status tt_fmt_unpack(tt_fmt f, const uint8_t *src, size_t src_len, tt_tern *w)
+{
+    if (!w || !w->t) return tt_fail(TT_ERR_NULL, "ternary matrix or its data is NULL");
+    tt_status st = check_src(f, src, src_len, w->m, w->k);
+    if (st) return st;
+    size_t rb = fmt_row_bytes(f, w->k);
+    for (int r = 0; r < w->m; r++) {
+        const uint8_t *row = src + (size_t)r * rb;
+        int8_t *t = w->t + (size_t)r * w->k;
+        st = f == TT_FMT_I2S ? i2s_unpack_row(row, w->k, t)
+           : f == TT_FMT_TL1 ? tl1_unpack_pairs(row, w->k, t)
+                             : tl2_unpack_row(row, w->k, t);
+        if (st) return st;
+    }
+    w->scale = tt_fmt_scale(f, src, w->m, w->k);
+    return TT_OK;
+}
+
+/* ---- quantizer ---- */
+tt_status tt_quant_act(const float *x, int k, int8_t *q, float *a_s, int32_t *sum_q)
+{
+    if (!x || !q || !a_s || !sum_q) return tt_fail(TT_ERR_NULL, "tt_quant_act: NULL argument");
+    if (k < 1 || k > TT_K_MAX) return tt_fail(TT_ERR_SHAPE, "tt_quant_act: K = %d out of range", k);
+    float amax = 0.0f;
+    for (int i = 0; i < k; i++) {
+        float a = fabsf(x[i]);
+        if (a > amax) amax = a; /* NaN never compares greater: it is ignored for the scale */
+    }
+    float s = 127.0f / fmaxf(amax, 1e-5f);
+    int32_t sum = 0;
+    for (int i = 0; i < k; i++) {
+        float v = nearbyintf(x[i] * s); /* default rounding mode: half to even */
+        if (!(v >= -128.0f)) v = -128.0f; /* also maps NaN to -128 deterministically */
+        if (v > 127.0f) v = 127.0f;
+        q[i] = (int8_t)v;
+        sum += q[i];
+    }
+    *a_s = s;
+    *sum_q = sum;
+    return TT_OK;
+}
+
+/* ---- oracles ---- */
+tt_status tt_oracle_dot(const tt_tern *w, const int8_t *q, int32_t *dot)
+{
+    if (!w || !w->t || !q || !dot) return tt_fail(TT_ERR_NULL, "tt_oracle_dot: NULL argument");
+    if (w->m < 1 || w->k < 1 || w->k > TT_K_MAX || w->m > TT_M_MAX)
+        return tt_fail(TT_ERR_SHAPE, "tt_oracle_dot: bad shape %dx%d", w->m, w->k);
+    for (int r = 0; r < w->m; r++) {
+        const int8_t *t = w->t + (size_t)r * w->k;
+        int32_t s = 0;
+        for (int j = 0; j < w->k; j++) s += t[j] * q[j];
+        dot[r] = s;
+    }
+    return TT_OK;
+}
+
+/* TL2 table entry for magnitude index a (FORMATS.md §5 order), computed from q directly. */
+static int32_t tl2_entry(int a, int q0, int q1, int q2)
+{
+    static const int8_t coef[14][3] = {{0, 0, 0},  {0, 0, 1},  {0, 1, -1}, {0, 1, 0},   {0, 1, 1},
+                                       {1, -1, -1}, {1, -1, 0}, {1, -1, 1}, {1, 0, -1}, {1, 0, 0},
+                                       {1, 0, 1},  {1, 1, -1}, {1, 1, 0},  {1, 1, 1}};
+    return coef[a][0] * q0 + coef[a][1] * q1 + coef[a][2] * q2;
+}
+
+/* TL1 table entry in index order: -q0-q1, -q0, -q0+q1, -q1, 0, q1, q0-q1, q0, q0+q1. */
+static int32_t tl1_entry(int idx, int q0, int q1) { return (idx / 3 - 1) * q0 + (idx % 3 - 1) * q1; }
+
+static tt_status tl1_dot_pairs(const uint8_t *plane, int k, const int8_t *q, int32_t *acc)
+{
+    for (int p = 0; p < k / 2; p++) {
+        int idx = tl1_get(plane, p);
+        if (idx > 8) return tt_fail(TT_ERR_VALUE, "TL1 index %d > 8 at pair %d", idx, p);
+        *acc += tl1_entry(idx, q[2 * p], q[2 * p + 1]);
+    }
+    return TT_OK;
+}
+
+tt_status tt_fmt_oracle_dot(tt_fmt f, const uint8_t *src, size_t src_len, int m, int k, const int8_t *q,
+                            int32_t *dot)
+{
+    tt_status st = check_src(f, src, src_len, m, k);
+    if (st) return st;
+    if (!q || !dot) return tt_fail(TT_ERR_NULL, "tt_fmt_oracle_dot: NULL argument");
+    size_t rb = fmt_row_bytes(f, k);
+    for (int r = 0; r < m; r++) {
+        const uint8_t *row = src + (size_t)r * rb;
+        int32_t s = 0;
+        if (f == TT_FMT_I2S) {
+            for (int j = 0; j < k; j++) {
+                int c = i2s_code(row, j);
+                if (c == 3) return tt_fail(TT_ERR_VALUE, "I2_S code 0b11 at row %d column %d", r, j);
+                s += (c - 1) * q[j];
+            }
+        } else if (f == TT_FMT_TL1) {
+            if ((st = tl1_dot_pairs(row, k, q, &s))) return st;
+        } else {
+            int k3 = tt_tl2_k3(k), nt = k3 / 3;
+            const uint8_t *mag = row, *sgn = row + k3 / 6;
+            for (int i = 0; i < nt; i++) {
+                int a = (mag[i / 2] >> (4 * (i & 1))) & 15;
+                if (a > 13) return tt_fail(TT_ERR_VALUE, "TL2 magnitude %d > 13 at row %d triple %d", a, r, i);
+                int32_t e = tl2_entry(a, q[3 * i], q[3 * i + 1], q[3 * i + 2]);
+                s += (sgn[i / 8] >> (i % 8)) & 1 ? -e : e;
+            }
+            if ((st = tl1_dot_pairs(sgn + k3 / 24, k - k3, q + k3, &s))) return st;
+        }
+        dot[r] = s;
+    }
+    return TT_OK;
+}
+
+void tt_dot_to_float(const int32_t *dot, int m, float a_s, float s_w, float *y)
+{
+    for (int r = 0; r < m; r++) y[r] = (float)dot[r] / a_s * s_w;
+}
+
+/* ---- helpers ---- */
+tt_status tt_tern_alloc(tt_tern *w, int m, int k)
+{
+    if (!w) return tt_fail(TT_ERR_NULL, "tt_tern_alloc: NULL");
+    if (m < 1 || k < 1 || m > TT_M_MAX || k > TT_K_MAX)
+        return tt_fail(TT_ERR_SHAPE, "tt_tern_alloc: bad shape %dx%d", m, k);
+    w->m = m;
+    w->k = k;
+    w->scale = 1.0f;
+    w->t = malloc((size_t)m * k);
+    return w->t ? TT_OK : tt_fail(TT_ERR_NOMEM, "tt_tern_alloc: %dx%d", m, k);
+}
+
+void tt_tern_free(tt_tern *w)
+{
+    if (!w) return;
+    free(w->t);
+    w->t = NULL;
+}
+
+uint64_t tt_rand_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void tt_tern_random(tt_tern *w, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < (size_t)w->m * w->k; i++) w->t[i] = (int8_t)(tt_rand_next(&s) % 3) - 1;
+}
