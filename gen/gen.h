@@ -1,0 +1,37 @@
+/* gen.h — the generator's model of a variant and the emitter interface. The manifest (data) expands into
+ * gen_variant rows; each family emitter turns a row into C source; tritune_gen.c writes files and the registry. */
+#ifndef GEN_H
+#define GEN_H
+
+#include "tt_registry.h"
+#include <stdio.h>
+
+typedef struct gen_variant {
+    tt_name_parts x;   /* fmt, params, isa, trick */
+    char name[160];
+    tt_layout layout;
+    int exact;
+    int act_min, act_max; /* exactness domain */
+    int row_align, k_align, k_max;
+    int has_prep;
+} gen_variant;
+
+/* A family: validate a manifest row (fill derived fields, or return an error string), and emit its source. */
+typedef struct gen_family {
+    tt_fmt fmt;
+    const char *(*derive)(gen_variant *v); /* NULL = ok; else why the row is refused */
+    void (*emit)(FILE *o, const gen_variant *v);
+    void (*prelude)(FILE *o, tt_isa isa); /* file-level helpers for one (family, ISA) file */
+} gen_family;
+
+extern const gen_family gen_family_i2s;
+extern const gen_family gen_family_tl1;
+extern const gen_family gen_family_tl2;
+
+/* Helpers for emitters. */
+int gen_isa_vbytes(tt_isa isa); /* vector width in bytes: 64 for AVX-512, 32 for AVX2, 16 NEON, 0 scalar */
+int gen_isa_is_x86(tt_isa isa);
+int gen_isa_is_arm(tt_isa isa);
+void gen_banner(FILE *o, const char *what);
+
+#endif

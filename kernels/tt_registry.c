@@ -1,0 +1,149 @@
+/* Registry queries, eligibility, shape checks and default dispatch over the generated table. */
+#include "tt_layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint32_t isa_required[TT_ISA_COUNT] = {
+    [TT_ISA_SCALAR] = 0,
+    [TT_ISA_AVX2] = TT_F_AVX2 | TT_F_FMA,
+    [TT_ISA_AVXVNNI] = TT_F_AVX2 | TT_F_FMA | TT_F_AVXVNNI,
+    [TT_ISA_AVX512BW] = TT_F_AVX2 | TT_F_FMA | TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL,
+    [TT_ISA_AVX512VNNI] = TT_F_AVX2 | TT_F_FMA | TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL | TT_F_AVX512VNNI,
+    [TT_ISA_AVX512VBMI] = TT_F_AVX2 | TT_F_FMA | TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL | TT_F_AVX512VNNI |
+                          TT_F_AVX512VBMI,
+    [TT_ISA_NEON] = TT_F_NEON,
+    [TT_ISA_DOTPROD] = TT_F_NEON | TT_F_DOTPROD,
+    [TT_ISA_I8MM] = TT_F_NEON | TT_F_DOTPROD | TT_F_I8MM,
+};
+
+uint32_t tt_isa_required(tt_isa i) { return (unsigned)i < TT_ISA_COUNT ? isa_required[i] : 0xffffffffu; }
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t tt_registry_hash(void)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        h = fnv(h, v->name, strlen(v->name) + 1);
+        int f[] = {v->fmt, v->isa, v->layout, v->exact, v->act_min, v->act_max, v->row_align, v->k_align, v->k_max};
+        h = fnv(h, f, sizeof f);
+        h = fnv(h, &v->p, sizeof v->p);
+    }
+    return h;
+}
+
+const tt_variant *tt_variant_find(const char *name)
+{
+    if (!name) return NULL;
+    for (int i = 0; i < tt_registry_count; i++)
+        if (!strcmp(tt_registry[i].name, name)) return &tt_registry[i];
+    return NULL;
+}
+
+bool tt_variant_eligible(const tt_variant *v, const tt_cpu *cpu, char *why, size_t why_len)
+{
+    uint32_t need = tt_isa_required(v->isa), missing = need & ~cpu->usable;
+    if (!missing) return true;
+    if (why) {
+        char buf[200];
+        tt_features_str(missing, buf, sizeof buf);
+        if ((need & ~cpu->os_features) == 0)
+            snprintf(why, why_len, "capped by TRITUNE_ISA=%s (needs %s)", cpu->cap, buf);
+        else if ((need & ~cpu->cpuid_features) == 0)
+            snprintf(why, why_len, "OS does not enable %s", buf);
+        else
+            snprintf(why, why_len, "CPU lacks %s", buf);
+    }
+    return false;
+}
+
+tt_status tt_variant_check_shape(const tt_variant *v, int m, int k)
+{
+    if (!v) return tt_fail(TT_ERR_NULL, "variant is NULL");
+    tt_status st = tt_fmt_check_shape(v->fmt, m, k);
+    if (st) return st;
+    if (k % v->k_align) return tt_fail(TT_ERR_SHAPE, "%s needs K %% %d == 0, got K = %d", v->name, v->k_align, k);
+    if (k > v->k_max) return tt_fail(TT_ERR_SHAPE, "%s accepts K <= %d (overflow budget), got K = %d", v->name, v->k_max, k);
+    return TT_OK;
+}
+
+tt_status tt_variant_run(const tt_variant *v, const uint8_t *packed, int m, int k, const int8_t *q, int32_t sum_q,
+                         int32_t *dot)
+{
+    if (!v || !packed || !q || !dot) return tt_fail(TT_ERR_NULL, "tt_variant_run: NULL argument");
+    tt_status st = tt_variant_check_shape(v, m, k);
+    if (st) return st;
+    char why[200];
+    if (!tt_variant_eligible(v, tt_cpu_get(), why, sizeof why))
+        return tt_fail(TT_ERR_UNSUPPORTED, "%s not runnable here: %s", v->name, why);
+    size_t ws_n = tt_variant_ws_size(v, k);
+    void *ws = NULL;
+    if (ws_n) {
+        ws = tt_alloc(ws_n);
+        if (!ws) return tt_fail(TT_ERR_NOMEM, "workspace for %s", v->name);
+        v->prep(q, k, ws);
+    }
+    tt_gemv_args a = {packed, q, ws, sum_q, m, k};
+    v->gemv(&a, dot, 0, m);
+    tt_free(ws);
+    return TT_OK;
+}
+
+/* Static preference when no profile exists: widest exact ISA first, then the registry's order within it; the
+ * tuner replaces this with measured winners. */
+static int isa_rank(tt_isa i)
+{
+    static const int rank[TT_ISA_COUNT] = {
+        [TT_ISA_SCALAR] = 0,     [TT_ISA_AVX2] = 2, [TT_ISA_AVXVNNI] = 3, [TT_ISA_AVX512BW] = 4,
+        [TT_ISA_AVX512VNNI] = 6, [TT_ISA_AVX512VBMI] = 5, [TT_ISA_NEON] = 2, [TT_ISA_DOTPROD] = 4, [TT_ISA_I8MM] = 3,
+    };
+    return rank[i];
+}
+
+static int default_score(const tt_variant *v)
+{
+    /* Untuned guess: 8-row blocks with prefetch and the plain layout are robust everywhere. */
+    int s = isa_rank(v->isa) * 1000;
+    if (v->fmt == TT_FMT_I2S) s += (v->p.rows == 8 ? 50 : 0) + (v->p.pf ? 10 : 0) + (v->p.il ? 0 : 5);
+    if (v->baseline) s -= 500;
+    return s;
+}
+
+const tt_variant *tt_dispatch_default(tt_fmt fmt, int m, int k)
+{
+    const tt_cpu *cpu = tt_cpu_get();
+    const char *forced = getenv("TRITUNE_KERNEL");
+    if (forced && *forced) {
+        const tt_variant *v = tt_variant_find(forced);
+        char why[200] = "";
+        if (!v) fprintf(stderr, "tritune: TRITUNE_KERNEL=%s: no such variant in the registry\n", forced);
+        else if (v->fmt != fmt) fprintf(stderr, "tritune: TRITUNE_KERNEL=%s is %s, not %s; ignored\n", forced, tt_fmt_name(v->fmt), tt_fmt_name(fmt));
+        else if (!tt_variant_eligible(v, cpu, why, sizeof why))
+            fprintf(stderr, "tritune: TRITUNE_KERNEL=%s is not runnable here (%s); ignored\n", forced, why);
+        else if (tt_variant_check_shape(v, m, k))
+            fprintf(stderr, "tritune: TRITUNE_KERNEL=%s rejects %dx%d: %s; ignored\n", forced, m, k, tt_last_error());
+        else {
+            tt_debug("dispatch %s %dx%d -> %s (forced by TRITUNE_KERNEL)", tt_fmt_name(fmt), m, k, v->name);
+            return v;
+        }
+    }
+    const tt_variant *best = NULL;
+    int best_s = -1;
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (v->fmt != fmt || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, m, k)) continue;
+        int s = default_score(v);
+        if (s > best_s) best = v, best_s = s;
+    }
+    tt_debug("dispatch %s %dx%d -> %s (static preference, no profile)", tt_fmt_name(fmt), m, k, best ? best->name : "none");
+    if (!best) tt_fail(TT_ERR_NOTFOUND, "no eligible exact %s variant for %dx%d", tt_fmt_name(fmt), m, k);
+    return best;
+}

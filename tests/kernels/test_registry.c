@@ -1,0 +1,81 @@
+/* Registry: name grammar round trip for every row, eligibility and the TRITUNE_ISA cap, dispatch forcing. */
+#include "tt_registry.h"
+#include "tt_test.h"
+
+int main(void)
+{
+    CHECK(tt_registry_count > 0);
+    int bases = 0;
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        tt_name_parts x;
+        CHECKF(tt_name_parse(v->name, &x), "%s: %s", v->name, tt_last_error());
+        CHECKF(x.fmt == v->fmt && x.isa == v->isa && !memcmp(&x.p, &v->p, sizeof x.p), "%s parses to other params",
+               v->name);
+        CHECK(!strcmp(x.trick, "base") == v->baseline);
+        char again[192];
+        tt_name_format(&x, again, sizeof again);
+        CHECK(!strcmp(again, v->name));
+        CHECK(tt_variant_find(v->name) == v);
+        CHECK(v->row_align >= 1 && v->k_align >= 1 && v->gemv != NULL);
+        CHECK(v->act_min <= -127 && v->act_max == 127);
+        bases += v->baseline;
+        for (int j = 0; j < i; j++) CHECKF(strcmp(tt_registry[j].name, v->name), "duplicate %s", v->name);
+    }
+#if defined(__x86_64__)
+    CHECK(bases >= 1);
+#endif
+    /* grammar refusals */
+    tt_name_parts x;
+    CHECK(!tt_name_parse("tt_i2s_gemv_r8__avx2", &x));           /* missing tokens: not canonical */
+    CHECK(!tt_name_parse("tt_i2s_gemv_r8_u1_f0_p0__avx9", &x));  /* unknown ISA */
+    CHECK(!tt_name_parse("tt_xyz_gemv_r8__avx2", &x));           /* unknown format */
+    CHECK(!tt_name_parse("tt_i2s_gemv_u1_r8_f0_p0__avx2", &x));  /* out of order */
+    CHECK(!tt_name_parse("tt_i2s_gemv_r8_u1_f0_p0_bm32__avx2", &x)); /* token of another family */
+    CHECK(!tt_name_parse("i2s_gemv_r8", &x));
+    CHECK(!tt_name_parse(NULL, &x));
+    CHECK(tt_name_parse("tt_i2s_gemv_r8_u1_f0_p0_il__avx512vnni", &x) && x.p.rows == 8 && x.p.il == 1 &&
+          x.isa == TT_ISA_AVX512VNNI);
+    CHECK(tt_name_parse("tt_tl2_gemv_bm32_bk96_lut0_p0__avx2_vpermb", &x) && x.p.bk == 96 && !strcmp(x.trick, "vpermb"));
+
+    /* eligibility with fabricated CPUs: a plain AVX2 machine, and this machine capped to avx2 */
+    tt_cpu fake = {0};
+    fake.cpuid_features = fake.os_features = fake.usable = TT_F_AVX2 | TT_F_FMA | TT_F_SSE42;
+    tt_cpu capped;
+    tt_cpu_probe(&capped, "avx2");
+    CHECK((capped.usable & ~(TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA)) == 0);
+    tt_cpu scalar;
+    tt_cpu_probe(&scalar, "scalar");
+    CHECK(scalar.usable == 0);
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        char why[200] = "";
+        bool e = tt_variant_eligible(v, &fake, why, sizeof why);
+        bool want = v->isa == TT_ISA_SCALAR || v->isa == TT_ISA_AVX2;
+        CHECKF(e == want, "%s eligible=%d on an AVX2-only CPU", v->name, e);
+        if (!e) CHECKF(strstr(why, "lacks") != NULL, "%s: reason '%s'", v->name, why);
+        CHECK(tt_variant_eligible(v, &scalar, NULL, 0) == (v->isa == TT_ISA_SCALAR));
+    }
+    /* the hash is stable within a build and changes with content */
+    CHECK(tt_registry_hash() == tt_registry_hash());
+    CHECK(tt_registry_hash() != 0);
+
+    /* default dispatch returns an eligible exact variant; TRITUNE_KERNEL forces one */
+    const tt_variant *d = tt_dispatch_default(TT_FMT_I2S, 64, 256);
+    CHECK(d && d->exact && tt_variant_eligible(d, tt_cpu_get(), NULL, 0));
+    const tt_variant *s0 = NULL;
+    for (int i = 0; i < tt_registry_count && !s0; i++)
+        if (tt_registry[i].isa == TT_ISA_SCALAR && tt_registry[i].fmt == TT_FMT_I2S) s0 = &tt_registry[i];
+    CHECK(s0 != NULL);
+    if (s0) {
+        setenv("TRITUNE_KERNEL", s0->name, 1);
+        CHECK(tt_dispatch_default(TT_FMT_I2S, 64, 256) == s0);
+        setenv("TRITUNE_KERNEL", "tt_no_such_kernel", 1);
+        CHECK(tt_dispatch_default(TT_FMT_I2S, 64, 256) == d); /* refused loudly, default kept */
+        unsetenv("TRITUNE_KERNEL");
+    }
+    /* shape refusal through a variant */
+    CHECK(tt_variant_check_shape(d, 4, 100) == TT_ERR_SHAPE);
+    CHECK(tt_variant_packed_size(d, 4, 100) == 0);
+    return tt_test_end("registry");
+}
