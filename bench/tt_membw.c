@@ -1,0 +1,279 @@
+/* tt_membw.c — streaming-read bandwidth probe; see tt_membw.h. The probe times itself with the monotonic clock:
+ * it measures the machine, not a kernel, so Google Benchmark's iteration logic brings nothing here. */
+#include "tt_membw.h"
+#include "tt_cpu.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define MIB ((size_t)1 << 20)
+#define TT_MEMBW_MAX_THREADS 1024
+#define SLICE_ALIGN 256 /* both loops consume 256 bytes per step */
+
+typedef uint64_t (*read_fn)(const uint8_t *p, size_t bytes);
+
+/* Four independent accumulators keep several loads in flight; the sum is returned and stored to a volatile so
+ * the loads are live. */
+static uint64_t read_scalar(const uint8_t *p, size_t bytes)
+{
+    const uint64_t *q = (const uint64_t *)p;
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    for (size_t i = 0; i < bytes / 8; i += 32) {
+        for (size_t j = 0; j < 32; j += 4) {
+            a += q[i + j];
+            b += q[i + j + 1];
+            c += q[i + j + 2];
+            d += q[i + j + 3];
+        }
+    }
+    return a + b + c + d;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t bytes)
+{
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i < bytes; i += 256) {
+        const __m256i *q = (const __m256i *)(p + i);
+        a = _mm256_add_epi64(a, _mm256_load_si256(q + 0));
+        b = _mm256_add_epi64(b, _mm256_load_si256(q + 1));
+        c = _mm256_add_epi64(c, _mm256_load_si256(q + 2));
+        d = _mm256_add_epi64(d, _mm256_load_si256(q + 3));
+        a = _mm256_add_epi64(a, _mm256_load_si256(q + 4));
+        b = _mm256_add_epi64(b, _mm256_load_si256(q + 5));
+        c = _mm256_add_epi64(c, _mm256_load_si256(q + 6));
+        d = _mm256_add_epi64(d, _mm256_load_si256(q + 7));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, s);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+#endif
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct membw_shared {
+    const tt_topo *topo;
+    pthread_barrier_t barrier;
+    read_fn fn;
+    size_t slice;
+    int runs;
+    double *start, *end; /* [run * threads + thread] */
+    int nthreads;
+    int bind_failures;
+    int alloc_failures;
+    pthread_mutex_t lock;
+    pthread_cond_t gate;
+    bool gate_open, abort;
+} membw_shared;
+
+typedef struct membw_thread {
+    membw_shared *sh;
+    int index;
+    pthread_t tid;
+    volatile uint64_t sink;
+} membw_thread;
+
+static void *membw_worker(void *arg)
+{
+    membw_thread *th = arg;
+    membw_shared *sh = th->sh;
+    pthread_mutex_lock(&sh->lock);
+    while (!sh->gate_open)
+        pthread_cond_wait(&sh->gate, &sh->lock);
+    bool abort = sh->abort;
+    pthread_mutex_unlock(&sh->lock);
+    if (abort)
+        return NULL;
+    bool bound = sh->topo && tt_topo_bind_thread(sh->topo, th->index) == TT_OK;
+    /* Allocated and first touched by the reading thread after binding, so its pages are local to it. */
+    uint8_t *buf = sh->topo ? tt_topo_alloc_local(sh->topo, sh->slice) : tt_alloc(sh->slice);
+    if (buf)
+        memset(buf, 0x5a, sh->slice);
+    pthread_mutex_lock(&sh->lock);
+    sh->bind_failures += !bound;
+    sh->alloc_failures += !buf;
+    pthread_mutex_unlock(&sh->lock);
+    pthread_barrier_wait(&sh->barrier); /* everyone allocated: main checks for failures */
+    pthread_barrier_wait(&sh->barrier); /* main's verdict is in alloc_failures */
+    if (!sh->alloc_failures) {
+        th->sink += sh->fn(buf, sh->slice); /* warm-up pass: TLB and page tables, not timed */
+        for (int r = 0; r < sh->runs; r++) {
+            pthread_barrier_wait(&sh->barrier);
+            double t0 = now_s();
+            th->sink += sh->fn(buf, sh->slice);
+            sh->start[r * sh->nthreads + th->index] = t0;
+            sh->end[r * sh->nthreads + th->index] = now_s();
+        }
+    }
+    if (buf) {
+        if (sh->topo)
+            tt_topo_free_local(sh->topo, buf, sh->slice);
+        else
+            tt_free(buf);
+    }
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+size_t tt_membw_default_bytes(const tt_topo *t)
+{
+    size_t want = 512 * MIB;
+    if (t && t->l3_bytes && t->l3_count)
+        want = 8 * t->l3_bytes * (size_t)t->l3_count;
+    if (want < 256 * MIB)
+        want = 256 * MIB;
+    if (want > 1024 * MIB)
+        want = 1024 * MIB;
+    long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psz > 0) {
+        size_t cap = (size_t)pages * (size_t)psz / 4;
+        if (cap < want)
+            want = cap > 16 * MIB ? cap : 16 * MIB;
+    }
+    return want;
+}
+
+tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out)
+{
+    if (!out)
+        return tt_fail(TT_ERR_NULL, "tt_membw_measure: result is NULL");
+    memset(out, 0, sizeof *out);
+    tt_membw_opts o = opts ? *opts : (tt_membw_opts){0};
+    int threads = o.threads > 0 ? o.threads : (t && t->cores > 0 ? t->cores : 1);
+    if (threads > TT_MEMBW_MAX_THREADS)
+        return tt_fail(TT_ERR_VALUE, "tt_membw_measure: %d threads is more than the %d supported", threads,
+                       TT_MEMBW_MAX_THREADS);
+    size_t bytes = o.bytes ? o.bytes : o.quick ? 32 * MIB : tt_membw_default_bytes(t);
+    int runs = o.runs > 0 ? o.runs : o.quick ? 3 : 5;
+    size_t slice = bytes / (size_t)threads / SLICE_ALIGN * SLICE_ALIGN;
+    if (slice == 0)
+        return tt_fail(TT_ERR_SIZE, "tt_membw_measure: %zu bytes cannot be split over %d threads", bytes, threads);
+
+    membw_shared sh = {.topo = t && t->handle ? t : NULL, .slice = slice, .runs = runs, .nthreads = threads};
+    sh.fn = read_scalar;
+    snprintf(out->method, sizeof out->method, "scalar-u64");
+#if defined(__x86_64__)
+    if (tt_cpu_get()->usable & TT_F_AVX2) {
+        sh.fn = read_avx2;
+        snprintf(out->method, sizeof out->method, "avx2-load");
+    }
+#endif
+    sh.start = calloc((size_t)runs * (size_t)threads, sizeof(double));
+    sh.end = calloc((size_t)runs * (size_t)threads, sizeof(double));
+    membw_thread *th = calloc((size_t)threads, sizeof *th);
+    double *gbps = calloc((size_t)runs, sizeof(double));
+    tt_status st = TT_OK;
+    if (!sh.start || !sh.end || !th || !gbps) {
+        st = tt_fail(TT_ERR_NOMEM, "tt_membw_measure: out of memory");
+        goto done;
+    }
+    pthread_mutex_init(&sh.lock, NULL);
+    pthread_cond_init(&sh.gate, NULL);
+    /* The main thread joins every barrier so it can stop the workers when an allocation failed. */
+    pthread_barrier_init(&sh.barrier, NULL, (unsigned)threads + 1);
+    int started = 0;
+    for (; started < threads; started++) {
+        th[started].sh = &sh;
+        th[started].index = started;
+        int e = pthread_create(&th[started].tid, NULL, membw_worker, &th[started]);
+        if (e) {
+            st = tt_fail(TT_ERR_UNSUPPORTED, "tt_membw_measure: pthread_create: %s", strerror(e));
+            break;
+        }
+    }
+    /* Open the gate: workers wait there so that a failed pthread_create can send the started ones home before
+     * they reach a barrier that counts threads that do not exist. */
+    pthread_mutex_lock(&sh.lock);
+    sh.gate_open = true;
+    sh.abort = started < threads;
+    pthread_cond_broadcast(&sh.gate);
+    pthread_mutex_unlock(&sh.lock);
+    if (started < threads)
+        for (int i = 0; i < started; i++)
+            pthread_join(th[i].tid, NULL);
+    if (started == threads) {
+        pthread_barrier_wait(&sh.barrier);
+        if (sh.alloc_failures)
+            st = tt_fail(TT_ERR_NOMEM, "tt_membw_measure: %d of %d threads could not allocate %zu bytes",
+                         sh.alloc_failures, threads, slice);
+        pthread_barrier_wait(&sh.barrier);
+        if (!sh.alloc_failures)
+            for (int r = 0; r < runs; r++)
+                pthread_barrier_wait(&sh.barrier);
+        for (int i = 0; i < threads; i++)
+            pthread_join(th[i].tid, NULL);
+    }
+    pthread_barrier_destroy(&sh.barrier);
+    pthread_mutex_destroy(&sh.lock);
+    pthread_cond_destroy(&sh.gate);
+    if (st != TT_OK)
+        goto done;
+
+    for (int r = 0; r < runs; r++) {
+        double t0 = INFINITY, t1 = 0;
+        for (int i = 0; i < threads; i++) {
+            t0 = fmin(t0, sh.start[r * threads + i]);
+            t1 = fmax(t1, sh.end[r * threads + i]);
+        }
+        /* Wall time from the first thread's start to the last one's end: a straggler counts against the machine. */
+        gbps[r] = t1 > t0 ? (double)slice * threads / (t1 - t0) / 1e9 : 0;
+    }
+    qsort(gbps, (size_t)runs, sizeof gbps[0], cmp_double);
+    out->threads = threads;
+    out->bytes = slice * (size_t)threads;
+    out->runs = runs;
+    out->gbps_median = runs % 2 ? gbps[runs / 2] : 0.5 * (gbps[runs / 2 - 1] + gbps[runs / 2]);
+    out->gbps_min = gbps[0];
+    out->gbps_max = gbps[runs - 1];
+    out->bound = sh.topo && sh.bind_failures == 0;
+    if (!(out->gbps_median > 0) || !isfinite(out->gbps_median))
+        st = tt_fail(TT_ERR_VALUE, "tt_membw_measure: timing produced no positive bandwidth (clock too coarse?)");
+done:
+    free(sh.start);
+    free(sh.end);
+    free(th);
+    free(gbps);
+    return st;
+}
+
+int tt_membw_sweep(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out, int max)
+{
+    if (!out || max <= 0) {
+        tt_fail(TT_ERR_NULL, "tt_membw_sweep: no room for results");
+        return -1;
+    }
+    int counts[TT_TOPO_MAX_THREAD_COUNTS];
+    int n = tt_topo_thread_counts(t, counts, TT_TOPO_MAX_THREAD_COUNTS);
+    int w = 0;
+    for (int i = 0; i < n && w < max; i++) {
+        tt_membw_opts o = opts ? *opts : (tt_membw_opts){0};
+        o.threads = counts[i];
+        if (tt_membw_measure(t, &o, &out[w]) != TT_OK)
+            return -1;
+        w++;
+    }
+    return w;
+}

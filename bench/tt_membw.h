@@ -1,0 +1,48 @@
+/* tt_membw.h — streaming-read memory bandwidth, the roofline that decode GEMV (a weight stream) is held against.
+ *
+ * Each thread reads its own slice of a buffer much larger than the last-level cache, bound one thread per core
+ * (tt_topo), with loads summed into a result so the compiler cannot drop them. Built for the baseline ISA; an AVX2
+ * loop is picked at run time when tt_cpu_get() says AVX2 is usable. */
+#ifndef TT_MEMBW_H
+#define TT_MEMBW_H
+
+#include "tt_common.h"
+#include "tt_topo.h"
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tt_membw_opts {
+    size_t bytes;  /* total buffer over all threads; 0 = tt_membw_default_bytes() (quick: 32 MiB) */
+    int runs;      /* timed passes; the median is reported; 0 = 5 (quick: 3) */
+    int threads;   /* 0 = all physical cores */
+    bool quick;    /* tests: small buffer, few runs — a sanity number, not a roofline */
+} tt_membw_opts;
+
+typedef struct tt_membw_result {
+    int threads;
+    size_t bytes;       /* buffer actually read per pass */
+    int runs;
+    double gbps_median; /* 1e9 bytes per second */
+    double gbps_min, gbps_max;
+    bool bound;         /* every thread was bound to its PU */
+    char method[32];    /* "avx2-load" or "scalar-u64" */
+} tt_membw_result;
+
+/* 8 x the L3 (all instances), at least 256 MiB, at most 1 GiB and at most a quarter of the memory available now:
+ * large enough that caches (even a 300 MB L3 of a shared host, reported in full inside a VM) hold little of it,
+ * small enough for the probe to finish in about a second or two. */
+size_t tt_membw_default_bytes(const tt_topo *t);
+
+/* One thread count. t may be NULL (no binding, no topology-sized default). */
+tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out);
+
+/* The sweep over tt_topo_thread_counts(); returns how many results were written (<= max), or -1 on error. */
+int tt_membw_sweep(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out, int max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

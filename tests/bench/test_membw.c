@@ -1,0 +1,51 @@
+/* test_membw.c — the bandwidth probe in quick mode returns a positive finite number, single and multi-threaded,
+ * with and without a topology; bad options are refused. */
+#include "tt_membw.h"
+#include "tt_test.h"
+
+#include <math.h>
+
+int main(void)
+{
+    tt_topo t;
+    bool have_topo = tt_topo_load(&t) == TT_OK;
+    CHECK(have_topo);
+
+    tt_membw_result r;
+    tt_membw_opts o = {.quick = true, .threads = 1};
+    tt_status st = tt_membw_measure(have_topo ? &t : NULL, &o, &r);
+    CHECKF(st == TT_OK, "%s", tt_last_error());
+    CHECKF(r.gbps_median > 0 && isfinite(r.gbps_median), "%g GB/s", r.gbps_median);
+    CHECK(r.gbps_min <= r.gbps_median && r.gbps_median <= r.gbps_max);
+    CHECK(r.threads == 1 && r.runs == 3 && r.bytes > 0 && r.method[0]);
+    printf("1 thread: %.2f GB/s (%s, %zu MiB, bound=%d)\n", r.gbps_median, r.method, r.bytes >> 20, r.bound);
+
+    /* Without topology (no binding). */
+    st = tt_membw_measure(NULL, &o, &r);
+    CHECKF(st == TT_OK && r.gbps_median > 0 && isfinite(r.gbps_median), "%s", tt_last_error());
+    CHECK(!r.bound);
+
+    /* The sweep over the topology's thread counts. */
+    if (have_topo) {
+        tt_membw_result rs[TT_TOPO_MAX_THREAD_COUNTS];
+        tt_membw_opts q = {.quick = true, .bytes = 16u << 20, .runs = 3};
+        int n = tt_membw_sweep(&t, &q, rs, TT_TOPO_MAX_THREAD_COUNTS);
+        CHECKF(n >= 1, "%s", tt_last_error());
+        for (int i = 0; i < n; i++) {
+            CHECK(rs[i].gbps_median > 0 && isfinite(rs[i].gbps_median));
+            printf("%d threads: %.2f GB/s\n", rs[i].threads, rs[i].gbps_median);
+        }
+        CHECK(n < 1 || rs[n - 1].threads == t.pus);
+        size_t def = tt_membw_default_bytes(&t);
+        CHECK(def >= (16u << 20) && def <= (1024u << 20));
+    }
+
+    CHECK(tt_membw_measure(NULL, &o, NULL) == TT_ERR_NULL);
+    tt_membw_opts bad = {.bytes = 100, .threads = 4};
+    CHECK(tt_membw_measure(NULL, &bad, &r) == TT_ERR_SIZE);
+    tt_membw_opts many = {.quick = true, .threads = 100000};
+    CHECK(tt_membw_measure(NULL, &many, &r) == TT_ERR_VALUE);
+    if (have_topo)
+        tt_topo_free(&t);
+    return tt_test_end("bench_membw");
+}
