@@ -1,0 +1,33 @@
+#!/bin/sh
+# make tune: build, then on this machine verify and race every eligible kernel for the model's GEMV shapes, bake the
+# winners into the binary, and write results/<cpu-id>/ (profile, Google Benchmark JSON, log, summary, report).
+#   TUNE_BUDGET=seconds (default 480)   MODEL=2b4t|large|3b|8b|FILE.gguf   THREADS=1,2,...   FORCE=1 (retune)
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+T="$BUILD/tritune"
+"$T" info
+echo
+args="--model ${MODEL:-2b4t} --budget ${TUNE_BUDGET:-480} --out results"
+[ -n "${THREADS:-}" ] && args="$args --threads $THREADS"
+[ "${FORCE:-}" = 1 ] && args="$args --force"
+id=$("$T" info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])')
+dir="results/$id"
+if [ -f "$dir/profile.json" ] && [ "${FORCE:-}" != 1 ]; then
+    echo "tritune: reusing $dir/profile.json (entries already measured are kept; FORCE=1 make tune retunes)"
+fi
+export TRITUNE_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+# shellcheck disable=SC2086
+"$T" tune $args
+if [ -f "$dir/baked.c" ]; then
+    echo "tritune: baking the winners into $T"
+    meson configure "$BUILD" -Dbaked="$PWD/$dir/baked.c" >/dev/null
+    ninja -C "$BUILD" >/dev/null
+    TRITUNE_DEBUG=0 "$T" info | tail -1
+fi
+if "$T" report "$dir" >/dev/null 2>"$dir/report.err"; then
+    echo "tritune: report written to $dir/report/report.md"
+else
+    echo "tritune: report generation failed: $(cat "$dir/report.err")"
+fi
+echo "tritune: results in $dir/ (profile.json, summary.md, gbench/, tune.log)"

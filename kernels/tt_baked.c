@@ -1,0 +1,39 @@
+#include "tt_baked.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((weak)) const tt_baked_entry *tt_baked_table(int *n, const char **source)
+{
+    *n = 0;
+    if (source) *source = "none (untuned build: static preference per ISA)";
+    return NULL;
+}
+
+const tt_variant *tt_baked_find(int m, int k, int threads)
+{
+    int n;
+    const tt_baked_entry *t = tt_baked_table(&n, NULL);
+    const tt_baked_entry *best = NULL;
+    for (int i = 0; i < n; i++) {
+        if (t[i].m != m || t[i].k != k) continue;
+        if (!best || abs(t[i].threads - threads) < abs(best->threads - threads)) best = &t[i];
+    }
+    if (!best) return NULL;
+    const tt_variant *v = tt_variant_find(best->variant);
+    if (!v || v->gemv != best->gemv) return NULL;
+    return tt_variant_eligible(v, tt_cpu_get(), NULL, 0) ? v : NULL;
+}
+
+const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads)
+{
+    const char *forced = getenv("TRITUNE_KERNEL");
+    if (!(forced && *forced)) {
+        const tt_variant *v = tt_baked_find(m, k, threads);
+        if (v && v->fmt == fmt) {
+            tt_debug("pick %s %dx%d t%d -> %s (baked winner)", tt_fmt_name(fmt), m, k, threads, v->name);
+            return v;
+        }
+    }
+    return tt_dispatch_default(fmt, m, k);
+}

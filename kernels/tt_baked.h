@@ -1,0 +1,24 @@
+/* tt_baked.h — the winner table baked into a binary from a tuning profile (`tritune bake`, `make tune`). A baked
+ * file defines tt_baked_table(); without one, the weak default here reports an empty table and callers fall back to
+ * tt_dispatch_default (logged with TRITUNE_DEBUG=1). */
+#ifndef TT_BAKED_H
+#define TT_BAKED_H
+
+#include "tt_registry.h"
+
+typedef struct tt_baked_entry {
+    int m, k, threads;
+    const char *variant;
+    tt_gemv_fn gemv; /* the winner's kernel, referenced directly */
+} tt_baked_entry;
+
+const tt_baked_entry *tt_baked_table(int *n, const char **source);
+
+/* The baked winner for (m, k) at this thread count (or the nearest tuned count), if it is eligible here; NULL if the
+ * table has no entry for the shape. */
+const tt_variant *tt_baked_find(int m, int k, int threads);
+
+/* The kernel for (fmt, m, k, threads): baked winner if any, else the static default. Logs the choice. */
+const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads);
+
+#endif

@@ -1,0 +1,114 @@
+/* Profile: write/read round trip, refusal of another CPU and of a stale registry, clear errors on truncated,
+ * corrupted or future-version files. */
+#include "tt_profile.h"
+#include "tt_registry.h"
+#include "tt_test.h"
+
+#include <unistd.h>
+
+static void write_text(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "w");
+    fputs(s, f);
+    fclose(f);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/ttprofXXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s/profile.json", dir);
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+
+    tt_profile p;
+    tt_profile_init(&p);
+    tt_cpu_id_here(&p.cpu, NULL);
+    p.cpu.l1d = 49152, p.cpu.l2 = 1 << 20, p.cpu.l3 = 32 << 20, p.cpu.cores = 2, p.cpu.pus = 2;
+    p.registry_hash = tt_registry_hash();
+    p.registry_count = tt_registry_count;
+    snprintf(p.compiler, sizeof p.compiler, "%s", tt_build_compiler());
+    snprintf(p.flags, sizeof p.flags, "release");
+    p.nbw = 1, p.bw_threads[0] = 1, p.bw_gbps[0] = 40.5;
+    p.cold_bytes = 256.0 * (1 << 20);
+    tt_prof_entry *e = tt_profile_add(&p);
+    snprintf(e->shape, sizeof e->shape, "attn_q_o");
+    e->m = 2560, e->k = 2560, e->threads = 1;
+    snprintf(e->split, sizeof e->split, "even");
+    snprintf(e->regime, sizeof e->regime, "cold");
+    snprintf(e->winner.variant, sizeof e->winner.variant, "%s", tt_registry[0].name);
+    e->winner.median_ns = 51000.5, e->winner.p25_ns = 50000, e->winner.p75_ns = 52000, e->winner.samples = 8;
+    e->winner.gbps = 32.1, e->winner.bw_frac = 0.79, e->winner.cv = 0.02;
+    e->cold_winner_ns = 51000.5, e->warm_winner_ns = 22000, e->cold_baseline_ns = 100000, e->warm_baseline_ns = 50000;
+    e->candidates = 300, e->verified = 299, e->excluded = 1, e->rounds = 9;
+    CHECK(tt_profile_write(&p, path) == TT_OK);
+
+    tt_profile q;
+    CHECK(tt_profile_read(path, &q) == TT_OK);
+    CHECK(q.n == 1 && q.registry_hash == p.registry_hash && q.registry_count == p.registry_count);
+    CHECK(!strcmp(q.cpu.brand, p.cpu.brand) && q.cpu.features == p.cpu.features && q.cpu.l3 == p.cpu.l3);
+    CHECK(!strcmp(q.e[0].winner.variant, e->winner.variant) && q.e[0].winner.median_ns == 51000.5);
+    CHECK(q.e[0].warm_baseline_ns == 50000 && q.e[0].rounds == 9 && !q.e[0].runner_up.variant[0]);
+    CHECK(q.nbw == 1 && q.bw_gbps[0] == 40.5);
+    CHECK(tt_profile_find(&q, 2560, 2560, 1) != NULL && tt_profile_find(&q, 2560, 2560, 2) == NULL);
+    CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash()) == TT_OK);
+
+    /* another CPU: the message names the field */
+    tt_cpu_id other = p.cpu;
+    snprintf(other.brand, sizeof other.brand, "Some Other CPU");
+    CHECK(tt_profile_check(&q, &other, tt_registry_hash()) == TT_ERR_MISMATCH);
+    CHECK(strstr(tt_last_error(), "cpu.brand") != NULL);
+    other = p.cpu;
+    other.l2 *= 2;
+    CHECK(tt_profile_check(&q, &other, tt_registry_hash()) == TT_ERR_MISMATCH && strstr(tt_last_error(), "cpu.l2"));
+    other = p.cpu;
+    other.features ^= TT_F_AVX2;
+    CHECK(tt_profile_check(&q, &other, tt_registry_hash()) == TT_ERR_MISMATCH && strstr(tt_last_error(), "features"));
+    /* stale registry */
+    CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash() ^ 1) == TT_ERR_MISMATCH);
+    CHECK(strstr(tt_last_error(), "registry_hash") != NULL);
+    tt_profile_free(&q);
+
+    /* truncated at several points: a clear error, never a crash */
+    FILE *f = fopen(path, "rb");
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    for (size_t cut = 0; cut < n; cut += n / 13 + 1) {
+        FILE *g = fopen(bad, "wb");
+        fwrite(buf, 1, cut, g);
+        fclose(g);
+        CHECKF(tt_profile_read(bad, &q) == TT_ERR_FORMAT, "truncated at %zu accepted", cut);
+        CHECK(strlen(tt_last_error()) > 10);
+    }
+    /* corrupted: wrong types, missing fields, unknown major version, wrong schema, bad hash */
+    char *v2 = strdup(buf);
+    char *at = strstr(v2, "\"1.0\"");
+    CHECK(at != NULL);
+    if (at) at[1] = '9';
+    write_text(bad, v2);
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "major"));
+    free(v2);
+    write_text(bad, "{\"schema\": \"something-else\", \"version\": \"1.0\"}");
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "schema"));
+    write_text(bad, "[1, 2, 3]");
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT);
+    char *v3 = strdup(buf);
+    char *mm = strstr(v3, "\"median_ns\"");
+    if (mm) memcpy(mm, "\"median_nX\"", 11);
+    write_text(bad, v3);
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "median_ns"));
+    free(v3);
+    char *v4 = strdup(buf);
+    char *hh = strstr(v4, "\"0x");
+    if (hh) hh[2] = 'z';
+    write_text(bad, v4);
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "registry_hash"));
+    free(v4);
+    CHECK(tt_profile_read("/nonexistent/profile.json", &q) == TT_ERR_IO);
+
+    tt_profile_free(&p);
+    unlink(path), unlink(bad), rmdir(dir);
+    return tt_test_end("profile");
+}

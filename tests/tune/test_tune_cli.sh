@@ -1,0 +1,69 @@
+#!/bin/sh
+# End to end: a quick `tritune tune --budget 20` on small shapes writes a valid profile whose winners are exact
+# registry variants; an interrupted run (SIGINT after the first entry) keeps that entry and a rerun resumes without
+# re-measuring it; a profile from another CPU is refused with the field named; info --json parses.
+set -u
+T=$1
+dir=$(mktemp -d /tmp/tttuneXXXXXX)
+fail=0
+check() { if eval "$1"; then :; else echo "FAILED: $2"; fail=1; fi; }
+
+"$T" info --json > "$dir/info.json"
+check "python3 -c 'import json,sys; j=json.load(open(\"$dir/info.json\")); assert j[\"papi\"][\"counters_available\"] in (True, False); assert \"avx2\" in j[\"isa_os\"] or \"neon\" in j[\"isa_os\"]'" "info --json parses"
+
+"$T" tune --budget 20 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out1.txt" 2>&1
+check "[ \$? -eq 0 ]" "tune exit code"
+prof=$(ls "$dir"/*/profile.json 2>/dev/null | head -1)
+check "[ -n '$prof' ] && [ -f '$prof' ]" "profile written"
+check "python3 - '$prof' '$T' <<'PY'
+import json, subprocess, sys
+p = json.load(open(sys.argv[1]))
+assert p['schema'] == 'tritune-profile' and p['version'].startswith('1.')
+assert len(p['entries']) == 1
+names = subprocess.run([sys.argv[2], 'list', '--json'], capture_output=True, text=True).stdout
+reg = {v['name']: v for v in json.loads(names)}
+for e in p['entries']:
+    w = e['winner']['variant']
+    assert w in reg and reg[w]['exact'], w
+    assert e['winner']['median_ns'] > 0 and e['verified'] > 0
+PY" "profile valid, winners exact"
+check "grep -q 'void tt_' \$(dirname '$prof')/baked.c" "baked table written"
+
+# interrupt after the first of two entries, then resume
+rm -rf "$dir"/*/
+"$T" tune --budget 30 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out2.txt" 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 600 ]; do
+    p=$(ls "$dir"/*/profile.json 2>/dev/null | head -1)
+    if [ -n "$p" ] && grep -q '"shape"' "$p"; then break; fi
+    sleep 0.1; i=$((i + 1))
+done
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+prof=$(ls "$dir"/*/profile.json | head -1)
+first=$(python3 -c "import json; e=json.load(open('$prof'))['entries']; print(len(e), e[0]['winner']['median_ns'])")
+n1=${first%% *}
+if [ "$rc" -eq 130 ]; then
+    check "[ '$n1' = 1 ]" "interrupted run kept exactly its finished entry (rc $rc)"
+    check "grep -q interrupted '$dir/out2.txt'" "interruption reported"
+else
+    echo "note: run finished before the interrupt (rc $rc); resume is still checked"
+fi
+"$T" tune --budget 30 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out3.txt" 2>&1
+check "[ \$? -eq 0 ]" "resumed run exit code"
+check "grep -q 'resuming: $n1 of 2' '$dir/out3.txt'" "rerun resumes instead of starting over"
+check "python3 -c \"import json; e=json.load(open('$prof'))['entries']; assert len(e)==2; assert e[0]['winner']['median_ns']==${first#* }\"" "finished entry not re-measured"
+
+# a profile from another CPU is refused, naming the field
+sed -i 's/"brand": "[^"]*"/"brand": "Another CPU"/' "$prof"
+"$T" tune --budget 5 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out4.txt" 2>&1
+check "[ \$? -ne 0 ]" "mismatched profile refused (exit code)"
+check "grep -q 'cpu.brand' '$dir/out4.txt'" "refusal names the field"
+"$T" bake "$prof" -o "$dir/x.c" > "$dir/out5.txt" 2>&1
+check "[ \$? -ne 0 ] && grep -q 'cpu.brand' '$dir/out5.txt'" "bake refuses a mismatched profile"
+
+[ $fail -eq 0 ] || { for f in "$dir"/out*.txt; do echo "== $f"; tail -20 "$f"; done; }
+rm -rf "$dir"
+exit $fail

@@ -1,0 +1,291 @@
+/* tritune list | verify | bench: the registry, the exactness sweep, and Google Benchmark timing of variants. */
+#include "tt_cli.h"
+#include "tt_gbench.h"
+#include "tt_harness.h"
+#include "tt_papi.h"
+#include "tt_race.h"
+#include "tt_topo.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tt_cmd_list(int argc, char **argv)
+{
+    const char *fmt = NULL, *isa = NULL, *pat = NULL;
+    bool json = false, eligible_only = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = tt_arg_value(argc, argv, &i, "--format"))) fmt = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--isa"))) isa = v;
+        else if (!strcmp(argv[i], "--json")) json = true;
+        else if (!strcmp(argv[i], "--eligible")) eligible_only = true;
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: tritune list [--format i2s|tl1|tl2] [--isa ISA] [--eligible] [--json] [PATTERN]\n"
+                   "  one row per registry variant: name, format, ISA, layout parameters, exactness, activation\n"
+                   "  domain, and whether this CPU/OS can run it (with the missing feature if not).\n");
+            return 0;
+        } else if (argv[i][0] != '-') pat = argv[i];
+        else {
+            fprintf(stderr, "tritune list: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (fmt && tt_fmt_from_name(fmt) < 0) {
+        fprintf(stderr, "tritune list: unknown format '%s' (i2s, tl1, tl2)\n", fmt);
+        return 2;
+    }
+    if (isa && tt_isa_from_name(isa) < 0) {
+        fprintf(stderr, "tritune list: unknown ISA '%s'\n", isa);
+        return 2;
+    }
+    const tt_cpu *cpu = tt_cpu_get();
+    json_t *arr = json_array();
+    int shown = 0, elig = 0;
+    if (!json) printf("%-48s %-4s %-11s %-5s %-9s %s\n", "variant", "fmt", "isa", "exact", "domain", "eligible here");
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (fmt && strcmp(tt_fmt_name(v->fmt), fmt)) continue;
+        if (isa && strcmp(tt_isa_name(v->isa), isa)) continue;
+        if (pat && !tt_match(pat, v->name)) continue;
+        char why[200] = "";
+        bool e = tt_variant_eligible(v, cpu, why, sizeof why);
+        if (eligible_only && !e) continue;
+        shown++;
+        elig += e;
+        if (json)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:b, s:i, s:i, s:i}, s:b, s:b, "
+                                                 "s:[i, i], s:i, s:i, s:b, s:s}",
+                                                 "name", v->name, "format", tt_fmt_name(v->fmt), "isa", tt_isa_name(v->isa),
+                                                 "params", "rows", v->p.rows, "unroll", v->p.unroll, "fold", v->p.fold,
+                                                 "prefetch", v->p.pf, "interleaved", v->p.il, "bm", v->p.bm, "bk", v->p.bk,
+                                                 "lut", v->p.lut, "exact", v->exact, "baseline", v->baseline, "domain",
+                                                 v->act_min, v->act_max, "row_align", v->row_align, "k_align", v->k_align,
+                                                 "eligible", e, "why_not", why));
+        else
+            printf("%-48s %-4s %-11s %-5s [%d,%d] %s%s\n", v->name, tt_fmt_name(v->fmt), tt_isa_name(v->isa),
+                   v->exact ? "yes" : "NO", v->act_min, v->act_max, e ? "yes" : "no: ", why);
+    }
+    if (json) {
+        json_dumpf(arr, stdout, JSON_INDENT(1));
+        printf("\n");
+    } else {
+        printf("%d variants listed, %d eligible here (registry: %d)\n", shown, elig, tt_registry_count);
+    }
+    json_decref(arr);
+    return 0;
+}
+
+/* ---- verify: the exactness sweep of tests/kernels/test_variants.c, as a user command ---- */
+int tt_cmd_verify(int argc, char **argv)
+{
+    const char *pat = NULL;
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {
+            printf("usage: tritune verify [--quick] [PATTERN]\n  runs every eligible variant (matching PATTERN) against "
+                   "the scalar oracle over a shape sweep\n  (K around every block size, M around the row block, a 2B4T "
+                   "shape) and adversarial inputs\n  (q at both ends of the variant's domain, T all +1 / -1, K up to "
+                   "65536); prints ok / MISMATCH (first\n  differing row and values) / skipped (missing feature).\n");
+            return 0;
+        }
+        if (!strcmp(argv[i], "--quick")) quick = true;
+        else if (argv[i][0] != '-') pat = argv[i];
+    }
+    const tt_cpu *cpu = tt_cpu_get();
+    static const int ks[] = {32, 96, 128, 160, 256, 384, 640, 1024, 2560, 6912};
+    int ok = 0, bad = 0, skip = 0;
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (pat && !tt_match(pat, v->name)) continue;
+        char why[256];
+        if (!tt_variant_eligible(v, cpu, why, sizeof why)) {
+            printf("skipped   %s: %s\n", v->name, why);
+            skip++;
+            continue;
+        }
+        int blk = v->row_align > 1 ? v->row_align : (v->p.rows > 1 ? v->p.rows : 1);
+        int ms[] = {1, blk + 1, 2 * blk + 3, quick ? 0 : 640};
+        char detail[256] = "";
+        tt_status st = TT_OK;
+        int cases = 0;
+        for (size_t a = 0; a < sizeof ks / sizeof *ks && !st; a++)
+            for (size_t b = 0; b < 4 && !st; b++) {
+                if (!ms[b] || tt_variant_check_shape(v, ms[b], ks[a])) continue;
+                tt_harness h;
+                if ((st = tt_harness_init(&h, ms[b], ks[a], 1000 + i * 31 + a * 7 + b, 0))) break;
+                st = tt_harness_verify(&h, v, detail, sizeof detail);
+                tt_harness_free(&h);
+                cases++;
+            }
+        int kbig = quick ? 16384 : 65536;
+        if (!st && !tt_variant_check_shape(v, blk, kbig)) {
+            tt_harness h;
+            if (!(st = tt_harness_init(&h, blk, kbig, 77, 0))) st = tt_harness_verify(&h, v, detail, sizeof detail);
+            tt_harness_free(&h);
+            cases++;
+        }
+        if (st) {
+            printf("MISMATCH  %s: %s\n", v->name, detail[0] ? detail : tt_last_error());
+            bad++;
+        } else if (!cases) {
+            printf("MISMATCH  %s: accepts none of the sweep's shapes\n", v->name);
+            bad++;
+        } else {
+            printf("ok        %s (%d shapes)\n", v->name, cases);
+            ok++;
+        }
+        fflush(stdout);
+    }
+    printf("verify: %d ok, %d mismatching, %d skipped (CPU/OS lacks the ISA)\n", ok, bad, skip);
+    return bad ? 1 : 0;
+}
+
+/* ---- bench ---- */
+static void bind_cb(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
+
+int tt_cmd_bench(int argc, char **argv)
+{
+    const char *pat = NULL, *json_path = NULL, *regime_s = "both", *split_s = "even";
+    int m = 2560, k = 2560, threads = 1, reps = 10;
+    double min_time = 0.05;
+    bool baseline = true;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = tt_arg_value(argc, argv, &i, "--variant"))) pat = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--shape"))) {
+            if (!tt_parse_shape(v, &m, &k)) {
+                fprintf(stderr, "tritune bench: --shape wants MxK, got '%s'\n", v);
+                return 2;
+            }
+        } else if ((v = tt_arg_value(argc, argv, &i, "--threads"))) threads = atoi(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--json"))) json_path = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--regime"))) regime_s = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--reps"))) reps = atoi(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--min-time"))) min_time = atof(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--split"))) split_s = v;
+        else if (!strcmp(argv[i], "--no-baseline")) baseline = false;
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: tritune bench --variant PATTERN [--shape MxK] [--threads N] [--regime cold|warm|both]\n"
+                   "                     [--reps N] [--min-time S] [--split even|chunk] [--no-baseline] [--json FILE]\n"
+                   "  Times every eligible exact variant matching PATTERN ('*' wildcards, else substring) plus the\n"
+                   "  baseline of each format, interleaved in random order within one Google Benchmark run.\n"
+                   "  cold: rotating weight copies (4x the measured cache-resident size, >= 256 MiB) so weights\n"
+                   "  stream from DRAM; warm: one copy. Every variant is verified against the oracle first.\n"
+                   "  Prints median time, GB/s of weights and the ratio to the first baseline; --json writes\n"
+                   "  Google Benchmark's own JSON (compare.py works on it).\n");
+            return 0;
+        } else {
+            fprintf(stderr, "tritune bench: unknown option %s (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!pat) {
+        fprintf(stderr, "tritune bench: --variant PATTERN is required (see --help)\n");
+        return 2;
+    }
+    if (threads < 1 || reps < 1 || !(min_time > 0)) {
+        fprintf(stderr, "tritune bench: --threads, --reps and --min-time must be positive\n");
+        return 2;
+    }
+    bool do_cold = strcmp(regime_s, "warm"), do_warm = strcmp(regime_s, "cold");
+    if (strcmp(regime_s, "both") && strcmp(regime_s, "cold") && strcmp(regime_s, "warm")) {
+        fprintf(stderr, "tritune bench: --regime is cold, warm or both\n");
+        return 2;
+    }
+    tt_split split = !strcmp(split_s, "chunk") ? TT_SPLIT_CHUNK : TT_SPLIT_EVEN;
+    const tt_cpu *cpu = tt_cpu_get();
+    const tt_variant *sel[4096];
+    int n = 0;
+    for (int i = 0; i < tt_registry_count && n < 4096; i++) {
+        const tt_variant *v = &tt_registry[i];
+        bool want = tt_match(pat, v->name) || (baseline && v->baseline);
+        if (!want || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, m, k)) continue;
+        sel[n++] = v;
+    }
+    if (!n) {
+        fprintf(stderr, "tritune bench: no eligible exact variant matches '%s' for %dx%d\n", pat, m, k);
+        return 1;
+    }
+    tt_topo topo;
+    bool have_topo = tt_topo_load(&topo) == TT_OK;
+    size_t cold = 0;
+    double thr_mb = 0, dram = 0, cache = 0;
+    if (do_cold) {
+        cold = tt_cold_bytes_measure(&thr_mb, &dram, &cache);
+        fprintf(stderr, "cold regime: streaming reads reach DRAM speed (%.1f GB/s vs %.1f in cache) at %.0f MiB; "
+                        "rotating %.0f MiB of weight copies per layout\n", dram, cache, thr_mb, (double)cold / (1 << 20));
+    }
+    tt_harness h;
+    if (tt_harness_init(&h, m, k, 12345, cold)) {
+        fprintf(stderr, "tritune bench: %s\n", tt_last_error());
+        return 1;
+    }
+    tt_pool *pool = tt_pool_new(threads, have_topo ? bind_cb : NULL, have_topo ? &topo : NULL);
+    tt_bench_arg *args = calloc((size_t)n * 2, sizeof *args);
+    tt_gb_session *s = tt_gb_new();
+    tt_gb_set(s, min_time, reps, true);
+    char ctxv[64];
+    snprintf(ctxv, sizeof ctxv, "%dx%d", m, k);
+    tt_gb_set_context(s, "tritune_shape", ctxv);
+    snprintf(ctxv, sizeof ctxv, "%d", threads);
+    tt_gb_set_context(s, "tritune_threads", ctxv);
+    tt_gb_set_context(s, "cpu_brand", cpu->brand);
+    tt_papi *papi = tt_papi_open(NULL, 0);
+    tt_gb_counter_hook hook;
+    tt_papi_counter_hook(papi, &hook);
+    tt_gb_set_counters(s, &hook);
+    int nb = 0, excluded = 0;
+    for (int i = 0; i < n; i++) {
+        char detail[256] = "";
+        if (tt_harness_verify(&h, sel[i], detail, sizeof detail)) {
+            fprintf(stderr, "excluded %s: does not match the oracle here: %s\n", sel[i]->name, detail);
+            excluded++;
+            continue;
+        }
+        for (int r = 0; r < 2; r++) {
+            if ((r == 0 && !do_cold) || (r == 1 && !do_warm)) continue;
+            tt_regime reg = r == 0 ? TT_REGIME_COLD : TT_REGIME_WARM;
+            if (tt_bench_arg_init(&args[nb], sel[i], &h, reg, pool, split)) {
+                fprintf(stderr, "tritune bench: %s\n", tt_last_error());
+                return 1;
+            }
+            char name[240];
+            snprintf(name, sizeof name, "%s/%dx%d/t%d/%s", sel[i]->name, m, k, threads, tt_regime_name(reg));
+            tt_gb_add(s, name, tt_bench_fn, &args[nb], tt_bench_bytes(&args[nb]));
+            nb++;
+        }
+    }
+    fprintf(stderr, "timing %d benchmarks (%d variants x regimes), %d repetitions each, interleaved...\n", nb, n - excluded, reps);
+    if (tt_gb_run(s, json_path)) {
+        fprintf(stderr, "tritune bench: %s\n", tt_last_error());
+        return 1;
+    }
+    /* table: per regime, ratio to the first baseline of that regime */
+    for (int r = 0; r < 2; r++) {
+        const char *rn = r == 0 ? "cold" : "warm";
+        double base = 0;
+        for (int i = 0; i < nb; i++)
+            if (args[i].v->baseline && strstr(tt_gb_get(s, i)->name, rn) && !base) base = tt_gb_get(s, i)->median_ns;
+        bool any = false;
+        for (int i = 0; i < nb; i++) {
+            const tt_gb_stats *st = tt_gb_get(s, i);
+            if (!strstr(st->name + strlen(st->name) - 5, rn)) continue;
+            if (!any) printf("\n%s weights, %dx%d, %d thread(s):\n%-52s %10s %8s %8s %9s\n", rn, m, k, threads,
+                             "variant", "median_us", "cv_%", "GB/s", "speedup");
+            any = true;
+            double gbs = tt_bench_bytes(&args[i]) / st->median_ns;
+            printf("%-52s %10.2f %8.2f %8.2f %8.2fx\n", args[i].v->name, st->median_ns / 1e3, 100 * st->cv, gbs,
+                   base > 0 ? base / st->median_ns : 0.0);
+        }
+    }
+    if (json_path) printf("\nGoogle Benchmark JSON: %s\n", json_path);
+    for (int i = 0; i < nb; i++) tt_bench_arg_free(&args[i]);
+    free(args);
+    tt_gb_free(s);
+    tt_papi_close(papi);
+    tt_pool_free(pool);
+    tt_harness_free(&h);
+    if (have_topo) tt_topo_free(&topo);
+    return excluded ? 1 : 0;
+}

@@ -1,0 +1,25 @@
+/* tt_cli.h — subcommands of the single `tritune` binary and small shared CLI helpers. */
+#ifndef TT_CLI_H
+#define TT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+int tt_cmd_info(int argc, char **argv);
+int tt_cmd_list(int argc, char **argv);
+int tt_cmd_verify(int argc, char **argv);
+int tt_cmd_bench(int argc, char **argv);
+int tt_cmd_tune(int argc, char **argv);
+int tt_cmd_bake(int argc, char **argv);
+
+/* "--flag value" / "--flag=value" parsing helpers: return the value or NULL. */
+const char *tt_arg_value(int argc, char **argv, int *i, const char *flag);
+bool tt_has_flag(int argc, char **argv, const char *flag);
+/* Parse "2560x2560" */
+bool tt_parse_shape(const char *s, int *m, int *k);
+/* Parse "1,2,4" into ints; returns count (0 on error). */
+int tt_parse_int_list(const char *s, int *out, int max);
+/* Simple glob: '*' wildcards; a pattern without '*' matches as a substring. */
+bool tt_match(const char *pattern, const char *name);
+
+#endif

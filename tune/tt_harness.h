@@ -1,0 +1,66 @@
+/* tt_harness.h — one GEMV shape's test data, packed weights shared by every variant that reads the same layout,
+ * rotating copies for the cold regime, the oracle answer, and the timed callback used by bench and tune. */
+#ifndef TT_HARNESS_H
+#define TT_HARNESS_H
+
+#include "tt_pool.h"
+#include "tt_registry.h"
+
+typedef enum tt_regime { TT_REGIME_COLD = 0, TT_REGIME_WARM } tt_regime;
+const char *tt_regime_name(tt_regime r);
+
+typedef struct tt_packset {
+    char key[96];
+    size_t size;      /* bytes of one packed copy (weights + tail) */
+    size_t stride;    /* 4 KiB-rounded distance between copies */
+    int ncopies;      /* rotating copies (cold); copy 0 is also the warm one */
+    uint8_t *buf;
+} tt_packset;
+
+typedef struct tt_harness {
+    int m, k;
+    tt_tern w;
+    int8_t *q;
+    int32_t sum_q;
+    int32_t *ref; /* oracle dots */
+    size_t cold_bytes;
+    tt_packset **sets; /* individually allocated: bench args keep pointers to them */
+    int nsets;
+} tt_harness;
+
+tt_status tt_harness_init(tt_harness *h, int m, int k, uint64_t seed, size_t cold_bytes);
+void tt_harness_free(tt_harness *h);
+/* Packed copies for v (shared with every variant of the same layout key); ncopies > 1 only if cold. */
+tt_status tt_harness_packset(tt_harness *h, const tt_variant *v, bool cold, tt_packset **out);
+/* Run v on this shape and compare with the oracle; also an adversarial block (q at both ends of the variant's
+ * domain, T all +1 and all -1) at this K. detail gets the first mismatch. */
+tt_status tt_harness_verify(tt_harness *h, const tt_variant *v, char *detail, size_t len);
+
+typedef struct tt_bench_arg {
+    const tt_variant *v;
+    const tt_harness *h;
+    tt_packset *ps;
+    int ncopies, next;
+    void *ws;
+    int32_t *dot;
+    tt_pool *pool;
+    tt_split split;
+} tt_bench_arg;
+
+tt_status tt_bench_arg_init(tt_bench_arg *a, const tt_variant *v, tt_harness *h, tt_regime regime, tt_pool *pool,
+                            tt_split split);
+void tt_bench_arg_free(tt_bench_arg *a);
+/* Google Benchmark body: iters GEMVs (per-token prep included), rotating copies in the cold regime. */
+void tt_bench_fn(void *arg, int64_t iters);
+/* Bytes of weights one GEMV reads. */
+double tt_bench_bytes(const tt_bench_arg *a);
+
+/* Cold-regime size: the smallest buffer whose streaming read runs at DRAM speed, measured, times 4. */
+size_t tt_cold_bytes_measure(double *threshold_mb, double *dram_gbps, double *cache_gbps);
+
+/* Memory the cold copies of all layouts may take together: 30 % of available memory, at most 4 GiB. */
+size_t tt_cold_budget_total(void);
+/* Distinct packed layouts among n variants (each needs its own cold copies). */
+int tt_harness_layouts(const tt_harness *h, const tt_variant *const *v, int n);
+
+#endif

@@ -1,0 +1,363 @@
+#include "tt_profile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef TT_BUILD_FLAGS
+#define TT_BUILD_FLAGS "unknown"
+#endif
+
+const char *tt_build_compiler(void)
+{
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#else
+    return "unknown";
+#endif
+}
+
+const char *tt_build_flags(void) { return TT_BUILD_FLAGS; }
+
+void tt_cpu_id_here(tt_cpu_id *id, const tt_topo *topo)
+{
+    const tt_cpu *c = tt_cpu_get();
+    memset(id, 0, sizeof *id);
+    snprintf(id->arch, sizeof id->arch, "%s", c->arch);
+    snprintf(id->vendor, sizeof id->vendor, "%s", c->vendor);
+    snprintf(id->brand, sizeof id->brand, "%s", c->brand);
+    id->family = c->family;
+    id->model = c->model;
+    id->stepping = c->stepping;
+    id->features = c->os_features;
+    if (topo) {
+        id->l1d = topo->l1d_bytes;
+        id->l2 = topo->l2_bytes;
+        id->l3 = topo->l3_bytes;
+        id->cores = topo->cores;
+        id->pus = topo->pus;
+    }
+}
+
+void tt_cpu_id_slug(const tt_cpu_id *id, char *buf, size_t len)
+{
+    char b[64];
+    size_t n = 0;
+    for (const char *s = id->brand; *s && n + 1 < sizeof b; s++) {
+        char ch = (char)tolower((unsigned char)*s);
+        if (isalnum((unsigned char)ch)) b[n++] = ch;
+        else if (n && b[n - 1] != '-') b[n++] = '-';
+    }
+    while (n && b[n - 1] == '-') n--;
+    b[n] = 0;
+    snprintf(buf, len, "%s-f%dm%d-%dc", n ? b : id->arch, id->family, id->model, id->cores);
+}
+
+void tt_profile_init(tt_profile *p) { memset(p, 0, sizeof *p); }
+
+void tt_profile_free(tt_profile *p)
+{
+    free(p->e);
+    memset(p, 0, sizeof *p);
+}
+
+tt_prof_entry *tt_profile_add(tt_profile *p)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        tt_prof_entry *e = realloc(p->e, sizeof *e * (size_t)cap);
+        if (!e) return NULL;
+        p->e = e;
+        p->cap = cap;
+    }
+    memset(&p->e[p->n], 0, sizeof p->e[0]);
+    return &p->e[p->n++];
+}
+
+const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->e[i].m == m && p->e[i].k == k && p->e[i].threads == threads) return &p->e[i];
+    return NULL;
+}
+
+/* ---- write ---- */
+static json_t *stat_json(const tt_prof_stat *s)
+{
+    if (!s->variant[0]) return json_null();
+    return json_pack("{s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:f}", "variant", s->variant, "median_ns", s->median_ns,
+                     "p25_ns", s->p25_ns, "p75_ns", s->p75_ns, "cv", s->cv, "samples", s->samples, "gbps", s->gbps,
+                     "bw_frac", s->bw_frac);
+}
+
+static json_t *cpu_json(const tt_cpu_id *c)
+{
+    json_t *feat = json_array();
+    for (int i = 0; i < tt_feature_count; i++)
+        if (c->features & tt_feature_names[i].bit) json_array_append_new(feat, json_string(tt_feature_names[i].name));
+    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:o, s:I, s:I, s:I, s:i, s:i}", "arch", c->arch, "vendor",
+                     c->vendor, "brand", c->brand, "family", c->family, "model", c->model, "stepping", c->stepping,
+                     "features", feat, "l1d_bytes", (json_int_t)c->l1d, "l2_bytes", (json_int_t)c->l2, "l3_bytes",
+                     (json_int_t)c->l3, "cores", c->cores, "pus", c->pus);
+}
+
+static json_t *profile_json(const tt_profile *p)
+{
+    char hash[32], ver[16];
+    snprintf(hash, sizeof hash, "0x%016" PRIx64, p->registry_hash);
+    snprintf(ver, sizeof ver, "%d.%d", TT_PROFILE_MAJOR, TT_PROFILE_MINOR);
+    json_t *bw = json_array();
+    for (int i = 0; i < p->nbw; i++)
+        json_array_append_new(bw, json_pack("{s:i, s:f}", "threads", p->bw_threads[i], "read_gbps", p->bw_gbps[i]));
+    json_t *entries = json_array();
+    for (int i = 0; i < p->n; i++) {
+        const tt_prof_entry *e = &p->e[i];
+        json_t *ctr = json_object();
+        for (int c = 0; c < e->ncounters; c++) json_object_set_new(ctr, e->counter_names[c], json_real(e->counters[c]));
+        json_array_append_new(
+            entries,
+            json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f}, s:i, s:i, s:i, s:i, s:o}",
+                      "shape", e->shape, "m", e->m, "k", e->k, "threads", e->threads, "split", e->split, "regime",
+                      e->regime, "winner", stat_json(&e->winner), "runner_up", stat_json(&e->runner_up), "baseline",
+                      stat_json(&e->baseline), "regimes", "cold_winner_ns", e->cold_winner_ns, "cold_baseline_ns",
+                      e->cold_baseline_ns, "warm_winner_ns", e->warm_winner_ns, "warm_baseline_ns",
+                      e->warm_baseline_ns, "candidates", e->candidates, "verified", e->verified, "excluded",
+                      e->excluded, "rounds", e->rounds, "counters", ctr));
+    }
+    return json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:o}", "schema",
+                     TT_PROFILE_SCHEMA, "version", ver, "cpu", cpu_json(&p->cpu), "registry_hash", hash,
+                     "registry_count", p->registry_count, "compiler", p->compiler, "flags", p->flags,
+                     "tritune_version", p->version, "created", p->created, "model", p->model, "papi", p->papi,
+                     "energy", p->energy, "membw", bw, "cold_bytes", p->cold_bytes, "entries", entries);
+}
+
+tt_status tt_profile_write(const tt_profile *p, const char *path)
+{
+    json_t *j = profile_json(p);
+    if (!j) return tt_fail(TT_ERR_NOMEM, "profile: cannot build JSON");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int rc = json_dump_file(j, tmp, JSON_INDENT(1) | JSON_REAL_PRECISION(8));
+    json_decref(j);
+    if (rc) {
+        unlink(tmp);
+        return tt_fail(TT_ERR_IO, "profile: cannot write %s: %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, path)) {
+        int e = errno;
+        unlink(tmp);
+        return tt_fail(TT_ERR_IO, "profile: cannot rename %s to %s: %s", tmp, path, strerror(e));
+    }
+    return TT_OK;
+}
+
+/* ---- read ---- */
+static tt_status get_str(json_t *o, const char *key, char *dst, size_t n, const char *ctx)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v)) return tt_fail(TT_ERR_FORMAT, "profile: %s.%s missing or not a string", ctx, key);
+    snprintf(dst, n, "%s", json_string_value(v));
+    return TT_OK;
+}
+
+static tt_status get_num(json_t *o, const char *key, double *dst, const char *ctx)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v)) return tt_fail(TT_ERR_FORMAT, "profile: %s.%s missing or not a number", ctx, key);
+    *dst = json_number_value(v);
+    return TT_OK;
+}
+
+static tt_status get_int(json_t *o, const char *key, int *dst, const char *ctx)
+{
+    double d = 0;
+    tt_status st = get_num(o, key, &d, ctx);
+    if (st) return st;
+    if (d != (int)d) return tt_fail(TT_ERR_FORMAT, "profile: %s.%s is not an integer", ctx, key);
+    *dst = (int)d;
+    return TT_OK;
+}
+
+static tt_status read_stat(json_t *o, tt_prof_stat *s, const char *ctx)
+{
+    memset(s, 0, sizeof *s);
+    if (!o || json_is_null(o)) return TT_OK;
+    if (!json_is_object(o)) return tt_fail(TT_ERR_FORMAT, "profile: %s is not an object", ctx);
+    tt_status st;
+    if ((st = get_str(o, "variant", s->variant, sizeof s->variant, ctx)) || (st = get_num(o, "median_ns", &s->median_ns, ctx)) ||
+        (st = get_num(o, "p25_ns", &s->p25_ns, ctx)) || (st = get_num(o, "p75_ns", &s->p75_ns, ctx)) ||
+        (st = get_num(o, "cv", &s->cv, ctx)) || (st = get_int(o, "samples", &s->samples, ctx)) ||
+        (st = get_num(o, "gbps", &s->gbps, ctx)) || (st = get_num(o, "bw_frac", &s->bw_frac, ctx)))
+        return st;
+    if (!(s->median_ns > 0)) return tt_fail(TT_ERR_FORMAT, "profile: %s.median_ns must be > 0", ctx);
+    return TT_OK;
+}
+
+static tt_status read_cpu(json_t *o, tt_cpu_id *c)
+{
+    if (!json_is_object(o)) return tt_fail(TT_ERR_FORMAT, "profile: cpu missing or not an object");
+    memset(c, 0, sizeof *c);
+    tt_status st;
+    double l1, l2, l3;
+    if ((st = get_str(o, "arch", c->arch, sizeof c->arch, "cpu")) || (st = get_str(o, "vendor", c->vendor, sizeof c->vendor, "cpu")) ||
+        (st = get_str(o, "brand", c->brand, sizeof c->brand, "cpu")) || (st = get_int(o, "family", &c->family, "cpu")) ||
+        (st = get_int(o, "model", &c->model, "cpu")) || (st = get_int(o, "stepping", &c->stepping, "cpu")) ||
+        (st = get_num(o, "l1d_bytes", &l1, "cpu")) || (st = get_num(o, "l2_bytes", &l2, "cpu")) ||
+        (st = get_num(o, "l3_bytes", &l3, "cpu")) || (st = get_int(o, "cores", &c->cores, "cpu")) ||
+        (st = get_int(o, "pus", &c->pus, "cpu")))
+        return st;
+    c->l1d = (size_t)l1, c->l2 = (size_t)l2, c->l3 = (size_t)l3;
+    json_t *f = json_object_get(o, "features");
+    if (!json_is_array(f)) return tt_fail(TT_ERR_FORMAT, "profile: cpu.features missing or not an array");
+    size_t i;
+    json_t *v;
+    json_array_foreach(f, i, v)
+    {
+        const char *s = json_string_value(v);
+        int found = 0;
+        for (int t = 0; s && t < tt_feature_count; t++)
+            if (!strcmp(s, tt_feature_names[t].name)) c->features |= tt_feature_names[t].bit, found = 1;
+        if (!found) return tt_fail(TT_ERR_FORMAT, "profile: cpu.features[%zu] is not a known feature", i);
+    }
+    return TT_OK;
+}
+
+static tt_status read_entry(json_t *o, tt_prof_entry *e, size_t idx)
+{
+    char ctx[32];
+    snprintf(ctx, sizeof ctx, "entries[%zu]", idx);
+    if (!json_is_object(o)) return tt_fail(TT_ERR_FORMAT, "profile: %s is not an object", ctx);
+    tt_status st;
+    if ((st = get_str(o, "shape", e->shape, sizeof e->shape, ctx)) || (st = get_int(o, "m", &e->m, ctx)) ||
+        (st = get_int(o, "k", &e->k, ctx)) || (st = get_int(o, "threads", &e->threads, ctx)) ||
+        (st = get_str(o, "split", e->split, sizeof e->split, ctx)) || (st = get_str(o, "regime", e->regime, sizeof e->regime, ctx)) ||
+        (st = get_int(o, "candidates", &e->candidates, ctx)) || (st = get_int(o, "verified", &e->verified, ctx)) ||
+        (st = get_int(o, "excluded", &e->excluded, ctx)) || (st = get_int(o, "rounds", &e->rounds, ctx)))
+        return st;
+    if (e->m < 1 || e->k < 1 || e->threads < 1)
+        return tt_fail(TT_ERR_FORMAT, "profile: %s has a non-positive m, k or threads", ctx);
+    char c2[64];
+    snprintf(c2, sizeof c2, "%s.winner", ctx);
+    if ((st = read_stat(json_object_get(o, "winner"), &e->winner, c2))) return st;
+    if (!e->winner.variant[0]) return tt_fail(TT_ERR_FORMAT, "profile: %s has no winner", ctx);
+    snprintf(c2, sizeof c2, "%s.runner_up", ctx);
+    if ((st = read_stat(json_object_get(o, "runner_up"), &e->runner_up, c2))) return st;
+    snprintf(c2, sizeof c2, "%s.baseline", ctx);
+    if ((st = read_stat(json_object_get(o, "baseline"), &e->baseline, c2))) return st;
+    json_t *rg = json_object_get(o, "regimes");
+    if (json_is_object(rg)) {
+        get_num(rg, "cold_winner_ns", &e->cold_winner_ns, ctx);
+        get_num(rg, "cold_baseline_ns", &e->cold_baseline_ns, ctx);
+        get_num(rg, "warm_winner_ns", &e->warm_winner_ns, ctx);
+        get_num(rg, "warm_baseline_ns", &e->warm_baseline_ns, ctx);
+    }
+    json_t *ctr = json_object_get(o, "counters");
+    const char *key;
+    json_t *v;
+    json_object_foreach(ctr, key, v)
+    {
+        if (e->ncounters == TT_PROF_MAX_COUNTERS || !json_is_number(v)) break;
+        snprintf(e->counter_names[e->ncounters], 32, "%s", key);
+        e->counters[e->ncounters++] = json_number_value(v);
+    }
+    return TT_OK;
+}
+
+tt_status tt_profile_read(const char *path, tt_profile *p)
+{
+    tt_profile_init(p);
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) {
+        if (err.line < 0 || strstr(err.text, "unable to open"))
+            return tt_fail(TT_ERR_IO, "profile %s: %s", path, err.text);
+        return tt_fail(TT_ERR_FORMAT, "profile %s: not valid JSON (line %d column %d: %s) — truncated or corrupted?",
+                       path, err.line, err.column, err.text);
+    }
+    tt_status st = TT_OK;
+    char schema[32] = "", ver[16] = "", hash[32] = "";
+    if (!json_is_object(j)) st = tt_fail(TT_ERR_FORMAT, "profile %s: top level is not an object", path);
+    else if ((st = get_str(j, "schema", schema, sizeof schema, "profile"))) {
+    } else if (strcmp(schema, TT_PROFILE_SCHEMA))
+        st = tt_fail(TT_ERR_FORMAT, "profile %s: schema is '%s', expected '%s'", path, schema, TT_PROFILE_SCHEMA);
+    else if ((st = get_str(j, "version", ver, sizeof ver, "profile"))) {
+    } else if (atoi(ver) != TT_PROFILE_MAJOR)
+        st = tt_fail(TT_ERR_FORMAT, "profile %s: version %s has an unknown major version (this tritune reads %d.x)",
+                     path, ver, TT_PROFILE_MAJOR);
+    if (!st) st = read_cpu(json_object_get(j, "cpu"), &p->cpu);
+    if (!st) st = get_str(j, "registry_hash", hash, sizeof hash, "profile");
+    if (!st) {
+        char *end;
+        p->registry_hash = strtoull(hash, &end, 16);
+        if (*end || strncmp(hash, "0x", 2)) st = tt_fail(TT_ERR_FORMAT, "profile: registry_hash '%s' is not 0x-hex", hash);
+    }
+    if (!st) st = get_int(j, "registry_count", &p->registry_count, "profile");
+    if (!st) st = get_str(j, "compiler", p->compiler, sizeof p->compiler, "profile");
+    if (!st) st = get_str(j, "flags", p->flags, sizeof p->flags, "profile");
+    if (!st) {
+        get_str(j, "tritune_version", p->version, sizeof p->version, "profile");
+        get_str(j, "created", p->created, sizeof p->created, "profile");
+        get_str(j, "model", p->model, sizeof p->model, "profile");
+        get_str(j, "papi", p->papi, sizeof p->papi, "profile");
+        get_str(j, "energy", p->energy, sizeof p->energy, "profile");
+        get_num(j, "cold_bytes", &p->cold_bytes, "profile");
+        json_t *bw = json_object_get(j, "membw");
+        size_t i;
+        json_t *v;
+        json_array_foreach(bw, i, v)
+        {
+            if (p->nbw == 16) break;
+            double t = 0, g = 0;
+            if (get_num(v, "threads", &t, "membw") || get_num(v, "read_gbps", &g, "membw")) break;
+            p->bw_threads[p->nbw] = (int)t;
+            p->bw_gbps[p->nbw++] = g;
+        }
+        json_t *ents = json_object_get(j, "entries");
+        if (!json_is_array(ents)) st = tt_fail(TT_ERR_FORMAT, "profile: entries missing or not an array");
+        json_array_foreach(ents, i, v)
+        {
+            if (st) break;
+            tt_prof_entry *e = tt_profile_add(p);
+            if (!e) st = tt_fail(TT_ERR_NOMEM, "profile entries");
+            else st = read_entry(v, e, i);
+        }
+    }
+    json_decref(j);
+    if (st) tt_profile_free(p);
+    return st;
+}
+
+tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *h, uint64_t hash)
+{
+    const tt_cpu_id *c = &p->cpu;
+#define CMP_S(f)                                                                                                       \
+    if (strcmp(c->f, h->f))                                                                                           \
+        return tt_fail(TT_ERR_MISMATCH, "profile was made on another CPU: cpu." #f " is '%s', this machine has '%s'",  \
+                       c->f, h->f);
+#define CMP_I(f)                                                                                                       \
+    if (c->f != h->f)                                                                                                 \
+        return tt_fail(TT_ERR_MISMATCH, "profile was made on another CPU: cpu." #f " is %lld, this machine has %lld", \
+                       (long long)c->f, (long long)h->f);
+    CMP_S(arch) CMP_S(vendor) CMP_S(brand) CMP_I(family) CMP_I(model) CMP_I(stepping) CMP_I(cores) CMP_I(pus)
+    CMP_I(l1d) CMP_I(l2) CMP_I(l3)
+    if (c->features != h->features) {
+        char a[256], b[256];
+        return tt_fail(TT_ERR_MISMATCH, "profile was made with other ISA features: cpu.features [%s] vs here [%s]",
+                       tt_features_str(c->features, a, sizeof a), tt_features_str(h->features, b, sizeof b));
+    }
+#undef CMP_S
+#undef CMP_I
+    if (p->registry_hash != hash)
+        return tt_fail(TT_ERR_MISMATCH,
+                       "profile is stale: registry_hash 0x%016" PRIx64 " (%d variants) but this build's registry is "
+                       "0x%016" PRIx64 " — the kernels changed; retune (FORCE=1 make tune)",
+                       p->registry_hash, p->registry_count, hash);
+    return TT_OK;
+}

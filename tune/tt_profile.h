@@ -1,0 +1,77 @@
+/* tt_profile.h — tuning "wisdom": a JSON profile signed by the CPU identity, the registry hash and the compiler
+ * (DESIGN.md §8). Readers refuse an unknown major version, and a profile from another CPU or registry is refused
+ * with the field that differs: no silent fallback. Written atomically (temp file + rename) after every entry, so an
+ * interrupted tuning run keeps what it measured and a rerun resumes. */
+#ifndef TT_PROFILE_H
+#define TT_PROFILE_H
+
+#include "tt_cpu.h"
+#include "tt_topo.h"
+
+#define TT_PROFILE_SCHEMA "tritune-profile"
+#define TT_PROFILE_MAJOR 1
+#define TT_PROFILE_MINOR 0
+
+typedef struct tt_cpu_id {
+    char arch[16], vendor[16], brand[64];
+    int family, model, stepping;
+    uint32_t features; /* OS-usable ISA features (before any TRITUNE_ISA cap) */
+    size_t l1d, l2, l3;
+    int cores, pus;
+} tt_cpu_id;
+
+void tt_cpu_id_here(tt_cpu_id *id, const tt_topo *topo);
+/* Short folder-safe name, e.g. "amd-epyc-f25m17-2c". */
+void tt_cpu_id_slug(const tt_cpu_id *id, char *buf, size_t len);
+
+typedef struct tt_prof_stat {
+    char variant[160];
+    double median_ns, p25_ns, p75_ns, cv;
+    int samples;
+    double gbps;     /* weight bytes / median time */
+    double bw_frac;  /* gbps / measured read bandwidth at this thread count */
+} tt_prof_stat;
+
+#define TT_PROF_MAX_COUNTERS 8
+typedef struct tt_prof_entry {
+    char shape[32]; /* "attn_q" ... */
+    int m, k, threads;
+    char split[8];
+    char regime[8]; /* "cold" or "warm": the regime the race ran in */
+    tt_prof_stat winner, runner_up, baseline; /* runner_up/baseline .variant "" if none */
+    double warm_winner_ns, warm_baseline_ns, cold_winner_ns, cold_baseline_ns; /* both regimes, labelled */
+    int candidates, verified, excluded, rounds;
+    int ncounters;
+    char counter_names[TT_PROF_MAX_COUNTERS][32];
+    double counters[TT_PROF_MAX_COUNTERS];
+} tt_prof_entry;
+
+typedef struct tt_profile {
+    tt_cpu_id cpu;
+    uint64_t registry_hash;
+    int registry_count;
+    char compiler[96], flags[96], version[16], created[32], model[64];
+    char papi[160], energy[160];
+    int nbw;
+    int bw_threads[16];
+    double bw_gbps[16];
+    double cold_bytes; /* total size of the rotating weight copies in the cold regime */
+    tt_prof_entry *e;
+    int n, cap;
+} tt_profile;
+
+void tt_profile_init(tt_profile *p);
+void tt_profile_free(tt_profile *p);
+tt_prof_entry *tt_profile_add(tt_profile *p); /* zeroed new entry, NULL on OOM */
+const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads);
+
+tt_status tt_profile_write(const tt_profile *p, const char *path);
+tt_status tt_profile_read(const char *path, tt_profile *p);
+/* TT_ERR_MISMATCH with tt_last_error() naming the field (cpu.brand, registry_hash, ...). */
+tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *here, uint64_t registry_hash);
+
+/* Compiler and flags tritune was built with (the profile records them). */
+const char *tt_build_compiler(void);
+const char *tt_build_flags(void);
+
+#endif

@@ -1,0 +1,630 @@
+/* tritune tune: on this machine, for every GEMV shape of a model and every thread count the topology suggests,
+ * verify every eligible exact variant against the oracle, race the survivors in interleaved Google Benchmark
+ * rounds (rank-test elimination), measure winner / runner-up / baseline in both regimes, and record it all in a
+ * profile signed by the CPU identity and the registry hash. Interrupted runs keep finished entries; reruns resume. */
+#include "tt_cli.h"
+#include "tt_gbench.h"
+#include "tt_harness.h"
+#include "tt_membw.h"
+#include "tt_papi.h"
+#include "tt_profile.h"
+#include "tt_race.h"
+#include "tt_topo.h"
+#include "tt_tune.h"
+#include "tt_workload.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+json_t *tt_machine_json(const tt_topo *topo);
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig)
+{
+    if (g_stop) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    g_stop = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static FILE *g_log;
+static bool g_tty;
+static double g_t0;
+
+__attribute__((format(printf, 1, 2))) static void logf_(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (g_tty) fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "[%6.1fs] %s\n", now_s() - g_t0, buf);
+    if (g_log) {
+        fprintf(g_log, "[%6.1fs] %s\n", now_s() - g_t0, buf);
+        fflush(g_log);
+    }
+}
+
+/* Progress line with elapsed time and ETA: redrawn in place on a terminal, plain lines otherwise (rate-limited). */
+static void progress(int done_combos, int combos, double budget_s, const char *what)
+{
+    static double last;
+    double el = now_s() - g_t0, t = now_s();
+    double eta = budget_s - el > 0 ? budget_s - el : 0;
+    if (g_tty) {
+        fprintf(stderr, "\r\033[K[%d/%d] %s | elapsed %.0fs, ETA %.0fs", done_combos, combos, what, el, eta);
+        fflush(stderr);
+    } else if (t - last > 10) {
+        fprintf(stderr, "[%d/%d] %s | elapsed %.0fs, ETA %.0fs\n", done_combos, combos, what, el, eta);
+        last = t;
+    }
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static void bind_cb(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
+
+static void fill_stat(tt_prof_stat *s, const tt_variant *v, const tt_gb_stats *g, double bytes, double bw)
+{
+    snprintf(s->variant, sizeof s->variant, "%s", v->name);
+    s->median_ns = g->median_ns;
+    s->p25_ns = tt_quantile(g->samples_ns, g->reps, 0.25);
+    s->p75_ns = tt_quantile(g->samples_ns, g->reps, 0.75);
+    s->cv = g->cv;
+    s->samples = g->reps;
+    s->gbps = bytes / g->median_ns;
+    s->bw_frac = bw > 0 ? s->gbps / bw : 0;
+}
+
+static const tt_variant *find_baseline(tt_fmt f)
+{
+    for (int i = 0; i < tt_registry_count; i++)
+        if (tt_registry[i].baseline && tt_registry[i].fmt == f) return &tt_registry[i];
+    return NULL;
+}
+
+typedef struct tune_opts {
+    double budget_s;
+    int threads[16], nthreads;
+    const char *out_root, *model;
+    bool force, exhaustive;
+    tt_regime regime;
+    const char *shapes; /* optional "MxK,MxK" override */
+    double cold_mib;    /* optional cap on the rotating copies per layout */
+} tune_opts;
+
+/* One shape's verified candidates and data, shared by every thread count (the cold copies are made once). */
+typedef struct shape_ctx {
+    tt_harness h;
+    const tt_variant **cand;
+    int nc, considered, excluded;
+} shape_ctx;
+
+static int shape_setup(shape_ctx *c, const tt_shape *sh, size_t cold_bytes, int done, int combos, double budget)
+{
+    const tt_cpu *cpu = tt_cpu_get();
+    memset(c, 0, sizeof *c);
+    if (tt_harness_init(&c->h, sh->m, sh->k, (uint64_t)sh->m * 7919 + sh->k, cold_bytes)) {
+        logf_("error: %s", tt_last_error());
+        return 1;
+    }
+    c->cand = malloc(sizeof *c->cand * (size_t)tt_registry_count);
+    char what[240];
+    for (int i = 0; i < tt_registry_count && !g_stop; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (!v->exact || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, sh->m, sh->k)) continue;
+        c->considered++;
+        char detail[256] = "";
+        snprintf(what, sizeof what, "%s %dx%d: verifying %s", sh->name, sh->m, sh->k, v->name);
+        progress(done, combos, budget, what);
+        if (tt_harness_verify(&c->h, v, detail, sizeof detail)) {
+            logf_("excluded %s on %dx%d: does not match the oracle: %s", v->name, sh->m, sh->k, detail);
+            c->excluded++;
+            continue;
+        }
+        c->cand[c->nc++] = v;
+    }
+    /* every layout gets its own rotating copies: share the memory budget among them */
+    int nlay = tt_harness_layouts(&c->h, c->cand, c->nc);
+    size_t per = tt_cold_budget_total() / (size_t)(nlay > 0 ? nlay : 1);
+    if (c->h.cold_bytes > per) {
+        logf_("cold copies: %d layouts share %.1f GiB: %.0f MiB per layout (wanted %.0f MiB)", nlay,
+              (double)tt_cold_budget_total() / (1 << 30), (double)per / (1 << 20), (double)c->h.cold_bytes / (1 << 20));
+        c->h.cold_bytes = per;
+    }
+    logf_("%s %dx%d: %d candidates, %d verified against the oracle, %d excluded, %d layouts", sh->name, sh->m, sh->k,
+          c->considered, c->nc, c->excluded, nlay);
+    return g_stop ? -1 : (c->nc ? 0 : 1);
+}
+
+static void shape_free(shape_ctx *c)
+{
+    free(c->cand);
+    tt_harness_free(&c->h);
+}
+
+/* Race one (shape, threads) and fill the entry. Returns 0, or -1 when interrupted (entry not filled). */
+static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_opts *o, double bw, shape_ctx *sc,
+                    double combo_budget, const char *gb_json, tt_prof_entry *e, int done, int combos)
+{
+    double t_start = now_s();
+    const tt_cpu *cpu = tt_cpu_get();
+    tt_harness h_ = sc->h; /* packsets are shared through the pointer table */
+    tt_harness *hp = &sc->h;
+    (void)h_;
+    const tt_variant **cand = sc->cand;
+    int nc = sc->nc, considered = sc->considered, excluded = sc->excluded;
+    char what[240];
+    tt_pool *pool = tt_pool_new(threads, bind_cb, topo);
+    tt_bench_arg *args = calloc((size_t)nc, sizeof *args);
+    for (int i = 0; i < nc; i++) {
+        if (i % 16 == 0) {
+            snprintf(what, sizeof what, "%s %dx%d t%d: preparing cold weight copies (%d/%d)", sh->name, sh->m, sh->k,
+                     threads, i, nc);
+            progress(done, combos, o->budget_s, what);
+        }
+        if (tt_bench_arg_init(&args[i], cand[i], hp, o->regime, pool, TT_SPLIT_EVEN)) {
+            logf_("error: %s", tt_last_error());
+            return 1;
+        }
+    }
+    /* per-GEMV time estimate from the measured bandwidth, to size repetitions */
+    double est = (double)tt_bench_bytes(&args[0]) / (bw > 0 ? bw * 1e9 : 20e9) / threads;
+    tt_race race;
+    tt_race_init(&race, nc);
+    int rounds = 0;
+    int *idx = malloc(sizeof(int) * (size_t)nc);
+    while (!g_stop) {
+        int alive = tt_race_alive(&race);
+        double left = combo_budget - (now_s() - t_start);
+        if (alive <= 1 || (rounds > 0 && left < 0.15 * combo_budget)) break;
+        int reps = rounds == 0 ? 5 : 3;
+        /* a round gets a share of what is left (the first at most half); every repetition runs >= 6 GEMVs */
+        double round_s = rounds == 0 ? 0.5 * combo_budget : fmax(0.25 * left, 0.05);
+        /* Google Benchmark adds an iteration-count probe per benchmark: about 4 extra min_times */
+        double min_time = round_s / (alive * (reps + 4.0));
+        if (min_time < 6 * est) min_time = 6 * est;
+        tt_gb_session *s = tt_gb_new();
+        tt_gb_set(s, min_time, reps, true);
+        int na = 0;
+        for (int i = 0; i < nc; i++) {
+            if (!race.c[i].alive) continue;
+            tt_gb_add(s, cand[i]->name, tt_bench_fn, &args[i], tt_bench_bytes(&args[i]));
+            idx[na++] = i;
+        }
+        snprintf(what, sizeof what, "%s %dx%d t%d: round %d, %d of %d candidates alive", sh->name, sh->m, sh->k,
+                 threads, rounds + 1, alive, nc);
+        progress(done, combos, o->budget_s, what);
+        if (tt_gb_run(s, NULL)) {
+            logf_("error: benchmark run failed: %s", tt_last_error());
+            tt_gb_free(s);
+            break;
+        }
+        for (int j = 0; j < na; j++) {
+            const tt_gb_stats *g = tt_gb_get(s, j);
+            for (int r = 0; g && !g->error && r < g->reps; r++) tt_race_add(&race, idx[j], g->samples_ns[r]);
+        }
+        tt_gb_free(s);
+        rounds++;
+        int dropped = o->exhaustive ? 0 : tt_race_round_end(&race);
+        if (o->exhaustive) race.round++;
+        logf_("%s %dx%d t%d: round %d (%.2f ms per repetition): %d timed, %d dropped (slower, p < %.3g), %d alive",
+              sh->name, sh->m, sh->k, threads, rounds, 1e3 * min_time, na, dropped, race.alpha, tt_race_alive(&race));
+    }
+    int runner = -1, lead = tt_race_leader(&race, &runner);
+    if (g_stop || lead < 0) {
+        for (int i = 0; i < nc; i++) tt_bench_arg_free(&args[i]);
+        free(args), free(idx);
+        tt_race_free(&race);
+        tt_pool_free(pool);
+        return g_stop ? -1 : 1;
+    }
+    /* final: winner, runner-up and the baselines, both regimes, interleaved, Google Benchmark JSON kept */
+    const tt_variant *win = cand[lead], *run = runner >= 0 ? cand[runner] : NULL, *base = find_baseline(TT_FMT_I2S);
+    if (base && (tt_variant_check_shape(base, sh->m, sh->k) || !tt_variant_eligible(base, cpu, NULL, 0)))
+        base = find_baseline(win->fmt);
+    if (base && (tt_variant_check_shape(base, sh->m, sh->k) || !tt_variant_eligible(base, cpu, NULL, 0))) base = NULL;
+    const tt_variant *uniq[3];
+    int nu = 0;
+    const tt_variant *roles[3] = {win, run, base};
+    for (int i = 0; i < 3; i++) {
+        bool dup = !roles[i];
+        for (int j = 0; j < nu && !dup; j++) dup = uniq[j] == roles[i];
+        if (!dup) uniq[nu++] = roles[i];
+    }
+    tt_gb_session *s = tt_gb_new();
+    tt_gb_set(s, fmax(0.002, 10 * est), 8, true);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%dx%d", sh->m, sh->k);
+    tt_gb_set_context(s, "tritune_shape", buf);
+    snprintf(buf, sizeof buf, "%d", threads);
+    tt_gb_set_context(s, "tritune_threads", buf);
+    tt_gb_set_context(s, "cpu_brand", cpu->brand);
+    tt_papi *papi = tt_papi_open(NULL, 0);
+    tt_gb_counter_hook hook;
+    tt_papi_counter_hook(papi, &hook);
+    tt_gb_set_counters(s, &hook);
+    tt_bench_arg fa[6];
+    const tt_variant *fv[6];
+    bool fwarm[6];
+    int nf = 0;
+    for (int i = 0; i < nu; i++)
+        for (int r = 0; r < 2; r++) {
+            tt_regime reg = r ? TT_REGIME_WARM : TT_REGIME_COLD;
+            if (tt_bench_arg_init(&fa[nf], uniq[i], hp, reg, pool, TT_SPLIT_EVEN)) continue;
+            char name[240];
+            snprintf(name, sizeof name, "%s/%dx%d/t%d/%s", uniq[i]->name, sh->m, sh->k, threads, tt_regime_name(reg));
+            tt_gb_add(s, name, tt_bench_fn, &fa[nf], tt_bench_bytes(&fa[nf]));
+            fv[nf] = uniq[i];
+            fwarm[nf++] = r;
+        }
+    snprintf(what, sizeof what, "%s %dx%d t%d: final measurement (winner, runner-up, baseline; cold and warm)", sh->name,
+             sh->m, sh->k, threads);
+    progress(done, combos, o->budget_s, what);
+    tt_status st = tt_gb_run(s, gb_json);
+    if (st) logf_("error: final benchmark run failed: %s", tt_last_error());
+    memset(e, 0, sizeof *e);
+    snprintf(e->shape, sizeof e->shape, "%s", sh->name);
+    e->m = sh->m;
+    e->k = sh->k;
+    e->threads = threads;
+    snprintf(e->split, sizeof e->split, "%s", tt_split_name(TT_SPLIT_EVEN));
+    snprintf(e->regime, sizeof e->regime, "%s", tt_regime_name(o->regime));
+    e->candidates = considered;
+    e->verified = nc;
+    e->excluded = excluded;
+    e->rounds = rounds;
+    for (int j = 0; j < nf && !st; j++) {
+        const tt_gb_stats *g = tt_gb_get(s, j);
+        bool main_regime = fwarm[j] == (o->regime == TT_REGIME_WARM);
+        if (fv[j] == win) {
+            if (main_regime) {
+                fill_stat(&e->winner, win, g, tt_bench_bytes(&fa[j]), bw);
+                for (int c = 0; c < g->ncounters && e->ncounters < TT_PROF_MAX_COUNTERS; c++) {
+                    snprintf(e->counter_names[e->ncounters], 32, "%s", g->counter_names[c]);
+                    e->counters[e->ncounters++] = g->counters[c];
+                }
+            }
+            *(fwarm[j] ? &e->warm_winner_ns : &e->cold_winner_ns) = g->median_ns;
+        }
+        if (fv[j] == run && main_regime) fill_stat(&e->runner_up, run, g, tt_bench_bytes(&fa[j]), bw);
+        if (fv[j] == base) {
+            if (main_regime) fill_stat(&e->baseline, base, g, tt_bench_bytes(&fa[j]), bw);
+            *(fwarm[j] ? &e->warm_baseline_ns : &e->cold_baseline_ns) = g->median_ns;
+        }
+    }
+    /* The final interleaved session may reorder a near-tie; the profile's winner is the faster of the two there. */
+    if (!st && run && e->runner_up.median_ns > 0 && e->runner_up.median_ns < e->winner.median_ns) {
+        tt_prof_stat t = e->winner;
+        e->winner = e->runner_up;
+        e->runner_up = t;
+        for (int j = 0; j < nf; j++)
+            if (fv[j] == run) *(fwarm[j] ? &e->warm_winner_ns : &e->cold_winner_ns) = tt_gb_get(s, j)->median_ns;
+        e->ncounters = 0;
+    }
+    for (int j = 0; j < nf; j++) tt_bench_arg_free(&fa[j]);
+    tt_gb_free(s);
+    tt_papi_close(papi);
+    for (int i = 0; i < nc; i++) tt_bench_arg_free(&args[i]);
+    free(args), free(idx);
+    tt_race_free(&race);
+    tt_pool_free(pool);
+    return st ? 1 : 0;
+}
+
+static void write_summary(const tt_profile *p, const char *path, FILE *also)
+{
+    FILE *f = fopen(path, "w");
+    FILE *outs[2] = {f, also};
+    for (int o = 0; o < 2; o++) {
+        FILE *x = outs[o];
+        if (!x) continue;
+        fprintf(x, "\n## tritune tune — %s (%s)\n\n", p->cpu.brand, p->model);
+        fprintf(x, "Race regime: %s weights. Speedups are medians measured in one interleaved Google Benchmark run.\n\n",
+                p->n ? p->e[0].regime : "cold");
+        fprintf(x, "| shape | MxK | thr | winner | median us | GB/s | %% of read BW | vs baseline (cold) | vs baseline (warm) | vs runner-up |\n");
+        fprintf(x, "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for (int i = 0; i < p->n; i++) {
+            const tt_prof_entry *e = &p->e[i];
+            double sc = e->cold_baseline_ns > 0 && e->cold_winner_ns > 0 ? e->cold_baseline_ns / e->cold_winner_ns : 0;
+            double sw = e->warm_baseline_ns > 0 && e->warm_winner_ns > 0 ? e->warm_baseline_ns / e->warm_winner_ns : 0;
+            double sr = e->runner_up.median_ns > 0 ? e->runner_up.median_ns / e->winner.median_ns : 0;
+            fprintf(x, "| %s | %dx%d | %d | `%s` | %.1f | %.1f | %.0f%% | %.2fx | %.2fx | %.3fx |\n", e->shape, e->m, e->k,
+                    e->threads, e->winner.variant, e->winner.median_ns / 1e3, e->winner.gbps, 100 * e->winner.bw_frac,
+                    sc, sw, sr);
+        }
+        fprintf(x, "\nBaseline: `%s` (bitnet.cpp's published I2_S decode loop). Read bandwidth measured per thread count:",
+                find_baseline(TT_FMT_I2S) ? find_baseline(TT_FMT_I2S)->name : "none");
+        for (int i = 0; i < p->nbw; i++) fprintf(x, " %d thr %.1f GB/s;", p->bw_threads[i], p->bw_gbps[i]);
+        fprintf(x, "\n");
+    }
+    if (f) fclose(f);
+}
+
+static double bw_for(const tt_profile *p, int threads)
+{
+    for (int i = 0; i < p->nbw; i++)
+        if (p->bw_threads[i] == threads) return p->bw_gbps[i];
+    return 0;
+}
+
+static void usage(void)
+{
+    printf("usage: tritune tune [--model PRESET] [--budget SECONDS] [--threads 1,2,...] [--out DIR] [--force]\n"
+           "                    [--regime cold|warm] [--shapes MxK,...] [--exhaustive] [--cold-mib N]\n"
+           "  For each GEMV shape of the model (presets: 2b4t (default), large, 3b, 8b) and each thread count\n"
+           "  (default: the topology's levels: 1, ..., all cores, all PUs), verifies every eligible exact variant\n"
+           "  against the oracle, races them in interleaved Google Benchmark rounds (a candidate is dropped only\n"
+           "  when a Mann-Whitney U test says it is slower, p < 0.001, by more than 2%%), then measures winner,\n"
+           "  runner-up and baseline in both regimes. Writes DIR/<cpu-id>/ (default results/): profile.json,\n"
+           "  machine.json, gbench/*.json (Google Benchmark JSON), tune.log, summary.md, baked.c.\n"
+           "  An existing profile for this CPU and registry is resumed (finished entries are kept); --force\n"
+           "  starts over. A profile from another CPU or registry is refused with the field that differs.\n"
+           "  Ctrl-C stops after the current step and keeps what was measured.\n");
+}
+
+int tt_cmd_tune(int argc, char **argv)
+{
+    tune_opts o = {.budget_s = 480, .out_root = "results", .model = "2b4t", .regime = TT_REGIME_COLD};
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = tt_arg_value(argc, argv, &i, "--budget"))) o.budget_s = atof(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--threads"))) {
+            o.nthreads = tt_parse_int_list(v, o.threads, 16);
+            if (!o.nthreads) {
+                fprintf(stderr, "tritune tune: --threads wants a list like 1,2,4\n");
+                return 2;
+            }
+        } else if ((v = tt_arg_value(argc, argv, &i, "--out"))) o.out_root = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--model"))) o.model = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--shapes"))) o.shapes = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--cold-mib"))) o.cold_mib = atof(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--regime"))) {
+            if (strcmp(v, "cold") && strcmp(v, "warm")) {
+                fprintf(stderr, "tritune tune: --regime is cold or warm\n");
+                return 2;
+            }
+            o.regime = strcmp(v, "warm") ? TT_REGIME_COLD : TT_REGIME_WARM;
+        } else if (!strcmp(argv[i], "--force")) o.force = true;
+        else if (!strcmp(argv[i], "--exhaustive")) o.exhaustive = true;
+        else if (!strcmp(argv[i], "--help")) {
+            usage();
+            return 0;
+        } else {
+            fprintf(stderr, "tritune tune: unknown option %s (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!(o.budget_s > 0)) {
+        fprintf(stderr, "tritune tune: --budget must be positive seconds\n");
+        return 2;
+    }
+    g_t0 = now_s();
+    g_tty = isatty(2);
+    tt_shape shapes[32];
+    int ns = 0;
+    char model_name[64];
+    if (o.shapes) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", o.shapes);
+        for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t && ns < 32; t = strtok_r(NULL, ",", &save)) {
+            if (!tt_parse_shape(t, &shapes[ns].m, &shapes[ns].k)) {
+                fprintf(stderr, "tritune tune: --shapes wants MxK,MxK; got '%s'\n", t);
+                return 2;
+            }
+            snprintf(shapes[ns].name, sizeof shapes[ns].name, "custom%d", ns);
+            shapes[ns++].per_token = 1;
+        }
+        snprintf(model_name, sizeof model_name, "custom shapes");
+    } else {
+        const tt_model_dims *d = tt_preset_find(o.model);
+        if (!d) {
+            fprintf(stderr, "tritune tune: unknown model preset '%s' (2b4t, large, 3b, 8b)\n", o.model);
+            return 2;
+        }
+        ns = tt_workload_shapes(d, shapes, 32);
+        snprintf(model_name, sizeof model_name, "preset %s", o.model);
+    }
+    tt_topo topo;
+    if (tt_topo_load(&topo)) {
+        fprintf(stderr, "tritune tune: hwloc topology: %s\n", tt_last_error());
+        return 1;
+    }
+    if (!o.nthreads) o.nthreads = tt_topo_thread_counts(&topo, o.threads, 16);
+    tt_cpu_id id;
+    tt_cpu_id_here(&id, &topo);
+    char slug[128], dir[4096], path[4200], gbdir[4200];
+    tt_cpu_id_slug(&id, slug, sizeof slug);
+    snprintf(dir, sizeof dir, "%s/%s", o.out_root, slug);
+    snprintf(gbdir, sizeof gbdir, "%s/gbench", dir);
+    if (mkdir_p(gbdir)) {
+        fprintf(stderr, "tritune tune: cannot create %s: %s\n", gbdir, strerror(errno));
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/tune.log", dir);
+    g_log = fopen(path, "a");
+    tt_profile prof;
+    char ppath[4200];
+    snprintf(ppath, sizeof ppath, "%s/profile.json", dir);
+    bool resumed = false;
+    if (!o.force && access(ppath, F_OK) == 0) {
+        if (tt_profile_read(ppath, &prof)) {
+            fprintf(stderr, "tritune tune: existing profile %s is unusable: %s\n  (move it away or use --force)\n", ppath,
+                    tt_last_error());
+            return 1;
+        }
+        if (tt_profile_check(&prof, &id, tt_registry_hash())) {
+            fprintf(stderr, "tritune tune: refusing to resume %s: %s\n  (use --force to start a new profile)\n", ppath,
+                    tt_last_error());
+            return 1;
+        }
+        resumed = true;
+    } else {
+        tt_profile_init(&prof);
+        prof.cpu = id;
+        prof.registry_hash = tt_registry_hash();
+        prof.registry_count = tt_registry_count;
+        snprintf(prof.compiler, sizeof prof.compiler, "%s", tt_build_compiler());
+        snprintf(prof.flags, sizeof prof.flags, "%s", tt_build_flags());
+        snprintf(prof.version, sizeof prof.version, "%s", TT_VERSION);
+        time_t t = time(NULL);
+        strftime(prof.created, sizeof prof.created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    }
+    snprintf(prof.model, sizeof prof.model, "%s", model_name);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    logf_("tritune tune on %s (%s), %d registry variants, model %s, budget %.0fs, results in %s%s", id.brand, slug,
+          tt_registry_count, model_name, o.budget_s, dir, resumed ? " (resuming)" : "");
+    char why[256];
+    bool papi_ok = tt_papi_init(why, sizeof why);
+    snprintf(prof.papi, sizeof prof.papi, "%s", papi_ok ? "available" : why);
+    if (!papi_ok) logf_("PAPI: hardware counters %s — timing continues without counters", why);
+    /* bandwidth per thread count (roofline), and the cold-regime size */
+    if (!resumed || prof.nbw == 0) {
+        for (int i = 0; i < o.nthreads && prof.nbw < 16; i++) {
+            tt_membw_opts mo = {.threads = o.threads[i]};
+            tt_membw_result r;
+            if (tt_membw_measure(&topo, &mo, &r) == TT_OK) {
+                prof.bw_threads[prof.nbw] = o.threads[i];
+                prof.bw_gbps[prof.nbw++] = r.gbps_median;
+                logf_("read bandwidth, %d thread(s): %.1f GB/s (median of %d passes over %zu MiB, %s)", o.threads[i],
+                      r.gbps_median, r.runs, r.bytes >> 20, r.method);
+            }
+        }
+    }
+    double thr_mb = 0, dram = 0, cache = 0;
+    if (o.cold_mib > 0) {
+        prof.cold_bytes = o.cold_mib * (1 << 20);
+        logf_("cold regime: rotating %.0f MiB of weight copies per layout (set by --cold-mib, not calibrated)", o.cold_mib);
+    } else if (!resumed || !(prof.cold_bytes > 0)) {
+        prof.cold_bytes = (double)tt_cold_bytes_measure(&thr_mb, &dram, &cache);
+        logf_("cold regime: reads fall to DRAM speed (%.1f GB/s; %.1f GB/s cache-resident) at %.0f MiB; rotating "
+              "%.0f MiB of weight copies per layout (hwloc reports L3 %zu MiB)",
+              dram, cache, thr_mb, prof.cold_bytes / (1 << 20), topo.l3_bytes >> 20);
+    }
+    /* machine.json */
+    json_t *mj = tt_machine_json(&topo);
+    json_t *bwj = json_array();
+    for (int i = 0; i < prof.nbw; i++)
+        json_array_append_new(bwj, json_pack("{s:i, s:f}", "threads", prof.bw_threads[i], "read_gbps", prof.bw_gbps[i]));
+    json_object_set_new(mj, "membw", bwj);
+    json_object_set_new(mj, "cold", json_pack("{s:f, s:f, s:f, s:f}", "threshold_mib", thr_mb, "dram_gbps", dram,
+                                              "cache_gbps", cache, "rotating_bytes", prof.cold_bytes));
+    json_object_set_new(mj, "date", json_string(prof.created));
+    const char *commit = getenv("TRITUNE_COMMIT");
+    json_object_set_new(mj, "commit", json_string(commit ? commit : "unknown"));
+    char gov[64] = "unknown";
+    FILE *gf = fopen("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "r");
+    if (gf) {
+        if (fgets(gov, sizeof gov, gf)) gov[strcspn(gov, "\n")] = 0;
+        fclose(gf);
+    } else snprintf(gov, sizeof gov, "not exposed (VM or no cpufreq)");
+    json_object_set_new(mj, "governor", json_string(gov));
+    json_t *thj = json_array();
+    for (int i = 0; i < o.nthreads; i++) json_array_append_new(thj, json_integer(o.threads[i]));
+    json_object_set_new(mj, "tune", json_pack("{s:f, s:s, s:o, s:s}", "budget_s", o.budget_s, "model", model_name,
+                                              "threads", thj, "regime", tt_regime_name(o.regime)));
+    snprintf(path, sizeof path, "%s/machine.json", dir);
+    json_dump_file(mj, path, JSON_INDENT(2));
+    json_decref(mj);
+    snprintf(prof.energy, sizeof prof.energy, "see machine.json");
+
+    int combos = ns * o.nthreads, done = 0, todo = 0, rc = 0;
+    for (int s = 0; s < ns; s++)
+        for (int t = 0; t < o.nthreads; t++) todo += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t]);
+    if (resumed) logf_("resuming: %d of %d (shape, threads) entries already measured, %d to go", combos - todo, combos, todo);
+    for (int s = 0; s < ns && !g_stop; s++) {
+        int need = 0;
+        for (int t = 0; t < o.nthreads; t++) need += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t]);
+        if (!need) {
+            done += o.nthreads;
+            continue;
+        }
+        shape_ctx sc;
+        int r0 = shape_setup(&sc, &shapes[s], (size_t)prof.cold_bytes, done, combos, o.budget_s);
+        if (r0) {
+            shape_free(&sc);
+            if (r0 < 0) break;
+            rc = 1;
+            continue;
+        }
+        for (int t = 0; t < o.nthreads && !g_stop; t++) {
+            if (tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t])) {
+                done++;
+                continue;
+            }
+            double left = o.budget_s - (now_s() - g_t0);
+            int remaining = todo--;
+            double combo_budget = fmax(5.0, (left - 0.02 * o.budget_s) / remaining);
+            tt_prof_entry e;
+            char gbj[4400];
+            snprintf(gbj, sizeof gbj, "%s/%s_%dx%d_t%d.json", gbdir, shapes[s].name, shapes[s].m, shapes[s].k, o.threads[t]);
+            int r = tune_one(&shapes[s], o.threads[t], &topo, &o, bw_for(&prof, o.threads[t]), &sc, combo_budget, gbj,
+                             &e, done, combos);
+            if (r < 0) break;
+            if (r > 0) {
+                rc = 1;
+                continue;
+            }
+            tt_prof_entry *pe = tt_profile_add(&prof);
+            if (pe) *pe = e;
+            if (tt_profile_write(&prof, ppath)) logf_("error: %s", tt_last_error());
+            done++;
+            double sp = e.cold_baseline_ns > 0 ? e.cold_baseline_ns / e.cold_winner_ns : 0;
+            logf_("%s %dx%d t%d: winner %s %.1f us (%.1f GB/s, %.0f%% of read BW), %.2fx the baseline (cold), "
+                  "%.2fx (warm); %d verified, %d excluded, %d rounds",
+                  e.shape, e.m, e.k, e.threads, e.winner.variant, e.winner.median_ns / 1e3, e.winner.gbps,
+                  100 * e.winner.bw_frac, sp, e.warm_baseline_ns > 0 ? e.warm_baseline_ns / e.warm_winner_ns : 0.0,
+                  e.verified, e.excluded, e.rounds);
+        }
+        shape_free(&sc);
+    }
+    if (g_tty) fprintf(stderr, "\r\033[K");
+    if (g_stop) {
+        logf_("interrupted: %d of %d entries are in %s; run the same command again to resume", prof.n, combos, ppath);
+        tt_profile_write(&prof, ppath);
+        tt_profile_free(&prof);
+        if (g_log) fclose(g_log);
+        tt_topo_free(&topo);
+        return 130;
+    }
+    tt_profile_write(&prof, ppath);
+    snprintf(path, sizeof path, "%s/summary.md", dir);
+    write_summary(&prof, path, stdout);
+    snprintf(path, sizeof path, "%s/baked.c", dir);
+    if (tt_bake_write(&prof, ppath, path)) logf_("error: bake: %s", tt_last_error());
+    else logf_("baked winner table: %s", path);
+    logf_("done in %.0fs: %s", now_s() - g_t0, ppath);
+    tt_profile_free(&prof);
+    if (g_log) fclose(g_log);
+    tt_topo_free(&topo);
+    return rc;
+}
