@@ -38,6 +38,7 @@ typedef enum tt_layout {
     TT_LAYOUT_TL1_TILE,   /* TL1 pair indices tiled bm rows x 2 pairs per vector (see kernels/tt_layout.c) */
     TT_LAYOUT_TL2_TILE,   /* TL2 triple magnitudes + sign bits tiled bm rows, pair tail tiled likewise */
     TT_LAYOUT_TL2_BYTE,   /* TL2 5-bit index (sign<<4 | magnitude) one byte per triple, tiled bm rows */
+    TT_LAYOUT_TL1_QUAD,   /* TL1 family, one byte per 4-weight quad (index 0..80), tiled bm rows (vpermi2b) */
     TT_LAYOUT_COUNT
 } tt_layout;
 

@@ -12,6 +12,8 @@
 #include "tt_topo.h"
 #include "tt_tune.h"
 #include "tt_workload.h"
+#include "gguf.h"
+#include "model.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -444,10 +446,23 @@ int tt_cmd_tune(int argc, char **argv)
             shapes[ns++].per_token = 1;
         }
         snprintf(model_name, sizeof model_name, "custom shapes");
+    } else if (strlen(o.model) > 5 && !strcmp(o.model + strlen(o.model) - 5, ".gguf")) {
+        /* the shapes of a model file: its config decides the GEMVs (weights are not needed to tune) */
+        tt_gguf *g;
+        tt_model_config c;
+        if (tt_gguf_open(o.model, &g) || tt_model_config_read(g, &c)) {
+            fprintf(stderr, "tritune tune: %s: %s\n", o.model, tt_last_error());
+            return 1;
+        }
+        tt_gguf_close(g);
+        tt_model_dims d = {"file", c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim};
+        ns = tt_workload_shapes(&d, shapes, 32);
+        const char *base = strrchr(o.model, '/');
+        snprintf(model_name, sizeof model_name, "file %s", base ? base + 1 : o.model);
     } else {
         const tt_model_dims *d = tt_preset_find(o.model);
         if (!d) {
-            fprintf(stderr, "tritune tune: unknown model preset '%s' (2b4t, large, 3b, 8b)\n", o.model);
+            fprintf(stderr, "tritune tune: unknown model preset '%s' (2b4t, large, 3b, 8b, or a .gguf file)\n", o.model);
             return 2;
         }
         ns = tt_workload_shapes(d, shapes, 32);
