@@ -1,0 +1,585 @@
+/* tritune report: one Markdown report (plus gnuplot charts) from a results/<cpu-id>/ folder. The report opens
+ * with the machine (DESIGN.md §10: the experiment details BLIS puts first), then the kernels, then end-to-end
+ * tokens/s and energy, every energy number labelled with its source. */
+#include "tt_registry.h"
+#include "tt_report_cli.h"
+#include "tt_report_int.h"
+#include "tt_rplot.h"
+#include "tt_rstats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small helpers shared with the other report files ---- */
+const char *tt_rep_us(double ns, char *buf, size_t len)
+{
+    double us = ns / 1e3;
+    if (!isfinite(us) || us <= 0) snprintf(buf, len, "–");
+    else snprintf(buf, len, us >= 1000 ? "%.0f" : us >= 100 ? "%.1f" : us >= 10 ? "%.2f" : "%.3f", us);
+    return buf;
+}
+
+double tt_rep_bytes(const tt_rrole *r)
+{
+    return r->present && r->gbps > 0 && r->median_ns > 0 ? r->gbps * r->median_ns : 0;
+}
+
+static const tt_bundle *order_b;
+static int order_rank(const tt_rentry *e)
+{
+    for (int i = 0; i < order_b->ne; i++)
+        if (!strcmp(order_b->e[i].shape, e->shape) && order_b->e[i].m == e->m && order_b->e[i].k == e->k) return i;
+    return 0;
+}
+
+static int cmp_order(const void *a, const void *b)
+{
+    const tt_rentry *x = &order_b->e[*(const int *)a], *y = &order_b->e[*(const int *)b];
+    int rx = order_rank(x), ry = order_rank(y);
+    if (rx != ry) return rx - ry;
+    if (x->threads != y->threads) return x->threads - y->threads;
+    return *(const int *)a - *(const int *)b;
+}
+
+int *tt_rep_order(const tt_bundle *b)
+{
+    int *ix = malloc(sizeof *ix * (size_t)(b->ne + 1));
+    if (!ix) return NULL;
+    for (int i = 0; i < b->ne; i++) ix[i] = i;
+    order_b = b; /* qsort has no context argument; reports are single-threaded */
+    qsort(ix, (size_t)b->ne, sizeof *ix, cmp_order);
+    return ix;
+}
+
+void tt_rep_energy_note(FILE *md, const char *source, json_t *machine)
+{
+    const char *detail = tt_jstr(machine, "energy.detail", "");
+    if (!source || !*source) {
+        fprintf(md, "- **source unknown**: the results file gives energy without naming its source; treat those "
+                    "numbers as unverified.\n");
+    } else if (!strcmp(source, "estimated-model")) {
+        fprintf(md, "- **estimated-model** — *not a measurement*: this machine exposes no readable energy meter "
+                    "(no RAPL powercap zones, no PAPI or perf energy events%s%s%s), so J/token comes from the model "
+                    "in bench/ENERGY.md: static core power × threads × time + DRAM energy per byte moved + energy "
+                    "per operation.\n",
+                *detail ? "; probe: " : "", detail, "");
+    } else if (!strncmp(source, "measured-", 9)) {
+        fprintf(md, "- **%s** — measured with the CPU's energy counters%s%s.\n", source, *detail ? ": " : "", detail);
+    } else {
+        fprintf(md, "- **%s** — source as recorded by the run%s%s.\n", source, *detail ? ": " : "", detail);
+    }
+}
+
+/* ---- machine block ---- */
+static void row(FILE *md, const char *k, const char *v)
+{
+    if (v && *v) fprintf(md, "| %s | %s |\n", k, v);
+}
+
+static void feature_list(json_t *obj, json_t *other, bool want_other, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (!json_is_true(v)) continue;
+        bool in_other = json_is_true(json_object_get(other, key));
+        if (want_other != in_other) continue;
+        n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? " " : "", key);
+    }
+    if (n >= len && len > 4) strcpy(buf + len - 4, "...");
+}
+
+static void machine_section(FILE *md, const tt_bundle *b)
+{
+    json_t *m = b->machine, *p = b->profile;
+    char buf[2048], t1[64], t2[64], t3[64];
+    fprintf(md, "## Machine\n\n");
+    if (!m)
+        fprintf(md, "> machine.json is missing or unreadable (%s); the CPU identity below comes from profile.json.\n\n",
+                b->machine_problem);
+    fprintf(md, "| | |\n|---|---|\n");
+    const char *brand = tt_jstr(m, "cpu.brand", tt_jstr(p, "cpu.brand", "unknown CPU"));
+    snprintf(buf, sizeof buf, "%s (%s, %s, family %.0f model %.0f stepping %.0f)", brand,
+             tt_jstr(m, "cpu.vendor", tt_jstr(p, "cpu.vendor", "?")), tt_jstr(m, "cpu.arch", tt_jstr(p, "cpu.arch", "?")),
+             tt_jnum(m, "cpu.family", tt_jnum(p, "cpu.family", -1)), tt_jnum(m, "cpu.model", tt_jnum(p, "cpu.model", -1)),
+             tt_jnum(m, "cpu.stepping", tt_jnum(p, "cpu.stepping", -1)));
+    row(md, "CPU", buf);
+    row(md, "cpu-id", tt_jstr(m, "cpu_id", ""));
+    json_t *topo = tt_jget(m, "topology");
+    if (json_is_object(topo)) {
+        snprintf(buf, sizeof buf, "%.0f package(s), %.0f cores, %.0f PUs, %.0f NUMA node(s)",
+                 tt_jnum(topo, "packages", 0), tt_jnum(topo, "cores", 0), tt_jnum(topo, "pus", 0),
+                 tt_jnum(topo, "numa_nodes", 0));
+        row(md, "Topology", buf);
+        snprintf(buf, sizeof buf, "L1d %s × %.0f, L2 %s × %.0f, L3 %s × %.0f",
+                 tt_fmt_bytes(tt_jnum(topo, "l1d_bytes", 0), t1, sizeof t1), tt_jnum(topo, "l1d_count", 1),
+                 tt_fmt_bytes(tt_jnum(topo, "l2_bytes", 0), t2, sizeof t2), tt_jnum(topo, "l2_count", 1),
+                 tt_fmt_bytes(tt_jnum(topo, "l3_bytes", 0), t3, sizeof t3), tt_jnum(topo, "l3_count", 1));
+        row(md, "Caches", buf);
+    } else {
+        snprintf(buf, sizeof buf, "%.0f cores, %.0f PUs; L1d %s, L2 %s, L3 %s (from profile.json; no hwloc topology)",
+                 tt_jnum(p, "cpu.cores", 0), tt_jnum(p, "cpu.pus", 0), tt_fmt_bytes(tt_jnum(p, "cpu.l1d_bytes", 0), t1, sizeof t1),
+                 tt_fmt_bytes(tt_jnum(p, "cpu.l2_bytes", 0), t2, sizeof t2), tt_fmt_bytes(tt_jnum(p, "cpu.l3_bytes", 0), t3, sizeof t3));
+        row(md, "Topology / caches", buf);
+    }
+    const char *gov = tt_jstr(m, "governor", "");
+    snprintf(buf, sizeof buf, "cpufreq governor: %s", *gov ? gov : "not recorded (no cpufreq in this OS/VM)");
+    row(md, "Clocks", buf);
+    json_t *cpuid = tt_jget(m, "isa_cpuid"), *os = tt_jget(m, "isa_os");
+    if (json_is_object(os)) {
+        feature_list(os, cpuid, true, buf, sizeof buf);
+        row(md, "ISA usable (CPUID and OS)", *buf ? buf : "none beyond the baseline");
+        feature_list(cpuid, os, false, buf, sizeof buf);
+        if (*buf) row(md, "ISA in CPUID but not enabled by the OS", buf);
+    } else {
+        json_t *f = tt_jget(p, "cpu.features");
+        size_t i, n = 0;
+        json_t *v;
+        buf[0] = 0;
+        json_array_foreach(f, i, v) n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%s", n ? " " : "",
+                                                          json_string_value(v) ? json_string_value(v) : "?");
+        row(md, "ISA usable (profile)", buf);
+    }
+    const char *cap = tt_jstr(m, "isa_cap", "");
+    if (*cap) {
+        snprintf(buf, sizeof buf, "TRITUNE_ISA=%s (kernels above this level were not considered)", cap);
+        row(md, "ISA cap", buf);
+    }
+    row(md, "OS note", tt_jstr(m, "os_note", ""));
+    if (b->nbw) {
+        size_t n = 0;
+        for (int i = 0; i < b->nbw; i++)
+            n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%d thread%s: %.1f GB/s",
+                                  i ? " · " : "", b->bw_threads[i], b->bw_threads[i] == 1 ? "" : "s", b->bw_gbps[i]);
+        row(md, "Memory read bandwidth (measured)", buf);
+    } else {
+        row(md, "Memory read bandwidth (measured)", "not recorded");
+    }
+    json_t *cold = tt_jget(m, "cold");
+    if (json_is_object(cold)) {
+        snprintf(buf, sizeof buf,
+                 "streaming reads fall to DRAM speed (%.1f GB/s vs %.1f GB/s in cache) at %.0f MiB; the cold regime "
+                 "rotates %s of weight copies",
+                 tt_jnum(cold, "dram_gbps", 0), tt_jnum(cold, "cache_gbps", 0), tt_jnum(cold, "threshold_mib", 0),
+                 tt_fmt_bytes(tt_jnum(cold, "rotating_bytes", 0), t1, sizeof t1));
+        row(md, "Cold-regime calibration", buf);
+    } else if (tt_jnum(p, "cold_bytes", 0) > 0) {
+        snprintf(buf, sizeof buf, "rotating %s of weight copies", tt_fmt_bytes(tt_jnum(p, "cold_bytes", 0), t1, sizeof t1));
+        row(md, "Cold-regime calibration", buf);
+    }
+    if (tt_jget(m, "os")) {
+        snprintf(buf, sizeof buf, "%s %s %s", tt_jstr(m, "os.sysname", "?"), tt_jstr(m, "os.release", "?"),
+                 tt_jstr(m, "os.machine", "?"));
+        row(md, "OS", buf);
+    }
+    snprintf(buf, sizeof buf, "%s%s%s", tt_jstr(m, "build.compiler", tt_jstr(p, "compiler", "unknown")),
+             tt_jstr(p, "flags", NULL) ? "; flags: " : "", tt_jstr(p, "flags", ""));
+    row(md, "Compiler", buf);
+    snprintf(buf, sizeof buf, "%.0f variants, %.0f runnable here%s%s",
+             tt_jnum(m, "build.registry_variants", tt_jnum(p, "registry_count", 0)), tt_jnum(m, "build.eligible_here", 0),
+             tt_jstr(p, "registry_hash", NULL) ? "; registry hash " : "", tt_jstr(p, "registry_hash", ""));
+    row(md, "Kernel registry", buf);
+    row(md, "Commit", tt_jstr(m, "commit", "not recorded"));
+    row(md, "Date", tt_jstr(m, "date", tt_jstr(p, "created", "not recorded")));
+    json_t *thr = tt_jget(m, "tune.threads"), *tc = tt_jget(m, "topology.thread_counts");
+    if (json_is_array(thr) || json_is_array(tc)) {
+        size_t n = 0, i;
+        json_t *v;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "tuned at");
+        json_array_foreach(thr, i, v) n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s %lld",
+                                                            i ? "," : "", (long long)json_integer_value(v));
+        if (!json_array_size(thr)) n += (size_t)snprintf(buf + n, sizeof buf - n, " (not recorded)");
+        n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, " thread(s), one thread per core (hwloc binding); "
+                                                                          "topology suggests");
+        json_array_foreach(tc, i, v) n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s %lld",
+                                                           i ? "," : "", (long long)json_integer_value(v));
+        row(md, "Threads", buf);
+    }
+    if (tt_jget(m, "tune")) {
+        snprintf(buf, sizeof buf, "budget %.0f s per run, workload model %s", tt_jnum(m, "tune.budget_s", 0),
+                 tt_jstr(m, "tune.model", "?"));
+        row(md, "Tuning", buf);
+    }
+    if (tt_jget(m, "papi")) {
+        bool ok = json_is_true(tt_jget(m, "papi.counters_available"));
+        snprintf(buf, sizeof buf, "%s: hardware counters %s%s", tt_jstr(m, "papi.version", "?"),
+                 ok ? "available" : "unavailable: ", ok ? "" : tt_jstr(m, "papi.reason", "no reason recorded"));
+        row(md, "PAPI", buf);
+    } else {
+        row(md, "PAPI", tt_jstr(p, "papi", "not recorded"));
+    }
+    snprintf(buf, sizeof buf, "%s%s%s", tt_jstr(m, "energy.source", "not recorded"),
+             *tt_jstr(m, "energy.detail", "") ? " — " : "", tt_jstr(m, "energy.detail", ""));
+    row(md, "Energy source", buf);
+    fprintf(md, "\n");
+}
+
+/* ---- kernels ---- */
+static void role_row(FILE *md, const tt_bundle *b, const tt_rentry *e, const char *role, const tt_rrole *r, bool first)
+{
+    char s1[32], s2[32], s3[32], g[32], pct[32], sp[32];
+    if (!r->present) {
+        fprintf(md, "| %s | %s | %s | none | | | | | |\n", first ? e->shape : "", first ? e->regime : "", role);
+        return;
+    }
+    double bw = tt_bundle_bw(b, e->threads);
+    double frac = r->bw_frac > 0 ? r->bw_frac : (bw > 0 && r->gbps > 0 ? r->gbps / bw : NAN);
+    if (e->baseline.present && e->baseline.median_ns > 0 && r->median_ns > 0)
+        snprintf(sp, sizeof sp, "%.2f×", e->baseline.median_ns / r->median_ns);
+    else
+        snprintf(sp, sizeof sp, "–");
+    if (isfinite(frac) && frac > 0) snprintf(pct, sizeof pct, "%.0f %%", 100 * frac);
+    else snprintf(pct, sizeof pct, "–");
+    fprintf(md, "| %s | %s | %s | `%s` | %s (%s–%s) | %s | %s | %s | %d |\n", first ? e->shape : "",
+            first ? e->regime : "", role, r->variant, tt_rep_us(r->median_ns, s1, sizeof s1),
+            tt_rep_us(r->p25_ns, s2, sizeof s2), tt_rep_us(r->p75_ns, s3, sizeof s3),
+            tt_fmt_num(r->gbps, 2, g, sizeof g), pct, sp, r->samples);
+}
+
+static void regime_cells(FILE *md, const tt_bundle *b, const tt_rentry *e, double w_ns, double b_ns, bool dram)
+{
+    char s1[32], s2[32], g[32];
+    double bytes = tt_rep_bytes(&e->winner), bw = tt_bundle_bw(b, e->threads);
+    double gbps = bytes > 0 && w_ns > 0 ? bytes / w_ns : NAN;
+    fprintf(md, " %s | %s | ", tt_rep_us(w_ns, s1, sizeof s1), tt_rep_us(b_ns, s2, sizeof s2));
+    if (w_ns > 0 && b_ns > 0) fprintf(md, "%.2f× |", b_ns / w_ns);
+    else fprintf(md, "– |");
+    fprintf(md, " %s", tt_fmt_num(gbps, 2, g, sizeof g));
+    if (dram && isfinite(gbps) && bw > 0) fprintf(md, " (%.0f %%)", 100 * gbps / bw);
+    fprintf(md, " |");
+}
+
+static void kernels_section(FILE *md, const tt_bundle *b)
+{
+    fprintf(md, "## Kernels per shape\n\n");
+    if (!b->profile) {
+        fprintf(md, "> No profile: %s.\n\n", b->profile_problem);
+        return;
+    }
+    if (!b->ne) {
+        fprintf(md, "> profile.json has no usable entries%s%s.\n\n", *b->profile_problem ? ": " : "", b->profile_problem);
+        return;
+    }
+    int *ix = tt_rep_order(b);
+    if (!ix) return;
+    fprintf(md, "Winner, runner-up and baseline of each race (medians over repetitions, p25–p75 in brackets). "
+                "GB/s = packed weight bytes / median time; %% BW = share of the measured DRAM read bandwidth at that "
+                "thread count; speedup = baseline median / median. The baseline is the bitnet.cpp-style kernel "
+                "(`_base` trick).\n\n");
+    int last_m = -1, last_k = -1, last_t = -1;
+    for (int q = 0; q < b->ne; q++) {
+        const tt_rentry *e = &b->e[ix[q]];
+        if (e->m != last_m || e->k != last_k || e->threads != last_t) {
+            fprintf(md, "%s### %s — %d×%d, %d thread%s (race regime: %s, %d candidates, %d verified, %d excluded)\n\n"
+                        "| shape | regime | role | variant | median µs (p25–p75) | GB/s | %% BW | speedup vs baseline | "
+                        "samples |\n|---|---|---|---|---|---|---|---|---|\n",
+                    q ? "\n" : "", e->shape, e->m, e->k, e->threads, e->threads == 1 ? "" : "s", e->regime, e->candidates,
+                    e->verified, e->excluded);
+            last_m = e->m, last_k = e->k, last_t = e->threads;
+        }
+        role_row(md, b, e, "winner", &e->winner, true);
+        role_row(md, b, e, "runner-up", &e->runner_up, false);
+        role_row(md, b, e, "baseline", &e->baseline, false);
+    }
+    fprintf(md, "\n### Both regimes, labelled\n\n"
+                "cold = weights streamed from DRAM (rotating copies larger than the caches); warm = one copy, "
+                "cache-resident where it fits. %% BW is shown for cold only: warm runs read from cache and may exceed "
+                "the DRAM line.\n\n"
+                "| shape | M×K | threads | cold: winner µs | cold: baseline µs | cold: speedup | cold: GB/s (%% BW) "
+                "| warm: winner µs | warm: baseline µs | warm: speedup | warm: GB/s |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int q = 0; q < b->ne; q++) {
+        const tt_rentry *e = &b->e[ix[q]];
+        fprintf(md, "| %s | %d×%d | %d |", e->shape, e->m, e->k, e->threads);
+        regime_cells(md, b, e, e->cold_winner_ns, e->cold_baseline_ns, true);
+        regime_cells(md, b, e, e->warm_winner_ns, e->warm_baseline_ns, false);
+        fprintf(md, "\n");
+    }
+    fprintf(md, "\n");
+    free(ix);
+}
+
+/* Best variant per (shape, threads, regime) and (format, ISA), from the Google Benchmark files. */
+typedef struct fmt_isa_best {
+    int m, k, threads;
+    char regime[8];
+    int fmt, isa;
+    const tt_rgb_bench *best;
+    double best_ns;
+    int timed;
+} fmt_isa_best;
+
+/* Position of shape MxK in the profile (the order tune listed the model's shapes), else after all of them. */
+static int shape_rank(int m, int k)
+{
+    for (int i = 0; i < order_b->ne; i++)
+        if (order_b->e[i].m == m && order_b->e[i].k == k) return i;
+    return order_b->ne;
+}
+
+static int cmp_best(const void *a, const void *b)
+{
+    const fmt_isa_best *x = a, *y = b;
+    if (x->threads != y->threads) return x->threads - y->threads;
+    int c = strcmp(x->regime, y->regime);
+    if (c) return c;
+    int rx = shape_rank(x->m, x->k), ry = shape_rank(y->m, y->k);
+    if (rx != ry) return rx - ry;
+    if (x->m != y->m) return x->m - y->m;
+    if (x->k != y->k) return x->k - y->k;
+    if (x->fmt != y->fmt) return x->fmt - y->fmt;
+    return x->isa - y->isa;
+}
+
+/* The reference kernel the speedups are against: the profile's baseline (the same for every entry), else the I2_S
+ * `_base` variant timed, else any `_base` variant. */
+static const char *baseline_name(const tt_bundle *b)
+{
+    for (int i = 0; i < b->ne; i++)
+        if (b->e[i].baseline.present) return b->e[i].baseline.variant;
+    const char *any = NULL;
+    for (int i = 0; i < b->gb.n; i++) {
+        const char *v = b->gb.b[i].variant;
+        size_t l = strlen(v);
+        if (!b->gb.b[i].shaped || l < 5 || strcmp(v + l - 5, "_base")) continue;
+        if (!strncmp(v, "tt_i2s_", 7)) return v;
+        if (!any) any = v;
+    }
+    return any;
+}
+
+static double baseline_ns(const tt_bundle *b, const fmt_isa_best *g, const char *base)
+{
+    for (int i = 0; base && i < b->gb.n; i++) {
+        const tt_rgb_bench *x = &b->gb.b[i];
+        if (x->shaped && x->m == g->m && x->k == g->k && x->threads == g->threads && !strcmp(x->regime, g->regime) &&
+            !strcmp(x->variant, base))
+            return tt_rgb_median_ns(x);
+    }
+    return NAN;
+}
+
+static void formats_section(FILE *md, const tt_bundle *b)
+{
+    fprintf(md, "## Best variant per format and ISA\n\n");
+    if (!b->gb.n) {
+        fprintf(md, "> No Google Benchmark results (%s): this section needs results/<cpu-id>/gbench/*.json.\n\n",
+                *b->gbench_problem ? b->gbench_problem : "none found");
+        return;
+    }
+    fmt_isa_best *g = calloc((size_t)b->gb.n, sizeof *g);
+    if (!g) return;
+    int ng = 0, unparsed = 0, errors = 0;
+    for (int i = 0; i < b->gb.n; i++) {
+        const tt_rgb_bench *x = &b->gb.b[i];
+        tt_name_parts parts;
+        if (x->error) {
+            errors++;
+            continue;
+        }
+        if (!x->shaped || !tt_name_parse(x->variant, &parts)) {
+            unparsed++;
+            continue;
+        }
+        double t = tt_rgb_median_ns(x);
+        if (!isfinite(t)) continue;
+        int j = 0;
+        for (; j < ng; j++)
+            if (g[j].m == x->m && g[j].k == x->k && g[j].threads == x->threads && !strcmp(g[j].regime, x->regime) &&
+                g[j].fmt == (int)parts.fmt && g[j].isa == (int)parts.isa)
+                break;
+        if (j == ng) {
+            g[ng] = (fmt_isa_best){x->m, x->k, x->threads, "", (int)parts.fmt, (int)parts.isa, NULL, INFINITY, 0};
+            snprintf(g[ng].regime, sizeof g[ng].regime, "%s", x->regime);
+            ng++;
+        }
+        g[j].timed++;
+        if (t < g[j].best_ns) g[j].best_ns = t, g[j].best = x;
+    }
+    order_b = b; /* qsort has no context argument; reports are single-threaded */
+    qsort(g, (size_t)ng, sizeof *g, cmp_best);
+    const char *base = baseline_name(b);
+    fprintf(md, "From %d Google Benchmark file(s) in gbench/ (median real time over repetitions; speedup against "
+                "the baseline `%s` timed in the same run).\n\n"
+                "| shape | M×K | threads | regime | format | ISA | best variant | median µs | GB/s | vs baseline | "
+                "variants timed |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+            b->ngb_files, base ? base : "(none timed)");
+    for (int j = 0; j < ng; j++) {
+        char s1[32], s2[32];
+        const char *shape = tt_bundle_shape_name(b, g[j].m, g[j].k);
+        double base_ns = baseline_ns(b, &g[j], base);
+        fprintf(md, "| %s | %d×%d | %d | %s | %s | %s | `%s` | %s | %s | ", shape ? shape : "–", g[j].m, g[j].k,
+                g[j].threads, g[j].regime, tt_fmt_name((tt_fmt)g[j].fmt), tt_isa_name((tt_isa)g[j].isa),
+                g[j].best->variant, tt_rep_us(g[j].best_ns, s1, sizeof s1),
+                tt_fmt_num(tt_rgb_gbps(g[j].best), 2, s2, sizeof s2));
+        if (isfinite(base_ns)) fprintf(md, "%.2f× | %d |\n", base_ns / g[j].best_ns, g[j].timed);
+        else fprintf(md, "– | %d |\n", g[j].timed);
+    }
+    if (unparsed) fprintf(md, "\n%d benchmark(s) with names outside the `<variant>/<M>x<K>/t<T>/<regime>` grammar were "
+                              "left out.\n", unparsed);
+    if (errors) fprintf(md, "\n%d benchmark(s) reported an error and were left out.\n", errors);
+    fprintf(md, "\n");
+    free(g);
+}
+
+/* ---- end to end ---- */
+static void e2e_section(FILE *md, const tt_bundle *b)
+{
+    const tt_re2e *e = &b->e2e;
+    fprintf(md, "## End to end\n\n");
+    if (!e->present) {
+        fprintf(md, "> No end-to-end results: %s.\n\n", *e->problems ? e->problems : "e2e.json missing");
+        return;
+    }
+    char s1[32], s2[32], s3[32];
+    char info[512];
+    size_t n = (size_t)snprintf(info, sizeof info, "Model `%s`", *e->model ? e->model : "(not named)");
+    if (e->size_bytes > 0)
+        n += (size_t)snprintf(info + n, sizeof info - n, " · %s", tt_fmt_bytes(e->size_bytes, s1, sizeof s1));
+    if (e->params > 0 && n < sizeof info) n += (size_t)snprintf(info + n, sizeof info - n, " · %.2f × 10⁹ parameters", e->params / 1e9);
+    if (*e->lm_head && n < sizeof info) snprintf(info + n, sizeof info - n, " · lm_head: %s", e->lm_head);
+    fprintf(md, "%s. tokens/s is the mean ± standard deviation over the samples; GB/s = bytes streamed per token × "
+                "tokens/s; every J/token carries its energy source in brackets.\n\n", info);
+    fprintf(md, "| test | threads | tokens/s | samples | bytes/token | GB/s | %% BW | J/token [energy source] |\n"
+                "|---|---|---|---|---|---|---|---|\n");
+    const char *sources[8];
+    int nsrc = 0;
+    for (int i = 0; i < e->n; i++) {
+        const tt_re2e_row *r = &e->rows[i];
+        double frac = r->bw_frac > 0 ? r->bw_frac : (r->gbps > 0 && tt_bundle_bw(b, r->threads) > 0
+                                                         ? r->gbps / tt_bundle_bw(b, r->threads) : NAN);
+        fprintf(md, "| %s | %d | %.2f ± %s | %d | %s | %s | ", r->test, r->threads, r->ts_mean,
+                isfinite(r->ts_std) ? tt_fmt_num(r->ts_std, 2, s1, sizeof s1) : "?", r->nsamples,
+                tt_fmt_bytes(r->bytes_per_token, s2, sizeof s2), tt_fmt_num(r->gbps, 2, s3, sizeof s3));
+        if (isfinite(frac) && frac > 0) fprintf(md, "%.0f %% | ", 100 * frac);
+        else fprintf(md, "– | ");
+        const char *src = r->energy_source[0] ? r->energy_source : "source unknown";
+        if (isfinite(r->j_per_token)) fprintf(md, "%.4g J [%s] |\n", r->j_per_token, src);
+        else fprintf(md, "– (no energy reported) |\n");
+        if (!isfinite(r->j_per_token)) continue;
+        int s = 0;
+        while (s < nsrc && strcmp(sources[s], r->energy_source)) s++;
+        if (s == nsrc && nsrc < 8) sources[nsrc++] = r->energy_source;
+    }
+    if (*e->problems) fprintf(md, "\nNote: %s.\n", e->problems);
+    if (nsrc) {
+        fprintf(md, "\nEnergy sources:\n\n");
+        for (int s = 0; s < nsrc; s++) tt_rep_energy_note(md, sources[s], b->machine);
+    }
+    fprintf(md, "\n");
+}
+
+/* ---- the command ---- */
+static void usage(FILE *o)
+{
+    fprintf(o, "usage: tritune report RESULTS_DIR [--out DIR]\n"
+               "       tritune report --index CPUS_DIR [--out FILE]\n"
+               "  RESULTS_DIR is a results/<cpu-id>/ folder written by `tritune tune`: machine.json, profile.json,\n"
+               "  gbench/*.json (Google Benchmark JSON) and, optionally, e2e.json (end-to-end tokens/s and energy).\n"
+               "  Writes DIR/report.md (default RESULTS_DIR/report) opening with the machine block, then per-shape\n"
+               "  kernel tables (cold and warm regimes, labelled), the best variant per format and ISA, charts\n"
+               "  (DIR/charts/*.png and *.svg, drawn with gnuplot when it is on PATH; the scripts and data stay next\n"
+               "  to them), and end-to-end tokens/s and J/token with the energy source of every number.\n"
+               "  --index: one Markdown table across the per-CPU bundles in CPUS_DIR (each subfolder is a results\n"
+               "  folder); writes CPUS_DIR/README.md unless --out says otherwise.\n"
+               "  Exit status: 0 written (also without gnuplot), 1 input unreadable or output not writable, 2 usage.\n");
+}
+
+static int write_report(const char *dir, const char *out)
+{
+    tt_bundle b;
+    if (tt_bundle_load(dir, &b)) {
+        fprintf(stderr, "tritune report: %s\n", tt_last_error());
+        tt_bundle_free(&b);
+        return 1;
+    }
+    char outdir[1024], charts[1100], path[1200];
+    if (out) snprintf(outdir, sizeof outdir, "%s", out);
+    else snprintf(outdir, sizeof outdir, "%s/report", dir);
+    snprintf(charts, sizeof charts, "%s/charts", outdir);
+    if (tt_mkdirs(charts)) {
+        fprintf(stderr, "tritune report: %s\n", tt_last_error());
+        tt_bundle_free(&b);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/report.md", outdir);
+    char tmp[1300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *md = fopen(tmp, "w");
+    if (!md) {
+        fprintf(stderr, "tritune report: cannot write %s: %s\n", tmp, strerror(errno));
+        tt_bundle_free(&b);
+        return 1;
+    }
+    const char *brand = tt_jstr(b.machine, "cpu.brand", tt_jstr(b.profile, "cpu.brand", "unknown CPU"));
+    fprintf(md, "# tritune report — %s\n\n", brand);
+    fprintf(md, "Generated by `tritune report` from `%s`%s%s%s.\n\n", dir, *tt_bundle_model(&b) ? " (workload model: " : "",
+            tt_bundle_model(&b), *tt_bundle_model(&b) ? ")" : "");
+    machine_section(md, &b);
+    kernels_section(md, &b);
+    formats_section(md, &b);
+    int drawn = tt_rep_charts(md, &b, charts, "charts");
+    e2e_section(md, &b);
+    int bad = ferror(md);
+    bad |= fclose(md);
+    if (bad || rename(tmp, path)) {
+        fprintf(stderr, "tritune report: writing %s failed: %s\n", path, strerror(errno));
+        tt_bundle_free(&b);
+        return 1;
+    }
+    if (drawn < 0) {
+        char exe[16], why[1200];
+        tt_gnuplot_find(exe, sizeof exe, why, sizeof why);
+        fprintf(stderr, "tritune report: gnuplot not found (%s): charts not drawn; their scripts and data are in %s "
+                        "(install gnuplot and run `gnuplot NAME.gp` there). The Markdown report is complete otherwise.\n",
+                why, charts);
+    }
+    printf("wrote %s%s\n", path, drawn > 0 ? " and charts" : "");
+    tt_bundle_free(&b);
+    return 0;
+}
+
+int tt_cmd_report(int argc, char **argv)
+{
+    const char *dir = NULL, *out = NULL, *index = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--out") || !strcmp(argv[i], "--index")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "tritune report: %s needs a value\n", argv[i]);
+                return 2;
+            }
+            *(!strcmp(argv[i], "--out") ? &out : &index) = argv[i + 1];
+            i++;
+        } else if (!strncmp(argv[i], "--out=", 6)) {
+            out = argv[i] + 6;
+        } else if (!strncmp(argv[i], "--index=", 8)) {
+            index = argv[i] + 8;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "tritune report: unknown option %s (see --help)\n", argv[i]);
+            return 2;
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            fprintf(stderr, "tritune report: one RESULTS_DIR only (got '%s' and '%s')\n", dir, argv[i]);
+            return 2;
+        }
+    }
+    if (index && dir) {
+        fprintf(stderr, "tritune report: give either RESULTS_DIR or --index CPUS_DIR, not both\n");
+        return 2;
+    }
+    if (index) return tt_rep_index(index, out);
+    if (!dir) {
+        usage(stderr);
+        return 2;
+    }
+    return write_report(dir, out);
+}
