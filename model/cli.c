@@ -1,0 +1,496 @@
+/* cli.c — `tritune model`, `tritune run`, `tritune bench-e2e`. Argument parsing is by hand (no getopt global
+ * state, so the commands can be called repeatedly from tests). */
+#include "model.h"
+#include "tokenizer.h"
+#include "tt_baked.h"
+#include "tt_model_cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t peak_rss_bytes(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) ? 0 : (size_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
+}
+
+/* Strict integer parsing: the whole string, within [lo, hi]. */
+static bool parse_int(const char *s, long lo, long hi, long *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+/* "--opt value": returns the value and advances *i, or NULL (message printed) when it is missing. */
+static const char *opt_value(int argc, char **argv, int *i, const char *cmd)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "tritune %s: %s needs a value\n", cmd, argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool parse_lm_head(const char *s, tt_lm_head *h)
+{
+    if (!strcmp(s, "f16") || !strcmp(s, "file")) *h = TT_LM_HEAD_FILE;
+    else if (!strcmp(s, "q8")) *h = TT_LM_HEAD_Q8;
+    else return false;
+    return true;
+}
+
+static bool parse_backend(const char *s)
+{
+    if (!strcmp(s, "registry")) tt_model_gemv = &tt_model_backend_registry;
+    else if (!strcmp(s, "oracle")) tt_model_gemv = &tt_model_backend_oracle;
+    else return false;
+    return true;
+}
+
+/* The kernels' pool spins between jobs: more threads than CPUs make each GEMV wait for a time slice. */
+static void warn_threads(const char *cmd, int threads)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus > 0 && threads > cpus)
+        fprintf(stderr, "tritune %s: warning: %d threads on %ld online CPUs; the spinning pool will be very slow\n", cmd,
+                threads, cpus);
+}
+
+static const char *lm_head_label(const tt_model *m)
+{
+    if (m->lm_head == TT_LM_HEAD_Q8) return "q8 (int8 rows + f32 row scale, requantized at load)";
+    return m->w.token_embd->type == TT_GGML_F16 ? "f16 (file)" : m->w.token_embd->type == TT_GGML_Q8_0 ? "q8_0 (file)"
+                                                                                                   : "f32 (file)";
+}
+
+/* ---- tritune model ---- */
+static void usage_model(FILE *f)
+{
+    fprintf(f, "usage: tritune model synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf [--seed N] [--lm-head f16|q8_0]\n"
+               "       tritune model info FILE.gguf\n"
+               "synth writes a synthetic BitNet b1.58 model with the preset's exact architecture and seeded random\n"
+               "ternary weights, in the GGUF dialect bitnet.cpp loads (I2_S weights, f16 tied embedding / LM head).\n"
+               "Presets: 2b4t (2560/6912/30 layers, 20 heads, 5 KV heads, vocab 128256; 1.18 GB), large (0.7B:\n"
+               "1536/4096/24), 3b (3200/8640->8704 for I2_S/26), 8b (4096/14336/32, 32 heads, 8 KV), tiny (tests).\n"
+               "info prints the config, metadata and tensors of a GGUF file after validating it.\n");
+}
+
+static int model_info(const char *path)
+{
+    tt_gguf *g;
+    if (tt_gguf_open(path, &g)) {
+        fprintf(stderr, "tritune model info: %s\n", tt_last_error());
+        return 1;
+    }
+    printf("%s: GGUF v%u, %llu KVs, %llu tensors, alignment %u, data at %zu, %zu bytes\n", path, g->version,
+           (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors, g->alignment, g->data_start, g->size);
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        const tt_gguf_kv *kv = &g->kv[i];
+        printf("  %-48.*s %s", (int)(kv->key_len > 200 ? 200 : kv->key_len), kv->key, tt_gguf_vtype_name(kv->type));
+        if (kv->type == TT_GGUF_STRING) {
+            size_t n;
+            const char *s = tt_gguf_kv_str(kv, &n);
+            printf(" \"%.*s\"", (int)(n > 80 ? 80 : n), s);
+        } else if (kv->type == TT_GGUF_ARRAY) {
+            printf("[%s] x %llu", tt_gguf_vtype_name(kv->arr_type), (unsigned long long)kv->arr_n);
+        } else if (kv->type == TT_GGUF_F32 || kv->type == TT_GGUF_F64) {
+            printf(" %g", tt_gguf_kv_float(kv));
+        } else {
+            printf(" %lld", (long long)tt_gguf_kv_int(kv));
+        }
+        putchar('\n');
+    }
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const tt_gguf_tensor *t = &g->tensors[i];
+        printf("  %-32s %-5s [", t->name, tt_ggml_type_name(t->type));
+        for (int d = 0; d < t->n_dims; d++) printf("%s%llu", d ? ", " : "", (unsigned long long)t->ne[d]);
+        printf("] %zu bytes at +%llu\n", t->nbytes, (unsigned long long)t->offset);
+    }
+    tt_model_config c;
+    if (tt_model_config_read(g, &c)) printf("not a runnable BitNet model: %s\n", tt_last_error());
+    else
+        printf("config: %s dim %d ffn %d layers %d heads %d kv_heads %d head_dim %d vocab %d ctx %d theta %g eps %g\n",
+               c.arch, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size, c.seq_len,
+               c.rope_theta, c.norm_eps);
+    tt_gguf_close(g);
+    return 0;
+}
+
+int tt_cmd_model(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage_model(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "info")) {
+        if (argc != 3) {
+            usage_model(stderr);
+            return 2;
+        }
+        return model_info(argv[2]);
+    }
+    if (strcmp(argv[1], "synth")) {
+        fprintf(stderr, "tritune model: unknown subcommand \"%s\"\n", argv[1]);
+        usage_model(stderr);
+        return 2;
+    }
+    const char *preset = NULL, *out = NULL, *head = "f16";
+    unsigned long long seed = 1;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage_model(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--preset") || !strcmp(a, "--out") || !strcmp(a, "--seed") || !strcmp(a, "--lm-head")) {
+            if (!(v = opt_value(argc, argv, &i, "model synth"))) return 2;
+        } else {
+            fprintf(stderr, "tritune model synth: unknown option \"%s\"\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--preset")) preset = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--lm-head")) head = v;
+        else {
+            char *end;
+            errno = 0;
+            seed = strtoull(v, &end, 0);
+            if (errno || *end || !*v) {
+                fprintf(stderr, "tritune model synth: --seed \"%s\" is not a number\n", v);
+                return 2;
+            }
+        }
+    }
+    if (!preset || !out) {
+        fprintf(stderr, "tritune model synth: --preset and --out are required\n");
+        return 2;
+    }
+    tt_synth_opts o;
+    if (tt_synth_preset(preset, &o)) {
+        fprintf(stderr, "tritune model synth: %s\n", tt_last_error());
+        return 2;
+    }
+    if (!strcmp(head, "f16")) o.head_type = TT_GGML_F16;
+    else if (!strcmp(head, "q8_0")) o.head_type = TT_GGML_Q8_0;
+    else {
+        fprintf(stderr, "tritune model synth: --lm-head \"%s\" (f16 or q8_0)\n", head);
+        return 2;
+    }
+    if (!strcmp(preset, "3b"))
+        fprintf(stderr, "tritune model synth: note: 3B's FFN 8640 is padded to 8704 (I2_S needs K %% 128 == 0)\n");
+    o.seed = seed;
+    o.progress = true;
+    if (tt_synth_write(&o, out)) {
+        fprintf(stderr, "tritune model synth: %s\n", tt_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- tritune run ---- */
+static void usage_run(FILE *f)
+{
+    fprintf(f, "usage: tritune run -m FILE.gguf [-p \"text\"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel registry|oracle]\n"
+               "Greedy decoding: encodes the prompt (BOS first), runs it through the model, then generates -n tokens\n"
+               "(stopping at EOS), printing the text as it goes, then prompt and generation speed in tokens/s.\n"
+               "  --lm-head f16   the tied embedding as stored in the file (f16, or q8_0 if the file has it)\n"
+               "  --lm-head q8    requantize it at load to int8 rows with one f32 scale per row (half the traffic)\n"
+               "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n");
+}
+
+int tt_cmd_run(int argc, char **argv)
+{
+    const char *path = NULL, *prompt = "";
+    long n_gen = 64, threads = 1;
+    tt_model_opts o = {.threads = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage_run(stdout);
+            return 0;
+        }
+        if (!(v = opt_value(argc, argv, &i, "run"))) return 2;
+        if (!strcmp(a, "-m")) path = v;
+        else if (!strcmp(a, "-p")) prompt = v;
+        else if (!strcmp(a, "-n") && parse_int(v, 0, 1 << 20, &n_gen)) continue;
+        else if (!strcmp(a, "-t") && parse_int(v, 1, 1024, &threads)) continue;
+        else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &o.lm_head)) continue;
+        else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
+        else {
+            fprintf(stderr, "tritune run: bad option \"%s %s\"\n", a, v);
+            usage_run(stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "tritune run: -m FILE.gguf is required\n");
+        return 2;
+    }
+    /* Size the KV cache for this run only: the prompt's token count is bounded by its bytes + BOS. */
+    tt_gguf *g;
+    tt_tokenizer *tok = NULL;
+    int *ids = NULL, n_ids = 0, rc = 1;
+    tt_model *m = NULL;
+    if (tt_gguf_open(path, &g) || tt_tokenizer_open(g, &tok)) {
+        fprintf(stderr, "tritune run: %s\n", tt_last_error());
+        tt_gguf_close(g);
+        return 1;
+    }
+    bool add_bos = true;
+    tt_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos);
+    tt_gguf_close(g);
+    if (tt_tokenizer_encode(tok, prompt, strlen(prompt), add_bos, &ids, &n_ids)) goto fail;
+    if (n_ids == 0) {
+        fprintf(stderr, "tritune run: empty prompt and no BOS token: nothing to condition on\n");
+        goto out;
+    }
+    o.threads = (int)threads;
+    o.n_ctx = n_ids + (int)n_gen;
+    warn_threads("run", o.threads);
+    if (tt_model_open(path, &o, &m)) goto fail;
+    fprintf(stderr, "tritune run: %s, %d layers, kernel %s, LM head %s, %d threads\n", m->config.arch,
+            m->config.n_layers, m->kernel_name, lm_head_label(m), m->threads);
+    double t0 = now_s();
+    for (int i = 0; i < n_ids; i++)
+        if (tt_model_forward(m, ids[i], i, i == n_ids - 1)) goto fail;
+    double t1 = now_s();
+    int pos = n_ids, generated = 0, next = tt_argmax(m->s.logits, m->config.vocab_size);
+    char buf[256];
+    fwrite(prompt, 1, strlen(prompt), stdout);
+    while (generated < n_gen && next != m->config.eos) {
+        size_t n = tt_tokenizer_decode(tok, next, buf, sizeof buf);
+        fwrite(buf, 1, n < sizeof buf ? n : sizeof buf, stdout);
+        fflush(stdout);
+        if (++generated == n_gen) break;
+        if (tt_model_forward(m, next, pos++, true)) goto fail;
+        next = tt_argmax(m->s.logits, m->config.vocab_size);
+    }
+    double t2 = now_s();
+    printf("\n");
+    fprintf(stderr, "tritune run: prompt %d tokens in %.3f s (%.2f t/s); generated %d tokens in %.3f s (%.2f t/s)\n",
+            n_ids, t1 - t0, n_ids / (t1 - t0), generated, t2 - t1, generated > 1 ? (generated - 1) / (t2 - t1) : 0.0);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "tritune run: %s\n", tt_last_error());
+out:
+    free(ids);
+    tt_tokenizer_free(tok);
+    tt_model_close(m);
+    return rc;
+}
+
+/* ---- tritune bench-e2e ---- */
+static void usage_bench(FILE *f)
+{
+    fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
+               "                         [--kernel registry|oracle] [--json FILE]\n"
+               "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
+               "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
+               "warm-up; t/s is mean ± sample stddev. Prompt tokens go through the decode (GEMV) path one by one.\n"
+               "Also reported: bytes read per token (ternary weights + LM head + norms + KV cache at the mean\n"
+               "position), achieved GB/s, peak RSS, the kernel and the LM-head format. --json writes every row with\n"
+               "its samples.\n");
+}
+
+typedef struct bench_row {
+    char test[32];
+    int threads, n_prompt, n_gen, reps;
+    double *ts;      /* tokens/s per repetition */
+    double mean, sd;
+    double bytes_per_token, gbps;
+} bench_row;
+
+static void stats(bench_row *r)
+{
+    double s = 0, s2 = 0;
+    for (int i = 0; i < r->reps; i++) s += r->ts[i];
+    r->mean = s / r->reps;
+    for (int i = 0; i < r->reps; i++) s2 += (r->ts[i] - r->mean) * (r->ts[i] - r->mean);
+    r->sd = r->reps > 1 ? sqrt(s2 / (r->reps - 1)) : 0.0;
+}
+
+/* One timed pass: n tokens from position 0. */
+static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs)
+{
+    int tok = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        tt_status st = tt_model_forward(m, tok, i, gen || i == n - 1);
+        if (st) return st;
+        tok = gen ? tt_argmax(m->s.logits, m->config.vocab_size) : (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+    }
+    *secs = now_s() - t0;
+    return TT_OK;
+}
+
+static bool parse_threads(const char *s, int *list, int *n)
+{
+    *n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (*n == 16 || !parse_int(p, 1, 1024, &v)) return false;
+        list[(*n)++] = (int)v;
+    }
+    return *n > 0;
+}
+
+static void fmt_count(double v, char *buf, size_t n)
+{
+    if (v >= 1e9) snprintf(buf, n, "%.2f B", v / 1e9);
+    else snprintf(buf, n, "%.2f M", v / 1e6);
+}
+
+int tt_cmd_bench_e2e(int argc, char **argv)
+{
+    const char *path = NULL, *json_path = NULL;
+    long n_prompt = 512, n_gen = 128, reps = 5;
+    int threads[16] = {1}, n_threads = 1;
+    tt_lm_head head = TT_LM_HEAD_FILE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage_bench(stdout);
+            return 0;
+        }
+        if (!(v = opt_value(argc, argv, &i, "bench-e2e"))) return 2;
+        if (!strcmp(a, "-m")) path = v;
+        else if (!strcmp(a, "--json")) json_path = v;
+        else if (!strcmp(a, "-p") && parse_int(v, 0, 1 << 20, &n_prompt)) continue;
+        else if (!strcmp(a, "-n") && parse_int(v, 0, 1 << 20, &n_gen)) continue;
+        else if (!strcmp(a, "-r") && parse_int(v, 1, 1000, &reps)) continue;
+        else if (!strcmp(a, "-t") && parse_threads(v, threads, &n_threads)) continue;
+        else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &head)) continue;
+        else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
+        else {
+            fprintf(stderr, "tritune bench-e2e: bad option \"%s %s\"\n", a, v);
+            usage_bench(stderr);
+            return 2;
+        }
+    }
+    if (!path || (!n_prompt && !n_gen)) {
+        fprintf(stderr, "tritune bench-e2e: -m FILE.gguf is required, and -p or -n must be > 0\n");
+        return 2;
+    }
+    struct stat sb;
+    if (stat(path, &sb)) {
+        fprintf(stderr, "tritune bench-e2e: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    json_t *rows = json_array();
+    int rc = 0;
+    bool header = false;
+    for (int ti = 0; ti < n_threads && !rc; ti++) {
+        tt_model_opts o = {.threads = threads[ti], .lm_head = head};
+        warn_threads("bench-e2e", o.threads);
+        o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
+        tt_model *m;
+        if (tt_model_open(path, &o, &m)) {
+            fprintf(stderr, "tritune bench-e2e: %s\n", tt_last_error());
+            rc = 1;
+            break;
+        }
+        const tt_model_config *c = &m->config;
+        char model[96], params[32];
+        fmt_count((double)m->n_params, params, sizeof params);
+        snprintf(model, sizeof model, "%s %s I2_S", c->arch, params);
+        if (!header) {
+            const char *source = "";
+            int n_baked;
+            tt_baked_table(&n_baked, &source);
+            printf("kernel: %s (backend %s; baked table: %s)   LM head: %s\n\n", m->kernel_name, tt_model_gemv->name,
+                   source ? source : "?", lm_head_label(m));
+            printf("| %-28s | %10s | %9s | %7s | %7s | %12s | %9s | %6s |\n", "model", "size", "params", "threads",
+                   "test", "t/s", "MB/token", "GB/s");
+            printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------:", "----------:",
+                   "--------:", "--------:", "-------------:", "----------:", "-------:");
+            header = true;
+        }
+        size_t kv_row = 2 * (size_t)c->n_layers * (size_t)c->n_kv_heads * c->head_dim * sizeof(float);
+        for (int test = 0; test < 2 && !rc; test++) {
+            bool gen = test == 1;
+            int n = (int)(gen ? n_gen : n_prompt);
+            if (!n) continue;
+            bench_row r = {.threads = m->threads, .n_prompt = gen ? 0 : n, .n_gen = gen ? n : 0, .reps = (int)reps};
+            snprintf(r.test, sizeof r.test, "%s%d", gen ? "tg" : "pp", n);
+            r.ts = calloc((size_t)reps, sizeof *r.ts);
+            uint64_t rng = 42;
+            double secs;
+            if (!r.ts || bench_pass(m, n < 8 ? n : 8, gen, &rng, &secs)) rc = 1; /* warm-up */
+            for (int i = 0; i < reps && !rc; i++) {
+                if (bench_pass(m, n, gen, &rng, &secs)) rc = 1;
+                r.ts[i] = n / secs;
+            }
+            if (rc) {
+                fprintf(stderr, "tritune bench-e2e: %s\n", r.ts ? tt_last_error() : "no memory");
+                free(r.ts);
+                break;
+            }
+            stats(&r);
+            r.bytes_per_token = (double)(m->bytes_ternary + m->bytes_other + (gen ? m->bytes_head : 0)) +
+                                (double)kv_row * (n + 1) / 2.0;
+            r.gbps = r.bytes_per_token * r.mean / 1e9;
+            printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f |\n", model,
+                   sb.st_size / 1073741824.0, params, r.threads, r.test, r.mean, r.sd, r.bytes_per_token / 1e6, r.gbps);
+            fflush(stdout);
+            json_t *row = json_object(), *samples = json_array();
+            for (int i = 0; i < reps; i++) json_array_append_new(samples, json_real(r.ts[i]));
+            json_object_set_new(row, "model", json_string(model));
+            json_object_set_new(row, "model_file", json_string(path));
+            json_object_set_new(row, "model_size", json_integer((json_int_t)sb.st_size));
+            json_object_set_new(row, "model_n_params", json_integer((json_int_t)m->n_params));
+            json_object_set_new(row, "backend", json_string(tt_model_gemv->name));
+            json_object_set_new(row, "kernel", json_string(m->kernel_name));
+            json_object_set_new(row, "lm_head", json_string(lm_head_label(m)));
+            json_object_set_new(row, "n_threads", json_integer(r.threads));
+            json_object_set_new(row, "test", json_string(r.test));
+            json_object_set_new(row, "n_prompt", json_integer(r.n_prompt));
+            json_object_set_new(row, "n_gen", json_integer(r.n_gen));
+            json_object_set_new(row, "avg_ts", json_real(r.mean));
+            json_object_set_new(row, "stddev_ts", json_real(r.sd));
+            json_object_set_new(row, "samples_ts", samples);
+            json_object_set_new(row, "bytes_per_token", json_real(r.bytes_per_token));
+            json_object_set_new(row, "achieved_gbps", json_real(r.gbps));
+            json_object_set_new(row, "peak_rss_bytes", json_integer((json_int_t)peak_rss_bytes()));
+            json_array_append_new(rows, row);
+            free(r.ts);
+        }
+        tt_model_close(m);
+    }
+    printf("\npeak RSS: %.1f MB\n", peak_rss_bytes() / 1e6);
+    if (!rc && json_path) {
+        json_t *root = json_object();
+        json_object_set_new(root, "schema", json_string("tritune-e2e/1"));
+        json_object_set_new(root, "rows", rows);
+        rows = NULL;
+        if (json_dump_file(root, json_path, JSON_INDENT(2))) {
+            fprintf(stderr, "tritune bench-e2e: cannot write %s\n", json_path);
+            rc = 1;
+        }
+        json_decref(root);
+    }
+    json_decref(rows);
+    return rc;
+}

@@ -1,0 +1,693 @@
+/* model.c — BitNet b1.58 inference in the style of llama2.c: config, weights, run state, forward pass.
+ *
+ * Forward pass for one token (FORMATS.md §7):
+ *     x = embed(token)
+ *     per layer:  xb = rmsnorm(x)·attn_norm          quantize once → q, k, v share it
+ *                 q, k, v = Wq·xb, Wk·xb, Wv·xb      (ternary GEMV: exact int32 dots, then dot / a_s · s_w)
+ *                 rope(q, k); cache k, v
+ *                 xb = attention(q, cache)           (GQA: n_heads / n_kv_heads query heads share a KV head)
+ *                 x += Wo · (rmsnorm(xb)·attn_sub_norm)
+ *                 xb = rmsnorm(x)·ffn_norm           quantize once → gate, up share it
+ *                 hb = act(Wgate·xb) ⊙ Wup·xb        act = relu(·)² (bitnet-b1.58) or silu (bitnet)
+ *                 x += Wdown · (rmsnorm(hb)·ffn_sub_norm)
+ *     logits = E · (rmsnorm(x)·output_norm)          E = token_embd (tied LM head)
+ *
+ * RoPE: llama.cpp runs BitNet with its "normal" RoPE (LLAMA_ROPE_TYPE_NORM): adjacent pairs (x[2i], x[2i+1]) of
+ * each head rotate by pos·θ^(−2i/rope_dim), the HF checkpoint's rotate_half order having been folded into the
+ * converted q/k weights. We do the same, so a converted file runs here as in bitnet.cpp.
+ *
+ * The only place a ternary GEMV is dispatched is linear_run() through the kernel chosen at load by the seam
+ * tt_model_gemv (model.h). Threads split the rows of each GEMV (aligned to the kernel's row block), the heads of
+ * the attention and the rows of the LM head. */
+#include "model.h"
+#include "tt_baked.h"
+#include "tt_errctx.h"
+#include "tt_half.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---- the default backend: plain I2_S read by the scalar format oracle ---- */
+static void oracle_gemv(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
+{
+    size_t rb = (size_t)a->k / 4;
+    /* The oracle checks src_len against the rows it reads plus the tail; the rows after r1 are valid bytes. */
+    tt_fmt_oracle_dot(TT_FMT_I2S, a->w + (size_t)r0 * rb, (size_t)(a->m - r0) * rb + TT_TAIL_BYTES, r1 - r0, a->k,
+                      a->q, dot + r0);
+}
+
+static const tt_variant oracle_variant = {
+    .name = "model_oracle_i2s", .fmt = TT_FMT_I2S, .isa = TT_ISA_SCALAR, .layout = TT_LAYOUT_I2S, .exact = true,
+    .act_min = -128, .act_max = 127, .row_align = 1, .k_align = 128, .k_max = TT_K_MAX, .gemv = oracle_gemv};
+
+static const tt_variant *oracle_select(tt_fmt fmt, int m, int k, int threads)
+{
+    if (fmt != TT_FMT_I2S || tt_fmt_check_shape(fmt, m, k)) return NULL;
+    return &oracle_variant;
+}
+static size_t oracle_packed_size(const tt_variant *v, int m, int k) { return tt_fmt_size(v->fmt, m, k); }
+static tt_status oracle_pack(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len)
+{
+    return tt_fmt_pack(v->fmt, w, dst, len);
+}
+static size_t oracle_ws_size(const tt_variant *v, int k) { return 0; }
+
+const tt_model_backend tt_model_backend_oracle = {"oracle", oracle_select, oracle_packed_size, oracle_pack,
+                                                  oracle_ws_size};
+
+/* The registry: the baked winner for this shape and thread count, else the static default (tt_pick). */
+const tt_model_backend tt_model_backend_registry = {"registry", tt_pick, tt_variant_packed_size, tt_variant_pack,
+                                                    tt_variant_ws_size};
+
+const tt_model_backend *tt_model_gemv = &tt_model_backend_registry;
+
+/* ---- config ---- */
+tt_status tt_model_config_check(const tt_model_config *c)
+{
+#define RANGE(v, lo, hi)                                                                                              \
+    if ((v) < (lo) || (v) > (hi)) return tt_fail(TT_ERR_FORMAT, "model config: " #v " = %d (must be %d..%d)", (int)(v), lo, hi)
+    RANGE(c->dim, 32, 65536);
+    RANGE(c->hidden_dim, 32, 1 << 18);
+    RANGE(c->n_layers, 1, 1024);
+    RANGE(c->n_heads, 1, c->dim);
+    RANGE(c->n_kv_heads, 1, c->n_heads);
+    RANGE(c->vocab_size, 1, 1 << 24);
+    RANGE(c->seq_len, 1, 1 << 24);
+#undef RANGE
+    if (c->dim % c->n_heads)
+        return tt_fail(TT_ERR_FORMAT, "model config: dim %d is not a multiple of head_count %d", c->dim, c->n_heads);
+    if (c->head_dim != c->dim / c->n_heads || c->head_dim % 2)
+        return tt_fail(TT_ERR_FORMAT, "model config: head dim %d (dim / heads = %d, must be even)", c->head_dim,
+                       c->dim / c->n_heads);
+    if (c->n_heads % c->n_kv_heads)
+        return tt_fail(TT_ERR_FORMAT, "model config: head_count %d is not a multiple of head_count_kv %d", c->n_heads,
+                       c->n_kv_heads);
+    if (c->rope_dim < 2 || c->rope_dim > c->head_dim || c->rope_dim % 2)
+        return tt_fail(TT_ERR_FORMAT, "model config: rope.dimension_count %d (must be even, 2..head dim %d)", c->rope_dim,
+                       c->head_dim);
+    if (!(c->rope_theta > 0) || !isfinite(c->rope_theta))
+        return tt_fail(TT_ERR_FORMAT, "model config: rope.freq_base %g must be positive", c->rope_theta);
+    if (!(c->norm_eps > 0) || !(c->norm_eps < 1))
+        return tt_fail(TT_ERR_FORMAT, "model config: layer_norm_rms_epsilon %g must be in (0, 1)", c->norm_eps);
+    if (c->bos >= c->vocab_size || c->eos >= c->vocab_size)
+        return tt_fail(TT_ERR_FORMAT, "model config: bos %d / eos %d outside the vocabulary of %d", c->bos, c->eos,
+                       c->vocab_size);
+    /* Every ternary matrix is I2_S: its row length (dim, heads·head_dim, hidden_dim) must suit the format. */
+    int ks[2] = {c->dim, c->hidden_dim};
+    for (int i = 0; i < 2; i++)
+        if (tt_fmt_check_shape(TT_FMT_I2S, c->dim, ks[i]))
+            return tt_fail_prefix(TT_ERR_SHAPE, "model config");
+    return TT_OK;
+}
+
+static tt_status arch_u32(const tt_gguf *g, const char *arch, const char *suffix, int *out, int dflt)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    uint32_t v;
+    tt_status st = tt_gguf_get_u32(g, key, &v);
+    if (st == TT_ERR_NOTFOUND && dflt >= 0) {
+        *out = dflt;
+        return TT_OK;
+    }
+    if (st) return st;
+    if (v > (1u << 30)) return tt_fail(TT_ERR_FORMAT, "GGUF: \"%s\" = %u is implausibly large", key, v);
+    *out = (int)v;
+    return TT_OK;
+}
+
+static tt_status arch_f32(const tt_gguf *g, const char *arch, const char *suffix, float *out, float dflt)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    tt_status st = tt_gguf_get_f32(g, key, out);
+    if (st == TT_ERR_NOTFOUND) {
+        *out = dflt;
+        return TT_OK;
+    }
+    return st;
+}
+
+tt_status tt_model_config_read(const tt_gguf *g, tt_model_config *c)
+{
+    if (!g || !c) return tt_fail(TT_ERR_NULL, "tt_model_config_read: NULL argument");
+    memset(c, 0, sizeof *c);
+    const char *arch;
+    size_t alen;
+    tt_status st = tt_gguf_get_str(g, "general.architecture", &arch, &alen);
+    if (st) return st;
+    if (alen == 12 && !memcmp(arch, "bitnet-b1.58", 12)) c->act = TT_ACT_RELU2;
+    else if (alen == 6 && !memcmp(arch, "bitnet", 6)) c->act = TT_ACT_SILU;
+    else
+        return tt_fail(TT_ERR_UNSUPPORTED, "general.architecture \"%.*s\" is not a BitNet model (bitnet-b1.58 or bitnet)",
+                       (int)(alen > 64 ? 64 : alen), arch);
+    memcpy(c->arch, arch, alen);
+    const tt_gguf_tensor *te = tt_gguf_find_tensor(g, "token_embd.weight");
+    int vocab_dflt = te && te->n_dims == 2 && te->ne[1] <= (1u << 24) ? (int)te->ne[1] : -1;
+    if ((st = arch_u32(g, c->arch, "embedding_length", &c->dim, -1)) ||
+        (st = arch_u32(g, c->arch, "feed_forward_length", &c->hidden_dim, -1)) ||
+        (st = arch_u32(g, c->arch, "block_count", &c->n_layers, -1)) ||
+        (st = arch_u32(g, c->arch, "attention.head_count", &c->n_heads, -1)) ||
+        (st = arch_u32(g, c->arch, "attention.head_count_kv", &c->n_kv_heads, c->n_heads)) ||
+        (st = arch_u32(g, c->arch, "context_length", &c->seq_len, 2048)) ||
+        (st = arch_u32(g, c->arch, "vocab_size", &c->vocab_size, vocab_dflt)) ||
+        (st = arch_f32(g, c->arch, "rope.freq_base", &c->rope_theta, 10000.0f)) ||
+        (st = arch_f32(g, c->arch, "attention.layer_norm_rms_epsilon", &c->norm_eps, 1e-5f)))
+        return st;
+    if (c->n_heads < 1 || c->n_heads > c->dim)
+        return tt_fail(TT_ERR_FORMAT, "model config: head_count %d for dim %d", c->n_heads, c->dim);
+    c->head_dim = c->dim / c->n_heads;
+    if ((st = arch_u32(g, c->arch, "rope.dimension_count", &c->rope_dim, c->head_dim))) return st;
+    uint32_t id;
+    c->bos = tt_gguf_get_u32(g, "tokenizer.ggml.bos_token_id", &id) ? -1 : id > INT32_MAX ? -1 : (int)id;
+    c->eos = tt_gguf_get_u32(g, "tokenizer.ggml.eos_token_id", &id) ? -1 : id > INT32_MAX ? -1 : (int)id;
+    return tt_model_config_check(c);
+}
+
+/* ---- weights ---- */
+static tt_status get_tensor(const tt_gguf *g, const char *name, uint32_t type, uint64_t ne0, uint64_t ne1,
+                            const tt_gguf_tensor **out)
+{
+    const tt_gguf_tensor *t = tt_gguf_find_tensor(g, name);
+    if (!t) return tt_fail(TT_ERR_NOTFOUND, "tensor \"%s\" is missing", name);
+    if (t->type != type)
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" has type %s, expected %s", name, tt_ggml_type_name(t->type),
+                       tt_ggml_type_name(type));
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" has dims [%llu, %llu, %llu, %llu], expected [%llu, %llu]", name,
+                       (unsigned long long)t->ne[0], (unsigned long long)t->ne[1], (unsigned long long)t->ne[2],
+                       (unsigned long long)t->ne[3], (unsigned long long)ne0, (unsigned long long)ne1);
+    *out = t;
+    return TT_OK;
+}
+
+static tt_status build_norm(const tt_gguf *g, const char *name, int n, const float **out)
+{
+    const tt_gguf_tensor *t = NULL;
+    tt_status st = get_tensor(g, name, TT_GGML_F32, (uint64_t)n, 1, &t);
+    if (st) return st;
+    *out = (const float *)t->data; /* data is aligned to >= 32 bytes inside a page-aligned mapping */
+    return TT_OK;
+}
+
+/* Drop the source pages of a repacked tensor from the resident set: they are never read again. */
+static void release_pages(const tt_gguf *g, const uint8_t *p, size_t n)
+{
+    if (!g->mapped) return;
+    uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE), a = ((uintptr_t)p + ps - 1) / ps * ps,
+              b = ((uintptr_t)p + n) / ps * ps;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
+ * the layout of the kernel the seam picked for this shape. */
+static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, int threads, tt_linear *L)
+{
+    const tt_gguf_tensor *t = NULL;
+    tt_status st = get_tensor(g, name, TT_GGML_I2_S, (uint64_t)k, (uint64_t)m, &t);
+    if (st) return st;
+    if ((st = tt_fmt_check_shape(TT_FMT_I2S, m, k))) return tt_fail_prefix(st, "tensor \"%s\"", name);
+    tt_tern w;
+    if ((st = tt_tern_alloc(&w, m, k))) return st;
+    w.m = m;
+    w.k = k;
+    if ((st = tt_fmt_unpack(TT_FMT_I2S, t->data, t->nbytes, &w))) {
+        tt_tern_free(&w);
+        return tt_fail_prefix(st, "tensor \"%s\"", name);
+    }
+    L->m = m;
+    L->k = k;
+    L->scale = w.scale;
+    if (!isfinite(L->scale)) {
+        tt_tern_free(&w);
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\": scale %g is not finite", name, L->scale);
+    }
+    const tt_model_backend *be = tt_model_gemv;
+    L->v = be->select(TT_FMT_I2S, m, k, threads);
+    if (!L->v) {
+        tt_tern_free(&w);
+        return tt_fail_prefix(TT_ERR_UNSUPPORTED, "tensor \"%s\": backend %s has no kernel for i2s %dx%d", name,
+                              be->name, m, k);
+    }
+    L->packed_bytes = be->packed_size(L->v, m, k);
+    L->packed = L->packed_bytes ? tt_alloc(L->packed_bytes) : NULL;
+    size_t ws = be->ws_size(L->v, k);
+    L->ws = ws ? tt_alloc(ws) : NULL;
+    if (!L->packed || (ws && !L->ws)) st = tt_fail(TT_ERR_NOMEM, "tensor \"%s\": no memory to repack", name);
+    else if ((st = be->pack(L->v, &w, L->packed, L->packed_bytes)))
+        st = tt_fail_prefix(st, "tensor \"%s\": packing for %s", name, L->v->name);
+    tt_tern_free(&w);
+    if (!st) release_pages(g, t->data, t->nbytes);
+    return st;
+}
+
+static void free_linear(tt_linear *L)
+{
+    tt_free(L->packed);
+    tt_free(L->ws);
+    memset(L, 0, sizeof *L);
+}
+
+static size_t head_row_bytes(const tt_model *m)
+{
+    const tt_gguf_tensor *te = m->w.token_embd;
+    int dim = m->config.dim;
+    if (m->lm_head == TT_LM_HEAD_Q8) return (size_t)dim + 4;
+    return te->type == TT_GGML_F32 ? (size_t)dim * 4 : te->type == TT_GGML_F16 ? (size_t)dim * 2
+                                                                             : (size_t)dim / 32 * TT_Q8_0_BYTES;
+}
+
+static void embed_row(const tt_gguf_tensor *te, int dim, int token, float *x); /* below */
+
+static tt_status build_head_q8(tt_model *m)
+{
+    int V = m->config.vocab_size, D = m->config.dim;
+    m->w.head_q8 = tt_alloc((size_t)V * D);
+    m->w.head_q8_scale = tt_alloc((size_t)V * sizeof(float));
+    float *row = malloc((size_t)D * sizeof *row);
+    if (!m->w.head_q8 || !m->w.head_q8_scale || !row) {
+        free(row);
+        return tt_fail(TT_ERR_NOMEM, "LM head q8: no memory for %dx%d", V, D);
+    }
+    for (int r = 0; r < V; r++) { /* absmax per row: s = max|e|/127, q = round(e/s) */
+        embed_row(m->w.token_embd, D, r, row);
+        float amax = 0;
+        for (int i = 0; i < D; i++) amax = fmaxf(amax, fabsf(row[i]));
+        float s = amax / 127.0f, inv = s > 0 ? 1.0f / s : 0.0f;
+        int8_t *q = m->w.head_q8 + (size_t)r * D;
+        for (int i = 0; i < D; i++) q[i] = (int8_t)lrintf(row[i] * inv);
+        m->w.head_q8_scale[r] = s;
+    }
+    free(row);
+    return TT_OK;
+}
+
+static tt_status build_weights(tt_model *m)
+{
+    const tt_model_config *c = &m->config;
+    const tt_gguf *g = m->gguf;
+    tt_model_weights *w = &m->w;
+    int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    tt_status st;
+    const tt_gguf_tensor *te = tt_gguf_find_tensor(g, "token_embd.weight");
+    if (!te) return tt_fail(TT_ERR_NOTFOUND, "tensor \"token_embd.weight\" is missing");
+    uint32_t et = te->type;
+    if (et != TT_GGML_F32 && et != TT_GGML_F16 && et != TT_GGML_Q8_0)
+        return tt_fail(TT_ERR_FORMAT, "token_embd.weight has type %s (f32, f16 or q8_0 expected)", tt_ggml_type_name(et));
+    if ((st = get_tensor(g, "token_embd.weight", et, (uint64_t)c->dim, (uint64_t)c->vocab_size, &w->token_embd)))
+        return st;
+    if ((st = build_norm(g, "output_norm.weight", c->dim, &w->output_norm))) return st;
+    w->layers = calloc((size_t)c->n_layers, sizeof *w->layers);
+    if (!w->layers) return tt_fail(TT_ERR_NOMEM, "no memory for %d layers", c->n_layers);
+    for (int l = 0; l < c->n_layers; l++) {
+        tt_layer_weights *L = &w->layers[l];
+        char n[TT_GGUF_NAME_MAX];
+#define NAME(s) (snprintf(n, sizeof n, "blk.%d." s ".weight", l), n)
+        if ((st = build_norm(g, NAME("attn_norm"), c->dim, &L->attn_norm)) ||
+            (st = build_linear(g, NAME("attn_q"), qd, c->dim, m->threads, &L->wq)) ||
+            (st = build_linear(g, NAME("attn_k"), kvd, c->dim, m->threads, &L->wk)) ||
+            (st = build_linear(g, NAME("attn_v"), kvd, c->dim, m->threads, &L->wv)) ||
+            (st = build_norm(g, NAME("attn_sub_norm"), qd, &L->attn_sub_norm)) ||
+            (st = build_linear(g, NAME("attn_output"), c->dim, qd, m->threads, &L->wo)) ||
+            (st = build_norm(g, NAME("ffn_norm"), c->dim, &L->ffn_norm)) ||
+            (st = build_linear(g, NAME("ffn_gate"), c->hidden_dim, c->dim, m->threads, &L->w_gate)) ||
+            (st = build_linear(g, NAME("ffn_up"), c->hidden_dim, c->dim, m->threads, &L->w_up)) ||
+            (st = build_norm(g, NAME("ffn_sub_norm"), c->hidden_dim, &L->ffn_sub_norm)) ||
+            (st = build_linear(g, NAME("ffn_down"), c->dim, c->hidden_dim, m->threads, &L->w_down)))
+            return st;
+#undef NAME
+        tt_linear *all[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < 7; i++) m->bytes_ternary += all[i]->packed_bytes;
+    }
+    m->kernel_name = w->layers[0].w_gate.v->name;
+    if (m->lm_head == TT_LM_HEAD_Q8) {
+        if ((st = build_head_q8(m))) return st;
+        release_pages(g, te->data, te->nbytes); /* from now on only single embedding rows are read */
+    }
+    m->bytes_head = head_row_bytes(m) * (size_t)c->vocab_size;
+    m->bytes_other = (size_t)c->n_layers * 4 * (2 * c->dim + qd + c->hidden_dim) + 4 * (size_t)c->dim +
+                     te->nbytes / (size_t)c->vocab_size;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        uint64_t n = 1;
+        for (int d = 0; d < TT_GGUF_MAX_DIMS; d++) n *= g->tensors[i].ne[d];
+        m->n_params += n;
+    }
+    return TT_OK;
+}
+
+static void free_weights(tt_model *m)
+{
+    if (m->w.layers)
+        for (int l = 0; l < m->config.n_layers; l++) {
+            tt_layer_weights *L = &m->w.layers[l];
+            tt_linear *all[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+            for (int i = 0; i < 7; i++) free_linear(all[i]);
+        }
+    free(m->w.layers);
+    tt_free(m->w.head_q8);
+    tt_free(m->w.head_q8_scale);
+    memset(&m->w, 0, sizeof m->w);
+}
+
+/* ---- run state ---- */
+static tt_status build_state(tt_model *m)
+{
+    const tt_model_config *c = &m->config;
+    tt_run_state *s = &m->s;
+    int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    int wide = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
+    int dots = qd + 2 * kvd > 2 * c->hidden_dim ? qd + 2 * kvd : 2 * c->hidden_dim;
+    size_t cache = (size_t)c->n_layers * (size_t)m->n_ctx * (size_t)kvd;
+    s->x = calloc((size_t)c->dim, sizeof(float));
+    s->xb = calloc((size_t)wide, sizeof(float));
+    s->xb2 = calloc((size_t)c->dim, sizeof(float));
+    s->q = calloc((size_t)qd, sizeof(float));
+    s->k = calloc((size_t)kvd, sizeof(float));
+    s->v = calloc((size_t)kvd, sizeof(float));
+    s->hb = calloc((size_t)c->hidden_dim, sizeof(float));
+    s->hb2 = calloc((size_t)c->hidden_dim, sizeof(float));
+    s->att = calloc((size_t)c->n_heads * (size_t)m->n_ctx, sizeof(float));
+    s->logits = calloc((size_t)c->vocab_size, sizeof(float));
+    s->xq = tt_alloc((size_t)wide);
+    s->dot = tt_alloc((size_t)dots * sizeof(int32_t));
+    s->key_cache = calloc(cache, sizeof(float));
+    s->value_cache = calloc(cache, sizeof(float));
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->k || !s->v || !s->hb || !s->hb2 || !s->att || !s->logits ||
+        !s->xq || !s->dot || !s->key_cache || !s->value_cache)
+        return tt_fail(TT_ERR_NOMEM, "no memory for the run state (KV cache %zu MB for n_ctx %d)",
+                       2 * cache * sizeof(float) >> 20, m->n_ctx);
+    return TT_OK;
+}
+
+static void free_state(tt_run_state *s)
+{
+    free(s->x);
+    free(s->xb);
+    free(s->xb2);
+    free(s->q);
+    free(s->k);
+    free(s->v);
+    free(s->hb);
+    free(s->hb2);
+    free(s->att);
+    free(s->logits);
+    tt_free(s->xq);
+    tt_free(s->dot);
+    free(s->key_cache);
+    free(s->value_cache);
+    memset(s, 0, sizeof *s);
+}
+
+tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **out)
+{
+    if (!path || !out) return tt_fail(TT_ERR_NULL, "tt_model_open: NULL argument");
+    *out = NULL;
+    tt_model_opts o = opts ? *opts : (tt_model_opts){.threads = 1};
+    if (o.threads < 1 || o.threads > 1024) return tt_fail(TT_ERR_VALUE, "threads = %d (must be 1..1024)", o.threads);
+    tt_model *m = calloc(1, sizeof *m);
+    if (!m) return tt_fail(TT_ERR_NOMEM, "tt_model_open: no memory");
+    m->threads = o.threads;
+    m->lm_head = o.lm_head;
+    tt_status st = tt_gguf_open(path, &m->gguf);
+    if (!st) st = tt_model_config_read(m->gguf, &m->config);
+    if (!st) {
+        int cap = m->config.seq_len < 4096 ? m->config.seq_len : 4096;
+        m->n_ctx = o.n_ctx > 0 ? o.n_ctx : cap;
+        if (m->n_ctx > m->config.seq_len)
+            st = tt_fail(TT_ERR_VALUE, "n_ctx %d exceeds the model's context length %d", m->n_ctx, m->config.seq_len);
+    }
+    if (!st) st = build_weights(m);
+    if (!st) st = build_state(m);
+    if (!st && !(m->pool = tt_pool_new(m->threads, NULL, NULL)))
+        st = tt_fail(TT_ERR_NOMEM, "cannot start a pool of %d threads", m->threads);
+    if (!st && tt_pool_threads(m->pool) != m->threads)
+        st = tt_fail(TT_ERR_UNSUPPORTED, "started only %d of %d threads", tt_pool_threads(m->pool), m->threads);
+    if (st) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", tt_last_error());
+        tt_model_close(m);
+        return strstr(msg, path) ? tt_fail(st, "%s", msg) : tt_fail(st, "%s: %s", path, msg);
+    }
+    *out = m;
+    return TT_OK;
+}
+
+void tt_model_close(tt_model *m)
+{
+    if (!m) return;
+    tt_pool_free(m->pool);
+    free_state(&m->s);
+    free_weights(m);
+    tt_gguf_close(m->gguf);
+    free(m);
+}
+
+/* ---- building blocks ---- */
+static void embed_row(const tt_gguf_tensor *te, int dim, int token, float *x)
+{
+    if (te->type == TT_GGML_F32) {
+        memcpy(x, te->data + (size_t)token * dim * 4, (size_t)dim * 4);
+    } else if (te->type == TT_GGML_F16) {
+        const uint16_t *p = (const uint16_t *)(te->data + (size_t)token * dim * 2); /* data is 32-byte aligned */
+        for (int i = 0; i < dim; i++) x[i] = tt_half_to_float_vec(p[i]);
+    } else { /* q8_0 */
+        const uint8_t *p = te->data + (size_t)token * (dim / 32) * TT_Q8_0_BYTES;
+        for (int b = 0; b < dim / 32; b++, p += TT_Q8_0_BYTES) {
+            float d = tt_half_to_float_vec((uint16_t)(p[0] | p[1] << 8));
+            for (int i = 0; i < 32; i++) x[b * 32 + i] = d * (float)(int8_t)p[2 + i];
+        }
+    }
+}
+
+static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
+{
+    float ss = 0.0f;
+    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int i = 0; i < n; i++) o[i] = x[i] * inv * w[i];
+}
+
+static void softmax(float *x, int n)
+{
+    float mx = x[0], sum = 0.0f;
+    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (int i = 0; i < n; i++) sum += (x[i] = expf(x[i] - mx));
+    for (int i = 0; i < n; i++) x[i] /= sum;
+}
+
+/* Normal (LLAMA) RoPE over the first rope_dim dims of each head: pairs (2i, 2i+1). */
+static void rope(float *v, int n_heads, int head_dim, int rope_dim, int pos, float theta)
+{
+    for (int i = 0; i < rope_dim / 2; i++) {
+        float freq = powf(theta, -(float)(2 * i) / (float)rope_dim), a = (float)pos * freq;
+        float c = cosf(a), s = sinf(a);
+        for (int h = 0; h < n_heads; h++) {
+            float *p = v + h * head_dim + 2 * i, x0 = p[0], x1 = p[1];
+            p[0] = x0 * c - x1 * s;
+            p[1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+/* ---- the GEMV seam: up to three linears sharing one quantized input, rows split over the pool ---- */
+typedef struct gemv_task {
+    const tt_linear *L;
+    int32_t *dot;
+    float *y;
+} gemv_task;
+
+typedef struct gemv_job {
+    gemv_task t[3];
+    int n;
+    const int8_t *q;
+    float a_s;
+    int32_t sum_q;
+} gemv_job;
+
+static void gemv_worker(void *ctx, int tid, int nth)
+{
+    const gemv_job *j = ctx;
+    for (int i = 0; i < j->n; i++) {
+        const tt_linear *L = j->t[i].L;
+        int align = L->v->row_align > 0 ? L->v->row_align : 1, r0, r1;
+        tt_split_even(L->m, align, tid, nth, &r0, &r1);
+        if (r0 >= r1) continue;
+        tt_gemv_args a = {L->packed, j->q, L->ws, j->sum_q, L->m, L->k};
+        L->v->gemv(&a, j->t[i].dot, r0, r1);
+        tt_dot_to_float(j->t[i].dot + r0, r1 - r0, j->a_s, L->scale, j->t[i].y + r0);
+    }
+}
+
+/* y_i = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1). */
+static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linear *const *L, float *const *y)
+{
+    gemv_job j = {.n = n, .q = m->s.xq};
+    tt_quant_act(x, k, m->s.xq, &j.a_s, &j.sum_q);
+    int32_t *dot = m->s.dot;
+    for (int i = 0; i < n; i++) {
+        j.t[i] = (gemv_task){L[i], dot, y[i]};
+        dot += L[i]->m;
+        if (L[i]->v->prep) L[i]->v->prep(j.q, k, L[i]->ws);
+    }
+    tt_pool_run(m->pool, gemv_worker, &j);
+}
+
+typedef struct attn_job {
+    tt_model *m;
+    int layer, pos;
+} attn_job;
+
+static void attn_worker(void *ctx, int tid, int nth)
+{
+    const attn_job *j = ctx;
+    const tt_model_config *c = &j->m->config;
+    tt_run_state *s = &j->m->s;
+    int hd = c->head_dim, kvd = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
+    size_t loff = (size_t)j->layer * j->m->n_ctx * kvd;
+    float scale = 1.0f / sqrtf((float)hd);
+    tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
+    for (int h = h0; h < h1; h++) {
+        const float *q = s->q + h * hd;
+        float *att = s->att + (size_t)h * j->m->n_ctx, *out = s->xb + h * hd;
+        int kvh = h / group;
+        for (int t = 0; t <= j->pos; t++) {
+            const float *k = s->key_cache + loff + (size_t)t * kvd + kvh * hd;
+            float score = 0.0f;
+            for (int i = 0; i < hd; i++) score += q[i] * k[i];
+            att[t] = score * scale;
+        }
+        softmax(att, j->pos + 1);
+        memset(out, 0, (size_t)hd * sizeof *out);
+        for (int t = 0; t <= j->pos; t++) {
+            const float *v = s->value_cache + loff + (size_t)t * kvd + kvh * hd;
+            for (int i = 0; i < hd; i++) out[i] += att[t] * v[i];
+        }
+    }
+}
+
+/* LM-head row dots. The row streams from memory once per token (657 MB for 2B4T in f16), so these loops must
+ * vectorize: LANES independent partial sums (a float reduction does not vectorize without reassociation). */
+#define LANES 16
+
+static float sum_lanes(const float *l)
+{
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++) s += l[j];
+    return s;
+}
+
+static float dot_f16(const uint16_t *w, const float *x, int n)
+{
+    float l[LANES] = {0};
+    for (int i = 0; i < n; i += LANES) /* n % 32 == 0: dims are multiples of 128 */
+        for (int j = 0; j < LANES; j++) l[j] += tt_half_to_float_vec(w[i + j]) * x[i + j];
+    return sum_lanes(l);
+}
+
+static float dot_f32(const float *w, const float *x, int n)
+{
+    float l[LANES] = {0};
+    for (int i = 0; i < n; i += LANES)
+        for (int j = 0; j < LANES; j++) l[j] += w[i + j] * x[i + j];
+    return sum_lanes(l);
+}
+
+static float dot_i8(const int8_t *w, const float *x, int n)
+{
+    float l[LANES] = {0};
+    for (int i = 0; i < n; i += LANES)
+        for (int j = 0; j < LANES; j++) l[j] += (float)w[i + j] * x[i + j];
+    return sum_lanes(l);
+}
+
+static float dot_q8_0(const uint8_t *p, const float *x, int n)
+{
+    float l[LANES] = {0};
+    for (int b = 0; b < n / 32; b++, p += TT_Q8_0_BYTES) {
+        float d = tt_half_to_float_vec((uint16_t)(p[0] | p[1] << 8));
+        for (int h = 0; h < 32; h += LANES)
+            for (int j = 0; j < LANES; j++) l[j] += d * ((float)(int8_t)p[2 + h + j] * x[32 * b + h + j]);
+    }
+    return sum_lanes(l);
+}
+
+typedef struct head_job {
+    const tt_model *m;
+    const float *x;
+} head_job;
+
+static void head_worker(void *ctx, int tid, int nth)
+{
+    const head_job *j = ctx;
+    const tt_model *m = j->m;
+    const tt_gguf_tensor *te = m->w.token_embd;
+    int D = m->config.dim, r0, r1;
+    float *logits = m->s.logits;
+    tt_split_even(m->config.vocab_size, 64, tid, nth, &r0, &r1);
+    for (int r = r0; r < r1; r++) {
+        if (m->lm_head == TT_LM_HEAD_Q8)
+            logits[r] = dot_i8(m->w.head_q8 + (size_t)r * D, j->x, D) * m->w.head_q8_scale[r];
+        else if (te->type == TT_GGML_F16)
+            logits[r] = dot_f16((const uint16_t *)(te->data + (size_t)r * D * 2), j->x, D);
+        else if (te->type == TT_GGML_F32)
+            logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
+        else
+            logits[r] = dot_q8_0(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, j->x, D);
+    }
+}
+
+int tt_argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
+
+/* ---- forward ---- */
+tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
+{
+    if (!m) return tt_fail(TT_ERR_NULL, "tt_model_forward: NULL model");
+    const tt_model_config *c = &m->config;
+    if (token < 0 || token >= c->vocab_size)
+        return tt_fail(TT_ERR_VALUE, "token %d outside the vocabulary of %d", token, c->vocab_size);
+    if (pos < 0 || pos >= m->n_ctx) return tt_fail(TT_ERR_VALUE, "position %d outside the context of %d", pos, m->n_ctx);
+    tt_run_state *s = &m->s;
+    int D = c->dim, H = c->hidden_dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
+    float eps = c->norm_eps;
+    embed_row(m->w.token_embd, D, token, s->x);
+    for (int l = 0; l < c->n_layers; l++) {
+        const tt_layer_weights *w = &m->w.layers[l];
+        /* attention */
+        rmsnorm(s->xb, s->x, w->attn_norm, D, eps);
+        linear_run(m, s->xb, D, 3, (const tt_linear *[]){&w->wq, &w->wk, &w->wv}, (float *[]){s->q, s->k, s->v});
+        rope(s->q, c->n_heads, hd, c->rope_dim, pos, c->rope_theta);
+        rope(s->k, c->n_kv_heads, hd, c->rope_dim, pos, c->rope_theta);
+        size_t at = ((size_t)l * m->n_ctx + pos) * kvd;
+        memcpy(s->key_cache + at, s->k, (size_t)kvd * sizeof(float));
+        memcpy(s->value_cache + at, s->v, (size_t)kvd * sizeof(float));
+        tt_pool_run(m->pool, attn_worker, &(attn_job){m, l, pos});
+        rmsnorm(s->xb, s->xb, w->attn_sub_norm, qd, eps);
+        linear_run(m, s->xb, qd, 1, (const tt_linear *[]){&w->wo}, (float *[]){s->xb2});
+        for (int i = 0; i < D; i++) s->x[i] += s->xb2[i];
+        /* feed-forward */
+        rmsnorm(s->xb, s->x, w->ffn_norm, D, eps);
+        linear_run(m, s->xb, D, 2, (const tt_linear *[]){&w->w_gate, &w->w_up}, (float *[]){s->hb, s->hb2});
+        for (int i = 0; i < H; i++) {
+            float g = s->hb[i];
+            g = c->act == TT_ACT_RELU2 ? (g > 0 ? g * g : 0.0f) : g / (1.0f + expf(-g));
+            s->hb[i] = g * s->hb2[i];
+        }
+        rmsnorm(s->hb, s->hb, w->ffn_sub_norm, H, eps);
+        linear_run(m, s->hb, H, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->xb2});
+        for (int i = 0; i < D; i++) s->x[i] += s->xb2[i];
+    }
+    if (!want_logits) return TT_OK;
+    rmsnorm(s->xb, s->x, m->w.output_norm, D, eps);
+    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb});
+    return TT_OK;
+}

@@ -1,0 +1,179 @@
+/* model.h — a minimal BitNet b1.58 inference model in the style of llama2.c: a config read from GGUF keys,
+ * weights mmapped from the file (ternary matrices repacked once at load into the layout of the kernel that runs
+ * them), one readable forward pass (FORMATS.md §7), and exactly one seam where a ternary GEMV is dispatched.
+ *
+ * Also here: the float reference (model_ref.c) used by the tests, and the synthetic model writer (synth.c). */
+#ifndef TT_MODEL_H
+#define TT_MODEL_H
+
+#include "gguf.h"
+#include "tt_format.h"
+#include "tt_pool.h"
+#include "tt_registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tt_act { TT_ACT_RELU2 = 0, TT_ACT_SILU } tt_act;
+
+/* LM head formats: the tied embedding as stored (f16 or q8_0 in the file), or requantized at load to int8 rows
+ * with one f32 scale per row ("q8": absmax per row, activations stay f32). */
+typedef enum tt_lm_head { TT_LM_HEAD_FILE = 0, TT_LM_HEAD_Q8 } tt_lm_head;
+
+typedef struct tt_model_config {
+    char arch[32];      /* "bitnet-b1.58" (ReLU² FFN) or "bitnet" (SiLU FFN) */
+    int dim;            /* hidden size: 2560 for 2B4T */
+    int hidden_dim;     /* FFN inner size: 6912 */
+    int n_layers;       /* 30 */
+    int n_heads;        /* 20 */
+    int n_kv_heads;     /* 5 (GQA 4:1) */
+    int head_dim;       /* 128 = dim / n_heads */
+    int rope_dim;       /* rope.dimension_count: the whole head dim for BitNet */
+    int vocab_size;     /* 128256 */
+    int seq_len;        /* context_length from the file: 4096 */
+    float rope_theta;   /* 500000 */
+    float norm_eps;     /* 1e-5 */
+    tt_act act;
+    int bos, eos;       /* -1 when the file does not say */
+} tt_model_config;
+
+/* Read and check the config (keys prefixed by the architecture, FORMATS.md §8). */
+tt_status tt_model_config_read(const tt_gguf *g, tt_model_config *c);
+/* Ranges, divisibility (heads, GQA groups), RoPE dims, and I2_S row lengths (dim, hidden_dim % 128). */
+tt_status tt_model_config_check(const tt_model_config *c);
+
+/* ---- the GEMV seam ----
+ * How a ternary matrix is packed and which kernel runs it, chosen per shape (and thread count) at load time. The
+ * default is the registry through tt_pick: the baked winner of `tritune bake` for (m, k, threads) if the binary
+ * has one, else tt_dispatch_default's static preference (TRITUNE_KERNEL honoured; TRITUNE_DEBUG=1 logs it).
+ * tt_model_backend_oracle is a built-in scalar variant reading plain I2_S through the format oracle (slow,
+ * always right): the tests use it to check the registry path bit for bit. Set before tt_model_open. */
+typedef struct tt_model_backend {
+    const char *name;
+    const tt_variant *(*select)(tt_fmt fmt, int m, int k, int threads);
+    size_t (*packed_size)(const tt_variant *v, int m, int k);
+    tt_status (*pack)(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len);
+    size_t (*ws_size)(const tt_variant *v, int k);
+} tt_model_backend;
+
+extern const tt_model_backend tt_model_backend_oracle;
+extern const tt_model_backend tt_model_backend_registry;
+extern const tt_model_backend *tt_model_gemv; /* THE seam; defaults to &tt_model_backend_registry */
+
+/* One ternary linear layer y = s_w · T · x, T of m rows × k columns, stored in its kernel's layout. */
+typedef struct tt_linear {
+    const tt_variant *v; /* kernel chosen by the seam for this shape */
+    uint8_t *packed;     /* (packed_size) bytes in v's layout, tt_alloc'd */
+    size_t packed_bytes;
+    void *ws;            /* per-token workspace for v->prep (NULL when none) */
+    int m, k;
+    float scale;         /* s_w from the tensor's tail */
+} tt_linear;
+
+typedef struct tt_layer_weights {
+    const float *attn_norm;     /* (dim) */
+    tt_linear wq;               /* (n_heads*head_dim, dim) */
+    tt_linear wk;               /* (n_kv_heads*head_dim, dim) */
+    tt_linear wv;               /* (n_kv_heads*head_dim, dim) */
+    const float *attn_sub_norm; /* (n_heads*head_dim) */
+    tt_linear wo;               /* (dim, n_heads*head_dim) */
+    const float *ffn_norm;      /* (dim) */
+    tt_linear w_gate;           /* (hidden_dim, dim) */
+    tt_linear w_up;             /* (hidden_dim, dim) */
+    const float *ffn_sub_norm;  /* (hidden_dim) */
+    tt_linear w_down;           /* (dim, hidden_dim) */
+} tt_layer_weights;
+
+typedef struct tt_model_weights {
+    const tt_gguf_tensor *token_embd; /* (vocab, dim) f32/f16/q8_0 in the file: embedding and tied LM head */
+    tt_layer_weights *layers;         /* (n_layers) */
+    const float *output_norm;         /* (dim) */
+    int8_t *head_q8;                  /* (vocab, dim) when lm_head == TT_LM_HEAD_Q8, else NULL */
+    float *head_q8_scale;             /* (vocab) */
+} tt_model_weights;
+
+/* Activations for one token, plus the KV cache (f32). */
+typedef struct tt_run_state {
+    float *x;       /* (dim) residual stream */
+    float *xb;      /* (max(dim, hidden_dim)) normalized input / attention output */
+    float *xb2;     /* (dim) output of o_proj / down_proj before the residual add */
+    float *q;       /* (n_heads*head_dim) */
+    float *k, *v;   /* (n_kv_heads*head_dim) */
+    float *hb, *hb2; /* (hidden_dim) gate, up */
+    float *att;     /* (n_heads, n_ctx) scores */
+    float *logits;  /* (vocab) */
+    int8_t *xq;     /* (max(dim, hidden_dim)) quantized activations */
+    int32_t *dot;   /* (max rows of any linear) exact integer dots */
+    float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim) */
+} tt_run_state;
+
+typedef struct tt_model_opts {
+    int threads;         /* GEMV / LM-head worker threads, >= 1 */
+    int n_ctx;           /* KV cache length; 0 = min(seq_len, 4096) (calloc'd: resident only as it fills) */
+    tt_lm_head lm_head;
+} tt_model_opts;
+
+typedef struct tt_model {
+    tt_model_config config;
+    tt_model_weights w;
+    tt_run_state s;
+    tt_gguf *gguf;   /* owns the mapping the weights point into */
+    int n_ctx;
+    int threads;
+    tt_lm_head lm_head;
+    tt_pool *pool;
+    uint64_t n_params;          /* all tensor elements in the file */
+    size_t bytes_ternary;       /* packed ternary bytes streamed per token */
+    size_t bytes_head;          /* LM head bytes streamed per token */
+    size_t bytes_other;         /* norms and embedding row per token */
+    const char *kernel_name;    /* kernel of the largest matrix (for reports) */
+} tt_model;
+
+tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **out);
+void tt_model_close(tt_model *m);
+
+/* Run one token at position pos (0 <= pos < n_ctx); fills m->s.logits when want_logits. Positions must be fed in
+ * order; feeding pos again overwrites the cache from there (so restarting at 0 resets the sequence). */
+tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits);
+
+int tt_argmax(const float *v, int n);
+
+/* ---- float reference (model_ref.c) ----
+ * Dequantized f32 weights and f32 arithmetic everywhere except the modelled int8 activation quantization; no KV
+ * cache: every call recomputes all positions. For tests on small models only. */
+typedef struct tt_model_ref tt_model_ref;
+tt_status tt_model_ref_open(const char *path, tt_model_ref **out);
+void tt_model_ref_close(tt_model_ref *r);
+/* Logits of the last of n tokens (vocab floats), or with all, of every position (n × vocab). */
+tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool all, float *logits);
+const tt_model_config *tt_model_ref_config(const tt_model_ref *r);
+
+/* ---- synthetic models (synth.c) ---- */
+typedef struct tt_synth_opts {
+    tt_model_config c;  /* architecture (arch, sizes, rope, eps, bos/eos) */
+    uint64_t seed;
+    uint32_t head_type; /* TT_GGML_F16 (official) or TT_GGML_Q8_0 */
+    const char *name;   /* general.name */
+    bool progress;      /* progress on stderr (a terminal) */
+} tt_synth_opts;
+
+/* Presets: "2b4t", "large", "3b", "8b", "tiny". Fills o->c (and defaults); TT_ERR_NOTFOUND if unknown. */
+tt_status tt_synth_preset(const char *name, tt_synth_opts *o);
+tt_status tt_synth_write(const tt_synth_opts *o, const char *path);
+
+/* Synthetic byte-level BPE vocabulary used by synth and the tests: vocab_size tokens, control tokens at bos/eos
+ * (and the Llama-3 reserved range when vocab_size == 128256), 256 byte tokens, merges to fill the rest. */
+typedef struct tt_synth_vocab {
+    int n_tokens, n_merges;
+    char **tokens;
+    int32_t *types;  /* 1 normal, 3 control */
+    char **merges;   /* "left right" */
+} tt_synth_vocab;
+tt_status tt_synth_vocab_build(int vocab_size, int bos, int eos, uint64_t seed, tt_synth_vocab *v);
+void tt_synth_vocab_free(tt_synth_vocab *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

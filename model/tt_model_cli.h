@@ -1,0 +1,24 @@
+/* tt_model_cli.h — the model's command-line entry points, called by tritune's main() with argv[0] = the
+ * command's own name ("model", "run", "bench-e2e") and the rest of the arguments after it. Each prints its usage
+ * with --help and returns a process exit status (0 ok, 1 failure, 2 usage error). */
+#ifndef TT_MODEL_CLI_H
+#define TT_MODEL_CLI_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* tritune model synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf [--seed N] [--lm-head f16|q8_0]
+ * tritune model info FILE.gguf */
+int tt_cmd_model(int argc, char **argv);
+
+/* tritune run -m FILE.gguf [-p "text"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel oracle|registry] */
+int tt_cmd_run(int argc, char **argv);
+
+/* tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8] [--json FILE] */
+int tt_cmd_bench_e2e(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,63 @@
+/* test_cli.c — the model commands end to end on a tiny model: synth, info, run, bench-e2e (with its JSON), and
+ * usage errors (exit 2) and --help (exit 0). */
+#include "tt_model_cli.h"
+#include "tt_model_test.h"
+
+#include <jansson.h>
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof(a[0])))
+
+int main(void)
+{
+    char model[256], json[256];
+    tt_test_tmp(model, sizeof model, "cli-model");
+    tt_test_tmp(json, sizeof json, "cli-json");
+
+    char *synth[] = {"model", "synth", "--preset", "tiny", "--out", model, "--seed", "3"};
+    CHECK(tt_cmd_model(ARGC(synth), synth) == 0);
+    char *info[] = {"model", "info", model};
+    CHECK(tt_cmd_model(ARGC(info), info) == 0);
+
+    char *run[] = {"run", "-m", model, "-p", "hello world", "-n", "8", "-t", "2"};
+    CHECK(tt_cmd_run(ARGC(run), run) == 0);
+    char *run_q8[] = {"run", "-m", model, "-p", "x", "-n", "4", "--lm-head", "q8", "--kernel", "oracle"};
+    CHECK(tt_cmd_run(ARGC(run_q8), run_q8) == 0);
+
+    char *bench[] = {"bench-e2e", "-m", model, "-p", "16", "-n", "8", "-t", "1,2", "-r", "2", "--json", json};
+    CHECK(tt_cmd_bench_e2e(ARGC(bench), bench) == 0);
+    json_error_t err;
+    json_t *root = json_load_file(json, 0, &err);
+    CHECKF(root != NULL, "%s", err.text);
+    json_t *rows = json_object_get(root, "rows");
+    CHECK(json_is_array(rows) && json_array_size(rows) == 4); /* {pp16, tg8} x {1, 2} threads */
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *r = json_array_get(rows, i);
+        json_t *samples = json_object_get(r, "samples_ts");
+        CHECK(json_is_array(samples) && json_array_size(samples) == 2);
+        CHECK(json_real_value(json_object_get(r, "avg_ts")) > 0);
+        CHECK(json_real_value(json_object_get(r, "bytes_per_token")) > 0);
+        CHECK(json_integer_value(json_object_get(r, "peak_rss_bytes")) > 0);
+        const char *test = json_string_value(json_object_get(r, "test"));
+        CHECK(test && (!strcmp(test, "pp16") || !strcmp(test, "tg8")));
+    }
+    json_decref(root);
+
+    char *help1[] = {"model", "--help"}, *help2[] = {"run", "--help"}, *help3[] = {"bench-e2e", "--help"};
+    CHECK(tt_cmd_model(2, help1) == 0 && tt_cmd_run(2, help2) == 0 && tt_cmd_bench_e2e(2, help3) == 0);
+    char *bad1[] = {"model", "synth", "--preset", "nope", "--out", model};
+    CHECK(tt_cmd_model(ARGC(bad1), bad1) == 2);
+    char *bad2[] = {"run", "-m", model, "-n", "many"};
+    CHECK(tt_cmd_run(ARGC(bad2), bad2) == 2);
+    char *bad3[] = {"bench-e2e", "-m", model, "-t", "0"};
+    CHECK(tt_cmd_bench_e2e(ARGC(bad3), bad3) == 2);
+    char *bad4[] = {"run", "-m"};
+    CHECK(tt_cmd_run(ARGC(bad4), bad4) == 2);
+    char *bad5[] = {"run", "-m", "/nonexistent.gguf"};
+    CHECK(tt_cmd_run(ARGC(bad5), bad5) == 1);
+    char *bad6[] = {"model", "synth", "--preset", "tiny"};
+    CHECK(tt_cmd_model(ARGC(bad6), bad6) == 2);
+
+    unlink(model);
+    unlink(json);
+    return tt_test_end("test_cli");
+}

@@ -1,0 +1,289 @@
+/* test_model.c — the fast model against the float reference on tiny random models.
+ *
+ * - Greedy decoding for 32 steps: the same token at every step, and logits within LOGIT_TOL · max(1, max|logit|)
+ *   of the reference. The reference recomputes the whole sequence without a cache (prefill style), so this also
+ *   checks the KV-cache path. Its linears sum T·q in f32 (exact) and scale like the kernels; model_ref.c says why
+ *   anything less exact cannot promise 32 identical greedy tokens (int8 re-quantization amplifies 1-ulp
+ *   differences). Today the two agree bit for bit; the tolerance leaves room for reordered float code elsewhere.
+ * - Re-running the same sequence over the same cache (recompute) gives bit-identical logits.
+ * - 1 vs 3 threads (2 on a 2-CPU machine), and the registry's kernel vs the scalar oracle backend: bit-identical logits (the integer
+ *   dots are exact, and the float code after them is the same).
+ * - The requantized q8 LM head stays close to the f16 one.
+ * - Bad tokens, positions, files and corrupted weights give errors with messages. */
+#include "model.h"
+#include "tt_half.h"
+#include "tt_model_test.h"
+
+#include <math.h>
+
+#define STEPS 32
+#define LOGIT_TOL 1e-4f /* relative to max(1, max|logit|); observed: 0 */
+
+static char g_path[256];
+/* Threads for the split test: 3 (an odd split) where there are 3 CPUs; never more than the CPUs, because the
+ * kernels' pool spins between jobs and oversubscription makes every job wait for a scheduler time slice. */
+static int g_threads = 2;
+
+static tt_status write_model(const char *preset, void (*tweak)(tt_synth_opts *), char *path, size_t n)
+{
+    tt_synth_opts o;
+    tt_status st = tt_synth_preset(preset, &o);
+    if (tweak) tweak(&o);
+    tt_test_tmp(path, n, "model");
+    return st ? st : tt_synth_write(&o, path);
+}
+
+/* Greedy decode STEPS tokens from BOS; fills tokens[0..STEPS] and the final logits. */
+static bool decode(tt_model *m, int *tokens, float *last)
+{
+    tokens[0] = m->config.bos;
+    for (int i = 0; i < STEPS; i++) {
+        tt_status st = tt_model_forward(m, tokens[i], i, true);
+        CHECKF(!st, "%s", tt_last_error());
+        if (st) return false;
+        tokens[i + 1] = tt_argmax(m->s.logits, m->config.vocab_size);
+    }
+    memcpy(last, m->s.logits, (size_t)m->config.vocab_size * sizeof(float));
+    return true;
+}
+
+static tt_model *open_model(const char *path, int threads, tt_lm_head head)
+{
+    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = head};
+    tt_model *m = NULL;
+    tt_status st = tt_model_open(path, &o, &m);
+    CHECKF(!st, "open %s: %s", path, tt_last_error());
+    return m;
+}
+
+/* The fast path decodes greedily with its KV cache; the reference then runs the same 33 tokens once, without a
+ * cache, and gives the logits of every position to compare with each step. */
+static void check_against_reference(const char *path, const char *label)
+{
+    tt_model *m = open_model(path, 1, TT_LM_HEAD_FILE);
+    tt_model_ref *r = NULL;
+    tt_status st = tt_model_ref_open(path, &r);
+    CHECKF(!st, "reference: %s", tt_last_error());
+    if (!m || !r) {
+        tt_model_close(m);
+        tt_model_ref_close(r);
+        return;
+    }
+    int V = m->config.vocab_size, tokens[STEPS + 1];
+    float *fast = malloc((size_t)STEPS * V * sizeof *fast), *ref = malloc((size_t)STEPS * V * sizeof *ref);
+    tokens[0] = m->config.bos;
+    for (int i = 0; i < STEPS; i++) {
+        CHECK(!tt_model_forward(m, tokens[i], i, true));
+        memcpy(fast + (size_t)i * V, m->s.logits, (size_t)V * sizeof *fast);
+        tokens[i + 1] = tt_argmax(m->s.logits, V);
+    }
+    CHECKF(!tt_model_ref_forward(r, tokens, STEPS, true, ref), "%s", tt_last_error());
+    float worst = 0;
+    for (int i = 0; i < STEPS; i++) {
+        const float *f = fast + (size_t)i * V, *g = ref + (size_t)i * V;
+        float scale = 1.0f, diff = 0.0f;
+        for (int v = 0; v < V; v++) {
+            scale = fmaxf(scale, fabsf(g[v]));
+            diff = fmaxf(diff, fabsf(g[v] - f[v]));
+        }
+        worst = fmaxf(worst, diff / scale);
+        CHECKF(diff <= LOGIT_TOL * scale, "%s step %d: logits differ by %g (scale %g)", label, i, diff, scale);
+        CHECKF(tt_argmax(g, V) == tokens[i + 1], "%s step %d: greedy token %d vs reference %d", label, i,
+               tokens[i + 1], tt_argmax(g, V));
+    }
+    printf("%s: %d greedy steps match the reference; worst relative logit difference %.2e\n", label, STEPS, worst);
+    /* The last-position-only form agrees with the all-positions form. */
+    float *one = malloc((size_t)V * sizeof *one);
+    CHECK(!tt_model_ref_forward(r, tokens, 5, false, one) && !memcmp(one, ref + 4 * (size_t)V, (size_t)V * 4));
+    free(one);
+    /* Recompute over the same cache from position 0: bit-identical. */
+    for (int i = 0; i < STEPS; i++) CHECK(!tt_model_forward(m, tokens[i], i, i == STEPS - 1));
+    CHECKF(!memcmp(fast + (size_t)(STEPS - 1) * V, m->s.logits, (size_t)V * sizeof *fast),
+           "%s: recompute differs from the cached run", label);
+    free(fast);
+    free(ref);
+    tt_model_close(m);
+    tt_model_ref_close(r);
+}
+
+/* Decode with one configuration; the model is closed before the next opens (idle pools would compete for the
+ * CPUs). Returns the greedy tokens and final logits. */
+static bool decode_with(const char *path, int threads, tt_lm_head head, const tt_model_backend *be, int *tokens,
+                        float *logits, char *kernel, size_t *head_bytes)
+{
+    tt_model_gemv = be;
+    tt_model *m = open_model(path, threads, head);
+    tt_model_gemv = &tt_model_backend_registry;
+    bool ok = m && decode(m, tokens, logits);
+    if (m) {
+        snprintf(kernel, 96, "%s", m->kernel_name);
+        *head_bytes = m->bytes_head;
+    }
+    tt_model_close(m);
+    return ok;
+}
+
+static void check_paths_identical(const char *path)
+{
+    tt_model *m = open_model(path, 1, TT_LM_HEAD_FILE);
+    if (!m) return;
+    int V = m->config.vocab_size;
+    tt_model_close(m);
+    int t1[STEPS + 1], t3[STEPS + 1], to[STEPS + 1], tq[STEPS + 1];
+    float *l1 = malloc((size_t)V * 4), *l3 = malloc((size_t)V * 4), *lo = malloc((size_t)V * 4),
+          *lq = malloc((size_t)V * 4);
+    char k1[96], k3[96], ko[96], kq[96];
+    size_t h1, h3, ho, hq;
+    if (decode_with(path, 1, TT_LM_HEAD_FILE, &tt_model_backend_registry, t1, l1, k1, &h1) &&
+        decode_with(path, g_threads, TT_LM_HEAD_FILE, &tt_model_backend_registry, t3, l3, k3, &h3) &&
+        decode_with(path, 1, TT_LM_HEAD_FILE, &tt_model_backend_oracle, to, lo, ko, &ho) &&
+        decode_with(path, 1, TT_LM_HEAD_Q8, &tt_model_backend_registry, tq, lq, kq, &hq)) {
+        printf("kernel %s (registry) vs %s (oracle backend)\n", k1, ko);
+        CHECK(!strcmp(ko, "model_oracle_i2s"));
+        CHECK(!memcmp(t1, t3, sizeof t1) && !memcmp(l1, l3, (size_t)V * 4));
+        CHECK(!memcmp(t1, to, sizeof t1) && !memcmp(l1, lo, (size_t)V * 4));
+        /* q8 head: int8 rows with a per-row absmax scale; compare on the same sequence only while the greedy
+         * tokens agree (a different token changes everything after it). */
+        int same = 0;
+        while (same < STEPS + 1 && t1[same] == tq[same]) same++;
+        float scale = 1.0f, diff = 0.0f;
+        for (int v = 0; v < V; v++) scale = fmaxf(scale, fabsf(l1[v]));
+        for (int v = 0; v < V; v++) diff = fmaxf(diff, fabsf(lq[v] - l1[v]));
+        printf("q8 LM head: greedy tokens agree for %d of %d steps; final max logit difference %.3g (scale %.3g)\n",
+               same - 1, STEPS, diff, scale);
+        CHECKF(same >= 4, "q8 LM head diverged at step %d", same - 1);
+        if (same == STEPS + 1) CHECKF(diff <= 0.05f * scale, "q8 LM head off by %g (scale %g)", diff, scale);
+        CHECK(hq < h1 * 6 / 10);
+    }
+    free(l1), free(l3), free(lo), free(lq);
+}
+
+static void tweak_silu(tt_synth_opts *o)
+{
+    /* The older "bitnet" architecture (SiLU FFN), q8_0 LM head in the file, MQA (one KV head), partial RoPE. */
+    snprintf(o->c.arch, sizeof o->c.arch, "bitnet");
+    o->head_type = TT_GGML_Q8_0;
+    o->c.n_kv_heads = 1;
+    o->c.rope_dim = 32;
+    o->c.rope_theta = 500000.0f;
+    o->seed = 99;
+}
+
+static void tweak_wide(tt_synth_opts *o)
+{
+    /* K = 384 and 640 (several I2_S blocks), 3 layers, GQA 3:1, odd row counts for the thread split. */
+    o->c.dim = 384;
+    o->c.n_heads = 6;
+    o->c.head_dim = 64;
+    o->c.rope_dim = 64;
+    o->c.n_kv_heads = 2;
+    o->c.hidden_dim = 640;
+    o->c.n_layers = 3;
+    o->seed = 5;
+}
+
+static void patch_and_expect(const char *src, const char *find, const char *repl, const char *want)
+{
+    size_t len;
+    uint8_t *b = tt_test_read_file(src, &len);
+    uint8_t *p = b ? memmem(b, len, find, strlen(find)) : NULL;
+    CHECK(p != NULL);
+    if (!p) {
+        free(b);
+        return;
+    }
+    memcpy(p, repl, strlen(repl));
+    char path[256];
+    tt_test_tmp(path, sizeof path, "bad");
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, len, f);
+    fclose(f);
+    free(b);
+    tt_model *m = NULL;
+    tt_status st = tt_model_open(path, NULL, &m);
+    CHECKF(st && !m && strstr(tt_last_error(), want), "patched %s -> %s: status %d, message \"%s\", want \"%s\"", find,
+           repl, st, tt_last_error(), want);
+    tt_model_close(m);
+    unlink(path);
+}
+
+static void check_errors(const char *path)
+{
+    tt_model *m = open_model(path, 1, TT_LM_HEAD_FILE);
+    if (!m) return;
+    CHECK(tt_model_forward(m, -1, 0, true) == TT_ERR_VALUE && strstr(tt_last_error(), "token -1"));
+    CHECK(tt_model_forward(m, m->config.vocab_size, 0, true) == TT_ERR_VALUE);
+    CHECK(tt_model_forward(m, 0, 64, true) == TT_ERR_VALUE && strstr(tt_last_error(), "position 64"));
+    tt_model_close(m);
+    tt_model_opts o = {.threads = 0};
+    CHECK(tt_model_open(path, &o, &m) == TT_ERR_VALUE && strstr(tt_last_error(), "threads"));
+    o = (tt_model_opts){.threads = 1, .n_ctx = 100000};
+    CHECK(tt_model_open(path, &o, &m) == TT_ERR_VALUE && strstr(tt_last_error(), "n_ctx"));
+    CHECK(tt_model_open("/nonexistent.gguf", NULL, &m) == TT_ERR_IO && strstr(tt_last_error(), "/nonexistent.gguf"));
+    patch_and_expect(path, "blk.1.ffn_down.weight", "blk.1.ffn_dowX.weight", "blk.1.ffn_down.weight\" is missing");
+    patch_and_expect(path, "bitnet-b1.58.embedding_length", "bitnet-b1.58.embedding_lengtX", "embedding_length");
+    patch_and_expect(path, "bitnet-b1.58\x0c", "bitnet-b1.59\x0c", "bitnet");
+
+    /* An I2_S code 0b11 in a weight: the load-time unpack refuses it. */
+    tt_gguf *g;
+    CHECK(!tt_gguf_open(path, &g));
+    const tt_gguf_tensor *t = tt_gguf_find_tensor(g, "blk.0.attn_v.weight");
+    size_t at = (size_t)(t->data - g->base) + 5;
+    tt_gguf_close(g);
+    size_t len;
+    uint8_t *b = tt_test_read_file(path, &len);
+    b[at] = 0xff;
+    char bad[256];
+    tt_test_tmp(bad, sizeof bad, "code");
+    FILE *f = fopen(bad, "wb");
+    fwrite(b, 1, len, f);
+    fclose(f);
+    free(b);
+    CHECK(tt_model_open(bad, NULL, &m) != TT_OK && strstr(tt_last_error(), "attn_v") &&
+          strstr(tt_last_error(), "0b11"));
+    tt_model_ref *r;
+    CHECK(tt_model_ref_open(bad, &r) != TT_OK && *tt_last_error());
+    unlink(bad);
+}
+
+/* The vectorizable half conversion equals the reference one bit for bit, and float -> half -> float is exact on
+ * every half value. */
+static void check_half(void)
+{
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float a = tt_half_to_float((uint16_t)h), b = tt_half_to_float_vec((uint16_t)h);
+        bad += memcmp(&a, &b, 4) != 0;
+        if ((h & 0x7c00) != 0x7c00) bad += tt_float_to_half(a) != h;
+    }
+    CHECKF(!bad, "%d half values convert differently", bad);
+    CHECK(tt_float_to_half(65520.0f) == 0x7c00 && tt_float_to_half(65519.0f) == 0x7bff);
+    CHECK(tt_float_to_half(1.0f + 0x1p-11f) == 0x3c00 && tt_float_to_half(1.0f + 0x1.8p-10f) == 0x3c02);
+}
+
+int main(void)
+{
+    check_half();
+    char p2[256], p3[256];
+    g_threads = sysconf(_SC_NPROCESSORS_ONLN) >= 3 ? 3 : 2;
+    tt_status st = write_model("tiny", NULL, g_path, sizeof g_path);
+    CHECKF(!st, "%s", tt_last_error());
+    if (!st) {
+        check_against_reference(g_path, "tiny relu2 f16-head");
+        check_paths_identical(g_path);
+        check_errors(g_path);
+    }
+    if (!(st = write_model("tiny", tweak_silu, p2, sizeof p2))) {
+        check_against_reference(p2, "tiny silu q8_0-head mqa partial-rope");
+        unlink(p2);
+    }
+    CHECKF(!st, "%s", tt_last_error());
+    if (!(st = write_model("tiny", tweak_wide, p3, sizeof p3))) {
+        check_against_reference(p3, "wide gqa3");
+        check_paths_identical(p3);
+        unlink(p3);
+    }
+    CHECKF(!st, "%s", tt_last_error());
+    unlink(g_path);
+    return tt_test_end("test_model");
+}
