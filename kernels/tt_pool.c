@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -14,7 +16,10 @@
 #define cpu_relax() ((void)0)
 #endif
 
-#define SPIN_ITERS 200000 /* ~ tens of microseconds before a worker blocks */
+/* A worker spins this long after a job before it blocks (TRITUNE_SPIN_US overrides): long enough to catch the next
+ * GEMV of a decode step, short enough not to steal a core for long. With more threads than online CPUs spinning only
+ * delays the thread that holds the work, so such a pool blocks at once. */
+#define SPIN_US_DEFAULT 100
 
 struct tt_pool {
     int n;
@@ -28,7 +33,15 @@ struct tt_pool {
     void *arg;
     void (*bind)(void *, int);
     void *bind_ctx;
+    long spin_ns;
 };
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
 
 typedef struct worker_arg {
     tt_pool *p;
@@ -47,9 +60,9 @@ static void *worker(void *va)
     unsigned seen = 0;
     for (;;) {
         unsigned g;
-        int spins = 0;
+        long spins = 0, t0 = p->spin_ns ? now_ns() : 0;
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && !atomic_load(&p->stop)) {
-            if (++spins < SPIN_ITERS) {
+            if (p->spin_ns && (++spins & 127 || now_ns() - t0 < p->spin_ns)) {
                 cpu_relax();
                 continue;
             }
@@ -70,6 +83,10 @@ tt_pool *tt_pool_new(int nthreads, void (*bind)(void *ctx, int idx), void *bind_
     tt_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = nthreads;
+    const char *su = getenv("TRITUNE_SPIN_US");
+    long us = su && *su ? atol(su) : SPIN_US_DEFAULT;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    p->spin_ns = (cpus > 0 && nthreads > cpus) || us < 0 ? 0 : us * 1000;
     p->bind = bind;
     p->bind_ctx = bind_ctx;
     pthread_mutex_init(&p->mu, NULL);
@@ -127,7 +144,10 @@ void tt_pool_run(tt_pool *p, void (*fn)(void *arg, int tid, int n), void *arg)
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+        if (p->spin_ns) cpu_relax();
+        else sched_yield(); /* oversubscribed: let the workers run */
+    }
 }
 
 void tt_split_even(int m, int align, int tid, int n, int *r0, int *r1)
