@@ -60,6 +60,32 @@ __attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size
     _mm256_storeu_si256((__m256i *)lanes, s);
     return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
+
+/* The same loop with software prefetch 8 KiB ahead: on server parts one core's demand misses alone do not keep
+ * enough lines in flight, and the kernels prefetch, so the roofline must be what a prefetching reader gets. */
+__attribute__((target("avx2"))) static uint64_t read_avx2_pf(const uint8_t *p, size_t bytes)
+{
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i < bytes; i += 256) {
+        const __m256i *q = (const __m256i *)(p + i);
+        _mm_prefetch((const char *)(p + i + 8192), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + i + 8192 + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + i + 8192 + 128), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + i + 8192 + 192), _MM_HINT_T0);
+        a = _mm256_add_epi64(a, _mm256_load_si256(q + 0));
+        b = _mm256_add_epi64(b, _mm256_load_si256(q + 1));
+        c = _mm256_add_epi64(c, _mm256_load_si256(q + 2));
+        d = _mm256_add_epi64(d, _mm256_load_si256(q + 3));
+        a = _mm256_add_epi64(a, _mm256_load_si256(q + 4));
+        b = _mm256_add_epi64(b, _mm256_load_si256(q + 5));
+        c = _mm256_add_epi64(c, _mm256_load_si256(q + 6));
+        d = _mm256_add_epi64(d, _mm256_load_si256(q + 7));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, s);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
 #endif
 
 static double now_s(void)
@@ -156,7 +182,7 @@ size_t tt_membw_default_bytes(const tt_topo *t)
     return want;
 }
 
-tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out)
+static tt_status membw_measure_fn(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out, int prefetch)
 {
     if (!out)
         return tt_fail(TT_ERR_NULL, "tt_membw_measure: result is NULL");
@@ -177,8 +203,8 @@ tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw
     snprintf(out->method, sizeof out->method, "scalar-u64");
 #if defined(__x86_64__)
     if (tt_cpu_get()->usable & TT_F_AVX2) {
-        sh.fn = read_avx2;
-        snprintf(out->method, sizeof out->method, "avx2-load");
+        sh.fn = prefetch ? read_avx2_pf : read_avx2;
+        snprintf(out->method, sizeof out->method, prefetch ? "avx2-load+prefetch" : "avx2-load");
     }
 #endif
     sh.start = calloc((size_t)runs * (size_t)threads, sizeof(double));
@@ -276,4 +302,19 @@ int tt_membw_sweep(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result 
         w++;
     }
     return w;
+}
+
+/* The read bandwidth is the better median of a plain streaming reader and a prefetching one (x86 with AVX2). */
+tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out)
+{
+    tt_status st = membw_measure_fn(t, opts, out, 0);
+#if defined(__x86_64__)
+    if (!st && (tt_cpu_get()->usable & TT_F_AVX2)) {
+        tt_membw_result pf;
+        if (membw_measure_fn(t, opts, &pf, 1) == TT_OK && pf.gbps_median > out->gbps_median) *out = pf;
+    }
+#else
+    (void)membw_measure_fn;
+#endif
+    return st;
 }

@@ -161,7 +161,11 @@ static void machine_section(FILE *md, const tt_bundle *b)
         row(md, "Memory read bandwidth (measured)", "not recorded");
     }
     json_t *cold = tt_jget(m, "cold");
-    if (json_is_object(cold)) {
+    if (json_is_object(cold) && tt_jnum(cold, "threshold_mib", 0) <= 0) {
+        snprintf(buf, sizeof buf, "not calibrated (set with --cold-mib): the cold regime rotates %s of weight copies",
+                 tt_fmt_bytes(tt_jnum(cold, "rotating_bytes", 0), t1, sizeof t1));
+        row(md, "Cold-regime calibration", buf);
+    } else if (json_is_object(cold)) {
         snprintf(buf, sizeof buf,
                  "streaming reads fall to DRAM speed (%.1f GB/s vs %.1f GB/s in cache) at %.0f MiB; the cold regime "
                  "rotates %s of weight copies",
@@ -208,7 +212,7 @@ static void machine_section(FILE *md, const tt_bundle *b)
     if (tt_jget(m, "papi")) {
         bool ok = json_is_true(tt_jget(m, "papi.counters_available"));
         snprintf(buf, sizeof buf, "%s: hardware counters %s%s", tt_jstr(m, "papi.version", "?"),
-                 ok ? "available" : "unavailable: ", ok ? "" : tt_jstr(m, "papi.reason", "no reason recorded"));
+                 ok ? "available" : "", ok ? "" : tt_jstr(m, "papi.reason", "unavailable (no reason recorded)"));
         row(md, "PAPI", buf);
     } else {
         row(md, "PAPI", tt_jstr(p, "papi", "not recorded"));

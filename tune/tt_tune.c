@@ -442,7 +442,13 @@ int tt_cmd_tune(int argc, char **argv)
                 fprintf(stderr, "tritune tune: --shapes wants MxK,MxK; got '%s'\n", t);
                 return 2;
             }
+            /* name a shape after the 2B4T GEMV it matches, if any */
+            tt_shape known[32];
+            int nk = tt_workload_shapes(tt_preset_find("2b4t"), known, 32);
             snprintf(shapes[ns].name, sizeof shapes[ns].name, "custom%d", ns);
+            for (int q = 0; q < nk; q++)
+                if (known[q].m == shapes[ns].m && known[q].k == shapes[ns].k)
+                    snprintf(shapes[ns].name, sizeof shapes[ns].name, "%s", known[q].name);
             shapes[ns++].per_token = 1;
         }
         snprintf(model_name, sizeof model_name, "custom shapes");
