@@ -6,7 +6,7 @@ MODEL ?=
 THREADS ?=
 FORCE ?=
 
-.PHONY: all deps build test tune bench report clean help
+.PHONY: all deps build test tune bench report e2e run clean help
 
 all: build
 
@@ -14,6 +14,9 @@ help:
 	@echo "make tune   - detect this CPU, verify and race every eligible kernel, write results/<cpu-id>/"
 	@echo "make test   - build and run all tests (release, ASan+UBSan, ARM cross under qemu)"
 	@echo "make build  - build into $(BUILD)/ (binary: $(BUILD)/tritune)"
+	@echo "make e2e    - synthetic BitNet 2B4T (results/models/2b4t.gguf) end-to-end tokens/s, f16 and 8-bit LM head"
+	@echo "make bench  - kernel comparison of the tuned winners and baselines vs ci/baseline/<cpu-id>.json"
+	@echo "make report - Markdown + charts for results/<cpu-id>/ and the per-CPU index reports/cpus/README.md"
 	@echo "make deps   - install missing Debian packages (root) or print the command"
 	@echo "make clean  - remove build folders"
 
@@ -32,6 +35,29 @@ test: deps
 
 tune: build
 	@TUNE_BUDGET="$(TUNE_BUDGET)" MODEL="$(MODEL)" THREADS="$(THREADS)" FORCE="$(FORCE)" BUILD="$(BUILD)" sh ci/tune.sh
+
+MODEL_FILE ?= results/models/2b4t.gguf
+E2E_THREADS ?= 1,2
+
+$(MODEL_FILE): | build
+	mkdir -p $(dir $(MODEL_FILE))
+	$(BUILD)/tritune model synth --preset 2b4t --seed 1 --out $(MODEL_FILE)
+
+e2e: build $(MODEL_FILE)
+	@id=$$($(BUILD)/tritune info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])'); \
+	mkdir -p results/$$id; \
+	$(BUILD)/tritune bench-e2e -m $(MODEL_FILE) -p 128 -n 128 -t $(E2E_THREADS) -r 3 --json results/$$id/e2e.json && \
+	$(BUILD)/tritune bench-e2e -m $(MODEL_FILE) -p 128 -n 128 -t $(E2E_THREADS) -r 3 --lm-head q8 --json results/$$id/e2e_q8.json
+
+run: build $(MODEL_FILE)
+	$(BUILD)/tritune run -m $(MODEL_FILE) -p "$${PROMPT:-The capital of France is}" -n 32
+
+bench: build
+	sh ci/bench_compare.sh
+
+report: build
+	@id=$$($(BUILD)/tritune info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])'); \
+	$(BUILD)/tritune report results/$$id && $(BUILD)/tritune report --index reports/cpus
 
 clean:
 	rm -rf $(BUILD) build-asan build-arm

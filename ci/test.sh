@@ -25,5 +25,16 @@ if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64-static
 else
     echo "tritune: aarch64 cross compiler or qemu missing; run make deps"; rc=1
 fi
+# Kernel performance vs the committed baseline of this CPU (quick form). Informational here: CI runs on a shared,
+# noisy 2-core VM, so a flagged regression is printed (build/ci-compare.md) but does not fail the test run.
+if [ -x build/tritune ]; then
+    echo "== kernel performance comparison (quick, informational)"
+    if sh ci/bench_compare.sh --quick >build/ci-compare.log 2>&1; then
+        tail -3 build/ci-compare.log
+    else
+        echo "tritune: bench_compare flagged a change or could not run; see build/ci-compare.md / build/ci-compare.log"
+        tail -5 build/ci-compare.log
+    fi
+fi
 python3 ci/test_summary.py $logs || rc=1
 exit $rc
