@@ -22,7 +22,7 @@ const tt_feature_name tt_feature_names[] = {
     {TT_F_SSE42, "sse4.2"},         {TT_F_AVX2, "avx2"},           {TT_F_FMA, "fma"},
     {TT_F_AVXVNNI, "avxvnni"},      {TT_F_AVX512F, "avx512f"},     {TT_F_AVX512BW, "avx512bw"},
     {TT_F_AVX512VL, "avx512vl"},    {TT_F_AVX512VNNI, "avx512vnni"}, {TT_F_AVX512VBMI, "avx512vbmi"},
-    {TT_F_AMX_TILE, "amx-tile"},    {TT_F_AMX_INT8, "amx-int8"},   {TT_F_NEON, "neon"},
+    {TT_F_AMX_TILE, "amx-tile"},    {TT_F_AMX_INT8, "amx-int8"},   {TT_F_F16C, "f16c"},   {TT_F_NEON, "neon"},
     {TT_F_DOTPROD, "dotprod"},      {TT_F_I8MM, "i8mm"},           {TT_F_SVE, "sve"},
 };
 const int tt_feature_count = (int)(sizeof tt_feature_names / sizeof tt_feature_names[0]);
@@ -31,12 +31,12 @@ const int tt_feature_count = (int)(sizeof tt_feature_names / sizeof tt_feature_n
 static const struct { const char *name; uint32_t mask; } isa_levels[] = {
     {"scalar", 0},
     {"sse4.2", TT_F_SSE42},
-    {"avx2", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA},
-    {"avxvnni", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_AVXVNNI},
-    {"avx512bw", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL},
-    {"avx512vnni", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW |
+    {"avx2", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C},
+    {"avxvnni", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI},
+    {"avx512bw", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL},
+    {"avx512vnni", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW |
                        TT_F_AVX512VL | TT_F_AVX512VNNI},
-    {"avx512vbmi", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW |
+    {"avx512vbmi", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW |
                        TT_F_AVX512VL | TT_F_AVX512VNNI | TT_F_AVX512VBMI},
     {"neon", TT_F_NEON},
     {"dotprod", TT_F_NEON | TT_F_DOTPROD},
@@ -114,6 +114,7 @@ static void probe_x86(tt_cpu *c)
     bool osxsave = cx & (1u << 27);
     if (cx & (1u << 20)) f |= TT_F_SSE42;
     if (cx & (1u << 12)) f |= TT_F_FMA;
+    bool f16c = cx & (1u << 29);
     unsigned b7 = 0, c7 = 0, d7 = 0, a71 = 0;
     if (max >= 7) {
         __cpuid_count(7, 0, a, b7, c7, d7);
@@ -126,6 +127,7 @@ static void probe_x86(tt_cpu *c)
     if (c7 & (1u << 1)) f |= TT_F_AVX512VBMI;
     if (c7 & (1u << 11)) f |= TT_F_AVX512VNNI;
     if (a71 & (1u << 4)) f |= TT_F_AVXVNNI;
+    if (f16c) f |= TT_F_F16C;
     if (d7 & (1u << 24)) f |= TT_F_AMX_TILE;
     if (d7 & (1u << 25)) f |= TT_F_AMX_INT8;
     c->cpuid_features = f;
@@ -133,7 +135,7 @@ static void probe_x86(tt_cpu *c)
     uint32_t os = f & TT_F_SSE42;
     uint64_t xcr0 = osxsave ? xgetbv0() : 0;
     bool ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6, tiles = (xcr0 & 0x60000) == 0x60000;
-    if (ymm) os |= f & (TT_F_AVX2 | TT_F_FMA | TT_F_AVXVNNI);
+    if (ymm) os |= f & (TT_F_AVX2 | TT_F_FMA | TT_F_AVXVNNI | TT_F_F16C);
     if (zmm) os |= f & (TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL | TT_F_AVX512VNNI | TT_F_AVX512VBMI);
     if (tiles && (f & TT_F_AMX_TILE) && amx_os_permitted()) os |= f & (TT_F_AMX_TILE | TT_F_AMX_INT8);
     c->os_features = os;

@@ -23,6 +23,7 @@ enum {
     TT_F_AVX512VBMI = 1u << 8,
     TT_F_AMX_TILE = 1u << 9,
     TT_F_AMX_INT8 = 1u << 10,
+    TT_F_F16C = 1u << 11,
     TT_F_NEON = 1u << 16,
     TT_F_DOTPROD = 1u << 17,
     TT_F_I8MM = 1u << 18,

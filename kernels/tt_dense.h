@@ -1,0 +1,19 @@
+/* tt_dense.h — dense row dots for the LM head (f16 tied embedding, or an 8-bit per-row quantized copy), chosen at
+ * run time by ISA. Every path sums in the same order (16 lanes: lane j takes elements j, j+16, ...; multiply, then
+ * add; the lanes are summed 0..15 at the end), so every ISA gives bit-identical floats to the portable code. */
+#ifndef TT_DENSE_H
+#define TT_DENSE_H
+
+#include "tt_common.h"
+
+/* y[r] = Σ_k half(w[r*k + j]) * x[j] for r in [r0, r1); k % 16 == 0. */
+void tt_dense_f16_rows(const uint16_t *w, const float *x, int k, float *y, int r0, int r1);
+/* y[r] = scale[r] * Σ_k w[r*k + j] * x[j] for r in [r0, r1); k % 16 == 0. */
+void tt_dense_i8_rows(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1);
+/* Which implementation runs here ("avx512f", "avx2+f16c", "portable"). */
+const char *tt_dense_impl(void);
+/* Portable reference of the same summation order (tests). */
+float tt_dense_f16_dot_ref(const uint16_t *w, const float *x, int k);
+float tt_half_to_float(uint16_t h);
+
+#endif
