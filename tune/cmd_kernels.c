@@ -221,6 +221,15 @@ int tt_cmd_bench(int argc, char **argv)
         fprintf(stderr, "tritune bench: %s\n", tt_last_error());
         return 1;
     }
+    if (do_cold) { /* every layout gets its own rotating copies: share the memory budget among them */
+        int nlay = tt_harness_layouts(&h, sel, n);
+        size_t per = tt_cold_budget_total() / (size_t)(nlay > 0 ? nlay : 1);
+        if (h.cold_bytes > per) {
+            fprintf(stderr, "cold regime: %d layouts share %.1f GiB: %.0f MiB of copies each\n", nlay,
+                    (double)tt_cold_budget_total() / (1 << 30), (double)per / (1 << 20));
+            h.cold_bytes = per;
+        }
+    }
     tt_pool *pool = tt_pool_new(threads, have_topo ? bind_cb : NULL, have_topo ? &topo : NULL);
     tt_bench_arg *args = calloc((size_t)n * 2, sizeof *args);
     tt_gb_session *s = tt_gb_new();
