@@ -14,7 +14,7 @@
 
 #define LANES 16
 
-float tt_half_to_float(uint16_t h)
+float tt_dense_half_to_float(uint16_t h)
 {
     uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, bits;
     if (e == 0) {
@@ -43,7 +43,7 @@ float tt_dense_f16_dot_ref(const uint16_t *w, const float *x, int k)
     float l[LANES] = {0};
     for (int i = 0; i < k; i += LANES)
         for (int j = 0; j < LANES; j++) {
-            float p = tt_half_to_float(w[i + j]) * x[i + j];
+            float p = tt_dense_half_to_float(w[i + j]) * x[i + j];
             l[j] += p;
         }
     return sum_lanes(l);

@@ -14,6 +14,6 @@ void tt_dense_i8_rows(const int8_t *w, const float *scale, const float *x, int k
 const char *tt_dense_impl(void);
 /* Portable reference of the same summation order (tests). */
 float tt_dense_f16_dot_ref(const uint16_t *w, const float *x, int k);
-float tt_half_to_float(uint16_t h);
+float tt_dense_half_to_float(uint16_t h);
 
 #endif

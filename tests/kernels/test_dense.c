@@ -16,7 +16,7 @@ static double half_ref(uint16_t h)
 int main(void)
 {
     for (uint32_t h = 0; h < 65536; h++) {
-        float f = tt_half_to_float((uint16_t)h);
+        float f = tt_dense_half_to_float((uint16_t)h);
         double r = half_ref((uint16_t)h);
         if (isnan(r)) CHECK(isnan(f));
         else CHECKF((double)f == r, "half 0x%04x -> %g want %g", h, f, r);
