@@ -347,4 +347,4 @@ static void i2s_prelude(FILE *o, tt_isa isa)
     }
 }
 
-const gen_family gen_family_i2s = {TT_FMT_I2S, i2s_derive, i2s_emit, i2s_prelude};
+const gen_family gen_family_i2s = {TT_FMT_I2S, TT_OP_GEMV, i2s_derive, i2s_emit, i2s_prelude};

@@ -727,5 +727,5 @@ static void tl_file_prelude(FILE *o, tt_isa isa)
                    "    _mm512_storeu_si512((void *)out, _mm512_add_epi32(_mm512_loadu_si512((const void *)out), _mm512_cvtepi16_epi32(h)));\n}\n\n");
 }
 
-const gen_family gen_family_tl1 = {TT_FMT_TL1, tl1_derive, tl_emit, tl_file_prelude};
-const gen_family gen_family_tl2 = {TT_FMT_TL2, tl2_derive, tl_emit, tl_file_prelude};
+const gen_family gen_family_tl1 = {TT_FMT_TL1, TT_OP_GEMV, tl1_derive, tl_emit, tl_file_prelude};
+const gen_family gen_family_tl2 = {TT_FMT_TL2, TT_OP_GEMV, tl2_derive, tl_emit, tl_file_prelude};

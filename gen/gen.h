@@ -16,9 +16,11 @@ typedef struct gen_variant {
     int has_prep;
 } gen_variant;
 
-/* A family: validate a manifest row (fill derived fields, or return an error string), and emit its source. */
+/* A family: validate a manifest row (fill derived fields, or return an error string), and emit its source.
+ * A family is one (format, op): its variants go to <fmt>_<isa>.c (GEMV) or <fmt>_<op>_<isa>.c (other ops). */
 typedef struct gen_family {
     tt_fmt fmt;
+    tt_op op;
     const char *(*derive)(gen_variant *v); /* NULL = ok; else why the row is refused */
     void (*emit)(FILE *o, const gen_variant *v);
     void (*prelude)(FILE *o, tt_isa isa); /* file-level helpers for one (family, ISA) file */
@@ -27,6 +29,7 @@ typedef struct gen_family {
 extern const gen_family gen_family_i2s;
 extern const gen_family gen_family_tl1;
 extern const gen_family gen_family_tl2;
+extern const gen_family gen_family_i2s_gemm;
 
 /* Helpers for emitters. */
 int gen_isa_vbytes(tt_isa isa); /* vector width in bytes: 64 for AVX-512, 32 for AVX2, 16 NEON, 0 scalar */

@@ -1,8 +1,8 @@
-/* tritune-gen — expands gen/manifest.txt into GEMV variant sources and one registry table.
+/* tritune-gen — expands gen/manifest.txt into GEMV and GEMM variant sources and one registry table.
  *
- *   tritune-gen --manifest M --arch x86|arm --out DIR   write DIR/<fmt>_<isa>.c (one file per family and ISA: the
- *                                                       unit of ISA flags, and a fixed output list for meson) and
- *                                                       DIR/registry.c
+ *   tritune-gen --manifest M --arch x86|arm --out DIR   write DIR/<fmt>_<isa>.c and DIR/<fmt>_<op>_<isa>.c for
+ *                                                       non-GEMV ops (one file per family and ISA: the unit of ISA
+ *                                                       flags, and a fixed output list for meson) and DIR/registry.c
  *   tritune-gen --manifest M [--arch A] --list          print the variant names, one per line
  *   tritune-gen --manifest M [--arch A] --emit NAME     print one variant's source as it is compiled
  *
@@ -14,7 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const gen_family *const families[TT_FMT_COUNT] = {&gen_family_i2s, &gen_family_tl1, &gen_family_tl2};
+/* Families in output order: one file per (family, ISA). */
+static const gen_family *const families[] = {&gen_family_i2s, &gen_family_tl1, &gen_family_tl2,
+                                             &gen_family_i2s_gemm};
+#define N_FAMILIES (int)(sizeof families / sizeof families[0])
+
+static const gen_family *family_of(tt_fmt fmt, tt_op op)
+{
+    for (int i = 0; i < N_FAMILIES; i++)
+        if (families[i]->fmt == fmt && families[i]->op == op) return families[i];
+    return NULL;
+}
 
 int gen_isa_is_x86(tt_isa i) { return i >= TT_ISA_AVX2 && i <= TT_ISA_AVX512VBMI; }
 int gen_isa_is_arm(tt_isa i) { return i >= TT_ISA_NEON && i <= TT_ISA_I8MM; }
@@ -48,7 +58,7 @@ static int set_param(tt_params *p, const char *key, int v)
     static const struct { const char *k; size_t off; } keys[] = {
         {"r", offsetof(tt_params, rows)}, {"u", offsetof(tt_params, unroll)}, {"f", offsetof(tt_params, fold)},
         {"p", offsetof(tt_params, pf)},   {"il", offsetof(tt_params, il)},    {"bm", offsetof(tt_params, bm)},
-        {"bk", offsetof(tt_params, bk)},  {"lut", offsetof(tt_params, lut)},
+        {"bk", offsetof(tt_params, bk)},  {"lut", offsetof(tt_params, lut)}, {"n", offsetof(tt_params, n)},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(key, keys[i].k)) {
@@ -66,22 +76,23 @@ static int arch_has_isa(const char *arch, tt_isa isa)
     return 1; /* "all" */
 }
 
-static void expand(const char *file, int line, tt_fmt fmt, tt_isa isa, const char *trick, axis *ax, int nax, int a,
-                   tt_params *p)
+static void expand(const char *file, int line, const gen_family *fam, tt_isa isa, const char *trick, axis *ax,
+                   int nax, int a, tt_params *p)
 {
     if (a < nax) {
         for (int i = 0; i < ax[a].n; i++) {
             set_param(p, ax[a].key, ax[a].vals[i]);
-            expand(file, line, fmt, isa, trick, ax, nax, a + 1, p);
+            expand(file, line, fam, isa, trick, ax, nax, a + 1, p);
         }
         return;
     }
     gen_variant v = {0};
-    v.x.fmt = fmt;
+    v.x.fmt = fam->fmt;
+    v.x.op = fam->op;
     v.x.isa = isa;
     v.x.p = *p;
     snprintf(v.x.trick, sizeof v.x.trick, "%s", trick);
-    const char *why = families[fmt]->derive(&v);
+    const char *why = fam->derive(&v);
     if (why && !strncmp(why, "skip:", 5)) return;
     tt_name_format(&v.x, v.name, sizeof v.name);
     if (why) {
@@ -129,6 +140,7 @@ static void load_manifest(const char *path, const char *arch)
         axis ax[8];
         int nax = 0;
         char trick[16] = "";
+        tt_op op = TT_OP_GEMV;
         while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
             char *eq = strchr(tok, '=');
             if (!eq || eq == tok || eq - tok >= 8) {
@@ -138,6 +150,15 @@ static void load_manifest(const char *path, const char *arch)
             *eq = 0;
             if (!strcmp(tok, "trick")) {
                 snprintf(trick, sizeof trick, "%s", eq + 1);
+                continue;
+            }
+            if (!strcmp(tok, "op")) {
+                int o = tt_op_from_name(eq + 1);
+                if (o < 0) {
+                    fprintf(stderr, "%s:%d: unknown op '%s'\n", path, line, eq + 1);
+                    exit(2);
+                }
+                op = (tt_op)o;
                 continue;
             }
             if (nax == 8) {
@@ -162,9 +183,15 @@ static void load_manifest(const char *path, const char *arch)
                 a->vals[a->n++] = (int)x;
             }
         }
+        const gen_family *fam = family_of((tt_fmt)fmt, op);
+        if (!fam) {
+            fprintf(stderr, "%s:%d: refused: no %s family for format %s\n", path, line, tt_op_name(op),
+                    tt_fmt_name((tt_fmt)fmt));
+            exit(2);
+        }
         if (!arch_has_isa(arch, (tt_isa)isa)) continue;
         tt_params p = {0};
-        expand(path, line, (tt_fmt)fmt, (tt_isa)isa, trick, ax, nax, 0, &p);
+        expand(path, line, fam, (tt_isa)isa, trick, ax, nax, 0, &p);
     }
     fclose(f);
 }
@@ -176,24 +203,26 @@ static const char *isa_includes(tt_isa isa)
     return gen_isa_is_arm(isa) ? "#include <arm_neon.h>\n" : "#include <immintrin.h>\n";
 }
 
-static void emit_file_head(FILE *o, tt_fmt fmt, tt_isa isa)
+static void emit_file_head(FILE *o, const gen_family *fam, tt_isa isa)
 {
     char what[96];
-    snprintf(what, sizeof what, "Family %s, ISA %s.", tt_fmt_name(fmt), tt_isa_name(isa));
+    if (fam->op == TT_OP_GEMV) snprintf(what, sizeof what, "Family %s, ISA %s.", tt_fmt_name(fam->fmt), tt_isa_name(isa));
+    else snprintf(what, sizeof what, "Family %s %s, ISA %s.", tt_fmt_name(fam->fmt), tt_op_name(fam->op), tt_isa_name(isa));
     gen_banner(o, what);
     fprintf(o, "#include \"tt_registry.h\"\n\n#include <assert.h>\n#include <stddef.h>\n#include <stdint.h>\n%s\n",
             isa_includes(isa));
-    if (families[fmt]->prelude) families[fmt]->prelude(o, isa);
+    if (fam->prelude) fam->prelude(o, isa);
 }
 
 static void emit_variant(FILE *o, const gen_variant *v)
 {
-    char what[400];
-    snprintf(what, sizeof what, "%s: r=%d u=%d f=%d p=%d il=%d bm=%d bk=%d lut=%d%s%s; exact on q in [%d, %d]",
-             v->name, v->x.p.rows, v->x.p.unroll, v->x.p.fold, v->x.p.pf, v->x.p.il, v->x.p.bm, v->x.p.bk,
+    char what[400], nn[16] = "";
+    if (v->x.op == TT_OP_GEMM) snprintf(nn, sizeof nn, " n=%d", v->x.p.n);
+    snprintf(what, sizeof what, "%s: r=%d%s u=%d f=%d p=%d il=%d bm=%d bk=%d lut=%d%s%s; exact on q in [%d, %d]",
+             v->name, v->x.p.rows, nn, v->x.p.unroll, v->x.p.fold, v->x.p.pf, v->x.p.il, v->x.p.bm, v->x.p.bk,
              v->x.p.lut, v->x.trick[0] ? " trick=" : "", v->x.trick, v->act_min, v->act_max);
     fprintf(o, "\n/* ---- %s ---- */\n", what);
-    families[v->x.fmt]->emit(o, v);
+    family_of(v->x.fmt, v->x.op)->emit(o, v);
 }
 
 static FILE *open_out(const char *dir, const char *name)
@@ -225,15 +254,21 @@ static void prep_name(const gen_variant *v, char *buf, size_t n)
 
 static void write_all(const char *dir, const char *arch)
 {
-    for (int f = 0; f < TT_FMT_COUNT; f++)
+    for (int f = 0; f < N_FAMILIES; f++)
         for (int isa = 0; isa < TT_ISA_COUNT; isa++) {
+            const gen_family *fam = families[f];
             if (!arch_has_isa(arch, (tt_isa)isa)) continue;
             char name[64];
-            snprintf(name, sizeof name, "%s_%s.c", tt_fmt_name((tt_fmt)f), tt_isa_name((tt_isa)isa));
+            if (fam->op == TT_OP_GEMV)
+                snprintf(name, sizeof name, "%s_%s.c", tt_fmt_name(fam->fmt), tt_isa_name((tt_isa)isa));
+            else
+                snprintf(name, sizeof name, "%s_%s_%s.c", tt_fmt_name(fam->fmt), tt_op_name(fam->op),
+                         tt_isa_name((tt_isa)isa));
             FILE *o = open_out(dir, name);
-            emit_file_head(o, (tt_fmt)f, (tt_isa)isa);
+            emit_file_head(o, fam, (tt_isa)isa);
             for (int i = 0; i < n_variants; i++)
-                if (variants[i].x.fmt == (tt_fmt)f && variants[i].x.isa == (tt_isa)isa) emit_variant(o, &variants[i]);
+                if (variants[i].x.fmt == fam->fmt && variants[i].x.op == fam->op && variants[i].x.isa == (tt_isa)isa)
+                    emit_variant(o, &variants[i]);
             fclose(o);
         }
     FILE *o = open_out(dir, "registry.c");
@@ -241,7 +276,8 @@ static void write_all(const char *dir, const char *arch)
     fprintf(o, "#include \"tt_registry.h\"\n\n#include <stddef.h>\n\n");
     fprintf(o, "void tt_i2s_prep_q256(const int8_t *q, int k, void *ws);\n");
     for (int i = 0; i < n_variants; i++) {
-        fprintf(o, "void %s(const tt_gemv_args *, int32_t *, int, int);\n", variants[i].name);
+        fprintf(o, "void %s(const %s *, int32_t *, int, int);\n", variants[i].name,
+                variants[i].x.op == TT_OP_GEMM ? "tt_gemm_args" : "tt_gemv_args");
         if (variants[i].has_prep && variants[i].x.fmt != TT_FMT_I2S)
             fprintf(o, "void %s_prep(const int8_t *, int, void *);\n", variants[i].name);
     }
@@ -250,11 +286,12 @@ static void write_all(const char *dir, const char *arch)
         const gen_variant *v = &variants[i];
         char prep[200];
         prep_name(v, prep, sizeof prep);
-        fprintf(o, "    {\"%s\", %s, %s, %s, {%d, %d, %d, %d, %d, %d, %d, %d}, %s, %s, %d, %d, %d, %d, %d, %s, %s},\n",
+        int gemm = v->x.op == TT_OP_GEMM;
+        fprintf(o, "    {\"%s\", %s, %s, %s, {%d, %d, %d, %d, %d, %d, %d, %d, %d}, %s, %s, %d, %d, %d, %d, %d, %s, %s, %s, %s},\n",
                 v->name, fmt_enum[v->x.fmt], isa_enum[v->x.isa], layout_enum[v->layout], v->x.p.rows, v->x.p.unroll,
-                v->x.p.fold, v->x.p.pf, v->x.p.il, v->x.p.bm, v->x.p.bk, v->x.p.lut, v->exact ? "true" : "false",
+                v->x.p.fold, v->x.p.pf, v->x.p.il, v->x.p.bm, v->x.p.bk, v->x.p.lut, v->x.p.n, v->exact ? "true" : "false",
                 !strcmp(v->x.trick, "base") ? "true" : "false", v->act_min, v->act_max, v->row_align, v->k_align,
-                v->k_max, prep, v->name);
+                v->k_max, prep, gemm ? "NULL" : v->name, gemm ? "TT_OP_GEMM" : "TT_OP_GEMV", gemm ? v->name : "NULL");
     }
     fprintf(o, "};\n\nconst int tt_registry_count = %d;\n", n_variants);
     fclose(o);
@@ -296,7 +333,7 @@ int main(int argc, char **argv)
     if (emit) {
         for (int i = 0; i < n_variants; i++)
             if (!strcmp(variants[i].name, emit)) {
-                emit_file_head(stdout, variants[i].x.fmt, variants[i].x.isa);
+                emit_file_head(stdout, family_of(variants[i].x.fmt, variants[i].x.op), variants[i].x.isa);
                 emit_variant(stdout, &variants[i]);
                 return 0;
             }

@@ -36,6 +36,7 @@ uint64_t tt_registry_hash(void)
         int f[] = {v->fmt, v->isa, v->layout, v->exact, v->act_min, v->act_max, v->row_align, v->k_align, v->k_max};
         h = fnv(h, f, sizeof f);
         h = fnv(h, &v->p, sizeof v->p);
+        h = fnv(h, &v->op, sizeof v->op);
     }
     return h;
 }
@@ -79,6 +80,7 @@ tt_status tt_variant_run(const tt_variant *v, const uint8_t *packed, int m, int 
                          int32_t *dot)
 {
     if (!v || !packed || !q || !dot) return tt_fail(TT_ERR_NULL, "tt_variant_run: NULL argument");
+    if (v->op != TT_OP_GEMV || !v->gemv) return tt_fail(TT_ERR_VALUE, "%s is not a GEMV variant", v->name);
     tt_status st = tt_variant_check_shape(v, m, k);
     if (st) return st;
     char why[200];
@@ -93,6 +95,43 @@ tt_status tt_variant_run(const tt_variant *v, const uint8_t *packed, int m, int 
     }
     tt_gemv_args a = {packed, q, ws, sum_q, m, k};
     v->gemv(&a, dot, 0, m);
+    tt_free(ws);
+    return TT_OK;
+}
+
+size_t tt_variant_gemm_ws_size(const tt_variant *v, int k, int n, size_t ldq)
+{
+    size_t one = tt_variant_ws_size(v, k);
+    if (!one || n < 1) return 0;
+    return (size_t)(n - 1) * ldq + one;
+}
+
+void tt_variant_gemm_prep(const tt_variant *v, const int8_t *q, size_t ldq, int k, int n, void *ws)
+{
+    if (!v->prep) return;
+    for (int t = 0; t < n; t++) v->prep(q + (size_t)t * ldq, k, (int8_t *)ws + (size_t)t * ldq);
+}
+
+tt_status tt_variant_run_gemm(const tt_variant *v, const uint8_t *packed, int m, int k, int n, const int8_t *q,
+                              size_t ldq, const int32_t *sum_q, int32_t *dot)
+{
+    if (!v || !packed || !q || !sum_q || !dot) return tt_fail(TT_ERR_NULL, "tt_variant_run_gemm: NULL argument");
+    if (v->op != TT_OP_GEMM || !v->gemm) return tt_fail(TT_ERR_VALUE, "%s is not a GEMM variant", v->name);
+    if (n < 1 || ldq < (size_t)k) return tt_fail(TT_ERR_VALUE, "%s: n = %d tokens, ldq = %zu (K = %d)", v->name, n, ldq, k);
+    tt_status st = tt_variant_check_shape(v, m, k);
+    if (st) return st;
+    char why[200];
+    if (!tt_variant_eligible(v, tt_cpu_get(), why, sizeof why))
+        return tt_fail(TT_ERR_UNSUPPORTED, "%s not runnable here: %s", v->name, why);
+    size_t ws_n = tt_variant_gemm_ws_size(v, k, n, ldq);
+    void *ws = NULL;
+    if (ws_n) {
+        ws = tt_alloc(ws_n);
+        if (!ws) return tt_fail(TT_ERR_NOMEM, "workspace for %s", v->name);
+        tt_variant_gemm_prep(v, q, ldq, k, n, ws);
+    }
+    tt_gemm_args a = {packed, q, ldq, ws, sum_q, m, k, n};
+    v->gemm(&a, dot, 0, m);
     tt_free(ws);
     return TT_OK;
 }
@@ -117,6 +156,51 @@ static int default_score(const tt_variant *v)
     return s;
 }
 
+/* Untuned GEMM guess. Measured on Zen 5 (AVX-512 VNNI, 6912x2560, 64 tokens): more rows per block beat more tokens
+ * per block at the same accumulator count (r8 n2 450 GMAC/s, r4 n4 390, r2 n8 260, r1 n16 85), and a 1 KiB
+ * prefetch helps. The tuner replaces this. */
+static int default_score_gemm(const tt_variant *v, tt_layout prefer)
+{
+    int s = isa_rank(v->isa) * 1000 + (v->layout == prefer ? 200 : 0);
+    s += 10 * v->p.rows + (v->p.rows * v->p.n >= 8 ? 20 : 0) + (v->p.pf ? 5 : 0);
+    return s;
+}
+
+const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, tt_layout prefer)
+{
+    const tt_cpu *cpu = tt_cpu_get();
+    const char *forced = getenv("TRITUNE_GEMM_KERNEL");
+    if (forced && *forced) {
+        const tt_variant *v = tt_variant_find(forced);
+        char why[200] = "";
+        if (!v) fprintf(stderr, "tritune: TRITUNE_GEMM_KERNEL=%s: no such variant in the registry\n", forced);
+        else if (v->op != TT_OP_GEMM) fprintf(stderr, "tritune: TRITUNE_GEMM_KERNEL=%s is not a GEMM variant; ignored\n", forced);
+        else if (v->fmt != fmt) fprintf(stderr, "tritune: TRITUNE_GEMM_KERNEL=%s is %s, not %s; ignored\n", forced, tt_fmt_name(v->fmt), tt_fmt_name(fmt));
+        else if (!tt_variant_eligible(v, cpu, why, sizeof why))
+            fprintf(stderr, "tritune: TRITUNE_GEMM_KERNEL=%s is not runnable here (%s); ignored\n", forced, why);
+        else if (tt_variant_check_shape(v, m, k))
+            fprintf(stderr, "tritune: TRITUNE_GEMM_KERNEL=%s rejects %dx%d: %s; ignored\n", forced, m, k, tt_last_error());
+        else {
+            tt_debug("dispatch gemm %s %dx%d -> %s (forced by TRITUNE_GEMM_KERNEL)", tt_fmt_name(fmt), m, k, v->name);
+            return v;
+        }
+    }
+    const tt_variant *best = NULL;
+    int best_s = -1;
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (v->op != TT_OP_GEMM || v->fmt != fmt || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) ||
+            tt_variant_check_shape(v, m, k))
+            continue;
+        int s = default_score_gemm(v, prefer);
+        if (s > best_s) best = v, best_s = s;
+    }
+    tt_debug("dispatch gemm %s %dx%d -> %s (static preference, no profile)", tt_fmt_name(fmt), m, k,
+             best ? best->name : "none");
+    if (!best) tt_fail(TT_ERR_NOTFOUND, "no eligible exact %s GEMM variant for %dx%d", tt_fmt_name(fmt), m, k);
+    return best;
+}
+
 const tt_variant *tt_dispatch_default(tt_fmt fmt, int m, int k)
 {
     const tt_cpu *cpu = tt_cpu_get();
@@ -125,6 +209,9 @@ const tt_variant *tt_dispatch_default(tt_fmt fmt, int m, int k)
         const tt_variant *v = tt_variant_find(forced);
         char why[200] = "";
         if (!v) fprintf(stderr, "tritune: TRITUNE_KERNEL=%s: no such variant in the registry\n", forced);
+        else if (v->op != TT_OP_GEMV)
+            fprintf(stderr, "tritune: TRITUNE_KERNEL=%s is a %s variant (use TRITUNE_GEMM_KERNEL); ignored\n", forced,
+                    tt_op_name(v->op));
         else if (v->fmt != fmt) fprintf(stderr, "tritune: TRITUNE_KERNEL=%s is %s, not %s; ignored\n", forced, tt_fmt_name(v->fmt), tt_fmt_name(fmt));
         else if (!tt_variant_eligible(v, cpu, why, sizeof why))
             fprintf(stderr, "tritune: TRITUNE_KERNEL=%s is not runnable here (%s); ignored\n", forced, why);
@@ -139,7 +226,9 @@ const tt_variant *tt_dispatch_default(tt_fmt fmt, int m, int k)
     int best_s = -1;
     for (int i = 0; i < tt_registry_count; i++) {
         const tt_variant *v = &tt_registry[i];
-        if (v->fmt != fmt || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, m, k)) continue;
+        if (v->op != TT_OP_GEMV || v->fmt != fmt || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) ||
+            tt_variant_check_shape(v, m, k))
+            continue;
         int s = default_score(v);
         if (s > best_s) best = v, best_s = s;
     }

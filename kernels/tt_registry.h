@@ -1,7 +1,10 @@
-/* tt_registry.h — one table, one row per generated GEMV variant (DESIGN.md §2). Tests, benches, the tuner and
+/* tt_registry.h — one table, one row per generated kernel variant (DESIGN.md §2). Tests, benches, the tuner and
  * dispatch all read this table. A variant's name is parseable (grammar in gen/GRAMMAR.md):
- *     tt_<fmt>_gemv_<param>[_<param>...]__<isa>[_<trick>]      e.g. tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni
- * and tt_variant_parse(name) recovers exactly the row's parameters. */
+ *     tt_<fmt>_<op>_<param>[_<param>...]__<isa>[_<trick>]      e.g. tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni
+ * and tt_variant_parse(name) recovers exactly the row's parameters. Two operations share the table:
+ *   gemv  one token per call (decode): row->gemv != NULL, row->gemm == NULL;
+ *   gemm  n tokens per call sharing each weight unpack (prefill): row->gemm != NULL, row->gemv == NULL.
+ * Code that runs GEMVs (tune, bench, dispatch) must skip rows whose op is not TT_OP_GEMV. */
 #ifndef TT_REGISTRY_H
 #define TT_REGISTRY_H
 
@@ -42,6 +45,16 @@ typedef enum tt_layout {
     TT_LAYOUT_COUNT
 } tt_layout;
 
+/* The operation a variant computes (the "_<op>" part of its name). */
+typedef enum tt_op {
+    TT_OP_GEMV = 0, /* dot[r] = Σ_k T[r][k]·q[k] for one token */
+    TT_OP_GEMM,     /* dot[t][r] = Σ_k T[r][k]·q[t][k] for n tokens (batched prefill) */
+    TT_OP_COUNT
+} tt_op;
+
+const char *tt_op_name(tt_op o);
+int tt_op_from_name(const char *s); /* -1 if unknown */
+
 /* Every tunable axis. Unused axes are 0. The name carries exactly the non-zero ones (plus flags). */
 typedef struct tt_params {
     int rows;   /* r: rows per block sharing one activation load (I2_S) */
@@ -52,6 +65,7 @@ typedef struct tt_params {
     int bm;     /* bm: rows per compute block (TL) */
     int bk;     /* bk: K columns per block between int16 -> int32 folds (TL) */
     int lut;    /* lut: LUT construction strategy id (TL) */
+    int n;      /* n: tokens per block sharing one weight unpack (GEMM only; 0 for GEMV) */
 } tt_params;
 
 /* One GEMV call computes dot[r] (absolute row index) for r in [r0, r1). */
@@ -66,6 +80,22 @@ typedef struct tt_gemv_args {
 typedef void (*tt_gemv_fn)(const tt_gemv_args *a, int32_t *dot, int r0, int r1);
 typedef void (*tt_prep_fn)(const int8_t *q, int k, void *ws);
 
+/* One GEMM call computes dot[t * m + r] for every token t in [0, n) and rows r in [r0, r1) (absolute row index):
+ * the exact int32 Σ_k T[r][k]·q[t][k]. Weights are in the variant's layout (the same I2_S layouts and packers as
+ * the GEMV variants). Workspace: when v->prep != NULL the kernel reads ws instead of q, holding token t's prepped
+ * vector at (int8_t *)ws + t * ldq — prep is the per-token GEMV prep, called once per token
+ * (tt_variant_gemm_prep does it; tt_variant_gemm_ws_size gives the bytes). */
+typedef struct tt_gemm_args {
+    const uint8_t *w;       /* packed weights in the variant's layout */
+    const int8_t *q;        /* n tokens x k int8 activations, token t at q + t * ldq */
+    size_t ldq;             /* row stride of q (and of ws) in bytes, >= k */
+    const void *ws;         /* n prepped token vectors at stride ldq, NULL if the variant has no prep */
+    const int32_t *sum_q;   /* Σq per token (offset trick), n entries */
+    int m, k, n;
+} tt_gemm_args;
+
+typedef void (*tt_gemm_fn)(const tt_gemm_args *a, int32_t *dot, int r0, int r1);
+
 typedef struct tt_variant {
     const char *name;
     tt_fmt fmt;
@@ -78,8 +108,10 @@ typedef struct tt_variant {
     int row_align;    /* r0 (and r1 unless r1 == m) must be multiples of this */
     int k_align;      /* K must be a multiple of this */
     int k_max;        /* largest K the variant accepts (overflow budget) */
-    tt_prep_fn prep;  /* NULL when the kernel reads q directly */
-    tt_gemv_fn gemv;
+    tt_prep_fn prep;  /* NULL when the kernel reads q directly (per token, also for GEMM) */
+    tt_gemv_fn gemv;  /* op == TT_OP_GEMV; NULL for GEMM rows */
+    tt_op op;
+    tt_gemm_fn gemm;  /* op == TT_OP_GEMM; NULL for GEMV rows */
 } tt_variant;
 
 /* The table (generated). Only variants compiled for this target are present. */
@@ -110,6 +142,7 @@ typedef struct tt_name_parts {
     tt_params p;
     tt_isa isa;
     char trick[16]; /* "", "base", "vpermb", "lossy", ... */
+    tt_op op;       /* TT_OP_GEMV (0) unless the name says "_gemm" */
 } tt_name_parts;
 
 int tt_name_format(const tt_name_parts *parts, char *buf, size_t len);
@@ -119,9 +152,20 @@ bool tt_name_parse(const char *name, tt_name_parts *parts);
 tt_status tt_variant_run(const tt_variant *v, const uint8_t *packed, int m, int k, const int8_t *q, int32_t sum_q,
                          int32_t *dot);
 
-/* Dispatch: the best eligible exact variant for a format by a static preference order, honouring
+/* GEMM helpers: workspace bytes for n tokens at stride ldq (0 when the variant reads q directly), the per-token
+ * prep into it, and one whole single-threaded GEMM (tests, verify; ws allocated internally). dot: n x m. */
+size_t tt_variant_gemm_ws_size(const tt_variant *v, int k, int n, size_t ldq);
+void tt_variant_gemm_prep(const tt_variant *v, const int8_t *q, size_t ldq, int k, int n, void *ws);
+tt_status tt_variant_run_gemm(const tt_variant *v, const uint8_t *packed, int m, int k, int n, const int8_t *q,
+                              size_t ldq, const int32_t *sum_q, int32_t *dot);
+
+/* Dispatch: the best eligible exact GEMV variant for a format by a static preference order, honouring
  * TRITUNE_KERNEL=<name> (forced; refused loudly if ineligible) and logging the choice (TRITUNE_DEBUG=1). */
 const tt_variant *tt_dispatch_default(tt_fmt fmt, int m, int k);
+
+/* The same for GEMM variants (prefill), honouring TRITUNE_GEMM_KERNEL=<name>. Among equals it prefers the given
+ * layout (so the model can share one packed copy with its GEMV kernel); pass TT_LAYOUT_COUNT for no preference. */
+const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, tt_layout prefer);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 #include "model.h"
 #include "tokenizer.h"
 #include "tt_baked.h"
+#include "tt_energy.h"
 #include "tt_model_cli.h"
 
 #include <errno.h>
@@ -211,8 +212,11 @@ int tt_cmd_model(int argc, char **argv)
 static void usage_run(FILE *f)
 {
     fprintf(f, "usage: tritune run -m FILE.gguf [-p \"text\"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel registry|oracle]\n"
-               "Greedy decoding: encodes the prompt (BOS first), runs it through the model, then generates -n tokens\n"
-               "(stopping at EOS), printing the text as it goes, then prompt and generation speed in tokens/s.\n"
+               "                  [--batch N]\n"
+               "Greedy decoding: encodes the prompt (BOS first), runs it through the model (batched prefill: one GEMM\n"
+               "per linear layer per chunk of --batch tokens, default 64; 1 = token by token through the GEMV path),\n"
+               "then generates -n tokens (stopping at EOS), printing the text as it goes, then prompt and generation\n"
+               "speed in tokens/s.\n"
                "  --lm-head f16   the tied embedding as stored in the file (f16, or q8_0 if the file has it)\n"
                "  --lm-head q8    requantize it at load to int8 rows with one f32 scale per row (half the traffic)\n"
                "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n");
@@ -221,7 +225,7 @@ static void usage_run(FILE *f)
 int tt_cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *prompt = "";
-    long n_gen = 64, threads = 1;
+    long n_gen = 64, threads = 1, batch = 0;
     tt_model_opts o = {.threads = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -236,6 +240,7 @@ int tt_cmd_run(int argc, char **argv)
         else if (!strcmp(a, "-t") && parse_int(v, 1, 1024, &threads)) continue;
         else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &o.lm_head)) continue;
         else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
+        else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
         else {
             fprintf(stderr, "tritune run: bad option \"%s %s\"\n", a, v);
             usage_run(stderr);
@@ -266,13 +271,14 @@ int tt_cmd_run(int argc, char **argv)
     }
     o.threads = (int)threads;
     o.n_ctx = n_ids + (int)n_gen;
+    o.batch = (int)batch;
     warn_threads("run", o.threads);
     if (tt_model_open(path, &o, &m)) goto fail;
-    fprintf(stderr, "tritune run: %s, %d layers, kernel %s, LM head %s, %d threads\n", m->config.arch,
-            m->config.n_layers, m->kernel_name, lm_head_label(m), m->threads);
+    fprintf(stderr, "tritune run: %s, %d layers, kernel %s, prefill %s (batch %d), LM head %s, %d threads\n",
+            m->config.arch, m->config.n_layers, m->kernel_name, m->batch > 1 ? m->gemm_kernel_name : "token by token",
+            m->batch, lm_head_label(m), m->threads);
     double t0 = now_s();
-    for (int i = 0; i < n_ids; i++)
-        if (tt_model_forward(m, ids[i], i, i == n_ids - 1)) goto fail;
+    if (tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
     double t1 = now_s();
     int pos = n_ids, generated = 0, next = tt_argmax(m->s.logits, m->config.vocab_size);
     char buf[256];
@@ -304,13 +310,15 @@ out:
 static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
-               "                         [--kernel registry|oracle] [--json FILE]\n"
+               "                         [--kernel registry|oracle] [--batch N] [--json FILE]\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
-               "warm-up; t/s is mean ± sample stddev. Prompt tokens go through the decode (GEMV) path one by one.\n"
-               "Also reported: bytes read per token (ternary weights + LM head + norms + KV cache at the mean\n"
-               "position), achieved GB/s, peak RSS, the kernel and the LM-head format. --json writes every row with\n"
-               "its samples.\n");
+               "warm-up; t/s is mean ± sample stddev. Prompt tokens go through the batched prefill: one GEMM per\n"
+               "linear layer per chunk of --batch tokens (default %d; --batch 1: token by token through the decode\n"
+               "GEMV path). Also reported: bytes read per token (ternary weights once per chunk + LM head + norms +\n"
+               "KV cache at the mean position), achieved GB/s, energy per token with its source (measured-RAPL,\n"
+               "measured-PAPI, measured-perf, or estimated-model where the machine has no meter), peak RSS, the\n"
+               "kernels and the LM-head format. --json writes every row with its samples.\n", TT_MODEL_BATCH_DEFAULT);
 }
 
 typedef struct bench_row {
@@ -319,6 +327,8 @@ typedef struct bench_row {
     double *ts;      /* tokens/s per repetition */
     double mean, sd;
     double bytes_per_token, gbps;
+    double j_per_token; /* energy over the timed repetitions / their tokens */
+    const char *energy_source;
 } bench_row;
 
 static void stats(bench_row *r)
@@ -330,10 +340,21 @@ static void stats(bench_row *r)
     r->sd = r->reps > 1 ? sqrt(s2 / (r->reps - 1)) : 0.0;
 }
 
-/* One timed pass: n tokens from position 0. */
+/* One timed pass: n tokens from position 0. The prompt goes through tt_model_prefill (batched unless batch 1). */
 static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs)
 {
     int tok = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+    if (!gen) {
+        int *toks = malloc(sizeof(int) * (size_t)n);
+        if (!toks) return tt_fail(TT_ERR_NOMEM, "bench: no memory for %d tokens", n);
+        toks[0] = tok;
+        for (int i = 1; i < n; i++) toks[i] = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+        double t0 = now_s();
+        tt_status st = tt_model_prefill(m, toks, n, 0, true);
+        *secs = now_s() - t0;
+        free(toks);
+        return st;
+    }
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
         tt_status st = tt_model_forward(m, tok, i, gen || i == n - 1);
@@ -366,7 +387,7 @@ static void fmt_count(double v, char *buf, size_t n)
 int tt_cmd_bench_e2e(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL;
-    long n_prompt = 512, n_gen = 128, reps = 5;
+    long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
     int threads[16] = {1}, n_threads = 1;
     tt_lm_head head = TT_LM_HEAD_FILE;
     for (int i = 1; i < argc; i++) {
@@ -384,6 +405,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         else if (!strcmp(a, "-t") && parse_threads(v, threads, &n_threads)) continue;
         else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &head)) continue;
         else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
+        else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
         else {
             fprintf(stderr, "tritune bench-e2e: bad option \"%s %s\"\n", a, v);
             usage_bench(stderr);
@@ -402,8 +424,14 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     json_t *rows = json_array();
     int rc = 0;
     bool header = false;
+    tt_energy *energy = tt_energy_open(NULL);
+    if (!energy) {
+        fprintf(stderr, "tritune bench-e2e: no memory for the energy meter\n");
+        json_decref(rows);
+        return 1;
+    }
     for (int ti = 0; ti < n_threads && !rc; ti++) {
-        tt_model_opts o = {.threads = threads[ti], .lm_head = head};
+        tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch};
         warn_threads("bench-e2e", o.threads);
         o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
         tt_model *m;
@@ -420,14 +448,25 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             const char *source = "";
             int n_baked;
             tt_baked_table(&n_baked, &source);
-            printf("kernel: %s (backend %s; baked table: %s)   LM head: %s\n\n", m->kernel_name, tt_model_gemv->name,
+            char ebuf[400];
+            printf("kernel: %s (backend %s; baked table: %s)   LM head: %s\n", m->kernel_name, tt_model_gemv->name,
                    source ? source : "?", lm_head_label(m));
-            printf("| %-28s | %10s | %9s | %7s | %7s | %12s | %9s | %6s |\n", "model", "size", "params", "threads",
-                   "test", "t/s", "MB/token", "GB/s");
-            printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------:", "----------:",
-                   "--------:", "--------:", "-------------:", "----------:", "-------:");
+            if (m->batch > 1)
+                printf("prefill: batched, %d tokens per weight pass, GEMM kernel %s%s\n", m->batch, m->gemm_kernel_name,
+                       m->bytes_gemm_copy ? " (own packed copy)" : " (shares the GEMV kernel's packed weights)");
+            else
+                printf("prefill: token by token through the GEMV kernel\n");
+            printf("energy: %s\n\n", tt_energy_describe(energy, ebuf, sizeof ebuf));
+            printf("| %-28s | %10s | %9s | %7s | %7s | %12s | %9s | %6s | %26s |\n", "model", "size", "params",
+                   "threads", "test", "t/s", "MB/token", "GB/s", "J/token (source)");
+            printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------:", "----------:",
+                   "--------:", "--------:", "-------------:", "----------:", "-------:", "---------------------------:");
             header = true;
         }
+        /* ternary multiply-accumulates per token (the energy model's operation count) */
+        int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+        double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
+                                                       3.0 * c->dim * c->hidden_dim);
         size_t kv_row = 2 * (size_t)c->n_layers * (size_t)c->n_kv_heads * c->head_dim * sizeof(float);
         for (int test = 0; test < 2 && !rc; test++) {
             bool gen = test == 1;
@@ -439,21 +478,35 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             uint64_t rng = 42;
             double secs;
             if (!r.ts || bench_pass(m, n < 8 ? n : 8, gen, &rng, &secs)) rc = 1; /* warm-up */
+            /* Bytes per token: a batched prompt streams the ternary weights once per chunk, the LM head once. */
+            int chunks = gen || m->batch <= 1 ? n : (n + m->batch - 1) / m->batch;
+            r.bytes_per_token = (double)m->bytes_ternary * chunks / n + (double)m->bytes_other +
+                                (double)m->bytes_head * (gen ? 1.0 : 1.0 / n) + (double)kv_row * (n + 1) / 2.0;
+            tt_energy_reading er = {0};
+            if (!rc && tt_energy_begin(energy)) rc = 1;
             for (int i = 0; i < reps && !rc; i++) {
                 if (bench_pass(m, n, gen, &rng, &secs)) rc = 1;
                 r.ts[i] = n / secs;
             }
+            double tokens = (double)n * (double)reps;
+            tt_energy_work work = {.dram_bytes = r.bytes_per_token * tokens,
+                                   .ops = (tern_per_token + (double)c->vocab_size * c->dim * (gen ? 1.0 : 1.0 / n)) * tokens,
+                                   .threads = m->threads};
+            if (!rc && tt_energy_end(energy, &work, &er)) rc = 1;
             if (rc) {
                 fprintf(stderr, "tritune bench-e2e: %s\n", r.ts ? tt_last_error() : "no memory");
                 free(r.ts);
                 break;
             }
             stats(&r);
-            r.bytes_per_token = (double)(m->bytes_ternary + m->bytes_other + (gen ? m->bytes_head : 0)) +
-                                (double)kv_row * (n + 1) / 2.0;
             r.gbps = r.bytes_per_token * r.mean / 1e9;
-            printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f |\n", model,
-                   sb.st_size / 1073741824.0, params, r.threads, r.test, r.mean, r.sd, r.bytes_per_token / 1e6, r.gbps);
+            r.j_per_token = er.joules / tokens;
+            r.energy_source = er.label ? er.label : tt_energy_source_name(er.source);
+            char ecol[64];
+            snprintf(ecol, sizeof ecol, "%.4f (%s)", r.j_per_token, r.energy_source);
+            printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f | %26s |\n", model,
+                   sb.st_size / 1073741824.0, params, r.threads, r.test, r.mean, r.sd, r.bytes_per_token / 1e6, r.gbps,
+                   ecol);
             fflush(stdout);
             json_t *row = json_object(), *samples = json_array();
             for (int i = 0; i < reps; i++) json_array_append_new(samples, json_real(r.ts[i]));
@@ -463,6 +516,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "model_n_params", json_integer((json_int_t)m->n_params));
             json_object_set_new(row, "backend", json_string(tt_model_gemv->name));
             json_object_set_new(row, "kernel", json_string(m->kernel_name));
+            json_object_set_new(row, "prefill", json_string(m->batch > 1 ? "batched" : "token-by-token"));
+            json_object_set_new(row, "prefill_batch", json_integer(m->batch));
+            json_object_set_new(row, "gemm_kernel", m->batch > 1 ? json_string(m->gemm_kernel_name) : json_null());
             json_object_set_new(row, "lm_head", json_string(lm_head_label(m)));
             json_object_set_new(row, "n_threads", json_integer(r.threads));
             json_object_set_new(row, "test", json_string(r.test));
@@ -473,12 +529,16 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "samples_ts", samples);
             json_object_set_new(row, "bytes_per_token", json_real(r.bytes_per_token));
             json_object_set_new(row, "achieved_gbps", json_real(r.gbps));
+            json_object_set_new(row, "energy_j_per_token", json_real(r.j_per_token));
+            json_object_set_new(row, "energy_source", json_string(r.energy_source));
+            json_object_set_new(row, "energy_estimated", json_boolean(er.estimated));
             json_object_set_new(row, "peak_rss_bytes", json_integer((json_int_t)peak_rss_bytes()));
             json_array_append_new(rows, row);
             free(r.ts);
         }
         tt_model_close(m);
     }
+    tt_energy_close(energy);
     printf("\npeak RSS: %.1f MB\n", peak_rss_bytes() / 1e6);
     if (!rc && json_path) {
         json_t *root = json_object();

@@ -20,6 +20,7 @@
  * tt_model_gemv (model.h). Threads split the rows of each GEMV (aligned to the kernel's row block), the heads of
  * the attention and the rows of the LM head. */
 #include "model.h"
+#include "tt_dense.h"
 #include "tt_baked.h"
 #include "tt_errctx.h"
 #include "tt_half.h"
@@ -49,6 +50,26 @@ static const tt_variant *oracle_select(tt_fmt fmt, int m, int k, int threads)
     if (fmt != TT_FMT_I2S || tt_fmt_check_shape(fmt, m, k)) return NULL;
     return &oracle_variant;
 }
+
+/* The oracle's GEMM: one oracle GEMV per token. */
+static void oracle_gemm(const tt_gemm_args *a, int32_t *dot, int r0, int r1)
+{
+    for (int t = 0; t < a->n; t++) {
+        tt_gemv_args g = {a->w, a->q + (size_t)t * a->ldq, NULL, a->sum_q[t], a->m, a->k};
+        oracle_gemv(&g, dot + (size_t)t * a->m, r0, r1);
+    }
+}
+
+static const tt_variant oracle_gemm_variant = {
+    .name = "model_oracle_i2s_gemm", .fmt = TT_FMT_I2S, .isa = TT_ISA_SCALAR, .layout = TT_LAYOUT_I2S, .exact = true,
+    .act_min = -128, .act_max = 127, .row_align = 1, .k_align = 128, .k_max = TT_K_MAX, .p = {.rows = 1, .n = 1},
+    .op = TT_OP_GEMM, .gemm = oracle_gemm};
+
+static const tt_variant *oracle_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
+{
+    if (fmt != TT_FMT_I2S || tt_fmt_check_shape(fmt, m, k)) return NULL;
+    return &oracle_gemm_variant;
+}
 static size_t oracle_packed_size(const tt_variant *v, int m, int k) { return tt_fmt_size(v->fmt, m, k); }
 static tt_status oracle_pack(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len)
 {
@@ -57,11 +78,18 @@ static tt_status oracle_pack(const tt_variant *v, const tt_tern *w, uint8_t *dst
 static size_t oracle_ws_size(const tt_variant *v, int k) { return 0; }
 
 const tt_model_backend tt_model_backend_oracle = {"oracle", oracle_select, oracle_packed_size, oracle_pack,
-                                                  oracle_ws_size};
+                                                  oracle_ws_size, oracle_select_gemm};
+
+/* GEMM: the static default (no baked GEMM winners yet), preferring the GEMV kernel's layout so that one packed copy
+ * serves both (TRITUNE_GEMM_KERNEL honoured). */
+static const tt_variant *registry_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
+{
+    return tt_dispatch_default_gemm(fmt, m, k, gemv ? gemv->layout : TT_LAYOUT_COUNT);
+}
 
 /* The registry: the baked winner for this shape and thread count, else the static default (tt_pick). */
 const tt_model_backend tt_model_backend_registry = {"registry", tt_pick, tt_variant_packed_size, tt_variant_pack,
-                                                    tt_variant_ws_size};
+                                                    tt_variant_ws_size, registry_select_gemm};
 
 const tt_model_backend *tt_model_gemv = &tt_model_backend_registry;
 
@@ -203,9 +231,23 @@ static void release_pages(const tt_gguf *g, const uint8_t *p, size_t n)
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* Two kernels can read one packed copy when the layout is the same, and for the row-interleaved layout also the
+ * tile height and granule (the vector width: kernels/tt_layout.c). */
+static int il_granule(const tt_variant *v)
+{
+    return (v->isa == TT_ISA_AVX512BW || v->isa == TT_ISA_AVX512VNNI || v->isa == TT_ISA_AVX512VBMI) ? 64 : 32;
+}
+
+static bool layouts_agree(const tt_variant *a, const tt_variant *b)
+{
+    if (a->layout != b->layout) return false;
+    if (a->layout == TT_LAYOUT_I2S) return true;
+    return a->layout == TT_LAYOUT_I2S_IL && a->p.rows == b->p.rows && il_granule(a) == il_granule(b);
+}
+
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
- * the layout of the kernel the seam picked for this shape. */
-static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, int threads, tt_linear *L)
+ * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). */
+static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, int threads, int batch, tt_linear *L)
 {
     const tt_gguf_tensor *t = NULL;
     tt_status st = get_tensor(g, name, TT_GGML_I2_S, (uint64_t)k, (uint64_t)m, &t);
@@ -240,6 +282,19 @@ static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, 
     if (!L->packed || (ws && !L->ws)) st = tt_fail(TT_ERR_NOMEM, "tensor \"%s\": no memory to repack", name);
     else if ((st = be->pack(L->v, &w, L->packed, L->packed_bytes)))
         st = tt_fail_prefix(st, "tensor \"%s\": packing for %s", name, L->v->name);
+    /* The GEMM kernel for batched prefill: it reads the GEMV kernel's copy when the layouts agree (the default:
+     * both plain I2_S), else a second copy in its own layout. */
+    L->vg = !st && batch > 1 && be->select_gemm ? be->select_gemm(TT_FMT_I2S, m, k, threads, L->v) : NULL;
+    if (L->vg && layouts_agree(L->vg, L->v)) {
+        L->packed_g = L->packed;
+    } else if (L->vg) {
+        L->packed_g_bytes = be->packed_size(L->vg, m, k);
+        L->packed_g_own = L->packed_g_bytes ? tt_alloc(L->packed_g_bytes) : NULL;
+        if (!L->packed_g_own) st = tt_fail(TT_ERR_NOMEM, "tensor \"%s\": no memory to repack for %s", name, L->vg->name);
+        else if ((st = be->pack(L->vg, &w, L->packed_g_own, L->packed_g_bytes)))
+            st = tt_fail_prefix(st, "tensor \"%s\": packing for %s", name, L->vg->name);
+        L->packed_g = L->packed_g_own;
+    }
     tt_tern_free(&w);
     if (!st) release_pages(g, t->data, t->nbytes);
     return st;
@@ -249,6 +304,7 @@ static void free_linear(tt_linear *L)
 {
     tt_free(L->packed);
     tt_free(L->ws);
+    tt_free(L->packed_g_own);
     memset(L, 0, sizeof *L);
 }
 
@@ -308,22 +364,28 @@ static tt_status build_weights(tt_model *m)
         char n[TT_GGUF_NAME_MAX];
 #define NAME(s) (snprintf(n, sizeof n, "blk.%d." s ".weight", l), n)
         if ((st = build_norm(g, NAME("attn_norm"), c->dim, &L->attn_norm)) ||
-            (st = build_linear(g, NAME("attn_q"), qd, c->dim, m->threads, &L->wq)) ||
-            (st = build_linear(g, NAME("attn_k"), kvd, c->dim, m->threads, &L->wk)) ||
-            (st = build_linear(g, NAME("attn_v"), kvd, c->dim, m->threads, &L->wv)) ||
+            (st = build_linear(g, NAME("attn_q"), qd, c->dim, m->threads, m->batch, &L->wq)) ||
+            (st = build_linear(g, NAME("attn_k"), kvd, c->dim, m->threads, m->batch, &L->wk)) ||
+            (st = build_linear(g, NAME("attn_v"), kvd, c->dim, m->threads, m->batch, &L->wv)) ||
             (st = build_norm(g, NAME("attn_sub_norm"), qd, &L->attn_sub_norm)) ||
-            (st = build_linear(g, NAME("attn_output"), c->dim, qd, m->threads, &L->wo)) ||
+            (st = build_linear(g, NAME("attn_output"), c->dim, qd, m->threads, m->batch, &L->wo)) ||
             (st = build_norm(g, NAME("ffn_norm"), c->dim, &L->ffn_norm)) ||
-            (st = build_linear(g, NAME("ffn_gate"), c->hidden_dim, c->dim, m->threads, &L->w_gate)) ||
-            (st = build_linear(g, NAME("ffn_up"), c->hidden_dim, c->dim, m->threads, &L->w_up)) ||
+            (st = build_linear(g, NAME("ffn_gate"), c->hidden_dim, c->dim, m->threads, m->batch, &L->w_gate)) ||
+            (st = build_linear(g, NAME("ffn_up"), c->hidden_dim, c->dim, m->threads, m->batch, &L->w_up)) ||
             (st = build_norm(g, NAME("ffn_sub_norm"), c->hidden_dim, &L->ffn_sub_norm)) ||
-            (st = build_linear(g, NAME("ffn_down"), c->dim, c->hidden_dim, m->threads, &L->w_down)))
+            (st = build_linear(g, NAME("ffn_down"), c->dim, c->hidden_dim, m->threads, m->batch, &L->w_down)))
             return st;
 #undef NAME
         tt_linear *all[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
         for (int i = 0; i < 7; i++) m->bytes_ternary += all[i]->packed_bytes;
+        for (int i = 0; i < 7; i++) {
+            m->bytes_gemm_copy += all[i]->packed_g_bytes;
+            if (!all[i]->vg) m->batch = 1; /* a shape without a GEMM kernel: prefill token by token */
+        }
     }
     m->kernel_name = w->layers[0].w_gate.v->name;
+    m->gemm_kernel_name = w->layers[0].w_gate.vg ? w->layers[0].w_gate.vg->name : NULL;
+    if (!m->gemm_kernel_name) m->batch = 1; /* no GEMM kernel: prefill runs token by token */
     if (m->lm_head == TT_LM_HEAD_Q8) {
         if ((st = build_head_q8(m))) return st;
         release_pages(g, te->data, te->nbytes); /* from now on only single embedding rows are read */
@@ -399,6 +461,20 @@ static void free_state(tt_run_state *s)
     tt_free(s->dot);
     free(s->key_cache);
     free(s->value_cache);
+    free(s->bx);
+    free(s->bxb);
+    free(s->bxb2);
+    free(s->bq);
+    free(s->bk);
+    free(s->bv);
+    free(s->bhb);
+    free(s->bhb2);
+    tt_free(s->bxq);
+    tt_free(s->bws);
+    free(s->ba_s);
+    free(s->bsum_q);
+    tt_free(s->bdot);
+    tt_free(s->bkt);
     memset(s, 0, sizeof *s);
 }
 
@@ -412,6 +488,9 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     if (!m) return tt_fail(TT_ERR_NOMEM, "tt_model_open: no memory");
     m->threads = o.threads;
     m->lm_head = o.lm_head;
+    if (o.batch < 0 || o.batch > TT_MODEL_BATCH_MAX)
+        return free(m), tt_fail(TT_ERR_VALUE, "batch = %d (must be 0..%d)", o.batch, TT_MODEL_BATCH_MAX);
+    m->batch = o.batch ? o.batch : TT_MODEL_BATCH_DEFAULT;
     tt_status st = tt_gguf_open(path, &m->gguf);
     if (!st) st = tt_model_config_read(m->gguf, &m->config);
     if (!st) {
@@ -536,6 +615,16 @@ static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linea
     tt_pool_run(m->pool, gemv_worker, &j);
 }
 
+/* q·k over one head, summed in order: the float reference (model_ref.c) sums the same way, and the tests hold the
+ * model to it within 1e-4 (a reordered sum moves a logit by ~1 ulp, which int8 requantization can amplify). Both
+ * the decode and the batched attention call it, so they agree bit for bit. */
+static float dot_heads(const float *q, const float *k, int hd)
+{
+    float score = 0.0f;
+    for (int i = 0; i < hd; i++) score += q[i] * k[i];
+    return score;
+}
+
 typedef struct attn_job {
     tt_model *m;
     int layer, pos;
@@ -556,9 +645,7 @@ static void attn_worker(void *ctx, int tid, int nth)
         int kvh = h / group;
         for (int t = 0; t <= j->pos; t++) {
             const float *k = s->key_cache + loff + (size_t)t * kvd + kvh * hd;
-            float score = 0.0f;
-            for (int i = 0; i < hd; i++) score += q[i] * k[i];
-            att[t] = score * scale;
+            att[t] = dot_heads(q, k, hd) * scale;
         }
         softmax(att, j->pos + 1);
         memset(out, 0, (size_t)hd * sizeof *out);
@@ -628,6 +715,15 @@ static void head_worker(void *ctx, int tid, int nth)
     int D = m->config.dim, r0, r1;
     float *logits = m->s.logits;
     tt_split_even(m->config.vocab_size, 64, tid, nth, &r0, &r1);
+    /* f16 and 8-bit heads: ISA-dispatched row dots (kernels/tt_dense.c), same summation order as the loops below */
+    if (m->lm_head == TT_LM_HEAD_Q8) {
+        tt_dense_i8_rows(m->w.head_q8, m->w.head_q8_scale, j->x, D, logits, r0, r1);
+        return;
+    }
+    if (te->type == TT_GGML_F16) {
+        tt_dense_f16_rows((const uint16_t *)te->data, j->x, D, logits, r0, r1);
+        return;
+    }
     for (int r = r0; r < r1; r++) {
         if (m->lm_head == TT_LM_HEAD_Q8)
             logits[r] = dot_i8(m->w.head_q8 + (size_t)r * D, j->x, D) * m->w.head_q8_scale[r];
@@ -688,6 +784,305 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
     }
     if (!want_logits) return TT_OK;
     rmsnorm(s->xb, s->x, m->w.output_norm, D, eps);
+    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb});
+    return TT_OK;
+}
+
+/* ---- batched prefill ----
+ * The same forward pass as tt_model_forward for a chunk of B tokens at once: every per-token float operation is
+ * the same function on the same values in the same order (so the results are bit-identical), but each linear layer
+ * is one GEMM over the chunk: the weights stream from memory once per chunk instead of once per token. */
+static size_t batch_ldq(const tt_model_config *c)
+{
+    int wide = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
+    return ((size_t)wide + 63) / 64 * 64;
+}
+
+static tt_status build_batch_state(tt_model *m)
+{
+    tt_run_state *s = &m->s;
+    if (s->bx) return TT_OK;
+    const tt_model_config *c = &m->config;
+    size_t B = (size_t)m->batch, qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
+    size_t wide = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim), ldq = batch_ldq(c);
+    size_t dots = qd + 2 * kvd > 2 * (size_t)c->hidden_dim ? qd + 2 * kvd : 2 * (size_t)c->hidden_dim;
+    if (dots < (size_t)c->dim) dots = (size_t)c->dim;
+    s->bx = malloc(B * c->dim * sizeof(float));
+    s->bxb = malloc(B * wide * sizeof(float));
+    s->bxb2 = malloc(B * c->dim * sizeof(float));
+    s->bq = malloc(B * qd * sizeof(float));
+    s->bk = malloc(B * kvd * sizeof(float));
+    s->bv = malloc(B * kvd * sizeof(float));
+    s->bhb = malloc(B * c->hidden_dim * sizeof(float));
+    s->bhb2 = malloc(B * c->hidden_dim * sizeof(float));
+    s->bxq = tt_alloc(B * ldq);
+    s->bws = tt_alloc(B * ldq + 64);
+    s->ba_s = malloc(B * sizeof(float));
+    s->bsum_q = malloc(B * sizeof(int32_t));
+    s->bdot = tt_alloc(B * dots * sizeof(int32_t));
+    s->bkt = tt_alloc((size_t)m->threads * c->head_dim * (((size_t)m->n_ctx + 15) / 16 * 16) * sizeof(float));
+    if (!s->bkt || !s->bx || !s->bxb || !s->bxb2 || !s->bq || !s->bk || !s->bv || !s->bhb || !s->bhb2 || !s->bxq || !s->bws ||
+        !s->ba_s || !s->bsum_q || !s->bdot)
+        return tt_fail(TT_ERR_NOMEM, "no memory for the prefill state (batch %d)", m->batch);
+    return TT_OK;
+}
+
+typedef struct gemm_task {
+    const tt_linear *L;
+    int32_t *dot; /* (n, L->m) */
+    float *y;     /* (n, ldy) */
+    int ldy;
+} gemm_task;
+
+typedef struct gemm_job {
+    gemm_task t[3];
+    int nl, n;
+    const int8_t *q;
+    const void *ws;
+    size_t ldq;
+    const float *a_s;
+    const int32_t *sum_q;
+} gemm_job;
+
+static void gemm_worker(void *ctx, int tid, int nth)
+{
+    const gemm_job *j = ctx;
+    for (int i = 0; i < j->nl; i++) {
+        const tt_linear *L = j->t[i].L;
+        const tt_variant *v = L->vg;
+        int align = v->row_align > v->p.rows ? v->row_align : v->p.rows, r0, r1;
+        tt_split_even(L->m, align > 0 ? align : 1, tid, nth, &r0, &r1);
+        if (r0 >= r1) continue;
+        tt_gemm_args a = {L->packed_g, j->q, j->ldq, v->prep ? j->ws : NULL, j->sum_q, L->m, L->k, j->n};
+        v->gemm(&a, j->t[i].dot, r0, r1);
+        for (int t = 0; t < j->n; t++)
+            tt_dot_to_float(j->t[i].dot + (size_t)t * L->m + r0, r1 - r0, j->a_s[t], L->scale,
+                            j->t[i].y + (size_t)t * j->t[i].ldy + r0);
+    }
+}
+
+/* Per-token quantization (and GEMM prep) of a chunk, tokens split over the pool. */
+typedef struct quant_job {
+    tt_run_state *s;
+    const float *x;
+    int ldx, k, n;
+    size_t ldq;
+    tt_prep_fn prep;
+} quant_job;
+
+static void quant_worker(void *ctx, int tid, int nth)
+{
+    const quant_job *j = ctx;
+    int t0, t1;
+    tt_split_even(j->n, 1, tid, nth, &t0, &t1);
+    for (int t = t0; t < t1; t++) {
+        int8_t *q = j->s->bxq + (size_t)t * j->ldq;
+        tt_quant_act(j->x + (size_t)t * j->ldx, j->k, q, &j->s->ba_s[t], &j->s->bsum_q[t]);
+        if (j->prep) j->prep(q, j->k, (int8_t *)j->s->bws + (size_t)t * j->ldq);
+    }
+}
+
+/* y_i[t] = W_i · x[t] for n tokens (x rows at stride ldx) and nl linears of the same K: each token quantized once
+ * (as linear_run does), one GEMM per linear. */
+static void linear_batch(tt_model *m, const float *x, int ldx, int k, int n, int nl, const tt_linear *const *L,
+                         float *const *y, const int *ldy)
+{
+    tt_run_state *s = &m->s;
+    gemm_job j = {.nl = nl, .n = n, .q = s->bxq, .ws = s->bws, .ldq = batch_ldq(&m->config), .a_s = s->ba_s,
+                  .sum_q = s->bsum_q};
+    int32_t *dot = s->bdot;
+    quant_job qj = {s, x, ldx, k, n, j.ldq, NULL};
+    for (int i = 0; i < nl; i++) {
+        j.t[i] = (gemm_task){L[i], dot, y[i], ldy[i]};
+        dot += (size_t)n * L[i]->m;
+        /* every I2_S prep is the same function (tt_i2s_prep_q256): the chunk is prepped once */
+        if (L[i]->vg->prep && qj.prep && L[i]->vg->prep != qj.prep)
+            fprintf(stderr, "tritune: two different GEMM preps in one linear group\n");
+        if (L[i]->vg->prep) qj.prep = L[i]->vg->prep;
+    }
+    tt_pool_run(m->pool, quant_worker, &qj);
+    tt_pool_run(m->pool, gemm_worker, &j);
+}
+
+typedef struct attn_batch_job {
+    tt_model *m;
+    int layer, pos0, n;
+} attn_batch_job;
+
+/* attn_worker for n consecutive positions: head h of token t attends to positions 0..pos0+t (causal); the cache
+ * already holds the whole chunk. Per head, the keys are first transposed (kt[i][t]) so the scores of 16 keys are
+ * computed side by side in vector lanes, each lane summing q[i]*k[i] over i in order: exactly the float operations
+ * of attn_worker's dot_heads, vectorized across keys instead of reassociated. */
+static void attn_batch_worker(void *ctx, int tid, int nth)
+{
+    const attn_batch_job *j = ctx;
+    const tt_model_config *c = &j->m->config;
+    tt_run_state *s = &j->m->s;
+    int hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
+    int npos = j->pos0 + j->n, stride = (npos + 15) / 16 * 16;
+    size_t loff = (size_t)j->layer * j->m->n_ctx * kvd;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *kt = s->bkt + (size_t)tid * hd * ((j->m->n_ctx + 15) / 16 * 16);
+    tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
+    int kt_head = -1;
+    for (int h = h0; h < h1; h++) {
+        int kvh = h / group;
+        if (kvh != kt_head) { /* heads of one GQA group share the transposed keys */
+            for (int t = 0; t < npos; t++) {
+                const float *k = s->key_cache + loff + (size_t)t * kvd + kvh * hd;
+                for (int i = 0; i < hd; i++) kt[(size_t)i * stride + t] = k[i];
+            }
+            kt_head = kvh;
+        }
+        for (int tk = 0; tk < j->n; tk++) {
+            int pos = j->pos0 + tk;
+            const float *q = s->bq + (size_t)tk * qd + h * hd;
+            float *att = s->att + (size_t)h * j->m->n_ctx, *out = s->bxb + (size_t)tk * qd + h * hd;
+            int t = 0;
+            for (; t + 16 <= pos + 1; t += 16) {
+                float l[16] = {0};
+                for (int i = 0; i < hd; i++)
+                    for (int u = 0; u < 16; u++) l[u] += q[i] * kt[(size_t)i * stride + t + u];
+                for (int u = 0; u < 16; u++) att[t + u] = l[u] * scale;
+            }
+            for (; t <= pos; t++) {
+                float score = 0.0f;
+                for (int i = 0; i < hd; i++) score += q[i] * kt[(size_t)i * stride + t];
+                att[t] = score * scale;
+            }
+            softmax(att, pos + 1);
+            memset(out, 0, (size_t)hd * sizeof *out);
+            for (int t2 = 0; t2 <= pos; t2++) {
+                const float *v = s->value_cache + loff + (size_t)t2 * kvd + kvh * hd;
+                for (int i = 0; i < hd; i++) out[i] += att[t2] * v[i];
+            }
+        }
+    }
+}
+
+/* The per-token float work between the GEMMs, tokens split over the pool (each token's operations are exactly
+ * those of tt_model_forward, so the split does not change a bit). */
+typedef enum chunk_stage {
+    STAGE_ATTN_NORM,  /* bxb[t] = rmsnorm(bx[t]) · attn_norm */
+    STAGE_ROPE,       /* rope(q[t], k[t]) at pos0 + t, k and v into the cache */
+    STAGE_SUB_NORM,   /* bxb[t] = rmsnorm(bxb[t]) · attn_sub_norm (stride qd) */
+    STAGE_FFN_NORM,   /* bx[t] += bxb2[t]; bxb[t] = rmsnorm(bx[t]) · ffn_norm */
+    STAGE_ACT,        /* bhb[t] = rmsnorm(act(bhb[t]) ⊙ bhb2[t]) · ffn_sub_norm */
+    STAGE_RESIDUAL,   /* bx[t] += bxb2[t] */
+} chunk_stage;
+
+typedef struct stage_job {
+    tt_model *m;
+    const tt_layer_weights *w;
+    chunk_stage stage;
+    int layer, pos0, n;
+} stage_job;
+
+static void stage_worker(void *ctx, int tid, int nth)
+{
+    const stage_job *j = ctx;
+    tt_model *m = j->m;
+    const tt_model_config *c = &m->config;
+    const tt_layer_weights *w = j->w;
+    tt_run_state *s = &m->s;
+    int D = c->dim, H = c->hidden_dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
+    int wide = D > H ? D : H, t0, t1;
+    float eps = c->norm_eps;
+    tt_split_even(j->n, 1, tid, nth, &t0, &t1);
+    for (int t = t0; t < t1; t++) {
+        float *x = s->bx + (size_t)t * D, *xb2 = s->bxb2 + (size_t)t * D;
+        switch (j->stage) {
+        case STAGE_ATTN_NORM: rmsnorm(s->bxb + (size_t)t * wide, x, w->attn_norm, D, eps); break;
+        case STAGE_ROPE: {
+            float *q = s->bq + (size_t)t * qd, *k = s->bk + (size_t)t * kvd;
+            rope(q, c->n_heads, hd, c->rope_dim, j->pos0 + t, c->rope_theta);
+            rope(k, c->n_kv_heads, hd, c->rope_dim, j->pos0 + t, c->rope_theta);
+            size_t at = ((size_t)j->layer * m->n_ctx + j->pos0 + t) * kvd;
+            memcpy(s->key_cache + at, k, (size_t)kvd * sizeof(float));
+            memcpy(s->value_cache + at, s->bv + (size_t)t * kvd, (size_t)kvd * sizeof(float));
+            break;
+        }
+        case STAGE_SUB_NORM:
+            rmsnorm(s->bxb + (size_t)t * qd, s->bxb + (size_t)t * qd, w->attn_sub_norm, qd, eps);
+            break;
+        case STAGE_FFN_NORM:
+            for (int i = 0; i < D; i++) x[i] += xb2[i];
+            rmsnorm(s->bxb + (size_t)t * wide, x, w->ffn_norm, D, eps);
+            break;
+        case STAGE_ACT: {
+            float *hb = s->bhb + (size_t)t * H, *hb2 = s->bhb2 + (size_t)t * H;
+            for (int i = 0; i < H; i++) {
+                float g = hb[i];
+                g = c->act == TT_ACT_RELU2 ? (g > 0 ? g * g : 0.0f) : g / (1.0f + expf(-g));
+                hb[i] = g * hb2[i];
+            }
+            rmsnorm(hb, hb, w->ffn_sub_norm, H, eps);
+            break;
+        }
+        case STAGE_RESIDUAL:
+            for (int i = 0; i < D; i++) x[i] += xb2[i];
+            break;
+        }
+    }
+}
+
+static void stage_run(tt_model *m, const tt_layer_weights *w, chunk_stage st, int layer, int pos0, int n)
+{
+    tt_pool_run(m->pool, stage_worker, &(stage_job){m, w, st, layer, pos0, n});
+}
+
+static void forward_chunk(tt_model *m, const int *tokens, int n, int pos0)
+{
+    const tt_model_config *c = &m->config;
+    tt_run_state *s = &m->s;
+    int D = c->dim, H = c->hidden_dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
+    int wide = D > H ? D : H;
+    for (int t = 0; t < n; t++) embed_row(m->w.token_embd, D, tokens[t], s->bx + (size_t)t * D);
+    for (int l = 0; l < c->n_layers; l++) {
+        const tt_layer_weights *w = &m->w.layers[l];
+        /* attention */
+        stage_run(m, w, STAGE_ATTN_NORM, l, pos0, n);
+        linear_batch(m, s->bxb, wide, D, n, 3, (const tt_linear *[]){&w->wq, &w->wk, &w->wv},
+                     (float *[]){s->bq, s->bk, s->bv}, (const int[]){qd, kvd, kvd});
+        stage_run(m, w, STAGE_ROPE, l, pos0, n);
+        /* attention outputs land in bxb at stride qd (the q/k/v inputs there are consumed) */
+        tt_pool_run(m->pool, attn_batch_worker, &(attn_batch_job){m, l, pos0, n});
+        stage_run(m, w, STAGE_SUB_NORM, l, pos0, n);
+        linear_batch(m, s->bxb, qd, qd, n, 1, (const tt_linear *[]){&w->wo}, (float *[]){s->bxb2}, (const int[]){D});
+        /* feed-forward */
+        stage_run(m, w, STAGE_FFN_NORM, l, pos0, n);
+        linear_batch(m, s->bxb, wide, D, n, 2, (const tt_linear *[]){&w->w_gate, &w->w_up},
+                     (float *[]){s->bhb, s->bhb2}, (const int[]){H, H});
+        stage_run(m, w, STAGE_ACT, l, pos0, n);
+        linear_batch(m, s->bhb, H, H, n, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->bxb2}, (const int[]){D});
+        stage_run(m, w, STAGE_RESIDUAL, l, pos0, n);
+    }
+    memcpy(s->x, s->bx + (size_t)(n - 1) * D, (size_t)D * sizeof(float)); /* as after the last tt_model_forward */
+}
+
+tt_status tt_model_prefill(tt_model *m, const int *tokens, int n, int pos0, bool want_logits)
+{
+    if (!m || (!tokens && n > 0)) return tt_fail(TT_ERR_NULL, "tt_model_prefill: NULL argument");
+    const tt_model_config *c = &m->config;
+    if (n < 1) return tt_fail(TT_ERR_VALUE, "prefill of %d tokens", n);
+    if (pos0 < 0 || pos0 > m->n_ctx - n)
+        return tt_fail(TT_ERR_VALUE, "positions %d..%d outside the context of %d", pos0, pos0 + n - 1, m->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
+            return tt_fail(TT_ERR_VALUE, "token %d outside the vocabulary of %d", tokens[i], c->vocab_size);
+    if (m->batch <= 1) {
+        for (int i = 0; i < n; i++) {
+            tt_status st = tt_model_forward(m, tokens[i], pos0 + i, want_logits && i == n - 1);
+            if (st) return st;
+        }
+        return TT_OK;
+    }
+    tt_status st = build_batch_state(m);
+    if (st) return st;
+    for (int i = 0; i < n; i += m->batch) forward_chunk(m, tokens + i, n - i < m->batch ? n - i : m->batch, pos0 + i);
+    if (!want_logits) return TT_OK;
+    tt_run_state *s = &m->s;
+    rmsnorm(s->xb, s->x, m->w.output_norm, c->dim, c->norm_eps);
     tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb});
     return TT_OK;
 }

@@ -55,6 +55,9 @@ typedef struct tt_model_backend {
     size_t (*packed_size)(const tt_variant *v, int m, int k);
     tt_status (*pack)(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len);
     size_t (*ws_size)(const tt_variant *v, int k);
+    /* The GEMM kernel (batched prefill) for this shape; gemv is the GEMV kernel chosen for it, whose packed copy
+     * is shared when the layouts agree. NULL: no batched path (prefill falls back to token by token). */
+    const tt_variant *(*select_gemm)(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv);
 } tt_model_backend;
 
 extern const tt_model_backend tt_model_backend_oracle;
@@ -69,6 +72,10 @@ typedef struct tt_linear {
     void *ws;            /* per-token workspace for v->prep (NULL when none) */
     int m, k;
     float scale;         /* s_w from the tensor's tail */
+    const tt_variant *vg;     /* GEMM kernel for batched prefill (NULL: none) */
+    const uint8_t *packed_g;  /* vg's weights: == packed when the layouts agree, else packed_g_own */
+    uint8_t *packed_g_own;    /* a second copy in vg's layout (only when the layouts differ), tt_alloc'd */
+    size_t packed_g_bytes;    /* bytes of packed_g_own (0 when shared) */
 } tt_linear;
 
 typedef struct tt_layer_weights {
@@ -106,13 +113,29 @@ typedef struct tt_run_state {
     int8_t *xq;     /* (max(dim, hidden_dim)) quantized activations */
     int32_t *dot;   /* (max rows of any linear) exact integer dots */
     float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim) */
+    /* Batched prefill (allocated at the first tt_model_prefill): B = batch tokens, row t of each at t * width */
+    float *bx;      /* (B, dim) residual streams */
+    float *bxb;     /* (B, max(dim, hidden_dim)) normalized inputs / attention outputs */
+    float *bxb2;    /* (B, dim) */
+    float *bq, *bk, *bv; /* (B, n_heads*head_dim), (B, kvd), (B, kvd) */
+    float *bhb, *bhb2;   /* (B, hidden_dim) */
+    int8_t *bxq;    /* (B, ldq) quantized activations, ldq = max(dim, hidden_dim) rounded up to 64 */
+    void *bws;      /* (B, ldq) + 64: per-token prepped activations for GEMM kernels with a prep */
+    float *ba_s;    /* (B) activation scales */
+    int32_t *bsum_q; /* (B) */
+    int32_t *bdot;  /* (B, max rows of a linear group) */
+    float *bkt;     /* (threads, head_dim, n_ctx rounded up to 16) keys of one KV head, transposed, per thread */
 } tt_run_state;
 
 typedef struct tt_model_opts {
     int threads;         /* GEMV / LM-head worker threads, >= 1 */
     int n_ctx;           /* KV cache length; 0 = min(seq_len, 4096) (calloc'd: resident only as it fills) */
     tt_lm_head lm_head;
+    int batch;           /* prefill tokens per weight pass (chunk); 0 = TT_MODEL_BATCH_DEFAULT, 1 = token by token */
 } tt_model_opts;
+
+#define TT_MODEL_BATCH_DEFAULT 64
+#define TT_MODEL_BATCH_MAX 512
 
 typedef struct tt_model {
     tt_model_config config;
@@ -128,6 +151,9 @@ typedef struct tt_model {
     size_t bytes_head;          /* LM head bytes streamed per token */
     size_t bytes_other;         /* norms and embedding row per token */
     const char *kernel_name;    /* kernel of the largest matrix (for reports) */
+    const char *gemm_kernel_name; /* GEMM kernel of the largest matrix, NULL when prefill runs token by token */
+    int batch;                  /* prefill chunk (tokens per weight pass); 1 = token by token */
+    size_t bytes_gemm_copy;     /* extra packed bytes for GEMM kernels whose layout differs from the GEMV one */
 } tt_model;
 
 tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **out);
@@ -136,6 +162,13 @@ void tt_model_close(tt_model *m);
 /* Run one token at position pos (0 <= pos < n_ctx); fills m->s.logits when want_logits. Positions must be fed in
  * order; feeding pos again overwrites the cache from there (so restarting at 0 resets the sequence). */
 tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits);
+
+/* Batched prefill: run tokens[0..n) at positions pos0..pos0+n-1 in chunks of m->batch tokens, each chunk one GEMM
+ * per linear layer (q/k/v share the quantized activations, gate/up share theirs), causal attention over the cache;
+ * fills m->s.logits for the last token when want_logits. Same float operations in the same order as n calls of
+ * tt_model_forward, so the cache and logits are bit-identical to token-by-token decoding. With batch 1 or no GEMM
+ * kernel it is exactly those calls. */
+tt_status tt_model_prefill(tt_model *m, const int *tokens, int n, int pos0, bool want_logits);
 
 int tt_argmax(const float *v, int n);
 

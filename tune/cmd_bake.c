@@ -41,7 +41,7 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
     if (!rows) return tt_fail(TT_ERR_NOMEM, "bake");
     for (int i = 0; i < p->n; i++) {
         const tt_variant *v = tt_variant_find(p->e[i].winner.variant);
-        if (!v || !v->exact) {
+        if (!v || !v->exact || v->op != TT_OP_GEMV) {
             free(rows);
             return tt_fail(TT_ERR_FORMAT, "profile winner %s is not an exact variant of this registry", p->e[i].winner.variant);
         }

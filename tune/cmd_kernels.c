@@ -54,12 +54,12 @@ int tt_cmd_list(int argc, char **argv)
         shown++;
         elig += e;
         if (json)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:b, s:i, s:i, s:i}, s:b, s:b, "
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:b, s:i, s:i, s:i, s:i}, s:b, s:b, "
                                                  "s:[i, i], s:i, s:i, s:b, s:s}",
-                                                 "name", v->name, "format", tt_fmt_name(v->fmt), "isa", tt_isa_name(v->isa),
+                                                 "name", v->name, "op", tt_op_name(v->op), "format", tt_fmt_name(v->fmt), "isa", tt_isa_name(v->isa),
                                                  "params", "rows", v->p.rows, "unroll", v->p.unroll, "fold", v->p.fold,
                                                  "prefetch", v->p.pf, "interleaved", v->p.il, "bm", v->p.bm, "bk", v->p.bk,
-                                                 "lut", v->p.lut, "exact", v->exact, "baseline", v->baseline, "domain",
+                                                 "lut", v->p.lut, "tokens", v->p.n, "exact", v->exact, "baseline", v->baseline, "domain",
                                                  v->act_min, v->act_max, "row_align", v->row_align, "k_align", v->k_align,
                                                  "eligible", e, "why_not", why));
         else
@@ -98,6 +98,7 @@ int tt_cmd_verify(int argc, char **argv)
     for (int i = 0; i < tt_registry_count; i++) {
         const tt_variant *v = &tt_registry[i];
         if (pat && !tt_match(pat, v->name)) continue;
+        if (v->op != TT_OP_GEMV) continue; /* GEMM rows: tests/kernels/test_gemm.c sweeps them */
         char why[256];
         if (!tt_variant_eligible(v, cpu, why, sizeof why)) {
             printf("skipped   %s: %s\n", v->name, why);
@@ -200,7 +201,9 @@ int tt_cmd_bench(int argc, char **argv)
     for (int i = 0; i < tt_registry_count && n < 4096; i++) {
         const tt_variant *v = &tt_registry[i];
         bool want = tt_match(pat, v->name) || (baseline && v->baseline);
-        if (!want || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, m, k)) continue;
+        if (!want || v->op != TT_OP_GEMV || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) ||
+            tt_variant_check_shape(v, m, k))
+            continue;
         sel[n++] = v;
     }
     if (!n) {

@@ -109,7 +109,7 @@ static void fill_stat(tt_prof_stat *s, const tt_variant *v, const tt_gb_stats *g
 static const tt_variant *find_baseline(tt_fmt f)
 {
     for (int i = 0; i < tt_registry_count; i++)
-        if (tt_registry[i].baseline && tt_registry[i].fmt == f) return &tt_registry[i];
+        if (tt_registry[i].baseline && tt_registry[i].op == TT_OP_GEMV && tt_registry[i].fmt == f) return &tt_registry[i];
     return NULL;
 }
 
@@ -142,7 +142,9 @@ static int shape_setup(shape_ctx *c, const tt_shape *sh, size_t cold_bytes, int 
     char what[240];
     for (int i = 0; i < tt_registry_count && !g_stop; i++) {
         const tt_variant *v = &tt_registry[i];
-        if (!v->exact || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, sh->m, sh->k)) continue;
+        if (v->op != TT_OP_GEMV || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) ||
+            tt_variant_check_shape(v, sh->m, sh->k))
+            continue;
         c->considered++;
         char detail[256] = "";
         snprintf(what, sizeof what, "%s %dx%d: verifying %s", sh->name, sh->m, sh->k, v->name);

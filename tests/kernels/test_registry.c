@@ -5,19 +5,22 @@
 int main(void)
 {
     CHECK(tt_registry_count > 0);
-    int bases = 0;
+    int bases = 0, gemms = 0;
     for (int i = 0; i < tt_registry_count; i++) {
         const tt_variant *v = &tt_registry[i];
         tt_name_parts x;
         CHECKF(tt_name_parse(v->name, &x), "%s: %s", v->name, tt_last_error());
-        CHECKF(x.fmt == v->fmt && x.isa == v->isa && !memcmp(&x.p, &v->p, sizeof x.p), "%s parses to other params",
-               v->name);
+        CHECKF(x.fmt == v->fmt && x.isa == v->isa && x.op == v->op && !memcmp(&x.p, &v->p, sizeof x.p),
+               "%s parses to other params", v->name);
         CHECK(!strcmp(x.trick, "base") == v->baseline);
         char again[192];
         tt_name_format(&x, again, sizeof again);
         CHECK(!strcmp(again, v->name));
         CHECK(tt_variant_find(v->name) == v);
-        CHECK(v->row_align >= 1 && v->k_align >= 1 && v->gemv != NULL);
+        CHECK(v->row_align >= 1 && v->k_align >= 1);
+        CHECKF(v->op == TT_OP_GEMV ? v->gemv && !v->gemm && v->p.n == 0 : v->op == TT_OP_GEMM && v->gemm && !v->gemv && v->p.n >= 1,
+               "%s: op %d with gemv %p gemm %p", v->name, v->op, (void *)v->gemv, (void *)v->gemm);
+        gemms += v->op == TT_OP_GEMM;
         CHECK(v->act_min <= -127 && v->act_max == 127);
         bases += v->baseline;
         for (int j = 0; j < i; j++) CHECKF(strcmp(tt_registry[j].name, v->name), "duplicate %s", v->name);
@@ -25,6 +28,7 @@ int main(void)
 #if defined(__x86_64__)
     CHECK(bases >= 1);
 #endif
+    CHECK(gemms >= 1);
     /* grammar refusals */
     tt_name_parts x;
     CHECK(!tt_name_parse("tt_i2s_gemv_r8__avx2", &x));           /* missing tokens: not canonical */
@@ -37,13 +41,28 @@ int main(void)
     CHECK(tt_name_parse("tt_i2s_gemv_r8_u1_f0_p0_il__avx512vnni", &x) && x.p.rows == 8 && x.p.il == 1 &&
           x.isa == TT_ISA_AVX512VNNI);
     CHECK(tt_name_parse("tt_tl2_gemv_bm32_bk96_lut0_p0__avx2_vpermb", &x) && x.p.bk == 96 && !strcmp(x.trick, "vpermb"));
+    /* the GEMM op: n (tokens per block) follows r; GEMV names take no n; TL has no GEMM */
+    CHECK(tt_name_parse("tt_i2s_gemm_r4_n8_u1_f0_p0__avx512vnni", &x) && x.op == TT_OP_GEMM && x.p.rows == 4 &&
+          x.p.n == 8 && x.p.unroll == 1 && x.isa == TT_ISA_AVX512VNNI);
+    {
+        char again[192];
+        tt_name_format(&x, again, sizeof again);
+        CHECK(!strcmp(again, "tt_i2s_gemm_r4_n8_u1_f0_p0__avx512vnni"));
+    }
+    CHECK(tt_name_parse("tt_i2s_gemm_r4_n8_u1_f0_p0_il__avx2", &x) && x.p.il == 1 && x.op == TT_OP_GEMM);
+    CHECK(!tt_name_parse("tt_i2s_gemm_r4_u1_f0_p0__avx2", &x));        /* gemm without n */
+    CHECK(!tt_name_parse("tt_i2s_gemm_n8_r4_u1_f0_p0__avx2", &x));     /* n before r */
+    CHECK(!tt_name_parse("tt_i2s_gemv_r4_n8_u1_f0_p0__avx2", &x));     /* gemv takes no n */
+    CHECK(!tt_name_parse("tt_tl1_gemm_bm32_bk128_lut0_p0__avx2", &x)); /* no TL gemm */
+    CHECK(!tt_name_parse("tt_i2s_gemx_r4_n8_u1_f0_p0__avx2", &x));     /* unknown op */
+    CHECK(tt_name_parse("tt_i2s_gemv_r8_u1_f0_p0__avx2", &x) && x.op == TT_OP_GEMV);
 
     /* eligibility with fabricated CPUs: a plain AVX2 machine, and this machine capped to avx2 */
     tt_cpu fake = {0};
     fake.cpuid_features = fake.os_features = fake.usable = TT_F_AVX2 | TT_F_FMA | TT_F_SSE42;
     tt_cpu capped;
     tt_cpu_probe(&capped, "avx2");
-    CHECK((capped.usable & ~(TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA)) == 0);
+    CHECK((capped.usable & ~(TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C)) == 0); /* the avx2 cap keeps F16C */
     tt_cpu scalar;
     tt_cpu_probe(&scalar, "scalar");
     CHECK(scalar.usable == 0);
@@ -62,10 +81,22 @@ int main(void)
 
     /* default dispatch returns an eligible exact variant; TRITUNE_KERNEL forces one */
     const tt_variant *d = tt_dispatch_default(TT_FMT_I2S, 64, 256);
-    CHECK(d && d->exact && tt_variant_eligible(d, tt_cpu_get(), NULL, 0));
+    CHECK(d && d->exact && d->op == TT_OP_GEMV && tt_variant_eligible(d, tt_cpu_get(), NULL, 0));
+    const tt_variant *dg = tt_dispatch_default_gemm(TT_FMT_I2S, 64, 256, TT_LAYOUT_I2S);
+    CHECK(dg && dg->exact && dg->op == TT_OP_GEMM && dg->layout == TT_LAYOUT_I2S && tt_variant_eligible(dg, tt_cpu_get(), NULL, 0));
+    if (dg) { /* a GEMM name in TRITUNE_KERNEL does not reach GEMV dispatch, and vice versa */
+        setenv("TRITUNE_KERNEL", dg->name, 1);
+        CHECK(tt_dispatch_default(TT_FMT_I2S, 64, 256) == d);
+        unsetenv("TRITUNE_KERNEL");
+        setenv("TRITUNE_GEMM_KERNEL", d->name, 1);
+        CHECK(tt_dispatch_default_gemm(TT_FMT_I2S, 64, 256, TT_LAYOUT_I2S) == dg);
+        unsetenv("TRITUNE_GEMM_KERNEL");
+    }
+    CHECK(tt_dispatch_default_gemm(TT_FMT_TL1, 64, 256, TT_LAYOUT_COUNT) == NULL);
     const tt_variant *s0 = NULL;
     for (int i = 0; i < tt_registry_count && !s0; i++)
-        if (tt_registry[i].isa == TT_ISA_SCALAR && tt_registry[i].fmt == TT_FMT_I2S) s0 = &tt_registry[i];
+        if (tt_registry[i].isa == TT_ISA_SCALAR && tt_registry[i].fmt == TT_FMT_I2S && tt_registry[i].op == TT_OP_GEMV)
+            s0 = &tt_registry[i];
     CHECK(s0 != NULL);
     if (s0) {
         setenv("TRITUNE_KERNEL", s0->name, 1);

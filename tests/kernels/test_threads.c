@@ -32,7 +32,7 @@ int main(void)
     int tested = 0;
     for (int i = 0; i < tt_registry_count; i++) {
         const tt_variant *v = &tt_registry[i];
-        if (!tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, m, k)) continue;
+        if (v->op != TT_OP_GEMV || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, m, k)) continue;
         if (seen_isa_layout[v->isa][v->layout]++ > 1) continue; /* two per (ISA, layout) */
         size_t n = tt_variant_packed_size(v, m, k), wsn = tt_variant_ws_size(v, k);
         uint8_t *buf = tt_alloc(n);

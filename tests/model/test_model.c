@@ -8,6 +8,9 @@
  * - Re-running the same sequence over the same cache (recompute) gives bit-identical logits.
  * - 1 vs 3 threads (2 on a 2-CPU machine), and the registry's kernel vs the scalar oracle backend: bit-identical logits (the integer
  *   dots are exact, and the float code after them is the same).
+ * - Batched prefill (tt_model_prefill: one GEMM per linear layer per chunk) gives bit-identical logits, and a
+ *   bit-identical cache (the greedy decode after it matches), to token-by-token decoding: chunk sizes that divide
+ *   the prompt and that do not, a prompt split into two prefill calls, 1 and 2 threads, the oracle's GEMM backend.
  * - The requantized q8 LM head stays close to the f16 one.
  * - Bad tokens, positions, files and corrupted weights give errors with messages. */
 #include "model.h"
@@ -158,6 +161,83 @@ static void check_paths_identical(const char *path)
     free(l1), free(l3), free(lo), free(lq);
 }
 
+/* Prompt of P tokens through tt_model_prefill (split at `split` into two calls when > 0), then G greedy decode
+ * steps; logits after the prompt and after every decode step go to out ((G + 1) x V). */
+#define PROMPT 37
+#define GEN 6
+static bool prefill_run(const char *path, int threads, int batch, int split, const tt_model_backend *be, float *out,
+                        char *gemm_kernel)
+{
+    tt_model_gemv = be;
+    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = batch};
+    tt_model *m = NULL;
+    tt_status st = tt_model_open(path, &o, &m);
+    tt_model_gemv = &tt_model_backend_registry;
+    CHECKF(!st, "open batch %d: %s", batch, tt_last_error());
+    if (st) return false;
+    int V = m->config.vocab_size, tokens[PROMPT];
+    uint64_t rng = 11;
+    for (int i = 0; i < PROMPT; i++) tokens[i] = (int)(tt_rand_next(&rng) % (uint64_t)V);
+    snprintf(gemm_kernel, 96, "%s", m->gemm_kernel_name ? m->gemm_kernel_name : "none");
+    bool ok = true;
+    if (split > 0) {
+        ok = !tt_model_prefill(m, tokens, split, 0, false) && !tt_model_prefill(m, tokens + split, PROMPT - split, split, true);
+    } else {
+        ok = !tt_model_prefill(m, tokens, PROMPT, 0, true);
+    }
+    CHECKF(ok, "prefill batch %d: %s", batch, tt_last_error());
+    memcpy(out, m->s.logits, (size_t)V * sizeof(float));
+    for (int g = 0; g < GEN && ok; g++) {
+        int next = tt_argmax(m->s.logits, V);
+        ok = !tt_model_forward(m, next, PROMPT + g, true);
+        memcpy(out + (size_t)(g + 1) * V, m->s.logits, (size_t)V * sizeof(float));
+    }
+    tt_model_close(m);
+    return ok;
+}
+
+static void check_prefill(const char *path, const char *label)
+{
+    tt_model *m = open_model(path, 1, TT_LM_HEAD_FILE);
+    if (!m) return;
+    int V = m->config.vocab_size;
+    tt_model_close(m);
+    size_t bytes = (size_t)(GEN + 1) * V * sizeof(float);
+    float *ref = malloc(bytes), *got = malloc(bytes);
+    char kernel[96];
+    if (!prefill_run(path, 1, 1, 0, &tt_model_backend_registry, ref, kernel)) goto out;
+    CHECK(!strcmp(kernel, "none")); /* batch 1: token by token, no GEMM kernel chosen */
+    static const struct { int threads, batch, split, oracle; } cfg[] = {
+        {1, 64, 0, 0}, {1, 8, 0, 0}, {1, 5, 20, 0}, {2, 16, 0, 0}, {2, 3, 11, 0}, {1, 8, 0, 1}, {2, 7, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cfg / sizeof *cfg; i++) {
+        int th = cfg[i].threads > g_threads ? g_threads : cfg[i].threads;
+        memset(got, 0, bytes);
+        if (!prefill_run(path, th, cfg[i].batch, cfg[i].split,
+                         cfg[i].oracle ? &tt_model_backend_oracle : &tt_model_backend_registry, got, kernel))
+            continue;
+        int first = -1;
+        for (int g = 0; g <= GEN && first < 0; g++)
+            if (memcmp(ref + (size_t)g * V, got + (size_t)g * V, (size_t)V * sizeof(float))) first = g;
+        CHECKF(first < 0, "%s: prefill (threads %d, batch %d, split %d, %s) differs from token by token at step %d",
+               label, th, cfg[i].batch, cfg[i].split, kernel, first);
+        if (i == 0) printf("%s: batched prefill with %s = token by token (logits bit-identical, %d decode steps)\n",
+                           label, kernel, GEN);
+    }
+    /* argument checks */
+    m = open_model(path, 1, TT_LM_HEAD_FILE);
+    if (m) {
+        int t[2] = {0, m->config.vocab_size};
+        CHECK(tt_model_prefill(m, t, 2, 0, true) == TT_ERR_VALUE);
+        CHECK(tt_model_prefill(m, t, 1, 64, true) == TT_ERR_VALUE);
+        CHECK(tt_model_prefill(m, t, 0, 0, true) == TT_ERR_VALUE);
+        tt_model_close(m);
+    }
+out:
+    free(ref);
+    free(got);
+}
+
 static void tweak_silu(tt_synth_opts *o)
 {
     /* The older "bitnet" architecture (SiLU FFN), q8_0 LM head in the file, MQA (one KV head), partial RoPE. */
@@ -271,16 +351,19 @@ int main(void)
     if (!st) {
         check_against_reference(g_path, "tiny relu2 f16-head");
         check_paths_identical(g_path);
+        check_prefill(g_path, "tiny");
         check_errors(g_path);
     }
     if (!(st = write_model("tiny", tweak_silu, p2, sizeof p2))) {
         check_against_reference(p2, "tiny silu q8_0-head mqa partial-rope");
+        check_prefill(p2, "tiny silu");
         unlink(p2);
     }
     CHECKF(!st, "%s", tt_last_error());
     if (!(st = write_model("tiny", tweak_wide, p3, sizeof p3))) {
         check_against_reference(p3, "wide gqa3");
         check_paths_identical(p3);
+        check_prefill(p3, "wide gqa3");
         unlink(p3);
     }
     CHECKF(!st, "%s", tt_last_error());
