@@ -71,6 +71,10 @@ tt_status tt_harness_packset(tt_harness *h, const tt_variant *v, bool cold, tt_p
 {
     char key[96];
     layout_key(v, key, sizeof key, cold);
+    if (cold) { /* the rotation size is part of the key: a final measurement may use larger copies than a race */
+        size_t n = strlen(key);
+        snprintf(key + n, sizeof key - n, "/%zuM", h->cold_bytes >> 20);
+    }
     for (int i = 0; i < h->nsets; i++)
         if (!strcmp(h->sets[i]->key, key)) {
             *out = h->sets[i];
