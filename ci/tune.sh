@@ -1,14 +1,16 @@
 #!/bin/sh
 # make tune: build, then on this machine verify and race every eligible kernel for the model's GEMV shapes, bake the
 # winners into the binary, and write results/<cpu-id>/ (profile, Google Benchmark JSON, log, summary, report).
-#   TUNE_BUDGET=seconds (default 480)   MODEL=2b4t|large|3b|8b|FILE.gguf   THREADS=1,2,...   FORCE=1 (retune)
+#   TUNE_BUDGET=seconds for the cold race (default 330)   TUNE_WARM_BUDGET=seconds for the warm race (default 150)
+#   MODEL=2b4t|large|3b|8b|FILE.gguf   THREADS=1,2,...   FORCE=1 (retune)
+# Two races: cold (weights stream from DRAM: what decode does; these winners are baked) and warm (cache-resident).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 T="$BUILD/tritune"
 "$T" info
 echo
-args="--model ${MODEL:-2b4t} --budget ${TUNE_BUDGET:-480} --out results"
+args="--model ${MODEL:-2b4t} --out results"
 [ -n "${THREADS:-}" ] && args="$args --threads $THREADS"
 [ "${FORCE:-}" = 1 ] && args="$args --force"
 id=$("$T" info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])')
@@ -18,7 +20,11 @@ if [ -f "$dir/profile.json" ] && [ "${FORCE:-}" != 1 ]; then
 fi
 export TRITUNE_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # shellcheck disable=SC2086
-"$T" tune $args
+"$T" tune $args --regime cold --budget "${TUNE_BUDGET:-330}"
+# the warm race resumes the same profile (never --force: that would drop the cold entries just measured)
+wargs=$(echo "$args" | sed 's/ --force//')
+# shellcheck disable=SC2086
+"$T" tune $wargs --regime warm --budget "${TUNE_WARM_BUDGET:-150}"
 if [ -f "$dir/baked.c" ]; then
     echo "tritune: baking the winners into $T"
     meson configure "$BUILD" -Dbaked="$PWD/$dir/baked.c" >/dev/null

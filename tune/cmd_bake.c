@@ -39,19 +39,22 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
 {
     bake_row *rows = calloc((size_t)(p->n ? p->n : 1), sizeof *rows);
     if (!rows) return tt_fail(TT_ERR_NOMEM, "bake");
+    /* decode streams weights from DRAM: bake the cold-raced winners; warm ones only where no cold entry exists */
+    int nrows = 0;
     for (int i = 0; i < p->n; i++) {
+        if (strcmp(p->e[i].regime, "cold") && tt_profile_find(p, p->e[i].m, p->e[i].k, p->e[i].threads, "cold")) continue;
         const tt_variant *v = tt_variant_find(p->e[i].winner.variant);
         if (!v || !v->exact || v->op != TT_OP_GEMV) {
             free(rows);
             return tt_fail(TT_ERR_FORMAT, "profile winner %s is not an exact variant of this registry", p->e[i].winner.variant);
         }
-        rows[i] = (bake_row){p->e[i].m, p->e[i].k, p->e[i].threads, v->name};
+        rows[nrows++] = (bake_row){p->e[i].m, p->e[i].k, p->e[i].threads, v->name};
     }
     char src[600];
     snprintf(src, sizeof src, "profile %s (cpu %s, created %s)", profile_path, p->cpu.brand, p->created);
     for (char *c = src; *c; c++)
         if (*c == '"' || *c == '\\' || *c == '*') *c = '_';
-    tt_status st = write_table(rows, p->n, src, p->registry_hash, out_path);
+    tt_status st = write_table(rows, nrows, src, p->registry_hash, out_path);
     free(rows);
     return st;
 }

@@ -81,10 +81,11 @@ tt_prof_entry *tt_profile_add(tt_profile *p)
     return &p->e[p->n++];
 }
 
-const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads)
+const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads, const char *regime)
 {
     for (int i = 0; i < p->n; i++)
-        if (p->e[i].m == m && p->e[i].k == k && p->e[i].threads == threads) return &p->e[i];
+        if (p->e[i].m == m && p->e[i].k == k && p->e[i].threads == threads && (!regime || !strcmp(p->e[i].regime, regime)))
+            return &p->e[i];
     return NULL;
 }
 

@@ -63,7 +63,8 @@ typedef struct tt_profile {
 void tt_profile_init(tt_profile *p);
 void tt_profile_free(tt_profile *p);
 tt_prof_entry *tt_profile_add(tt_profile *p); /* zeroed new entry, NULL on OOM */
-const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads);
+/* The entry for (m, k, threads) raced in regime ('cold' / 'warm'; NULL = either). */
+const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads, const char *regime);
 
 tt_status tt_profile_write(const tt_profile *p, const char *path);
 tt_status tt_profile_read(const char *path, tt_profile *p);

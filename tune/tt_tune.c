@@ -360,17 +360,18 @@ static void write_summary(const tt_profile *p, const char *path, FILE *also)
         FILE *x = outs[o];
         if (!x) continue;
         fprintf(x, "\n## tritune tune — %s (%s)\n\n", p->cpu.brand, p->model);
-        fprintf(x, "Race regime: %s weights. Speedups are medians measured in one interleaved Google Benchmark run.\n\n",
-                p->n ? p->e[0].regime : "cold");
-        fprintf(x, "| shape | MxK | thr | winner | median us | GB/s | %% of read BW | vs baseline (cold) | vs baseline (warm) | vs runner-up |\n");
-        fprintf(x, "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        fprintf(x, "'raced' is the regime a winner was chosen in (cold: weights stream from DRAM, the decode case; warm: "
+                   "cache-resident). Winner, runner-up and baseline are then measured in both regimes in one interleaved "
+                   "Google Benchmark run; speedups are ratios of those medians. %% of read BW is in the raced regime.\n\n");
+        fprintf(x, "| shape | MxK | thr | raced | winner | median us | GB/s | %% of read BW | vs baseline (cold) | vs baseline (warm) | vs runner-up |\n");
+        fprintf(x, "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (int i = 0; i < p->n; i++) {
             const tt_prof_entry *e = &p->e[i];
             double sc = e->cold_baseline_ns > 0 && e->cold_winner_ns > 0 ? e->cold_baseline_ns / e->cold_winner_ns : 0;
             double sw = e->warm_baseline_ns > 0 && e->warm_winner_ns > 0 ? e->warm_baseline_ns / e->warm_winner_ns : 0;
             double sr = e->runner_up.median_ns > 0 ? e->runner_up.median_ns / e->winner.median_ns : 0;
-            fprintf(x, "| %s | %dx%d | %d | `%s` | %.1f | %.1f | %.0f%% | %.2fx | %.2fx | %.3fx |\n", e->shape, e->m, e->k,
-                    e->threads, e->winner.variant, e->winner.median_ns / 1e3, e->winner.gbps, 100 * e->winner.bw_frac,
+            fprintf(x, "| %s | %dx%d | %d | %s | `%s` | %.1f | %.1f | %.0f%% | %.2fx | %.2fx | %.3fx |\n", e->shape, e->m,
+                    e->k, e->threads, e->regime, e->winner.variant, e->winner.median_ns / 1e3, e->winner.gbps, 100 * e->winner.bw_frac,
                     sc, sw, sr);
         }
         fprintf(x, "\nBaseline: `%s` (bitnet.cpp's published I2_S decode loop). Read bandwidth measured per thread count:",
@@ -567,8 +568,15 @@ int tt_cmd_tune(int argc, char **argv)
     for (int i = 0; i < prof.nbw; i++)
         json_array_append_new(bwj, json_pack("{s:i, s:f}", "threads", prof.bw_threads[i], "read_gbps", prof.bw_gbps[i]));
     json_object_set_new(mj, "membw", bwj);
-    json_object_set_new(mj, "cold", json_pack("{s:f, s:f, s:f, s:f}", "threshold_mib", thr_mb, "dram_gbps", dram,
-                                              "cache_gbps", cache, "rotating_bytes", prof.cold_bytes));
+    snprintf(path, sizeof path, "%s/machine.json", dir);
+    json_t *old = resumed && thr_mb == 0 ? json_load_file(path, 0, NULL) : NULL;
+    json_t *oldcold = old ? json_object_get(old, "cold") : NULL;
+    if (json_is_object(oldcold) && json_number_value(json_object_get(oldcold, "threshold_mib")) > 0)
+        json_object_set(mj, "cold", oldcold); /* a resumed run keeps the calibration it tuned with */
+    else
+        json_object_set_new(mj, "cold", json_pack("{s:f, s:f, s:f, s:f}", "threshold_mib", thr_mb, "dram_gbps", dram,
+                                                  "cache_gbps", cache, "rotating_bytes", prof.cold_bytes));
+    json_decref(old);
     json_object_set_new(mj, "date", json_string(prof.created));
     const char *commit = getenv("TRITUNE_COMMIT");
     json_object_set_new(mj, "commit", json_string(commit ? commit : "unknown"));
@@ -590,11 +598,11 @@ int tt_cmd_tune(int argc, char **argv)
 
     int combos = ns * o.nthreads, done = 0, todo = 0, rc = 0;
     for (int s = 0; s < ns; s++)
-        for (int t = 0; t < o.nthreads; t++) todo += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t]);
+        for (int t = 0; t < o.nthreads; t++) todo += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));
     if (resumed) logf_("resuming: %d of %d (shape, threads) entries already measured, %d to go", combos - todo, combos, todo);
     for (int s = 0; s < ns && !g_stop; s++) {
         int need = 0;
-        for (int t = 0; t < o.nthreads; t++) need += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t]);
+        for (int t = 0; t < o.nthreads; t++) need += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));
         if (!need) {
             done += o.nthreads;
             continue;
@@ -608,7 +616,7 @@ int tt_cmd_tune(int argc, char **argv)
             continue;
         }
         for (int t = 0; t < o.nthreads && !g_stop; t++) {
-            if (tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t])) {
+            if (tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime))) {
                 done++;
                 continue;
             }

@@ -50,7 +50,8 @@ int main(void)
     CHECK(!strcmp(q.e[0].winner.variant, e->winner.variant) && q.e[0].winner.median_ns == 51000.5);
     CHECK(q.e[0].warm_baseline_ns == 50000 && q.e[0].rounds == 9 && !q.e[0].runner_up.variant[0]);
     CHECK(q.nbw == 1 && q.bw_gbps[0] == 40.5);
-    CHECK(tt_profile_find(&q, 2560, 2560, 1) != NULL && tt_profile_find(&q, 2560, 2560, 2) == NULL);
+    CHECK(tt_profile_find(&q, 2560, 2560, 1, NULL) != NULL && tt_profile_find(&q, 2560, 2560, 2, NULL) == NULL);
+    CHECK(tt_profile_find(&q, 2560, 2560, 1, "cold") != NULL && tt_profile_find(&q, 2560, 2560, 1, "warm") == NULL);
     CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash()) == TT_OK);
 
     /* another CPU: the message names the field */
