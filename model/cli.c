@@ -4,6 +4,7 @@
 #include "tokenizer.h"
 #include "tt_baked.h"
 #include "tt_energy.h"
+#include "tt_membw.h"
 #include "tt_model_cli.h"
 
 #include <errno.h>
@@ -457,10 +458,11 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             else
                 printf("prefill: token by token through the GEMV kernel\n");
             printf("energy: %s\n\n", tt_energy_describe(energy, ebuf, sizeof ebuf));
-            printf("| %-28s | %10s | %9s | %7s | %7s | %12s | %9s | %6s | %26s |\n", "model", "size", "params",
-                   "threads", "test", "t/s", "MB/token", "GB/s", "J/token (source)");
-            printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------:", "----------:",
-                   "--------:", "--------:", "-------------:", "----------:", "-------:", "---------------------------:");
+            printf("| %-28s | %10s | %9s | %7s | %7s | %12s | %9s | %6s | %5s | %26s |\n", "model", "size", "params",
+                   "threads", "test", "t/s", "MB/token", "GB/s", "% BW", "J/token (source)");
+            printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------:", "----------:",
+                   "--------:", "--------:", "-------------:", "----------:", "-------:", "------:",
+                   "---------------------------:");
             header = true;
         }
         /* ternary multiply-accumulates per token (the energy model's operation count) */
@@ -468,6 +470,10 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
                                                        3.0 * c->dim * c->hidden_dim);
         size_t kv_row = 2 * (size_t)c->n_layers * (size_t)c->n_kv_heads * c->head_dim * sizeof(float);
+        /* the roofline for this thread count: streaming read bandwidth, measured now (median of 9 passes) */
+        tt_membw_opts mo = {.threads = m->threads, .runs = 9};
+        tt_membw_result mr;
+        double read_gbps = tt_membw_measure(NULL, &mo, &mr) == TT_OK ? mr.gbps_median : 0;
         for (int test = 0; test < 2 && !rc; test++) {
             bool gen = test == 1;
             int n = (int)(gen ? n_gen : n_prompt);
@@ -504,9 +510,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             r.energy_source = er.label ? er.label : tt_energy_source_name(er.source);
             char ecol[64];
             snprintf(ecol, sizeof ecol, "%.4f (%s)", r.j_per_token, r.energy_source);
-            printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f | %26s |\n", model,
+            printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f | %4.0f%% | %26s |\n", model,
                    sb.st_size / 1073741824.0, params, r.threads, r.test, r.mean, r.sd, r.bytes_per_token / 1e6, r.gbps,
-                   ecol);
+                   read_gbps > 0 ? 100 * r.gbps / read_gbps : 0.0, ecol);
             fflush(stdout);
             json_t *row = json_object(), *samples = json_array();
             for (int i = 0; i < reps; i++) json_array_append_new(samples, json_real(r.ts[i]));
@@ -529,6 +535,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "samples_ts", samples);
             json_object_set_new(row, "bytes_per_token", json_real(r.bytes_per_token));
             json_object_set_new(row, "achieved_gbps", json_real(r.gbps));
+            json_object_set_new(row, "read_gbps", json_real(read_gbps));
+            json_object_set_new(row, "bw_frac", json_real(read_gbps > 0 ? r.gbps / read_gbps : 0));
             json_object_set_new(row, "energy_j_per_token", json_real(r.j_per_token));
             json_object_set_new(row, "energy_source", json_string(r.energy_source));
             json_object_set_new(row, "energy_estimated", json_boolean(er.estimated));
