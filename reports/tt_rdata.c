@@ -223,6 +223,13 @@ static void add_problem(char *buf, size_t len, const char *fmt, const char *what
     snprintf(buf + n, len - n, fmt, what);
 }
 
+/* A key under either of two names: the llama-bench-like spelling, or bench-e2e's own (tritune-e2e/1). */
+static double num2(json_t *o, const char *a, const char *b)
+{
+    double v = tt_jnum(o, a, NAN);
+    return isfinite(v) ? v : tt_jnum(o, b, NAN);
+}
+
 tt_status tt_re2e_load(const char *path, tt_re2e *e)
 {
     memset(e, 0, sizeof *e);
@@ -250,7 +257,11 @@ tt_status tt_re2e_load(const char *path, tt_re2e *e)
     json_array_foreach(rows, i, r)
     {
         const char *test = tt_jstr(r, "test", NULL);
-        double thr = tt_jnum(r, "threads", NAN), ts = tt_jnum(r, "ts_mean", NAN);
+        double thr = num2(r, "threads", "n_threads"), ts = num2(r, "ts_mean", "avg_ts");
+        if (!e->model[0]) snprintf(e->model, sizeof e->model, "%s", tt_jstr(r, "model", ""));
+        if (!e->lm_head[0]) snprintf(e->lm_head, sizeof e->lm_head, "%s", tt_jstr(r, "lm_head", ""));
+        if (!isfinite(e->size_bytes)) e->size_bytes = tt_jnum(r, "model_size", NAN);
+        if (!isfinite(e->params)) e->params = tt_jnum(r, "model_n_params", NAN);
         if (!test || !isfinite(thr) || !isfinite(ts)) {
             char what[64];
             snprintf(what, sizeof what, "rows[%zu]", i);
@@ -261,9 +272,9 @@ tt_status tt_re2e_load(const char *path, tt_re2e *e)
         snprintf(w->test, sizeof w->test, "%s", test);
         w->threads = (int)thr;
         w->ts_mean = ts;
-        w->ts_std = tt_jnum(r, "ts_std", NAN);
+        w->ts_std = num2(r, "ts_std", "stddev_ts");
         w->bytes_per_token = tt_jnum(r, "bytes_per_token", NAN);
-        w->gbps = tt_jnum(r, "gbps", NAN);
+        w->gbps = num2(r, "gbps", "achieved_gbps");
         w->bw_frac = tt_jnum(r, "bw_frac", NAN);
         w->j_per_token = tt_jnum(r, "energy_j_per_token", NAN);
         snprintf(w->energy_source, sizeof w->energy_source, "%s", tt_jstr(r, "energy_source", ""));
@@ -271,6 +282,7 @@ tt_status tt_re2e_load(const char *path, tt_re2e *e)
         miss_src |= isfinite(w->j_per_token) && !w->energy_source[0];
         miss_bw |= !isfinite(w->gbps);
         json_t *s = json_object_get(r, "samples");
+        if (!json_is_array(s)) s = json_object_get(r, "samples_ts");
         if (json_is_array(s) && json_array_size(s)) {
             w->samples = calloc(json_array_size(s), sizeof *w->samples);
             if (!w->samples) {
