@@ -56,13 +56,13 @@ static tt_status roofline(const tt_bundle *b, const int *ix, const char *dir)
     fprintf(all, "-1\t?\n"); /* never empty: gnuplot refuses a plot clause without points */
     fclose(d);
     fclose(all);
-    FILE *gp = tt_plot_begin(dir, "roofline", "Achieved weight bandwidth per shape vs measured DRAM read bandwidth", 1200,
-                             700);
+    FILE *gp = tt_plot_begin(dir, "roofline", "Achieved weight bandwidth per shape vs measured DRAM read bandwidth", 1400,
+                             800);
     if (!gp) return TT_ERR_IO;
     fprintf(gp, "set ylabel \"achieved weight bandwidth [GB/s]\"\n"
                 "set xlabel \"shape, threads, race regime%s\"\n"
                 "set xrange [-0.6:%d.6]\nset yrange [0:*]\n"
-                "set xtics rotate by 30 right nomirror\nset key outside right top vertical\n"
+                "set xtics rotate by 90 right nomirror font \",10\"\nset bmargin 12\nset key outside right top vertical\n"
                 "plot 'roofline.dat' using ($1-0.42):6:(0.84):(0) with vectors nohead lw 3 lc rgb 'black' "
                 "title \"measured DRAM read bandwidth (roofline)\", \\\n"
                 "     'roofline_all.dat' using 1:2 with points pt 7 ps 0.6 lc rgb '#b0b0b0' title \"all variants timed "

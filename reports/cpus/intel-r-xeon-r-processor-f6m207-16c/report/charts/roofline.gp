@@ -1,6 +1,6 @@
 # roofline.gp — written by `tritune report`; run `gnuplot roofline.gp` in this folder to redraw.
-W = 1200
-H = 700
+W = 1400
+H = 800
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal pngcairo size W,H noenhanced font "Sans,12" background rgb "white"
 } else {
@@ -16,7 +16,8 @@ set ylabel "achieved weight bandwidth [GB/s]"
 set xlabel "shape, threads, race regime"
 set xrange [-0.6:19.6]
 set yrange [0:*]
-set xtics rotate by 30 right nomirror
+set xtics rotate by 90 right nomirror font ",10"
+set bmargin 12
 set key outside right top vertical
 plot 'roofline.dat' using ($1-0.42):6:(0.84):(0) with vectors nohead lw 3 lc rgb 'black' title "measured DRAM read bandwidth (roofline)", \
      'roofline_all.dat' using 1:2 with points pt 7 ps 0.6 lc rgb '#b0b0b0' title "all variants timed (gbench)", \
