@@ -41,11 +41,16 @@ static uint64_t read_scalar(const uint8_t *p, size_t bytes)
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t bytes)
+/* pf = 0: plain streaming loads; pf > 0: also software prefetch pf bytes ahead — on server parts one core's demand
+ * misses alone do not keep enough lines in flight, and the kernels prefetch, so the roofline must be what a
+ * prefetching reader gets too. */
+__attribute__((target("avx2"))) static inline uint64_t read_avx2_body(const uint8_t *p, size_t bytes, size_t pf)
 {
     __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
     for (size_t i = 0; i < bytes; i += 256) {
         const __m256i *q = (const __m256i *)(p + i);
+        if (pf)
+            for (int l = 0; l < 4; l++) _mm_prefetch((const char *)(p + i + pf + 64 * l), _MM_HINT_T0);
         a = _mm256_add_epi64(a, _mm256_load_si256(q + 0));
         b = _mm256_add_epi64(b, _mm256_load_si256(q + 1));
         c = _mm256_add_epi64(c, _mm256_load_si256(q + 2));
@@ -61,30 +66,14 @@ __attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size
     return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
 
-/* The same loop with software prefetch 8 KiB ahead: on server parts one core's demand misses alone do not keep
- * enough lines in flight, and the kernels prefetch, so the roofline must be what a prefetching reader gets. */
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t bytes)
+{
+    return read_avx2_body(p, bytes, 0);
+}
+
 __attribute__((target("avx2"))) static uint64_t read_avx2_pf(const uint8_t *p, size_t bytes)
 {
-    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
-    for (size_t i = 0; i < bytes; i += 256) {
-        const __m256i *q = (const __m256i *)(p + i);
-        _mm_prefetch((const char *)(p + i + 8192), _MM_HINT_T0);
-        _mm_prefetch((const char *)(p + i + 8192 + 64), _MM_HINT_T0);
-        _mm_prefetch((const char *)(p + i + 8192 + 128), _MM_HINT_T0);
-        _mm_prefetch((const char *)(p + i + 8192 + 192), _MM_HINT_T0);
-        a = _mm256_add_epi64(a, _mm256_load_si256(q + 0));
-        b = _mm256_add_epi64(b, _mm256_load_si256(q + 1));
-        c = _mm256_add_epi64(c, _mm256_load_si256(q + 2));
-        d = _mm256_add_epi64(d, _mm256_load_si256(q + 3));
-        a = _mm256_add_epi64(a, _mm256_load_si256(q + 4));
-        b = _mm256_add_epi64(b, _mm256_load_si256(q + 5));
-        c = _mm256_add_epi64(c, _mm256_load_si256(q + 6));
-        d = _mm256_add_epi64(d, _mm256_load_si256(q + 7));
-    }
-    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
-    uint64_t lanes[4];
-    _mm256_storeu_si256((__m256i *)lanes, s);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    return read_avx2_body(p, bytes, 8192);
 }
 #endif
 
