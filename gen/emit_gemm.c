@@ -59,14 +59,7 @@ static const char *gemm_derive(gen_variant *v)
     int need = p->rows * p->n * (persistent ? 2 : 1) + 7;
     if (need > vregs(isa)) return "r*n accumulators (+7 temporaries) exceed the ISA's vector registers";
     if (v->x.trick[0]) return "no tricks for i2s gemm";
-    v->layout = p->il ? TT_LAYOUT_I2S_IL : TT_LAYOUT_I2S;
-    v->exact = 1;
-    v->act_min = -128;
-    v->act_max = 127;
-    v->row_align = p->il ? p->rows : 1;
-    v->k_align = 128;
-    v->k_max = TT_K_MAX;
-    v->has_prep = gen_isa_vbytes(isa) == 64;
+    gen_i2s_fill(v);
     return NULL;
 }
 

@@ -46,15 +46,21 @@ static const char *i2s_derive(gen_variant *v)
     if (!strcmp(v->x.trick, "base") &&
         (isa != TT_ISA_AVX2 || p->rows != 1 || p->unroll != 1 || p->il || p->pf || p->fold != 64))
         return "the baseline is bitnet.cpp's loop: avx2 r1 u1 f64 p0, plain layout";
+    gen_i2s_fill(v);
+    return NULL;
+}
+
+void gen_i2s_fill(gen_variant *v)
+{
+    const tt_params *p = &v->x.p;
     v->layout = p->il ? TT_LAYOUT_I2S_IL : TT_LAYOUT_I2S;
-    v->exact = 1;
+    v->exact = 1; /* multiply-add kernels are exact over the whole int8 range (FORMATS.md §2) */
     v->act_min = -128;
     v->act_max = 127;
     v->row_align = p->il ? p->rows : 1;
     v->k_align = 128;
     v->k_max = TT_K_MAX;
-    v->has_prep = gen_isa_vbytes(isa) == 64;
-    return NULL;
+    v->has_prep = gen_isa_vbytes(v->x.isa) == 64; /* 512-bit vectors read q interleaved per 256 weights */
 }
 
 /* ---- x86 spelling of the few vector operations the loop needs ---- */

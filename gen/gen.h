@@ -36,5 +36,7 @@ int gen_isa_vbytes(tt_isa isa); /* vector width in bytes: 64 for AVX-512, 32 for
 int gen_isa_is_x86(tt_isa isa);
 int gen_isa_is_arm(tt_isa isa);
 void gen_banner(FILE *o, const char *what);
+/* Layout, exactness domain and alignment shared by every I2_S multiply-add kernel (GEMV and GEMM). */
+void gen_i2s_fill(gen_variant *v);
 
 #endif

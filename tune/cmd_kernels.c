@@ -235,18 +235,8 @@ int tt_cmd_bench(int argc, char **argv)
     }
     tt_pool *pool = tt_pool_new(threads, have_topo ? bind_cb : NULL, have_topo ? &topo : NULL);
     tt_bench_arg *args = calloc((size_t)n * 2, sizeof *args);
-    tt_gb_session *s = tt_gb_new();
-    tt_gb_set(s, min_time, reps, true);
-    char ctxv[64];
-    snprintf(ctxv, sizeof ctxv, "%dx%d", m, k);
-    tt_gb_set_context(s, "tritune_shape", ctxv);
-    snprintf(ctxv, sizeof ctxv, "%d", threads);
-    tt_gb_set_context(s, "tritune_threads", ctxv);
-    tt_gb_set_context(s, "cpu_brand", cpu->brand);
-    tt_papi *papi = tt_papi_open(NULL, 0);
-    tt_gb_counter_hook hook;
-    tt_papi_counter_hook(papi, &hook);
-    tt_gb_set_counters(s, &hook);
+    tt_papi *papi;
+    tt_gb_session *s = tt_bench_session(m, k, threads, min_time, reps, &papi);
     int nb = 0, excluded = 0;
     for (int i = 0; i < n; i++) {
         char detail[256] = "";

@@ -1,4 +1,6 @@
 #include "tt_harness.h"
+#include "tt_gbench.h"
+#include "tt_papi.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,4 +289,22 @@ int tt_harness_layouts(const tt_harness *h, const tt_variant *const *v, int n)
         if (!seen) snprintf(keys[nk++], 96, "%s", k);
     }
     return nk;
+}
+
+tt_gb_session *tt_bench_session(int m, int k, int threads, double min_time, int reps, tt_papi **papi)
+{
+    tt_gb_session *s = tt_gb_new();
+    if (!s) return NULL;
+    tt_gb_set(s, min_time, reps, true);
+    char v[64];
+    snprintf(v, sizeof v, "%dx%d", m, k);
+    tt_gb_set_context(s, "tritune_shape", v);
+    snprintf(v, sizeof v, "%d", threads);
+    tt_gb_set_context(s, "tritune_threads", v);
+    tt_gb_set_context(s, "cpu_brand", tt_cpu_get()->brand);
+    *papi = tt_papi_open(NULL, 0);
+    tt_gb_counter_hook hook;
+    tt_papi_counter_hook(*papi, &hook);
+    tt_gb_set_counters(s, &hook);
+    return s;
 }

@@ -63,4 +63,10 @@ size_t tt_cold_budget_total(void);
 /* Distinct packed layouts among n variants (each needs its own cold copies). */
 int tt_harness_layouts(const tt_harness *h, const tt_variant *const *v, int n);
 
+/* A Google Benchmark session for one shape: interleaved repetitions, the machine/shape context in GB's JSON, and
+ * PAPI counters where the CPU offers them (*papi to close with tt_papi_close after the run). */
+struct tt_gb_session;
+struct tt_papi;
+struct tt_gb_session *tt_bench_session(int m, int k, int threads, double min_time, int reps, struct tt_papi **papi);
+
 #endif

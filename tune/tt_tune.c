@@ -271,18 +271,8 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
         for (int j = 0; j < nu && !dup; j++) dup = uniq[j] == roles[i];
         if (!dup) uniq[nu++] = roles[i];
     }
-    tt_gb_session *s = tt_gb_new();
-    tt_gb_set(s, fmax(0.002, 10 * est), 8, true);
-    char buf[64];
-    snprintf(buf, sizeof buf, "%dx%d", sh->m, sh->k);
-    tt_gb_set_context(s, "tritune_shape", buf);
-    snprintf(buf, sizeof buf, "%d", threads);
-    tt_gb_set_context(s, "tritune_threads", buf);
-    tt_gb_set_context(s, "cpu_brand", cpu->brand);
-    tt_papi *papi = tt_papi_open(NULL, 0);
-    tt_gb_counter_hook hook;
-    tt_papi_counter_hook(papi, &hook);
-    tt_gb_set_counters(s, &hook);
+    tt_papi *papi;
+    tt_gb_session *s = tt_bench_session(sh->m, sh->k, threads, fmax(0.002, 10 * est), 8, &papi);
     tt_bench_arg fa[6];
     const tt_variant *fv[6];
     bool fwarm[6];
