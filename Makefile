@@ -46,8 +46,8 @@ $(MODEL_FILE): | build
 e2e: build $(MODEL_FILE)
 	@id=$$($(BUILD)/tritune info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])'); \
 	mkdir -p results/$$id; \
-	$(BUILD)/tritune bench-e2e -m $(MODEL_FILE) -p 128 -n 128 -t $(E2E_THREADS) -r 3 --json results/$$id/e2e.json && \
-	$(BUILD)/tritune bench-e2e -m $(MODEL_FILE) -p 128 -n 128 -t $(E2E_THREADS) -r 3 --lm-head q8 --json results/$$id/e2e_q8.json
+	$(BUILD)/tritune bench-e2e -m $(MODEL_FILE) -p 128 -n 128 -t $(E2E_THREADS) -r 3 --profile --json results/$$id/e2e.json && \
+	$(BUILD)/tritune bench-e2e -m $(MODEL_FILE) -p 128 -n 128 -t $(E2E_THREADS) -r 3 --profile --lm-head q8 --json results/$$id/e2e_q8.json
 
 run: build $(MODEL_FILE)
 	$(BUILD)/tritune run -m $(MODEL_FILE) -p "$${PROMPT:-The capital of France is}" -n 32

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +121,13 @@ static void *membw_worker(void *arg)
     bool bound = sh->topo && tt_topo_bind_thread(sh->topo, th->index) == TT_OK;
     /* Allocated and first touched by the reading thread after binding, so its pages are local to it. */
     uint8_t *buf = sh->topo ? tt_topo_alloc_local(sh->topo, sh->slice) : tt_alloc(sh->slice);
+#ifdef MADV_HUGEPAGE
+    /* huge pages as for the weights (tt_alloc does this itself): the bound must not be a 4 KiB-page bound */
+    if (buf && sh->topo) {
+        uintptr_t a = ((uintptr_t)buf + 4095) & ~(uintptr_t)4095, b = ((uintptr_t)buf + sh->slice) & ~(uintptr_t)4095;
+        if (b > a) madvise((void *)a, b - a, MADV_HUGEPAGE);
+    }
+#endif
     if (buf)
         memset(buf, 0x5a, sh->slice);
     pthread_mutex_lock(&sh->lock);

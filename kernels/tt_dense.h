@@ -10,6 +10,12 @@
 void tt_dense_f16_rows(const uint16_t *w, const float *x, int k, float *y, int r0, int r1);
 /* y[r] = scale[r] * Σ_k w[r*k + j] * x[j] for r in [r0, r1); k % 16 == 0. */
 void tt_dense_i8_rows(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1);
+/* Σ a[i]·b[i], i < n (any n >= 0), in one fixed order on every ISA: lane j (0..15) adds the rounded products of
+ * i ≡ j (mod 16) in increasing i, then the lanes are added as a tree: l[j] += l[j+8] (j < 8), l[j] += l[j+4]
+ * (j < 4), l[j] += l[j+2] (j < 2), l[0] + l[1]. The model's norms and attention scores and the float reference
+ * use it, so both sum the same way; vectorized it is one dependent add per 16 elements instead of one per element. */
+float tt_dense_dot_f32(const float *a, const float *b, int n);
+float tt_dense_dot_f32_ref(const float *a, const float *b, int n);
 /* Which implementation runs here ("avx512f", "avx2+f16c", "portable"). */
 const char *tt_dense_impl(void);
 /* Portable reference of the same summation order (tests). */

@@ -46,6 +46,8 @@ int tt_tl2_k3(int k);
 /* Per-token absmax int8 quantization (FORMATS.md §1): a_s = 127 / max(max|x|, 1e-5),
  * q = clamp(round_half_even(x * a_s), -128, 127). Returns Σq in *sum_q. */
 tt_status tt_quant_act(const float *x, int k, int8_t *q, float *a_s, int32_t *sum_q);
+/* The portable definition (tests hold the ISA paths of tt_quant_act to it bit for bit); no argument checks. */
+void tt_quant_act_ref(const float *x, int k, int8_t *q, float *a_s, int32_t *sum_q);
 
 /* Canonical oracle: dot[r] = Σ_k T[r][k] * q[k] in int32 (exact for K <= TT_K_MAX). */
 tt_status tt_oracle_dot(const tt_tern *w, const int8_t *q, int32_t *dot);

@@ -311,15 +311,19 @@ out:
 static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
-               "                         [--kernel registry|oracle] [--batch N] [--json FILE]\n"
+               "                         [--kernel registry|oracle] [--batch N] [--json FILE] [--profile]\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
                "warm-up; t/s is mean ± sample stddev. Prompt tokens go through the batched prefill: one GEMM per\n"
                "linear layer per chunk of --batch tokens (default %d; --batch 1: token by token through the decode\n"
                "GEMV path). Also reported: bytes read per token (ternary weights once per chunk + LM head + norms +\n"
-               "KV cache at the mean position), achieved GB/s, energy per token with its source (measured-RAPL,\n"
+               "KV cache at the mean position), achieved GB/s and its share of the read bandwidth (%% BW: of the\n"
+               "highest of the bandwidth probes run before the first repetition and after each), energy per token\n"
+               "with its source (measured-RAPL,\n"
                "measured-PAPI, measured-perf, or estimated-model where the machine has no meter), peak RSS, the\n"
-               "kernels and the LM-head format. --json writes every row with its samples.\n", TT_MODEL_BATCH_DEFAULT);
+               "kernels and the LM-head format. --json writes every row with its samples. --profile adds where\n"
+               "decode time goes (ms/token per phase: quantization, each GEMV group, attention, LM head, the rest).\n",
+               TT_MODEL_BATCH_DEFAULT);
 }
 
 typedef struct bench_row {
@@ -391,11 +395,16 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
     int threads[16] = {1}, n_threads = 1;
     tt_lm_head head = TT_LM_HEAD_FILE;
+    bool profile = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage_bench(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--profile")) {
+            profile = true;
+            continue;
         }
         if (!(v = opt_value(argc, argv, &i, "bench-e2e"))) return 2;
         if (!strcmp(a, "-m")) path = v;
@@ -470,10 +479,6 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
                                                        3.0 * c->dim * c->hidden_dim);
         size_t kv_row = 2 * (size_t)c->n_layers * (size_t)c->n_kv_heads * c->head_dim * sizeof(float);
-        /* the roofline for this thread count: streaming read bandwidth, measured now (median of 9 passes) */
-        tt_membw_opts mo = {.threads = m->threads, .runs = 9};
-        tt_membw_result mr;
-        double read_gbps = tt_membw_measure(NULL, &mo, &mr) == TT_OK ? mr.gbps_median : 0;
         for (int test = 0; test < 2 && !rc; test++) {
             bool gen = test == 1;
             int n = (int)(gen ? n_gen : n_prompt);
@@ -488,18 +493,36 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             int chunks = gen || m->batch <= 1 ? n : (n + m->batch - 1) / m->batch;
             r.bytes_per_token = (double)m->bytes_ternary * chunks / n + (double)m->bytes_other +
                                 (double)m->bytes_head * (gen ? 1.0 : 1.0 / n) + (double)kv_row * (n + 1) / 2.0;
+            /* The roofline: streaming read bandwidth at this thread count, probed before the first repetition and
+             * after each (median of 5 passes per probe). On a shared host it drifts by tens of percent within a
+             * minute, so the bound is the highest probe: "% BW" is then a lower bound on the share achieved. */
+            double *probes = calloc((size_t)reps + 1, sizeof *probes), read_gbps = 0;
+            int n_probes = 0;
+            if (!probes) rc = 1;
             tt_energy_reading er = {0};
-            if (!rc && tt_energy_begin(energy)) rc = 1;
-            for (int i = 0; i < reps && !rc; i++) {
-                if (bench_pass(m, n, gen, &rng, &secs)) rc = 1;
+            double joules = 0, tokens = (double)n * (double)reps;
+            tt_energy_work work = {.dram_bytes = r.bytes_per_token * n,
+                                   .ops = (tern_per_token + (double)c->vocab_size * c->dim * (gen ? 1.0 : 1.0 / n)) * n,
+                                   .threads = m->threads};
+            memset(m->prof_ns, 0, sizeof m->prof_ns);
+            m->prof = profile && gen;
+            for (int i = 0; i <= reps && !rc; i++) {
+                tt_membw_opts mo = {.threads = m->threads, .runs = 5};
+                tt_membw_result mr;
+                if (tt_membw_measure(NULL, &mo, &mr) == TT_OK) {
+                    probes[n_probes++] = mr.gbps_median;
+                    if (mr.gbps_median > read_gbps) read_gbps = mr.gbps_median;
+                }
+                if (i == reps) break;
+                /* energy per repetition (the probes in between are not the model's work) */
+                if (tt_energy_begin(energy) || bench_pass(m, n, gen, &rng, &secs) || tt_energy_end(energy, &work, &er))
+                    rc = 1;
+                joules += er.joules;
                 r.ts[i] = n / secs;
             }
-            double tokens = (double)n * (double)reps;
-            tt_energy_work work = {.dram_bytes = r.bytes_per_token * tokens,
-                                   .ops = (tern_per_token + (double)c->vocab_size * c->dim * (gen ? 1.0 : 1.0 / n)) * tokens,
-                                   .threads = m->threads};
-            if (!rc && tt_energy_end(energy, &work, &er)) rc = 1;
+            er.joules = joules;
             if (rc) {
+                free(probes);
                 fprintf(stderr, "tritune bench-e2e: %s\n", r.ts ? tt_last_error() : "no memory");
                 free(r.ts);
                 break;
@@ -513,6 +536,14 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f | %4.0f%% | %26s |\n", model,
                    sb.st_size / 1073741824.0, params, r.threads, r.test, r.mean, r.sd, r.bytes_per_token / 1e6, r.gbps,
                    read_gbps > 0 ? 100 * r.gbps / read_gbps : 0.0, ecol);
+            if (m->prof) {
+                double total = 0;
+                for (int p = 0; p < TT_PROF_COUNT; p++) total += m->prof_ns[p];
+                printf("|   profile, %s at %d thread(s), ms/token:", r.test, r.threads);
+                for (int p = 0; p < TT_PROF_COUNT; p++)
+                    printf(" %s %.3f (%.0f%%)%s", tt_prof_phase_name(p), m->prof_ns[p] / 1e6 / tokens,
+                           total > 0 ? 100 * m->prof_ns[p] / total : 0.0, p + 1 < TT_PROF_COUNT ? "," : "\n");
+            }
             fflush(stdout);
             json_t *row = json_object(), *samples = json_array();
             for (int i = 0; i < reps; i++) json_array_append_new(samples, json_real(r.ts[i]));
@@ -535,7 +566,17 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "samples_ts", samples);
             json_object_set_new(row, "bytes_per_token", json_real(r.bytes_per_token));
             json_object_set_new(row, "achieved_gbps", json_real(r.gbps));
+            if (m->prof) {
+                json_t *pr = json_object();
+                for (int p = 0; p < TT_PROF_COUNT; p++)
+                    json_object_set_new(pr, tt_prof_phase_name(p), json_real(m->prof_ns[p] / 1e6 / tokens));
+                json_object_set_new(row, "profile_ms_per_token", pr);
+            }
             json_object_set_new(row, "read_gbps", json_real(read_gbps));
+            json_t *pj = json_array();
+            for (int i = 0; i < n_probes; i++) json_array_append_new(pj, json_real(probes[i]));
+            json_object_set_new(row, "read_gbps_probes", pj);
+            free(probes);
             json_object_set_new(row, "bw_frac", json_real(read_gbps > 0 ? r.gbps / read_gbps : 0));
             json_object_set_new(row, "energy_j_per_token", json_real(r.j_per_token));
             json_object_set_new(row, "energy_source", json_string(r.energy_source));

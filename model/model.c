@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -389,6 +390,16 @@ static tt_status build_weights(tt_model *m)
     if (m->lm_head == TT_LM_HEAD_Q8) {
         if ((st = build_head_q8(m))) return st;
         release_pages(g, te->data, te->nbytes); /* from now on only single embedding rows are read */
+    } else if ((w->embd_data = tt_alloc(te->nbytes))) {
+        /* The file's head streams once per token (657 MB for 2B4T). A file mapping has 4 KiB pages; an anonymous
+         * copy gets transparent huge pages (tt_alloc), which streamed ~8 % faster here. The file's pages are
+         * released, so the resident size does not grow. Without memory for the copy the mapping is read. */
+        memcpy(w->embd_data, te->data, te->nbytes);
+        release_pages(g, te->data, te->nbytes);
+        w->embd_copy = *te;
+        w->embd_copy.data = w->embd_data;
+        w->token_embd = &w->embd_copy;
+        te = w->token_embd;
     }
     m->bytes_head = head_row_bytes(m) * (size_t)c->vocab_size;
     m->bytes_other = (size_t)c->n_layers * 4 * (2 * c->dim + qd + c->hidden_dim) + 4 * (size_t)c->dim +
@@ -412,6 +423,7 @@ static void free_weights(tt_model *m)
     free(m->w.layers);
     tt_free(m->w.head_q8);
     tt_free(m->w.head_q8_scale);
+    tt_free(m->w.embd_data);
     memset(&m->w, 0, sizeof m->w);
 }
 
@@ -434,11 +446,13 @@ static tt_status build_state(tt_model *m)
     s->hb2 = calloc((size_t)c->hidden_dim, sizeof(float));
     s->att = calloc((size_t)c->n_heads * (size_t)m->n_ctx, sizeof(float));
     s->logits = calloc((size_t)c->vocab_size, sizeof(float));
+    s->rope_cs = calloc((size_t)c->rope_dim, sizeof(float));
     s->xq = tt_alloc((size_t)wide);
     s->dot = tt_alloc((size_t)dots * sizeof(int32_t));
     s->key_cache = calloc(cache, sizeof(float));
     s->value_cache = calloc(cache, sizeof(float));
     if (!s->x || !s->xb || !s->xb2 || !s->q || !s->k || !s->v || !s->hb || !s->hb2 || !s->att || !s->logits ||
+        !s->rope_cs ||
         !s->xq || !s->dot || !s->key_cache || !s->value_cache)
         return tt_fail(TT_ERR_NOMEM, "no memory for the run state (KV cache %zu MB for n_ctx %d)",
                        2 * cache * sizeof(float) >> 20, m->n_ctx);
@@ -456,6 +470,7 @@ static void free_state(tt_run_state *s)
     free(s->hb);
     free(s->hb2);
     free(s->att);
+    free(s->rope_cs);
     free(s->logits);
     tt_free(s->xq);
     tt_free(s->dot);
@@ -525,6 +540,27 @@ void tt_model_close(tt_model *m)
     free(m);
 }
 
+/* ---- decode profile (tt_model.prof) ---- */
+static const char *const prof_names[TT_PROF_COUNT] = {"embed", "elementwise", "quantize", "gemv qkv", "attention",
+                                                      "gemv o", "gemv gate+up", "gemv down", "lm head"};
+const char *tt_prof_phase_name(tt_prof_phase p) { return (unsigned)p < TT_PROF_COUNT ? prof_names[p] : "?"; }
+
+static long prof_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* time since the last mark goes to phase p */
+static inline void prof_mark(tt_model *m, tt_prof_phase p)
+{
+    if (!m->prof) return;
+    long t = prof_now();
+    m->prof_ns[p] += (double)(t - m->prof_t);
+    m->prof_t = t;
+}
+
 /* ---- building blocks ---- */
 static void embed_row(const tt_gguf_tensor *te, int dim, int token, float *x)
 {
@@ -544,8 +580,7 @@ static void embed_row(const tt_gguf_tensor *te, int dim, int token, float *x)
 
 static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 {
-    float ss = 0.0f;
-    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    float ss = tt_dense_dot_f32(x, x, n);
     float inv = 1.0f / sqrtf(ss / (float)n + eps);
     for (int i = 0; i < n; i++) o[i] = x[i] * inv * w[i];
 }
@@ -558,18 +593,58 @@ static void softmax(float *x, int n)
     for (int i = 0; i < n; i++) x[i] /= sum;
 }
 
-/* Normal (LLAMA) RoPE over the first rope_dim dims of each head: pairs (2i, 2i+1). */
+/* hb = act(hb) ⊙ hb2. ReLU² as a select, not a branch: the sign of a gate is a coin toss, and the branchy form
+ * cost ~1 ms per 2B4T token in mispredictions (6912 per layer). Same values: g > 0 gives g·g, anything else
+ * (negative, zero, NaN) gives 0·0 = +0. */
+static void gated_act(float *hb, const float *hb2, int n, tt_act act)
+{
+    if (act == TT_ACT_RELU2) {
+        for (int i = 0; i < n; i++) hb[i] = hb[i] > 0 ? hb[i] : 0.0f; /* a pure select: maxps */
+        for (int i = 0; i < n; i++) hb[i] = hb[i] * hb[i] * hb2[i];
+    } else {
+        for (int i = 0; i < n; i++) {
+            float g = hb[i];
+            hb[i] = g / (1.0f + expf(-g)) * hb2[i];
+        }
+    }
+}
+
+/* Normal (LLAMA) RoPE over the first rope_dim dims of each head: pairs (2i, 2i+1). The angles depend on the
+ * position only: decode computes them once per token (rope_table, shared by q and k of every layer), the batched
+ * path per token (rope); both with the same expressions, so the same values. */
+static void rope_angle(int i, int rope_dim, int pos, float theta, float *c, float *s)
+{
+    float freq = powf(theta, -(float)(2 * i) / (float)rope_dim), a = (float)pos * freq;
+    *c = cosf(a);
+    *s = sinf(a);
+}
+
+static void rope_pair(float *v, int n_heads, int head_dim, int i, float c, float s)
+{
+    for (int h = 0; h < n_heads; h++) {
+        float *p = v + h * head_dim + 2 * i, x0 = p[0], x1 = p[1];
+        p[0] = x0 * c - x1 * s;
+        p[1] = x0 * s + x1 * c;
+    }
+}
+
 static void rope(float *v, int n_heads, int head_dim, int rope_dim, int pos, float theta)
 {
     for (int i = 0; i < rope_dim / 2; i++) {
-        float freq = powf(theta, -(float)(2 * i) / (float)rope_dim), a = (float)pos * freq;
-        float c = cosf(a), s = sinf(a);
-        for (int h = 0; h < n_heads; h++) {
-            float *p = v + h * head_dim + 2 * i, x0 = p[0], x1 = p[1];
-            p[0] = x0 * c - x1 * s;
-            p[1] = x0 * s + x1 * c;
-        }
+        float c, s;
+        rope_angle(i, rope_dim, pos, theta, &c, &s);
+        rope_pair(v, n_heads, head_dim, i, c, s);
     }
+}
+
+static void rope_table(float *cs, int rope_dim, int pos, float theta)
+{
+    for (int i = 0; i < rope_dim / 2; i++) rope_angle(i, rope_dim, pos, theta, &cs[2 * i], &cs[2 * i + 1]);
+}
+
+static void rope_apply(float *v, int n_heads, int head_dim, int rope_dim, const float *cs)
+{
+    for (int i = 0; i < rope_dim / 2; i++) rope_pair(v, n_heads, head_dim, i, cs[2 * i], cs[2 * i + 1]);
 }
 
 /* ---- the GEMV seam: up to three linears sharing one quantized input, rows split over the pool ---- */
@@ -602,8 +677,10 @@ static void gemv_worker(void *ctx, int tid, int nth)
 }
 
 /* y_i = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1). */
-static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linear *const *L, float *const *y)
+static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linear *const *L, float *const *y,
+                       tt_prof_phase phase)
 {
+    prof_mark(m, TT_PROF_ELEMWISE);
     gemv_job j = {.n = n, .q = m->s.xq};
     tt_quant_act(x, k, m->s.xq, &j.a_s, &j.sum_q);
     int32_t *dot = m->s.dot;
@@ -612,18 +689,16 @@ static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linea
         dot += L[i]->m;
         if (L[i]->v->prep) L[i]->v->prep(j.q, k, L[i]->ws);
     }
+    prof_mark(m, TT_PROF_QUANT);
     tt_pool_run(m->pool, gemv_worker, &j);
+    prof_mark(m, phase);
 }
 
-/* q·k over one head, summed in order: the float reference (model_ref.c) sums the same way, and the tests hold the
- * model to it within 1e-4 (a reordered sum moves a logit by ~1 ulp, which int8 requantization can amplify). Both
- * the decode and the batched attention call it, so they agree bit for bit. */
-static float dot_heads(const float *q, const float *k, int hd)
-{
-    float score = 0.0f;
-    for (int i = 0; i < hd; i++) score += q[i] * k[i];
-    return score;
-}
+/* q·k over one head in the fixed order of tt_dense_dot_f32 (16 lanes, then a tree), vectorized; the float
+ * reference (model_ref.c) sums the same way, and the tests hold the model to it within 1e-4 (a reordered sum moves
+ * a logit by ~1 ulp, which int8 requantization can amplify). Both the decode and the batched attention call it,
+ * so they agree bit for bit. */
+static float dot_heads(const float *q, const float *k, int hd) { return tt_dense_dot_f32(q, k, hd); }
 
 typedef struct attn_job {
     tt_model *m;
@@ -745,6 +820,7 @@ int tt_argmax(const float *v, int n)
 }
 
 /* ---- forward ---- */
+
 tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
 {
     if (!m) return tt_fail(TT_ERR_NULL, "tt_model_forward: NULL model");
@@ -755,36 +831,44 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
     tt_run_state *s = &m->s;
     int D = c->dim, H = c->hidden_dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     float eps = c->norm_eps;
+    if (m->prof) m->prof_t = prof_now();
     embed_row(m->w.token_embd, D, token, s->x);
+    rope_table(s->rope_cs, c->rope_dim, pos, c->rope_theta);
+    prof_mark(m, TT_PROF_EMBED);
     for (int l = 0; l < c->n_layers; l++) {
         const tt_layer_weights *w = &m->w.layers[l];
         /* attention */
         rmsnorm(s->xb, s->x, w->attn_norm, D, eps);
-        linear_run(m, s->xb, D, 3, (const tt_linear *[]){&w->wq, &w->wk, &w->wv}, (float *[]){s->q, s->k, s->v});
-        rope(s->q, c->n_heads, hd, c->rope_dim, pos, c->rope_theta);
-        rope(s->k, c->n_kv_heads, hd, c->rope_dim, pos, c->rope_theta);
+        linear_run(m, s->xb, D, 3, (const tt_linear *[]){&w->wq, &w->wk, &w->wv}, (float *[]){s->q, s->k, s->v},
+                   TT_PROF_QKV);
+        rope_apply(s->q, c->n_heads, hd, c->rope_dim, s->rope_cs);
+        rope_apply(s->k, c->n_kv_heads, hd, c->rope_dim, s->rope_cs);
         size_t at = ((size_t)l * m->n_ctx + pos) * kvd;
         memcpy(s->key_cache + at, s->k, (size_t)kvd * sizeof(float));
         memcpy(s->value_cache + at, s->v, (size_t)kvd * sizeof(float));
+        prof_mark(m, TT_PROF_ELEMWISE);
         tt_pool_run(m->pool, attn_worker, &(attn_job){m, l, pos});
+        prof_mark(m, TT_PROF_ATTN);
         rmsnorm(s->xb, s->xb, w->attn_sub_norm, qd, eps);
-        linear_run(m, s->xb, qd, 1, (const tt_linear *[]){&w->wo}, (float *[]){s->xb2});
+        linear_run(m, s->xb, qd, 1, (const tt_linear *[]){&w->wo}, (float *[]){s->xb2}, TT_PROF_WO);
         for (int i = 0; i < D; i++) s->x[i] += s->xb2[i];
         /* feed-forward */
         rmsnorm(s->xb, s->x, w->ffn_norm, D, eps);
-        linear_run(m, s->xb, D, 2, (const tt_linear *[]){&w->w_gate, &w->w_up}, (float *[]){s->hb, s->hb2});
-        for (int i = 0; i < H; i++) {
-            float g = s->hb[i];
-            g = c->act == TT_ACT_RELU2 ? (g > 0 ? g * g : 0.0f) : g / (1.0f + expf(-g));
-            s->hb[i] = g * s->hb2[i];
-        }
+        linear_run(m, s->xb, D, 2, (const tt_linear *[]){&w->w_gate, &w->w_up}, (float *[]){s->hb, s->hb2},
+                   TT_PROF_GATE_UP);
+        gated_act(s->hb, s->hb2, H, c->act);
         rmsnorm(s->hb, s->hb, w->ffn_sub_norm, H, eps);
-        linear_run(m, s->hb, H, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->xb2});
+        linear_run(m, s->hb, H, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->xb2}, TT_PROF_DOWN);
         for (int i = 0; i < D; i++) s->x[i] += s->xb2[i];
     }
-    if (!want_logits) return TT_OK;
+    if (!want_logits) {
+        prof_mark(m, TT_PROF_ELEMWISE);
+        return TT_OK;
+    }
     rmsnorm(s->xb, s->x, m->w.output_norm, D, eps);
+    prof_mark(m, TT_PROF_ELEMWISE);
     tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb});
+    prof_mark(m, TT_PROF_HEAD);
     return TT_OK;
 }
 
@@ -911,8 +995,8 @@ typedef struct attn_batch_job {
 
 /* attn_worker for n consecutive positions: head h of token t attends to positions 0..pos0+t (causal); the cache
  * already holds the whole chunk. Per head, the keys are first transposed (kt[i][t]) so the scores of 16 keys are
- * computed side by side in vector lanes, each lane summing q[i]*k[i] over i in order: exactly the float operations
- * of attn_worker's dot_heads, vectorized across keys instead of reassociated. */
+ * computed side by side in vector lanes, each key's sum in dot_heads' order (16 lanes, then a tree): exactly the
+ * float operations of attn_worker's dot_heads, vectorized across keys instead of reassociated. */
 static void attn_batch_worker(void *ctx, int tid, int nth)
 {
     const attn_batch_job *j = ctx;
@@ -940,16 +1024,16 @@ static void attn_batch_worker(void *ctx, int tid, int nth)
             float *att = s->att + (size_t)h * j->m->n_ctx, *out = s->bxb + (size_t)tk * qd + h * hd;
             int t = 0;
             for (; t + 16 <= pos + 1; t += 16) {
-                float l[16] = {0};
+                float l[16][16] = {{0}}; /* [lane][key]: lane j of key u sums i ≡ j (mod 16), as dot_heads does */
                 for (int i = 0; i < hd; i++)
-                    for (int u = 0; u < 16; u++) l[u] += q[i] * kt[(size_t)i * stride + t + u];
-                for (int u = 0; u < 16; u++) att[t + u] = l[u] * scale;
+                    for (int u = 0; u < 16; u++) l[i % 16][u] += q[i] * kt[(size_t)i * stride + t + u];
+                for (int w = 8; w >= 1; w /= 2) /* dot_heads' tree over the lanes */
+                    for (int lj = 0; lj < w; lj++)
+                        for (int u = 0; u < 16; u++) l[lj][u] += l[lj + w][u];
+                for (int u = 0; u < 16; u++) att[t + u] = l[0][u] * scale;
             }
-            for (; t <= pos; t++) {
-                float score = 0.0f;
-                for (int i = 0; i < hd; i++) score += q[i] * kt[(size_t)i * stride + t];
-                att[t] = score * scale;
-            }
+            for (; t <= pos; t++)
+                att[t] = dot_heads(q, s->key_cache + loff + (size_t)t * kvd + kvh * hd, hd) * scale;
             softmax(att, pos + 1);
             memset(out, 0, (size_t)hd * sizeof *out);
             for (int t2 = 0; t2 <= pos; t2++) {
@@ -1011,11 +1095,7 @@ static void stage_worker(void *ctx, int tid, int nth)
             break;
         case STAGE_ACT: {
             float *hb = s->bhb + (size_t)t * H, *hb2 = s->bhb2 + (size_t)t * H;
-            for (int i = 0; i < H; i++) {
-                float g = hb[i];
-                g = c->act == TT_ACT_RELU2 ? (g > 0 ? g * g : 0.0f) : g / (1.0f + expf(-g));
-                hb[i] = g * hb2[i];
-            }
+            gated_act(hb, hb2, H, c->act);
             rmsnorm(hb, hb, w->ffn_sub_norm, H, eps);
             break;
         }

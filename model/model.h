@@ -96,6 +96,8 @@ typedef struct tt_model_weights {
     const tt_gguf_tensor *token_embd; /* (vocab, dim) f32/f16/q8_0 in the file: embedding and tied LM head */
     tt_layer_weights *layers;         /* (n_layers) */
     const float *output_norm;         /* (dim) */
+    tt_gguf_tensor embd_copy;         /* token_embd with its data in a huge-page copy (file head), see build_weights */
+    uint8_t *embd_data;               /* that copy (owned), or NULL: token_embd points into the file */
     int8_t *head_q8;                  /* (vocab, dim) when lm_head == TT_LM_HEAD_Q8, else NULL */
     float *head_q8_scale;             /* (vocab) */
 } tt_model_weights;
@@ -109,6 +111,7 @@ typedef struct tt_run_state {
     float *k, *v;   /* (n_kv_heads*head_dim) */
     float *hb, *hb2; /* (hidden_dim) gate, up */
     float *att;     /* (n_heads, n_ctx) scores */
+    float *rope_cs; /* (rope_dim) cos, sin per frequency at the current position (decode) */
     float *logits;  /* (vocab) */
     int8_t *xq;     /* (max(dim, hidden_dim)) quantized activations */
     int32_t *dot;   /* (max rows of any linear) exact integer dots */
@@ -137,6 +140,22 @@ typedef struct tt_model_opts {
 #define TT_MODEL_BATCH_DEFAULT 64
 #define TT_MODEL_BATCH_MAX 512
 
+/* Where decode time goes (tt_model_forward only; off unless tt_model.prof is set): wall time on the calling thread
+ * between marks, so a phase that runs on the pool includes waiting for its slowest worker. */
+typedef enum tt_prof_phase {
+    TT_PROF_EMBED,
+    TT_PROF_ELEMWISE, /* norms, RoPE, cache writes, residual adds, activation */
+    TT_PROF_QUANT,    /* int8 activation quantization (and kernel prep) */
+    TT_PROF_QKV,
+    TT_PROF_ATTN,
+    TT_PROF_WO,
+    TT_PROF_GATE_UP,
+    TT_PROF_DOWN,
+    TT_PROF_HEAD,
+    TT_PROF_COUNT
+} tt_prof_phase;
+const char *tt_prof_phase_name(tt_prof_phase p);
+
 typedef struct tt_model {
     tt_model_config config;
     tt_model_weights w;
@@ -154,6 +173,9 @@ typedef struct tt_model {
     const char *gemm_kernel_name; /* GEMM kernel of the largest matrix, NULL when prefill runs token by token */
     int batch;                  /* prefill chunk (tokens per weight pass); 1 = token by token */
     size_t bytes_gemm_copy;     /* extra packed bytes for GEMM kernels whose layout differs from the GEMV one */
+    bool prof;                  /* accumulate prof_ns per decode phase */
+    double prof_ns[TT_PROF_COUNT];
+    long prof_t;                /* time of the last mark */
 } tt_model;
 
 tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **out);

@@ -12,6 +12,7 @@
  * the reference in f32 yet on the same rounding path as the exact integer kernels (FORMATS.md §1: the two final
  * float operations are the only ones shared). */
 #include "model.h"
+#include "tt_dense.h"
 #include "tt_half.h"
 
 #include <math.h>
@@ -161,8 +162,7 @@ tt_status tt_model_ref_open(const char *path, tt_model_ref **out)
 
 static void ref_rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 {
-    float ss = 0.0f;
-    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    float ss = tt_dense_dot_f32_ref(x, x, n); /* the model's summation order (kernels/tt_dense.h) */
     float inv = 1.0f / sqrtf(ss / (float)n + eps);
     for (int i = 0; i < n; i++) o[i] = x[i] * inv * w[i];
 }
@@ -233,8 +233,7 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
                 float mx = -INFINITY, sum = 0.0f;
                 for (int s = 0; s <= t; s++) {
                     const float *kv = K + (size_t)s * kvd + kvh * hd;
-                    float d = 0.0f;
-                    for (int i = 0; i < hd; i++) d += qv[i] * kv[i];
+                    float d = tt_dense_dot_f32_ref(qv, kv, hd);
                     att[s] = d / sqrtf((float)hd);
                     mx = fmaxf(mx, att[s]);
                 }

@@ -169,8 +169,9 @@ int tt_cmd_bench(int argc, char **argv)
         else if (!strcmp(argv[i], "--help")) {
             printf("usage: tritune bench --variant PATTERN [--shape MxK] [--threads N] [--regime cold|warm|both]\n"
                    "                     [--reps N] [--min-time S] [--split even|chunk] [--no-baseline] [--json FILE]\n"
-                   "  Times every eligible exact variant matching PATTERN ('*' wildcards, else substring) plus the\n"
-                   "  baseline of each format, interleaved in random order within one Google Benchmark run.\n"
+                   "  Times every eligible exact variant matching PATTERN ('*' wildcards, else substring; A,B\n"
+                   "  matches either) plus the baseline of each format, interleaved in random order within one\n"
+                   "  Google Benchmark run.\n"
                    "  cold: rotating weight copies (4x the measured cache-resident size, >= 256 MiB) so weights\n"
                    "  stream from DRAM; warm: one copy. Every variant is verified against the oracle first.\n"
                    "  Prints median time, GB/s of weights and the ratio to the first baseline; --json writes\n"

@@ -1,5 +1,6 @@
 #include "tt_cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,9 +61,19 @@ static bool glob(const char *p, const char *s)
     return *s && *p == *s && glob(p + 1, s + 1);
 }
 
+static bool match_one(const char *pattern, const char *name)
+{
+    if (!strchr(pattern, '*')) return strstr(name, pattern) != NULL;
+    return glob(pattern, name);
+}
+
 bool tt_match(const char *pattern, const char *name)
 {
     if (!pattern || !*pattern) return true;
-    if (!strchr(pattern, '*')) return strstr(name, pattern) != NULL;
-    return glob(pattern, name);
+    if (!strchr(pattern, ',')) return match_one(pattern, name);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", pattern);
+    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
+        if (*p && match_one(p, name)) return true;
+    return false;
 }

@@ -19,7 +19,7 @@ bool tt_has_flag(int argc, char **argv, const char *flag);
 bool tt_parse_shape(const char *s, int *m, int *k);
 /* Parse "1,2,4" into ints; returns count (0 on error). */
 int tt_parse_int_list(const char *s, int *out, int max);
-/* Simple glob: '*' wildcards; a pattern without '*' matches as a substring. */
+/* Simple glob: '*' wildcards; a pattern without '*' matches as a substring; "A,B" matches either. */
 bool tt_match(const char *pattern, const char *name);
 
 #endif

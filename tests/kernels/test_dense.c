@@ -55,6 +55,28 @@ int main(void)
         t *= sc[r];
         CHECKF(memcmp(&t, &y[r], 4) == 0, "i8 row %d: %g vs %g", r, y[r], t);
     }
+    /* f32 dots (norms, attention scores): every length 0..300 (full blocks and every tail), signed zeros, values
+     * of very different magnitudes (so a different summation order shows), bit-identical to the portable order */
+    {
+        float a[300], b[300];
+        for (int i = 0; i < 300; i++) {
+            uint64_t v = tt_rand_next(&s);
+            a[i] = (float)ldexp((double)(int)(v % 2001) - 1000.0, (int)(v >> 20) % 40 - 20);
+            b[i] = (v >> 40) % 7 == 0 ? -0.0f : (float)((double)(tt_rand_next(&s) % 2001) / 1000.0 - 1.0);
+        }
+        for (int n = 0; n <= 300; n++) {
+            float got = tt_dense_dot_f32(a, b, n), want = tt_dense_dot_f32_ref(a, b, n);
+            CHECKF(memcmp(&got, &want, 4) == 0, "dot_f32 n=%d: %a vs %a", n, got, want);
+        }
+        /* the order itself, worked by hand: lane 0 sums 2^24 + 1 + 1 = 2^24 (each +1 rounds back to 2^24), lane 8
+         * holds -2^24, lane 1 holds 1; the tree adds lane 8 into lane 0 (-> 0), and lane 1 last (-> 1). A sum in
+         * index order gives 2 (2^24 + 1 -> 2^24, - 2^24 -> 0, + 1 + 1 -> 2). */
+        float u[33] = {0}, one[33];
+        for (int i = 0; i < 33; i++) one[i] = 1.0f;
+        u[0] = 16777216.0f, u[16] = 1.0f, u[32] = 1.0f, u[8] = -16777216.0f, u[1] = 1.0f;
+        float got = tt_dense_dot_f32(u, one, 33);
+        CHECKF(got == 1.0f, "dot_f32 order: got %g, want 1 (lanes, then the tree)", got);
+    }
     printf("dense: implementation %s\n", tt_dense_impl());
     free(w), free(w8), free(x), free(y), free(sc);
     return tt_test_end("dense");

@@ -3,6 +3,7 @@
 #include "tt_test.h"
 
 #include <math.h>
+#include <string.h>
 
 int main(void)
 {
@@ -36,6 +37,35 @@ int main(void)
     float x4[] = {1e-7f, -1e-7f};
     CHECK(tt_quant_act(x4, 2, q, &a_s, &sq) == TT_OK);
     CHECK(q[0] == 1 && q[1] == -1); /* 1e-7 * 1.27e7 = 1.27 -> 1 */
+    /* the ISA path (tt_quant_act) against the portable definition, bit for bit: every length 1..300 (vector blocks
+     * and tails) and 6912, ties at half-integers, NaN, ±inf, ±0, values past ±128 after scaling */
+    {
+        static float xr[6912];
+        static int8_t qa[6912], qb[6912];
+        uint64_t st = 11;
+        for (int round = 0; round < 4; round++) {
+            for (int i = 0; i < 6912; i++) {
+                uint64_t v = tt_rand_next(&st);
+                switch (v % 16) {
+                case 0: xr[i] = (float)((int)(v >> 8) % 255 - 127) + 0.5f; break; /* ties when a_s == 1 */
+                case 1: xr[i] = (v >> 8) & 1 ? -0.0f : 0.0f; break;
+                case 2: xr[i] = round == 1 ? NAN : 1.0f; break;
+                case 3: xr[i] = round == 2 ? ((v >> 8) & 1 ? INFINITY : -INFINITY) : -2.5f; break;
+                default: xr[i] = (float)ldexp((double)(int)((v >> 8) % 20001) - 10000.0, round == 3 ? -6 : -8);
+                }
+            }
+            if (round == 0) xr[5] = 127.0f; /* a_s == 1: the .5 values are exact ties */
+            for (int k = 1; k <= 6912; k = k < 300 ? k + 1 : 6912 + (k == 6912)) {
+                float sa, sb;
+                int32_t ta, tb;
+                CHECK(tt_quant_act(xr, k, qa, &sa, &ta) == TT_OK);
+                tt_quant_act_ref(xr, k, qb, &sb, &tb);
+                CHECKF(memcmp(&sa, &sb, 4) == 0 && ta == tb && !memcmp(qa, qb, (size_t)k),
+                       "round %d k=%d: scale %a/%a sum %d/%d", round, k, sa, sb, ta, tb);
+                if (k == 6912) break;
+            }
+        }
+    }
     /* errors */
     CHECK(tt_quant_act(NULL, 4, q, &a_s, &sq) == TT_ERR_NULL);
     CHECK(tt_quant_act(x3, 0, q, &a_s, &sq) == TT_ERR_SHAPE);
