@@ -10,7 +10,7 @@ __attribute__((weak)) const tt_baked_entry *tt_baked_table(int *n, const char **
     return NULL;
 }
 
-const tt_variant *tt_baked_find(int m, int k, int threads)
+static const tt_baked_entry *find_entry(int m, int k, int threads)
 {
     int n;
     const tt_baked_entry *t = tt_baked_table(&n, NULL);
@@ -19,6 +19,18 @@ const tt_variant *tt_baked_find(int m, int k, int threads)
         if (t[i].m != m || t[i].k != k) continue;
         if (!best || abs(t[i].threads - threads) < abs(best->threads - threads)) best = &t[i];
     }
+    return best;
+}
+
+double tt_baked_median_ns(int m, int k, int threads)
+{
+    const tt_baked_entry *e = find_entry(m, k, threads);
+    return e && tt_baked_find(m, k, threads) && e->median_ns > 0 ? e->median_ns : 0;
+}
+
+const tt_variant *tt_baked_find(int m, int k, int threads)
+{
+    const tt_baked_entry *best = find_entry(m, k, threads);
     if (!best) return NULL;
     const tt_variant *v = tt_variant_find(best->variant);
     if (!v || v->gemv != best->gemv) return NULL;

@@ -9,7 +9,8 @@
 typedef struct tt_baked_entry {
     int m, k, threads;
     const char *variant;
-    tt_gemv_fn gemv; /* the winner's kernel, referenced directly */
+    tt_gemv_fn gemv;  /* the winner's kernel, referenced directly */
+    double median_ns; /* the winner's median in the race (cold regime where raced); 0 = not known */
 } tt_baked_entry;
 
 const tt_baked_entry *tt_baked_table(int *n, const char **source);
@@ -17,6 +18,9 @@ const tt_baked_entry *tt_baked_table(int *n, const char **source);
 /* The baked winner for (m, k) at this thread count (or the nearest tuned count), if it is eligible here; NULL if the
  * table has no entry for the shape. */
 const tt_variant *tt_baked_find(int m, int k, int threads);
+
+/* The baked winner's median (ns) for (m, k) at this thread count (or the nearest tuned count); 0 if not known. */
+double tt_baked_median_ns(int m, int k, int threads);
 
 /* The kernel for (fmt, m, k, threads): baked winner if any, else the static default. Logs the choice. */
 const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads);

@@ -69,6 +69,25 @@ float tt_dense_dot_f32_ref(const float *a, const float *b, int n)
     return tree16(l);
 }
 
+static void axpy_portable(float *y, float a, const float *x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float p = a * x[i];
+        y[i] += p;
+    }
+}
+
+static void scores_portable(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *att)
+{
+    for (int t = 0; t < n; t++) att[t] = tt_dense_dot_f32(q, k + (size_t)t * stride, hd) * scale;
+}
+
+static void wsum_portable(const float *att, const float *v, size_t stride, int n, int hd, float *out)
+{
+    for (int i = 0; i < hd; i++) out[i] = 0.0f;
+    for (int t = 0; t < n; t++) axpy_portable(out, att[t], v + (size_t)t * stride, hd);
+}
+
 static void f16_portable(const uint16_t *w, const float *x, int k, float *y, int r0, int r1)
 {
     for (int r = r0; r < r1; r++) y[r] = tt_dense_f16_dot_ref(w + (size_t)r * k, x, k);
@@ -140,6 +159,16 @@ __attribute__((target("avx512f"))) static void i8_avx512(const int8_t *w, const 
     i8_portable(w, scale, x, k, y, r, r1);
 }
 
+/* l[j] += l[j+8], l[j] += l[j+4], l[j] += l[j+2], l[0] + l[1] (tree16's order) */
+__attribute__((target("avx512f"))) static inline float tree512(__m512 s)
+{
+    __m256 upper = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)); /* lanes 8..15 */
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), upper);
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
+
 __attribute__((target("avx512f"))) static float dot_f32_avx512(const float *a, const float *b, int n)
 {
     __m512 s = _mm512_setzero_ps();
@@ -151,11 +180,107 @@ __attribute__((target("avx512f"))) static float dot_f32_avx512(const float *a, c
         __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i));
         s = _mm512_mask_add_ps(s, k, s, p);
     }
-    __m256 upper = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)); /* lanes 8..15 */
-    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), upper);
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+    return tree512(s);
+}
+
+/* four keys at a time: four independent add chains, each key summed exactly as dot_f32_avx512 sums it */
+__attribute__((target("avx512f"))) static void scores_avx512(const float *q, const float *k, size_t stride, int n,
+                                                             int hd, float scale, float *att)
+{
+    int t = 0, full = hd / LANES * LANES;
+    __mmask16 tail = (__mmask16)((1u << (hd - full)) - 1);
+    for (; t + 4 <= n; t += 4) {
+        const float *k0 = k + (size_t)t * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int i = 0; i < full; i += LANES) {
+            __m512 qv = _mm512_loadu_ps(q + i);
+            s0 = _mm512_add_ps(s0, _mm512_mul_ps(qv, _mm512_loadu_ps(k0 + i)));
+            s1 = _mm512_add_ps(s1, _mm512_mul_ps(qv, _mm512_loadu_ps(k1 + i)));
+            s2 = _mm512_add_ps(s2, _mm512_mul_ps(qv, _mm512_loadu_ps(k2 + i)));
+            s3 = _mm512_add_ps(s3, _mm512_mul_ps(qv, _mm512_loadu_ps(k3 + i)));
+        }
+        if (tail) {
+            __m512 qv = _mm512_maskz_loadu_ps(tail, q + full);
+            s0 = _mm512_mask_add_ps(s0, tail, s0, _mm512_mul_ps(qv, _mm512_maskz_loadu_ps(tail, k0 + full)));
+            s1 = _mm512_mask_add_ps(s1, tail, s1, _mm512_mul_ps(qv, _mm512_maskz_loadu_ps(tail, k1 + full)));
+            s2 = _mm512_mask_add_ps(s2, tail, s2, _mm512_mul_ps(qv, _mm512_maskz_loadu_ps(tail, k2 + full)));
+            s3 = _mm512_mask_add_ps(s3, tail, s3, _mm512_mul_ps(qv, _mm512_maskz_loadu_ps(tail, k3 + full)));
+        }
+        att[t] = tree512(s0) * scale, att[t + 1] = tree512(s1) * scale;
+        att[t + 2] = tree512(s2) * scale, att[t + 3] = tree512(s3) * scale;
+    }
+    for (; t < n; t++) att[t] = dot_f32_avx512(q, k + (size_t)t * stride, hd) * scale;
+}
+
+/* a block of 64 outputs in four registers across all positions: no store-to-load chain through out */
+__attribute__((target("avx512f"))) static void wsum_avx512(const float *att, const float *v, size_t stride, int n,
+                                                           int hd, float *out)
+{
+    int i = 0;
+    for (; i + 64 <= hd; i += 64) {
+        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int t = 0; t < n; t++) {
+            const float *r = v + (size_t)t * stride + i;
+            __m512 a = _mm512_set1_ps(att[t]);
+            o0 = _mm512_add_ps(o0, _mm512_mul_ps(a, _mm512_loadu_ps(r)));
+            o1 = _mm512_add_ps(o1, _mm512_mul_ps(a, _mm512_loadu_ps(r + 16)));
+            o2 = _mm512_add_ps(o2, _mm512_mul_ps(a, _mm512_loadu_ps(r + 32)));
+            o3 = _mm512_add_ps(o3, _mm512_mul_ps(a, _mm512_loadu_ps(r + 48)));
+        }
+        _mm512_storeu_ps(out + i, o0), _mm512_storeu_ps(out + i + 16, o1);
+        _mm512_storeu_ps(out + i + 32, o2), _mm512_storeu_ps(out + i + 48, o3);
+    }
+    for (; i < hd; i += 16) {
+        __mmask16 k = hd - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (hd - i)) - 1);
+        __m512 o = _mm512_setzero_ps();
+        for (int t = 0; t < n; t++) {
+            __m512 p = _mm512_mul_ps(_mm512_set1_ps(att[t]), _mm512_maskz_loadu_ps(k, v + (size_t)t * stride + i));
+            o = _mm512_add_ps(o, p);
+        }
+        _mm512_mask_storeu_ps(out + i, k, o);
+    }
+}
+
+__attribute__((target("avx512f"))) static void axpy_avx512(float *y, float a, const float *x, int n)
+{
+    __m512 av = _mm512_set1_ps(a);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(av, _mm512_loadu_ps(x + i))));
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        __m512 p = _mm512_mul_ps(av, _mm512_maskz_loadu_ps(k, x + i));
+        _mm512_mask_storeu_ps(y + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, y + i), p));
+    }
+}
+
+__attribute__((target("avx2"))) static void axpy_avx2(float *y, float a, const float *x, int n)
+{
+    __m256 av = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, _mm256_loadu_ps(x + i))));
+    axpy_portable(y + i, a, x + i, n - i);
+}
+
+__attribute__((target("avx2"))) static void wsum_avx2(const float *att, const float *v, size_t stride, int n, int hd,
+                                                     float *out)
+{
+    int i = 0;
+    for (; i + 32 <= hd; i += 32) {
+        __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int t = 0; t < n; t++) {
+            const float *r = v + (size_t)t * stride + i;
+            __m256 a = _mm256_set1_ps(att[t]);
+            o0 = _mm256_add_ps(o0, _mm256_mul_ps(a, _mm256_loadu_ps(r)));
+            o1 = _mm256_add_ps(o1, _mm256_mul_ps(a, _mm256_loadu_ps(r + 8)));
+            o2 = _mm256_add_ps(o2, _mm256_mul_ps(a, _mm256_loadu_ps(r + 16)));
+            o3 = _mm256_add_ps(o3, _mm256_mul_ps(a, _mm256_loadu_ps(r + 24)));
+        }
+        _mm256_storeu_ps(out + i, o0), _mm256_storeu_ps(out + i + 8, o1);
+        _mm256_storeu_ps(out + i + 16, o2), _mm256_storeu_ps(out + i + 24, o3);
+    }
+    if (i < hd) wsum_portable(att, v + i, stride, n, hd - i, out + i);
 }
 
 __attribute__((target("avx2"))) static float dot_f32_avx2(const float *a, const float *b, int n)
@@ -245,6 +370,58 @@ static dot_fn pick_dot(void)
 }
 
 float tt_dense_dot_f32(const float *a, const float *b, int n) { return pick_dot()(a, b, n); }
+
+typedef void (*axpy_fn)(float *, float, const float *, int);
+
+static axpy_fn pick_axpy(void)
+{
+    static axpy_fn fn;
+    axpy_fn seen = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (seen) return seen;
+    axpy_fn f = axpy_portable;
+#if defined(__x86_64__)
+    uint32_t u = tt_cpu_get()->usable;
+    if (u & TT_F_AVX512F) f = axpy_avx512;
+    else if (u & TT_F_AVX2) f = axpy_avx2;
+#endif
+    __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    return f;
+}
+
+void tt_dense_axpy_f32(float *y, float a, const float *x, int n) { pick_axpy()(y, a, x, n); }
+
+typedef void (*scores_fn)(const float *, const float *, size_t, int, int, float, float *);
+typedef void (*wsum_fn)(const float *, const float *, size_t, int, int, float *);
+
+void tt_dense_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *att)
+{
+    static scores_fn fn;
+    scores_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = scores_portable;
+#if defined(__x86_64__)
+        if (tt_cpu_get()->usable & TT_F_AVX512F) f = scores_avx512;
+#endif
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(q, k, stride, n, hd, scale, att);
+}
+
+void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int n, int hd, float *out)
+{
+    static wsum_fn fn;
+    wsum_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = wsum_portable;
+#if defined(__x86_64__)
+        uint32_t u = tt_cpu_get()->usable;
+        if (u & TT_F_AVX512F) f = wsum_avx512;
+        else if (u & TT_F_AVX2) f = wsum_avx2;
+#endif
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(att, v, stride, n, hd, out);
+}
 
 const char *tt_dense_impl(void)
 {

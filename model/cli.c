@@ -6,6 +6,7 @@
 #include "tt_energy.h"
 #include "tt_membw.h"
 #include "tt_model_cli.h"
+#include "tt_topo.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -57,6 +58,25 @@ static bool parse_lm_head(const char *s, tt_lm_head *h)
 {
     if (!strcmp(s, "f16") || !strcmp(s, "file")) *h = TT_LM_HEAD_FILE;
     else if (!strcmp(s, "q8")) *h = TT_LM_HEAD_Q8;
+    else return false;
+    return true;
+}
+
+/* Pool threads pinned one per core through hwloc, as the tuner's are (so decode runs on the topology its kernels
+ * were timed on). Binding can be refused (a restricted container): the model then runs unpinned. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void bind_cb(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
+
+static bool parse_fuse(const char *s, tt_fuse *f)
+{
+    if (!strcmp(s, "auto")) *f = TT_FUSE_AUTO;
+    else if (!strcmp(s, "on")) *f = TT_FUSE_ON;
+    else if (!strcmp(s, "off")) *f = TT_FUSE_OFF;
     else return false;
     return true;
 }
@@ -213,14 +233,16 @@ int tt_cmd_model(int argc, char **argv)
 static void usage_run(FILE *f)
 {
     fprintf(f, "usage: tritune run -m FILE.gguf [-p \"text\"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel registry|oracle]\n"
-               "                  [--batch N]\n"
+               "                  [--batch N] [--fuse auto|on|off]\n"
                "Greedy decoding: encodes the prompt (BOS first), runs it through the model (batched prefill: one GEMM\n"
                "per linear layer per chunk of --batch tokens, default 64; 1 = token by token through the GEMV path),\n"
                "then generates -n tokens (stopping at EOS), printing the text as it goes, then prompt and generation\n"
                "speed in tokens/s.\n"
                "  --lm-head f16   the tied embedding as stored in the file (f16, or q8_0 if the file has it)\n"
                "  --lm-head q8    requantize it at load to int8 rows with one f32 scale per row (half the traffic)\n"
-               "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n");
+               "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n"
+               "  --fuse          q/k/v and gate/up as one GEMV each: auto (when the baked profile timed the fused\n"
+               "                  shape faster than its parts), on, off\n");
 }
 
 int tt_cmd_run(int argc, char **argv)
@@ -242,6 +264,7 @@ int tt_cmd_run(int argc, char **argv)
         else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &o.lm_head)) continue;
         else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
         else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
+        else if (!strcmp(a, "--fuse") && parse_fuse(v, &o.fuse)) continue;
         else {
             fprintf(stderr, "tritune run: bad option \"%s %s\"\n", a, v);
             usage_run(stderr);
@@ -274,10 +297,15 @@ int tt_cmd_run(int argc, char **argv)
     o.n_ctx = n_ids + (int)n_gen;
     o.batch = (int)batch;
     warn_threads("run", o.threads);
-    if (tt_model_open(path, &o, &m)) goto fail;
-    fprintf(stderr, "tritune run: %s, %d layers, kernel %s, prefill %s (batch %d), LM head %s, %d threads\n",
+    tt_topo topo;
+    bool have_topo = tt_topo_load(&topo) == TT_OK;
+    if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
+    tt_status open_st = tt_model_open(path, &o, &m);
+    if (have_topo) tt_topo_free(&topo); /* binding happened at open */
+    if (open_st) goto fail;
+    fprintf(stderr, "tritune run: %s, %d layers, kernel %s, prefill %s (batch %d), LM head %s, %d threads; %s\n",
             m->config.arch, m->config.n_layers, m->kernel_name, m->batch > 1 ? m->gemm_kernel_name : "token by token",
-            m->batch, lm_head_label(m), m->threads);
+            m->batch, lm_head_label(m), m->threads, m->fuse_note);
     double t0 = now_s();
     if (tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
     double t1 = now_s();
@@ -311,15 +339,17 @@ out:
 static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
-               "                         [--kernel registry|oracle] [--batch N] [--json FILE] [--profile]\n"
+               "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
+               "                         [--profile]\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
                "warm-up; t/s is mean ± sample stddev. Prompt tokens go through the batched prefill: one GEMM per\n"
                "linear layer per chunk of --batch tokens (default %d; --batch 1: token by token through the decode\n"
                "GEMV path). Also reported: bytes read per token (ternary weights once per chunk + LM head + norms +\n"
-               "KV cache at the mean position), achieved GB/s and its share of the read bandwidth (%% BW: of the\n"
-               "highest of the bandwidth probes run before the first repetition and after each), energy per token\n"
-               "with its source (measured-RAPL,\n"
+               "KV cache at the mean position), achieved GB/s and its share of the read bandwidth (%% BW: read\n"
+               "bandwidth is probed before the first repetition and after each; each repetition is divided by the\n"
+               "higher probe around it, the median is shown; the JSON also has the share of the highest probe of\n"
+               "the test), energy per token with its source (measured-RAPL,\n"
                "measured-PAPI, measured-perf, or estimated-model where the machine has no meter), peak RSS, the\n"
                "kernels and the LM-head format. --json writes every row with its samples. --profile adds where\n"
                "decode time goes (ms/token per phase: quantization, each GEMV group, attention, LM head, the rest).\n",
@@ -395,6 +425,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
     int threads[16] = {1}, n_threads = 1;
     tt_lm_head head = TT_LM_HEAD_FILE;
+    tt_fuse fuse = TT_FUSE_AUTO;
     bool profile = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -416,6 +447,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &head)) continue;
         else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
         else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
+        else if (!strcmp(a, "--fuse") && parse_fuse(v, &fuse)) continue;
         else {
             fprintf(stderr, "tritune bench-e2e: bad option \"%s %s\"\n", a, v);
             usage_bench(stderr);
@@ -434,14 +466,18 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     json_t *rows = json_array();
     int rc = 0;
     bool header = false;
+    tt_topo topo;
+    bool have_topo = tt_topo_load(&topo) == TT_OK;
     tt_energy *energy = tt_energy_open(NULL);
     if (!energy) {
         fprintf(stderr, "tritune bench-e2e: no memory for the energy meter\n");
         json_decref(rows);
+        if (have_topo) tt_topo_free(&topo);
         return 1;
     }
     for (int ti = 0; ti < n_threads && !rc; ti++) {
-        tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch};
+        tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse};
+        if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
         warn_threads("bench-e2e", o.threads);
         o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
         tt_model *m;
@@ -474,6 +510,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                    "---------------------------:");
             header = true;
         }
+        printf("|   %d thread(s): %s\n", m->threads, m->fuse_note);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
@@ -509,7 +546,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             for (int i = 0; i <= reps && !rc; i++) {
                 tt_membw_opts mo = {.threads = m->threads, .runs = 5};
                 tt_membw_result mr;
-                if (tt_membw_measure(NULL, &mo, &mr) == TT_OK) {
+                if (tt_membw_measure(have_topo ? &topo : NULL, &mo, &mr) == TT_OK) {
                     probes[n_probes++] = mr.gbps_median;
                     if (mr.gbps_median > read_gbps) read_gbps = mr.gbps_median;
                 }
@@ -529,13 +566,29 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             }
             stats(&r);
             r.gbps = r.bytes_per_token * r.mean / 1e9;
+            /* % BW: each repetition against the higher of the probes just before and just after it (the bandwidth
+             * the host gave at that time), then the median over repetitions; also kept: against the highest probe
+             * of the whole test (a bandwidth spike at another moment counts against the model). */
+            double frac = read_gbps > 0 ? r.gbps / read_gbps : 0, frac_max = frac;
+            if (n_probes == reps + 1) {
+                double *f = calloc((size_t)reps, sizeof *f);
+                for (int i = 0; f && i < reps; i++) {
+                    double bound = probes[i] > probes[i + 1] ? probes[i] : probes[i + 1];
+                    f[i] = r.bytes_per_token * r.ts[i] / 1e9 / bound;
+                }
+                if (f) {
+                    qsort(f, (size_t)reps, sizeof *f, cmp_double);
+                    frac = reps % 2 ? f[reps / 2] : 0.5 * (f[reps / 2 - 1] + f[reps / 2]);
+                }
+                free(f);
+            }
             r.j_per_token = er.joules / tokens;
             r.energy_source = er.label ? er.label : tt_energy_source_name(er.source);
             char ecol[64];
             snprintf(ecol, sizeof ecol, "%.4f (%s)", r.j_per_token, r.energy_source);
             printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f | %4.0f%% | %26s |\n", model,
                    sb.st_size / 1073741824.0, params, r.threads, r.test, r.mean, r.sd, r.bytes_per_token / 1e6, r.gbps,
-                   read_gbps > 0 ? 100 * r.gbps / read_gbps : 0.0, ecol);
+                   100 * frac, ecol);
             if (m->prof) {
                 double total = 0;
                 for (int p = 0; p < TT_PROF_COUNT; p++) total += m->prof_ns[p];
@@ -557,6 +610,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "prefill_batch", json_integer(m->batch));
             json_object_set_new(row, "gemm_kernel", m->batch > 1 ? json_string(m->gemm_kernel_name) : json_null());
             json_object_set_new(row, "lm_head", json_string(lm_head_label(m)));
+            json_object_set_new(row, "fused_qkv", json_boolean(m->fused_qkv));
+            json_object_set_new(row, "fused_gate_up", json_boolean(m->fused_gate_up));
+            json_object_set_new(row, "fusion", json_string(m->fuse_note));
             json_object_set_new(row, "n_threads", json_integer(r.threads));
             json_object_set_new(row, "test", json_string(r.test));
             json_object_set_new(row, "n_prompt", json_integer(r.n_prompt));
@@ -577,7 +633,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             for (int i = 0; i < n_probes; i++) json_array_append_new(pj, json_real(probes[i]));
             json_object_set_new(row, "read_gbps_probes", pj);
             free(probes);
-            json_object_set_new(row, "bw_frac", json_real(read_gbps > 0 ? r.gbps / read_gbps : 0));
+            json_object_set_new(row, "bw_frac", json_real(frac));
+            json_object_set_new(row, "bw_frac_vs_max_probe", json_real(frac_max));
             json_object_set_new(row, "energy_j_per_token", json_real(r.j_per_token));
             json_object_set_new(row, "energy_source", json_string(r.energy_source));
             json_object_set_new(row, "energy_estimated", json_boolean(er.estimated));
@@ -588,6 +645,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         tt_model_close(m);
     }
     tt_energy_close(energy);
+    if (have_topo) tt_topo_free(&topo);
     printf("\npeak RSS: %.1f MB\n", peak_rss_bytes() / 1e6);
     if (!rc && json_path) {
         json_t *root = json_object();

@@ -247,28 +247,59 @@ static bool layouts_agree(const tt_variant *a, const tt_variant *b)
 }
 
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
- * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). */
-static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, int threads, int batch, tt_linear *L)
+ * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
+ * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
+static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, const int *ms, int nseg, int k,
+                                    int threads, int batch, tt_linear *L)
 {
-    const tt_gguf_tensor *t = NULL;
-    tt_status st = get_tensor(g, name, TT_GGML_I2_S, (uint64_t)k, (uint64_t)m, &t);
-    if (st) return st;
-    if ((st = tt_fmt_check_shape(TT_FMT_I2S, m, k))) return tt_fail_prefix(st, "tensor \"%s\"", name);
-    tt_tern w;
+    const tt_gguf_tensor *t[TT_LINEAR_MAX_SEG] = {NULL};
+    int m = 0;
+    tt_status st;
+    for (int i = 0; i < nseg; i++) {
+        if ((st = get_tensor(g, names[i], TT_GGML_I2_S, (uint64_t)k, (uint64_t)ms[i], &t[i]))) return st;
+        if ((st = tt_fmt_check_shape(TT_FMT_I2S, ms[i], k))) return tt_fail_prefix(st, "tensor \"%s\"", names[i]);
+        m += ms[i];
+    }
+    const char *name = names[0]; /* for messages about the whole matrix */
+    char fused_name[3 * TT_GGUF_NAME_MAX + 8];
+    if (nseg > 1) {
+        snprintf(fused_name, sizeof fused_name, "%s+%s%s%s", names[0], names[1], nseg > 2 ? "+" : "",
+                 nseg > 2 ? names[2] : "");
+        name = fused_name;
+    }
+    tt_tern w, part = {0};
     if ((st = tt_tern_alloc(&w, m, k))) return st;
     w.m = m;
     w.k = k;
-    if ((st = tt_fmt_unpack(TT_FMT_I2S, t->data, t->nbytes, &w))) {
-        tt_tern_free(&w);
-        return tt_fail_prefix(st, "tensor \"%s\"", name);
-    }
     L->m = m;
     L->k = k;
-    L->scale = w.scale;
-    if (!isfinite(L->scale)) {
-        tt_tern_free(&w);
-        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\": scale %g is not finite", name, L->scale);
+    L->nseg = nseg;
+    for (int i = 0, row = 0; i < nseg; row += ms[i++]) {
+        tt_tern *dst = &w;
+        if (nseg > 1) { /* unpack into a part, then stack its rows */
+            if ((st = tt_tern_alloc(&part, ms[i], k))) break;
+            part.m = ms[i];
+            part.k = k;
+            dst = &part;
+        }
+        if ((st = tt_fmt_unpack(TT_FMT_I2S, t[i]->data, t[i]->nbytes, dst))) {
+            st = tt_fail_prefix(st, "tensor \"%s\"", names[i]);
+        } else if (!isfinite(dst->scale)) {
+            st = tt_fail(TT_ERR_FORMAT, "tensor \"%s\": scale %g is not finite", names[i], dst->scale);
+        } else {
+            L->seg_m[i] = ms[i];
+            L->seg_scale[i] = dst->scale;
+            if (nseg > 1) memcpy(w.t + (size_t)row * k, part.t, (size_t)ms[i] * k * sizeof *w.t);
+        }
+        if (nseg > 1) tt_tern_free(&part);
+        if (st) break;
     }
+    if (st) {
+        tt_tern_free(&w);
+        return st;
+    }
+    L->scale = L->seg_scale[0];
+    w.scale = L->scale; /* kernels compute int32 dots only: the scales are applied per segment */
     const tt_model_backend *be = tt_model_gemv;
     L->v = be->select(TT_FMT_I2S, m, k, threads);
     if (!L->v) {
@@ -297,8 +328,44 @@ static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, 
         L->packed_g = L->packed_g_own;
     }
     tt_tern_free(&w);
-    if (!st) release_pages(g, t->data, t->nbytes);
+    if (!st)
+        for (int i = 0; i < nseg; i++) release_pages(g, t[i]->data, t[i]->nbytes);
     return st;
+}
+
+static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, int threads, int batch, tt_linear *L)
+{
+    return build_linear_multi(g, (const char *const[]){name}, (const int[]){m}, 1, k, threads, batch, L);
+}
+
+/* Fuse when asked, or (auto) when the baked profile timed the fused shape faster than its parts at this thread
+ * count (cold medians from the tuning races). Without those medians auto does not fuse. */
+static bool decide_fuse(tt_fuse mode, const int *ms, int n, int k, int threads, const char *what, char *note,
+                        size_t note_n)
+{
+    size_t used = strlen(note);
+    char *p = note + used;
+    size_t left = note_n > used ? note_n - used : 0;
+    if (mode != TT_FUSE_AUTO) {
+        snprintf(p, left, "%s%s %s (forced)", used ? "; " : "", what, mode == TT_FUSE_ON ? "fused" : "separate");
+        return mode == TT_FUSE_ON;
+    }
+    int mf = 0;
+    double parts = 0;
+    for (int i = 0; i < n; i++) {
+        double t = tt_baked_median_ns(ms[i], k, threads);
+        parts = t > 0 && parts >= 0 ? parts + t : -1;
+        mf += ms[i];
+    }
+    double fused = tt_baked_median_ns(mf, k, threads);
+    if (!(fused > 0) || !(parts > 0)) {
+        snprintf(p, left, "%s%s separate (no tuned medians)", used ? "; " : "", what);
+        return false;
+    }
+    bool fuse = fused < parts;
+    snprintf(p, left, "%s%s %s (profile: %.1f µs fused vs %.1f µs separate)", used ? "; " : "", what,
+             fuse ? "fused" : "separate", fused / 1e3, parts / 1e3);
+    return fuse;
 }
 
 static void free_linear(tt_linear *L)
@@ -350,6 +417,11 @@ static tt_status build_weights(tt_model *m)
     tt_model_weights *w = &m->w;
     int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     tt_status st;
+    m->fuse_note[0] = 0;
+    m->fused_qkv = decide_fuse(m->fuse, (const int[]){qd, kvd, kvd}, 3, c->dim, m->threads, "q/k/v", m->fuse_note,
+                               sizeof m->fuse_note);
+    m->fused_gate_up = decide_fuse(m->fuse, (const int[]){c->hidden_dim, c->hidden_dim}, 2, c->dim, m->threads,
+                                   "gate/up", m->fuse_note, sizeof m->fuse_note);
     const tt_gguf_tensor *te = tt_gguf_find_tensor(g, "token_embd.weight");
     if (!te) return tt_fail(TT_ERR_NOTFOUND, "tensor \"token_embd.weight\" is missing");
     uint32_t et = te->type;
@@ -364,28 +436,45 @@ static tt_status build_weights(tt_model *m)
         tt_layer_weights *L = &w->layers[l];
         char n[TT_GGUF_NAME_MAX];
 #define NAME(s) (snprintf(n, sizeof n, "blk.%d." s ".weight", l), n)
+        char nq[TT_GGUF_NAME_MAX], nk[TT_GGUF_NAME_MAX], nv[TT_GGUF_NAME_MAX], ngate[TT_GGUF_NAME_MAX],
+            nup[TT_GGUF_NAME_MAX];
+        snprintf(nq, sizeof nq, "blk.%d.attn_q.weight", l);
+        snprintf(nk, sizeof nk, "blk.%d.attn_k.weight", l);
+        snprintf(nv, sizeof nv, "blk.%d.attn_v.weight", l);
+        snprintf(ngate, sizeof ngate, "blk.%d.ffn_gate.weight", l);
+        snprintf(nup, sizeof nup, "blk.%d.ffn_up.weight", l);
+        if (m->fused_qkv)
+            st = build_linear_multi(g, (const char *const[]){nq, nk, nv}, (const int[]){qd, kvd, kvd}, 3, c->dim,
+                                    m->threads, m->batch, &L->wqkv);
+        else if (!(st = build_linear(g, nq, qd, c->dim, m->threads, m->batch, &L->wq)) &&
+                 !(st = build_linear(g, nk, kvd, c->dim, m->threads, m->batch, &L->wk)))
+            st = build_linear(g, nv, kvd, c->dim, m->threads, m->batch, &L->wv);
+        if (st) return st;
+        if (m->fused_gate_up)
+            st = build_linear_multi(g, (const char *const[]){ngate, nup}, (const int[]){c->hidden_dim, c->hidden_dim},
+                                    2, c->dim, m->threads, m->batch, &L->w_gate_up);
+        else if (!(st = build_linear(g, ngate, c->hidden_dim, c->dim, m->threads, m->batch, &L->w_gate)))
+            st = build_linear(g, nup, c->hidden_dim, c->dim, m->threads, m->batch, &L->w_up);
+        if (st) return st;
         if ((st = build_norm(g, NAME("attn_norm"), c->dim, &L->attn_norm)) ||
-            (st = build_linear(g, NAME("attn_q"), qd, c->dim, m->threads, m->batch, &L->wq)) ||
-            (st = build_linear(g, NAME("attn_k"), kvd, c->dim, m->threads, m->batch, &L->wk)) ||
-            (st = build_linear(g, NAME("attn_v"), kvd, c->dim, m->threads, m->batch, &L->wv)) ||
             (st = build_norm(g, NAME("attn_sub_norm"), qd, &L->attn_sub_norm)) ||
             (st = build_linear(g, NAME("attn_output"), c->dim, qd, m->threads, m->batch, &L->wo)) ||
             (st = build_norm(g, NAME("ffn_norm"), c->dim, &L->ffn_norm)) ||
-            (st = build_linear(g, NAME("ffn_gate"), c->hidden_dim, c->dim, m->threads, m->batch, &L->w_gate)) ||
-            (st = build_linear(g, NAME("ffn_up"), c->hidden_dim, c->dim, m->threads, m->batch, &L->w_up)) ||
             (st = build_norm(g, NAME("ffn_sub_norm"), c->hidden_dim, &L->ffn_sub_norm)) ||
             (st = build_linear(g, NAME("ffn_down"), c->dim, c->hidden_dim, m->threads, m->batch, &L->w_down)))
             return st;
 #undef NAME
-        tt_linear *all[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++) m->bytes_ternary += all[i]->packed_bytes;
-        for (int i = 0; i < 7; i++) {
+        tt_linear *all[9] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv, &L->w_gate_up};
+        for (int i = 0; i < 9; i++) {
+            if (!all[i]->m) continue; /* the parts of a fused pair, or the fused one when not fused */
+            m->bytes_ternary += all[i]->packed_bytes;
             m->bytes_gemm_copy += all[i]->packed_g_bytes;
             if (!all[i]->vg) m->batch = 1; /* a shape without a GEMM kernel: prefill token by token */
         }
     }
-    m->kernel_name = w->layers[0].w_gate.v->name;
-    m->gemm_kernel_name = w->layers[0].w_gate.vg ? w->layers[0].w_gate.vg->name : NULL;
+    const tt_linear *big = m->fused_gate_up ? &w->layers[0].w_gate_up : &w->layers[0].w_gate;
+    m->kernel_name = big->v->name;
+    m->gemm_kernel_name = big->vg ? big->vg->name : NULL;
     if (!m->gemm_kernel_name) m->batch = 1; /* no GEMM kernel: prefill runs token by token */
     if (m->lm_head == TT_LM_HEAD_Q8) {
         if ((st = build_head_q8(m))) return st;
@@ -417,8 +506,9 @@ static void free_weights(tt_model *m)
     if (m->w.layers)
         for (int l = 0; l < m->config.n_layers; l++) {
             tt_layer_weights *L = &m->w.layers[l];
-            tt_linear *all[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-            for (int i = 0; i < 7; i++) free_linear(all[i]);
+            tt_linear *all[9] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv,
+                                 &L->w_gate_up};
+            for (int i = 0; i < 9; i++) free_linear(all[i]);
         }
     free(m->w.layers);
     tt_free(m->w.head_q8);
@@ -489,7 +579,6 @@ static void free_state(tt_run_state *s)
     free(s->ba_s);
     free(s->bsum_q);
     tt_free(s->bdot);
-    tt_free(s->bkt);
     memset(s, 0, sizeof *s);
 }
 
@@ -503,6 +592,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     if (!m) return tt_fail(TT_ERR_NOMEM, "tt_model_open: no memory");
     m->threads = o.threads;
     m->lm_head = o.lm_head;
+    m->fuse = o.fuse;
     if (o.batch < 0 || o.batch > TT_MODEL_BATCH_MAX)
         return free(m), tt_fail(TT_ERR_VALUE, "batch = %d (must be 0..%d)", o.batch, TT_MODEL_BATCH_MAX);
     m->batch = o.batch ? o.batch : TT_MODEL_BATCH_DEFAULT;
@@ -516,7 +606,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     }
     if (!st) st = build_weights(m);
     if (!st) st = build_state(m);
-    if (!st && !(m->pool = tt_pool_new(m->threads, NULL, NULL)))
+    if (!st && !(m->pool = tt_pool_new(m->threads, o.bind, o.bind_ctx)))
         st = tt_fail(TT_ERR_NOMEM, "cannot start a pool of %d threads", m->threads);
     if (!st && tt_pool_threads(m->pool) != m->threads)
         st = tt_fail(TT_ERR_UNSUPPORTED, "started only %d of %d threads", tt_pool_threads(m->pool), m->threads);
@@ -651,8 +741,21 @@ static void rope_apply(float *v, int n_heads, int head_dim, int rope_dim, const 
 typedef struct gemv_task {
     const tt_linear *L;
     int32_t *dot;
-    float *y;
+    float *y[TT_LINEAR_MAX_SEG]; /* one output per segment of L */
 } gemv_task;
+
+/* Rows [r0, r1) of L's int32 dots to floats, each segment with its scale into its own output (y[s] + t·ldy[s]
+ * for token t of a batch; ldy NULL for one token). */
+static void dots_to_out(const tt_linear *L, const int32_t *dot, int r0, int r1, float a_s, float *const *y,
+                        const int *ldy, int t)
+{
+    for (int sg = 0, base = 0; sg < L->nseg; base += L->seg_m[sg++]) {
+        int lo = r0 > base ? r0 : base, hi = r1 < base + L->seg_m[sg] ? r1 : base + L->seg_m[sg];
+        if (lo < hi)
+            tt_dot_to_float(dot + lo, hi - lo, a_s, L->seg_scale[sg],
+                            y[sg] + (ldy ? (size_t)t * ldy[sg] : 0) + (lo - base));
+    }
+}
 
 typedef struct gemv_job {
     gemv_task t[3];
@@ -672,11 +775,12 @@ static void gemv_worker(void *ctx, int tid, int nth)
         if (r0 >= r1) continue;
         tt_gemv_args a = {L->packed, j->q, L->ws, j->sum_q, L->m, L->k};
         L->v->gemv(&a, j->t[i].dot, r0, r1);
-        tt_dot_to_float(j->t[i].dot + r0, r1 - r0, j->a_s, L->scale, j->t[i].y + r0);
+        dots_to_out(L, j->t[i].dot, r0, r1, j->a_s, j->t[i].y, NULL, 0);
     }
 }
 
-/* y_i = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1). */
+/* y = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1); y holds one output per
+ * segment, linear after linear (a fused linear has several). */
 static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linear *const *L, float *const *y,
                        tt_prof_phase phase)
 {
@@ -684,8 +788,9 @@ static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linea
     gemv_job j = {.n = n, .q = m->s.xq};
     tt_quant_act(x, k, m->s.xq, &j.a_s, &j.sum_q);
     int32_t *dot = m->s.dot;
-    for (int i = 0; i < n; i++) {
-        j.t[i] = (gemv_task){L[i], dot, y[i]};
+    for (int i = 0, o = 0; i < n; o += L[i++]->nseg) {
+        j.t[i] = (gemv_task){.L = L[i], .dot = dot};
+        for (int sg = 0; sg < L[i]->nseg; sg++) j.t[i].y[sg] = y[o + sg];
         dot += L[i]->m;
         if (L[i]->v->prep) L[i]->v->prep(j.q, k, L[i]->ws);
     }
@@ -694,12 +799,10 @@ static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linea
     prof_mark(m, phase);
 }
 
-/* q·k over one head in the fixed order of tt_dense_dot_f32 (16 lanes, then a tree), vectorized; the float
- * reference (model_ref.c) sums the same way, and the tests hold the model to it within 1e-4 (a reordered sum moves
- * a logit by ~1 ulp, which int8 requantization can amplify). Both the decode and the batched attention call it,
- * so they agree bit for bit. */
-static float dot_heads(const float *q, const float *k, int hd) { return tt_dense_dot_f32(q, k, hd); }
-
+/* One head attends over the cache: scores q·k_t in the fixed order of tt_dense_dot_f32 (16 lanes, then a tree;
+ * the float reference sums the same way, and the tests hold the model to it within 1e-4: a reordered sum moves a
+ * logit by ~1 ulp, which int8 requantization can amplify), softmax, then Σ att[t]·v_t in increasing t
+ * (kernels/tt_dense.h). The decode and the batched attention make the same calls, so they agree bit for bit. */
 typedef struct attn_job {
     tt_model *m;
     int layer, pos;
@@ -718,16 +821,9 @@ static void attn_worker(void *ctx, int tid, int nth)
         const float *q = s->q + h * hd;
         float *att = s->att + (size_t)h * j->m->n_ctx, *out = s->xb + h * hd;
         int kvh = h / group;
-        for (int t = 0; t <= j->pos; t++) {
-            const float *k = s->key_cache + loff + (size_t)t * kvd + kvh * hd;
-            att[t] = dot_heads(q, k, hd) * scale;
-        }
+        tt_dense_scores(q, s->key_cache + loff + kvh * hd, (size_t)kvd, j->pos + 1, hd, scale, att);
         softmax(att, j->pos + 1);
-        memset(out, 0, (size_t)hd * sizeof *out);
-        for (int t = 0; t <= j->pos; t++) {
-            const float *v = s->value_cache + loff + (size_t)t * kvd + kvh * hd;
-            for (int i = 0; i < hd; i++) out[i] += att[t] * v[i];
-        }
+        tt_dense_weighted_sum(att, s->value_cache + loff + kvh * hd, (size_t)kvd, j->pos + 1, hd, out);
     }
 }
 
@@ -820,6 +916,17 @@ int tt_argmax(const float *v, int n)
 }
 
 /* ---- forward ---- */
+/* The linears of a layer's q/k/v group and gate/up group: one fused linear each, or the parts (gu[1] NULL when
+ * gate/up is fused). Returns how many linears the q/k/v group has. */
+static int layer_groups(const tt_layer_weights *w, const tt_linear **qkv, const tt_linear **gu)
+{
+    gu[0] = w->w_gate_up.m ? &w->w_gate_up : &w->w_gate;
+    gu[1] = w->w_gate_up.m ? NULL : &w->w_up;
+    qkv[0] = w->wqkv.m ? &w->wqkv : &w->wq;
+    qkv[1] = &w->wk, qkv[2] = &w->wv;
+    return w->wqkv.m ? 1 : 3;
+}
+
 
 tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
 {
@@ -839,8 +946,9 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
         const tt_layer_weights *w = &m->w.layers[l];
         /* attention */
         rmsnorm(s->xb, s->x, w->attn_norm, D, eps);
-        linear_run(m, s->xb, D, 3, (const tt_linear *[]){&w->wq, &w->wk, &w->wv}, (float *[]){s->q, s->k, s->v},
-                   TT_PROF_QKV);
+        const tt_linear *qkv[3], *gu[2];
+        int nqkv = layer_groups(w, qkv, gu), ngu = gu[1] ? 2 : 1;
+        linear_run(m, s->xb, D, nqkv, qkv, (float *[]){s->q, s->k, s->v}, TT_PROF_QKV);
         rope_apply(s->q, c->n_heads, hd, c->rope_dim, s->rope_cs);
         rope_apply(s->k, c->n_kv_heads, hd, c->rope_dim, s->rope_cs);
         size_t at = ((size_t)l * m->n_ctx + pos) * kvd;
@@ -854,8 +962,7 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
         for (int i = 0; i < D; i++) s->x[i] += s->xb2[i];
         /* feed-forward */
         rmsnorm(s->xb, s->x, w->ffn_norm, D, eps);
-        linear_run(m, s->xb, D, 2, (const tt_linear *[]){&w->w_gate, &w->w_up}, (float *[]){s->hb, s->hb2},
-                   TT_PROF_GATE_UP);
+        linear_run(m, s->xb, D, ngu, gu, (float *[]){s->hb, s->hb2}, TT_PROF_GATE_UP);
         gated_act(s->hb, s->hb2, H, c->act);
         rmsnorm(s->hb, s->hb, w->ffn_sub_norm, H, eps);
         linear_run(m, s->hb, H, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->xb2}, TT_PROF_DOWN);
@@ -904,8 +1011,7 @@ static tt_status build_batch_state(tt_model *m)
     s->ba_s = malloc(B * sizeof(float));
     s->bsum_q = malloc(B * sizeof(int32_t));
     s->bdot = tt_alloc(B * dots * sizeof(int32_t));
-    s->bkt = tt_alloc((size_t)m->threads * c->head_dim * (((size_t)m->n_ctx + 15) / 16 * 16) * sizeof(float));
-    if (!s->bkt || !s->bx || !s->bxb || !s->bxb2 || !s->bq || !s->bk || !s->bv || !s->bhb || !s->bhb2 || !s->bxq || !s->bws ||
+    if (!s->bx || !s->bxb || !s->bxb2 || !s->bq || !s->bk || !s->bv || !s->bhb || !s->bhb2 || !s->bxq || !s->bws ||
         !s->ba_s || !s->bsum_q || !s->bdot)
         return tt_fail(TT_ERR_NOMEM, "no memory for the prefill state (batch %d)", m->batch);
     return TT_OK;
@@ -913,9 +1019,9 @@ static tt_status build_batch_state(tt_model *m)
 
 typedef struct gemm_task {
     const tt_linear *L;
-    int32_t *dot; /* (n, L->m) */
-    float *y;     /* (n, ldy) */
-    int ldy;
+    int32_t *dot;                  /* (n, L->m) */
+    float *y[TT_LINEAR_MAX_SEG];   /* per segment: (n, ldy) */
+    int ldy[TT_LINEAR_MAX_SEG];
 } gemm_task;
 
 typedef struct gemm_job {
@@ -940,8 +1046,7 @@ static void gemm_worker(void *ctx, int tid, int nth)
         tt_gemm_args a = {L->packed_g, j->q, j->ldq, v->prep ? j->ws : NULL, j->sum_q, L->m, L->k, j->n};
         v->gemm(&a, j->t[i].dot, r0, r1);
         for (int t = 0; t < j->n; t++)
-            tt_dot_to_float(j->t[i].dot + (size_t)t * L->m + r0, r1 - r0, j->a_s[t], L->scale,
-                            j->t[i].y + (size_t)t * j->t[i].ldy + r0);
+            dots_to_out(L, j->t[i].dot + (size_t)t * L->m, r0, r1, j->a_s[t], j->t[i].y, j->t[i].ldy, t);
     }
 }
 
@@ -976,8 +1081,9 @@ static void linear_batch(tt_model *m, const float *x, int ldx, int k, int n, int
                   .sum_q = s->bsum_q};
     int32_t *dot = s->bdot;
     quant_job qj = {s, x, ldx, k, n, j.ldq, NULL};
-    for (int i = 0; i < nl; i++) {
-        j.t[i] = (gemm_task){L[i], dot, y[i], ldy[i]};
+    for (int i = 0, o = 0; i < nl; o += L[i++]->nseg) {
+        j.t[i] = (gemm_task){.L = L[i], .dot = dot};
+        for (int sg = 0; sg < L[i]->nseg; sg++) j.t[i].y[sg] = y[o + sg], j.t[i].ldy[sg] = ldy[o + sg];
         dot += (size_t)n * L[i]->m;
         /* every I2_S prep is the same function (tt_i2s_prep_q256): the chunk is prepped once */
         if (L[i]->vg->prep && qj.prep && L[i]->vg->prep != qj.prep)
@@ -994,52 +1100,24 @@ typedef struct attn_batch_job {
 } attn_batch_job;
 
 /* attn_worker for n consecutive positions: head h of token t attends to positions 0..pos0+t (causal); the cache
- * already holds the whole chunk. Per head, the keys are first transposed (kt[i][t]) so the scores of 16 keys are
- * computed side by side in vector lanes, each key's sum in dot_heads' order (16 lanes, then a tree): exactly the
- * float operations of attn_worker's dot_heads, vectorized across keys instead of reassociated. */
+ * already holds the whole chunk. The same calls as attn_worker, so the same bits. */
 static void attn_batch_worker(void *ctx, int tid, int nth)
 {
     const attn_batch_job *j = ctx;
     const tt_model_config *c = &j->m->config;
     tt_run_state *s = &j->m->s;
     int hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
-    int npos = j->pos0 + j->n, stride = (npos + 15) / 16 * 16;
     size_t loff = (size_t)j->layer * j->m->n_ctx * kvd;
     float scale = 1.0f / sqrtf((float)hd);
-    float *kt = s->bkt + (size_t)tid * hd * ((j->m->n_ctx + 15) / 16 * 16);
     tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
-    int kt_head = -1;
     for (int h = h0; h < h1; h++) {
-        int kvh = h / group;
-        if (kvh != kt_head) { /* heads of one GQA group share the transposed keys */
-            for (int t = 0; t < npos; t++) {
-                const float *k = s->key_cache + loff + (size_t)t * kvd + kvh * hd;
-                for (int i = 0; i < hd; i++) kt[(size_t)i * stride + t] = k[i];
-            }
-            kt_head = kvh;
-        }
+        const float *kc = s->key_cache + loff + (h / group) * hd, *vc = s->value_cache + loff + (h / group) * hd;
         for (int tk = 0; tk < j->n; tk++) {
             int pos = j->pos0 + tk;
-            const float *q = s->bq + (size_t)tk * qd + h * hd;
             float *att = s->att + (size_t)h * j->m->n_ctx, *out = s->bxb + (size_t)tk * qd + h * hd;
-            int t = 0;
-            for (; t + 16 <= pos + 1; t += 16) {
-                float l[16][16] = {{0}}; /* [lane][key]: lane j of key u sums i ≡ j (mod 16), as dot_heads does */
-                for (int i = 0; i < hd; i++)
-                    for (int u = 0; u < 16; u++) l[i % 16][u] += q[i] * kt[(size_t)i * stride + t + u];
-                for (int w = 8; w >= 1; w /= 2) /* dot_heads' tree over the lanes */
-                    for (int lj = 0; lj < w; lj++)
-                        for (int u = 0; u < 16; u++) l[lj][u] += l[lj + w][u];
-                for (int u = 0; u < 16; u++) att[t + u] = l[0][u] * scale;
-            }
-            for (; t <= pos; t++)
-                att[t] = dot_heads(q, s->key_cache + loff + (size_t)t * kvd + kvh * hd, hd) * scale;
+            tt_dense_scores(s->bq + (size_t)tk * qd + h * hd, kc, (size_t)kvd, pos + 1, hd, scale, att);
             softmax(att, pos + 1);
-            memset(out, 0, (size_t)hd * sizeof *out);
-            for (int t2 = 0; t2 <= pos; t2++) {
-                const float *v = s->value_cache + loff + (size_t)t2 * kvd + kvh * hd;
-                for (int i = 0; i < hd; i++) out[i] += att[t2] * v[i];
-            }
+            tt_dense_weighted_sum(att, vc, (size_t)kvd, pos + 1, hd, out);
         }
     }
 }
@@ -1122,8 +1200,9 @@ static void forward_chunk(tt_model *m, const int *tokens, int n, int pos0)
         const tt_layer_weights *w = &m->w.layers[l];
         /* attention */
         stage_run(m, w, STAGE_ATTN_NORM, l, pos0, n);
-        linear_batch(m, s->bxb, wide, D, n, 3, (const tt_linear *[]){&w->wq, &w->wk, &w->wv},
-                     (float *[]){s->bq, s->bk, s->bv}, (const int[]){qd, kvd, kvd});
+        const tt_linear *qkv[3], *gu[2];
+        int nqkv = layer_groups(w, qkv, gu), ngu = gu[1] ? 2 : 1;
+        linear_batch(m, s->bxb, wide, D, n, nqkv, qkv, (float *[]){s->bq, s->bk, s->bv}, (const int[]){qd, kvd, kvd});
         stage_run(m, w, STAGE_ROPE, l, pos0, n);
         /* attention outputs land in bxb at stride qd (the q/k/v inputs there are consumed) */
         tt_pool_run(m->pool, attn_batch_worker, &(attn_batch_job){m, l, pos0, n});
@@ -1131,8 +1210,7 @@ static void forward_chunk(tt_model *m, const int *tokens, int n, int pos0)
         linear_batch(m, s->bxb, qd, qd, n, 1, (const tt_linear *[]){&w->wo}, (float *[]){s->bxb2}, (const int[]){D});
         /* feed-forward */
         stage_run(m, w, STAGE_FFN_NORM, l, pos0, n);
-        linear_batch(m, s->bxb, wide, D, n, 2, (const tt_linear *[]){&w->w_gate, &w->w_up},
-                     (float *[]){s->bhb, s->bhb2}, (const int[]){H, H});
+        linear_batch(m, s->bxb, wide, D, n, ngu, gu, (float *[]){s->bhb, s->bhb2}, (const int[]){H, H});
         stage_run(m, w, STAGE_ACT, l, pos0, n);
         linear_batch(m, s->bhb, H, H, n, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->bxb2}, (const int[]){D});
         stage_run(m, w, STAGE_RESIDUAL, l, pos0, n);

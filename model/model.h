@@ -20,6 +20,9 @@ typedef enum tt_act { TT_ACT_RELU2 = 0, TT_ACT_SILU } tt_act;
 /* LM head formats: the tied embedding as stored (f16 or q8_0 in the file), or requantized at load to int8 rows
  * with one f32 scale per row ("q8": absmax per row, activations stay f32). */
 typedef enum tt_lm_head { TT_LM_HEAD_FILE = 0, TT_LM_HEAD_Q8 } tt_lm_head;
+/* Fusing q/k/v and gate/up into one GEMV each: AUTO when the baked profile's medians say the fused shape is faster
+ * than its parts (no profile: not fused), or always / never. */
+typedef enum tt_fuse { TT_FUSE_AUTO = 0, TT_FUSE_ON, TT_FUSE_OFF } tt_fuse;
 
 typedef struct tt_model_config {
     char arch[32];      /* "bitnet-b1.58" (ReLU² FFN) or "bitnet" (SiLU FFN) */
@@ -64,14 +67,20 @@ extern const tt_model_backend tt_model_backend_oracle;
 extern const tt_model_backend tt_model_backend_registry;
 extern const tt_model_backend *tt_model_gemv; /* THE seam; defaults to &tt_model_backend_registry */
 
-/* One ternary linear layer y = s_w · T · x, T of m rows × k columns, stored in its kernel's layout. */
+/* One ternary linear layer y = s_w · T · x, T of m rows × k columns, stored in its kernel's layout. A fused linear
+ * stacks the rows of 2 or 3 tensors of the same K (q/k/v, gate/up) into one matrix: one GEMV, one weight stream;
+ * its outputs are split back into segments, each with its tensor's scale. */
+#define TT_LINEAR_MAX_SEG 3
 typedef struct tt_linear {
     const tt_variant *v; /* kernel chosen by the seam for this shape */
     uint8_t *packed;     /* (packed_size) bytes in v's layout, tt_alloc'd */
     size_t packed_bytes;
     void *ws;            /* per-token workspace for v->prep (NULL when none) */
     int m, k;
-    float scale;         /* s_w from the tensor's tail */
+    float scale;         /* s_w from the tensor's tail (of the first segment) */
+    int nseg;            /* 1, or the number of tensors fused */
+    int seg_m[TT_LINEAR_MAX_SEG];       /* rows of each segment, in order */
+    float seg_scale[TT_LINEAR_MAX_SEG]; /* each segment's s_w */
     const tt_variant *vg;     /* GEMM kernel for batched prefill (NULL: none) */
     const uint8_t *packed_g;  /* vg's weights: == packed when the layouts agree, else packed_g_own */
     uint8_t *packed_g_own;    /* a second copy in vg's layout (only when the layouts differ), tt_alloc'd */
@@ -90,6 +99,8 @@ typedef struct tt_layer_weights {
     tt_linear w_up;             /* (hidden_dim, dim) */
     const float *ffn_sub_norm;  /* (hidden_dim) */
     tt_linear w_down;           /* (dim, hidden_dim) */
+    tt_linear wqkv;             /* q, k, v fused (m = 0 when not: then wq, wk, wv are used, else they are empty) */
+    tt_linear w_gate_up;        /* gate, up fused (m = 0 when not) */
 } tt_layer_weights;
 
 typedef struct tt_model_weights {
@@ -127,7 +138,6 @@ typedef struct tt_run_state {
     float *ba_s;    /* (B) activation scales */
     int32_t *bsum_q; /* (B) */
     int32_t *bdot;  /* (B, max rows of a linear group) */
-    float *bkt;     /* (threads, head_dim, n_ctx rounded up to 16) keys of one KV head, transposed, per thread */
 } tt_run_state;
 
 typedef struct tt_model_opts {
@@ -135,6 +145,9 @@ typedef struct tt_model_opts {
     int n_ctx;           /* KV cache length; 0 = min(seq_len, 4096) (calloc'd: resident only as it fills) */
     tt_lm_head lm_head;
     int batch;           /* prefill tokens per weight pass (chunk); 0 = TT_MODEL_BATCH_DEFAULT, 1 = token by token */
+    tt_fuse fuse;        /* q/k/v and gate/up as one GEMV each (see tt_fuse) */
+    void (*bind)(void *ctx, int idx); /* optional: pins pool thread idx (0 = the caller, pinned in tt_model_open) */
+    void *bind_ctx;
 } tt_model_opts;
 
 #define TT_MODEL_BATCH_DEFAULT 64
@@ -173,6 +186,9 @@ typedef struct tt_model {
     const char *gemm_kernel_name; /* GEMM kernel of the largest matrix, NULL when prefill runs token by token */
     int batch;                  /* prefill chunk (tokens per weight pass); 1 = token by token */
     size_t bytes_gemm_copy;     /* extra packed bytes for GEMM kernels whose layout differs from the GEMV one */
+    tt_fuse fuse;
+    bool fused_qkv, fused_gate_up; /* the decision of tt_model_opts.fuse */
+    char fuse_note[256];        /* why, for reports */
     bool prof;                  /* accumulate prof_ns per decode phase */
     double prof_ns[TT_PROF_COUNT];
     long prof_t;                /* time of the last mark */

@@ -12,6 +12,7 @@
 typedef struct bake_row {
     int m, k, threads;
     const char *variant;
+    double median_ns; /* 0: not measured (the static default table) */
 } bake_row;
 
 static tt_status write_table(const bake_row *rows, int n, const char *source, uint64_t hash, const char *out)
@@ -28,7 +29,8 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
     }
     fprintf(f, "\nstatic const tt_baked_entry table[] = {\n");
     for (int i = 0; i < n; i++)
-        fprintf(f, "    {%d, %d, %d, \"%s\", %s},\n", rows[i].m, rows[i].k, rows[i].threads, rows[i].variant, rows[i].variant);
+        fprintf(f, "    {%d, %d, %d, \"%s\", %s, %.1f},\n", rows[i].m, rows[i].k, rows[i].threads, rows[i].variant,
+                rows[i].variant, rows[i].median_ns);
     fprintf(f, "};\n\nconst tt_baked_entry *tt_baked_table(int *n, const char **source)\n{\n    *n = %d;\n"
                "    if (source) *source = \"%s\";\n    return table;\n}\n",
             n, source);
@@ -48,7 +50,7 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
             free(rows);
             return tt_fail(TT_ERR_FORMAT, "profile winner %s is not an exact variant of this registry", p->e[i].winner.variant);
         }
-        rows[nrows++] = (bake_row){p->e[i].m, p->e[i].k, p->e[i].threads, v->name};
+        rows[nrows++] = (bake_row){p->e[i].m, p->e[i].k, p->e[i].threads, v->name, p->e[i].winner.median_ns};
     }
     char src[600];
     snprintf(src, sizeof src, "profile %s (cpu %s, created %s)", profile_path, p->cpu.brand, p->created);
@@ -100,7 +102,7 @@ int tt_cmd_bake(int argc, char **argv)
         for (int i = 0; i < ns; i++) {
             const tt_variant *v = tt_dispatch_default(TT_FMT_I2S, sh[i].m, sh[i].k);
             if (!v) v = tt_dispatch_default(TT_FMT_TL2, sh[i].m, sh[i].k);
-            if (v) rows[n++] = (bake_row){sh[i].m, sh[i].k, 1, v->name};
+            if (v) rows[n++] = (bake_row){sh[i].m, sh[i].k, 1, v->name, 0};
         }
         char src[200];
         snprintf(src, sizeof src, "default table (static preference, ISA level %s, model %s)", isa ? isa : "this CPU", model);

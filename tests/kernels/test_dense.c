@@ -77,6 +77,23 @@ int main(void)
         float got = tt_dense_dot_f32(u, one, 33);
         CHECKF(got == 1.0f, "dot_f32 order: got %g, want 1 (lanes, then the tree)", got);
     }
+    /* axpy: every length 0..300, same bits as the portable loop, and elements past n untouched */
+    {
+        float xa[301], y0[301], ya[301], yb[301];
+        for (int i = 0; i < 301; i++) {
+            xa[i] = (float)ldexp((double)(int)(tt_rand_next(&s) % 2001) - 1000.0, (int)(tt_rand_next(&s) % 30) - 15);
+            y0[i] = (float)((double)(tt_rand_next(&s) % 2001) / 7.0 - 140.0);
+        }
+        for (int n = 0; n <= 300; n++) {
+            memcpy(ya, y0, sizeof ya), memcpy(yb, y0, sizeof yb);
+            tt_dense_axpy_f32(ya, 0.3183099f, xa, n);
+            for (int i = 0; i < n; i++) {
+                float p = 0.3183099f * xa[i];
+                yb[i] += p;
+            }
+            CHECKF(!memcmp(ya, yb, sizeof ya), "axpy n=%d differs from the portable loop", n);
+        }
+    }
     printf("dense: implementation %s\n", tt_dense_impl());
     free(w), free(w8), free(x), free(y), free(sc);
     return tt_test_end("dense");

@@ -10,7 +10,8 @@
  *   dots are exact, and the float code after them is the same).
  * - Batched prefill (tt_model_prefill: one GEMM per linear layer per chunk) gives bit-identical logits, and a
  *   bit-identical cache (the greedy decode after it matches), to token-by-token decoding: chunk sizes that divide
- *   the prompt and that do not, a prompt split into two prefill calls, 1 and 2 threads, the oracle's GEMM backend.
+ *   the prompt and that do not, a prompt split into two prefill calls, 1 and 2 threads, the oracle's GEMM backend;
+ *   and the same with q/k/v and gate/up fused into one stacked matrix each (decode and prefill).
  * - The requantized q8 LM head stays close to the f16 one.
  * - Bad tokens, positions, files and corrupted weights give errors with messages. */
 #include "model.h"
@@ -166,15 +167,20 @@ static void check_paths_identical(const char *path)
 #define PROMPT 37
 #define GEN 6
 static bool prefill_run(const char *path, int threads, int batch, int split, const tt_model_backend *be, float *out,
-                        char *gemm_kernel)
+                        char *gemm_kernel, tt_fuse fuse)
 {
     tt_model_gemv = be;
-    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = batch};
+    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = batch, .fuse = fuse};
     tt_model *m = NULL;
     tt_status st = tt_model_open(path, &o, &m);
     tt_model_gemv = &tt_model_backend_registry;
     CHECKF(!st, "open batch %d: %s", batch, tt_last_error());
     if (st) return false;
+    /* forced fusion is honoured (one stacked matrix per group, segments of the tensors' heights) */
+    CHECK(m->fused_qkv == (fuse == TT_FUSE_ON) && m->fused_gate_up == (fuse == TT_FUSE_ON));
+    if (fuse == TT_FUSE_ON)
+        CHECK(m->w.layers[0].wqkv.nseg == 3 && m->w.layers[0].w_gate_up.nseg == 2 && !m->w.layers[0].wq.m &&
+              m->w.layers[0].wqkv.m == m->w.layers[0].wqkv.seg_m[0] + 2 * m->w.layers[0].wqkv.seg_m[1]);
     int V = m->config.vocab_size, tokens[PROMPT];
     uint64_t rng = 11;
     for (int i = 0; i < PROMPT; i++) tokens[i] = (int)(tt_rand_next(&rng) % (uint64_t)V);
@@ -205,22 +211,26 @@ static void check_prefill(const char *path, const char *label)
     size_t bytes = (size_t)(GEN + 1) * V * sizeof(float);
     float *ref = malloc(bytes), *got = malloc(bytes);
     char kernel[96];
-    if (!prefill_run(path, 1, 1, 0, &tt_model_backend_registry, ref, kernel)) goto out;
+    if (!prefill_run(path, 1, 1, 0, &tt_model_backend_registry, ref, kernel, TT_FUSE_OFF)) goto out;
     CHECK(!strcmp(kernel, "none")); /* batch 1: token by token, no GEMM kernel chosen */
-    static const struct { int threads, batch, split, oracle; } cfg[] = {
-        {1, 64, 0, 0}, {1, 8, 0, 0}, {1, 5, 20, 0}, {2, 16, 0, 0}, {2, 3, 11, 0}, {1, 8, 0, 1}, {2, 7, 0, 1},
+    /* every configuration, fused q/k/v + gate/up (fuse 1) or not, gives the bits of unfused token by token */
+    static const struct { int threads, batch, split, oracle, fuse; } cfg[] = {
+        {1, 64, 0, 0, 0}, {1, 8, 0, 0, 0}, {1, 5, 20, 0, 0}, {2, 16, 0, 0, 0}, {2, 3, 11, 0, 0}, {1, 8, 0, 1, 0},
+        {2, 7, 0, 1, 0},  {1, 1, 0, 0, 1}, {2, 1, 0, 0, 1},  {2, 16, 0, 0, 1}, {1, 5, 20, 0, 1}, {1, 8, 0, 1, 1},
     };
     for (size_t i = 0; i < sizeof cfg / sizeof *cfg; i++) {
         int th = cfg[i].threads > g_threads ? g_threads : cfg[i].threads;
         memset(got, 0, bytes);
         if (!prefill_run(path, th, cfg[i].batch, cfg[i].split,
-                         cfg[i].oracle ? &tt_model_backend_oracle : &tt_model_backend_registry, got, kernel))
+                         cfg[i].oracle ? &tt_model_backend_oracle : &tt_model_backend_registry, got, kernel,
+                         cfg[i].fuse ? TT_FUSE_ON : TT_FUSE_OFF))
             continue;
         int first = -1;
         for (int g = 0; g <= GEN && first < 0; g++)
             if (memcmp(ref + (size_t)g * V, got + (size_t)g * V, (size_t)V * sizeof(float))) first = g;
-        CHECKF(first < 0, "%s: prefill (threads %d, batch %d, split %d, %s) differs from token by token at step %d",
-               label, th, cfg[i].batch, cfg[i].split, kernel, first);
+        CHECKF(first < 0,
+               "%s: prefill (threads %d, batch %d, split %d, %s, %s) differs from token by token at step %d", label, th,
+               cfg[i].batch, cfg[i].split, kernel, cfg[i].fuse ? "fused" : "separate", first);
         if (i == 0) printf("%s: batched prefill with %s = token by token (logits bit-identical, %d decode steps)\n",
                            label, kernel, GEN);
     }

@@ -12,18 +12,18 @@ void tt_i2s_gemv_r8_u1_f64_p8192_il__avx512bw(const tt_gemv_args *, int32_t *, i
 void tt_i2s_gemv_r8_u1_f0_p4096_il__avxvnni(const tt_gemv_args *, int32_t *, int, int);
 
 static const tt_baked_entry table[] = {
-    {2560, 2560, 1, "tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw},
-    {2560, 2560, 2, "tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni", tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni},
-    {640, 2560, 1, "tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw},
-    {640, 2560, 2, "tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw},
-    {3840, 2560, 1, "tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw},
-    {3840, 2560, 2, "tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw},
-    {6912, 2560, 1, "tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw},
-    {6912, 2560, 2, "tt_i2s_gemv_r1_u2_f0_p4096__avx512vnni", tt_i2s_gemv_r1_u2_f0_p4096__avx512vnni},
-    {13824, 2560, 1, "tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw},
-    {13824, 2560, 2, "tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni", tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni},
-    {2560, 6912, 1, "tt_i2s_gemv_r8_u1_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u1_f64_p8192_il__avx512bw},
-    {2560, 6912, 2, "tt_i2s_gemv_r8_u1_f0_p4096_il__avxvnni", tt_i2s_gemv_r8_u1_f0_p4096_il__avxvnni},
+    {2560, 2560, 1, "tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw, 42085.6},
+    {2560, 2560, 2, "tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni", tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni, 30024.3},
+    {640, 2560, 1, "tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw, 10748.8},
+    {640, 2560, 2, "tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw, 7762.9},
+    {3840, 2560, 1, "tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw, 63476.2},
+    {3840, 2560, 2, "tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u2_f64_p8192_il__avx512bw, 34242.8},
+    {6912, 2560, 1, "tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u2_f64_p8192_il__avx512bw, 110689.4},
+    {6912, 2560, 2, "tt_i2s_gemv_r1_u2_f0_p4096__avx512vnni", tt_i2s_gemv_r1_u2_f0_p4096__avx512vnni, 84915.0},
+    {13824, 2560, 1, "tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw", tt_i2s_gemv_r4_u1_f64_p8192_il__avx512bw, 223250.6},
+    {13824, 2560, 2, "tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni", tt_i2s_gemv_r1_u2_f0_p8192__avx512vnni, 179561.1},
+    {2560, 6912, 1, "tt_i2s_gemv_r8_u1_f64_p8192_il__avx512bw", tt_i2s_gemv_r8_u1_f64_p8192_il__avx512bw, 114849.6},
+    {2560, 6912, 2, "tt_i2s_gemv_r8_u1_f0_p4096_il__avxvnni", tt_i2s_gemv_r8_u1_f0_p4096_il__avxvnni, 89964.6},
 };
 
 const tt_baked_entry *tt_baked_table(int *n, const char **source)
