@@ -49,3 +49,34 @@ const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads)
     }
     return tt_dispatch_default(fmt, m, k);
 }
+
+static bool has_entry(const tt_baked_entry *t, int n, int m, int k, int threads)
+{
+    for (int i = 0; i < n; i++)
+        if (t[i].m == m && t[i].k == k && t[i].threads == threads) return true;
+    return false;
+}
+
+int tt_baked_best_threads(void)
+{
+    int n, best = 0;
+    const tt_baked_entry *t = tt_baked_table(&n, NULL);
+    double best_total = 0;
+    for (int i = 0; i < n; i++) { /* each distinct thread count once */
+        bool seen = false;
+        for (int j = 0; j < i; j++) seen |= t[j].threads == t[i].threads;
+        if (seen) continue;
+        double total = 0;
+        bool ok = true;
+        for (int j = 0; j < n && ok; j++) {
+            if (t[j].threads != t[i].threads) continue;
+            bool everywhere = true; /* compare like with like: shapes timed at every count */
+            for (int c = 0; c < n; c++) everywhere &= has_entry(t, n, t[j].m, t[j].k, t[c].threads);
+            if (!everywhere) continue;
+            ok = t[j].median_ns > 0;
+            total += t[j].median_ns;
+        }
+        if (ok && total > 0 && (!best || total < best_total)) best = t[i].threads, best_total = total;
+    }
+    return best;
+}

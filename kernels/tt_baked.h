@@ -22,6 +22,10 @@ const tt_variant *tt_baked_find(int m, int k, int threads);
 /* The baked winner's median (ns) for (m, k) at this thread count (or the nearest tuned count); 0 if not known. */
 double tt_baked_median_ns(int m, int k, int threads);
 
+/* The tuned thread count: of the counts in the table, the one whose winners' medians add up to the least over the
+ * shapes timed at every count (the time of one pass over those matrices). 0 when the table has no medians. */
+int tt_baked_best_threads(void);
+
 /* The kernel for (fmt, m, k, threads): baked winner if any, else the static default. Logs the choice. */
 const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads);
 

@@ -41,7 +41,7 @@ tt_status tt_fail(tt_status s, const char *fmt, ...)
 /* Buffers of a megabyte or more (packed weights, LM heads, cold copies) start on a 2 MiB boundary and ask for
  * transparent huge pages: a weight stream of gigabytes then walks one page table entry per 2 MiB instead of per
  * 4 KiB (fewer TLB misses, and the hardware prefetchers are not stopped at every 4 KiB boundary). glibc serves
- * such an aligned_alloc from its own mapping, so free() still works. TRITUNE_THP=0 turns this off (to measure it). */
+ * such an allocation from its own mapping, and free() releases it. TRITUNE_THP=0 turns this off (to measure it). */
 #define TT_HUGE (2u << 20)
 
 static int thp_wanted(void)
@@ -60,7 +60,8 @@ void *tt_alloc(size_t bytes)
     if (n < bytes) return NULL;
     if (n == 0) n = 64;
     if (n < ((size_t)1 << 20) || !thp_wanted()) return aligned_alloc(64, n);
-    void *p = aligned_alloc(TT_HUGE, n);
+    void *p = NULL; /* posix_memalign: aligned_alloc wants the size to be a multiple of 2 MiB */
+    if (posix_memalign(&p, TT_HUGE, n)) return NULL;
 #ifdef MADV_HUGEPAGE
     if (p) madvise(p, n & ~(size_t)4095, MADV_HUGEPAGE); /* advisory: failure leaves 4 KiB pages */
 #endif

@@ -6,6 +6,8 @@
 
 #include "tt_common.h"
 
+#include <stdbool.h>
+
 /* y[r] = Σ_k half(w[r*k + j]) * x[j] for r in [r0, r1); k % 16 == 0. */
 void tt_dense_f16_rows(const uint16_t *w, const float *x, int k, float *y, int r0, int r1);
 /* y[r] = scale[r] * Σ_k w[r*k + j] * x[j] for r in [r0, r1); k % 16 == 0. */
@@ -25,6 +27,21 @@ void tt_dense_axpy_f32(float *y, float a, const float *x, int n);
  * ones, so every ISA gives the same bits. */
 void tt_dense_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *att);
 void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int n, int hd, float *out);
+/* The LM-head row-dot family: rows per block R (1, 2, 4, 8) sharing each activation load, software prefetch P
+ * blocks of rows ahead (0 = none), per ISA; every member gives the bits of the portable order. */
+typedef enum tt_dense_kind { TT_DENSE_F16 = 0, TT_DENSE_I8 = 1 } tt_dense_kind;
+typedef struct tt_dense_variant {
+    const char *name; /* head_<f16|i8>_r<R>_p<P>__<avx512f|avx2>, or head_<f16|i8>_portable */
+    tt_dense_kind kind;
+    uint32_t needs;   /* TT_F_* features that must be usable */
+    int rows, prefetch_blocks;
+    void (*f16)(const uint16_t *w, const float *x, int k, float *y, int r0, int r1);
+    void (*i8)(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1);
+} tt_dense_variant;
+const tt_dense_variant *tt_dense_variants(int *n);
+bool tt_dense_variant_usable(const tt_dense_variant *v);
+const tt_dense_variant *tt_dense_variant_find(const char *name);
+const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind);
 /* Which implementation runs here ("avx512f", "avx2+f16c", "portable"). */
 const char *tt_dense_impl(void);
 /* Portable reference of the same summation order (tests). */

@@ -72,6 +72,13 @@ static int cmp_double(const void *a, const void *b)
 
 static void bind_cb(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
 
+/* The thread count the baked profile timed fastest over the model's matrices; 1 without a profile. */
+static int default_threads(void)
+{
+    int t = tt_baked_best_threads();
+    return t > 0 ? t : 1;
+}
+
 static bool parse_fuse(const char *s, tt_fuse *f)
 {
     if (!strcmp(s, "auto")) *f = TT_FUSE_AUTO;
@@ -241,6 +248,7 @@ static void usage_run(FILE *f)
                "  --lm-head f16   the tied embedding as stored in the file (f16, or q8_0 if the file has it)\n"
                "  --lm-head q8    requantize it at load to int8 rows with one f32 scale per row (half the traffic)\n"
                "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n"
+               "  -t              threads (default: the count the baked profile timed fastest; 1 without one)\n"
                "  --fuse          q/k/v and gate/up as one GEMV each: auto (when the baked profile timed the fused\n"
                "                  shape faster than its parts), on, off\n");
 }
@@ -248,7 +256,7 @@ static void usage_run(FILE *f)
 int tt_cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *prompt = "";
-    long n_gen = 64, threads = 1, batch = 0;
+    long n_gen = 64, threads = 0, batch = 0; /* threads 0: the tuned count (default_threads) */
     tt_model_opts o = {.threads = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -293,7 +301,7 @@ int tt_cmd_run(int argc, char **argv)
         fprintf(stderr, "tritune run: empty prompt and no BOS token: nothing to condition on\n");
         goto out;
     }
-    o.threads = (int)threads;
+    o.threads = threads ? (int)threads : default_threads();
     o.n_ctx = n_ids + (int)n_gen;
     o.batch = (int)batch;
     warn_threads("run", o.threads);
@@ -306,6 +314,7 @@ int tt_cmd_run(int argc, char **argv)
     fprintf(stderr, "tritune run: %s, %d layers, kernel %s, prefill %s (batch %d), LM head %s, %d threads; %s\n",
             m->config.arch, m->config.n_layers, m->kernel_name, m->batch > 1 ? m->gemm_kernel_name : "token by token",
             m->batch, lm_head_label(m), m->threads, m->fuse_note);
+    fprintf(stderr, "tritune run: LM head kernel %s\n", m->head_note);
     double t0 = now_s();
     if (tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
     double t1 = now_s();
@@ -341,6 +350,7 @@ static void usage_bench(FILE *f)
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
                "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
                "                         [--profile]\n"
+               "-t: thread counts (default: the count the baked profile timed fastest; 1 without one).\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
                "warm-up; t/s is mean ± sample stddev. Prompt tokens go through the batched prefill: one GEMM per\n"
@@ -423,7 +433,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL;
     long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
-    int threads[16] = {1}, n_threads = 1;
+    int threads[16] = {0}, n_threads = 1; /* default: the tuned count */
     tt_lm_head head = TT_LM_HEAD_FILE;
     tt_fuse fuse = TT_FUSE_AUTO;
     bool profile = false;
@@ -475,6 +485,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         if (have_topo) tt_topo_free(&topo);
         return 1;
     }
+    if (!threads[0]) threads[0] = default_threads();
     for (int ti = 0; ti < n_threads && !rc; ti++) {
         tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
@@ -510,7 +521,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                    "---------------------------:");
             header = true;
         }
-        printf("|   %d thread(s): %s\n", m->threads, m->fuse_note);
+        printf("|   %d thread(s): %s; LM head kernel %s\n", m->threads, m->fuse_note, m->head_note);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
@@ -613,6 +624,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "fused_qkv", json_boolean(m->fused_qkv));
             json_object_set_new(row, "fused_gate_up", json_boolean(m->fused_gate_up));
             json_object_set_new(row, "fusion", json_string(m->fuse_note));
+            json_object_set_new(row, "lm_head_kernel", json_string(m->head_note));
             json_object_set_new(row, "n_threads", json_integer(r.threads));
             json_object_set_new(row, "test", json_string(r.test));
             json_object_set_new(row, "n_prompt", json_integer(r.n_prompt));

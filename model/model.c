@@ -582,6 +582,8 @@ static void free_state(tt_run_state *s)
     memset(s, 0, sizeof *s);
 }
 
+static tt_status pick_head(tt_model *m); /* below, with the LM head */
+
 tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **out)
 {
     if (!path || !out) return tt_fail(TT_ERR_NULL, "tt_model_open: NULL argument");
@@ -610,6 +612,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
         st = tt_fail(TT_ERR_NOMEM, "cannot start a pool of %d threads", m->threads);
     if (!st && tt_pool_threads(m->pool) != m->threads)
         st = tt_fail(TT_ERR_UNSUPPORTED, "started only %d of %d threads", tt_pool_threads(m->pool), m->threads);
+    if (!st) st = pick_head(m);
     if (st) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", tt_last_error());
@@ -838,27 +841,11 @@ static float sum_lanes(const float *l)
     return s;
 }
 
-static float dot_f16(const uint16_t *w, const float *x, int n)
-{
-    float l[LANES] = {0};
-    for (int i = 0; i < n; i += LANES) /* n % 32 == 0: dims are multiples of 128 */
-        for (int j = 0; j < LANES; j++) l[j] += tt_half_to_float_vec(w[i + j]) * x[i + j];
-    return sum_lanes(l);
-}
-
 static float dot_f32(const float *w, const float *x, int n)
 {
     float l[LANES] = {0};
     for (int i = 0; i < n; i += LANES)
         for (int j = 0; j < LANES; j++) l[j] += w[i + j] * x[i + j];
-    return sum_lanes(l);
-}
-
-static float dot_i8(const int8_t *w, const float *x, int n)
-{
-    float l[LANES] = {0};
-    for (int i = 0; i < n; i += LANES)
-        for (int j = 0; j < LANES; j++) l[j] += (float)w[i + j] * x[i + j];
     return sum_lanes(l);
 }
 
@@ -876,6 +863,7 @@ static float dot_q8_0(const uint8_t *p, const float *x, int n)
 typedef struct head_job {
     const tt_model *m;
     const float *x;
+    const tt_dense_variant *v; /* the head kernel (f16 and q8 heads), NULL for f32 / q8_0 file heads */
 } head_job;
 
 static void head_worker(void *ctx, int tid, int nth)
@@ -886,25 +874,87 @@ static void head_worker(void *ctx, int tid, int nth)
     int D = m->config.dim, r0, r1;
     float *logits = m->s.logits;
     tt_split_even(m->config.vocab_size, 64, tid, nth, &r0, &r1);
-    /* f16 and 8-bit heads: ISA-dispatched row dots (kernels/tt_dense.c), same summation order as the loops below */
-    if (m->lm_head == TT_LM_HEAD_Q8) {
-        tt_dense_i8_rows(m->w.head_q8, m->w.head_q8_scale, j->x, D, logits, r0, r1);
+    /* f16 and 8-bit heads: a member of the head family (kernels/tt_dense.h), raced at load; all give the bits of
+     * the portable order, as the loops below do for the other file types */
+    if (j->v && j->v->kind == TT_DENSE_I8) {
+        j->v->i8(m->w.head_q8, m->w.head_q8_scale, j->x, D, logits, r0, r1);
         return;
     }
-    if (te->type == TT_GGML_F16) {
-        tt_dense_f16_rows((const uint16_t *)te->data, j->x, D, logits, r0, r1);
+    if (j->v) {
+        j->v->f16((const uint16_t *)te->data, j->x, D, logits, r0, r1);
         return;
     }
     for (int r = r0; r < r1; r++) {
-        if (m->lm_head == TT_LM_HEAD_Q8)
-            logits[r] = dot_i8(m->w.head_q8 + (size_t)r * D, j->x, D) * m->w.head_q8_scale[r];
-        else if (te->type == TT_GGML_F16)
-            logits[r] = dot_f16((const uint16_t *)(te->data + (size_t)r * D * 2), j->x, D);
-        else if (te->type == TT_GGML_F32)
+        if (te->type == TT_GGML_F32)
             logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
         else
             logits[r] = dot_q8_0(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, j->x, D);
     }
+}
+
+/* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise every usable member of the head family on
+ * the widest ISA is timed on this model's own head (3 interleaved passes each, weights streaming from memory as in
+ * decode) and the fastest by median is kept. Heads under 64 MiB (tests' tiny models) and TRITUNE_HEAD_TUNE=0 take
+ * the static default. */
+static tt_status pick_head(tt_model *m)
+{
+    const tt_gguf_tensor *te = m->w.token_embd;
+    tt_dense_kind kind = m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : TT_DENSE_F16;
+    m->head_v = NULL;
+    if (kind == TT_DENSE_F16 && te->type != TT_GGML_F16) {
+        snprintf(m->head_note, sizeof m->head_note, "portable loop (%s head in the file)", tt_ggml_type_name(te->type));
+        return TT_OK;
+    }
+    const char *forced = getenv("TRITUNE_HEAD_KERNEL"), *tune = getenv("TRITUNE_HEAD_TUNE");
+    if (forced && *forced) {
+        const tt_dense_variant *v = tt_dense_variant_find(forced);
+        if (!v || v->kind != kind || !tt_dense_variant_usable(v))
+            return tt_fail(TT_ERR_VALUE, "TRITUNE_HEAD_KERNEL=%s: %s", forced,
+                           !v ? "no such head kernel" : v->kind != kind ? "not a kernel for this LM-head format"
+                                                                         : "needs an ISA this CPU lacks");
+        m->head_v = v;
+        snprintf(m->head_note, sizeof m->head_note, "%s (TRITUNE_HEAD_KERNEL)", v->name);
+        return TT_OK;
+    }
+    const tt_dense_variant *def = tt_dense_variant_default(kind);
+    m->head_v = def;
+    if (m->bytes_head < ((size_t)64 << 20) || (tune && tune[0] == '0')) {
+        snprintf(m->head_note, sizeof m->head_note, "%s (static default: %s)", def->name,
+                 tune && tune[0] == '0' ? "TRITUNE_HEAD_TUNE=0" : "head under 64 MiB, not raced");
+        return TT_OK;
+    }
+    int nv, nc = 0;
+    const tt_dense_variant *vs = tt_dense_variants(&nv), *cand[64];
+    for (int i = 0; i < nv && nc < 64; i++)
+        if (vs[i].kind == kind && vs[i].needs == def->needs && tt_dense_variant_usable(&vs[i])) cand[nc++] = &vs[i];
+    if (!nc) {
+        snprintf(m->head_note, sizeof m->head_note, "%s (static default)", def->name);
+        return TT_OK;
+    }
+    enum { ROUNDS = 3 };
+    double t[64][ROUNDS], med[64] = {0};
+    float *x = m->s.xb;
+    for (int i = 0; i < m->config.dim; i++) x[i] = 1.0f / (float)(i + 1);
+    for (int r = 0; r < ROUNDS; r++)
+        for (int c = 0; c < nc; c++) {
+            int ci = (c + r) % nc; /* rotate the order between rounds */
+            long t0 = prof_now();
+            tt_pool_run(m->pool, head_worker, &(head_job){m, x, cand[ci]});
+            t[ci][r] = (double)(prof_now() - t0);
+        }
+    int best = 0;
+    for (int c = 0; c < nc; c++) {
+        double a = t[c][0], b = t[c][1], d = t[c][2];
+        med[c] = a > b ? (b > d ? b : a > d ? d : a) : (a > d ? a : b > d ? d : b); /* median of 3 */
+        if (med[c] < med[best]) best = c;
+    }
+    double def_med = 0;
+    for (int c = 0; c < nc; c++)
+        if (cand[c] == def) def_med = med[c];
+    m->head_v = cand[best];
+    snprintf(m->head_note, sizeof m->head_note, "%s (raced at load over %d kernels: %.2f ms/pass; default %s %.2f)",
+             cand[best]->name, nc, med[best] / 1e6, def->name, def_med / 1e6);
+    return TT_OK;
 }
 
 int tt_argmax(const float *v, int n)
@@ -974,7 +1024,7 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
     }
     rmsnorm(s->xb, s->x, m->w.output_norm, D, eps);
     prof_mark(m, TT_PROF_ELEMWISE);
-    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb});
+    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v});
     prof_mark(m, TT_PROF_HEAD);
     return TT_OK;
 }
@@ -1241,6 +1291,6 @@ tt_status tt_model_prefill(tt_model *m, const int *tokens, int n, int pos0, bool
     if (!want_logits) return TT_OK;
     tt_run_state *s = &m->s;
     rmsnorm(s->xb, s->x, m->w.output_norm, c->dim, c->norm_eps);
-    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb});
+    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v});
     return TT_OK;
 }

@@ -188,6 +188,8 @@ typedef struct tt_model {
     size_t bytes_gemm_copy;     /* extra packed bytes for GEMM kernels whose layout differs from the GEMV one */
     tt_fuse fuse;
     bool fused_qkv, fused_gate_up; /* the decision of tt_model_opts.fuse */
+    const struct tt_dense_variant *head_v; /* LM-head kernel (NULL: f32 / q8_0 file head, portable loops) */
+    char head_note[192];        /* which, and how it was chosen */
     char fuse_note[256];        /* why, for reports */
     bool prof;                  /* accumulate prof_ns per decode phase */
     double prof_ns[TT_PROF_COUNT];

@@ -39,6 +39,35 @@ int main(void)
         float ref = tt_dense_f16_dot_ref(w + (size_t)r * k, x, k);
         CHECKF(memcmp(&ref, &y[r], 4) == 0, "f16 row %d (%s): %g vs %g", r, tt_dense_impl(), y[r], ref);
     }
+    /* every usable member of the head family (rows per block, prefetch distance, ISA) gives the portable bits,
+     * including the rows past the last full block (37 rows) and a range that starts mid-block */
+    {
+        int nv, tried = 0;
+        const tt_dense_variant *vs = tt_dense_variants(&nv);
+        float *yr = malloc(sizeof(float) * m), *yv = malloc(sizeof(float) * m);
+        tt_dense_variant_default(TT_DENSE_F16)->f16(w, x, k, yr, 0, m);
+        for (int i = 0; i < nv; i++) {
+            if (!tt_dense_variant_usable(&vs[i]) || vs[i].kind != TT_DENSE_F16) continue;
+            memset(yv, 0, sizeof(float) * m);
+            vs[i].f16(w, x, k, yv, 0, m);
+            CHECKF(!memcmp(yr, yv, sizeof(float) * m), "%s differs from the portable order", vs[i].name);
+            vs[i].f16(w, x, k, yv, 5, 29);
+            CHECKF(!memcmp(yr + 5, yv + 5, sizeof(float) * 24), "%s rows 5..28 differ", vs[i].name);
+            tried++;
+        }
+        tt_dense_variant_default(TT_DENSE_I8)->i8(w8, sc, x, k, yr, 0, m);
+        for (int i = 0; i < nv; i++) {
+            if (!tt_dense_variant_usable(&vs[i]) || vs[i].kind != TT_DENSE_I8) continue;
+            memset(yv, 0, sizeof(float) * m);
+            vs[i].i8(w8, sc, x, k, yv, 0, m);
+            CHECKF(!memcmp(yr, yv, sizeof(float) * m), "%s differs from the portable order", vs[i].name);
+            tried++;
+        }
+        CHECK(tried >= 2);
+        CHECK(tt_dense_variant_find("head_f16_portable") && !tt_dense_variant_find("head_f16_r3_p9__avx2"));
+        printf("dense: %d head kernels usable here, all bit-identical\n", tried);
+        free(yr), free(yv);
+    }
     /* a split range gives the same rows */
     float y2[37];
     tt_dense_f16_rows(w, x, k, y2, 3, 30);
