@@ -266,28 +266,6 @@ __attribute__((target("avx512f"))) static void wsum_avx512(const float *att, con
     }
 }
 
-__attribute__((target("avx512f"))) static void axpy_avx512(float *y, float a, const float *x, int n)
-{
-    __m512 av = _mm512_set1_ps(a);
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(av, _mm512_loadu_ps(x + i))));
-    if (i < n) {
-        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
-        __m512 p = _mm512_mul_ps(av, _mm512_maskz_loadu_ps(k, x + i));
-        _mm512_mask_storeu_ps(y + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, y + i), p));
-    }
-}
-
-__attribute__((target("avx2"))) static void axpy_avx2(float *y, float a, const float *x, int n)
-{
-    __m256 av = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, _mm256_loadu_ps(x + i))));
-    axpy_portable(y + i, a, x + i, n - i);
-}
-
 __attribute__((target("avx2"))) static void wsum_avx2(const float *att, const float *v, size_t stride, int n, int hd,
                                                      float *out)
 {
@@ -454,25 +432,6 @@ static dot_fn pick_dot(void)
 }
 
 float tt_dense_dot_f32(const float *a, const float *b, int n) { return pick_dot()(a, b, n); }
-
-typedef void (*axpy_fn)(float *, float, const float *, int);
-
-static axpy_fn pick_axpy(void)
-{
-    static axpy_fn fn;
-    axpy_fn seen = __atomic_load_n(&fn, __ATOMIC_RELAXED);
-    if (seen) return seen;
-    axpy_fn f = axpy_portable;
-#if defined(__x86_64__)
-    uint32_t u = tt_cpu_get()->usable;
-    if (u & TT_F_AVX512F) f = axpy_avx512;
-    else if (u & TT_F_AVX2) f = axpy_avx2;
-#endif
-    __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
-    return f;
-}
-
-void tt_dense_axpy_f32(float *y, float a, const float *x, int n) { pick_axpy()(y, a, x, n); }
 
 typedef void (*scores_fn)(const float *, const float *, size_t, int, int, float, float *);
 typedef void (*wsum_fn)(const float *, const float *, size_t, int, int, float *);

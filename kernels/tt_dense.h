@@ -18,8 +18,6 @@ void tt_dense_i8_rows(const int8_t *w, const float *scale, const float *x, int k
  * use it, so both sum the same way; vectorized it is one dependent add per 16 elements instead of one per element. */
 float tt_dense_dot_f32(const float *a, const float *b, int n);
 float tt_dense_dot_f32_ref(const float *a, const float *b, int n);
-/* y[i] += a·x[i], i < n: each element rounded the same on every ISA (a product, then a sum; no FMA). */
-void tt_dense_axpy_f32(float *y, float a, const float *x, int n);
 /* Attention over n cached positions of one head (row t of k and v at k + t·stride, v + t·stride):
  *   tt_dense_scores:       att[t] = tt_dense_dot_f32(q, k_t, hd) · scale            (same bits as that call)
  *   tt_dense_weighted_sum: out[i] = ((0 + att[0]·v_0[i]) + att[1]·v_1[i]) + ...     (t in increasing order)

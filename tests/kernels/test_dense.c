@@ -106,22 +106,36 @@ int main(void)
         float got = tt_dense_dot_f32(u, one, 33);
         CHECKF(got == 1.0f, "dot_f32 order: got %g, want 1 (lanes, then the tree)", got);
     }
-    /* axpy: every length 0..300, same bits as the portable loop, and elements past n untouched */
+    /* attention: scores and the weighted sum of values against their portable definitions, bit for bit, over
+     * head sizes around the vector widths and position counts around the 4-key blocks; rows at a stride */
     {
-        float xa[301], y0[301], ya[301], yb[301];
-        for (int i = 0; i < 301; i++) {
-            xa[i] = (float)ldexp((double)(int)(tt_rand_next(&s) % 2001) - 1000.0, (int)(tt_rand_next(&s) % 30) - 15);
-            y0[i] = (float)((double)(tt_rand_next(&s) % 2001) / 7.0 - 140.0);
+        enum { NMAX = 70, HMAX = 130, STRIDE = 131 };
+        static float kc[NMAX * STRIDE], vc[NMAX * STRIDE], q[HMAX], att[NMAX], got[HMAX], want[HMAX];
+        for (int i = 0; i < NMAX * STRIDE; i++) {
+            kc[i] = (float)ldexp((double)(int)(tt_rand_next(&s) % 2001) - 1000.0, (int)(tt_rand_next(&s) % 20) - 14);
+            vc[i] = (float)((double)(tt_rand_next(&s) % 2001) / 1000.0 - 1.0);
         }
-        for (int n = 0; n <= 300; n++) {
-            memcpy(ya, y0, sizeof ya), memcpy(yb, y0, sizeof yb);
-            tt_dense_axpy_f32(ya, 0.3183099f, xa, n);
-            for (int i = 0; i < n; i++) {
-                float p = 0.3183099f * xa[i];
-                yb[i] += p;
+        for (int i = 0; i < HMAX; i++) q[i] = (float)((double)(tt_rand_next(&s) % 2001) / 500.0 - 2.0);
+        static const int hds[] = {1, 15, 16, 17, 64, 100, 128, 130}, ns[] = {0, 1, 3, 4, 5, 8, 33, 70};
+        for (size_t h = 0; h < sizeof hds / sizeof *hds; h++)
+            for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
+                int hd = hds[h], n = ns[c];
+                tt_dense_scores(q, kc, STRIDE, n, hd, 0.0883883f, att);
+                for (int t = 0; t < n; t++) {
+                    float w = tt_dense_dot_f32_ref(q, kc + (size_t)t * STRIDE, hd) * 0.0883883f;
+                    CHECKF(!memcmp(&w, &att[t], 4), "scores hd=%d n=%d t=%d: %a vs %a", hd, n, t, att[t], w);
+                }
+                for (int t = 0; t < n; t++) att[t] = 1.0f / (float)(t + 3);
+                for (int i = 0; i < hd; i++) {
+                    want[i] = 0.0f;
+                    for (int t = 0; t < n; t++) {
+                        float p = att[t] * vc[(size_t)t * STRIDE + i];
+                        want[i] += p;
+                    }
+                }
+                tt_dense_weighted_sum(att, vc, STRIDE, n, hd, got);
+                CHECKF(!memcmp(got, want, (size_t)hd * 4), "weighted sum hd=%d n=%d differs", hd, n);
             }
-            CHECKF(!memcmp(ya, yb, sizeof ya), "axpy n=%d differs from the portable loop", n);
-        }
     }
     printf("dense: implementation %s\n", tt_dense_impl());
     free(w), free(w8), free(x), free(y), free(sc);
