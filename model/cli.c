@@ -32,6 +32,17 @@ static size_t peak_rss_bytes(void)
     return getrusage(RUSAGE_SELF, &ru) ? 0 : (size_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
 }
 
+/* Resident set now (/proc/self/statm), 0 if unknown. */
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    int ok = f && fscanf(f, "%lu %lu", &size, &resident) == 2;
+    if (f) fclose(f);
+    long ps = sysconf(_SC_PAGESIZE);
+    return ok && ps > 0 ? (size_t)resident * (size_t)ps : 0;
+}
+
 /* Strict integer parsing: the whole string, within [lo, hi]. */
 static bool parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -360,7 +371,8 @@ static void usage_bench(FILE *f)
                "bandwidth is probed before the first repetition and after each; each repetition is divided by the\n"
                "higher probe around it, the median is shown; the JSON also has the share of the highest probe of\n"
                "the test), energy per token with its source (measured-RAPL,\n"
-               "measured-PAPI, measured-perf, or estimated-model where the machine has no meter), peak RSS, the\n"
+               "measured-PAPI, measured-perf, or estimated-model where the machine has no meter), RSS with the\n"
+               "model loaded (and the process peak, which includes the probe's buffer), the\n"
                "kernels and the LM-head format. --json writes every row with its samples. --profile adds where\n"
                "decode time goes (ms/token per phase: quantization, each GEMV group, attention, LM head, the rest).\n",
                TT_MODEL_BATCH_DEFAULT);
@@ -437,6 +449,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     tt_lm_head head = TT_LM_HEAD_FILE;
     tt_fuse fuse = TT_FUSE_AUTO;
     bool profile = false;
+    size_t model_rss_max = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -497,6 +510,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             rc = 1;
             break;
         }
+        size_t model_rss = rss_bytes(); /* the model's footprint, before any bandwidth probe buffer */
+        if (model_rss > model_rss_max) model_rss_max = model_rss;
         const tt_model_config *c = &m->config;
         char model[96], params[32];
         fmt_count((double)m->n_params, params, sizeof params);
@@ -651,6 +666,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "energy_source", json_string(r.energy_source));
             json_object_set_new(row, "energy_estimated", json_boolean(er.estimated));
             json_object_set_new(row, "peak_rss_bytes", json_integer((json_int_t)peak_rss_bytes()));
+            json_object_set_new(row, "model_rss_bytes", json_integer((json_int_t)model_rss));
             json_array_append_new(rows, row);
             free(r.ts);
         }
@@ -658,7 +674,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     }
     tt_energy_close(energy);
     if (have_topo) tt_topo_free(&topo);
-    printf("\npeak RSS: %.1f MB\n", peak_rss_bytes() / 1e6);
+    printf("\nRSS with the model loaded: %.1f MB (process peak %.1f MB, with the bandwidth probe's buffer)\n",
+           model_rss_max / 1e6, peak_rss_bytes() / 1e6);
     if (!rc && json_path) {
         json_t *root = json_object();
         json_object_set_new(root, "schema", json_string("tritune-e2e/1"));

@@ -37,6 +37,7 @@ int main(void)
         CHECK(json_real_value(json_object_get(r, "avg_ts")) > 0);
         CHECK(json_real_value(json_object_get(r, "bytes_per_token")) > 0);
         CHECK(json_integer_value(json_object_get(r, "peak_rss_bytes")) > 0);
+        CHECK(json_integer_value(json_object_get(r, "model_rss_bytes")) > 0);
         const char *test = json_string_value(json_object_get(r, "test"));
         CHECK(test && (!strcmp(test, "pp16") || !strcmp(test, "tg8")));
     }
