@@ -429,6 +429,9 @@ tt_status tt_bundle_load(const char *dir, tt_bundle *b)
     read_bw(b, json_object_get(b->machine, "membw"));
     if (!b->nbw) read_bw(b, json_object_get(b->profile, "membw"));
     read_gbench(b);
+    snprintf(path, sizeof path, "%s/e2e_q8.json", dir);
+    tt_status st = tt_re2e_load(path, &b->e2e_q8);
+    if (st) return st;
     snprintf(path, sizeof path, "%s/e2e.json", dir);
     return tt_re2e_load(path, &b->e2e);
 }
@@ -440,6 +443,7 @@ void tt_bundle_free(tt_bundle *b)
     free(b->e);
     tt_rgb_free(&b->gb);
     tt_re2e_free(&b->e2e);
+    tt_re2e_free(&b->e2e_q8);
     memset(b, 0, sizeof *b);
 }
 

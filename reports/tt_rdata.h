@@ -57,7 +57,7 @@ typedef struct tt_re2e_row {
 typedef struct tt_re2e {
     bool present;
     char problems[512]; /* what was missing or malformed, "" when none */
-    char model[128], lm_head[48];
+    char model[128], lm_head[96];
     double size_bytes, params;
     tt_re2e_row *rows;
     int n;
@@ -94,6 +94,7 @@ typedef struct tt_bundle {
     tt_rgb_file gb;
     int ngb_files;
     tt_re2e e2e;
+    tt_re2e e2e_q8; /* e2e_q8.json: the same with the 8-bit LM head (optional) */
     int nbw; /* measured read bandwidth per thread count (machine.membw, else profile.membw) */
     int bw_threads[32];
     double bw_gbps[32];

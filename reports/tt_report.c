@@ -432,14 +432,24 @@ static void formats_section(FILE *md, const tt_bundle *b)
 }
 
 /* ---- end to end ---- */
+static void e2e_table(FILE *md, const tt_bundle *b, const tt_re2e *e);
+
 static void e2e_section(FILE *md, const tt_bundle *b)
 {
-    const tt_re2e *e = &b->e2e;
     fprintf(md, "## End to end\n\n");
-    if (!e->present) {
-        fprintf(md, "> No end-to-end results: %s.\n\n", *e->problems ? e->problems : "e2e.json missing");
-        return;
+    if (!b->e2e.present) {
+        fprintf(md, "> No end-to-end results: %s.\n\n", *b->e2e.problems ? b->e2e.problems : "e2e.json missing");
+    } else {
+        e2e_table(md, b, &b->e2e);
     }
+    if (b->e2e_q8.present) {
+        fprintf(md, "### With the 8-bit LM head (e2e_q8.json)\n\n");
+        e2e_table(md, b, &b->e2e_q8);
+    }
+}
+
+static void e2e_table(FILE *md, const tt_bundle *b, const tt_re2e *e)
+{
     char s1[32], s2[32], s3[32];
     char info[512];
     size_t n = (size_t)snprintf(info, sizeof info, "Model `%s`", *e->model ? e->model : "(not named)");

@@ -118,7 +118,11 @@ static void test_full_report(const char *bundle, bool gnuplot)
     CHECK(has(md, "| pp512 | 2 | 41.20 ± 0.60 | 5 |"));
     CHECK(has(md, "**estimated-model** — *not a measurement*"));
     CHECK(has(md, "no RAPL powercap zones"));
-    CHECK(count_energy(md) == 3);
+    /* the 8-bit LM head's table from e2e_q8.json, its label in full */
+    CHECK(has(md, "### With the 8-bit LM head (e2e_q8.json)"));
+    CHECK(has(md, "lm_head: q8 (int8 rows + f32 row scale, requantized at load)"));
+    CHECK(has(md, "| tg128 | 2 | 26.10 ± 0.30 | 3 | 820.2 MiB | 22.45 | 82 % | 0.4011 J [estimated-model] |"));
+    CHECK(count_energy(md) == 4);
     CHECK(unlabelled_energy(md) == 0);
     snprintf(charts, sizeof charts, "%s/charts", out);
     char gp[700];
