@@ -674,8 +674,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     }
     tt_energy_close(energy);
     if (have_topo) tt_topo_free(&topo);
-    printf("\nRSS with the model loaded: %.1f MB (process peak %.1f MB, with the bandwidth probe's buffer)\n",
-           model_rss_max / 1e6, peak_rss_bytes() / 1e6);
+    if (model_rss_max)
+        printf("\nRSS with the model loaded: %.1f MB (process peak %.1f MB, with the bandwidth probe's buffer)\n",
+               model_rss_max / 1e6, peak_rss_bytes() / 1e6);
     if (!rc && json_path) {
         json_t *root = json_object();
         json_object_set_new(root, "schema", json_string("tritune-e2e/1"));

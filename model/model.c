@@ -584,6 +584,21 @@ static void free_state(tt_run_state *s)
 
 static tt_status pick_head(tt_model *m); /* below, with the LM head */
 
+/* TRITUNE_HEAD_KERNEL, checked before the weights are loaded (a typo should not cost a load). */
+static tt_status forced_head(tt_dense_kind kind, const tt_dense_variant **out)
+{
+    const char *forced = getenv("TRITUNE_HEAD_KERNEL");
+    *out = NULL;
+    if (!forced || !*forced) return TT_OK;
+    const tt_dense_variant *v = tt_dense_variant_find(forced);
+    if (!v || v->kind != kind || !tt_dense_variant_usable(v))
+        return tt_fail(TT_ERR_VALUE, "TRITUNE_HEAD_KERNEL=%s: %s", forced,
+                       !v ? "no such head kernel" : v->kind != kind ? "not a kernel for this LM-head format"
+                                                                     : "needs an ISA this CPU lacks");
+    *out = v;
+    return TT_OK;
+}
+
 tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **out)
 {
     if (!path || !out) return tt_fail(TT_ERR_NULL, "tt_model_open: NULL argument");
@@ -598,7 +613,9 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     if (o.batch < 0 || o.batch > TT_MODEL_BATCH_MAX)
         return free(m), tt_fail(TT_ERR_VALUE, "batch = %d (must be 0..%d)", o.batch, TT_MODEL_BATCH_MAX);
     m->batch = o.batch ? o.batch : TT_MODEL_BATCH_DEFAULT;
-    tt_status st = tt_gguf_open(path, &m->gguf);
+    const tt_dense_variant *head_check;
+    tt_status st = forced_head(m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : TT_DENSE_F16, &head_check);
+    if (!st) st = tt_gguf_open(path, &m->gguf);
     if (!st) st = tt_model_config_read(m->gguf, &m->config);
     if (!st) {
         int cap = m->config.seq_len < 4096 ? m->config.seq_len : 4096;
@@ -907,11 +924,9 @@ static tt_status pick_head(tt_model *m)
     }
     const char *forced = getenv("TRITUNE_HEAD_KERNEL"), *tune = getenv("TRITUNE_HEAD_TUNE");
     if (forced && *forced) {
-        const tt_dense_variant *v = tt_dense_variant_find(forced);
-        if (!v || v->kind != kind || !tt_dense_variant_usable(v))
-            return tt_fail(TT_ERR_VALUE, "TRITUNE_HEAD_KERNEL=%s: %s", forced,
-                           !v ? "no such head kernel" : v->kind != kind ? "not a kernel for this LM-head format"
-                                                                         : "needs an ISA this CPU lacks");
+        const tt_dense_variant *v = NULL;
+        tt_status st = forced_head(kind, &v);
+        if (st) return st;
         m->head_v = v;
         snprintf(m->head_note, sizeof m->head_note, "%s (TRITUNE_HEAD_KERNEL)", v->name);
         return TT_OK;

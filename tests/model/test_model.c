@@ -15,6 +15,7 @@
  * - The requantized q8 LM head stays close to the f16 one.
  * - Bad tokens, positions, files and corrupted weights give errors with messages. */
 #include "model.h"
+#include "tt_dense.h"
 #include "tt_half.h"
 #include "tt_model_test.h"
 
@@ -310,6 +311,17 @@ static void check_errors(const char *path)
     o = (tt_model_opts){.threads = 1, .n_ctx = 100000};
     CHECK(tt_model_open(path, &o, &m) == TT_ERR_VALUE && strstr(tt_last_error(), "n_ctx"));
     CHECK(tt_model_open("/nonexistent.gguf", NULL, &m) == TT_ERR_IO && strstr(tt_last_error(), "/nonexistent.gguf"));
+    /* a forced LM-head kernel: unknown, or of the other format, is refused with the reason; a valid one is used */
+    o = (tt_model_opts){.threads = 1, .lm_head = TT_LM_HEAD_FILE};
+    setenv("TRITUNE_HEAD_KERNEL", "head_f16_r3_nope", 1);
+    CHECK(tt_model_open(path, &o, &m) == TT_ERR_VALUE && strstr(tt_last_error(), "no such head kernel"));
+    setenv("TRITUNE_HEAD_KERNEL", "head_i8_portable", 1);
+    CHECK(tt_model_open(path, &o, &m) == TT_ERR_VALUE && strstr(tt_last_error(), "not a kernel for this LM-head"));
+    setenv("TRITUNE_HEAD_KERNEL", "head_f16_portable", 1);
+    m = NULL;
+    CHECK(tt_model_open(path, &o, &m) == TT_OK && m && !strcmp(m->head_v->name, "head_f16_portable"));
+    tt_model_close(m);
+    unsetenv("TRITUNE_HEAD_KERNEL");
     patch_and_expect(path, "blk.1.ffn_down.weight", "blk.1.ffn_dowX.weight", "blk.1.ffn_down.weight\" is missing");
     patch_and_expect(path, "bitnet-b1.58.embedding_length", "bitnet-b1.58.embedding_lengtX", "embedding_length");
     patch_and_expect(path, "bitnet-b1.58\x0c", "bitnet-b1.59\x0c", "bitnet");
