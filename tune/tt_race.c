@@ -169,3 +169,18 @@ int tt_race_round_end(tt_race *r)
     }
     return dropped;
 }
+
+bool tt_race_faster(const double *a, int na, const double *b, int nb, double alpha, double min_gap)
+{
+    if (na < 1 || nb < 1) return false;
+    double ma = tt_median(a, na), mb = tt_median(b, nb);
+    return mb > ma * (1 + min_gap) && tt_mwu_p_greater(b, nb, a, na) < alpha;
+}
+
+int tt_race_prefer(const tt_race *r, int lead, int prefer)
+{
+    if (lead < 0 || prefer < 0 || prefer >= r->n || prefer == lead) return lead;
+    const tt_race_cand *p = &r->c[prefer], *l = &r->c[lead];
+    if (!p->alive || p->n < 1) return lead;
+    return tt_race_faster(l->s, l->n, p->s, p->n, r->alpha, r->min_gap) ? lead : prefer;
+}

@@ -33,6 +33,14 @@ int tt_race_round_end(tt_race *r);
 /* Leader (lowest median among the alive) and runner-up (next lowest among all measured, alive or not). */
 int tt_race_leader(const tt_race *r, int *runner_up);
 
+/* a is faster than b with confidence: median of a below b's by more than min_gap and a one-sided Mann-Whitney U
+ * p < alpha that b's samples are larger (the race's elimination rule, seen from the faster side). */
+bool tt_race_faster(const double *a, int na, const double *b, int nb, double alpha, double min_gap);
+/* The leader to keep when outside evidence prefers candidate `prefer` (e.g. the single-thread winner of the shape):
+ * prefer, if it is alive and the leader is not faster with confidence; else lead. On a shared host whose bandwidth
+ * caps every candidate at the same speed, the race cannot rank the alive, and its lowest median is noise. */
+int tt_race_prefer(const tt_race *r, int lead, int prefer);
+
 /* Statistics helpers. */
 double tt_median(const double *x, int n);             /* copies; n >= 1 */
 double tt_quantile(const double *x, int n, double q); /* linear interpolation */

@@ -179,8 +179,11 @@ static void shape_free(shape_ctx *c)
 }
 
 /* Race one (shape, threads) and fill the entry. Returns 0, or -1 when interrupted (entry not filled). */
+/* prefer: the winner of this shape at one thread (NULL for the single-thread race itself): among candidates the
+ * race cannot tell apart it is kept (tt_race_prefer), so a tie on a bandwidth-capped host is not settled by noise. */
 static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_opts *o, double bw, shape_ctx *sc,
-                    double combo_budget, const char *gb_json, tt_prof_entry *e, int done, int combos)
+                    double combo_budget, const char *gb_json, tt_prof_entry *e, int done, int combos,
+                    const char *prefer)
 {
     double t_start = now_s();
     const tt_cpu *cpu = tt_cpu_get();
@@ -247,6 +250,19 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
               sh->name, sh->m, sh->k, threads, rounds, 1e3 * min_time, na, dropped, race.alpha, tt_race_alive(&race));
     }
     int runner = -1, lead = tt_race_leader(&race, &runner);
+    bool kept_preferred = false;
+    for (int i = 0; prefer && lead >= 0 && i < nc; i++) {
+        if (strcmp(cand[i]->name, prefer)) continue;
+        int chosen = tt_race_prefer(&race, lead, i);
+        if (chosen != lead) {
+            logf_("%s %dx%d t%d: %s leads by median but not with confidence: keeping the single-thread winner %s",
+                  sh->name, sh->m, sh->k, threads, cand[lead]->name, prefer);
+            runner = lead;
+            lead = chosen;
+            kept_preferred = true;
+        }
+        break;
+    }
     if (g_stop || lead < 0) {
         for (int i = 0; i < nc; i++) tt_bench_arg_free(&args[i]);
         free(args), free(idx);
@@ -322,8 +338,19 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
             *(fwarm[j] ? &e->warm_baseline_ns : &e->cold_baseline_ns) = g->median_ns;
         }
     }
-    /* The final interleaved session may reorder a near-tie; the profile's winner is the faster of the two there. */
-    if (!st && run && e->runner_up.median_ns > 0 && e->runner_up.median_ns < e->winner.median_ns) {
+    /* The final interleaved session may reorder a near-tie; the profile's winner is the faster of the two there
+     * (when the single-thread winner was kept through a tie: only if the runner-up is faster with confidence). */
+    bool swap = !st && run && e->runner_up.median_ns > 0 && e->runner_up.median_ns < e->winner.median_ns;
+    if (swap && kept_preferred) {
+        const tt_gb_stats *gw = NULL, *gr = NULL;
+        for (int j = 0; j < nf; j++)
+            if (fwarm[j] == (o->regime == TT_REGIME_WARM)) {
+                if (fv[j] == win) gw = tt_gb_get(s, j);
+                if (fv[j] == run) gr = tt_gb_get(s, j);
+            }
+        swap = gw && gr && tt_race_faster(gr->samples_ns, gr->reps, gw->samples_ns, gw->reps, race.alpha, race.min_gap);
+    }
+    if (swap) {
         tt_prof_stat t = e->winner;
         e->winner = e->runner_up;
         e->runner_up = t;
@@ -627,8 +654,10 @@ int tt_cmd_tune(int argc, char **argv)
             tt_prof_entry e;
             char gbj[4400];
             snprintf(gbj, sizeof gbj, "%s/%s_%dx%d_t%d.json", gbdir, shapes[s].name, shapes[s].m, shapes[s].k, o.threads[t]);
+            const tt_prof_entry *one = o.threads[t] > 1 ? tt_profile_find(&prof, shapes[s].m, shapes[s].k, 1,
+                                                                           tt_regime_name(o.regime)) : NULL;
             int r = tune_one(&shapes[s], o.threads[t], &topo, &o, bw_for(&prof, o.threads[t]), &sc, combo_budget, gbj,
-                             &e, done, combos);
+                             &e, done, combos, one ? one->winner.variant : NULL);
             if (r < 0) break;
             if (r > 0) {
                 rc = 1;

@@ -61,5 +61,30 @@ int main(void)
     tt_race_add(&r, 0, 1), tt_race_add(&r, 1, 100);
     CHECK(tt_race_round_end(&r) == 0 && tt_race_alive(&r) == 2);
     tt_race_free(&r);
+
+    /* Ties settled by outside evidence: the preferred candidate (the single-thread winner) is kept while the leader
+     * is not faster with confidence; a clearly faster leader, or a dead or unmeasured preferred one, keeps the lead. */
+    for (int trial = 0; trial < 20; trial++) {
+        tt_race q;
+        CHECK(tt_race_init(&q, 3) == 0);
+        for (int k = 0; k < 24; k++) {
+            tt_race_add(&q, 0, 100 * (1 + 0.03 * noise(&s))); /* the same distribution as #1: a tie */
+            tt_race_add(&q, 1, 100 * (1 + 0.03 * noise(&s)));
+            tt_race_add(&q, 2, 80 * (1 + 0.01 * noise(&s)));  /* 20 % faster */
+        }
+        int lead = tt_race_leader(&q, NULL);
+        CHECK(lead == 2);
+        CHECK(tt_race_prefer(&q, lead, 0) == 2);               /* not a tie: the faster one stays */
+        q.c[2].alive = false;                                  /* only the tied pair left */
+        lead = tt_race_leader(&q, NULL);
+        CHECK(tt_race_prefer(&q, lead, 0) == 0 && tt_race_prefer(&q, lead, 1) == 1);
+        q.c[0].alive = false;
+        CHECK(tt_race_prefer(&q, 1, 0) == 1);                  /* dropped: not preferred */
+        CHECK(tt_race_prefer(&q, 1, -1) == 1);                 /* nothing preferred */
+        tt_race_free(&q);
+    }
+    double fa[6] = {80, 81, 80, 79, 80, 81}, sl[6] = {100, 101, 99, 100, 102, 100}, ne[6] = {100, 99, 101, 100, 100, 99};
+    CHECK(tt_race_faster(fa, 6, sl, 6, 0.01, 0.02) && !tt_race_faster(sl, 6, fa, 6, 0.01, 0.02));
+    CHECK(!tt_race_faster(ne, 6, sl, 6, 0.01, 0.02)); /* within the 2 % gap */
     return tt_test_end("race");
 }
