@@ -22,19 +22,24 @@ static const tt_baked_entry *find_entry(int m, int k, int threads)
     return best;
 }
 
-double tt_baked_median_ns(int m, int k, int threads)
+/* The entry's variant if this registry has it (same kernel) and this CPU can run it. */
+static const tt_variant *entry_usable(const tt_baked_entry *best)
 {
-    const tt_baked_entry *e = find_entry(m, k, threads);
-    return e && tt_baked_find(m, k, threads) && e->median_ns > 0 ? e->median_ns : 0;
+    const tt_variant *v = tt_variant_find(best->variant);
+    if (!v || v->gemv != best->gemv) return NULL;
+    return tt_variant_eligible(v, tt_cpu_get(), NULL, 0) ? v : NULL;
 }
 
 const tt_variant *tt_baked_find(int m, int k, int threads)
 {
-    const tt_baked_entry *best = find_entry(m, k, threads);
-    if (!best) return NULL;
-    const tt_variant *v = tt_variant_find(best->variant);
-    if (!v || v->gemv != best->gemv) return NULL;
-    return tt_variant_eligible(v, tt_cpu_get(), NULL, 0) ? v : NULL;
+    const tt_baked_entry *e = find_entry(m, k, threads);
+    return e ? entry_usable(e) : NULL;
+}
+
+double tt_baked_median_ns(int m, int k, int threads)
+{
+    const tt_baked_entry *e = find_entry(m, k, threads);
+    return e && e->median_ns > 0 && entry_usable(e) ? e->median_ns : 0;
 }
 
 const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads)

@@ -414,55 +414,47 @@ void tt_dense_i8_rows(const int8_t *w, const float *scale, const float *x, int k
     tt_dense_variant_default(TT_DENSE_I8)->i8(w, scale, x, k, y, r0, r1);
 }
 
-typedef float (*dot_fn)(const float *, const float *, int);
-
-static dot_fn pick_dot(void)
+/* 2: AVX-512F, 1: AVX2, 0: portable (tt_cpu_get is a pthread_once and a load: cheap enough per call) */
+static int f32_level(void)
 {
-    static dot_fn fn; /* racing first calls store the same value */
-    dot_fn seen = __atomic_load_n(&fn, __ATOMIC_RELAXED);
-    if (seen) return seen;
-    dot_fn f = tt_dense_dot_f32_ref;
 #if defined(__x86_64__)
     uint32_t u = tt_cpu_get()->usable;
-    if (u & TT_F_AVX512F) f = dot_f32_avx512;
-    else if (u & TT_F_AVX2) f = dot_f32_avx2;
+    return (u & TT_F_AVX512F) ? 2 : (u & TT_F_AVX2) ? 1 : 0;
+#else
+    return 0;
 #endif
-    __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
-    return f;
 }
 
-float tt_dense_dot_f32(const float *a, const float *b, int n) { return pick_dot()(a, b, n); }
-
-typedef void (*scores_fn)(const float *, const float *, size_t, int, int, float, float *);
-typedef void (*wsum_fn)(const float *, const float *, size_t, int, int, float *);
+float tt_dense_dot_f32(const float *a, const float *b, int n)
+{
+#if defined(__x86_64__)
+    switch (f32_level()) {
+    case 2: return dot_f32_avx512(a, b, n);
+    case 1: return dot_f32_avx2(a, b, n);
+    }
+#endif
+    return tt_dense_dot_f32_ref(a, b, n);
+}
 
 void tt_dense_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *att)
 {
-    static scores_fn fn;
-    scores_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
-    if (!f) {
-        f = scores_portable;
 #if defined(__x86_64__)
-        if (tt_cpu_get()->usable & TT_F_AVX512F) f = scores_avx512;
-#endif
-        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    if (f32_level() == 2) {
+        scores_avx512(q, k, stride, n, hd, scale, att);
+        return;
     }
-    f(q, k, stride, n, hd, scale, att);
+#endif
+    scores_portable(q, k, stride, n, hd, scale, att);
 }
 
 void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int n, int hd, float *out)
 {
-    static wsum_fn fn;
-    wsum_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
-    if (!f) {
-        f = wsum_portable;
 #if defined(__x86_64__)
-        uint32_t u = tt_cpu_get()->usable;
-        if (u & TT_F_AVX512F) f = wsum_avx512;
-        else if (u & TT_F_AVX2) f = wsum_avx2;
-#endif
-        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    switch (f32_level()) {
+    case 2: wsum_avx512(att, v, stride, n, hd, out); return;
+    case 1: wsum_avx2(att, v, stride, n, hd, out); return;
     }
-    f(att, v, stride, n, hd, out);
+#endif
+    wsum_portable(att, v, stride, n, hd, out);
 }
 

@@ -210,6 +210,15 @@ tt_status tt_fmt_unpack(tt_fmt f, const uint8_t *src, size_t src_len, tt_tern *w
 }
 
 /* ---- quantizer ---- */
+/* One activation: round half to even (the default rounding mode), clamp to int8; NaN maps to -128. */
+static inline int8_t quant_one(float x, float s)
+{
+    float v = nearbyintf(x * s);
+    if (!(v >= -128.0f)) v = -128.0f; /* also maps NaN to -128 deterministically */
+    if (v > 127.0f) v = 127.0f;
+    return (int8_t)v;
+}
+
 void tt_quant_act_ref(const float *x, int k, int8_t *q, float *a_s, int32_t *sum_q)
 {
     float amax = 0.0f;
@@ -220,10 +229,7 @@ void tt_quant_act_ref(const float *x, int k, int8_t *q, float *a_s, int32_t *sum
     float s = 127.0f / fmaxf(amax, 1e-5f);
     int32_t sum = 0;
     for (int i = 0; i < k; i++) {
-        float v = nearbyintf(x[i] * s); /* default rounding mode: half to even */
-        if (!(v >= -128.0f)) v = -128.0f; /* also maps NaN to -128 deterministically */
-        if (v > 127.0f) v = 127.0f;
-        q[i] = (int8_t)v;
+        q[i] = quant_one(x[i], s);
         sum += q[i];
     }
     *a_s = s;
@@ -290,10 +296,7 @@ __attribute__((target("avx2"))) static void quant_avx2(const float *x, int k, in
     _mm256_storeu_si256((__m256i *)t, sum);
     for (int j = 0; j < 8; j++) total += t[j];
     for (; i < k; i++) {
-        float v = nearbyintf(x[i] * s);
-        if (!(v >= -128.0f)) v = -128.0f;
-        if (v > 127.0f) v = 127.0f;
-        q[i] = (int8_t)v;
+        q[i] = quant_one(x[i], s);
         total += q[i];
     }
     *a_s = s;
