@@ -52,14 +52,14 @@ __attribute__((target("avx2"))) static inline uint64_t read_avx2_body(const uint
         const __m256i *q = (const __m256i *)(p + i);
         if (pf)
             for (int l = 0; l < 4; l++) _mm_prefetch((const char *)(p + i + pf + 64 * l), _MM_HINT_T0);
-        a = _mm256_add_epi64(a, _mm256_load_si256(q + 0));
-        b = _mm256_add_epi64(b, _mm256_load_si256(q + 1));
-        c = _mm256_add_epi64(c, _mm256_load_si256(q + 2));
-        d = _mm256_add_epi64(d, _mm256_load_si256(q + 3));
-        a = _mm256_add_epi64(a, _mm256_load_si256(q + 4));
-        b = _mm256_add_epi64(b, _mm256_load_si256(q + 5));
-        c = _mm256_add_epi64(c, _mm256_load_si256(q + 6));
-        d = _mm256_add_epi64(d, _mm256_load_si256(q + 7));
+        a = _mm256_add_epi64(a, _mm256_loadu_si256(q + 0));
+        b = _mm256_add_epi64(b, _mm256_loadu_si256(q + 1));
+        c = _mm256_add_epi64(c, _mm256_loadu_si256(q + 2));
+        d = _mm256_add_epi64(d, _mm256_loadu_si256(q + 3));
+        a = _mm256_add_epi64(a, _mm256_loadu_si256(q + 4));
+        b = _mm256_add_epi64(b, _mm256_loadu_si256(q + 5));
+        c = _mm256_add_epi64(c, _mm256_loadu_si256(q + 6));
+        d = _mm256_add_epi64(d, _mm256_loadu_si256(q + 7));
     }
     __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
     uint64_t lanes[4];
@@ -77,6 +77,22 @@ __attribute__((target("avx2"))) static uint64_t read_avx2_pf(const uint8_t *p, s
     return read_avx2_body(p, bytes, 8192);
 }
 #endif
+
+uint64_t tt_membw_read_span(const void *p, size_t bytes, bool prefetch)
+{
+    const uint8_t *b = p;
+    size_t body = bytes & ~(size_t)(SLICE_ALIGN - 1);
+    uint64_t sum = 0;
+#if defined(__x86_64__)
+    if (tt_cpu_get()->usable & TT_F_AVX2) sum = prefetch ? read_avx2_pf(b, body) : read_avx2(b, body);
+    else sum = read_scalar(b, body);
+#else
+    (void)prefetch;
+    sum = read_scalar(b, body);
+#endif
+    for (size_t i = body; i < bytes; i++) sum += b[i];
+    return sum;
+}
 
 static double now_s(void)
 {

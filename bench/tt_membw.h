@@ -36,6 +36,12 @@ typedef struct tt_membw_result {
  * small enough for the probe to finish in about a second or two. */
 size_t tt_membw_default_bytes(const tt_topo *t);
 
+/* Reads [p, p + bytes) with the probe's loop (any alignment and length): a pure streaming reader with no compute,
+ * the ceiling a GEMV over the same bytes is held against in the same run (tritune bench). With prefetch, the loop
+ * also prefetches 8 KiB ahead, as the kernels do. Returns, mod 2^64, the sum of the little-endian 64-bit words of
+ * the first bytes & ~255 bytes plus the remaining bytes one by one (so the loads are live and testable). */
+uint64_t tt_membw_read_span(const void *p, size_t bytes, bool prefetch);
+
 /* One thread count. t may be NULL (no binding, no topology-sized default). */
 tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out);
 

@@ -13,6 +13,13 @@ static int il_granule(const tt_variant *v)
     return (v->isa == TT_ISA_AVX512BW || v->isa == TT_ISA_AVX512VNNI || v->isa == TT_ISA_AVX512VBMI) ? 64 : 32;
 }
 
+bool tt_variant_layouts_agree(const tt_variant *a, const tt_variant *b)
+{
+    if (!a || !b || a->layout != b->layout) return false;
+    if (a->layout != TT_LAYOUT_I2S_IL) return a->layout == TT_LAYOUT_I2S; /* TL layouts depend on more than this */
+    return a->p.rows == b->p.rows && il_granule(a) == il_granule(b);
+}
+
 static int pad_rows(int m, int a) { return (m + a - 1) / a * a; }
 
 size_t tt_variant_packed_size(const tt_variant *v, int m, int k)

@@ -158,15 +158,18 @@ static int default_score(const tt_variant *v)
 
 /* Untuned GEMM guess. Measured on Zen 5 (AVX-512 VNNI, 6912x2560, 64 tokens): more rows per block beat more tokens
  * per block at the same accumulator count (r8 n2 450 GMAC/s, r4 n4 390, r2 n8 260, r1 n16 85), and a 1 KiB
- * prefetch helps. The tuner replaces this. */
-static int default_score_gemm(const tt_variant *v, tt_layout prefer)
+ * prefetch helps. Within the best ISA, sharing the decode kernel's packed bytes comes first: on 2B4T with r4
+ * row-interleaved GEMV winners, r4 n4 instead of r8 n2 keeps one packed copy (RSS 1.60 instead of 2.17 GB) for a
+ * prefill 2-4 % slower end to end (pp128, 2 threads, 322 vs 334 t/s); TRITUNE_GEMM_KERNEL forces the other. */
+static int default_score_gemm(const tt_variant *v, const tt_variant *gemv)
 {
-    int s = isa_rank(v->isa) * 1000 + (v->layout == prefer ? 200 : 0);
-    s += 10 * v->p.rows + (v->p.rows * v->p.n >= 8 ? 20 : 0) + (v->p.pf ? 5 : 0);
+    int s = isa_rank(v->isa) * 1000 + (gemv && tt_variant_layouts_agree(v, gemv) ? 200 : 0);
+    int tile = v->p.rows * v->p.n; /* accumulators in flight; 16 fills the register file best measured so far */
+    s += 10 * v->p.rows + 2 * (tile < 16 ? tile : 16) + (v->p.pf ? 5 : 0);
     return s;
 }
 
-const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, tt_layout prefer)
+const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, const tt_variant *gemv)
 {
     const tt_cpu *cpu = tt_cpu_get();
     const char *forced = getenv("TRITUNE_GEMM_KERNEL");
@@ -192,7 +195,7 @@ const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, tt_layout p
         if (v->op != TT_OP_GEMM || v->fmt != fmt || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) ||
             tt_variant_check_shape(v, m, k))
             continue;
-        int s = default_score_gemm(v, prefer);
+        int s = default_score_gemm(v, gemv);
         if (s > best_s) best = v, best_s = s;
     }
     tt_debug("dispatch gemm %s %dx%d -> %s (static preference, no profile)", tt_fmt_name(fmt), m, k,

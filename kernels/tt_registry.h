@@ -163,9 +163,14 @@ tt_status tt_variant_run_gemm(const tt_variant *v, const uint8_t *packed, int m,
  * TRITUNE_KERNEL=<name> (forced; refused loudly if ineligible) and logging the choice (TRITUNE_DEBUG=1). */
 const tt_variant *tt_dispatch_default(tt_fmt fmt, int m, int k);
 
-/* The same for GEMM variants (prefill), honouring TRITUNE_GEMM_KERNEL=<name>. Among equals it prefers the given
- * layout (so the model can share one packed copy with its GEMV kernel); pass TT_LAYOUT_COUNT for no preference. */
-const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, tt_layout prefer);
+/* The same for GEMM variants (prefill), honouring TRITUNE_GEMM_KERNEL=<name>. Within the best ISA it prefers a
+ * variant whose packed layout agrees with gemv's (tt_variant_layouts_agree), so the model keeps one packed copy
+ * for decode and prefill; gemv may be NULL (no preference). */
+const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, const tt_variant *gemv);
+
+/* Whether two variants read the same packed bytes: the same layout, and for the row-interleaved layout the same
+ * rows per tile and the same granule (vector width). */
+bool tt_variant_layouts_agree(const tt_variant *a, const tt_variant *b);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include "tt_energy.h"
 #include "tt_membw.h"
 #include "tt_model_cli.h"
+#include "tt_pool.h"
 #include "tt_topo.h"
 
 #include <errno.h>
@@ -360,7 +361,7 @@ static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
                "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
-               "                         [--profile]\n"
+               "                         [--profile] [--no-ceiling]\n"
                "-t: thread counts (default: the count the baked profile timed fastest; 1 without one).\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
@@ -374,7 +375,12 @@ static void usage_bench(FILE *f)
                "measured-PAPI, measured-perf, or estimated-model where the machine has no meter), RSS with the\n"
                "model loaded (and the process peak, which includes the probe's buffer), the\n"
                "kernels and the LM-head format. --json writes every row with its samples. --profile adds where\n"
-               "decode time goes (ms/token per phase: quantization, each GEMV group, attention, LM head, the rest).\n",
+               "decode time goes (ms/token per phase: quantization, each GEMV group, attention, LM head, the rest).\n"
+               "The read ceiling (tg tests; --no-ceiling: off) replays one token's weight reads in the decode's own\n"
+               "pieces (one pool call per GEMV group, then the LM head) with a pure streaming reader and no compute,\n"
+               "next to each probe: what this thread count can stream in those pieces; the line shows it as t/s\n"
+               "and as %% of the probe, and the share of it decode reached (each repetition against the higher\n"
+               "ceiling around it, median).\n",
                TT_MODEL_BATCH_DEFAULT);
 }
 
@@ -398,6 +404,84 @@ static void stats(bench_row *r)
 }
 
 /* One timed pass: n tokens from position 0. The prompt goes through tt_model_prefill (batched unless batch 1). */
+/* ---- the decode's read ceiling ----
+ * One decoded token streams every ternary matrix and the LM head, in pieces: one pool call per GEMV group (q/k/v,
+ * o, gate/up, down, per layer; then the head), each thread reading its even share of each matrix. The ceiling
+ * replays exactly those reads with a pure streaming reader (no compute, no float work between calls) on the same
+ * pinned pool. It is what this thread count can stream in those pieces on this host at this moment: the probe is
+ * one long stream, so it also counts each call's ramp-up and the wait for the slower thread, which the model pays
+ * too. Decode t/s over the ceiling is how much of the achievable stream the kernels and the float work keep. */
+#define CEIL_MAX_PIECES 3
+typedef struct ceil_group {
+    const uint8_t *p[CEIL_MAX_PIECES];
+    size_t n[CEIL_MAX_PIECES];
+    int np;
+    volatile uint64_t sink;
+} ceil_group;
+
+static void ceil_worker(void *arg, int tid, int nth)
+{
+    ceil_group *g = arg;
+    uint64_t s = 0;
+    for (int i = 0; i < g->np; i++) {
+        size_t lines = (g->n[i] + 63) / 64, per = lines / (size_t)nth, extra = lines % (size_t)nth;
+        size_t l0 = (size_t)tid * per + ((size_t)tid < extra ? (size_t)tid : extra), l1 = l0 + per + ((size_t)tid < extra);
+        size_t b0 = l0 * 64 < g->n[i] ? l0 * 64 : g->n[i], b1 = l1 * 64 < g->n[i] ? l1 * 64 : g->n[i];
+        if (b1 > b0) s += tt_membw_read_span(g->p[i] + b0, b1 - b0, false);
+    }
+    if (s == 42) g->sink = s; /* keeps the sums live */
+}
+
+static void ceil_add(ceil_group *g, const tt_linear *L)
+{
+    if (L->m && L->packed && g->np < CEIL_MAX_PIECES) {
+        g->p[g->np] = L->packed;
+        g->n[g->np++] = (size_t)L->m * (size_t)L->k / 4; /* the rows a GEMV reads (not the scale tail) */
+    }
+}
+
+/* Median seconds per token of `tokens` replayed token reads (after one unmeasured token). */
+static double decode_read_ceiling(tt_model *m, int tokens)
+{
+    const tt_model_config *c = &m->config;
+    int ng = 4 * c->n_layers + 1;
+    ceil_group *g = calloc((size_t)ng, sizeof *g);
+    double *t = calloc((size_t)tokens, sizeof *t), med = 0;
+    if (!g || !t) {
+        free(g), free(t);
+        return 0;
+    }
+    for (int l = 0; l < c->n_layers; l++) {
+        const tt_layer_weights *w = &m->w.layers[l];
+        ceil_group *q = &g[4 * l];
+        if (w->wqkv.m) ceil_add(q, &w->wqkv);
+        else ceil_add(q, &w->wq), ceil_add(q, &w->wk), ceil_add(q, &w->wv);
+        ceil_add(&g[4 * l + 1], &w->wo);
+        if (w->w_gate_up.m) ceil_add(&g[4 * l + 2], &w->w_gate_up);
+        else ceil_add(&g[4 * l + 2], &w->w_gate), ceil_add(&g[4 * l + 2], &w->w_up);
+        ceil_add(&g[4 * l + 3], &w->w_down);
+    }
+    ceil_group *h = &g[ng - 1];
+    if (m->w.head_q8) {
+        h->p[0] = (const uint8_t *)m->w.head_q8, h->n[0] = (size_t)c->vocab_size * (size_t)c->dim;
+        h->p[1] = (const uint8_t *)m->w.head_q8_scale, h->n[1] = (size_t)c->vocab_size * sizeof(float);
+        h->np = 2;
+    } else {
+        h->p[0] = m->w.token_embd->data, h->n[0] = m->w.token_embd->nbytes;
+        h->np = 1;
+    }
+    for (int r = -1; r < tokens; r++) {
+        double t0 = now_s();
+        for (int i = 0; i < ng; i++)
+            if (g[i].np) tt_pool_run(m->pool, ceil_worker, &g[i]);
+        if (r >= 0) t[r] = now_s() - t0;
+    }
+    qsort(t, (size_t)tokens, sizeof *t, cmp_double);
+    med = tokens % 2 ? t[tokens / 2] : 0.5 * (t[tokens / 2 - 1] + t[tokens / 2]);
+    free(g), free(t);
+    return med;
+}
+
 static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs)
 {
     int tok = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
@@ -448,7 +532,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     int threads[16] = {0}, n_threads = 1; /* default: the tuned count */
     tt_lm_head head = TT_LM_HEAD_FILE;
     tt_fuse fuse = TT_FUSE_AUTO;
-    bool profile = false;
+    bool profile = false, ceiling = true;
     size_t model_rss_max = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -458,6 +542,10 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         }
         if (!strcmp(a, "--profile")) {
             profile = true;
+            continue;
+        }
+        if (!strcmp(a, "--no-ceiling")) {
+            ceiling = false;
             continue;
         }
         if (!(v = opt_value(argc, argv, &i, "bench-e2e"))) return 2;
@@ -560,8 +648,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
              * after each (median of 5 passes per probe). On a shared host it drifts by tens of percent within a
              * minute, so the bound is the highest probe: "% BW" is then a lower bound on the share achieved. */
             double *probes = calloc((size_t)reps + 1, sizeof *probes), read_gbps = 0;
-            int n_probes = 0;
-            if (!probes) rc = 1;
+            double *ceil_ts = calloc((size_t)reps + 1, sizeof *ceil_ts); /* decode read ceiling, t/s, per probe */
+            int n_probes = 0, n_ceil = 0;
+            if (!probes || !ceil_ts) rc = 1;
             tt_energy_reading er = {0};
             double joules = 0, tokens = (double)n * (double)reps;
             tt_energy_work work = {.dram_bytes = r.bytes_per_token * n,
@@ -576,6 +665,10 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                     probes[n_probes++] = mr.gbps_median;
                     if (mr.gbps_median > read_gbps) read_gbps = mr.gbps_median;
                 }
+                if (gen && ceiling) {
+                    double sec = decode_read_ceiling(m, 9);
+                    if (sec > 0) ceil_ts[n_ceil++] = 1.0 / sec;
+                }
                 if (i == reps) break;
                 /* energy per repetition (the probes in between are not the model's work) */
                 if (tt_energy_begin(energy) || bench_pass(m, n, gen, &rng, &secs) || tt_energy_end(energy, &work, &er))
@@ -586,6 +679,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             er.joules = joules;
             if (rc) {
                 free(probes);
+                free(ceil_ts);
                 fprintf(stderr, "tritune bench-e2e: %s\n", r.ts ? tt_last_error() : "no memory");
                 free(r.ts);
                 break;
@@ -615,6 +709,31 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             printf("| %-28s | %6.2f GiB | %9s | %7d | %7s | %5.2f ± %4.2f | %9.1f | %6.2f | %4.0f%% | %26s |\n", model,
                    sb.st_size / 1073741824.0, params, r.threads, r.test, r.mean, r.sd, r.bytes_per_token / 1e6, r.gbps,
                    100 * frac, ecol);
+            double ceil_max = 0, ceil_frac = 0, ceil_probe = 0;
+            for (int i = 0; i < n_ceil; i++) ceil_max = ceil_ts[i] > ceil_max ? ceil_ts[i] : ceil_max;
+            if (n_ceil == reps + 1) { /* each repetition against the higher ceiling around it, then the median */
+                double *f = calloc((size_t)reps, sizeof *f);
+                for (int i = 0; f && i < reps; i++)
+                    f[i] = r.ts[i] / (ceil_ts[i] > ceil_ts[i + 1] ? ceil_ts[i] : ceil_ts[i + 1]);
+                if (f) {
+                    qsort(f, (size_t)reps, sizeof *f, cmp_double);
+                    ceil_frac = reps % 2 ? f[reps / 2] : 0.5 * (f[reps / 2 - 1] + f[reps / 2]);
+                }
+                free(f);
+                /* the ceiling's own share of the probe taken just before it (same moment, same threads) */
+                double *cp = calloc((size_t)reps + 1, sizeof *cp);
+                int ncp = 0;
+                for (int i = 0; cp && i < n_ceil && i < n_probes; i++)
+                    if (probes[i] > 0) cp[ncp++] = ceil_ts[i] * r.bytes_per_token / 1e9 / probes[i];
+                if (cp && ncp) {
+                    qsort(cp, (size_t)ncp, sizeof *cp, cmp_double);
+                    ceil_probe = ncp % 2 ? cp[ncp / 2] : 0.5 * (cp[ncp / 2 - 1] + cp[ncp / 2]);
+                }
+                free(cp);
+                printf("|   read ceiling, %s at %d thread(s): the same bytes read in the decode's pieces, no compute: "
+                       "%.2f t/s (%.0f%% of the probe beside it, median); decode reached %.0f%% of it\n", r.test,
+                       r.threads, ceil_max, 100 * ceil_probe, 100 * ceil_frac);
+            }
             if (m->prof) {
                 double total = 0;
                 for (int p = 0; p < TT_PROF_COUNT; p++) total += m->prof_ns[p];
@@ -661,6 +780,15 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "read_gbps_probes", pj);
             free(probes);
             json_object_set_new(row, "bw_frac", json_real(frac));
+            if (n_ceil) {
+                json_t *cj = json_array();
+                for (int i = 0; i < n_ceil; i++) json_array_append_new(cj, json_real(ceil_ts[i]));
+                json_object_set_new(row, "read_ceiling_ts_probes", cj);
+                json_object_set_new(row, "read_ceiling_ts", json_real(ceil_max));
+                json_object_set_new(row, "ceiling_frac", json_real(ceil_frac));
+                json_object_set_new(row, "ceiling_vs_probe", json_real(ceil_probe));
+            }
+            free(ceil_ts);
             json_object_set_new(row, "bw_frac_vs_max_probe", json_real(frac_max));
             json_object_set_new(row, "energy_j_per_token", json_real(r.j_per_token));
             json_object_set_new(row, "energy_source", json_string(r.energy_source));

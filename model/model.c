@@ -85,7 +85,7 @@ const tt_model_backend tt_model_backend_oracle = {"oracle", oracle_select, oracl
  * serves both (TRITUNE_GEMM_KERNEL honoured). */
 static const tt_variant *registry_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
 {
-    return tt_dispatch_default_gemm(fmt, m, k, gemv ? gemv->layout : TT_LAYOUT_COUNT);
+    return tt_dispatch_default_gemm(fmt, m, k, gemv);
 }
 
 /* The registry: the baked winner for this shape and thread count, else the static default (tt_pick). */
@@ -232,20 +232,6 @@ static void release_pages(const tt_gguf *g, const uint8_t *p, size_t n)
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-/* Two kernels can read one packed copy when the layout is the same, and for the row-interleaved layout also the
- * tile height and granule (the vector width: kernels/tt_layout.c). */
-static int il_granule(const tt_variant *v)
-{
-    return (v->isa == TT_ISA_AVX512BW || v->isa == TT_ISA_AVX512VNNI || v->isa == TT_ISA_AVX512VBMI) ? 64 : 32;
-}
-
-static bool layouts_agree(const tt_variant *a, const tt_variant *b)
-{
-    if (a->layout != b->layout) return false;
-    if (a->layout == TT_LAYOUT_I2S) return true;
-    return a->layout == TT_LAYOUT_I2S_IL && a->p.rows == b->p.rows && il_granule(a) == il_granule(b);
-}
-
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
  * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
  * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
@@ -317,7 +303,7 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
     /* The GEMM kernel for batched prefill: it reads the GEMV kernel's copy when the layouts agree (the default:
      * both plain I2_S), else a second copy in its own layout. */
     L->vg = !st && batch > 1 && be->select_gemm ? be->select_gemm(TT_FMT_I2S, m, k, threads, L->v) : NULL;
-    if (L->vg && layouts_agree(L->vg, L->v)) {
+    if (L->vg && tt_variant_layouts_agree(L->vg, L->v)) {
         L->packed_g = L->packed;
     } else if (L->vg) {
         L->packed_g_bytes = be->packed_size(L->vg, m, k);

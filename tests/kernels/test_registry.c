@@ -82,17 +82,46 @@ int main(void)
     /* default dispatch returns an eligible exact variant; TRITUNE_KERNEL forces one */
     const tt_variant *d = tt_dispatch_default(TT_FMT_I2S, 64, 256);
     CHECK(d && d->exact && d->op == TT_OP_GEMV && tt_variant_eligible(d, tt_cpu_get(), NULL, 0));
-    const tt_variant *dg = tt_dispatch_default_gemm(TT_FMT_I2S, 64, 256, TT_LAYOUT_I2S);
+    const tt_variant *plain = NULL; /* an eligible plain-layout GEMV: its preferred GEMM shares the plain bytes */
+    for (int i = 0; i < tt_registry_count && !plain; i++)
+        if (tt_registry[i].op == TT_OP_GEMV && tt_registry[i].fmt == TT_FMT_I2S && tt_registry[i].layout == TT_LAYOUT_I2S &&
+            tt_variant_eligible(&tt_registry[i], tt_cpu_get(), NULL, 0))
+            plain = &tt_registry[i];
+    CHECK(plain != NULL);
+    const tt_variant *dg = tt_dispatch_default_gemm(TT_FMT_I2S, 64, 256, plain);
     CHECK(dg && dg->exact && dg->op == TT_OP_GEMM && dg->layout == TT_LAYOUT_I2S && tt_variant_eligible(dg, tt_cpu_get(), NULL, 0));
+    /* For every eligible I2_S GEMV kernel: if a GEMM kernel of the chosen ISA reads the same packed bytes, the
+     * default GEMM is one that does (the model then keeps one packed copy for decode and prefill). */
+    int share_bad = 0, share_checked = 0;
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *g = &tt_registry[i];
+        if (g->op != TT_OP_GEMV || g->fmt != TT_FMT_I2S || !tt_variant_eligible(g, tt_cpu_get(), NULL, 0)) continue;
+        const tt_variant *c = tt_dispatch_default_gemm(TT_FMT_I2S, 64, 512, g);
+        if (!c) continue;
+        bool exists = false;
+        for (int j = 0; j < tt_registry_count && !exists; j++) {
+            const tt_variant *e = &tt_registry[j];
+            exists = e->op == TT_OP_GEMM && e->fmt == TT_FMT_I2S && e->exact && e->isa == c->isa &&
+                     tt_variant_eligible(e, tt_cpu_get(), NULL, 0) && tt_variant_layouts_agree(e, g);
+        }
+        share_checked += exists;
+        if (exists && !tt_variant_layouts_agree(c, g)) {
+            share_bad++;
+            fprintf(stderr, "GEMV %s: default GEMM %s needs its own copy although one of its ISA shares the layout\n",
+                    g->name, c->name);
+        }
+    }
+    CHECKF(share_bad == 0, "%d of %d GEMV kernels get a GEMM kernel that needs its own packed copy", share_bad, share_checked);
+    CHECK(tt_variant_layouts_agree(plain, plain) && !tt_variant_layouts_agree(plain, NULL));
     if (dg) { /* a GEMM name in TRITUNE_KERNEL does not reach GEMV dispatch, and vice versa */
         setenv("TRITUNE_KERNEL", dg->name, 1);
         CHECK(tt_dispatch_default(TT_FMT_I2S, 64, 256) == d);
         unsetenv("TRITUNE_KERNEL");
         setenv("TRITUNE_GEMM_KERNEL", d->name, 1);
-        CHECK(tt_dispatch_default_gemm(TT_FMT_I2S, 64, 256, TT_LAYOUT_I2S) == dg);
+        CHECK(tt_dispatch_default_gemm(TT_FMT_I2S, 64, 256, plain) == dg);
         unsetenv("TRITUNE_GEMM_KERNEL");
     }
-    CHECK(tt_dispatch_default_gemm(TT_FMT_TL1, 64, 256, TT_LAYOUT_COUNT) == NULL);
+    CHECK(tt_dispatch_default_gemm(TT_FMT_TL1, 64, 256, NULL) == NULL);
     const tt_variant *s0 = NULL;
     for (int i = 0; i < tt_registry_count && !s0; i++)
         if (tt_registry[i].isa == TT_ISA_SCALAR && tt_registry[i].fmt == TT_FMT_I2S && tt_registry[i].op == TT_OP_GEMV)

@@ -40,6 +40,14 @@ int main(void)
         CHECK(json_integer_value(json_object_get(r, "model_rss_bytes")) > 0);
         const char *test = json_string_value(json_object_get(r, "test"));
         CHECK(test && (!strcmp(test, "pp16") || !strcmp(test, "tg8")));
+        /* the decode read ceiling: one value per probe point for tg, none for pp */
+        json_t *cp = json_object_get(r, "read_ceiling_ts_probes");
+        if (test && !strcmp(test, "tg8")) {
+            CHECK(json_is_array(cp) && json_array_size(cp) == 3);
+            CHECK(json_real_value(json_object_get(r, "read_ceiling_ts")) > 0);
+            CHECK(json_real_value(json_object_get(r, "ceiling_frac")) > 0);
+        } else
+            CHECK(cp == NULL);
     }
     json_decref(root);
 

@@ -64,6 +64,16 @@ check "grep -q 'cpu.brand' '$dir/out4.txt'" "refusal names the field"
 "$T" bake "$prof" -o "$dir/x.c" > "$dir/out5.txt" 2>&1
 check "[ \$? -ne 0 ] && grep -q 'cpu.brand' '$dir/out5.txt'" "bake refuses a mismatched profile"
 
+# tritune bench, cold: the pure-read ceiling rows are timed with the variants; --no-ceiling drops them
+"$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 > "$dir/out6.txt" 2>&1
+check "[ \$? -eq 0 ]" "bench cold exit code"
+check "grep -q '^(ceiling) stream read, no compute ' '$dir/out6.txt' && grep -q '^(ceiling) stream read + prefetch, no compute ' '$dir/out6.txt'" "bench times both ceiling readers"
+if grep -q '_base ' "$dir/out6.txt"; then
+    check "grep -Eq '^ceiling: the faster pure read is [0-9.]+x the baseline .*of the ceiling' '$dir/out6.txt'" "bench prints the ceiling line"
+fi
+"$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 --no-ceiling > "$dir/out7.txt" 2>&1
+check "[ \$? -eq 0 ] && ! grep -q 'ceiling' '$dir/out7.txt'" "--no-ceiling drops the ceiling rows"
+
 [ $fail -eq 0 ] || { for f in "$dir"/out*.txt; do echo "== $f"; tail -20 "$f"; done; }
 rm -rf "$dir"
 exit $fail
