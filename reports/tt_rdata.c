@@ -355,6 +355,7 @@ static void read_profile_entries(tt_bundle *b)
         e->cold_baseline_ns = tt_jnum(o, "regimes.cold_baseline_ns", 0);
         e->warm_winner_ns = tt_jnum(o, "regimes.warm_winner_ns", 0);
         e->warm_baseline_ns = tt_jnum(o, "regimes.warm_baseline_ns", 0);
+        e->cold_ceiling_ns = tt_jnum(o, "regimes.cold_ceiling_ns", 0);
         e->candidates = (int)tt_jnum(o, "candidates", 0), e->verified = (int)tt_jnum(o, "verified", 0);
         e->excluded = (int)tt_jnum(o, "excluded", 0), e->rounds = (int)tt_jnum(o, "rounds", 0);
         if (e->m > 0 && e->k > 0 && e->threads > 0 && e->winner.present) b->ne++;

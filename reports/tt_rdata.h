@@ -81,6 +81,7 @@ typedef struct tt_rentry {
     int m, k, threads;
     tt_rrole winner, runner_up, baseline;
     double cold_winner_ns, cold_baseline_ns, warm_winner_ns, warm_baseline_ns; /* 0 when not measured */
+    double cold_ceiling_ns; /* pure read of the same bytes, same cold session; 0 when not measured (older profiles) */
     int candidates, verified, excluded, rounds;
 } tt_rentry;
 

@@ -2,7 +2,6 @@
 #include "tt_cli.h"
 #include "tt_gbench.h"
 #include "tt_harness.h"
-#include "tt_membw.h"
 #include "tt_papi.h"
 #include "tt_race.h"
 #include "tt_topo.h"
@@ -146,25 +145,6 @@ int tt_cmd_verify(int argc, char **argv)
 /* ---- bench ---- */
 static void bind_cb(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
 
-/* The cold ceiling: a pure streaming read of the same plain I2_S rows, no compute. A GEMV must read every byte, so
- * no variant can beat the fastest reader by more than noise; the table shows how close the variants come and what
- * speedup over the baseline this machine allows at all. */
-static void ceiling_read(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
-{
-    if (r0 >= r1) return;
-    size_t kb = (size_t)a->k / 4;
-    dot[r0] = (int32_t)tt_membw_read_span(a->w + (size_t)r0 * kb, (size_t)(r1 - r0) * kb, false);
-}
-
-static void ceiling_read_pf(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
-{
-    if (r0 >= r1) return;
-    size_t kb = (size_t)a->k / 4;
-    dot[r0] = (int32_t)tt_membw_read_span(a->w + (size_t)r0 * kb, (size_t)(r1 - r0) * kb, true);
-}
-
-static bool is_ceiling(const tt_variant *v) { return v->gemv == ceiling_read || v->gemv == ceiling_read_pf; }
-
 int tt_cmd_bench(int argc, char **argv)
 {
     const char *pat = NULL, *json_path = NULL, *regime_s = "both", *split_s = "even";
@@ -236,24 +216,9 @@ int tt_cmd_bench(int argc, char **argv)
         fprintf(stderr, "tritune bench: no eligible exact variant matches '%s' for %dx%d\n", pat, m, k);
         return 1;
     }
-    static tt_variant ceil_v[2];
-    if (do_cold && ceiling && n + 2 <= 4096) { /* rows laid out as plain I2_S: they share the baseline's copies */
-        const tt_variant *plain = NULL;
-        for (int i = 0; i < tt_registry_count && !plain; i++) {
-            const tt_variant *v = &tt_registry[i];
-            if (v->op == TT_OP_GEMV && v->fmt == TT_FMT_I2S && v->layout == TT_LAYOUT_I2S && !v->prep &&
-                tt_variant_eligible(v, cpu, NULL, 0) && !tt_variant_check_shape(v, m, k))
-                plain = v;
-        }
-        for (int c = 0; plain && c < 2; c++) {
-            ceil_v[c] = *plain;
-            ceil_v[c].name = c ? "(ceiling) stream read + prefetch, no compute" : "(ceiling) stream read, no compute";
-            ceil_v[c].gemv = c ? ceiling_read_pf : ceiling_read;
-            ceil_v[c].baseline = false;
-            ceil_v[c].row_align = 1;
-            sel[n++] = &ceil_v[c];
-        }
-    }
+    if (do_cold && ceiling && n + 2 <= 4096) /* rows laid out as plain I2_S: they share the baseline's copies */
+        for (int c = 0; c < 2; c++)
+            if (tt_ceiling_variant(c, m, k)) sel[n++] = tt_ceiling_variant(c, m, k);
     tt_topo topo;
     bool have_topo = tt_topo_load(&topo) == TT_OK;
     size_t cold = 0;
@@ -284,21 +249,20 @@ int tt_cmd_bench(int argc, char **argv)
     int nb = 0, excluded = 0;
     for (int i = 0; i < n; i++) {
         char detail[256] = "";
-        if (!is_ceiling(sel[i]) && tt_harness_verify(&h, sel[i], detail, sizeof detail)) {
+        if (!tt_is_ceiling(sel[i]) && tt_harness_verify(&h, sel[i], detail, sizeof detail)) {
             fprintf(stderr, "excluded %s: does not match the oracle here: %s\n", sel[i]->name, detail);
             excluded++;
             continue;
         }
         for (int r = 0; r < 2; r++) {
-            if ((r == 0 && !do_cold) || (r == 1 && (!do_warm || is_ceiling(sel[i])))) continue;
+            if ((r == 0 && !do_cold) || (r == 1 && (!do_warm || tt_is_ceiling(sel[i])))) continue;
             tt_regime reg = r == 0 ? TT_REGIME_COLD : TT_REGIME_WARM;
             if (tt_bench_arg_init(&args[nb], sel[i], &h, reg, pool, split)) {
                 fprintf(stderr, "tritune bench: %s\n", tt_last_error());
                 return 1;
             }
             char name[240];
-            snprintf(name, sizeof name, "%s/%dx%d/t%d/%s", is_ceiling(sel[i]) ? (sel[i]->gemv == ceiling_read ?
-                     "ceiling_stream_read" : "ceiling_stream_read_pf") : sel[i]->name, m, k, threads, tt_regime_name(reg));
+            snprintf(name, sizeof name, "%s/%dx%d/t%d/%s", tt_bench_name(sel[i]), m, k, threads, tt_regime_name(reg));
             tt_gb_add(s, name, tt_bench_fn, &args[nb], tt_bench_bytes(&args[nb]));
             nb++;
         }
@@ -331,7 +295,7 @@ int tt_cmd_bench(int argc, char **argv)
         for (int i = 0; i < nb; i++) {
             const tt_gb_stats *st = tt_gb_get(s, i);
             if (!strstr(st->name + strlen(st->name) - 5, rn)) continue;
-            if (is_ceiling(args[i].v)) {
+            if (tt_is_ceiling(args[i].v)) {
                 if (!ceil_ns || st->median_ns < ceil_ns) {
                     ceil_ns = st->median_ns;
                     ceil_gbs = tt_bench_bytes(&args[i]) / st->median_ns;

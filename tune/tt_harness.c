@@ -1,4 +1,5 @@
 #include "tt_harness.h"
+#include "tt_membw.h"
 #include "tt_gbench.h"
 #include "tt_papi.h"
 
@@ -168,6 +169,53 @@ tt_status tt_harness_verify(tt_harness *h, const tt_variant *v, char *detail, si
     free(q), free(ref), tt_free(buf);
     tt_tern_free(&a);
     return st;
+}
+
+static void ceiling_read(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
+{
+    if (r0 >= r1) return;
+    size_t kb = (size_t)a->k / 4;
+    dot[r0] = (int32_t)tt_membw_read_span(a->w + (size_t)r0 * kb, (size_t)(r1 - r0) * kb, false);
+}
+
+static void ceiling_read_pf(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
+{
+    if (r0 >= r1) return;
+    size_t kb = (size_t)a->k / 4;
+    dot[r0] = (int32_t)tt_membw_read_span(a->w + (size_t)r0 * kb, (size_t)(r1 - r0) * kb, true);
+}
+
+bool tt_is_ceiling(const tt_variant *v) { return v && (v->gemv == ceiling_read || v->gemv == ceiling_read_pf); }
+
+const char *tt_bench_name(const tt_variant *v)
+{
+    if (!tt_is_ceiling(v)) return v->name;
+    return v->gemv == ceiling_read ? "ceiling_stream_read" : "ceiling_stream_read_pf";
+}
+
+const tt_variant *tt_ceiling_variant(int prefetch, int m, int k)
+{
+    static tt_variant cv[2];
+    static const tt_variant *plain;
+    const tt_cpu *cpu = tt_cpu_get();
+    if (!plain || tt_variant_check_shape(plain, m, k)) {
+        plain = NULL;
+        for (int i = 0; i < tt_registry_count && !plain; i++) {
+            const tt_variant *v = &tt_registry[i];
+            if (v->op == TT_OP_GEMV && v->fmt == TT_FMT_I2S && v->layout == TT_LAYOUT_I2S && !v->prep &&
+                tt_variant_eligible(v, cpu, NULL, 0) && !tt_variant_check_shape(v, m, k))
+                plain = v;
+        }
+        if (!plain) return NULL;
+    }
+    int c = prefetch ? 1 : 0;
+    cv[c] = *plain;
+    cv[c].name = c ? "(ceiling) stream read + prefetch, no compute" : "(ceiling) stream read, no compute";
+    cv[c].gemv = c ? ceiling_read_pf : ceiling_read;
+    cv[c].baseline = false;
+    cv[c].exact = false;
+    cv[c].row_align = 1;
+    return &cv[c];
 }
 
 tt_status tt_bench_arg_init(tt_bench_arg *a, const tt_variant *v, tt_harness *h, tt_regime regime, tt_pool *pool,

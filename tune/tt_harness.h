@@ -55,6 +55,16 @@ void tt_bench_fn(void *arg, int64_t iters);
 /* Bytes of weights one GEMV reads. */
 double tt_bench_bytes(const tt_bench_arg *a);
 
+/* The cold ceiling: pseudo-variants that read the same plain I2_S rows with a pure streaming reader and compute
+ * nothing (prefetch 0: plain loads; 1: also software prefetch 8 KiB ahead). A GEMV must read every byte, so none
+ * beats the faster of them by more than noise: timed beside the variants, they bound the speedup over the
+ * baseline that this machine allows. They share the plain-layout copies (the I2_S baseline's). NULL when no plain
+ * I2_S variant runs this shape here. Never in the registry; never verified (they compute no dot). */
+const tt_variant *tt_ceiling_variant(int prefetch, int m, int k);
+bool tt_is_ceiling(const tt_variant *v);
+/* A Google Benchmark name for v: its registry name, or ceiling_stream_read[_pf]. */
+const char *tt_bench_name(const tt_variant *v);
+
 /* Cold-regime size: the smallest buffer whose streaming read runs at DRAM speed, measured, times 4. */
 size_t tt_cold_bytes_measure(double *threshold_mb, double *dram_gbps, double *cache_gbps);
 

@@ -124,12 +124,12 @@ static json_t *profile_json(const tt_profile *p)
         for (int c = 0; c < e->ncounters; c++) json_object_set_new(ctr, e->counter_names[c], json_real(e->counters[c]));
         json_array_append_new(
             entries,
-            json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f}, s:i, s:i, s:i, s:i, s:o}",
+            json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:i, s:i, s:i, s:i, s:o}",
                       "shape", e->shape, "m", e->m, "k", e->k, "threads", e->threads, "split", e->split, "regime",
                       e->regime, "winner", stat_json(&e->winner), "runner_up", stat_json(&e->runner_up), "baseline",
                       stat_json(&e->baseline), "regimes", "cold_winner_ns", e->cold_winner_ns, "cold_baseline_ns",
                       e->cold_baseline_ns, "warm_winner_ns", e->warm_winner_ns, "warm_baseline_ns",
-                      e->warm_baseline_ns, "candidates", e->candidates, "verified", e->verified, "excluded",
+                      e->warm_baseline_ns, "cold_ceiling_ns", e->cold_ceiling_ns, "candidates", e->candidates, "verified", e->verified, "excluded",
                       e->excluded, "rounds", e->rounds, "counters", ctr));
     }
     return json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:o}", "schema",
@@ -258,6 +258,9 @@ static tt_status read_entry(json_t *o, tt_prof_entry *e, size_t idx)
         get_num(rg, "cold_baseline_ns", &e->cold_baseline_ns, ctx);
         get_num(rg, "warm_winner_ns", &e->warm_winner_ns, ctx);
         get_num(rg, "warm_baseline_ns", &e->warm_baseline_ns, ctx);
+        /* optional (profiles before it have none): absent reads as 0, "not measured" */
+        if (json_object_get(rg, "cold_ceiling_ns") && (st = get_num(rg, "cold_ceiling_ns", &e->cold_ceiling_ns, ctx)))
+            return st;
     }
     json_t *ctr = json_object_get(o, "counters");
     const char *key;

@@ -40,6 +40,7 @@ typedef struct tt_prof_entry {
     char regime[8]; /* "cold" or "warm": the regime the race ran in */
     tt_prof_stat winner, runner_up, baseline; /* runner_up/baseline .variant "" if none */
     double warm_winner_ns, warm_baseline_ns, cold_winner_ns, cold_baseline_ns; /* both regimes, labelled */
+    double cold_ceiling_ns; /* the faster pure read of the same bytes, no compute, same session; 0 = not measured */
     int candidates, verified, excluded, rounds;
     int ncounters;
     char counter_names[TT_PROF_MAX_COUNTERS][32];

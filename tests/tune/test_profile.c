@@ -40,6 +40,7 @@ int main(void)
     e->winner.median_ns = 51000.5, e->winner.p25_ns = 50000, e->winner.p75_ns = 52000, e->winner.samples = 8;
     e->winner.gbps = 32.1, e->winner.bw_frac = 0.79, e->winner.cv = 0.02;
     e->cold_winner_ns = 51000.5, e->warm_winner_ns = 22000, e->cold_baseline_ns = 100000, e->warm_baseline_ns = 50000;
+    e->cold_ceiling_ns = 66000.25;
     e->candidates = 300, e->verified = 299, e->excluded = 1, e->rounds = 9;
     CHECK(tt_profile_write(&p, path) == TT_OK);
 
@@ -49,6 +50,7 @@ int main(void)
     CHECK(!strcmp(q.cpu.brand, p.cpu.brand) && q.cpu.features == p.cpu.features && q.cpu.l3 == p.cpu.l3);
     CHECK(!strcmp(q.e[0].winner.variant, e->winner.variant) && q.e[0].winner.median_ns == 51000.5);
     CHECK(q.e[0].warm_baseline_ns == 50000 && q.e[0].rounds == 9 && !q.e[0].runner_up.variant[0]);
+    CHECK(q.e[0].cold_ceiling_ns == 66000.25);
     CHECK(q.nbw == 1 && q.bw_gbps[0] == 40.5);
     CHECK(tt_profile_find(&q, 2560, 2560, 1, NULL) != NULL && tt_profile_find(&q, 2560, 2560, 2, NULL) == NULL);
     CHECK(tt_profile_find(&q, 2560, 2560, 1, "cold") != NULL && tt_profile_find(&q, 2560, 2560, 1, "warm") == NULL);
@@ -107,6 +109,21 @@ int main(void)
     write_text(bad, v4);
     CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "registry_hash"));
     free(v4);
+    /* the read ceiling is optional (older profiles have none) but must be a number when present */
+    char *v5 = strdup(buf);
+    char *cc = strstr(v5, "\"cold_ceiling_ns\"");
+    CHECK(cc != NULL);
+    if (cc) memcpy(cc, "\"cold_ceilinX_ns\"", 17);
+    write_text(bad, v5);
+    CHECK(tt_profile_read(bad, &q) == TT_OK && q.n == 1 && q.e[0].cold_ceiling_ns == 0);
+    if (q.n) tt_profile_free(&q);
+    free(v5);
+    char *v6 = strdup(buf);
+    cc = strstr(v6, "\"cold_ceiling_ns\": 66000.25");
+    if (cc) memcpy(cc + 19, "\"66000x\"", 8); /* same length: valid JSON, a string where a number belongs */
+    write_text(bad, v6);
+    CHECK(cc && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "cold_ceiling_ns"));
+    free(v6);
     CHECK(tt_profile_read("/nonexistent/profile.json", &q) == TT_ERR_IO);
 
     tt_profile_free(&p);
