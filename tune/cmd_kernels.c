@@ -286,8 +286,11 @@ int tt_cmd_bench(int argc, char **argv)
                              "variant", "median_us", "cv_%", "GB/s", "speedup");
             any = true;
             double gbs = tt_bench_bytes(&args[i]) / st->median_ns;
-            printf("%-52s %10.2f %8.2f %8.2f %8.2fx\n", args[i].v->name, st->median_ns / 1e3, 100 * st->cv, gbs,
-                   base > 0 ? base / st->median_ns : 0.0);
+            if (base > 0)
+                printf("%-52s %10.2f %8.2f %8.2f %8.2fx\n", args[i].v->name, st->median_ns / 1e3, 100 * st->cv, gbs,
+                       base / st->median_ns);
+            else /* --no-baseline: no ratio to show */
+                printf("%-52s %10.2f %8.2f %8.2f %9s\n", args[i].v->name, st->median_ns / 1e3, 100 * st->cv, gbs, "-");
         }
         /* the ceiling line: fastest pure read vs the best real variant, both against the baseline */
         double best = 0, ceil_ns = 0, ceil_gbs = 0;
