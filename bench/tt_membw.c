@@ -26,16 +26,22 @@ typedef uint64_t (*read_fn)(const uint8_t *p, size_t bytes);
 
 /* Four independent accumulators keep several loads in flight; the sum is returned and stored to a volatile so
  * the loads are live. */
+static inline uint64_t ld64(const uint8_t *p) /* any alignment (tt_membw_read_span); one plain load */
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+
 static uint64_t read_scalar(const uint8_t *p, size_t bytes)
 {
-    const uint64_t *q = (const uint64_t *)p;
     uint64_t a = 0, b = 0, c = 0, d = 0;
     for (size_t i = 0; i < bytes / 8; i += 32) {
         for (size_t j = 0; j < 32; j += 4) {
-            a += q[i + j];
-            b += q[i + j + 1];
-            c += q[i + j + 2];
-            d += q[i + j + 3];
+            a += ld64(p + 8 * (i + j));
+            b += ld64(p + 8 * (i + j + 1));
+            c += ld64(p + 8 * (i + j + 2));
+            d += ld64(p + 8 * (i + j + 3));
         }
     }
     return a + b + c + d;

@@ -403,7 +403,6 @@ static void stats(bench_row *r)
     r->sd = r->reps > 1 ? sqrt(s2 / (r->reps - 1)) : 0.0;
 }
 
-/* One timed pass: n tokens from position 0. The prompt goes through tt_model_prefill (batched unless batch 1). */
 /* ---- the decode's read ceiling ----
  * One decoded token streams every ternary matrix and the LM head, in pieces: one pool call per GEMV group (q/k/v,
  * o, gate/up, down, per layer; then the head), each thread reading its even share of each matrix. The ceiling
@@ -440,8 +439,9 @@ static void ceil_add(ceil_group *g, const tt_linear *L)
     }
 }
 
-/* Median seconds per token of `tokens` replayed token reads (after one unmeasured token). */
-static double decode_read_ceiling(tt_model *m, int tokens)
+/* Median seconds per token of `tokens` replayed token reads (after one unmeasured token); *bytes: what one
+ * replayed token reads. */
+static double decode_read_ceiling(tt_model *m, int tokens, double *bytes)
 {
     const tt_model_config *c = &m->config;
     int ng = 4 * c->n_layers + 1;
@@ -470,6 +470,9 @@ static double decode_read_ceiling(tt_model *m, int tokens)
         h->p[0] = m->w.token_embd->data, h->n[0] = m->w.token_embd->nbytes;
         h->np = 1;
     }
+    *bytes = 0;
+    for (int i = 0; i < ng; i++)
+        for (int p = 0; p < g[i].np; p++) *bytes += (double)g[i].n[p];
     for (int r = -1; r < tokens; r++) {
         double t0 = now_s();
         for (int i = 0; i < ng; i++)
@@ -482,6 +485,7 @@ static double decode_read_ceiling(tt_model *m, int tokens)
     return med;
 }
 
+/* One timed pass: n tokens from position 0. The prompt goes through tt_model_prefill (batched unless batch 1). */
 static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs)
 {
     int tok = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
@@ -650,6 +654,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             double *probes = calloc((size_t)reps + 1, sizeof *probes), read_gbps = 0;
             double *ceil_ts = calloc((size_t)reps + 1, sizeof *ceil_ts); /* decode read ceiling, t/s, per probe */
             int n_probes = 0, n_ceil = 0;
+            double ceil_bytes = 0; /* bytes one replayed token reads (weights only: no KV cache, no norms) */
             if (!probes || !ceil_ts) rc = 1;
             tt_energy_reading er = {0};
             double joules = 0, tokens = (double)n * (double)reps;
@@ -666,7 +671,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                     if (mr.gbps_median > read_gbps) read_gbps = mr.gbps_median;
                 }
                 if (gen && ceiling) {
-                    double sec = decode_read_ceiling(m, 9);
+                    double sec = decode_read_ceiling(m, 9, &ceil_bytes);
                     if (sec > 0) ceil_ts[n_ceil++] = 1.0 / sec;
                 }
                 if (i == reps) break;
@@ -711,7 +716,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                    100 * frac, ecol);
             double ceil_max = 0, ceil_frac = 0, ceil_probe = 0;
             for (int i = 0; i < n_ceil; i++) ceil_max = ceil_ts[i] > ceil_max ? ceil_ts[i] : ceil_max;
-            if (n_ceil == reps + 1) { /* each repetition against the higher ceiling around it, then the median */
+            bool ceil_done = n_ceil == reps + 1;
+            if (ceil_done) { /* each repetition against the higher ceiling around it, then the median */
                 double *f = calloc((size_t)reps, sizeof *f);
                 for (int i = 0; f && i < reps; i++)
                     f[i] = r.ts[i] / (ceil_ts[i] > ceil_ts[i + 1] ? ceil_ts[i] : ceil_ts[i + 1]);
@@ -720,19 +726,22 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                     ceil_frac = reps % 2 ? f[reps / 2] : 0.5 * (f[reps / 2 - 1] + f[reps / 2]);
                 }
                 free(f);
-                /* the ceiling's own share of the probe taken just before it (same moment, same threads) */
-                double *cp = calloc((size_t)reps + 1, sizeof *cp);
+                /* the ceiling's own share of the probe taken just before it (same moment, same threads), in the
+                 * bytes the replay reads; only when every probe succeeded, so that the pairs line up */
+                double *cp = n_probes == reps + 1 ? calloc((size_t)reps + 1, sizeof *cp) : NULL;
                 int ncp = 0;
-                for (int i = 0; cp && i < n_ceil && i < n_probes; i++)
-                    if (probes[i] > 0) cp[ncp++] = ceil_ts[i] * r.bytes_per_token / 1e9 / probes[i];
+                for (int i = 0; cp && i < n_ceil; i++)
+                    if (probes[i] > 0) cp[ncp++] = ceil_ts[i] * ceil_bytes / 1e9 / probes[i];
                 if (cp && ncp) {
                     qsort(cp, (size_t)ncp, sizeof *cp, cmp_double);
                     ceil_probe = ncp % 2 ? cp[ncp / 2] : 0.5 * (cp[ncp / 2 - 1] + cp[ncp / 2]);
                 }
                 free(cp);
-                printf("|   read ceiling, %s at %d thread(s): the same bytes read in the decode's pieces, no compute: "
-                       "%.2f t/s (%.0f%% of the probe beside it, median); decode reached %.0f%% of it\n", r.test,
-                       r.threads, ceil_max, 100 * ceil_probe, 100 * ceil_frac);
+                char cpb[48] = "";
+                if (ncp) snprintf(cpb, sizeof cpb, " (%.0f%% of the probe beside it, median)", 100 * ceil_probe);
+                printf("|   read ceiling, %s at %d thread(s): the same weight bytes read in the decode's pieces, no "
+                       "compute: %.2f t/s%s; decode reached %.0f%% of it\n", r.test, r.threads, ceil_max, cpb,
+                       100 * ceil_frac);
             }
             if (m->prof) {
                 double total = 0;
@@ -785,8 +794,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 for (int i = 0; i < n_ceil; i++) json_array_append_new(cj, json_real(ceil_ts[i]));
                 json_object_set_new(row, "read_ceiling_ts_probes", cj);
                 json_object_set_new(row, "read_ceiling_ts", json_real(ceil_max));
-                json_object_set_new(row, "ceiling_frac", json_real(ceil_frac));
-                json_object_set_new(row, "ceiling_vs_probe", json_real(ceil_probe));
+                json_object_set_new(row, "ceiling_frac", ceil_done ? json_real(ceil_frac) : json_null());
+                json_object_set_new(row, "ceiling_vs_probe", ceil_probe > 0 ? json_real(ceil_probe) : json_null());
+                json_object_set_new(row, "read_ceiling_bytes_per_token", json_real(ceil_bytes));
             }
             free(ceil_ts);
             json_object_set_new(row, "bw_frac_vs_max_probe", json_real(frac_max));

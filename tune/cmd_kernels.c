@@ -177,8 +177,9 @@ int tt_cmd_bench(int argc, char **argv)
                    "  cold: rotating weight copies (4x the measured cache-resident size, >= 256 MiB) so weights\n"
                    "  stream from DRAM; warm: one copy. Every variant is verified against the oracle first.\n"
                    "  Cold runs also time two pseudo-variants marked (ceiling): a pure streaming read of the same\n"
-                   "  weight bytes with no compute, without and with software prefetch. No GEMV can beat the faster\n"
-                   "  of them, so it bounds the speedup over the baseline this machine allows (--no-ceiling: off).\n"
+                   "  I2_S weight bytes with no compute, without and with software prefetch. No I2_S GEMV can beat\n"
+                   "  the faster of them (TL formats read fewer bytes), so it bounds the I2_S speedup over the\n"
+                   "  baseline this machine allows (--no-ceiling: off).\n"
                    "  Prints median time, GB/s of weights and the ratio to the first baseline; --json writes\n"
                    "  Google Benchmark's own JSON (compare.py works on it).\n");
             return 0;
@@ -267,7 +268,10 @@ int tt_cmd_bench(int argc, char **argv)
             nb++;
         }
     }
-    fprintf(stderr, "timing %d benchmarks (%d variants x regimes), %d repetitions each, interleaved...\n", nb, n - excluded, reps);
+    int nceil = 0;
+    for (int i = 0; i < n; i++) nceil += tt_is_ceiling(sel[i]);
+    fprintf(stderr, "timing %d benchmarks (%d variants x regimes%s), %d repetitions each, interleaved...\n", nb,
+            n - excluded - nceil, nceil ? ", plus the cold read ceiling" : "", reps);
     if (tt_gb_run(s, json_path)) {
         fprintf(stderr, "tritune bench: %s\n", tt_last_error());
         return 1;
@@ -303,14 +307,14 @@ int tt_cmd_bench(int argc, char **argv)
                     ceil_ns = st->median_ns;
                     ceil_gbs = tt_bench_bytes(&args[i]) / st->median_ns;
                 }
-            } else if (!args[i].v->baseline && (!best || st->median_ns < best)) {
+            } else if (!args[i].v->baseline && args[i].v->fmt == TT_FMT_I2S && (!best || st->median_ns < best)) {
                 best = st->median_ns;
                 best_name = args[i].v->name;
             }
         }
         if (any && ceil_ns > 0 && base > 0)
-            printf("ceiling: the faster pure read is %.2fx the baseline (%.2f GB/s)%s%s%s",
-                   base / ceil_ns, ceil_gbs, best_name ? "; best variant " : "",
+            printf("ceiling: the faster pure read of the I2_S bytes is %.2fx the baseline (%.2f GB/s)%s%s%s",
+                   base / ceil_ns, ceil_gbs, best_name ? "; best I2_S variant " : "",
                    best_name ? best_name : "", best_name ? "" : "\n");
         if (any && ceil_ns > 0 && base > 0 && best_name)
             printf(" at %.2fx = %.1f%% of the ceiling\n", base / best, 100 * ceil_ns / best);

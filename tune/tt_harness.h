@@ -56,8 +56,8 @@ void tt_bench_fn(void *arg, int64_t iters);
 double tt_bench_bytes(const tt_bench_arg *a);
 
 /* The cold ceiling: pseudo-variants that read the same plain I2_S rows with a pure streaming reader and compute
- * nothing (prefetch 0: plain loads; 1: also software prefetch 8 KiB ahead). A GEMV must read every byte, so none
- * beats the faster of them by more than noise: timed beside the variants, they bound the speedup over the
+ * nothing (prefetch 0: plain loads; 1: also software prefetch 8 KiB ahead). An I2_S GEMV must read every byte, so
+ * none beats the faster of them by more than noise (TL formats read fewer bytes and may): timed beside the variants, they bound the speedup over the
  * baseline that this machine allows. They share the plain-layout copies (the I2_S baseline's). NULL when no plain
  * I2_S variant runs this shape here. Never in the registry; never verified (they compute no dot). */
 const tt_variant *tt_ceiling_variant(int prefetch, int m, int k);

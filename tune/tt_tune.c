@@ -388,8 +388,8 @@ static void write_summary(const tt_profile *p, const char *path, FILE *also)
         fprintf(x, "'raced' is the regime a winner was chosen in (cold: weights stream from DRAM, the decode case; warm: "
                    "cache-resident). Winner, runner-up and baseline are then measured in both regimes in one interleaved "
                    "Google Benchmark run; speedups are ratios of those medians. %% of read BW is in the raced regime. "
-                   "Ceiling: a pure streaming read of the same bytes (no compute) in the same cold session, over the "
-                   "baseline: no GEMV can be faster than that here.\n\n");
+                   "Ceiling: a pure streaming read of the same I2_S bytes (no compute) in the same cold session, over the "
+                   "baseline: no I2_S GEMV can be faster than that here (TL formats read fewer bytes).\n\n");
         fprintf(x, "| shape | MxK | thr | raced | winner | median us | GB/s | %% of read BW | vs baseline (cold) | ceiling (cold) | vs baseline (warm) | vs runner-up |\n");
         fprintf(x, "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (int i = 0; i < p->n; i++) {
@@ -682,10 +682,12 @@ int tt_cmd_tune(int argc, char **argv)
             done++;
             double sp = e.cold_baseline_ns > 0 ? e.cold_baseline_ns / e.cold_winner_ns : 0;
             double cs = e.cold_ceiling_ns > 0 && e.cold_baseline_ns > 0 ? e.cold_baseline_ns / e.cold_ceiling_ns : 0;
+            char cbuf[24] = "-";
+            if (cs > 0) snprintf(cbuf, sizeof cbuf, "%.2fx", cs);
             logf_("%s %dx%d t%d: winner %s %.1f us (%.1f GB/s, %.0f%% of read BW), %.2fx the baseline (cold; a pure "
-                  "read of the same bytes: %.2fx), %.2fx (warm); %d verified, %d excluded, %d rounds",
+                  "read of the same I2_S bytes: %s), %.2fx (warm); %d verified, %d excluded, %d rounds",
                   e.shape, e.m, e.k, e.threads, e.winner.variant, e.winner.median_ns / 1e3, e.winner.gbps,
-                  100 * e.winner.bw_frac, sp, cs, e.warm_baseline_ns > 0 ? e.warm_baseline_ns / e.warm_winner_ns : 0.0,
+                  100 * e.winner.bw_frac, sp, cbuf, e.warm_baseline_ns > 0 ? e.warm_baseline_ns / e.warm_winner_ns : 0.0,
                   e.verified, e.excluded, e.rounds);
         }
         shape_free(&sc);

@@ -23,6 +23,7 @@ assert len(p['entries']) == 1
 names = subprocess.run([sys.argv[2], 'list', '--json'], capture_output=True, text=True).stdout
 reg = {v['name']: v for v in json.loads(names)}
 for e in p['entries']:
+    assert e['regimes']['cold_ceiling_ns'] > 0, 'no cold read ceiling'
     w = e['winner']['variant']
     assert w in reg and reg[w]['exact'], w
     assert e['winner']['median_ns'] > 0 and e['verified'] > 0
@@ -69,7 +70,7 @@ check "[ \$? -ne 0 ] && grep -q 'cpu.brand' '$dir/out5.txt'" "bake refuses a mis
 check "[ \$? -eq 0 ]" "bench cold exit code"
 check "grep -q '^(ceiling) stream read, no compute ' '$dir/out6.txt' && grep -q '^(ceiling) stream read + prefetch, no compute ' '$dir/out6.txt'" "bench times both ceiling readers"
 if grep -q '_base ' "$dir/out6.txt"; then
-    check "grep -Eq '^ceiling: the faster pure read is [0-9.]+x the baseline .*of the ceiling' '$dir/out6.txt'" "bench prints the ceiling line"
+    check "grep -Eq '^ceiling: the faster pure read of the I2_S bytes is [0-9.]+x the baseline .*of the ceiling' '$dir/out6.txt'" "bench prints the ceiling line"
 fi
 "$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 --no-ceiling > "$dir/out7.txt" 2>&1
 check "[ \$? -eq 0 ] && ! grep -q 'ceiling' '$dir/out7.txt'" "--no-ceiling drops the ceiling rows"
