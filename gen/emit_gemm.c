@@ -39,6 +39,7 @@ static const char *gemm_derive(gen_variant *v)
 {
     const tt_params *p = &v->x.p;
     tt_isa isa = v->x.isa;
+    if (isa == TT_ISA_AMX) return gen_amx_derive(v); /* tiles, not vector registers: emit_amx.c */
     if (p->rows < 1 || p->rows > 16) return "rows per block must be 1..16";
     if (p->n < 1 || p->n > 16) return "tokens per block (n) must be 1..16";
     if (p->unroll != 1) return "GEMM variants take u1 (the token block is the unroll)";
@@ -311,6 +312,10 @@ static void emit_token_loop(FILE *o, const char *ind, const char *blkN, const ch
 
 static void gemm_emit(FILE *o, const gen_variant *v)
 {
+    if (v->x.isa == TT_ISA_AMX) {
+        gen_amx_emit(o, v);
+        return;
+    }
     const tt_params *p = &v->x.p;
     int R = p->rows, N = p->n;
     char bRN[200], bR1[200], b1N[200], b11[200];
@@ -362,6 +367,10 @@ static void gemm_emit(FILE *o, const gen_variant *v)
 
 static void gemm_prelude(FILE *o, tt_isa isa)
 {
+    if (isa == TT_ISA_AMX) {
+        gen_amx_prelude(o);
+        return;
+    }
     if (gen_isa_is_x86(isa)) {
         fprintf(o, "static inline int32_t tt_gemm_hsum256(__m256i v)\n{\n"
                    "    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));\n"

@@ -38,5 +38,9 @@ int gen_isa_is_arm(tt_isa isa);
 void gen_banner(FILE *o, const char *what);
 /* Layout, exactness domain and alignment shared by every I2_S multiply-add kernel (GEMV and GEMM). */
 void gen_i2s_fill(gen_variant *v);
+/* The AMX-INT8 branch of the i2s GEMM family (emit_amx.c). */
+const char *gen_amx_derive(gen_variant *v);
+void gen_amx_emit(FILE *o, const gen_variant *v);
+void gen_amx_prelude(FILE *o);
 
 #endif

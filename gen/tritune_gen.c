@@ -26,11 +26,11 @@ static const gen_family *family_of(tt_fmt fmt, tt_op op)
     return NULL;
 }
 
-int gen_isa_is_x86(tt_isa i) { return i >= TT_ISA_AVX2 && i <= TT_ISA_AVX512VBMI; }
+int gen_isa_is_x86(tt_isa i) { return (i >= TT_ISA_AVX2 && i <= TT_ISA_AVX512VBMI) || i == TT_ISA_AMX; }
 int gen_isa_is_arm(tt_isa i) { return i >= TT_ISA_NEON && i <= TT_ISA_I8MM; }
 int gen_isa_vbytes(tt_isa i)
 {
-    if (i == TT_ISA_AVX512BW || i == TT_ISA_AVX512VNNI || i == TT_ISA_AVX512VBMI) return 64;
+    if (i == TT_ISA_AVX512BW || i == TT_ISA_AVX512VNNI || i == TT_ISA_AVX512VBMI || i == TT_ISA_AMX) return 64;
     if (i == TT_ISA_AVX2 || i == TT_ISA_AVXVNNI) return 32;
     return gen_isa_is_arm(i) ? 16 : 0;
 }
@@ -200,6 +200,7 @@ static void load_manifest(const char *path, const char *arch)
 static const char *isa_includes(tt_isa isa)
 {
     if (isa == TT_ISA_SCALAR) return "";
+    if (isa == TT_ISA_AMX) return "#include <immintrin.h>\n#include \"tt_amx.h\"\n";
     return gen_isa_is_arm(isa) ? "#include <arm_neon.h>\n" : "#include <immintrin.h>\n";
 }
 
@@ -243,7 +244,8 @@ static const char *const layout_enum[TT_LAYOUT_COUNT] = {"TT_LAYOUT_I2S", "TT_LA
 static const char *const fmt_enum[TT_FMT_COUNT] = {"TT_FMT_I2S", "TT_FMT_TL1", "TT_FMT_TL2"};
 static const char *const isa_enum[TT_ISA_COUNT] = {"TT_ISA_SCALAR", "TT_ISA_AVX2", "TT_ISA_AVXVNNI",
                                                    "TT_ISA_AVX512BW", "TT_ISA_AVX512VNNI", "TT_ISA_AVX512VBMI",
-                                                   "TT_ISA_NEON", "TT_ISA_DOTPROD", "TT_ISA_I8MM"};
+                                                   "TT_ISA_NEON", "TT_ISA_DOTPROD", "TT_ISA_I8MM",
+                                                   "TT_ISA_AMX"};
 
 static void prep_name(const gen_variant *v, char *buf, size_t n)
 {

@@ -38,6 +38,8 @@ static const struct { const char *name; uint32_t mask; } isa_levels[] = {
                        TT_F_AVX512VL | TT_F_AVX512VNNI},
     {"avx512vbmi", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW |
                        TT_F_AVX512VL | TT_F_AVX512VNNI | TT_F_AVX512VBMI},
+    {"amx", TT_F_SSE42 | TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI | TT_F_AVX512F | TT_F_AVX512BW |
+                TT_F_AVX512VL | TT_F_AVX512VNNI | TT_F_AVX512VBMI | TT_F_AMX_TILE | TT_F_AMX_INT8},
     {"neon", TT_F_NEON},
     {"dotprod", TT_F_NEON | TT_F_DOTPROD},
     {"i8mm", TT_F_NEON | TT_F_DOTPROD | TT_F_I8MM},
@@ -146,6 +148,16 @@ static void probe_x86(tt_cpu *c)
                  (unsigned long long)xcr0);
     else if ((f & TT_F_AMX_TILE) && !(os & TT_F_AMX_TILE))
         snprintf(c->os_note, sizeof c->os_note, "AMX present but tile data not permitted by the OS");
+#ifdef TT_AMX_EMU
+    /* Test build only (tests/meson.build): the AMX kernels run on the scalar tile model of tt_amx.h, and their
+     * weight decode is AVX-512BW, so "AMX" is usable wherever AVX-512BW is. */
+    const uint32_t bw = TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL;
+    if ((c->os_features & bw) == bw) {
+        c->cpuid_features |= TT_F_AMX_TILE | TT_F_AMX_INT8;
+        c->os_features |= TT_F_AMX_TILE | TT_F_AMX_INT8;
+        snprintf(c->os_note, sizeof c->os_note, "AMX emulated: test build with the scalar tile model (tt_amx.h)");
+    }
+#endif
 }
 #endif
 

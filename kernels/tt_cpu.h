@@ -57,7 +57,7 @@ const tt_cpu *tt_cpu_get(void);
 void tt_cpu_probe(tt_cpu *out, const char *isa_cap);
 
 /* The feature set an ISA level name implies ("scalar", "avx2", "avxvnni", "avx512bw", "avx512vnni",
- * "avx512vbmi", "neon", "dotprod", "i8mm"); returns false if unknown. */
+ * "avx512vbmi", "amx", "neon", "dotprod", "i8mm"); returns false if unknown. */
 bool tt_isa_level_mask(const char *name, uint32_t *mask);
 
 /* Comma-separated feature names for a mask, into buf. */

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int il_granule(const tt_variant *v)
+int tt_variant_il_granule(const tt_variant *v)
 {
+    if (v->isa == TT_ISA_AMX) return 4; /* AMX: 16 rows x 4 bytes = one 64-byte tile row of codes (emit_amx.c) */
     return (v->isa == TT_ISA_AVX512BW || v->isa == TT_ISA_AVX512VNNI || v->isa == TT_ISA_AVX512VBMI) ? 64 : 32;
 }
+#define il_granule tt_variant_il_granule
 
 bool tt_variant_layouts_agree(const tt_variant *a, const tt_variant *b)
 {

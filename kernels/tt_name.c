@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const isa_names[TT_ISA_COUNT] = {
-    "scalar", "avx2", "avxvnni", "avx512bw", "avx512vnni", "avx512vbmi", "neon", "dotprod", "i8mm",
+    "scalar", "avx2", "avxvnni", "avx512bw", "avx512vnni", "avx512vbmi", "neon", "dotprod", "i8mm", "amx",
 };
 
 const char *tt_isa_name(tt_isa i) { return (unsigned)i < TT_ISA_COUNT ? isa_names[i] : "?"; }

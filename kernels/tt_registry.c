@@ -16,6 +16,7 @@ static const uint32_t isa_required[TT_ISA_COUNT] = {
     [TT_ISA_NEON] = TT_F_NEON,
     [TT_ISA_DOTPROD] = TT_F_NEON | TT_F_DOTPROD,
     [TT_ISA_I8MM] = TT_F_NEON | TT_F_DOTPROD | TT_F_I8MM,
+    [TT_ISA_AMX] = TT_F_AVX2 | TT_F_FMA | TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL | TT_F_AMX_TILE | TT_F_AMX_INT8,
 };
 
 uint32_t tt_isa_required(tt_isa i) { return (unsigned)i < TT_ISA_COUNT ? isa_required[i] : 0xffffffffu; }
@@ -143,6 +144,7 @@ static int isa_rank(tt_isa i)
     static const int rank[TT_ISA_COUNT] = {
         [TT_ISA_SCALAR] = 0,     [TT_ISA_AVX2] = 2, [TT_ISA_AVXVNNI] = 3, [TT_ISA_AVX512BW] = 4,
         [TT_ISA_AVX512VNNI] = 6, [TT_ISA_AVX512VBMI] = 5, [TT_ISA_NEON] = 2, [TT_ISA_DOTPROD] = 4, [TT_ISA_I8MM] = 3,
+        [TT_ISA_AMX] = 7,
     };
     return rank[i];
 }

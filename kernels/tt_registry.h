@@ -27,6 +27,7 @@ typedef enum tt_isa {
     TT_ISA_NEON,
     TT_ISA_DOTPROD,
     TT_ISA_I8MM,
+    TT_ISA_AMX, /* AMX-INT8 tiles (+ AVX-512BW for the weight decode); x86, GEMM only */
     TT_ISA_COUNT
 } tt_isa;
 
@@ -171,6 +172,10 @@ const tt_variant *tt_dispatch_default_gemm(tt_fmt fmt, int m, int k, const tt_va
 /* Whether two variants read the same packed bytes: the same layout, and for the row-interleaved layout the same
  * rows per tile and the same granule (vector width). */
 bool tt_variant_layouts_agree(const tt_variant *a, const tt_variant *b);
+
+/* The row-interleaved layout's granule in bytes: the vector width (32 or 64), or 4 for the AMX GEMM (16 rows x 4
+ * bytes = one 64-byte tile row of codes). */
+int tt_variant_il_granule(const tt_variant *v);
 
 #ifdef __cplusplus
 }

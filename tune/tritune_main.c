@@ -17,6 +17,7 @@ static const command commands[] = {
     {"list", tt_cmd_list, "list the kernel registry [--format F] [--isa I] [--json]"},
     {"verify", tt_cmd_verify, "check every eligible variant bit-exactly against the oracle [PATTERN]"},
     {"bench", tt_cmd_bench, "time variants with Google Benchmark --variant PAT --shape MxK [--threads N] [--json F]"},
+    {"bench-gemm", tt_cmd_bench_gemm, "time batched prefill (GEMM) kernels vs token-by-token GEMV --shape MxK --tokens N"},
     {"tune", tt_cmd_tune, "verify and race every eligible kernel per model shape, write results/<cpu-id>/"},
     {"bake", tt_cmd_bake, "generate the C winner table from a profile (or the default table) [PROFILE] -o FILE.c"},
     {"report", tt_cmd_report, "Markdown + gnuplot report from a results folder [--out DIR] | --index reports/cpus"},
@@ -32,7 +33,7 @@ static void usage(FILE *o)
     fprintf(o, "usage: tritune <command> [options]   (tritune <command> --help for details)\n\ncommands:\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(o, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(o, "\nenvironment: TRITUNE_ISA=<level> caps the ISA (scalar, avx2, avxvnni, avx512bw, avx512vnni, "
-               "avx512vbmi, neon, dotprod, i8mm);\n  TRITUNE_KERNEL=<name> forces a kernel; TRITUNE_DEBUG=1 logs "
+               "avx512vbmi, amx, neon, dotprod, i8mm);\n  TRITUNE_KERNEL=<name> forces a kernel; TRITUNE_DEBUG=1 logs "
                "what was picked and why.\n");
 }
 

@@ -11,6 +11,12 @@ int tt_cmd_verify(int argc, char **argv);
 int tt_cmd_bench(int argc, char **argv);
 int tt_cmd_tune(int argc, char **argv);
 int tt_cmd_bake(int argc, char **argv);
+int tt_cmd_bench_gemm(int argc, char **argv);
+
+/* The GEMM exactness sweep of `tritune verify` (cmd_gemm.c): M around the row pass, N around the token block, K
+ * at block multiples, padded strides, and T all +-1 with q at both ends at large K. cases: shapes checked. */
+struct tt_variant;
+int tt_verify_gemm(const struct tt_variant *v, bool quick, char *detail, size_t dlen, int *cases);
 
 /* "--flag value" / "--flag=value" parsing helpers: return the value or NULL. */
 const char *tt_arg_value(int argc, char **argv, int *i, const char *flag);

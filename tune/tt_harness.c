@@ -64,7 +64,7 @@ void tt_harness_free(tt_harness *h)
 /* Variants reading the same bytes share one packed set: layout, and the parameters a layout depends on. */
 static void layout_key(const tt_variant *v, char *buf, size_t n, bool cold)
 {
-    int vb = (v->isa == TT_ISA_AVX512BW || v->isa == TT_ISA_AVX512VNNI || v->isa == TT_ISA_AVX512VBMI) ? 64 : 32;
+    int vb = tt_variant_il_granule(v);
     if (v->layout == TT_LAYOUT_I2S) snprintf(buf, n, "i2s/%s", cold ? "cold" : "warm");
     else if (v->layout == TT_LAYOUT_I2S_IL) snprintf(buf, n, "i2s_il/r%d/g%d/%s", v->p.rows, vb, cold ? "cold" : "warm");
     else snprintf(buf, n, "%d/bm%d/bk%d/%s/%s", (int)v->layout, v->p.bm, v->p.bk, tt_isa_name(v->isa), cold ? "cold" : "warm");

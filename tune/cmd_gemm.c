@@ -1,0 +1,332 @@
+/* GEMM (batched prefill) variants as user commands: the exactness sweep that `tritune verify` runs for GEMM rows,
+ * and `tritune bench-gemm`, which verifies and then times GEMM variants against token-by-token GEMV on one shape. */
+#include "tt_cli.h"
+#include "tt_gbench.h"
+#include "tt_harness.h"
+#include "tt_papi.h"
+#include "tt_pool.h"
+#include "tt_topo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One random (or adversarial) case: W m x k, n tokens at stride ldq, and the oracle's dots. */
+typedef struct gm_case {
+    tt_tern w;
+    int n;
+    size_t ldq;
+    int8_t *q;
+    int32_t *sum_q, *want;
+} gm_case;
+
+static void gm_free(gm_case *c)
+{
+    tt_tern_free(&c->w);
+    free(c->q);
+    free(c->sum_q);
+    free(c->want);
+    memset(c, 0, sizeof *c);
+}
+
+/* mode 0: random T, q over [-128, 127]; mode +-1: T all +-1, tokens alternate q = 127 and q = -128 */
+static tt_status gm_make(gm_case *c, int m, int k, int n, size_t pad, int mode, uint64_t seed)
+{
+    memset(c, 0, sizeof *c);
+    tt_status st = tt_tern_alloc(&c->w, m, k);
+    if (st) return st;
+    c->n = n;
+    c->ldq = (size_t)k + pad;
+    c->q = malloc(c->ldq * (size_t)n);
+    c->sum_q = malloc(sizeof(int32_t) * (size_t)n);
+    c->want = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
+    if (!c->q || !c->sum_q || !c->want) {
+        gm_free(c);
+        return tt_fail(TT_ERR_NOMEM, "GEMM case %dx%d, %d tokens", m, k, n);
+    }
+    memset(c->q, 0x7f, c->ldq * (size_t)n); /* padding a kernel must not read into a dot */
+    if (mode == 0) tt_tern_random(&c->w, seed);
+    else memset(c->w.t, mode > 0 ? 1 : -1, (size_t)m * (size_t)k);
+    uint64_t s = seed ^ 0x9e3779b97f4a7c15ull;
+    for (int t = 0; t < n; t++) {
+        int8_t *q = c->q + (size_t)t * c->ldq;
+        int32_t sq = 0;
+        for (int j = 0; j < k; j++) {
+            int v = mode == 0 ? -128 + (int)(tt_rand_next(&s) % 256u) : (t % 2 ? -128 : 127);
+            q[j] = (int8_t)v;
+            sq += v;
+        }
+        c->sum_q[t] = sq;
+        if (mode == 0 || t < 2) tt_oracle_dot(&c->w, q, c->want + (size_t)t * m);
+        else memcpy(c->want + (size_t)t * m, c->want + (size_t)(t % 2) * m, sizeof(int32_t) * (size_t)m);
+    }
+    return TT_OK;
+}
+
+/* Runs v on the case (whole, single thread) and compares; detail names the first difference. */
+static tt_status gm_check(const tt_variant *v, const gm_case *c, char *detail, size_t dlen)
+{
+    int m = c->w.m, k = c->w.k, n = c->n;
+    size_t nb = tt_variant_packed_size(v, m, k);
+    uint8_t *buf = tt_alloc(nb);
+    int32_t *dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
+    tt_status st = !buf || !dot ? tt_fail(TT_ERR_NOMEM, "GEMM check %dx%d", m, k) : TT_OK;
+    if (!st) st = tt_variant_pack(v, &c->w, buf, nb);
+    if (!st) st = tt_variant_run_gemm(v, buf, m, k, n, c->q, c->ldq, c->sum_q, dot);
+    for (size_t i = 0; !st && i < (size_t)m * (size_t)n; i++)
+        if (dot[i] != c->want[i]) {
+            snprintf(detail, dlen, "m=%d k=%d n=%d token %zu row %zu: got %d want %d", m, k, n, i / (size_t)m,
+                     i % (size_t)m, dot[i], c->want[i]);
+            st = tt_fail(TT_ERR_VALUE, "%s", detail);
+        }
+    tt_free(buf);
+    free(dot);
+    return st;
+}
+
+int tt_verify_gemm(const tt_variant *v, bool quick, char *detail, size_t dlen, int *cases)
+{
+    static const int ks[] = {128, 256, 640, 1024, 2560};
+    int R = v->row_align > v->p.rows ? v->row_align : v->p.rows, N = v->p.n > 0 ? v->p.n : 1;
+    int ms[] = {1, R > 1 ? R - 1 : 2, R + 1, 2 * R + 3, quick ? 0 : 640};
+    int ns[] = {1, N > 1 ? N - 1 : 2, N + 1, 2 * N + 3};
+    *cases = 0;
+    uint64_t seed = 1;
+    for (size_t a = 0; a < sizeof ks / sizeof *ks; a++)
+        for (size_t b = 0; b < sizeof ms / sizeof *ms; b++)
+            for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
+                if (!ms[b] || tt_variant_check_shape(v, ms[b], ks[a])) continue;
+                if (quick && (a + b + c) % 2) continue;
+                gm_case g;
+                tt_status st = gm_make(&g, ms[b], ks[a], ns[c], (a + c) % 2 ? 0 : 64, 0, seed++);
+                if (!st) st = gm_check(v, &g, detail, dlen);
+                gm_free(&g);
+                if (st) return st;
+                ++*cases;
+            }
+    int kbig = quick ? 16384 : 65536;
+    for (int mode = -1; mode <= 1; mode += 2) { /* adversarial: the largest |dot| at an odd block count */
+        if (tt_variant_check_shape(v, R + 1, kbig + 128)) continue;
+        gm_case g;
+        tt_status st = gm_make(&g, R + 1, kbig + 128, N + 1, 0, mode, 0);
+        if (!st) st = gm_check(v, &g, detail, dlen);
+        gm_free(&g);
+        if (st) return st;
+        ++*cases;
+    }
+    return TT_OK;
+}
+
+/* ---- bench-gemm ---- */
+typedef struct gm_arg {
+    const tt_variant *v; /* GEMM variant, or the GEMV variant run token by token */
+    const uint8_t *w;
+    const gm_case *c;
+    void *ws;
+    int32_t *dot;
+    tt_pool *pool;
+    int t; /* token for the GEMV path */
+} gm_arg;
+
+static void gm_gemm_worker(void *arg, int tid, int nth)
+{
+    const gm_arg *a = arg;
+    int r0, r1;
+    tt_split_even(a->c->w.m, a->v->row_align, tid, nth, &r0, &r1);
+    if (r0 < r1) {
+        tt_gemm_args g = {a->w, a->c->q, a->c->ldq, a->ws, a->c->sum_q, a->c->w.m, a->c->w.k, a->c->n};
+        a->v->gemm(&g, a->dot, r0, r1);
+    }
+}
+
+static void gm_gemv_worker(void *arg, int tid, int nth)
+{
+    const gm_arg *a = arg;
+    int r0, r1;
+    tt_split_even(a->c->w.m, a->v->row_align, tid, nth, &r0, &r1);
+    if (r0 < r1) {
+        const gm_case *c = a->c;
+        const size_t wsn = tt_variant_ws_size(a->v, c->w.k); /* token t's prepped vector at ws + t * wsn */
+        tt_gemv_args g = {a->w, c->q + (size_t)a->t * c->ldq, wsn ? (const int8_t *)a->ws + (size_t)a->t * wsn : NULL,
+                          c->sum_q[a->t], c->w.m, c->w.k};
+        a->v->gemv(&g, a->dot + (size_t)a->t * c->w.m, r0, r1);
+    }
+}
+
+static void gm_run_once(gm_arg *a)
+{
+    if (a->v->op == TT_OP_GEMM) {
+        tt_pool_run(a->pool, gm_gemm_worker, a);
+        return;
+    }
+    for (a->t = 0; a->t < a->c->n; a->t++) tt_pool_run(a->pool, gm_gemv_worker, a);
+}
+
+static void gm_bench_fn(void *arg, int64_t iters)
+{
+    for (int64_t i = 0; i < iters; i++) gm_run_once(arg);
+}
+
+static void gm_bind(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
+
+int tt_cmd_bench_gemm(int argc, char **argv)
+{
+    const char *pat = "gemm", *json_path = NULL;
+    int m = 2560, k = 2560, n = 128, threads = 1, reps = 10;
+    double min_time = 0.1;
+    bool gemv_ref = true;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = tt_arg_value(argc, argv, &i, "--variant"))) pat = v;
+        else if ((v = tt_arg_value(argc, argv, &i, "--shape"))) {
+            if (!tt_parse_shape(v, &m, &k)) {
+                fprintf(stderr, "tritune bench-gemm: --shape wants MxK, got '%s'\n", v);
+                return 2;
+            }
+        } else if ((v = tt_arg_value(argc, argv, &i, "--tokens"))) n = atoi(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--threads"))) threads = atoi(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--reps"))) reps = atoi(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--min-time"))) min_time = atof(v);
+        else if ((v = tt_arg_value(argc, argv, &i, "--json"))) json_path = v;
+        else if (!strcmp(argv[i], "--no-gemv")) gemv_ref = false;
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: tritune bench-gemm [--variant PATTERN] [--shape MxK] [--tokens N] [--threads T]\n"
+                   "                          [--reps R] [--min-time S] [--no-gemv] [--json FILE]\n"
+                   "  Batched prefill kernels: every eligible exact GEMM variant matching PATTERN (default: all\n"
+                   "  GEMM rows; '*' wildcards, A,B either) on one MxK ternary matrix and N tokens (default\n"
+                   "  2560x2560, 128 tokens, 1 thread). Each is first checked bit for bit against the oracle (a\n"
+                   "  mismatch is excluded and makes the exit status 1), then all are timed interleaved in one\n"
+                   "  Google Benchmark run with warm weights (prefill reuses each weight over N tokens: compute,\n"
+                   "  not memory, is what it measures). A reference row runs the default GEMV kernel token by\n"
+                   "  token (N pool calls; --no-gemv: off). Prints median ms, GMAC/s (M*K*N / time) and the\n"
+                   "  speedup over the reference.\n");
+            return 0;
+        } else {
+            fprintf(stderr, "tritune bench-gemm: unknown option %s (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (n < 1 || threads < 1 || reps < 1 || !(min_time > 0) || m < 1 || k < 1) {
+        fprintf(stderr, "tritune bench-gemm: --tokens, --threads, --reps, --min-time and the shape must be positive\n");
+        return 2;
+    }
+    const tt_cpu *cpu = tt_cpu_get();
+    const tt_variant *sel[512];
+    int nsel = 0;
+    for (int i = 0; i < tt_registry_count && nsel < 511; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (v->op != TT_OP_GEMM || !v->exact || !tt_match(pat, v->name)) continue;
+        char why[200];
+        if (!tt_variant_eligible(v, cpu, why, sizeof why)) {
+            fprintf(stderr, "skipped %s: %s\n", v->name, why);
+            continue;
+        }
+        if (tt_variant_check_shape(v, m, k)) {
+            fprintf(stderr, "skipped %s: %s\n", v->name, tt_last_error());
+            continue;
+        }
+        sel[nsel++] = v;
+    }
+    const tt_variant *ref = gemv_ref ? tt_dispatch_default(TT_FMT_I2S, m, k) : NULL;
+    if (ref) sel[nsel++] = ref;
+    if (!nsel || (ref && nsel == 1)) {
+        fprintf(stderr, "tritune bench-gemm: no eligible exact GEMM variant matches '%s' for %dx%d\n", pat, m, k);
+        return 1;
+    }
+    fprintf(stderr, "bench-gemm: %dx%d, %d tokens, %d thread(s); building the case and the oracle's dots...\n", m, k, n,
+            threads);
+    gm_case c;
+    if (gm_make(&c, m, k, n, 0, 0, 4242)) {
+        fprintf(stderr, "tritune bench-gemm: %s\n", tt_last_error());
+        return 1;
+    }
+    tt_topo topo;
+    bool have_topo = tt_topo_load(&topo) == TT_OK;
+    tt_pool *pool = tt_pool_new(threads, have_topo ? gm_bind : NULL, have_topo ? &topo : NULL);
+    gm_arg *args = calloc((size_t)nsel, sizeof *args);
+    tt_papi *papi;
+    tt_gb_session *s = tt_bench_session(m, k, threads, min_time, reps, &papi);
+    if (!pool || !args || !s) {
+        fprintf(stderr, "tritune bench-gemm: out of memory\n");
+        return 1;
+    }
+    char nbuf[16];
+    snprintf(nbuf, sizeof nbuf, "%d", n);
+    tt_gb_set_context(s, "tritune_tokens", nbuf);
+    int nb = 0, excluded = 0;
+    for (int i = 0; i < nsel; i++) {
+        const tt_variant *v = sel[i];
+        gm_arg *a = &args[nb];
+        a->v = v, a->c = &c, a->pool = pool;
+        size_t pn = tt_variant_packed_size(v, m, k);
+        size_t wsn = v->op == TT_OP_GEMM ? tt_variant_gemm_ws_size(v, k, n, c.ldq) : (size_t)n * tt_variant_ws_size(v, k);
+        uint8_t *w = tt_alloc(pn);
+        a->ws = wsn ? tt_alloc(wsn) : NULL;
+        a->dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
+        if (!w || (wsn && !a->ws) || !a->dot || tt_variant_pack(v, &c.w, w, pn)) {
+            fprintf(stderr, "tritune bench-gemm: cannot pack %s: %s\n", v->name, tt_last_error());
+            return 1;
+        }
+        a->w = w;
+        /* the per-token prep (AVX-512 q interleave, TL tables) is done once, outside the timing, for both paths */
+        if (a->ws) {
+            if (v->op == TT_OP_GEMM) tt_variant_gemm_prep(v, c.q, c.ldq, k, n, a->ws);
+            else
+                for (int t = 0; t < n; t++) v->prep(c.q + (size_t)t * c.ldq, k, (int8_t *)a->ws + (size_t)t * tt_variant_ws_size(v, k));
+        }
+        for (size_t j = 0; j < (size_t)m * (size_t)n; j++) a->dot[j] = (int32_t)0x5a5a5a5a;
+        gm_run_once(a); /* through the pool, as timed */
+        size_t bad = (size_t)-1;
+        for (size_t j = 0; j < (size_t)m * (size_t)n && bad == (size_t)-1; j++)
+            if (a->dot[j] != c.want[j]) bad = j;
+        if (bad != (size_t)-1) {
+            fprintf(stderr, "excluded %s: MISMATCH token %zu row %zu: got %d want %d\n", v->name, bad / (size_t)m,
+                    bad % (size_t)m, a->dot[bad], c.want[bad]);
+            excluded++;
+            tt_free(w), tt_free(a->ws), free(a->dot);
+            continue;
+        }
+        char name[240];
+        snprintf(name, sizeof name, "%s%s/%dx%d/n%d/t%d", v->op == TT_OP_GEMM ? "" : "(gemv x n) ", v->name, m, k, n,
+                 threads);
+        tt_gb_add(s, name, gm_bench_fn, a, (double)pn);
+        nb++;
+    }
+    fprintf(stderr, "timing %d benchmarks, %d repetitions each, interleaved...\n", nb, reps);
+    int rc = excluded ? 1 : 0;
+    if (nb && tt_gb_run(s, json_path)) {
+        fprintf(stderr, "tritune bench-gemm: %s\n", tt_last_error());
+        rc = 1;
+    } else if (nb) {
+        double refns = 0;
+        for (int i = 0; i < nb; i++)
+            if (args[i].v->op == TT_OP_GEMV) refns = tt_gb_get(s, i)->median_ns;
+        printf("\nprefill GEMM, %dx%d, %d tokens, %d thread(s), warm weights; CPU %s\n", m, k, n, threads, cpu->brand);
+        printf("%-66s %10s %7s %9s %9s\n", "variant", "median_ms", "cv_%", "GMAC/s", refns > 0 ? "vs_gemv" : "");
+        int best = -1;
+        for (int i = 0; i < nb; i++) {
+            const tt_gb_stats *st = tt_gb_get(s, i);
+            double gmac = (double)m * k * n / st->median_ns;
+            char ratio[32] = "";
+            if (refns > 0) snprintf(ratio, sizeof ratio, "%.2fx", refns / st->median_ns);
+            printf("%-66s %10.3f %7.2f %9.1f %9s\n", st->name, st->median_ns / 1e6, 100 * st->cv, gmac, ratio);
+            if (args[i].v->op == TT_OP_GEMM && (best < 0 || st->median_ns < tt_gb_get(s, best)->median_ns)) best = i;
+        }
+        if (best >= 0) {
+            const tt_variant *d = tt_dispatch_default_gemm(TT_FMT_I2S, m, k, ref);
+            printf("fastest: %s%s%s\n", args[best].v->name, d ? "; untuned default here: " : "", d ? d->name : "");
+        }
+        if (json_path) printf("Google Benchmark JSON: %s\n", json_path);
+    }
+    for (int i = 0; i < nb; i++) {
+        tt_free((void *)args[i].w);
+        tt_free(args[i].ws);
+        free(args[i].dot);
+    }
+    free(args);
+    tt_gb_free(s);
+    tt_papi_close(papi);
+    tt_pool_free(pool);
+    gm_free(&c);
+    if (have_topo) tt_topo_free(&topo);
+    return rc;
+}
