@@ -1,5 +1,6 @@
 #include "tt_baked.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,57 @@ __attribute__((weak)) const tt_baked_entry *tt_baked_table(int *n, const char **
     *n = 0;
     if (source) *source = "none (untuned build: static preference per ISA)";
     return NULL;
+}
+
+__attribute__((weak)) const tt_baked_gemm *tt_baked_gemm_table(int *n)
+{
+    *n = 0;
+    return NULL;
+}
+
+static const tt_variant *gemm_usable(const char *name, tt_gemm_fn fn)
+{
+    const tt_variant *v = name ? tt_variant_find(name) : NULL;
+    if (!v || v->op != TT_OP_GEMM || v->gemm != fn) return NULL;
+    return tt_variant_eligible(v, tt_cpu_get(), NULL, 0) ? v : NULL;
+}
+
+const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv, char *why, size_t why_n)
+{
+    char dummy[8];
+    if (!why) why = dummy, why_n = sizeof dummy;
+    const char *forced = getenv("TRITUNE_GEMM_KERNEL");
+    int n = 0;
+    const tt_baked_gemm *t = forced && *forced ? NULL : tt_baked_gemm_table(&n), *e = NULL;
+    for (int i = 0; i < n; i++) {
+        if (t[i].m != m || t[i].k != k) continue;
+        if (!e || abs(t[i].threads - threads) < abs(e->threads - threads)) e = &t[i];
+    }
+    const tt_variant *w = e ? gemm_usable(e->winner, e->winner_fn) : NULL;
+    const tt_variant *s = e ? gemm_usable(e->shared, e->shared_fn) : NULL;
+    if (w && w->fmt != fmt) w = NULL;
+    if (s && s->fmt != fmt) s = NULL;
+    const tt_variant *v = NULL;
+    if (w && (!gemv || tt_variant_layouts_agree(w, gemv))) {
+        v = w;
+        snprintf(why, why_n, "baked prefill winner%s", gemv ? ", reads the GEMV kernel's bytes" : "");
+    } else if (w && s && gemv && tt_variant_layouts_agree(s, gemv) && !(e->winner_ns * TT_GEMM_SECOND_COPY_GAIN <= e->shared_ns)) {
+        v = s;
+        snprintf(why, why_n, "baked, on the GEMV kernel's bytes: the winner %s (%.2fx faster) would need a second copy",
+                 w->name, e->shared_ns / e->winner_ns);
+    } else if (w) {
+        v = w;
+        if (s) snprintf(why, why_n, "baked prefill winner, %.2fx faster than %s: worth its own packed copy",
+                        e->shared_ns / e->winner_ns, s->name);
+        else snprintf(why, why_n, "baked prefill winner, in its own packed copy");
+    }
+    if (v) {
+        tt_debug("pick gemm %s %dx%d t%d -> %s (%s)", tt_fmt_name(fmt), m, k, threads, v->name, why);
+        return v;
+    }
+    v = tt_dispatch_default_gemm(fmt, m, k, gemv);
+    snprintf(why, why_n, forced && *forced ? "TRITUNE_GEMM_KERNEL or the static default" : "static default (no baked prefill winner)");
+    return v;
 }
 
 static const tt_baked_entry *find_entry(int m, int k, int threads)

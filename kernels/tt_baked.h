@@ -15,6 +15,30 @@ typedef struct tt_baked_entry {
 
 const tt_baked_entry *tt_baked_table(int *n, const char **source);
 
+/* Prefill (GEMM) winners from the tuner's prefill races: the fastest, and the fastest that reads the GEMV winner's
+ * packed bytes (NULL when none does). A baked file from a profile without prefill races defines no table. */
+typedef struct tt_baked_gemm {
+    int m, k, threads;
+    const char *winner;
+    tt_gemm_fn winner_fn;
+    double winner_ns;
+    const char *shared;
+    tt_gemm_fn shared_fn;
+    double shared_ns;
+} tt_baked_gemm;
+
+const tt_baked_gemm *tt_baked_gemm_table(int *n);
+
+/* A second packed copy (the GEMM winner's own layout) is kept only when that winner is at least this much faster
+ * than the fastest GEMM on the GEMV winner's bytes (prefill time ratio). */
+#define TT_GEMM_SECOND_COPY_GAIN 1.25
+
+/* The GEMM kernel for (fmt, m, k, threads) next to the GEMV kernel gemv: TRITUNE_GEMM_KERNEL if set and usable;
+ * else the baked prefill winner, unless it needs a second packed copy without being TT_GEMM_SECOND_COPY_GAIN faster
+ * than the baked GEMM on gemv's bytes (then that one); else the static default (tt_dispatch_default_gemm). The
+ * choice and its reason go to why (optional) and to the debug log. */
+const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv, char *why, size_t why_n);
+
 /* The baked winner for (m, k) at this thread count (or the nearest tuned count), if it is eligible here; NULL if the
  * table has no entry for the shape. */
 const tt_variant *tt_baked_find(int m, int k, int threads);

@@ -81,11 +81,12 @@ static size_t oracle_ws_size(const tt_variant *v, int k) { return 0; }
 const tt_model_backend tt_model_backend_oracle = {"oracle", oracle_select, oracle_packed_size, oracle_pack,
                                                   oracle_ws_size, oracle_select_gemm};
 
-/* GEMM: the static default (no baked GEMM winners yet), preferring the GEMV kernel's layout so that one packed copy
- * serves both (TRITUNE_GEMM_KERNEL honoured). */
+/* GEMM: the baked prefill winner (kept in its own packed copy only when it is TT_GEMM_SECOND_COPY_GAIN faster than
+ * the best GEMM on the GEMV kernel's bytes), else the static default preferring the GEMV kernel's layout
+ * (TRITUNE_GEMM_KERNEL honoured): tt_pick_gemm. */
 static const tt_variant *registry_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
 {
-    return tt_dispatch_default_gemm(fmt, m, k, gemv);
+    return tt_pick_gemm(fmt, m, k, threads, gemv, NULL, 0);
 }
 
 /* The registry: the baked winner for this shape and thread count, else the static default (tt_pick). */

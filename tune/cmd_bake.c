@@ -15,7 +15,14 @@ typedef struct bake_row {
     double median_ns; /* 0: not measured (the static default table) */
 } bake_row;
 
-static tt_status write_table(const bake_row *rows, int n, const char *source, uint64_t hash, const char *out)
+typedef struct bake_gemm_row {
+    int m, k, threads;
+    const char *winner, *shared; /* shared: NULL when no GEMM reads the GEMV winner's bytes */
+    double winner_ns, shared_ns;
+} bake_gemm_row;
+
+static tt_status write_table(const bake_row *rows, int n, const char *source, uint64_t hash, const char *out,
+                             const bake_gemm_row *grows, int ng)
 {
     FILE *f = fopen(out, "w");
     if (!f) return tt_fail(TT_ERR_IO, "cannot write %s", out);
@@ -34,6 +41,24 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
     fprintf(f, "};\n\nconst tt_baked_entry *tt_baked_table(int *n, const char **source)\n{\n    *n = %d;\n"
                "    if (source) *source = \"%s\";\n    return table;\n}\n",
             n, source);
+    if (ng) { /* prefill winners (profiles from 1.1 on) */
+        fprintf(f, "\n");
+        for (int i = 0; i < ng; i++)
+            for (int s = 0; s < 2; s++) {
+                const char *v = s ? grows[i].shared : grows[i].winner;
+                bool dup = !v;
+                for (int j = 0; j < i && !dup; j++) dup = (grows[j].winner && !strcmp(grows[j].winner, v)) || (grows[j].shared && !strcmp(grows[j].shared, v));
+                if (s && !dup && !strcmp(grows[i].winner, v)) dup = true;
+                if (!dup) fprintf(f, "void %s(const tt_gemm_args *, int32_t *, int, int);\n", v);
+            }
+        fprintf(f, "\nstatic const tt_baked_gemm gemm_table[] = {\n");
+        for (int i = 0; i < ng; i++)
+            fprintf(f, "    {%d, %d, %d, \"%s\", %s, %.1f, %s%s%s, %s, %.1f},\n", grows[i].m, grows[i].k, grows[i].threads,
+                    grows[i].winner, grows[i].winner, grows[i].winner_ns, grows[i].shared ? "\"" : "",
+                    grows[i].shared ? grows[i].shared : "NULL", grows[i].shared ? "\"" : "",
+                    grows[i].shared ? grows[i].shared : "NULL", grows[i].shared_ns);
+        fprintf(f, "};\n\nconst tt_baked_gemm *tt_baked_gemm_table(int *n)\n{\n    *n = %d;\n    return gemm_table;\n}\n", ng);
+    }
     return fclose(f) ? tt_fail(TT_ERR_IO, "cannot write %s", out) : TT_OK;
 }
 
@@ -52,12 +77,27 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
         }
         rows[nrows++] = (bake_row){p->e[i].m, p->e[i].k, p->e[i].threads, v->name, p->e[i].winner.median_ns};
     }
+    bake_gemm_row *grows = calloc((size_t)(p->ng ? p->ng : 1), sizeof *grows);
+    if (!grows) {
+        free(rows);
+        return tt_fail(TT_ERR_NOMEM, "bake");
+    }
+    for (int i = 0; i < p->ng; i++) {
+        const tt_prof_gemm *g = &p->g[i];
+        const tt_variant *w = tt_variant_find(g->winner), *s = g->shared[0] ? tt_variant_find(g->shared) : NULL;
+        if (!w || !w->exact || w->op != TT_OP_GEMM || (g->shared[0] && (!s || !s->exact || s->op != TT_OP_GEMM))) {
+            free(rows), free(grows);
+            return tt_fail(TT_ERR_FORMAT, "profile prefill[%d]: %s is not an exact GEMM variant of this registry", i,
+                           w && (!s && g->shared[0]) ? g->shared : g->winner);
+        }
+        grows[i] = (bake_gemm_row){g->m, g->k, g->threads, w->name, s ? s->name : NULL, g->winner_ns, g->shared_ns};
+    }
     char src[600];
     snprintf(src, sizeof src, "profile %s (cpu %s, created %s)", profile_path, p->cpu.brand, p->created);
     for (char *c = src; *c; c++)
         if (*c == '"' || *c == '\\' || *c == '*') *c = '_';
-    tt_status st = write_table(rows, nrows, src, p->registry_hash, out_path);
-    free(rows);
+    tt_status st = write_table(rows, nrows, src, p->registry_hash, out_path, grows, p->ng);
+    free(rows), free(grows);
     return st;
 }
 
@@ -106,7 +146,7 @@ int tt_cmd_bake(int argc, char **argv)
         }
         char src[200];
         snprintf(src, sizeof src, "default table (static preference, ISA level %s, model %s)", isa ? isa : "this CPU", model);
-        st = write_table(rows, n, src, tt_registry_hash(), out);
+        st = write_table(rows, n, src, tt_registry_hash(), out, NULL, 0);
     } else {
         tt_profile p;
         if ((st = tt_profile_read(prof_path, &p))) {

@@ -2,6 +2,7 @@
  * and `tritune bench-gemm`, which verifies and then times GEMM variants against token-by-token GEMV on one shape. */
 #include "tt_cli.h"
 #include "tt_gbench.h"
+#include "tt_gemm_bench.h"
 #include "tt_harness.h"
 #include "tt_papi.h"
 #include "tt_pool.h"
@@ -168,6 +169,119 @@ static void gm_bench_fn(void *arg, int64_t iters)
 
 static void gm_bind(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
 
+struct tt_gemm_bench {
+    gm_case c;
+};
+
+tt_gemm_bench *tt_gemm_bench_new(int m, int k, int n, uint64_t seed)
+{
+    tt_gemm_bench *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    if (gm_make(&b->c, m, k, n, 0, 0, seed)) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void tt_gemm_bench_free(tt_gemm_bench *b)
+{
+    if (!b) return;
+    gm_free(&b->c);
+    free(b);
+}
+
+tt_status tt_gemm_bench_time(tt_gemm_bench *b, const tt_variant *const *vs, int nv, int threads, tt_topo *topo,
+                             double min_time, int reps, const char *json_path, tt_gemm_timing *out)
+{
+    const gm_case *c = &b->c;
+    const int m = c->w.m, k = c->w.k, n = c->n;
+    tt_pool *pool = tt_pool_new(threads, topo ? gm_bind : NULL, topo);
+    gm_arg *args = calloc((size_t)(nv ? nv : 1), sizeof *args);
+    int *slot = calloc((size_t)(nv ? nv : 1), sizeof *slot);
+    tt_papi *papi = NULL;
+    tt_gb_session *s = pool && args && slot ? tt_bench_session(m, k, threads, min_time, reps, &papi) : NULL;
+    if (!s) {
+        tt_pool_free(pool), free(args), free(slot);
+        return tt_fail(TT_ERR_NOMEM, "GEMM timing session");
+    }
+    char nbuf[16];
+    snprintf(nbuf, sizeof nbuf, "%d", n);
+    tt_gb_set_context(s, "tritune_tokens", nbuf);
+    tt_status st = TT_OK;
+    int nb = 0;
+    for (int i = 0; i < nv && !st; i++) {
+        const tt_variant *v = vs[i];
+        tt_gemm_timing *o = &out[i];
+        memset(o, 0, sizeof *o);
+        o->v = v;
+        slot[i] = -1;
+        gm_arg *a = &args[i];
+        a->v = v, a->c = c, a->pool = pool;
+        size_t pn = tt_variant_packed_size(v, m, k);
+        size_t one = tt_variant_ws_size(v, k);
+        size_t wsn = v->op == TT_OP_GEMM ? tt_variant_gemm_ws_size(v, k, n, c->ldq) : (size_t)n * one;
+        uint8_t *w = pn ? tt_alloc(pn) : NULL;
+        a->ws = wsn ? tt_alloc(wsn) : NULL;
+        a->dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
+        if (!w || (wsn && !a->ws) || !a->dot) {
+            st = tt_fail(TT_ERR_NOMEM, "GEMM timing: buffers for %s", v->name);
+            break;
+        }
+        a->w = w;
+        if (tt_variant_pack(v, &c->w, w, pn)) {
+            o->excluded = true;
+            snprintf(o->why, sizeof o->why, "cannot pack: %s", tt_last_error());
+            continue;
+        }
+        /* the per-token prep (AVX-512 q interleave, TL tables) is done once, outside the timing, for both paths */
+        if (a->ws) {
+            if (v->op == TT_OP_GEMM) tt_variant_gemm_prep(v, c->q, c->ldq, k, n, a->ws);
+            else
+                for (int t = 0; t < n; t++) v->prep(c->q + (size_t)t * c->ldq, k, (int8_t *)a->ws + (size_t)t * one);
+        }
+        for (size_t j = 0; j < (size_t)m * (size_t)n; j++) a->dot[j] = (int32_t)0x5a5a5a5a;
+        gm_run_once(a); /* through the pool, as timed */
+        for (size_t j = 0; j < (size_t)m * (size_t)n; j++)
+            if (a->dot[j] != c->want[j]) {
+                o->excluded = true;
+                snprintf(o->why, sizeof o->why, "MISMATCH token %zu row %zu: got %d want %d", j / (size_t)m, j % (size_t)m,
+                         a->dot[j], c->want[j]);
+                break;
+            }
+        if (o->excluded) continue;
+        char name[240];
+        snprintf(name, sizeof name, "%s%s/%dx%d/n%d/t%d", v->op == TT_OP_GEMM ? "" : "(gemv x n) ", v->name, m, k, n,
+                 threads);
+        tt_gb_add(s, name, gm_bench_fn, a, (double)pn);
+        slot[i] = nb++;
+    }
+    if (!st && nb && (st = tt_gb_run(s, json_path)) == TT_OK)
+        for (int i = 0; i < nv; i++) {
+            const tt_gb_stats *g = slot[i] >= 0 ? tt_gb_get(s, slot[i]) : NULL;
+            if (!g) continue;
+            if (g->error) {
+                out[i].excluded = true;
+                snprintf(out[i].why, sizeof out[i].why, "benchmark error: %s", g->error_message);
+                continue;
+            }
+            out[i].median_ns = g->median_ns;
+            out[i].cv = g->cv;
+            out[i].reps = g->reps;
+            snprintf(out[i].name, sizeof out[i].name, "%s", g->name);
+        }
+    for (int i = 0; i < nv; i++) {
+        tt_free((void *)args[i].w);
+        tt_free(args[i].ws);
+        free(args[i].dot);
+    }
+    free(args), free(slot);
+    tt_gb_free(s);
+    tt_papi_close(papi);
+    tt_pool_free(pool);
+    return st;
+}
+
 int tt_cmd_bench_gemm(int argc, char **argv)
 {
     const char *pat = "gemm", *json_path = NULL;
@@ -234,99 +348,47 @@ int tt_cmd_bench_gemm(int argc, char **argv)
     }
     fprintf(stderr, "bench-gemm: %dx%d, %d tokens, %d thread(s); building the case and the oracle's dots...\n", m, k, n,
             threads);
-    gm_case c;
-    if (gm_make(&c, m, k, n, 0, 0, 4242)) {
-        fprintf(stderr, "tritune bench-gemm: %s\n", tt_last_error());
+    tt_gemm_bench *b = tt_gemm_bench_new(m, k, n, 4242);
+    tt_gemm_timing *res = calloc((size_t)nsel, sizeof *res);
+    if (!b || !res) {
+        fprintf(stderr, "tritune bench-gemm: %s\n", b ? "out of memory" : tt_last_error());
+        tt_gemm_bench_free(b), free(res);
         return 1;
     }
     tt_topo topo;
     bool have_topo = tt_topo_load(&topo) == TT_OK;
-    tt_pool *pool = tt_pool_new(threads, have_topo ? gm_bind : NULL, have_topo ? &topo : NULL);
-    gm_arg *args = calloc((size_t)nsel, sizeof *args);
-    tt_papi *papi;
-    tt_gb_session *s = tt_bench_session(m, k, threads, min_time, reps, &papi);
-    if (!pool || !args || !s) {
-        fprintf(stderr, "tritune bench-gemm: out of memory\n");
-        return 1;
-    }
-    char nbuf[16];
-    snprintf(nbuf, sizeof nbuf, "%d", n);
-    tt_gb_set_context(s, "tritune_tokens", nbuf);
-    int nb = 0, excluded = 0;
+    fprintf(stderr, "verifying and timing %d kernels, %d repetitions each, interleaved...\n", nsel, reps);
+    tt_status st = tt_gemm_bench_time(b, sel, nsel, threads, have_topo ? &topo : NULL, min_time, reps, json_path, res);
+    int rc = st ? 1 : 0;
+    if (st) fprintf(stderr, "tritune bench-gemm: %s\n", tt_last_error());
+    double refns = 0;
     for (int i = 0; i < nsel; i++) {
-        const tt_variant *v = sel[i];
-        gm_arg *a = &args[nb];
-        a->v = v, a->c = &c, a->pool = pool;
-        size_t pn = tt_variant_packed_size(v, m, k);
-        size_t wsn = v->op == TT_OP_GEMM ? tt_variant_gemm_ws_size(v, k, n, c.ldq) : (size_t)n * tt_variant_ws_size(v, k);
-        uint8_t *w = tt_alloc(pn);
-        a->ws = wsn ? tt_alloc(wsn) : NULL;
-        a->dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
-        if (!w || (wsn && !a->ws) || !a->dot || tt_variant_pack(v, &c.w, w, pn)) {
-            fprintf(stderr, "tritune bench-gemm: cannot pack %s: %s\n", v->name, tt_last_error());
-            return 1;
+        if (res[i].excluded) {
+            fprintf(stderr, "excluded %s: %s\n", sel[i]->name, res[i].why);
+            rc = 1;
         }
-        a->w = w;
-        /* the per-token prep (AVX-512 q interleave, TL tables) is done once, outside the timing, for both paths */
-        if (a->ws) {
-            if (v->op == TT_OP_GEMM) tt_variant_gemm_prep(v, c.q, c.ldq, k, n, a->ws);
-            else
-                for (int t = 0; t < n; t++) v->prep(c.q + (size_t)t * c.ldq, k, (int8_t *)a->ws + (size_t)t * tt_variant_ws_size(v, k));
-        }
-        for (size_t j = 0; j < (size_t)m * (size_t)n; j++) a->dot[j] = (int32_t)0x5a5a5a5a;
-        gm_run_once(a); /* through the pool, as timed */
-        size_t bad = (size_t)-1;
-        for (size_t j = 0; j < (size_t)m * (size_t)n && bad == (size_t)-1; j++)
-            if (a->dot[j] != c.want[j]) bad = j;
-        if (bad != (size_t)-1) {
-            fprintf(stderr, "excluded %s: MISMATCH token %zu row %zu: got %d want %d\n", v->name, bad / (size_t)m,
-                    bad % (size_t)m, a->dot[bad], c.want[bad]);
-            excluded++;
-            tt_free(w), tt_free(a->ws), free(a->dot);
-            continue;
-        }
-        char name[240];
-        snprintf(name, sizeof name, "%s%s/%dx%d/n%d/t%d", v->op == TT_OP_GEMM ? "" : "(gemv x n) ", v->name, m, k, n,
-                 threads);
-        tt_gb_add(s, name, gm_bench_fn, a, (double)pn);
-        nb++;
+        if (sel[i]->op == TT_OP_GEMV && res[i].median_ns > 0) refns = res[i].median_ns;
     }
-    fprintf(stderr, "timing %d benchmarks, %d repetitions each, interleaved...\n", nb, reps);
-    int rc = excluded ? 1 : 0;
-    if (nb && tt_gb_run(s, json_path)) {
-        fprintf(stderr, "tritune bench-gemm: %s\n", tt_last_error());
-        rc = 1;
-    } else if (nb) {
-        double refns = 0;
-        for (int i = 0; i < nb; i++)
-            if (args[i].v->op == TT_OP_GEMV) refns = tt_gb_get(s, i)->median_ns;
+    if (!st) {
         printf("\nprefill GEMM, %dx%d, %d tokens, %d thread(s), warm weights; CPU %s\n", m, k, n, threads, cpu->brand);
         printf("%-66s %10s %7s %9s %9s\n", "variant", "median_ms", "cv_%", "GMAC/s", refns > 0 ? "vs_gemv" : "");
         int best = -1;
-        for (int i = 0; i < nb; i++) {
-            const tt_gb_stats *st = tt_gb_get(s, i);
-            double gmac = (double)m * k * n / st->median_ns;
+        for (int i = 0; i < nsel; i++) {
+            if (!(res[i].median_ns > 0)) continue;
+            double gmac = (double)m * k * n / res[i].median_ns;
             char ratio[32] = "";
-            if (refns > 0) snprintf(ratio, sizeof ratio, "%.2fx", refns / st->median_ns);
-            printf("%-66s %10.3f %7.2f %9.1f %9s\n", st->name, st->median_ns / 1e6, 100 * st->cv, gmac, ratio);
-            if (args[i].v->op == TT_OP_GEMM && (best < 0 || st->median_ns < tt_gb_get(s, best)->median_ns)) best = i;
+            if (refns > 0) snprintf(ratio, sizeof ratio, "%.2fx", refns / res[i].median_ns);
+            printf("%-66s %10.3f %7.2f %9.1f %9s\n", res[i].name, res[i].median_ns / 1e6, 100 * res[i].cv, gmac, ratio);
+            if (sel[i]->op == TT_OP_GEMM && (best < 0 || res[i].median_ns < res[best].median_ns)) best = i;
         }
         if (best >= 0) {
             const tt_variant *d = tt_dispatch_default_gemm(TT_FMT_I2S, m, k, ref);
-            printf("fastest: %s%s%s\n", args[best].v->name, d ? "; untuned default here: " : "", d ? d->name : "");
+            printf("fastest: %s%s%s\n", sel[best]->name, d ? "; untuned default here: " : "", d ? d->name : "");
         }
         if (json_path) printf("Google Benchmark JSON: %s\n", json_path);
     }
-    for (int i = 0; i < nb; i++) {
-        tt_free((void *)args[i].w);
-        tt_free(args[i].ws);
-        free(args[i].dot);
-    }
-    free(args);
-    tt_gb_free(s);
-    tt_papi_close(papi);
-    tt_pool_free(pool);
-    gm_free(&c);
+    free(res);
+    tt_gemm_bench_free(b);
     if (have_topo) tt_topo_free(&topo);
     return rc;
 }

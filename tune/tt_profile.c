@@ -65,7 +65,28 @@ void tt_profile_init(tt_profile *p) { memset(p, 0, sizeof *p); }
 void tt_profile_free(tt_profile *p)
 {
     free(p->e);
+    free(p->g);
     memset(p, 0, sizeof *p);
+}
+
+tt_prof_gemm *tt_profile_add_gemm(tt_profile *p)
+{
+    if (p->ng == p->gcap) {
+        int cap = p->gcap ? 2 * p->gcap : 16;
+        tt_prof_gemm *g = realloc(p->g, sizeof *g * (size_t)cap);
+        if (!g) return NULL;
+        p->g = g;
+        p->gcap = cap;
+    }
+    memset(&p->g[p->ng], 0, sizeof p->g[0]);
+    return &p->g[p->ng++];
+}
+
+const tt_prof_gemm *tt_profile_find_gemm(const tt_profile *p, int m, int k, int threads)
+{
+    for (int i = 0; i < p->ng; i++)
+        if (p->g[i].m == m && p->g[i].k == k && p->g[i].threads == threads) return &p->g[i];
+    return NULL;
 }
 
 tt_prof_entry *tt_profile_add(tt_profile *p)
@@ -132,11 +153,20 @@ static json_t *profile_json(const tt_profile *p)
                       e->warm_baseline_ns, "cold_ceiling_ns", e->cold_ceiling_ns, "candidates", e->candidates, "verified", e->verified, "excluded",
                       e->excluded, "rounds", e->rounds, "counters", ctr));
     }
-    return json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:o}", "schema",
+    json_t *pre = json_array();
+    for (int i = 0; i < p->ng; i++) {
+        const tt_prof_gemm *g = &p->g[i];
+        json_array_append_new(pre, json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:f, s:s, s:f, s:s, s:f, s:i, s:i, s:i}",
+                                             "shape", g->shape, "m", g->m, "k", g->k, "threads", g->threads, "tokens",
+                                             g->tokens, "winner", g->winner, "winner_ns", g->winner_ns, "shared",
+                                             g->shared, "shared_ns", g->shared_ns, "gemv", g->gemv, "gemv_ns", g->gemv_ns,
+                                             "candidates", g->candidates, "verified", g->verified, "excluded", g->excluded));
+    }
+    return json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:o, s:o}", "schema",
                      TT_PROFILE_SCHEMA, "version", ver, "cpu", cpu_json(&p->cpu), "registry_hash", hash,
                      "registry_count", p->registry_count, "compiler", p->compiler, "flags", p->flags,
                      "tritune_version", p->version, "created", p->created, "model", p->model, "papi", p->papi,
-                     "energy", p->energy, "membw", bw, "cold_bytes", p->cold_bytes, "entries", entries);
+                     "energy", p->energy, "membw", bw, "cold_bytes", p->cold_bytes, "entries", entries, "prefill", pre);
 }
 
 tt_status tt_profile_write(const tt_profile *p, const char *path)
@@ -274,6 +304,27 @@ static tt_status read_entry(json_t *o, tt_prof_entry *e, size_t idx)
     return TT_OK;
 }
 
+static tt_status read_gemm(json_t *o, tt_prof_gemm *g, size_t idx)
+{
+    char ctx[32];
+    snprintf(ctx, sizeof ctx, "prefill[%zu]", idx);
+    if (!json_is_object(o)) return tt_fail(TT_ERR_FORMAT, "profile: %s is not an object", ctx);
+    tt_status st;
+    if ((st = get_str(o, "shape", g->shape, sizeof g->shape, ctx)) || (st = get_int(o, "m", &g->m, ctx)) ||
+        (st = get_int(o, "k", &g->k, ctx)) || (st = get_int(o, "threads", &g->threads, ctx)) ||
+        (st = get_int(o, "tokens", &g->tokens, ctx)) || (st = get_str(o, "winner", g->winner, sizeof g->winner, ctx)) ||
+        (st = get_num(o, "winner_ns", &g->winner_ns, ctx)) || (st = get_str(o, "shared", g->shared, sizeof g->shared, ctx)) ||
+        (st = get_num(o, "shared_ns", &g->shared_ns, ctx)) || (st = get_str(o, "gemv", g->gemv, sizeof g->gemv, ctx)) ||
+        (st = get_num(o, "gemv_ns", &g->gemv_ns, ctx)) || (st = get_int(o, "candidates", &g->candidates, ctx)) ||
+        (st = get_int(o, "verified", &g->verified, ctx)) || (st = get_int(o, "excluded", &g->excluded, ctx)))
+        return st;
+    if (g->m < 1 || g->k < 1 || g->threads < 1 || g->tokens < 1)
+        return tt_fail(TT_ERR_FORMAT, "profile: %s has a non-positive m, k, threads or tokens", ctx);
+    if (!g->winner[0] || !(g->winner_ns > 0)) return tt_fail(TT_ERR_FORMAT, "profile: %s has no winner time", ctx);
+    if (g->shared[0] && !(g->shared_ns > 0)) return tt_fail(TT_ERR_FORMAT, "profile: %s.shared_ns must be > 0", ctx);
+    return TT_OK;
+}
+
 tt_status tt_profile_read(const char *path, tt_profile *p)
 {
     tt_profile_init(p);
@@ -331,6 +382,15 @@ tt_status tt_profile_read(const char *path, tt_profile *p)
             tt_prof_entry *e = tt_profile_add(p);
             if (!e) st = tt_fail(TT_ERR_NOMEM, "profile entries");
             else st = read_entry(v, e, i);
+        }
+        json_t *pre = json_object_get(j, "prefill"); /* optional: profiles before 1.1 have none */
+        if (!st && pre && !json_is_array(pre)) st = tt_fail(TT_ERR_FORMAT, "profile: prefill is not an array");
+        json_array_foreach(pre, i, v)
+        {
+            if (st) break;
+            tt_prof_gemm *g = tt_profile_add_gemm(p);
+            if (!g) st = tt_fail(TT_ERR_NOMEM, "profile prefill entries");
+            else st = read_gemm(v, g, i);
         }
     }
     json_decref(j);

@@ -10,7 +10,7 @@
 
 #define TT_PROFILE_SCHEMA "tritune-profile"
 #define TT_PROFILE_MAJOR 1
-#define TT_PROFILE_MINOR 0
+#define TT_PROFILE_MINOR 1 /* 1.1: optional "prefill" (GEMM races) */
 
 typedef struct tt_cpu_id {
     char arch[16], vendor[16], brand[64];
@@ -47,6 +47,19 @@ typedef struct tt_prof_entry {
     double counters[TT_PROF_MAX_COUNTERS];
 } tt_prof_entry;
 
+/* One prefill race: the GEMM variants for (m, k, threads) on `tokens` tokens (the model's prefill chunk), warm
+ * weights (each weight is reused over the chunk: compute-bound), every candidate checked against the oracle's dots
+ * on this shape first. shared: the fastest GEMM that reads the GEMV winner's packed bytes (one copy for decode and
+ * prefill; "" if none); gemv: the GEMV winner run token by token, the reference. Times are medians of one
+ * interleaved Google Benchmark session. */
+typedef struct tt_prof_gemm {
+    char shape[32];
+    int m, k, threads, tokens;
+    char winner[160], shared[160], gemv[160];
+    double winner_ns, shared_ns, gemv_ns;
+    int candidates, verified, excluded;
+} tt_prof_gemm;
+
 typedef struct tt_profile {
     tt_cpu_id cpu;
     uint64_t registry_hash;
@@ -59,11 +72,15 @@ typedef struct tt_profile {
     double cold_bytes; /* total size of the rotating weight copies in the cold regime */
     tt_prof_entry *e;
     int n, cap;
+    tt_prof_gemm *g; /* prefill races (optional; profiles before 1.1 have none) */
+    int ng, gcap;
 } tt_profile;
 
 void tt_profile_init(tt_profile *p);
 void tt_profile_free(tt_profile *p);
 tt_prof_entry *tt_profile_add(tt_profile *p); /* zeroed new entry, NULL on OOM */
+tt_prof_gemm *tt_profile_add_gemm(tt_profile *p); /* zeroed new prefill entry, NULL on OOM */
+const tt_prof_gemm *tt_profile_find_gemm(const tt_profile *p, int m, int k, int threads);
 /* The entry for (m, k, threads) raced in regime ('cold' / 'warm'; NULL = either). */
 const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads, const char *regime);
 

@@ -4,6 +4,7 @@
  * profile signed by the CPU identity and the registry hash. Interrupted runs keep finished entries; reruns resume. */
 #include "tt_cli.h"
 #include "tt_gbench.h"
+#include "tt_gemm_bench.h"
 #include "tt_harness.h"
 #include "tt_membw.h"
 #include "tt_papi.h"
@@ -377,6 +378,113 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
     return st ? 1 : 0;
 }
 
+/* ---- prefill: GEMM races, after the GEMV winners (whose layout decides which GEMM can share the packed copy) ----
+ * Per (shape, threads): every eligible exact GEMM row is checked against the oracle's dots on this shape through the
+ * pool, then timed in two interleaved Google Benchmark sessions with warm weights on the model's prefill chunk
+ * (TT_MODEL_BATCH_DEFAULT tokens): a short one over all of them, then a longer one over the four fastest, the
+ * fastest that reads the GEMV winner's bytes, and the GEMV winner run token by token (the reference). */
+static int cmp_ns(const void *a, const void *b)
+{
+    const tt_gemm_timing *x = *(const tt_gemm_timing *const *)a, *y = *(const tt_gemm_timing *const *)b;
+    return (x->median_ns > y->median_ns) - (x->median_ns < y->median_ns);
+}
+
+static int tune_prefill_one(const tt_shape *sh, int threads, tt_topo *topo, const tt_profile *prof, const char *regime,
+                            tt_prof_gemm *out)
+{
+    const tt_cpu *cpu = tt_cpu_get();
+    const int tokens = TT_MODEL_BATCH_DEFAULT;
+    const tt_prof_entry *ge = tt_profile_find(prof, sh->m, sh->k, threads, regime);
+    const tt_variant *gemv = ge ? tt_variant_find(ge->winner.variant) : NULL;
+    const tt_variant **vs = malloc(sizeof *vs * (size_t)(tt_registry_count + 1));
+    tt_gemm_timing *r1 = calloc((size_t)tt_registry_count + 1, sizeof *r1);
+    const tt_gemm_timing **sorted = malloc(sizeof *sorted * (size_t)(tt_registry_count + 1));
+    tt_gemm_bench *b = vs && r1 && sorted ? tt_gemm_bench_new(sh->m, sh->k, tokens, (uint64_t)sh->m * 31 + sh->k) : NULL;
+    int nv = 0, rc = 1;
+    if (!b) {
+        logf_("error: prefill %s: %s", sh->name, tt_last_error());
+        goto done;
+    }
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (v->op == TT_OP_GEMM && v->exact && v->fmt == TT_FMT_I2S && tt_variant_eligible(v, cpu, NULL, 0) &&
+            !tt_variant_check_shape(v, sh->m, sh->k))
+            vs[nv++] = v;
+    }
+    if (!nv) {
+        logf_("prefill %s %dx%d t%d: no eligible GEMM kernel", sh->name, sh->m, sh->k, threads);
+        goto done;
+    }
+    int ngemm = nv;
+    if (gemv) vs[nv++] = gemv;
+    if (tt_gemm_bench_time(b, vs, nv, threads, topo, 0.01, 3, NULL, r1)) {
+        logf_("error: prefill %s: %s", sh->name, tt_last_error());
+        goto done;
+    }
+    memset(out, 0, sizeof *out);
+    int ns = 0;
+    for (int i = 0; i < ngemm; i++) {
+        if (r1[i].excluded) {
+            logf_("excluded %s on %dx%d: %s", vs[i]->name, sh->m, sh->k, r1[i].why);
+            out->excluded++;
+        } else if (r1[i].median_ns > 0) sorted[ns++] = &r1[i];
+    }
+    out->candidates = ngemm;
+    out->verified = ngemm - out->excluded;
+    if (!ns) goto done;
+    qsort(sorted, (size_t)ns, sizeof *sorted, cmp_ns);
+    const tt_variant *fin[8];
+    int nf = 0;
+    for (int i = 0; i < ns && nf < 4; i++) fin[nf++] = sorted[i]->v;
+    for (int i = 0; gemv && i < ns; i++)
+        if (tt_variant_layouts_agree(sorted[i]->v, gemv)) {
+            bool have = false;
+            for (int j = 0; j < nf; j++) have |= fin[j] == sorted[i]->v;
+            if (!have) fin[nf++] = sorted[i]->v;
+            break;
+        }
+    if (gemv) fin[nf++] = gemv;
+    tt_gemm_timing r2[8];
+    if (tt_gemm_bench_time(b, fin, nf, threads, topo, 0.05, 8, NULL, r2)) {
+        logf_("error: prefill %s: %s", sh->name, tt_last_error());
+        goto done;
+    }
+    snprintf(out->shape, sizeof out->shape, "%s", sh->name);
+    out->m = sh->m, out->k = sh->k, out->threads = threads, out->tokens = tokens;
+    for (int i = 0; i < nf; i++) {
+        if (!(r2[i].median_ns > 0)) continue;
+        if (fin[i]->op == TT_OP_GEMV) {
+            snprintf(out->gemv, sizeof out->gemv, "%s", fin[i]->name);
+            out->gemv_ns = r2[i].median_ns;
+            continue;
+        }
+        if (!out->winner_ns || r2[i].median_ns < out->winner_ns) {
+            snprintf(out->winner, sizeof out->winner, "%s", fin[i]->name);
+            out->winner_ns = r2[i].median_ns;
+        }
+        if (gemv && tt_variant_layouts_agree(fin[i], gemv) && (!out->shared_ns || r2[i].median_ns < out->shared_ns)) {
+            snprintf(out->shared, sizeof out->shared, "%s", fin[i]->name);
+            out->shared_ns = r2[i].median_ns;
+        }
+    }
+    rc = out->winner_ns > 0 ? 0 : 1;
+    if (!rc) {
+        double gmac = (double)sh->m * sh->k * tokens / out->winner_ns;
+        char sbuf[300] = "no GEMM reads the GEMV winner's layout";
+        if (out->shared[0])
+            snprintf(sbuf, sizeof sbuf, "fastest on the GEMV winner's bytes %s at %.2fx the winner's time", out->shared,
+                     out->shared_ns / out->winner_ns);
+        logf_("prefill %s %dx%d t%d (%d tokens): winner %s %.1f us (%.0f GMAC/s)%s%.2fx token-by-token GEMV; %s; %d "
+              "verified, %d excluded", sh->name, sh->m, sh->k, threads, tokens, out->winner, out->winner_ns / 1e3, gmac,
+              out->gemv_ns > 0 ? ", " : "", out->gemv_ns > 0 ? out->gemv_ns / out->winner_ns : 0.0, sbuf,
+              out->verified, out->excluded);
+    }
+done:
+    tt_gemm_bench_free(b);
+    free(vs), free(r1), free(sorted);
+    return rc;
+}
+
 static void write_summary(const tt_profile *p, const char *path, FILE *also)
 {
     FILE *f = fopen(path, "w");
@@ -408,6 +516,21 @@ static void write_summary(const tt_profile *p, const char *path, FILE *also)
                 find_baseline(TT_FMT_I2S) ? find_baseline(TT_FMT_I2S)->name : "none");
         for (int i = 0; i < p->nbw; i++) fprintf(x, " %d thr %.1f GB/s;", p->bw_threads[i], p->bw_gbps[i]);
         fprintf(x, "\n");
+        if (!p->ng) continue;
+        fprintf(x, "\n### Prefill (batched GEMM, warm weights, %d tokens per weight pass)\n\n"
+                   "Winner and the fastest GEMM that reads the GEMV winner's packed bytes (one copy for decode and "
+                   "prefill), measured interleaved with the GEMV winner run token by token.\n\n", p->g[0].tokens);
+        fprintf(x, "| shape | MxK | thr | winner | median us | GMAC/s | vs token-by-token GEMV | on the GEMV's bytes | its time / winner's |\n");
+        fprintf(x, "|---|---|---|---|---:|---:|---:|---|---:|\n");
+        for (int i = 0; i < p->ng; i++) {
+            const tt_prof_gemm *g = &p->g[i];
+            char vs[32] = "-", sh[24] = "-";
+            if (g->gemv_ns > 0) snprintf(vs, sizeof vs, "%.2fx", g->gemv_ns / g->winner_ns);
+            if (g->shared_ns > 0) snprintf(sh, sizeof sh, "%.2fx", g->shared_ns / g->winner_ns);
+            fprintf(x, "| %s | %dx%d | %d | `%s` | %.1f | %.0f | %s | %s%s%s | %s |\n", g->shape, g->m, g->k, g->threads,
+                    g->winner, g->winner_ns / 1e3, (double)g->m * g->k * g->tokens / g->winner_ns, vs,
+                    g->shared[0] ? "`" : "", g->shared[0] ? g->shared : "none", g->shared[0] ? "`" : "", sh);
+        }
     }
     if (f) fclose(f);
 }
@@ -692,6 +815,20 @@ int tt_cmd_tune(int argc, char **argv)
         }
         shape_free(&sc);
     }
+    /* prefill races: GEMM kernels per (shape, threads), after the GEMV entries they depend on */
+    for (int s = 0; s < ns && !g_stop; s++)
+        for (int t = 0; t < o.nthreads && !g_stop; t++) {
+            if (tt_profile_find_gemm(&prof, shapes[s].m, shapes[s].k, o.threads[t])) continue;
+            char what[200];
+            snprintf(what, sizeof what, "prefill %s %dx%d t%d: verifying and racing GEMM kernels", shapes[s].name,
+                     shapes[s].m, shapes[s].k, o.threads[t]);
+            progress(combos, combos, o.budget_s, what);
+            tt_prof_gemm g;
+            if (tune_prefill_one(&shapes[s], o.threads[t], &topo, &prof, tt_regime_name(o.regime), &g)) continue;
+            tt_prof_gemm *pg = tt_profile_add_gemm(&prof);
+            if (pg) *pg = g;
+            if (tt_profile_write(&prof, ppath)) logf_("error: %s", tt_last_error());
+        }
     if (g_tty) fprintf(stderr, "\r\033[K");
     if (g_stop) {
         logf_("interrupted: %d of %d entries are in %s; run the same command again to resume", prof.n, combos, ppath);

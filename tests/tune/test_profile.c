@@ -42,6 +42,14 @@ int main(void)
     e->cold_winner_ns = 51000.5, e->warm_winner_ns = 22000, e->cold_baseline_ns = 100000, e->warm_baseline_ns = 50000;
     e->cold_ceiling_ns = 66000.25;
     e->candidates = 300, e->verified = 299, e->excluded = 1, e->rounds = 9;
+    tt_prof_gemm *g = tt_profile_add_gemm(&p);
+    CHECK(g != NULL);
+    snprintf(g->shape, sizeof g->shape, "attn_q_o");
+    g->m = 2560, g->k = 2560, g->threads = 1, g->tokens = 64;
+    snprintf(g->winner, sizeof g->winner, "gemm_a"), g->winner_ns = 900000.5;
+    snprintf(g->shared, sizeof g->shared, "gemm_b"), g->shared_ns = 950000.25;
+    snprintf(g->gemv, sizeof g->gemv, "gemv_c"), g->gemv_ns = 2000000;
+    g->candidates = 56, g->verified = 55, g->excluded = 1;
     CHECK(tt_profile_write(&p, path) == TT_OK);
 
     tt_profile q;
@@ -52,6 +60,10 @@ int main(void)
     CHECK(q.e[0].warm_baseline_ns == 50000 && q.e[0].rounds == 9 && !q.e[0].runner_up.variant[0]);
     CHECK(q.e[0].cold_ceiling_ns == 66000.25);
     CHECK(q.nbw == 1 && q.bw_gbps[0] == 40.5);
+    CHECK(q.ng == 1 && q.g[0].tokens == 64 && q.g[0].winner_ns == 900000.5 && q.g[0].shared_ns == 950000.25);
+    CHECK(!strcmp(q.g[0].winner, "gemm_a") && !strcmp(q.g[0].shared, "gemm_b") && !strcmp(q.g[0].gemv, "gemv_c"));
+    CHECK(q.g[0].candidates == 56 && q.g[0].verified == 55 && q.g[0].excluded == 1);
+    CHECK(tt_profile_find_gemm(&q, 2560, 2560, 1) != NULL && tt_profile_find_gemm(&q, 2560, 2560, 2) == NULL);
     CHECK(tt_profile_find(&q, 2560, 2560, 1, NULL) != NULL && tt_profile_find(&q, 2560, 2560, 2, NULL) == NULL);
     CHECK(tt_profile_find(&q, 2560, 2560, 1, "cold") != NULL && tt_profile_find(&q, 2560, 2560, 1, "warm") == NULL);
     CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash()) == TT_OK);
@@ -87,7 +99,7 @@ int main(void)
     }
     /* corrupted: wrong types, missing fields, unknown major version, wrong schema, bad hash */
     char *v2 = strdup(buf);
-    char *at = strstr(v2, "\"1.0\"");
+    char *at = strstr(v2, "\"1.1\"");
     CHECK(at != NULL);
     if (at) at[1] = '9';
     write_text(bad, v2);
@@ -124,6 +136,27 @@ int main(void)
     write_text(bad, v6);
     CHECK(cc && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "cold_ceiling_ns"));
     free(v6);
+    /* prefill is optional (profiles before 1.1 have none); when present every field is checked */
+    char *v7 = strdup(buf);
+    char *pp = strstr(v7, "\"prefill\"");
+    CHECK(pp != NULL);
+    if (pp) memcpy(pp, "\"prefilX\"", 9);
+    write_text(bad, v7);
+    CHECK(tt_profile_read(bad, &q) == TT_OK && q.n == 1 && q.ng == 0);
+    if (q.n) tt_profile_free(&q);
+    free(v7);
+    char *v8 = strdup(buf);
+    pp = strstr(v8, "\"shared_ns\": 950000.25");
+    if (pp) memcpy(pp + 13, "0.0000000", 9); /* a shared kernel without a time */
+    write_text(bad, v8);
+    CHECK(pp && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "shared_ns"));
+    free(v8);
+    char *v9 = strdup(buf);
+    pp = strstr(v9, "\"tokens\": 64");
+    if (pp) memcpy(pp + 10, "0 ", 2); /* zero tokens */
+    write_text(bad, v9);
+    CHECK(pp && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "prefill[0]"));
+    free(v9);
     CHECK(tt_profile_read("/nonexistent/profile.json", &q) == TT_ERR_IO);
 
     tt_profile_free(&p);

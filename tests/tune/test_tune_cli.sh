@@ -27,8 +27,17 @@ for e in p['entries']:
     w = e['winner']['variant']
     assert w in reg and reg[w]['exact'], w
     assert e['winner']['median_ns'] > 0 and e['verified'] > 0
-PY" "profile valid, winners exact"
+# prefill: one GEMM race per (shape, threads), winner an exact GEMM row, the reference GEMV the GEMV winner
+assert len(p['prefill']) == 1, p.get('prefill')
+g = p['prefill'][0]
+assert (g['m'], g['k'], g['threads'], g['tokens']) == (256, 512, 1, 64), g
+assert g['winner'] in reg and reg[g['winner']]['exact'] and reg[g['winner']]['op'] == 'gemm', g['winner']
+assert g['winner_ns'] > 0 and g['verified'] > 0 and g['gemv'] == p['entries'][0]['winner']['variant'] and g['gemv_ns'] > 0
+assert g['shared'] == '' or (g['shared'] in reg and g['shared_ns'] >= g['winner_ns'])
+PY" "profile valid, winners exact, prefill raced"
 check "grep -q 'void tt_' \$(dirname '$prof')/baked.c" "baked table written"
+check "grep -q 'tt_baked_gemm_table' \$(dirname '$prof')/baked.c" "baked prefill table written"
+check "grep -q '### Prefill' \$(dirname '$prof')/summary.md" "summary has the prefill table"
 
 # interrupt after the first of two entries, then resume
 rm -rf "$dir"/*/

@@ -1,0 +1,76 @@
+/* tt_pick_gemm: the model's prefill kernel choice from a baked prefill table (defined here, overriding the weak
+ * empty default): the winner when it reads the GEMV kernel's bytes; the fastest GEMM on those bytes when the winner
+ * would need a second packed copy and is less than TT_GEMM_SECOND_COPY_GAIN faster; the winner when it is faster
+ * than that; the static default without an entry or with a stale one; TRITUNE_GEMM_KERNEL over everything. */
+#include "tt_baked.h"
+#include "tt_test.h"
+
+static tt_baked_gemm g_table[4];
+static int g_n;
+
+const tt_baked_gemm *tt_baked_gemm_table(int *n)
+{
+    *n = g_n;
+    return g_table;
+}
+
+static tt_baked_gemm row(int m, int k, int threads, const tt_variant *w, double wns, const tt_variant *s, double sns)
+{
+    return (tt_baked_gemm){m, k, threads, w->name, w->gemm, wns, s ? s->name : NULL, s ? s->gemm : NULL, sns};
+}
+
+int main(void)
+{
+    const tt_cpu *cpu = tt_cpu_get();
+    const int m = 640, k = 2560;
+    /* a GEMV kernel G, a GEMM S that reads G's bytes, and a GEMM X that does not */
+    const tt_variant *G = NULL, *S = NULL, *X = NULL;
+    for (int i = 0; i < tt_registry_count && !(G && S && X); i++) {
+        const tt_variant *g = &tt_registry[i];
+        if (g->op != TT_OP_GEMV || !g->exact || g->fmt != TT_FMT_I2S || !tt_variant_eligible(g, cpu, NULL, 0) ||
+            tt_variant_check_shape(g, m, k))
+            continue;
+        S = X = NULL;
+        for (int j = 0; j < tt_registry_count; j++) {
+            const tt_variant *v = &tt_registry[j];
+            if (v->op != TT_OP_GEMM || !v->exact || !tt_variant_eligible(v, cpu, NULL, 0) || tt_variant_check_shape(v, m, k))
+                continue;
+            if (tt_variant_layouts_agree(v, g)) {
+                if (!S) S = v;
+            } else if (!X) X = v;
+        }
+        G = g;
+    }
+    if (!(G && S && X)) {
+        printf("skip: this CPU has no GEMV kernel with both a sharing and a non-sharing GEMM kernel\n");
+        return 77;
+    }
+    printf("GEMV %s, on its bytes %s, elsewhere %s\n", G->name, S->name, X->name);
+    char why[300];
+    unsetenv("TRITUNE_GEMM_KERNEL");
+    const tt_variant *def = tt_dispatch_default_gemm(TT_FMT_I2S, m, k, G);
+
+    g_n = 0; /* no table: the static default */
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def && strstr(why, "static default"));
+    g_table[0] = row(m, k, 1, S, 100, S, 100), g_n = 1; /* the winner reads G's bytes */
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == S);
+    g_table[0] = row(m, k, 1, X, 100, S, 110); /* 1.10x faster: not worth a second copy */
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == S && strstr(why, "second copy"));
+    g_table[0] = row(m, k, 1, X, 100, S, 200); /* 2x faster: its own copy */
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X && strstr(why, "own packed copy"));
+    g_table[0] = row(m, k, 1, X, 100, NULL, 0); /* nothing reads G's bytes */
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X);
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, NULL, why, sizeof why) == X); /* no GEMV kernel given */
+    g_table[0] = row(m, k, 2, X, 100, S, 200); /* only 2 threads tuned: the nearest count is used */
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X);
+    CHECK(tt_pick_gemm(TT_FMT_I2S, 2 * m, k, 1, G, why, sizeof why) == tt_dispatch_default_gemm(TT_FMT_I2S, 2 * m, k, G));
+    g_table[0] = row(m, k, 1, X, 100, S, 200);
+    g_table[0].winner_fn = S->gemm; /* a stale table: the name's kernel is not the one baked */
+    g_table[0].shared_fn = X->gemm;
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
+    g_table[0] = row(m, k, 1, X, 100, S, 200);
+    setenv("TRITUNE_GEMM_KERNEL", S->name, 1); /* forced: over the table */
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == S);
+    unsetenv("TRITUNE_GEMM_KERNEL");
+    return tt_test_end("pick_gemm");
+}
