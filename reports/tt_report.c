@@ -315,6 +315,43 @@ static void kernels_section(FILE *md, const tt_bundle *b)
     free(ix);
 }
 
+/* Prefill races (profile 1.1 "prefill"): the GEMM winner per (shape, threads), the fastest GEMM on the GEMV
+ * winner's bytes, and the GEMV winner token by token, from one interleaved session each. */
+static void prefill_section(FILE *md, const tt_bundle *b)
+{
+    json_t *pre = b->profile ? json_object_get(b->profile, "prefill") : NULL;
+    if (!json_is_array(pre) || !json_array_size(pre)) {
+        if (b->profile) fprintf(md, "## Prefill kernels\n\n> The profile has no prefill races (made before profile 1.1).\n\n");
+        return;
+    }
+    fprintf(md, "## Prefill kernels\n\nBatched GEMM per shape and thread count, warm weights, `tokens` tokens per weight "
+                "pass (the model's prefill chunk). Every GEMM kernel was checked against the oracle on the shape, then "
+                "timed interleaved with the GEMV winner run token by token (the reference). *On the GEMV's bytes*: the "
+                "fastest GEMM that reads the decode kernel's packed copy; the model keeps a second copy for the winner "
+                "only when it is at least 1.25× faster than that one.\n\n"
+                "| shape | M×K | threads | tokens | winner | µs | GMAC/s | vs token-by-token GEMV | on the GEMV's bytes | "
+                "its time / winner's | verified (excluded) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    size_t i;
+    json_t *g;
+    json_array_foreach(pre, i, g)
+    {
+        double m = tt_jnum(g, "m", 0), k = tt_jnum(g, "k", 0), n = tt_jnum(g, "tokens", 0), w = tt_jnum(g, "winner_ns", 0);
+        double gv = tt_jnum(g, "gemv_ns", 0), sh = tt_jnum(g, "shared_ns", 0);
+        if (!(w > 0) || !(m > 0) || !(k > 0) || !(n > 0)) {
+            fprintf(md, "| prefill[%zu] | malformed entry (no positive m, k, tokens or winner time) |||||||||||\n", i);
+            continue;
+        }
+        char vs[32] = "–", rel[32] = "–", shn[200] = "none";
+        if (gv > 0) snprintf(vs, sizeof vs, "%.2f×", gv / w);
+        if (sh > 0) snprintf(rel, sizeof rel, "%.2f×", sh / w);
+        if (*tt_jstr(g, "shared", "")) snprintf(shn, sizeof shn, "`%s`", tt_jstr(g, "shared", ""));
+        fprintf(md, "| %s | %.0f×%.0f | %.0f | %.0f | `%s` | %.1f | %.0f | %s | %s | %s | %.0f (%.0f) |\n",
+                tt_jstr(g, "shape", "?"), m, k, tt_jnum(g, "threads", 0), n, tt_jstr(g, "winner", "?"), w / 1e3,
+                m * k * n / w, vs, shn, rel, tt_jnum(g, "verified", 0), tt_jnum(g, "excluded", 0));
+    }
+    fprintf(md, "\n");
+}
+
 /* Best variant per (shape, threads, regime) and (format, ISA), from the Google Benchmark files. */
 typedef struct fmt_isa_best {
     int m, k, threads;
@@ -549,6 +586,7 @@ static int write_report(const char *dir, const char *out)
             tt_bundle_model(&b), *tt_bundle_model(&b) ? ")" : "");
     machine_section(md, &b);
     kernels_section(md, &b);
+    prefill_section(md, &b);
     formats_section(md, &b);
     int drawn = tt_rep_charts(md, &b, charts, "charts");
     e2e_section(md, &b);

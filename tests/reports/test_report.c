@@ -111,6 +111,11 @@ static void test_full_report(const char *bundle, bool gnuplot)
     CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | 96.22 | 179.9 | 1.87× | – | 17.03 (86 %) | 43.30 | 125.9 | 2.91× | "
                   "37.84 |"));
     CHECK(has(md, "| attn_q_o | 2560×2560 | 2 | 74.74 | 115.0 | 1.54× | 1.62× | 21.92 (80 %) |"));
+    /* Prefill races: ratios from the medians; a malformed entry is named, not dropped silently */
+    CHECK(has(md, "## Prefill kernels"));
+    CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | 64 | `tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni` | 912.3 | 460 | 1.97× | "
+                  "`tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni` | 1.04× | 56 (0) |"));
+    CHECK(has(md, "| prefill[1] | malformed entry"));
     /* Per format and ISA, from the gbench file (names parsed with the kernel-name grammar). */
     CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | cold | i2s | avx512vnni | `tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni` |"));
     CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | cold | i2s | scalar | `tt_i2s_gemv_r4_u1_f0_p0__scalar` |"));
