@@ -11,6 +11,31 @@ __attribute__((weak)) const tt_baked_entry *tt_baked_table(int *n, const char **
     return NULL;
 }
 
+__attribute__((weak)) const tt_baked_cpu *tt_baked_cpu_of_table(void) { return NULL; }
+
+bool tt_baked_for_this_cpu(char *why, size_t why_n)
+{
+    const tt_baked_cpu *b = tt_baked_cpu_of_table();
+    const tt_cpu *c = tt_cpu_get();
+    if (!b || (b->brand && !strcmp(b->brand, c->brand) && b->family == c->family && b->model == c->model)) return true;
+    if (why)
+        snprintf(why, why_n, "tuned on another CPU (%s, family %d model %d; this is %s, family %d model %d): not used",
+                 b->brand ? b->brand : "?", b->family, b->model, c->brand, c->family, c->model);
+    return false;
+}
+
+static bool tables_apply(void)
+{
+    static int logged;
+    char why[300];
+    if (tt_baked_for_this_cpu(why, sizeof why)) return true;
+    if (!logged) {
+        logged = 1;
+        tt_debug("baked tables ignored: %s", why);
+    }
+    return false;
+}
+
 __attribute__((weak)) const tt_baked_gemm *tt_baked_gemm_table(int *n)
 {
     *n = 0;
@@ -30,7 +55,7 @@ const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_v
     if (!why) why = dummy, why_n = sizeof dummy;
     const char *forced = getenv("TRITUNE_GEMM_KERNEL");
     int n = 0;
-    const tt_baked_gemm *t = forced && *forced ? NULL : tt_baked_gemm_table(&n), *e = NULL;
+    const tt_baked_gemm *t = (forced && *forced) || !tables_apply() ? NULL : tt_baked_gemm_table(&n), *e = NULL;
     for (int i = 0; i < n; i++) {
         if (t[i].m != m || t[i].k != k) continue;
         if (!e || abs(t[i].threads - threads) < abs(e->threads - threads)) e = &t[i];
@@ -66,6 +91,7 @@ static const tt_baked_entry *find_entry(int m, int k, int threads)
 {
     int n;
     const tt_baked_entry *t = tt_baked_table(&n, NULL);
+    if (!tables_apply()) n = 0;
     const tt_baked_entry *best = NULL;
     for (int i = 0; i < n; i++) {
         if (t[i].m != m || t[i].k != k) continue;
@@ -118,6 +144,7 @@ int tt_baked_best_threads(void)
 {
     int n, best = 0;
     const tt_baked_entry *t = tt_baked_table(&n, NULL);
+    if (!tables_apply()) n = 0;
     double best_total = 0;
     for (int i = 0; i < n; i++) { /* each distinct thread count once */
         bool seen = false;

@@ -15,6 +15,18 @@ typedef struct tt_baked_entry {
 
 const tt_baked_entry *tt_baked_table(int *n, const char **source);
 
+/* The CPU a profile's table was tuned on (baked from a profile; NULL for the static default table and for tables
+ * baked before this existed). A table tuned on another CPU (brand, family or model differ) is not used: the kernels
+ * would still be exact, but the numbers they were chosen by belong to another machine. */
+typedef struct tt_baked_cpu {
+    const char *brand;
+    int family, model;
+} tt_baked_cpu;
+const tt_baked_cpu *tt_baked_cpu_of_table(void);
+
+/* Whether the baked tables apply on this CPU; if not, why (optional) says whose they are. */
+bool tt_baked_for_this_cpu(char *why, size_t why_n);
+
 /* Prefill (GEMM) winners from the tuner's prefill races: the fastest, and the fastest that reads the GEMV winner's
  * packed bytes (NULL when none does). A baked file from a profile without prefill races defines no table. */
 typedef struct tt_baked_gemm {

@@ -22,7 +22,7 @@ typedef struct bake_gemm_row {
 } bake_gemm_row;
 
 static tt_status write_table(const bake_row *rows, int n, const char *source, uint64_t hash, const char *out,
-                             const bake_gemm_row *grows, int ng)
+                             const bake_gemm_row *grows, int ng, const tt_cpu_id *cpu)
 {
     FILE *f = fopen(out, "w");
     if (!f) return tt_fail(TT_ERR_IO, "cannot write %s", out);
@@ -41,6 +41,14 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
     fprintf(f, "};\n\nconst tt_baked_entry *tt_baked_table(int *n, const char **source)\n{\n    *n = %d;\n"
                "    if (source) *source = \"%s\";\n    return table;\n}\n",
             n, source);
+    if (cpu) { /* the CPU the winners were measured on: the table is ignored on any other */
+        char brand[sizeof cpu->brand];
+        snprintf(brand, sizeof brand, "%s", cpu->brand);
+        for (char *c = brand; *c; c++)
+            if (*c == '"' || *c == '\\') *c = '_';
+        fprintf(f, "\nconst tt_baked_cpu *tt_baked_cpu_of_table(void)\n{\n    static const tt_baked_cpu c = {\"%s\", %d, %d};\n"
+                   "    return &c;\n}\n", brand, cpu->family, cpu->model);
+    }
     if (ng) { /* prefill winners (profiles from 1.1 on) */
         fprintf(f, "\n");
         for (int i = 0; i < ng; i++)
@@ -96,7 +104,7 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
     snprintf(src, sizeof src, "profile %s (cpu %s, created %s)", profile_path, p->cpu.brand, p->created);
     for (char *c = src; *c; c++)
         if (*c == '"' || *c == '\\' || *c == '*') *c = '_';
-    tt_status st = write_table(rows, nrows, src, p->registry_hash, out_path, grows, p->ng);
+    tt_status st = write_table(rows, nrows, src, p->registry_hash, out_path, grows, p->ng, &p->cpu);
     free(rows), free(grows);
     return st;
 }
@@ -146,7 +154,7 @@ int tt_cmd_bake(int argc, char **argv)
         }
         char src[200];
         snprintf(src, sizeof src, "default table (static preference, ISA level %s, model %s)", isa ? isa : "this CPU", model);
-        st = write_table(rows, n, src, tt_registry_hash(), out, NULL, 0);
+        st = write_table(rows, n, src, tt_registry_hash(), out, NULL, 0, NULL);
     } else {
         tt_profile p;
         if ((st = tt_profile_read(prof_path, &p))) {

@@ -1,12 +1,25 @@
-/* tt_pick_gemm: the model's prefill kernel choice from a baked prefill table (defined here, overriding the weak
- * empty default): the winner when it reads the GEMV kernel's bytes; the fastest GEMM on those bytes when the winner
+/* tt_pick_gemm and the baked tables' CPU check: the model's prefill kernel choice from a baked prefill table
+ * (defined here, overriding the weak empty default): the winner when it reads the GEMV kernel's bytes; the fastest GEMM on those bytes when the winner
  * would need a second packed copy and is less than TT_GEMM_SECOND_COPY_GAIN faster; the winner when it is faster
- * than that; the static default without an entry or with a stale one; TRITUNE_GEMM_KERNEL over everything. */
+ * than that; the static default without an entry or with a stale one; TRITUNE_GEMM_KERNEL over everything; and no
+ * baked table (GEMV or GEMM) at all when it was tuned on another CPU. */
 #include "tt_baked.h"
 #include "tt_test.h"
 
 static tt_baked_gemm g_table[4];
 static int g_n;
+static const tt_baked_cpu *g_cpu; /* the CPU the table claims; NULL: none recorded (applies anywhere) */
+
+const tt_baked_cpu *tt_baked_cpu_of_table(void) { return g_cpu; }
+
+static tt_baked_entry g_gemv[1]; /* a one-row GEMV table, for the CPU check of tt_baked_find */
+static int g_ngemv;
+const tt_baked_entry *tt_baked_table(int *n, const char **source)
+{
+    *n = g_ngemv;
+    if (source) *source = "test table";
+    return g_gemv;
+}
 
 const tt_baked_gemm *tt_baked_gemm_table(int *n)
 {
@@ -69,6 +82,19 @@ int main(void)
     g_table[0].shared_fn = X->gemm;
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
     g_table[0] = row(m, k, 1, X, 100, S, 200);
+    /* a table tuned on another CPU is not used; one tuned here is */
+    tt_baked_cpu other = {"Some Other CPU", cpu->family + 1, cpu->model}, here = {cpu->brand, cpu->family, cpu->model};
+    g_gemv[0] = (tt_baked_entry){m, k, 1, G->name, G->gemv, 1000}, g_ngemv = 1;
+    g_cpu = &other;
+    CHECK(!tt_baked_for_this_cpu(why, sizeof why) && strstr(why, "Some Other CPU"));
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
+    CHECK(tt_baked_find(m, k, 1) == NULL && tt_baked_median_ns(m, k, 1) == 0 && tt_baked_best_threads() == 0);
+    g_cpu = &here;
+    CHECK(tt_baked_for_this_cpu(why, sizeof why));
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X);
+    CHECK(tt_baked_find(m, k, 1) == G && tt_baked_median_ns(m, k, 1) == 1000 && tt_baked_best_threads() == 1);
+    g_ngemv = 0;
+    g_cpu = NULL;
     setenv("TRITUNE_GEMM_KERNEL", S->name, 1); /* forced: over the table */
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == S);
     unsetenv("TRITUNE_GEMM_KERNEL");
