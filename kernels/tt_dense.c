@@ -88,6 +88,38 @@ static void wsum_portable(const float *att, const float *v, size_t stride, int n
     for (int t = 0; t < n; t++) axpy_portable(out, att[t], v + (size_t)t * stride, hd);
 }
 
+/* ---- elementwise ops (tt_dense.h): portable definitions ---- */
+void tt_dense_scale_mul_ref(float *o, const float *x, float s, const float *w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float a = x[i] * s;
+        o[i] = a * w[i];
+    }
+}
+
+void tt_dense_add_ref(float *x, const float *y, int n)
+{
+    for (int i = 0; i < n; i++) x[i] += y[i];
+}
+
+void tt_dense_relu2_mul_ref(float *g, const float *u, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float r = g[i] > 0 ? g[i] : 0.0f, r2 = r * r;
+        g[i] = r2 * u[i];
+    }
+}
+
+void tt_dense_rope_ref(float *v, const float *cs, int npairs)
+{
+    for (int i = 0; i < npairs; i++) {
+        float x0 = v[2 * i], x1 = v[2 * i + 1], c = cs[2 * i], s = cs[2 * i + 1];
+        float a = x0 * c, b = x1 * s, d = x0 * s, e = x1 * c;
+        v[2 * i] = a - b;
+        v[2 * i + 1] = d + e;
+    }
+}
+
 static void f16_portable(const uint16_t *w, const float *x, int k, float *y, int r0, int r1)
 {
     for (int r = r0; r < r1; r++) y[r] = tt_dense_f16_dot_ref(w + (size_t)r * k, x, k);
@@ -348,6 +380,106 @@ __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_
     }
 F16_256(1, 0) F16_256(1, 1) F16_256(1, 2) F16_256(2, 0) F16_256(2, 1) F16_256(2, 2) F16_256(4, 0) F16_256(4, 1)
 F16_256(4, 2)
+
+/* Elementwise ops: masked tails on AVX-512, the portable loop for the tail on AVX2. The rotation pairs each lane
+ * with its neighbour (permute 0xB1) and duplicates cos into even and sin into odd lanes (moveldup / movehdup):
+ * even lanes take x0·c − x1·s, odd lanes x1·c + x0·s, which is x0·s + x1·c bit for bit (addition commutes). */
+__attribute__((target("avx512f"))) static void scale_mul_avx512(float *o, const float *x, float s, const float *w,
+                                                                int n)
+{
+    __m512 sv = _mm512_set1_ps(s);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), sv), _mm512_loadu_ps(w + i)));
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        __m512 a = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), sv);
+        _mm512_mask_storeu_ps(o + i, k, _mm512_mul_ps(a, _mm512_maskz_loadu_ps(k, w + i)));
+    }
+}
+
+__attribute__((target("avx512f"))) static void add_avx512(float *x, const float *y, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, x + i), _mm512_maskz_loadu_ps(k, y + i)));
+    }
+}
+
+/* maxps(g, 0) returns its second operand (+0) for a NaN g and for g = -0, as the portable select does */
+__attribute__((target("avx512f"))) static void relu2_mul_avx512(float *g, const float *u, int n)
+{
+    __m512 z = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 r = _mm512_max_ps(_mm512_loadu_ps(g + i), z);
+        _mm512_storeu_ps(g + i, _mm512_mul_ps(_mm512_mul_ps(r, r), _mm512_loadu_ps(u + i)));
+    }
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        __m512 r = _mm512_max_ps(_mm512_maskz_loadu_ps(k, g + i), z);
+        _mm512_mask_storeu_ps(g + i, k, _mm512_mul_ps(_mm512_mul_ps(r, r), _mm512_maskz_loadu_ps(k, u + i)));
+    }
+}
+
+__attribute__((target("avx512f"))) static inline __m512 rope16_512(__m512 v, __m512 cs)
+{
+    __m512 a = _mm512_mul_ps(v, _mm512_moveldup_ps(cs));                          /* x0·c, x1·c */
+    __m512 b = _mm512_mul_ps(_mm512_permute_ps(v, 0xB1), _mm512_movehdup_ps(cs)); /* x1·s, x0·s */
+    return _mm512_mask_add_ps(_mm512_sub_ps(a, b), (__mmask16)0xAAAA, a, b);
+}
+
+__attribute__((target("avx512f"))) static void rope_avx512(float *v, const float *cs, int npairs)
+{
+    int n = 2 * npairs, i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(v + i, rope16_512(_mm512_loadu_ps(v + i), _mm512_loadu_ps(cs + i)));
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(v + i, k, rope16_512(_mm512_maskz_loadu_ps(k, v + i), _mm512_maskz_loadu_ps(k, cs + i)));
+    }
+}
+
+__attribute__((target("avx2"))) static void scale_mul_avx2(float *o, const float *x, float s, const float *w, int n)
+{
+    __m256 sv = _mm256_set1_ps(s);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sv), _mm256_loadu_ps(w + i)));
+    tt_dense_scale_mul_ref(o + i, x + i, s, w + i, n - i);
+}
+
+__attribute__((target("avx2"))) static void add_avx2(float *x, const float *y, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    tt_dense_add_ref(x + i, y + i, n - i);
+}
+
+__attribute__((target("avx2"))) static void relu2_mul_avx2(float *g, const float *u, int n)
+{
+    __m256 z = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 r = _mm256_max_ps(_mm256_loadu_ps(g + i), z);
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_mul_ps(r, r), _mm256_loadu_ps(u + i)));
+    }
+    tt_dense_relu2_mul_ref(g + i, u + i, n - i);
+}
+
+__attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs, int npairs)
+{
+    int n = 2 * npairs, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(v + i), c = _mm256_loadu_ps(cs + i);
+        __m256 a = _mm256_mul_ps(x, _mm256_moveldup_ps(c));
+        __m256 b = _mm256_mul_ps(_mm256_permute_ps(x, 0xB1), _mm256_movehdup_ps(c));
+        _mm256_storeu_ps(v + i, _mm256_blend_ps(_mm256_sub_ps(a, b), _mm256_add_ps(a, b), 0xAA));
+    }
+    tt_dense_rope_ref(v + i, cs + i, (n - i) / 2);
+}
 #endif
 
 /* The LM-head kernel family, raced where it is used (the model times every eligible one on its own head at load). */
@@ -458,3 +590,47 @@ void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int 
     wsum_portable(att, v, stride, n, hd, out);
 }
 
+
+void tt_dense_scale_mul(float *o, const float *x, float s, const float *w, int n)
+{
+#if defined(__x86_64__)
+    switch (f32_level()) {
+    case 2: scale_mul_avx512(o, x, s, w, n); return;
+    case 1: scale_mul_avx2(o, x, s, w, n); return;
+    }
+#endif
+    tt_dense_scale_mul_ref(o, x, s, w, n);
+}
+
+void tt_dense_add(float *x, const float *y, int n)
+{
+#if defined(__x86_64__)
+    switch (f32_level()) {
+    case 2: add_avx512(x, y, n); return;
+    case 1: add_avx2(x, y, n); return;
+    }
+#endif
+    tt_dense_add_ref(x, y, n);
+}
+
+void tt_dense_relu2_mul(float *g, const float *u, int n)
+{
+#if defined(__x86_64__)
+    switch (f32_level()) {
+    case 2: relu2_mul_avx512(g, u, n); return;
+    case 1: relu2_mul_avx2(g, u, n); return;
+    }
+#endif
+    tt_dense_relu2_mul_ref(g, u, n);
+}
+
+void tt_dense_rope(float *v, const float *cs, int npairs)
+{
+#if defined(__x86_64__)
+    switch (f32_level()) {
+    case 2: rope_avx512(v, cs, npairs); return;
+    case 1: rope_avx2(v, cs, npairs); return;
+    }
+#endif
+    tt_dense_rope_ref(v, cs, npairs);
+}

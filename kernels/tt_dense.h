@@ -25,6 +25,22 @@ float tt_dense_dot_f32_ref(const float *a, const float *b, int n);
  * ones, so every ISA gives the same bits. */
 void tt_dense_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *att);
 void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int n, int hd, float *out);
+/* Elementwise float operations of the forward pass. Each element gets exactly the portable operations in the
+ * portable order (no FMA contraction, no reassociation), so every ISA gives the same bits; any n >= 0.
+ *   tt_dense_scale_mul: o[i] = (x[i] · s) · w[i]                    (RMSNorm's scaling; o may be x)
+ *   tt_dense_add:       x[i] = x[i] + y[i]                          (residual add)
+ *   tt_dense_relu2_mul: g[i] = (r · r) · u[i], r = g[i] > 0 ? g[i] : +0   (ReLU² gate; NaN and -0 give +0)
+ *   tt_dense_rope:      pairs (v[2i], v[2i+1]) rotate by cs[2i] = cos, cs[2i+1] = sin, i < npairs:
+ *                       v[2i] = v[2i]·c − v[2i+1]·s,  v[2i+1] = v[2i]·s + v[2i+1]·c */
+void tt_dense_scale_mul(float *o, const float *x, float s, const float *w, int n);
+void tt_dense_add(float *x, const float *y, int n);
+void tt_dense_relu2_mul(float *g, const float *u, int n);
+void tt_dense_rope(float *v, const float *cs, int npairs);
+/* Portable definitions of the same (tests). */
+void tt_dense_scale_mul_ref(float *o, const float *x, float s, const float *w, int n);
+void tt_dense_add_ref(float *x, const float *y, int n);
+void tt_dense_relu2_mul_ref(float *g, const float *u, int n);
+void tt_dense_rope_ref(float *v, const float *cs, int npairs);
 /* The LM-head row-dot family: rows per block R (1, 2, 4, 8) sharing each activation load, software prefetch P
  * blocks of rows ahead (0 = none), per ISA; every member gives the bits of the portable order. */
 typedef enum tt_dense_kind { TT_DENSE_F16 = 0, TT_DENSE_I8 = 1 } tt_dense_kind;

@@ -61,6 +61,8 @@ float tt_fmt_scale(tt_fmt f, const uint8_t *src, int m, int k);
 
 /* The two shared float operations: y[r] = dot[r] / a_s * s_w. */
 void tt_dot_to_float(const int32_t *dot, int m, float a_s, float s_w, float *y);
+/* Its portable definition (tests hold the ISA paths to it bit for bit). */
+void tt_dot_to_float_ref(const int32_t *dot, int m, float a_s, float s_w, float *y);
 
 /* Convenience: allocate / free a canonical matrix; fill with deterministic pseudo-random trits. */
 tt_status tt_tern_alloc(tt_tern *w, int m, int k);

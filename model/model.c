@@ -517,8 +517,6 @@ static tt_status build_state(tt_model *m)
     s->xb = calloc((size_t)wide, sizeof(float));
     s->xb2 = calloc((size_t)c->dim, sizeof(float));
     s->q = calloc((size_t)qd, sizeof(float));
-    s->k = calloc((size_t)kvd, sizeof(float));
-    s->v = calloc((size_t)kvd, sizeof(float));
     s->hb = calloc((size_t)c->hidden_dim, sizeof(float));
     s->hb2 = calloc((size_t)c->hidden_dim, sizeof(float));
     s->att = calloc((size_t)c->n_heads * (size_t)m->n_ctx, sizeof(float));
@@ -528,7 +526,7 @@ static tt_status build_state(tt_model *m)
     s->dot = tt_alloc((size_t)dots * sizeof(int32_t));
     s->key_cache = calloc(cache, sizeof(float));
     s->value_cache = calloc(cache, sizeof(float));
-    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->k || !s->v || !s->hb || !s->hb2 || !s->att || !s->logits ||
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->logits ||
         !s->rope_cs ||
         !s->xq || !s->dot || !s->key_cache || !s->value_cache)
         return tt_fail(TT_ERR_NOMEM, "no memory for the run state (KV cache %zu MB for n_ctx %d)",
@@ -542,8 +540,6 @@ static void free_state(tt_run_state *s)
     free(s->xb);
     free(s->xb2);
     free(s->q);
-    free(s->k);
-    free(s->v);
     free(s->hb);
     free(s->hb2);
     free(s->att);
@@ -679,7 +675,7 @@ static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 {
     float ss = tt_dense_dot_f32(x, x, n);
     float inv = 1.0f / sqrtf(ss / (float)n + eps);
-    for (int i = 0; i < n; i++) o[i] = x[i] * inv * w[i];
+    tt_dense_scale_mul(o, x, inv, w, n); /* o[i] = x[i] * inv * w[i] */
 }
 
 static void softmax(float *x, int n)
@@ -696,8 +692,7 @@ static void softmax(float *x, int n)
 static void gated_act(float *hb, const float *hb2, int n, tt_act act)
 {
     if (act == TT_ACT_RELU2) {
-        for (int i = 0; i < n; i++) hb[i] = hb[i] > 0 ? hb[i] : 0.0f; /* a pure select: maxps */
-        for (int i = 0; i < n; i++) hb[i] = hb[i] * hb[i] * hb2[i];
+        tt_dense_relu2_mul(hb, hb2, n); /* a pure select (maxps), then (g·g)·u */
     } else {
         for (int i = 0; i < n; i++) {
             float g = hb[i];
@@ -739,9 +734,14 @@ static void rope_table(float *cs, int rope_dim, int pos, float theta)
     for (int i = 0; i < rope_dim / 2; i++) rope_angle(i, rope_dim, pos, theta, &cs[2 * i], &cs[2 * i + 1]);
 }
 
-static void rope_apply(float *v, int n_heads, int head_dim, int rope_dim, const float *cs)
+/* RoPE on elements [lo, hi) of a q or k vector (lo even; hi even or the end): the pairs of each head that lie in the
+ * range and in the head's first rope_dim dims, with the table of rope_table (the operations of rope_pair). */
+static void rope_rows(float *v, int lo, int hi, int head_dim, int rope_dim, const float *cs)
 {
-    for (int i = 0; i < rope_dim / 2; i++) rope_pair(v, n_heads, head_dim, i, cs[2 * i], cs[2 * i + 1]);
+    for (int h = lo / head_dim; h * head_dim < hi; h++) {
+        int a = lo > h * head_dim ? lo : h * head_dim, b = hi < h * head_dim + rope_dim ? hi : h * head_dim + rope_dim;
+        if (a < b) tt_dense_rope(v + a, cs + (a - h * head_dim), (b - a) / 2);
+    }
 }
 
 /* ---- the GEMV seam: up to three linears sharing one quantized input, rows split over the pool ---- */
@@ -764,35 +764,94 @@ static void dots_to_out(const tt_linear *L, const int32_t *dot, int r0, int r1, 
     }
 }
 
+/* Float work a thread does on the output rows it has just computed, inside the GEMV's pool call: no other thread
+ * reads or writes those rows there, and each element gets the operations the serial code gave it, so the split
+ * changes no bit; the calling thread has that much less to do alone while the others wait for the next call. */
+typedef enum gemv_post {
+    POST_NONE,
+    POST_ROPE,     /* q and k (the first two outputs): RoPE on the rows just computed */
+    POST_RESIDUAL, /* one linear: resid[r] += y[r] */
+    POST_ACT,      /* gate and up as two linears split alike: y0[r] = act(y0[r]) ⊙ y1[r] */
+} gemv_post;
+
 typedef struct gemv_job {
     gemv_task t[3];
     int n;
     const int8_t *q;
     float a_s;
     int32_t sum_q;
+    gemv_post post;
+    float *resid;           /* POST_RESIDUAL */
+    const tt_model *m;      /* POST_ROPE (config, rope table) and the attention prefetch */
+    int layer, pos;         /* with attn_pf: the attention that follows (its cache rows are prefetched) */
+    bool attn_pf;
+    const float *pf;        /* prefetched by thread 0 before its rows: what it reads right after the call */
+    int pf_n;
 } gemv_job;
+
+static void prefetch_bytes(const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)p + i, 0, 3);
+}
+
+/* The cache rows (positions before pos) this thread's heads read in the attention that follows the q/k/v GEMV,
+ * requested before its GEMV rows: the weights that stream through every token evict the whole cache, and the
+ * attention would otherwise wait on one miss after another. At most ATTN_PF_BYTES per thread (a long context's
+ * rows would only evict each other; the hardware prefetchers follow the rest). */
+#define ATTN_PF_BYTES ((size_t)512 << 10)
+static void attn_prefetch(const tt_model *m, int layer, int pos, int tid, int nth)
+{
+    const tt_model_config *c = &m->config;
+    int hd = c->head_dim, kvd = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
+    tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
+    if (h0 >= h1) return;
+    int kh0 = h0 / group, kh1 = (h1 - 1) / group + 1;
+    size_t row = (size_t)(kh1 - kh0) * hd * sizeof(float), base = ((size_t)layer * m->n_ctx) * kvd + (size_t)kh0 * hd;
+    int n = pos;
+    if ((size_t)n * 2 * row > ATTN_PF_BYTES) n = (int)(ATTN_PF_BYTES / (2 * row));
+    for (int t = 0; t < n; t++) {
+        prefetch_bytes(m->s.key_cache + base + (size_t)t * kvd, row);
+        prefetch_bytes(m->s.value_cache + base + (size_t)t * kvd, row);
+    }
+}
 
 static void gemv_worker(void *ctx, int tid, int nth)
 {
     const gemv_job *j = ctx;
-    for (int i = 0; i < j->n; i++) {
+    if (tid == 0 && j->pf) prefetch_bytes(j->pf, (size_t)j->pf_n * sizeof(float));
+    if (j->attn_pf) attn_prefetch(j->m, j->layer, j->pos, tid, nth);
+    int a0 = 0, a1 = 0;
+    for (int i = 0, o = 0; i < j->n; o += j->t[i++].L->nseg) {
         const tt_linear *L = j->t[i].L;
         int align = L->v->row_align > 0 ? L->v->row_align : 1, r0, r1;
         tt_split_even(L->m, align, tid, nth, &r0, &r1);
+        if (i == 0) a0 = r0, a1 = r1;
         if (r0 >= r1) continue;
         tt_gemv_args a = {L->packed, j->q, L->ws, j->sum_q, L->m, L->k};
         L->v->gemv(&a, j->t[i].dot, r0, r1);
         dots_to_out(L, j->t[i].dot, r0, r1, j->a_s, j->t[i].y, NULL, 0);
+        if (j->post == POST_ROPE) {
+            const tt_model_config *c = &j->m->config;
+            for (int sg = 0, base = 0; sg < L->nseg && o + sg < 2; base += L->seg_m[sg++]) {
+                int lo = r0 > base ? r0 : base, hi = r1 < base + L->seg_m[sg] ? r1 : base + L->seg_m[sg];
+                if (lo < hi) rope_rows(j->t[i].y[sg], lo - base, hi - base, c->head_dim, c->rope_dim, j->m->s.rope_cs);
+            }
+        } else if (j->post == POST_RESIDUAL) {
+            tt_dense_add(j->resid + r0, j->t[i].y[0] + r0, r1 - r0);
+        }
     }
+    if (j->post == POST_ACT && a0 < a1) gated_act(j->t[0].y[0] + a0, j->t[1].y[0] + a0, a1 - a0, j->m->config.act);
 }
 
+static int linear_align(const tt_linear *L) { return L->v->row_align > 0 ? L->v->row_align : 1; }
+
 /* y = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1); y holds one output per
- * segment, linear after linear (a fused linear has several). */
+ * segment, linear after linear (a fused linear has several). j carries the post-GEMV work and the prefetches. */
 static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linear *const *L, float *const *y,
-                       tt_prof_phase phase)
+                       tt_prof_phase phase, gemv_job j)
 {
     prof_mark(m, TT_PROF_ELEMWISE);
-    gemv_job j = {.n = n, .q = m->s.xq};
+    j.n = n, j.q = m->s.xq, j.m = m;
     tt_quant_act(x, k, m->s.xq, &j.a_s, &j.sum_q);
     int32_t *dot = m->s.dot;
     for (int i = 0, o = 0; i < n; o += L[i++]->nseg) {
@@ -1000,25 +1059,35 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
         rmsnorm(s->xb, s->x, w->attn_norm, D, eps);
         const tt_linear *qkv[3], *gu[2];
         int nqkv = layer_groups(w, qkv, gu), ngu = gu[1] ? 2 : 1;
-        linear_run(m, s->xb, D, nqkv, qkv, (float *[]){s->q, s->k, s->v}, TT_PROF_QKV);
-        rope_apply(s->q, c->n_heads, hd, c->rope_dim, s->rope_cs);
-        rope_apply(s->k, c->n_kv_heads, hd, c->rope_dim, s->rope_cs);
+        /* k and v go straight into the cache; RoPE in the GEMV's pool call when every thread's rows start on a
+         * pair (even row blocks; heads and segments have even sizes) */
         size_t at = ((size_t)l * m->n_ctx + pos) * kvd;
-        memcpy(s->key_cache + at, s->k, (size_t)kvd * sizeof(float));
-        memcpy(s->value_cache + at, s->v, (size_t)kvd * sizeof(float));
+        float *kc = s->key_cache + at, *vc = s->value_cache + at;
+        bool rope_post = true;
+        for (int i = 0; i < nqkv; i++) rope_post &= linear_align(qkv[i]) % 2 == 0;
+        linear_run(m, s->xb, D, nqkv, qkv, (float *[]){s->q, kc, vc}, TT_PROF_QKV,
+                   (gemv_job){.post = rope_post ? POST_ROPE : POST_NONE, .layer = l, .pos = pos, .attn_pf = true,
+                              .pf = w->attn_sub_norm, .pf_n = qd});
+        if (!rope_post) {
+            rope_rows(s->q, 0, qd, hd, c->rope_dim, s->rope_cs);
+            rope_rows(kc, 0, kvd, hd, c->rope_dim, s->rope_cs);
+        }
         prof_mark(m, TT_PROF_ELEMWISE);
         tt_pool_run(m->pool, attn_worker, &(attn_job){m, l, pos});
         prof_mark(m, TT_PROF_ATTN);
         rmsnorm(s->xb, s->xb, w->attn_sub_norm, qd, eps);
-        linear_run(m, s->xb, qd, 1, (const tt_linear *[]){&w->wo}, (float *[]){s->xb2}, TT_PROF_WO);
-        for (int i = 0; i < D; i++) s->x[i] += s->xb2[i];
+        linear_run(m, s->xb, qd, 1, (const tt_linear *[]){&w->wo}, (float *[]){s->xb2}, TT_PROF_WO,
+                   (gemv_job){.post = POST_RESIDUAL, .resid = s->x, .pf = w->ffn_norm, .pf_n = D});
         /* feed-forward */
         rmsnorm(s->xb, s->x, w->ffn_norm, D, eps);
-        linear_run(m, s->xb, D, ngu, gu, (float *[]){s->hb, s->hb2}, TT_PROF_GATE_UP);
-        gated_act(s->hb, s->hb2, H, c->act);
+        bool act_post = ngu == 2 && gu[0]->m == gu[1]->m && linear_align(gu[0]) == linear_align(gu[1]);
+        linear_run(m, s->xb, D, ngu, gu, (float *[]){s->hb, s->hb2}, TT_PROF_GATE_UP,
+                   (gemv_job){.post = act_post ? POST_ACT : POST_NONE, .pf = w->ffn_sub_norm, .pf_n = H});
+        if (!act_post) gated_act(s->hb, s->hb2, H, c->act);
         rmsnorm(s->hb, s->hb, w->ffn_sub_norm, H, eps);
-        linear_run(m, s->hb, H, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->xb2}, TT_PROF_DOWN);
-        for (int i = 0; i < D; i++) s->x[i] += s->xb2[i];
+        const float *next_norm = l + 1 < c->n_layers ? m->w.layers[l + 1].attn_norm : m->w.output_norm;
+        linear_run(m, s->hb, H, 1, (const tt_linear *[]){&w->w_down}, (float *[]){s->xb2}, TT_PROF_DOWN,
+                   (gemv_job){.post = POST_RESIDUAL, .resid = s->x, .pf = next_norm, .pf_n = D});
     }
     if (!want_logits) {
         prof_mark(m, TT_PROF_ELEMWISE);

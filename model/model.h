@@ -119,7 +119,6 @@ typedef struct tt_run_state {
     float *xb;      /* (max(dim, hidden_dim)) normalized input / attention output */
     float *xb2;     /* (dim) output of o_proj / down_proj before the residual add */
     float *q;       /* (n_heads*head_dim) */
-    float *k, *v;   /* (n_kv_heads*head_dim) */
     float *hb, *hb2; /* (hidden_dim) gate, up */
     float *att;     /* (n_heads, n_ctx) scores */
     float *rope_cs; /* (rope_dim) cos, sin per frequency at the current position (decode) */

@@ -137,6 +137,59 @@ int main(void)
                 CHECKF(!memcmp(got, want, (size_t)hd * 4), "weighted sum hd=%d n=%d differs", hd, n);
             }
     }
+    /* elementwise ops (norm scaling, residual add, ReLU² gate, RoPE pairs) and the int32 dot -> float conversion
+     * against their portable definitions, bit for bit: every length 0..300 (odd ones, vector blocks and tails) and
+     * 6912, at unaligned offsets, with NaN, ±inf, ±0, negatives and values of very different magnitudes */
+    {
+        enum { N = 6912 + 3 };
+        static float x[N], y[N], w2[N], a[N], b[N];
+        static int32_t d[N];
+        uint64_t st = 5;
+        for (int i = 0; i < N; i++) {
+            uint64_t v = tt_rand_next(&st);
+            switch (v % 13) {
+            case 0: x[i] = (v >> 8) & 1 ? -0.0f : 0.0f; break;
+            case 1: x[i] = (v >> 8) % 3 == 0 ? NAN : (v >> 8) % 3 == 1 ? INFINITY : -INFINITY; break;
+            default: x[i] = (float)ldexp((double)(int)((v >> 8) % 20001) - 10000.0, (int)(v >> 40) % 30 - 20);
+            }
+            y[i] = (float)((double)(tt_rand_next(&st) % 20001) / 1000.0 - 10.0);
+            w2[i] = (float)((double)(tt_rand_next(&st) % 2001) / 1000.0 - 1.0);
+            d[i] = (int32_t)(tt_rand_next(&st) % 4000001) - 2000000;
+            if (i % 97 == 5) d[i] = i % 2 ? INT32_MAX : INT32_MIN;
+        }
+        int bad = 0;
+        for (int n = 0; n <= 6912; n = n < 300 ? n + 1 : 6912 + (n == 6912)) {
+            int off = n % 3; /* unaligned starts */
+            memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+            tt_dense_scale_mul(a + off, x + off, 0.37f, w2 + off, n);
+            tt_dense_scale_mul_ref(b + off, x + off, 0.37f, w2 + off, n);
+            bad += memcmp(a, b, sizeof a) != 0;
+            tt_dense_add(a + off, y + off, n); /* a == b here: both get the same add */
+            tt_dense_add_ref(b + off, y + off, n);
+            bad += memcmp(a, b, sizeof a) != 0;
+            memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+            tt_dense_relu2_mul(a + off, y + off, n);
+            tt_dense_relu2_mul_ref(b + off, y + off, n);
+            bad += memcmp(a, b, sizeof a) != 0;
+            memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+            tt_dense_rope(a + off, w2 + off, n / 2);
+            tt_dense_rope_ref(b + off, w2 + off, n / 2);
+            bad += memcmp(a, b, sizeof a) != 0;
+            memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+            tt_dot_to_float(d + off, n, 93.7f, 0.71f, a + off);
+            tt_dot_to_float_ref(d + off, n, 93.7f, 0.71f, b + off);
+            bad += memcmp(a, b, sizeof a) != 0;
+            CHECKF(!bad, "elementwise ops differ from the portable definition at n=%d (%s)", n, tt_dense_impl());
+            if (bad) break;
+        }
+        /* the definitions themselves, on values worked by hand */
+        float g[4] = {-2.0f, -0.0f, NAN, 3.0f}, u[4] = {5.0f, 5.0f, 5.0f, 0.5f};
+        tt_dense_relu2_mul(g, u, 4);
+        CHECK(g[0] == 0.0f && !signbit(g[0]) && g[1] == 0.0f && !signbit(g[1]) && g[2] == 0.0f && g[3] == 4.5f);
+        float v[2] = {1.0f, 2.0f}, cs[2] = {0.0f, 1.0f}; /* a quarter turn: (1, 2) -> (-2, 1) */
+        tt_dense_rope(v, cs, 1);
+        CHECK(v[0] == -2.0f && v[1] == 1.0f);
+    }
     printf("dense: implementation %s\n", tt_dense_impl());
     free(w), free(w8), free(x), free(y), free(sc);
     return tt_test_end("dense");
