@@ -40,6 +40,12 @@ void gen_amx_prelude(FILE *o)
     fprintf(o, "#include <string.h>\n\n");
 }
 
+/* The runtime condition under which C tile (a, b) exists: A tile a has tokens and B tile b has rows. */
+static const char *c_guard(int a, int b)
+{
+    return a && b ? "if (ta[1] && rb[1]) " : a ? "if (ta[1]) " : b ? "if (rb[1]) " : "";
+}
+
 void gen_amx_emit(FILE *o, const gen_variant *v)
 {
     const int R = v->x.p.rows, N = v->x.p.n, NB = R / 16, NA = N / 16;
@@ -89,8 +95,7 @@ void gen_amx_emit(FILE *o, const gen_variant *v)
     /* C tiles: start at -Σq (first piece) or continue from dot */
     for (int ia = 0; ia < NA; ia++)
         for (int jb = 0; jb < NB; jb++) {
-            const char *guard = ia && jb ? "if (ta[1] && rb[1]) " : ia ? "if (ta[1]) " : jb ? "if (rb[1]) " : "";
-            fprintf(o, "                %s{\n", guard);
+            fprintf(o, "                %s{\n", c_guard(ia, jb));
             fprintf(o, "                    if (k0 == 0) TT_TILE_LOAD(%d, negs[%d], 64);\n", 2 * ia + jb, 16 * ia);
             fprintf(o, "                    else TT_TILE_LOAD(%d, dot + (size_t)(tk + %d) * m + r + %d, 4 * (size_t)m);\n", 2 * ia + jb, 16 * ia, 16 * jb);
             fprintf(o, "                }\n");
@@ -111,8 +116,7 @@ void gen_amx_emit(FILE *o, const gen_variant *v)
     fprintf(o, "                }\n");
     for (int ia = 0; ia < NA; ia++)
         for (int jb = 0; jb < NB; jb++) {
-            const char *guard = ia && jb ? "if (ta[1] && rb[1]) " : ia ? "if (ta[1]) " : jb ? "if (rb[1]) " : "";
-            fprintf(o, "                %sTT_TILE_STORE(%d, dot + (size_t)(tk + %d) * m + r + %d, 4 * (size_t)m);\n", guard,
+            fprintf(o, "                %sTT_TILE_STORE(%d, dot + (size_t)(tk + %d) * m + r + %d, 4 * (size_t)m);\n", c_guard(ia, jb),
                     2 * ia + jb, 16 * ia, 16 * jb);
         }
     fprintf(o, "            }\n        }\n    }\n    TT_TILE_RELEASE();\n}\n");

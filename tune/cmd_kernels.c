@@ -104,42 +104,30 @@ int tt_cmd_verify(int argc, char **argv)
             skip++;
             continue;
         }
-        if (v->op == TT_OP_GEMM) { /* batched prefill rows: their own sweep (cmd_gemm.c) */
-            char detail[256] = "";
-            int cases = 0;
-            if (tt_verify_gemm(v, quick, detail, sizeof detail, &cases)) {
-                printf("MISMATCH  %s: %s\n", v->name, detail[0] ? detail : tt_last_error());
-                bad++;
-            } else if (!cases) {
-                printf("MISMATCH  %s: accepts none of the sweep's shapes\n", v->name);
-                bad++;
-            } else {
-                printf("ok        %s (%d GEMM shapes)\n", v->name, cases);
-                ok++;
-            }
-            fflush(stdout);
-            continue;
-        }
-        int blk = v->row_align > 1 ? v->row_align : (v->p.rows > 1 ? v->p.rows : 1);
-        int ms[] = {1, blk + 1, 2 * blk + 3, quick ? 0 : 640};
         char detail[256] = "";
         tt_status st = TT_OK;
         int cases = 0;
-        for (size_t a = 0; a < sizeof ks / sizeof *ks && !st; a++)
-            for (size_t b = 0; b < 4 && !st; b++) {
-                if (!ms[b] || tt_variant_check_shape(v, ms[b], ks[a])) continue;
+        if (v->op == TT_OP_GEMM) { /* batched prefill rows: their own sweep (cmd_gemm.c) */
+            st = tt_verify_gemm(v, quick, detail, sizeof detail, &cases);
+        } else {
+            int blk = v->row_align > 1 ? v->row_align : (v->p.rows > 1 ? v->p.rows : 1);
+            int ms[] = {1, blk + 1, 2 * blk + 3, quick ? 0 : 640};
+            for (size_t a = 0; a < sizeof ks / sizeof *ks && !st; a++)
+                for (size_t b = 0; b < 4 && !st; b++) {
+                    if (!ms[b] || tt_variant_check_shape(v, ms[b], ks[a])) continue;
+                    tt_harness h;
+                    if ((st = tt_harness_init(&h, ms[b], ks[a], 1000 + i * 31 + a * 7 + b, 0))) break;
+                    st = tt_harness_verify(&h, v, detail, sizeof detail);
+                    tt_harness_free(&h);
+                    cases++;
+                }
+            int kbig = quick ? 16384 : 65536;
+            if (!st && !tt_variant_check_shape(v, blk, kbig)) {
                 tt_harness h;
-                if ((st = tt_harness_init(&h, ms[b], ks[a], 1000 + i * 31 + a * 7 + b, 0))) break;
-                st = tt_harness_verify(&h, v, detail, sizeof detail);
+                if (!(st = tt_harness_init(&h, blk, kbig, 77, 0))) st = tt_harness_verify(&h, v, detail, sizeof detail);
                 tt_harness_free(&h);
                 cases++;
             }
-        int kbig = quick ? 16384 : 65536;
-        if (!st && !tt_variant_check_shape(v, blk, kbig)) {
-            tt_harness h;
-            if (!(st = tt_harness_init(&h, blk, kbig, 77, 0))) st = tt_harness_verify(&h, v, detail, sizeof detail);
-            tt_harness_free(&h);
-            cases++;
         }
         if (st) {
             printf("MISMATCH  %s: %s\n", v->name, detail[0] ? detail : tt_last_error());
@@ -148,7 +136,7 @@ int tt_cmd_verify(int argc, char **argv)
             printf("MISMATCH  %s: accepts none of the sweep's shapes\n", v->name);
             bad++;
         } else {
-            printf("ok        %s (%d shapes)\n", v->name, cases);
+            printf("ok        %s (%d %sshapes)\n", v->name, cases, v->op == TT_OP_GEMM ? "GEMM " : "");
             ok++;
         }
         fflush(stdout);
