@@ -51,8 +51,8 @@ static const tt_variant *gemm_usable(const char *name, tt_gemm_fn fn)
 
 const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv, char *why, size_t why_n)
 {
-    char dummy[8];
-    if (!why) why = dummy, why_n = sizeof dummy;
+    char own[300];
+    if (!why) why = own, why_n = sizeof own;
     const char *forced = getenv("TRITUNE_GEMM_KERNEL");
     int n = 0;
     const tt_baked_gemm *t = (forced && *forced) || !tables_apply() ? NULL : tt_baked_gemm_table(&n), *e = NULL;
@@ -64,26 +64,37 @@ const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_v
     const tt_variant *s = e ? gemm_usable(e->shared, e->shared_fn) : NULL;
     if (w && w->fmt != fmt) w = NULL;
     if (s && s->fmt != fmt) s = NULL;
+    /* The table's "shared" kernel was measured against the profile's GEMV winner. When the GEMV kernel here is
+     * another one (TRITUNE_KERNEL, another thread count's entry), the second-copy comparison has no measured basis:
+     * then the static default, which prefers gemv's bytes, decides. */
+    const bool s_fits = s && gemv && tt_variant_layouts_agree(s, gemv);
+    const tt_variant *d = e && gemv ? tt_dispatch_default_gemm(fmt, m, k, gemv) : NULL;
+    const bool some_fits = d && tt_variant_layouts_agree(d, gemv); /* can any GEMM here read gemv's bytes? */
     const tt_variant *v = NULL;
     if (w && (!gemv || tt_variant_layouts_agree(w, gemv))) {
         v = w;
         snprintf(why, why_n, "baked prefill winner%s", gemv ? ", reads the GEMV kernel's bytes" : "");
-    } else if (w && s && gemv && tt_variant_layouts_agree(s, gemv) && !(e->winner_ns * TT_GEMM_SECOND_COPY_GAIN <= e->shared_ns)) {
+    } else if (s_fits && (!w || !(e->winner_ns * TT_GEMM_SECOND_COPY_GAIN <= e->shared_ns))) {
         v = s;
-        snprintf(why, why_n, "baked, on the GEMV kernel's bytes: the winner %s (%.2fx faster) would need a second copy",
-                 w->name, e->shared_ns / e->winner_ns);
-    } else if (w) {
+        if (w) snprintf(why, why_n, "baked, on the GEMV kernel's bytes: the winner %s (%.2fx faster) would need a second copy",
+                        w->name, e->shared_ns / e->winner_ns);
+        else snprintf(why, why_n, "baked, on the GEMV kernel's bytes (the winner is not runnable here)");
+    } else if (w && s_fits) {
         v = w;
-        if (s) snprintf(why, why_n, "baked prefill winner, %.2fx faster than %s: worth its own packed copy",
-                        e->shared_ns / e->winner_ns, s->name);
-        else snprintf(why, why_n, "baked prefill winner, in its own packed copy");
+        snprintf(why, why_n, "baked prefill winner, %.2fx faster than %s: worth its own packed copy",
+                 e->shared_ns / e->winner_ns, s->name);
+    } else if (w && !s && !some_fits) {
+        v = w;
+        snprintf(why, why_n, "baked prefill winner, in its own packed copy (no GEMM reads the GEMV kernel's bytes)");
     }
     if (v) {
         tt_debug("pick gemm %s %dx%d t%d -> %s (%s)", tt_fmt_name(fmt), m, k, threads, v->name, why);
         return v;
     }
-    v = tt_dispatch_default_gemm(fmt, m, k, gemv);
-    snprintf(why, why_n, forced && *forced ? "TRITUNE_GEMM_KERNEL or the static default" : "static default (no baked prefill winner)");
+    v = d ? d : tt_dispatch_default_gemm(fmt, m, k, gemv);
+    snprintf(why, why_n, forced && *forced ? "TRITUNE_GEMM_KERNEL or the static default"
+                         : e ? "static default (the baked prefill entry was measured against another GEMV kernel)"
+                             : "static default (no baked prefill winner)");
     return v;
 }
 

@@ -47,8 +47,10 @@ const tt_baked_gemm *tt_baked_gemm_table(int *n);
 
 /* The GEMM kernel for (fmt, m, k, threads) next to the GEMV kernel gemv: TRITUNE_GEMM_KERNEL if set and usable;
  * else the baked prefill winner, unless it needs a second packed copy without being TT_GEMM_SECOND_COPY_GAIN faster
- * than the baked GEMM on gemv's bytes (then that one); else the static default (tt_dispatch_default_gemm). The
- * choice and its reason go to why (optional) and to the debug log. */
+ * than the baked GEMM on gemv's bytes (then that one). When the entry's GEMM-on-the-GEMV's-bytes does not fit gemv
+ * (the entry was measured against another GEMV kernel) the winner is kept only if no GEMM can read gemv's bytes;
+ * otherwise, and without an entry, the static default (tt_dispatch_default_gemm) decides. The choice and its
+ * reason go to why (optional) and to the debug log. */
 const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv, char *why, size_t why_n);
 
 /* The baked winner for (m, k) at this thread count (or the nearest tuned count), if it is eligible here; NULL if the

@@ -321,7 +321,7 @@ static void prefill_section(FILE *md, const tt_bundle *b)
 {
     json_t *pre = b->profile ? json_object_get(b->profile, "prefill") : NULL;
     if (!json_is_array(pre) || !json_array_size(pre)) {
-        if (b->profile) fprintf(md, "## Prefill kernels\n\n> The profile has no prefill races (made before profile 1.1).\n\n");
+        if (b->profile) fprintf(md, "## Prefill kernels\n\n> The profile has no prefill races (made before profile 1.1, or stopped before they ran).\n\n");
         return;
     }
     fprintf(md, "## Prefill kernels\n\nBatched GEMM per shape and thread count, warm weights, `tokens` tokens per weight "

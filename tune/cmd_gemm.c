@@ -222,13 +222,13 @@ tt_status tt_gemm_bench_time(tt_gemm_bench *b, const tt_variant *const *vs, int 
         size_t one = tt_variant_ws_size(v, k);
         size_t wsn = v->op == TT_OP_GEMM ? tt_variant_gemm_ws_size(v, k, n, c->ldq) : (size_t)n * one;
         uint8_t *w = pn ? tt_alloc(pn) : NULL;
+        a->w = w; /* owned by args[i] from here on: freed below on every path */
         a->ws = wsn ? tt_alloc(wsn) : NULL;
         a->dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
         if (!w || (wsn && !a->ws) || !a->dot) {
             st = tt_fail(TT_ERR_NOMEM, "GEMM timing: buffers for %s", v->name);
             break;
         }
-        a->w = w;
         if (tt_variant_pack(v, &c->w, w, pn)) {
             o->excluded = true;
             snprintf(o->why, sizeof o->why, "cannot pack: %s", tt_last_error());

@@ -211,7 +211,8 @@ static tt_status get_int(json_t *o, const char *key, int *dst, const char *ctx)
     double d = 0;
     tt_status st = get_num(o, key, &d, ctx);
     if (st) return st;
-    if (d != (int)d) return tt_fail(TT_ERR_FORMAT, "profile: %s.%s is not an integer", ctx, key);
+    if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (int)d)
+        return tt_fail(TT_ERR_FORMAT, "profile: %s.%s is not an integer", ctx, key);
     *dst = (int)d;
     return TT_OK;
 }
@@ -322,6 +323,10 @@ static tt_status read_gemm(json_t *o, tt_prof_gemm *g, size_t idx)
         return tt_fail(TT_ERR_FORMAT, "profile: %s has a non-positive m, k, threads or tokens", ctx);
     if (!g->winner[0] || !(g->winner_ns > 0)) return tt_fail(TT_ERR_FORMAT, "profile: %s has no winner time", ctx);
     if (g->shared[0] && !(g->shared_ns > 0)) return tt_fail(TT_ERR_FORMAT, "profile: %s.shared_ns must be > 0", ctx);
+    if (!(g->shared_ns >= 0) || !(g->gemv_ns >= 0) || (g->gemv[0] && !(g->gemv_ns > 0)))
+        return tt_fail(TT_ERR_FORMAT, "profile: %s has a negative time, or a GEMV reference without one", ctx);
+    if (g->candidates < 0 || g->verified < 0 || g->excluded < 0 || g->verified + g->excluded > g->candidates)
+        return tt_fail(TT_ERR_FORMAT, "profile: %s has inconsistent candidate counts", ctx);
     return TT_OK;
 }
 

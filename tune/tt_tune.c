@@ -390,7 +390,7 @@ static int cmp_ns(const void *a, const void *b)
 }
 
 static int tune_prefill_one(const tt_shape *sh, int threads, tt_topo *topo, const tt_profile *prof, const char *regime,
-                            tt_prof_gemm *out)
+                            tt_gemm_bench *b, tt_prof_gemm *out)
 {
     const tt_cpu *cpu = tt_cpu_get();
     const int tokens = TT_MODEL_BATCH_DEFAULT;
@@ -399,10 +399,9 @@ static int tune_prefill_one(const tt_shape *sh, int threads, tt_topo *topo, cons
     const tt_variant **vs = malloc(sizeof *vs * (size_t)(tt_registry_count + 1));
     tt_gemm_timing *r1 = calloc((size_t)tt_registry_count + 1, sizeof *r1);
     const tt_gemm_timing **sorted = malloc(sizeof *sorted * (size_t)(tt_registry_count + 1));
-    tt_gemm_bench *b = vs && r1 && sorted ? tt_gemm_bench_new(sh->m, sh->k, tokens, (uint64_t)sh->m * 31 + sh->k) : NULL;
     int nv = 0, rc = 1;
-    if (!b) {
-        logf_("error: prefill %s: %s", sh->name, tt_last_error());
+    if (!vs || !r1 || !sorted) {
+        logf_("error: prefill %s: out of memory", sh->name);
         goto done;
     }
     for (int i = 0; i < tt_registry_count; i++) {
@@ -431,7 +430,7 @@ static int tune_prefill_one(const tt_shape *sh, int threads, tt_topo *topo, cons
     }
     out->candidates = ngemm;
     out->verified = ngemm - out->excluded;
-    if (!ns) goto done;
+    if (!ns || g_stop) goto done;
     qsort(sorted, (size_t)ns, sizeof *sorted, cmp_ns);
     const tt_variant *fin[8];
     int nf = 0;
@@ -480,7 +479,6 @@ static int tune_prefill_one(const tt_shape *sh, int threads, tt_topo *topo, cons
               out->verified, out->excluded);
     }
 done:
-    tt_gemm_bench_free(b);
     free(vs), free(r1), free(sorted);
     return rc;
 }
@@ -815,20 +813,30 @@ int tt_cmd_tune(int argc, char **argv)
         }
         shape_free(&sc);
     }
-    /* prefill races: GEMM kernels per (shape, threads), after the GEMV entries they depend on */
-    for (int s = 0; s < ns && !g_stop; s++)
+    /* prefill races: GEMM kernels per (shape, threads), after the GEMV entries they depend on; one case (matrix,
+     * tokens, oracle dots) per shape serves every thread count */
+    for (int s = 0; s < ns && !g_stop; s++) {
+        tt_gemm_bench *gb = NULL;
         for (int t = 0; t < o.nthreads && !g_stop; t++) {
             if (tt_profile_find_gemm(&prof, shapes[s].m, shapes[s].k, o.threads[t])) continue;
             char what[200];
             snprintf(what, sizeof what, "prefill %s %dx%d t%d: verifying and racing GEMM kernels", shapes[s].name,
                      shapes[s].m, shapes[s].k, o.threads[t]);
             progress(combos, combos, o.budget_s, what);
+            if (!gb && !(gb = tt_gemm_bench_new(shapes[s].m, shapes[s].k, TT_MODEL_BATCH_DEFAULT,
+                                                (uint64_t)shapes[s].m * 31 + shapes[s].k))) {
+                logf_("error: prefill %s: %s", shapes[s].name, tt_last_error());
+                rc = 1;
+                break;
+            }
             tt_prof_gemm g;
-            if (tune_prefill_one(&shapes[s], o.threads[t], &topo, &prof, tt_regime_name(o.regime), &g)) continue;
+            if (tune_prefill_one(&shapes[s], o.threads[t], &topo, &prof, tt_regime_name(o.regime), gb, &g)) continue;
             tt_prof_gemm *pg = tt_profile_add_gemm(&prof);
             if (pg) *pg = g;
             if (tt_profile_write(&prof, ppath)) logf_("error: %s", tt_last_error());
         }
+        tt_gemm_bench_free(gb);
+    }
     if (g_tty) fprintf(stderr, "\r\033[K");
     if (g_stop) {
         logf_("interrupted: %d of %d entries are in %s; run the same command again to resume", prof.n, combos, ppath);

@@ -1,8 +1,9 @@
 /* tt_pick_gemm and the baked tables' CPU check: the model's prefill kernel choice from a baked prefill table
- * (defined here, overriding the weak empty default): the winner when it reads the GEMV kernel's bytes; the fastest GEMM on those bytes when the winner
- * would need a second packed copy and is less than TT_GEMM_SECOND_COPY_GAIN faster; the winner when it is faster
- * than that; the static default without an entry or with a stale one; TRITUNE_GEMM_KERNEL over everything; and no
- * baked table (GEMV or GEMM) at all when it was tuned on another CPU. */
+ * (defined here, overriding the weak empty default). The winner when it reads the GEMV kernel's bytes; the fastest
+ * GEMM on those bytes when the winner would need a second packed copy and is less than TT_GEMM_SECOND_COPY_GAIN
+ * faster; the winner when it is faster than that, or when no GEMM can read the GEMV kernel's bytes; the static
+ * default without an entry, with a stale one, or with one measured against another GEMV kernel; TRITUNE_GEMM_KERNEL
+ * over everything; and no baked table (GEMV or GEMM) at all when it was tuned on another CPU. */
 #include "tt_baked.h"
 #include "tt_test.h"
 
@@ -71,8 +72,30 @@ int main(void)
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == S && strstr(why, "second copy"));
     g_table[0] = row(m, k, 1, X, 100, S, 200); /* 2x faster: its own copy */
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X && strstr(why, "own packed copy"));
-    g_table[0] = row(m, k, 1, X, 100, NULL, 0); /* nothing reads G's bytes */
-    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X);
+    /* no GEMM on the table's GEMV bytes, yet one reads G's: the entry was measured against another GEMV kernel, so
+     * the static default (on G's bytes) decides, not a second copy without a measured gain */
+    g_table[0] = row(m, k, 1, X, 100, NULL, 0);
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def && strstr(why, "another GEMV"));
+    /* the same when the table's shared kernel does not read G's bytes */
+    g_table[0] = row(m, k, 1, X, 100, X, 100.5);
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
+    /* a GEMV kernel no GEMM can share (TL layouts): the winner in its own copy is the only way */
+    const tt_variant *T = NULL;
+    for (int i = 0; i < tt_registry_count && !T; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (v->op == TT_OP_GEMV && v->exact && v->fmt != TT_FMT_I2S && tt_variant_eligible(v, cpu, NULL, 0) &&
+            !tt_variant_check_shape(v, m, k))
+            T = v;
+    }
+    if (T) {
+        g_table[0] = row(m, k, 1, X, 100, NULL, 0);
+        CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, T, why, sizeof why) == X && strstr(why, "own packed copy"));
+    }
+    /* the winner not runnable (a stale symbol), the shared one is: the shared one */
+    g_table[0] = row(m, k, 1, X, 100, S, 200);
+    g_table[0].winner_fn = S->gemm;
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == S);
+    g_table[0] = row(m, k, 1, X, 100, NULL, 0);
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, NULL, why, sizeof why) == X); /* no GEMV kernel given */
     g_table[0] = row(m, k, 2, X, 100, S, 200); /* only 2 threads tuned: the nearest count is used */
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X);

@@ -157,6 +157,12 @@ int main(void)
     write_text(bad, v9);
     CHECK(pp && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "prefill[0]"));
     free(v9);
+    char *v10 = strdup(buf);
+    pp = strstr(v10, "\"verified\": 55");
+    if (pp) memcpy(pp + 12, "99", 2); /* more verified than candidates */
+    write_text(bad, v10);
+    CHECK(pp && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "candidate counts"));
+    free(v10);
     CHECK(tt_profile_read("/nonexistent/profile.json", &q) == TT_ERR_IO);
 
     tt_profile_free(&p);
