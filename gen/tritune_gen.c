@@ -68,9 +68,12 @@ static int set_param(tt_params *p, const char *key, int v)
     return -1;
 }
 
+static unsigned skipped_isas; /* --skip-isa: ISAs the compiler cannot build (bit per tt_isa) */
+
 static int arch_has_isa(const char *arch, tt_isa isa)
 {
     if (isa == TT_ISA_SCALAR) return 1;
+    if (skipped_isas & (1u << isa)) return 0;
     if (!strcmp(arch, "x86")) return gen_isa_is_x86(isa);
     if (!strcmp(arch, "arm")) return gen_isa_is_arm(isa);
     return 1; /* "all" */
@@ -301,7 +304,8 @@ static void write_all(const char *dir, const char *arch)
 
 static void usage(FILE *o)
 {
-    fprintf(o, "usage: tritune-gen --manifest FILE [--arch x86|arm|all] (--out DIR | --list | --emit NAME)\n"
+    fprintf(o, "usage: tritune-gen --manifest FILE [--arch x86|arm|all] [--skip-isa ISA]... (--out DIR | --list | --emit NAME)\n"
+               "  --skip-isa   leave an ISA's variants out (the build's compiler cannot compile them)\n"
                "  --out DIR    write <fmt>_<isa>.c per family and ISA plus registry.c\n"
                "  --list       print every variant name the manifest yields for the arch\n"
                "  --emit NAME  print the source of one variant (with its file prelude)\n");
@@ -317,6 +321,14 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--emit") && i + 1 < argc) emit = argv[++i];
         else if (!strcmp(argv[i], "--list")) list = 1;
+        else if (!strcmp(argv[i], "--skip-isa") && i + 1 < argc) {
+            int isa = tt_isa_from_name(argv[++i]);
+            if (isa <= 0) {
+                fprintf(stderr, "tritune-gen: --skip-isa %s: not an ISA that can be skipped\n", argv[i]);
+                return 2;
+            }
+            skipped_isas |= 1u << isa;
+        }
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
