@@ -71,10 +71,12 @@ void gen_amx_emit(FILE *o, const gen_variant *v)
     for (int b = 0; b < NB; b++) {
         fprintf(o, "                    {\n");
         fprintf(o, "                        const __m512i x = _mm512_loadu_si512((const void *)(src + %d));\n", 64 * b);
-        fprintf(o, "                        _mm512_store_si512((void *)bb[%d][2 * blk][s], _mm512_and_si512(_mm512_srli_epi16(x, 6), m3));\n", b);
-        fprintf(o, "                        _mm512_store_si512((void *)bb[%d][2 * blk][8 + s], _mm512_and_si512(_mm512_srli_epi16(x, 4), m3));\n", b);
-        fprintf(o, "                        _mm512_store_si512((void *)bb[%d][2 * blk + 1][s], _mm512_and_si512(_mm512_srli_epi16(x, 2), m3));\n", b);
-        fprintf(o, "                        _mm512_store_si512((void *)bb[%d][2 * blk + 1][8 + s], _mm512_and_si512(x, m3));\n", b);
+        for (int g = 0; g < 4; g++) { /* plane g (shift 6 - 2g): chunk 2blk + g/2, B row 8(g%2) + s */
+            char plane[64] = "x";
+            if (g < 3) snprintf(plane, sizeof plane, "_mm512_srli_epi16(x, %d)", 6 - 2 * g);
+            fprintf(o, "                        _mm512_store_si512((void *)bb[%d][2 * blk%s][%ss], _mm512_and_si512(%s, m3));\n", b,
+                    g / 2 ? " + 1" : "", g % 2 ? "8 + " : "", plane);
+        }
         fprintf(o, "                    }\n");
     }
     fprintf(o, "                }\n");

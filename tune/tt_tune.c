@@ -414,8 +414,7 @@ static int tune_prefill_one(const tt_shape *sh, int threads, tt_topo *topo, cons
         logf_("prefill %s %dx%d t%d: no eligible GEMM kernel", sh->name, sh->m, sh->k, threads);
         goto done;
     }
-    int ngemm = nv;
-    if (gemv) vs[nv++] = gemv;
+    int ngemm = nv; /* the GEMV reference joins the final session only */
     if (tt_gemm_bench_time(b, vs, nv, threads, topo, 0.01, 3, NULL, r1)) {
         logf_("error: prefill %s: %s", sh->name, tt_last_error());
         goto done;
