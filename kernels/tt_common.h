@@ -31,7 +31,8 @@ const char *tt_strerror(tt_status s);
 const char *tt_last_error(void);
 tt_status tt_fail(tt_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Aligned allocation (64 bytes, rounded-up size); free with tt_free. */
+/* Aligned allocation (64 bytes, rounded-up size; 1 MiB and more: a 2 MiB-aligned mapping of its own with huge
+ * pages advised). Free with tt_free, never free(). */
 void *tt_alloc(size_t bytes);
 void tt_free(void *p);
 

@@ -83,6 +83,26 @@ int main(void)
         CHECK(tt_race_prefer(&q, 1, -1) == 1);                 /* nothing preferred */
         tt_race_free(&q);
     }
+    /* A leader of another format must beat the preferred one by more than the gap, dropped or alive */
+    {
+        tt_race q;
+        CHECK(tt_race_init(&q, 3) == 0);
+        for (int k = 0; k < 24; k++) {
+            tt_race_add(&q, 0, 100 * (1 + 0.01 * noise(&s)));
+            tt_race_add(&q, 1, 94 * (1 + 0.01 * noise(&s))); /* 6 % faster: confident at the race's 2 % gap */
+            tt_race_add(&q, 2, 80 * (1 + 0.01 * noise(&s))); /* 20 % faster */
+        }
+        q.c[2].alive = false;
+        CHECK(tt_race_prefer(&q, 1, 0) == 1);           /* the plain rule lets a 6 % lead stand */
+        CHECK(tt_race_prefer_gap(&q, 1, 0, 0.10) == 0); /* not beyond 10 %: the preferred one is kept */
+        CHECK(tt_race_prefer_gap(&q, 2, 0, 0.10) == 2); /* 20 %: the leader stays */
+        q.c[0].alive = false;
+        CHECK(tt_race_prefer_gap(&q, 1, 0, 0.10) == 0); /* dropped in the race, still kept */
+        CHECK(tt_race_prefer_gap(&q, 1, -1, 0.10) == 1 && tt_race_prefer_gap(&q, 1, 1, 0.10) == 1);
+        q.c[0].n = 0;
+        CHECK(tt_race_prefer_gap(&q, 1, 0, 0.10) == 1); /* never measured: no evidence */
+        tt_race_free(&q);
+    }
     double fa[6] = {80, 81, 80, 79, 80, 81}, sl[6] = {100, 101, 99, 100, 102, 100}, ne[6] = {100, 99, 101, 100, 100, 99};
     CHECK(tt_race_faster(fa, 6, sl, 6, 0.01, 0.02) && !tt_race_faster(sl, 6, fa, 6, 0.01, 0.02));
     CHECK(!tt_race_faster(ne, 6, sl, 6, 0.01, 0.02)); /* within the 2 % gap */
