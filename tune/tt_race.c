@@ -177,18 +177,16 @@ bool tt_race_faster(const double *a, int na, const double *b, int nb, double alp
     return mb > ma * (1 + min_gap) && tt_mwu_p_greater(b, nb, a, na) < alpha;
 }
 
-int tt_race_prefer(const tt_race *r, int lead, int prefer)
-{
-    if (lead < 0 || prefer < 0 || prefer >= r->n || prefer == lead) return lead;
-    const tt_race_cand *p = &r->c[prefer], *l = &r->c[lead];
-    if (!p->alive || p->n < 1) return lead;
-    return tt_race_faster(l->s, l->n, p->s, p->n, r->alpha, r->min_gap) ? lead : prefer;
-}
-
 int tt_race_prefer_gap(const tt_race *r, int lead, int prefer, double gap)
 {
     if (lead < 0 || prefer < 0 || prefer >= r->n || prefer == lead) return lead;
     const tt_race_cand *p = &r->c[prefer], *l = &r->c[lead];
     if (p->n < 1) return lead;
     return tt_race_faster(l->s, l->n, p->s, p->n, r->alpha, gap > r->min_gap ? gap : r->min_gap) ? lead : prefer;
+}
+
+int tt_race_prefer(const tt_race *r, int lead, int prefer)
+{
+    if (prefer >= 0 && prefer < r->n && !r->c[prefer].alive) return lead;
+    return tt_race_prefer_gap(r, lead, prefer, r->min_gap);
 }

@@ -41,8 +41,8 @@ bool tt_race_faster(const double *a, int na, const double *b, int nb, double alp
  * caps every candidate at the same speed, the race cannot rank the alive, and its lowest median is noise. */
 int tt_race_prefer(const tt_race *r, int lead, int prefer);
 /* The same with a wider margin, and whether or not `prefer` is still alive (it needs samples): prefer, unless the
- * leader is faster with confidence by more than gap. For a leader of another kind than the outside evidence (a
- * ternary format with fewer bytes and more compute per byte), whose isolated lead may not hold inside the model. */
+ * leader is faster with confidence by more than gap. The tuner's rule at more than one thread, where an isolated
+ * race's small lead did not hold inside the model (tune/tt_tune.c). */
 int tt_race_prefer_gap(const tt_race *r, int lead, int prefer, double gap);
 
 /* Statistics helpers. */

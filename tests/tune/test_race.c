@@ -83,7 +83,8 @@ int main(void)
         CHECK(tt_race_prefer(&q, 1, -1) == 1);                 /* nothing preferred */
         tt_race_free(&q);
     }
-    /* A leader of another format must beat the preferred one by more than the gap, dropped or alive */
+    /* With a gap (the tuner's multi-thread rule) a leader must beat the preferred one by more than it, dropped or
+     * alive */
     {
         tt_race q;
         CHECK(tt_race_init(&q, 3) == 0);
