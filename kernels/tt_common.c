@@ -46,7 +46,7 @@ tt_status tt_fail(tt_status s, const char *fmt, ...)
  * every 4 KiB boundary). They get a mapping of their own, advised before its first touch: glibc's allocator would
  * serve them from its heap once its dynamic mmap threshold has risen (any freed mapping below 32 MiB raises it),
  * and there they land on pages already faulted in as 4 KiB, which madvise does not convert (measured: 16 of
- * 527 MB of a 2B4T model's packed weights were huge pages that way). TRITUNE_THP=0 turns this off (to measure it).
+ * 521 MB of a 2B4T model's packed weights were huge pages that way). TRITUNE_THP=0 turns this off (to measure it).
  * Under AddressSanitizer they stay on the malloc heap, where ASan checks their bounds. */
 #define TT_HUGE ((size_t)2 << 20)
 

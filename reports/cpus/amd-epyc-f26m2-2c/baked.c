@@ -39,23 +39,23 @@ const tt_baked_cpu *tt_baked_cpu_of_table(void)
 void tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni(const tt_gemm_args *, int32_t *, int, int);
 void tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni(const tt_gemm_args *, int32_t *, int, int);
 void tt_i2s_gemm_r4_n2_u1_f0_p0_il__avxvnni(const tt_gemm_args *, int32_t *, int, int);
-void tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni(const tt_gemm_args *, int32_t *, int, int);
+void tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni(const tt_gemm_args *, int32_t *, int, int);
 void tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni(const tt_gemm_args *, int32_t *, int, int);
-void tt_i2s_gemm_r8_n2_u1_f0_p0__avx512vnni(const tt_gemm_args *, int32_t *, int, int);
+void tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni(const tt_gemm_args *, int32_t *, int, int);
 
 static const tt_baked_gemm gemm_table[] = {
-    {2560, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 977385.7, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 1004855.3},
-    {2560, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 493055.6, "tt_i2s_gemm_r4_n2_u1_f0_p0_il__avxvnni", tt_i2s_gemm_r4_n2_u1_f0_p0_il__avxvnni, 1230969.3},
-    {640, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni, 235715.3, "tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni, 242814.6},
-    {640, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 120798.2, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 123251.4},
-    {3840, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 1425566.7, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 1460879.0},
-    {3840, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 730964.3, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 758858.5},
-    {6912, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 2707653.6, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 2707653.6},
-    {6912, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p0__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p0__avx512vnni, 1344605.4, "tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni, 1356636.1},
-    {13824, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 5482001.3, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 5747559.3},
-    {13824, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 2703870.7, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 2939623.1},
-    {2560, 6912, 1, "tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni, 2502945.3, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 2570374.7},
-    {2560, 6912, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 1219625.4, "tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni, 1296059.6},
+    {2560, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 934812.7, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 965947.7},
+    {2560, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 481745.0, "tt_i2s_gemm_r4_n2_u1_f0_p0_il__avxvnni", tt_i2s_gemm_r4_n2_u1_f0_p0_il__avxvnni, 1197927.8},
+    {640, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni, 231105.0, "tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni, 240137.2},
+    {640, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni, 116680.4, "tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni, 120601.2},
+    {3840, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 1401676.7, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 1454535.8},
+    {3840, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni, 720236.3, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 741742.4},
+    {6912, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni, 2664683.9, "tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p0_il__avx512vnni, 2664683.9},
+    {6912, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 1312361.5, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 1312361.5},
+    {13824, 2560, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 5455257.6, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 5754935.8},
+    {13824, 2560, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024_il__avx512vnni, 2720803.0, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 2848718.2},
+    {2560, 6912, 1, "tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni, 2471510.3, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 2613604.4},
+    {2560, 6912, 2, "tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni", tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni, 1199433.3, "tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni", tt_i2s_gemm_r4_n4_u1_f0_p1024_il__avx512vnni, 1234522.1},
 };
 
 const tt_baked_gemm *tt_baked_gemm_table(int *n)
