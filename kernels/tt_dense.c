@@ -110,13 +110,35 @@ void tt_dense_relu2_mul_ref(float *g, const float *u, int n)
     }
 }
 
-void tt_dense_rope_ref(float *v, const float *cs, int npairs)
+void tt_dense_rope_ref(float *v, const float *cs, int half)
 {
-    for (int i = 0; i < npairs; i++) {
-        float x0 = v[2 * i], x1 = v[2 * i + 1], c = cs[2 * i], s = cs[2 * i + 1];
+    for (int i = 0; i < half; i++) {
+        float x0 = v[i], x1 = v[half + i], c = cs[i], s = cs[half + i];
         float a = x0 * c, b = x1 * s, d = x0 * s, e = x1 * c;
-        v[2 * i] = a - b;
-        v[2 * i + 1] = d + e;
+        v[i] = a - b;
+        v[half + i] = d + e;
+    }
+}
+
+void tt_dense_round_f16_ref(float *x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t u, ax, r;
+        memcpy(&u, &x[i], 4);
+        ax = u & 0x7fffffffu;
+        if (ax >= 0x7f800000u) { /* inf stays; NaN keeps its top 10 payload bits and becomes quiet */
+            r = ax > 0x7f800000u ? (ax & 0xffffe000u) | 0x00400000u : ax;
+        } else if (ax >= 0x38800000u) { /* half normal range: round the mantissa to 10 bits, ties to even */
+            r = (ax + 0xfffu + ((ax >> 13) & 1u)) & ~0x1fffu;
+            if (r > 0x477fe000u) r = 0x7f800000u; /* beyond 65504 after rounding: inf */
+        } else { /* half subnormals: multiples of 2^-24 (x · 2^24 is exact, nearbyintf rounds ties to even) */
+            float f, a;
+            memcpy(&a, &ax, 4);
+            f = nearbyintf(a * 0x1p24f) * 0x1p-24f;
+            memcpy(&r, &f, 4);
+        }
+        r |= u & 0x80000000u;
+        memcpy(&x[i], &r, 4);
     }
 }
 
@@ -425,21 +447,35 @@ __attribute__((target("avx512f"))) static void relu2_mul_avx512(float *g, const 
     }
 }
 
-__attribute__((target("avx512f"))) static inline __m512 rope16_512(__m512 v, __m512 cs)
+__attribute__((target("avx512f"))) static void rope_avx512(float *v, const float *cs, int half)
 {
-    __m512 a = _mm512_mul_ps(v, _mm512_moveldup_ps(cs));                          /* x0·c, x1·c */
-    __m512 b = _mm512_mul_ps(_mm512_permute_ps(v, 0xB1), _mm512_movehdup_ps(cs)); /* x1·s, x0·s */
-    return _mm512_mask_add_ps(_mm512_sub_ps(a, b), (__mmask16)0xAAAA, a, b);
+    float *v1 = v + half;
+    const float *sn = cs + half;
+    int i = 0;
+    for (; i < half; i += 16) {
+        __mmask16 k = half - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (half - i)) - 1);
+        __m512 x0 = _mm512_maskz_loadu_ps(k, v + i), x1 = _mm512_maskz_loadu_ps(k, v1 + i);
+        __m512 c = _mm512_maskz_loadu_ps(k, cs + i), s = _mm512_maskz_loadu_ps(k, sn + i);
+        _mm512_mask_storeu_ps(v + i, k, _mm512_sub_ps(_mm512_mul_ps(x0, c), _mm512_mul_ps(x1, s)));
+        _mm512_mask_storeu_ps(v1 + i, k, _mm512_add_ps(_mm512_mul_ps(x0, s), _mm512_mul_ps(x1, c)));
+    }
 }
 
-__attribute__((target("avx512f"))) static void rope_avx512(float *v, const float *cs, int npairs)
+__attribute__((target("avx512f"))) static void round_f16_avx512(float *x, int n)
 {
-    int n = 2 * npairs, i = 0;
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(v + i, rope16_512(_mm512_loadu_ps(v + i), _mm512_loadu_ps(cs + i)));
-    if (i < n) {
-        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(v + i, k, rope16_512(_mm512_maskz_loadu_ps(k, v + i), _mm512_maskz_loadu_ps(k, cs + i)));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(k, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm512_mask_storeu_ps(x + i, k, _mm512_cvtph_ps(h));
     }
+}
+
+__attribute__((target("avx2,f16c"))) static void round_f16_f16c(float *x, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    tt_dense_round_f16_ref(x + i, n - i);
 }
 
 __attribute__((target("avx2"))) static void scale_mul_avx2(float *o, const float *x, float s, const float *w, int n)
@@ -469,16 +505,23 @@ __attribute__((target("avx2"))) static void relu2_mul_avx2(float *g, const float
     tt_dense_relu2_mul_ref(g + i, u + i, n - i);
 }
 
-__attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs, int npairs)
+__attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs, int half)
 {
-    int n = 2 * npairs, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 x = _mm256_loadu_ps(v + i), c = _mm256_loadu_ps(cs + i);
-        __m256 a = _mm256_mul_ps(x, _mm256_moveldup_ps(c));
-        __m256 b = _mm256_mul_ps(_mm256_permute_ps(x, 0xB1), _mm256_movehdup_ps(c));
-        _mm256_storeu_ps(v + i, _mm256_blend_ps(_mm256_sub_ps(a, b), _mm256_add_ps(a, b), 0xAA));
+    float *v1 = v + half;
+    const float *sn = cs + half;
+    int i = 0;
+    for (; i + 8 <= half; i += 8) {
+        __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v1 + i);
+        __m256 c = _mm256_loadu_ps(cs + i), s = _mm256_loadu_ps(sn + i);
+        _mm256_storeu_ps(v + i, _mm256_sub_ps(_mm256_mul_ps(x0, c), _mm256_mul_ps(x1, s)));
+        _mm256_storeu_ps(v1 + i, _mm256_add_ps(_mm256_mul_ps(x0, s), _mm256_mul_ps(x1, c)));
     }
-    tt_dense_rope_ref(v + i, cs + i, (n - i) / 2);
+    for (; i < half; i++) { /* the portable operations on the remaining pairs */
+        float x0 = v[i], x1 = v1[i], c = cs[i], s = sn[i];
+        float a = x0 * c, b = x1 * s, d = x0 * s, e = x1 * c;
+        v[i] = a - b;
+        v1[i] = d + e;
+    }
 }
 #endif
 
@@ -624,13 +667,29 @@ void tt_dense_relu2_mul(float *g, const float *u, int n)
     tt_dense_relu2_mul_ref(g, u, n);
 }
 
-void tt_dense_rope(float *v, const float *cs, int npairs)
+void tt_dense_rope(float *v, const float *cs, int half)
 {
 #if defined(__x86_64__)
     switch (f32_level()) {
-    case 2: rope_avx512(v, cs, npairs); return;
-    case 1: rope_avx2(v, cs, npairs); return;
+    case 2: rope_avx512(v, cs, half); return;
+    case 1: rope_avx2(v, cs, half); return;
     }
 #endif
-    tt_dense_rope_ref(v, cs, npairs);
+    tt_dense_rope_ref(v, cs, half);
+}
+
+void tt_dense_round_f16(float *x, int n)
+{
+#if defined(__x86_64__)
+    uint32_t u = tt_cpu_get()->usable;
+    if (u & TT_F_AVX512F) {
+        round_f16_avx512(x, n);
+        return;
+    }
+    if ((u & TT_F_AVX2) && (u & TT_F_F16C)) {
+        round_f16_f16c(x, n);
+        return;
+    }
+#endif
+    tt_dense_round_f16_ref(x, n);
 }

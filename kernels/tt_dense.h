@@ -30,17 +30,23 @@ void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int 
  *   tt_dense_scale_mul: o[i] = (x[i] · s) · w[i]                    (RMSNorm's scaling; o may be x)
  *   tt_dense_add:       x[i] = x[i] + y[i]                          (residual add)
  *   tt_dense_relu2_mul: g[i] = (r · r) · u[i], r = g[i] > 0 ? g[i] : +0   (ReLU² gate; NaN and -0 give +0)
- *   tt_dense_rope:      pairs (v[2i], v[2i+1]) rotate by cs[2i] = cos, cs[2i+1] = sin, i < npairs:
- *                       v[2i] = v[2i]·c − v[2i+1]·s,  v[2i+1] = v[2i]·s + v[2i+1]·c */
+ *   tt_dense_rope:      NEOX rotation of one head's first 2·half elements (llama.cpp's GGML_ROPE_TYPE_NEOX):
+ *                       element i pairs with element i + half, cos c = cs[i], sin s = cs[half + i], i < half:
+ *                       v[i] = v[i]·c − v[i+half]·s,  v[i+half] = v[i]·s + v[i+half]·c */
 void tt_dense_scale_mul(float *o, const float *x, float s, const float *w, int n);
 void tt_dense_add(float *x, const float *y, int n);
 void tt_dense_relu2_mul(float *g, const float *u, int n);
-void tt_dense_rope(float *v, const float *cs, int npairs);
+void tt_dense_rope(float *v, const float *cs, int half);
+/*   tt_dense_round_f16: x[i] = the nearest IEEE half of x[i] (ties to even, subnormals kept, overflow to inf), as a
+ *                       float: what storing into and loading from f16 does (llama.cpp's f16 KV cache, and the
+ *                       conversion of the other operand of every f16 matrix product) */
+void tt_dense_round_f16(float *x, int n);
 /* Portable definitions of the same (tests). */
 void tt_dense_scale_mul_ref(float *o, const float *x, float s, const float *w, int n);
 void tt_dense_add_ref(float *x, const float *y, int n);
 void tt_dense_relu2_mul_ref(float *g, const float *u, int n);
-void tt_dense_rope_ref(float *v, const float *cs, int npairs);
+void tt_dense_rope_ref(float *v, const float *cs, int half);
+void tt_dense_round_f16_ref(float *x, int n);
 /* The LM-head row-dot family: rows per block R (1, 2, 4, 8) sharing each activation load, software prefetch P
  * blocks of rows ahead (0 = none), per ISA; every member gives the bits of the portable order. */
 typedef enum tt_dense_kind { TT_DENSE_F16 = 0, TT_DENSE_I8 = 1 } tt_dense_kind;

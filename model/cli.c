@@ -1,6 +1,7 @@
 /* cli.c — `tritune model`, `tritune run`, `tritune bench-e2e`. Argument parsing is by hand (no getopt global
  * state, so the commands can be called repeatedly from tests). */
 #include "model.h"
+#include "parity.h"
 #include "tokenizer.h"
 #include "tt_baked.h"
 #include "tt_energy.h"
@@ -351,6 +352,308 @@ fail:
     fprintf(stderr, "tritune run: %s\n", tt_last_error());
 out:
     free(ids);
+    tt_tokenizer_free(tok);
+    tt_model_close(m);
+    return rc;
+}
+
+/* ---- tritune eval ---- */
+static void usage_eval(FILE *f)
+{
+    fprintf(f, "usage: tritune eval -m FILE.gguf (--ids 1,2,3 | --ids-file F | -p TEXT) [--top 5] [--logits OUT.f32]\n"
+               "                   [--greedy N] [--ref REF.f32 [--check]] [--json] [-t threads] [--batch N]\n"
+               "                   [--lm-head f16|q8] [--kernel registry|oracle]\n"
+               "Runs the given token ids through the model in one pass from position 0 (as llama.cpp's llama_decode of\n"
+               "one batch) and prints the top logits of the LAST position: the numbers any implementation can be\n"
+               "compared with on the same file.\n"
+               "  --ids / --ids-file  token ids, comma or whitespace separated (no BOS is added)\n"
+               "  -p TEXT             tokenize TEXT instead (BOS as the file says)\n"
+               "  --logits F          write the last position's logits to F: n_vocab little-endian float32\n"
+               "  --greedy N          then generate N ids greedily, one token at a time, and print them\n"
+               "  --ref F             compare with another implementation's logits (n_vocab float32): Pearson, max\n"
+               "                      |diff| against the reference's range, the top-5 of each; --check exits 1 unless\n"
+               "                      Pearson >= %.4f, max |diff| <= %.0f %% of the range and the same top-5\n"
+               "  --json              the result as one JSON object on stdout\n",
+            TT_PARITY_MIN_PEARSON, 100.0 * TT_PARITY_MAX_DIFF_OF_RANGE);
+}
+
+/* Ids from "1,2,3" or a file's text: integers separated by commas and/or whitespace. */
+static bool parse_ids(const char *s, int vocab_max, int **ids, int *n)
+{
+    int cap = 16, k = 0;
+    int *v = malloc((size_t)cap * sizeof(int));
+    if (!v) return false;
+    for (const char *p = s; *p;) {
+        if (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            p++;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < 0 || x > vocab_max || (*end && !strchr(", \t\r\n", *end))) {
+            fprintf(stderr, "tritune eval: bad token id at \"%.20s\"\n", p);
+            free(v);
+            return false;
+        }
+        if (k == cap) {
+            int *nv = realloc(v, (size_t)(cap *= 2) * sizeof(int));
+            if (!nv) {
+                free(v);
+                return false;
+            }
+            v = nv;
+        }
+        v[k++] = (int)x;
+        p = end;
+    }
+    *ids = v, *n = k;
+    return true;
+}
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    for (size_t r; b && (r = fread(b + n, 1, cap - n - 1, f)) > 0;) {
+        n += r;
+        if (n + 1 == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) free(b);
+            b = nb;
+        }
+    }
+    fclose(f);
+    if (b) b[n] = 0;
+    return b;
+}
+
+static bool read_f32_file(const char *path, int n, float *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "tritune eval: cannot open %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    size_t got = fread(out, sizeof(float), (size_t)n, f);
+    int extra = fgetc(f);
+    fclose(f);
+    if (got != (size_t)n || extra != EOF) {
+        fprintf(stderr, "tritune eval: %s holds %s float32 values, the model's vocabulary has %d\n", path,
+                got != (size_t)n ? "fewer" : "more", n);
+        return false;
+    }
+    return true;
+}
+
+int tt_cmd_eval(int argc, char **argv)
+{
+    const char *path = NULL, *ids_arg = NULL, *ids_file = NULL, *text = NULL, *logits_out = NULL, *ref_path = NULL;
+    long top = 5, greedy = 0, threads = 1, batch = 0;
+    bool json = false, check = false;
+    tt_model_opts o = {.threads = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage_eval(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--json")) {
+            json = true;
+            continue;
+        }
+        if (!strcmp(a, "--check")) {
+            check = true;
+            continue;
+        }
+        if (strcmp(a, "-m") && strcmp(a, "--ids") && strcmp(a, "--ids-file") && strcmp(a, "-p") && strcmp(a, "--top") &&
+            strcmp(a, "--logits") && strcmp(a, "--greedy") && strcmp(a, "--ref") && strcmp(a, "-t") &&
+            strcmp(a, "--batch") && strcmp(a, "--lm-head") && strcmp(a, "--kernel")) {
+            fprintf(stderr, "tritune eval: unknown option \"%s\"\n", a);
+            usage_eval(stderr);
+            return 2;
+        }
+        if (!(v = opt_value(argc, argv, &i, "eval"))) return 2;
+        if (!strcmp(a, "-m")) path = v;
+        else if (!strcmp(a, "--ids")) ids_arg = v;
+        else if (!strcmp(a, "--ids-file")) ids_file = v;
+        else if (!strcmp(a, "-p")) text = v;
+        else if (!strcmp(a, "--logits")) logits_out = v;
+        else if (!strcmp(a, "--ref")) ref_path = v;
+        else if (!strcmp(a, "--top") && parse_int(v, 1, TT_PARITY_TOP_MAX, &top)) continue;
+        else if (!strcmp(a, "--greedy") && parse_int(v, 0, 1 << 16, &greedy)) continue;
+        else if (!strcmp(a, "-t") && parse_int(v, 1, 1024, &threads)) continue;
+        else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
+        else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &o.lm_head)) continue;
+        else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
+        else if (strcmp(a, "-m") && strcmp(a, "--ids") && strcmp(a, "--ids-file") && strcmp(a, "-p") &&
+                 strcmp(a, "--logits") && strcmp(a, "--ref")) {
+            fprintf(stderr, "tritune eval: bad value \"%s\" for %s\n", v, a);
+            usage_eval(stderr);
+            return 2;
+        }
+    }
+    if (!path || (!ids_arg + !ids_file + !text) != 2) {
+        fprintf(stderr, "tritune eval: -m FILE.gguf and exactly one of --ids, --ids-file, -p are required\n");
+        usage_eval(stderr);
+        return 2;
+    }
+    if (check && !ref_path) {
+        fprintf(stderr, "tritune eval: --check needs --ref\n");
+        return 2;
+    }
+    int rc = 1, *ids = NULL, n_ids = 0, vocab;
+    tt_gguf *g = NULL;
+    tt_tokenizer *tok = NULL;
+    tt_model *m = NULL;
+    float *ref = NULL, *margin = NULL;
+    int *gen = NULL;
+    tt_model_config c;
+    if (tt_gguf_open(path, &g) || tt_model_config_read(g, &c)) goto fail;
+    vocab = c.vocab_size;
+    if (tt_tokenizer_open(g, &tok)) tok = NULL; /* pieces are printed only when the file has a tokenizer */
+    if (text) {
+        if (!tok) goto fail;
+        bool add_bos = true;
+        tt_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos);
+        if (tt_tokenizer_encode(tok, text, strlen(text), add_bos, &ids, &n_ids)) goto fail;
+    } else {
+        char *buf = ids_file ? read_text_file(ids_file) : NULL;
+        if (ids_file && !buf) {
+            fprintf(stderr, "tritune eval: cannot read %s: %s\n", ids_file, strerror(errno));
+            goto out;
+        }
+        bool ok = parse_ids(ids_file ? buf : ids_arg, vocab - 1, &ids, &n_ids);
+        free(buf);
+        if (!ok) goto out;
+    }
+    tt_gguf_close(g);
+    g = NULL;
+    if (n_ids < 1) {
+        fprintf(stderr, "tritune eval: no token ids to evaluate\n");
+        goto out;
+    }
+    if (n_ids + greedy > c.seq_len) {
+        fprintf(stderr, "tritune eval: %d ids + %ld generated exceed the model's context of %d\n", n_ids, greedy,
+                c.seq_len);
+        goto out;
+    }
+    if (ref_path && (!(ref = malloc((size_t)vocab * sizeof(float))) || !read_f32_file(ref_path, vocab, ref))) goto out;
+    o.threads = (int)threads;
+    o.n_ctx = n_ids + (int)greedy;
+    o.batch = (int)batch;
+    warn_threads("eval", o.threads);
+    if (tt_model_open(path, &o, &m) || tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
+    if (logits_out) {
+        FILE *f = fopen(logits_out, "wb");
+        bool ok = f && fwrite(m->s.logits, sizeof(float), (size_t)vocab, f) == (size_t)vocab;
+        if (f && fclose(f)) ok = false;
+        if (!ok) {
+            fprintf(stderr, "tritune eval: cannot write %s: %s\n", logits_out, strerror(errno));
+            goto out;
+        }
+    }
+    int topi[TT_PARITY_TOP_MAX];
+    tt_topk(m->s.logits, vocab, (int)top, topi);
+    int ntop = top < vocab ? (int)top : vocab;
+    tt_logit_cmp cmp;
+    if (ref) tt_logits_compare(ref, m->s.logits, vocab, (int)top, &cmp);
+    float last[TT_PARITY_TOP_MAX]; /* the prompt's top logits, before greedy decoding overwrites them */
+    for (int i = 0; i < ntop; i++) last[i] = m->s.logits[topi[i]];
+    /* greedy ids and each step's top-1 margin (a near tie, under ~0.1, can go either way between implementations
+     * that differ in rounding) */
+    if (greedy && (!(gen = malloc((size_t)greedy * sizeof(int))) || !(margin = malloc((size_t)greedy * sizeof(float)))))
+        goto fail;
+    for (int i = 0; i < greedy; i++) {
+        if (i && tt_model_forward(m, gen[i - 1], n_ids + i - 1, true)) goto fail;
+        int t2[2];
+        tt_topk(m->s.logits, vocab, 2, t2);
+        gen[i] = t2[0];
+        margin[i] = vocab > 1 ? m->s.logits[t2[0]] - m->s.logits[t2[1]] : INFINITY;
+    }
+    char piece[64];
+    if (json) {
+        json_t *r = json_object(), *ta = json_array(), *ia = json_array();
+        for (int i = 0; i < n_ids; i++) json_array_append_new(ia, json_integer(ids[i]));
+        for (int i = 0; i < ntop; i++) {
+            json_t *e = json_pack("{s:i,s:f}", "id", topi[i], "logit", (double)last[i]);
+            if (tok) {
+                size_t n = tt_tokenizer_decode(tok, topi[i], piece, sizeof piece);
+                json_object_set_new(e, "piece", json_stringn(piece, n < sizeof piece ? n : sizeof piece));
+            }
+            json_array_append_new(ta, e);
+        }
+        json_object_set_new(r, "model", json_string(path));
+        json_object_set_new(r, "arch", json_string(m->config.arch));
+        json_object_set_new(r, "n_vocab", json_integer(vocab));
+        json_object_set_new(r, "ids", ia);
+        json_object_set_new(r, "top", ta);
+        if (greedy) {
+            json_t *ga = json_array(), *ma = json_array();
+            for (int i = 0; i < greedy; i++) {
+                json_array_append_new(ga, json_integer(gen[i]));
+                json_array_append_new(ma, json_real(margin[i]));
+            }
+            json_object_set_new(r, "greedy", ga);
+            json_object_set_new(r, "greedy_margin", ma);
+        }
+        if (ref) {
+            json_t *ra = json_array();
+            for (int i = 0; i < cmp.top; i++) json_array_append_new(ra, json_integer(cmp.top_ref[i]));
+            json_object_set_new(r, "ref", json_pack("{s:s,s:f,s:f,s:f,s:f,s:o,s:b,s:b}", "file", ref_path, "pearson",
+                                                    isnan(cmp.pearson) ? -2.0 : cmp.pearson, "max_abs_diff",
+                                                    cmp.max_abs_diff, "ref_range", cmp.ref_range, "ref_margin",
+                                                    cmp.ref_margin, "ref_top", ra, "top_same", cmp.top_same, "agree",
+                                                    tt_logits_agree(&cmp)));
+        }
+        char *sj = json_dumps(r, JSON_COMPACT);
+        if (sj) puts(sj);
+        free(sj);
+        json_decref(r);
+    } else {
+        printf("%s: %s, %d ids, logits of position %d (kernel %s, %d thread%s)\n", path, m->config.arch, n_ids,
+               n_ids - 1, m->kernel_name, m->threads, m->threads > 1 ? "s" : "");
+        printf("%4s %8s %12s  %s\n", "rank", "id", "logit", tok ? "piece" : "");
+        for (int i = 0; i < ntop; i++) {
+            size_t n = tok ? tt_tokenizer_decode(tok, topi[i], piece, sizeof piece) : 0;
+            printf("%4d %8d %12.6f  ", i + 1, topi[i], (double)last[i]);
+            for (size_t b = 0; b < n && b < sizeof piece; b++) /* control bytes visible */
+                if ((unsigned char)piece[b] < 0x20 || piece[b] == 0x7f) printf("\\x%02x", (unsigned char)piece[b]);
+                else putchar(piece[b]);
+            putchar('\n');
+        }
+        if (greedy) {
+            printf("greedy:");
+            for (int i = 0; i < greedy; i++) printf(" %d", gen[i]);
+            printf("\ngreedy top-1 margins:");
+            for (int i = 0; i < greedy; i++) printf(" %.3f", (double)margin[i]);
+            putchar('\n');
+        }
+        if (ref) {
+            printf("vs %s: Pearson %.6f, max |diff| %.4g (%.2f %% of the reference's range %.4g), top-1 margin in "
+                   "the reference %.4g\n",
+                   ref_path, cmp.pearson, cmp.max_abs_diff, cmp.ref_range > 0 ? 100.0 * cmp.max_abs_diff / cmp.ref_range : 0.0,
+                   cmp.ref_range, cmp.ref_margin);
+            printf("  top-%d reference:", cmp.top);
+            for (int i = 0; i < cmp.top; i++) printf(" %d", cmp.top_ref[i]);
+            printf("\n  top-%d tritune:  ", cmp.top);
+            for (int i = 0; i < cmp.top; i++) printf(" %d", cmp.top_got[i]);
+            printf("\n  %s\n", tt_logits_agree(&cmp) ? "agree (Pearson, max |diff|, top-5 within the parity thresholds)"
+                                                     : "DISAGREE: outside the parity thresholds");
+        }
+    }
+    rc = check && !tt_logits_agree(&cmp) ? 1 : 0;
+    goto out;
+fail:
+    fprintf(stderr, "tritune eval: %s\n", tt_last_error());
+out:
+    tt_gguf_close(g);
+    free(ids);
+    free(ref);
+    free(gen);
+    free(margin);
     tt_tokenizer_free(tok);
     tt_model_close(m);
     return rc;

@@ -12,9 +12,11 @@
  *                 x += Wdown · (rmsnorm(hb)·ffn_sub_norm)
  *     logits = E · (rmsnorm(x)·output_norm)          E = token_embd (tied LM head)
  *
- * RoPE: llama.cpp runs BitNet with its "normal" RoPE (LLAMA_ROPE_TYPE_NORM): adjacent pairs (x[2i], x[2i+1]) of
- * each head rotate by pos·θ^(−2i/rope_dim), the HF checkpoint's rotate_half order having been folded into the
- * converted q/k weights. We do the same, so a converted file runs here as in bitnet.cpp.
+ * RoPE: NEOX pairing, element i of a head with element i + rope_dim/2, by the angle pos·θ^(−2i/rope_dim). Both
+ * bitnet.cpp's llama.cpp fork (406a5036) and mainline llama.cpp list LLM_ARCH_BITNET under LLAMA_ROPE_TYPE_NEOX
+ * (llama_rope_type()), and their HF converters do not permute q/k, so the HF rotate_half order stays in the
+ * weights. Adjacent pairs (2i, 2i+1) would be another function: other logits from position 1 on
+ * (tests/model/test_golden.c holds the model to bitnet.cpp's own logits; docs/FORMATS.md §7).
  *
  * The only place a ternary GEMV is dispatched is linear_run() through the kernel chosen at load by the seam
  * tt_model_gemv (model.h). Threads split the rows of each GEMV (aligned to the kernel's row block), the heads of
@@ -162,6 +164,30 @@ static tt_status arch_f32(const tt_gguf *g, const char *arch, const char *suffix
     return st;
 }
 
+/* One row per architecture: the single place that says what each computes. Sources: llama.cpp's llama-arch.cpp /
+ * llama-model.cpp (llama_rope_type: BITNET is NEOX; build_bitnet: RMSNorm, attn_sub_norm, ffn_sub_norm, SiLU-gated
+ * FFN) and bitnet.cpp's fork (406a5036: arch "bitnet" as above; "bitnet-b1.58", the 2B4T converter's name, with the
+ * ReLU² gate of BitNetForCausalLM's hidden_act "relu2"). */
+static const tt_model_arch model_archs[] = {
+    {.name = "bitnet-b1.58", .rope = TT_ROPE_NEOX, .act = TT_ACT_RELU2, .norm = TT_NORM_RMS_SUBLN,
+     .source = "bitnet.cpp (BitNet b1.58 2B4T): NEOX RoPE, relu(gate)^2 * up, RMSNorm + sub-norms"},
+    {.name = "bitnet", .rope = TT_ROPE_NEOX, .act = TT_ACT_SILU, .norm = TT_NORM_RMS_SUBLN,
+     .source = "llama.cpp / bitnet.cpp LLM_ARCH_BITNET: NEOX RoPE, silu(gate) * up, RMSNorm + sub-norms"},
+};
+
+const tt_model_arch *tt_model_arch_table(int *n)
+{
+    if (n) *n = (int)(sizeof model_archs / sizeof model_archs[0]);
+    return model_archs;
+}
+
+const tt_model_arch *tt_model_arch_find(const char *name, size_t len)
+{
+    for (size_t i = 0; name && i < sizeof model_archs / sizeof model_archs[0]; i++)
+        if (strlen(model_archs[i].name) == len && !memcmp(model_archs[i].name, name, len)) return &model_archs[i];
+    return NULL;
+}
+
 tt_status tt_model_config_read(const tt_gguf *g, tt_model_config *c)
 {
     if (!g || !c) return tt_fail(TT_ERR_NULL, "tt_model_config_read: NULL argument");
@@ -170,11 +196,12 @@ tt_status tt_model_config_read(const tt_gguf *g, tt_model_config *c)
     size_t alen;
     tt_status st = tt_gguf_get_str(g, "general.architecture", &arch, &alen);
     if (st) return st;
-    if (alen == 12 && !memcmp(arch, "bitnet-b1.58", 12)) c->act = TT_ACT_RELU2;
-    else if (alen == 6 && !memcmp(arch, "bitnet", 6)) c->act = TT_ACT_SILU;
-    else
+    const tt_model_arch *ar = tt_model_arch_find(arch, alen);
+    if (!ar)
         return tt_fail(TT_ERR_UNSUPPORTED, "general.architecture \"%.*s\" is not a BitNet model (bitnet-b1.58 or bitnet)",
                        (int)(alen > 64 ? 64 : alen), arch);
+    c->act = ar->act;
+    c->rope = ar->rope;
     memcpy(c->arch, arch, alen);
     const tt_gguf_tensor *te = tt_gguf_find_tensor(g, "token_embd.weight");
     int vocab_dflt = te && te->n_dims == 2 && te->ne[1] <= (1u << 24) ? (int)te->ne[1] : -1;
@@ -562,6 +589,7 @@ static void free_state(tt_run_state *s)
     free(s->ba_s);
     free(s->bsum_q);
     tt_free(s->bdot);
+    free(s->brope_cs);
     memset(s, 0, sizeof *s);
 }
 
@@ -678,12 +706,36 @@ static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
     tt_dense_scale_mul(o, x, inv, w, n); /* o[i] = x[i] * inv * w[i] */
 }
 
+/* Softmax as ggml computes it (the sum of the exponentials in double, then one multiply by the f32 reciprocal), and
+ * the weights rounded to f16 as llama.cpp's V·softmax product converts them (its V cache is f16, and ggml converts
+ * the other operand of an f16 matrix product to f16). */
 static void softmax(float *x, int n)
 {
-    float mx = x[0], sum = 0.0f;
+    float mx = x[0];
+    double sum = 0.0;
     for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     for (int i = 0; i < n; i++) sum += (x[i] = expf(x[i] - mx));
-    for (int i = 0; i < n; i++) x[i] /= sum;
+    float r = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= r;
+    tt_dense_round_f16(x, n);
+}
+
+/* The f16 rounding points of llama.cpp's attention (its default KV cache type is f16; K·q converts q to f16): the
+ * new cache rows k and v and the query q hold f16 values from here on, stored as f32. At position 0, where
+ * attention returns v itself, this makes the model's logits those of bitnet.cpp to the last bit or two
+ * (tests/model/test_golden.c). */
+static void kv_f16(float *q, int qd, float *k, float *v, int kvd)
+{
+    tt_dense_round_f16(q, qd);
+    tt_dense_round_f16(k, kvd);
+    tt_dense_round_f16(v, kvd);
+}
+
+/* The LM head's input as llama.cpp's f16 token_embd product sees it (converted to f16); other head formats take it
+ * as it is. */
+static void head_input(const tt_model *m, float *x)
+{
+    if (m->lm_head == TT_LM_HEAD_FILE && m->w.token_embd->type == TT_GGML_F16) tt_dense_round_f16(x, m->config.dim);
 }
 
 /* hb = act(hb) ⊙ hb2. ReLU² as a select, not a branch: the sign of a gate is a coin toss, and the branchy form
@@ -701,47 +753,23 @@ static void gated_act(float *hb, const float *hb2, int n, tt_act act)
     }
 }
 
-/* Normal (LLAMA) RoPE over the first rope_dim dims of each head: pairs (2i, 2i+1). The angles depend on the
- * position only: decode computes them once per token (rope_table, shared by q and k of every layer), the batched
- * path per token (rope); both with the same expressions, so the same values. */
-static void rope_angle(int i, int rope_dim, int pos, float theta, float *c, float *s)
+void tt_rope_cache(float *cs, int rope_dim, int pos, float theta)
 {
-    float freq = powf(theta, -(float)(2 * i) / (float)rope_dim), a = (float)pos * freq;
-    *c = cosf(a);
-    *s = sinf(a);
-}
-
-static void rope_pair(float *v, int n_heads, int head_dim, int i, float c, float s)
-{
-    for (int h = 0; h < n_heads; h++) {
-        float *p = v + h * head_dim + 2 * i, x0 = p[0], x1 = p[1];
-        p[0] = x0 * c - x1 * s;
-        p[1] = x0 * s + x1 * c;
+    int half = rope_dim / 2;
+    float theta_scale = powf(theta, -2.0f / (float)rope_dim), angle = (float)pos;
+    for (int i = 0; i < half; i++) {
+        cs[i] = cosf(angle);
+        cs[half + i] = sinf(angle);
+        angle *= theta_scale;
     }
 }
 
-static void rope(float *v, int n_heads, int head_dim, int rope_dim, int pos, float theta)
+/* RoPE (NEOX, see the top of this file) on every head of a q or k vector whose elements lie in [lo, hi): a head's
+ * pairs span its first rope_dim elements, so only whole heads are turned; the table is tt_rope_cache's. */
+static void rope_heads(float *v, int lo, int hi, int head_dim, int rope_dim, const float *cs)
 {
-    for (int i = 0; i < rope_dim / 2; i++) {
-        float c, s;
-        rope_angle(i, rope_dim, pos, theta, &c, &s);
-        rope_pair(v, n_heads, head_dim, i, c, s);
-    }
-}
-
-static void rope_table(float *cs, int rope_dim, int pos, float theta)
-{
-    for (int i = 0; i < rope_dim / 2; i++) rope_angle(i, rope_dim, pos, theta, &cs[2 * i], &cs[2 * i + 1]);
-}
-
-/* RoPE on elements [lo, hi) of a q or k vector (lo even; hi even or the end): the pairs of each head that lie in the
- * range and in the head's first rope_dim dims, with the table of rope_table (the operations of rope_pair). */
-static void rope_rows(float *v, int lo, int hi, int head_dim, int rope_dim, const float *cs)
-{
-    for (int h = lo / head_dim; h * head_dim < hi; h++) {
-        int a = lo > h * head_dim ? lo : h * head_dim, b = hi < h * head_dim + rope_dim ? hi : h * head_dim + rope_dim;
-        if (a < b) tt_dense_rope(v + a, cs + (a - h * head_dim), (b - a) / 2);
-    }
+    for (int h = (lo + head_dim - 1) / head_dim; (h + 1) * head_dim <= hi; h++)
+        tt_dense_rope(v + (size_t)h * head_dim, cs, rope_dim / 2);
 }
 
 /* ---- the GEMV seam: up to three linears sharing one quantized input, rows split over the pool ---- */
@@ -769,7 +797,7 @@ static void dots_to_out(const tt_linear *L, const int32_t *dot, int r0, int r1, 
  * changes no bit; the calling thread has that much less to do alone while the others wait for the next call. */
 typedef enum gemv_post {
     POST_NONE,
-    POST_ROPE,     /* q and k (the first two outputs): RoPE on the rows just computed */
+    POST_ROPE,     /* q, k, v: RoPE on the q and k rows just computed, then all of them rounded to f16 (kv_f16) */
     POST_RESIDUAL, /* one linear: resid[r] += y[r] */
     POST_ACT,      /* gate and up as two linears split alike: y0[r] = act(y0[r]) ⊙ y1[r] */
 } gemv_post;
@@ -832,9 +860,11 @@ static void gemv_worker(void *ctx, int tid, int nth)
         dots_to_out(L, j->t[i].dot, r0, r1, j->a_s, j->t[i].y, NULL, 0);
         if (j->post == POST_ROPE) {
             const tt_model_config *c = &j->m->config;
-            for (int sg = 0, base = 0; sg < L->nseg && o + sg < 2; base += L->seg_m[sg++]) {
+            for (int sg = 0, base = 0; sg < L->nseg && o + sg < 3; base += L->seg_m[sg++]) {
                 int lo = r0 > base ? r0 : base, hi = r1 < base + L->seg_m[sg] ? r1 : base + L->seg_m[sg];
-                if (lo < hi) rope_rows(j->t[i].y[sg], lo - base, hi - base, c->head_dim, c->rope_dim, j->m->s.rope_cs);
+                if (lo >= hi) continue;
+                if (o + sg < 2) rope_heads(j->t[i].y[sg], lo - base, hi - base, c->head_dim, c->rope_dim, j->m->s.rope_cs);
+                tt_dense_round_f16(j->t[i].y[sg] + (lo - base), hi - lo);
             }
         } else if (j->post == POST_RESIDUAL) {
             tt_dense_add(j->resid + r0, j->t[i].y[0] + r0, r1 - r0);
@@ -844,6 +874,17 @@ static void gemv_worker(void *ctx, int tid, int nth)
 }
 
 static int linear_align(const tt_linear *L) { return L->v->row_align > 0 ? L->v->row_align : 1; }
+
+/* Whether gemv_worker's split of L's rows over nth threads puts every split point on a head boundary. */
+static bool split_on_heads(const tt_linear *L, int nth, int head_dim)
+{
+    for (int t = 0; t < nth; t++) {
+        int r0, r1;
+        tt_split_even(L->m, linear_align(L), t, nth, &r0, &r1);
+        if (r0 % head_dim || (r1 % head_dim && r1 != L->m)) return false;
+    }
+    return true;
+}
 
 /* y = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1); y holds one output per
  * segment, linear after linear (a fused linear has several). j carries the post-GEMV work and the prefetches. */
@@ -1051,7 +1092,7 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
     float eps = c->norm_eps;
     if (m->prof) m->prof_t = prof_now();
     embed_row(m->w.token_embd, D, token, s->x);
-    rope_table(s->rope_cs, c->rope_dim, pos, c->rope_theta);
+    tt_rope_cache(s->rope_cs, c->rope_dim, pos, c->rope_theta);
     prof_mark(m, TT_PROF_EMBED);
     for (int l = 0; l < c->n_layers; l++) {
         const tt_layer_weights *w = &m->w.layers[l];
@@ -1059,18 +1100,19 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
         rmsnorm(s->xb, s->x, w->attn_norm, D, eps);
         const tt_linear *qkv[3], *gu[2];
         int nqkv = layer_groups(w, qkv, gu), ngu = gu[1] ? 2 : 1;
-        /* k and v go straight into the cache; RoPE in the GEMV's pool call when every thread's rows start on a
-         * pair (even row blocks; heads and segments have even sizes) */
+        /* k and v go straight into the cache; RoPE in the GEMV's pool call when every thread's rows are whole
+         * heads (a NEOX pair spans its head: segments start on heads, so split points must fall on heads too) */
         size_t at = ((size_t)l * m->n_ctx + pos) * kvd;
         float *kc = s->key_cache + at, *vc = s->value_cache + at;
         bool rope_post = true;
-        for (int i = 0; i < nqkv; i++) rope_post &= linear_align(qkv[i]) % 2 == 0;
+        for (int i = 0; i < nqkv && i < 2; i++) rope_post &= split_on_heads(qkv[i], m->threads, hd);
         linear_run(m, s->xb, D, nqkv, qkv, (float *[]){s->q, kc, vc}, TT_PROF_QKV,
                    (gemv_job){.post = rope_post ? POST_ROPE : POST_NONE, .layer = l, .pos = pos, .attn_pf = true,
                               .pf = w->attn_sub_norm, .pf_n = qd});
         if (!rope_post) {
-            rope_rows(s->q, 0, qd, hd, c->rope_dim, s->rope_cs);
-            rope_rows(kc, 0, kvd, hd, c->rope_dim, s->rope_cs);
+            rope_heads(s->q, 0, qd, hd, c->rope_dim, s->rope_cs);
+            rope_heads(kc, 0, kvd, hd, c->rope_dim, s->rope_cs);
+            kv_f16(s->q, qd, kc, vc, kvd);
         }
         prof_mark(m, TT_PROF_ELEMWISE);
         tt_pool_run(m->pool, attn_worker, &(attn_job){m, l, pos});
@@ -1095,6 +1137,7 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
     }
     rmsnorm(s->xb, s->x, m->w.output_norm, D, eps);
     prof_mark(m, TT_PROF_ELEMWISE);
+    head_input(m, s->xb);
     tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v});
     prof_mark(m, TT_PROF_HEAD);
     return TT_OK;
@@ -1132,8 +1175,9 @@ static tt_status build_batch_state(tt_model *m)
     s->ba_s = malloc(B * sizeof(float));
     s->bsum_q = malloc(B * sizeof(int32_t));
     s->bdot = tt_alloc(B * dots * sizeof(int32_t));
+    s->brope_cs = malloc(B * c->rope_dim * sizeof(float));
     if (!s->bx || !s->bxb || !s->bxb2 || !s->bq || !s->bk || !s->bv || !s->bhb || !s->bhb2 || !s->bxq || !s->bws ||
-        !s->ba_s || !s->bsum_q || !s->bdot)
+        !s->ba_s || !s->bsum_q || !s->bdot || !s->brope_cs)
         return tt_fail(TT_ERR_NOMEM, "no memory for the prefill state (batch %d)", m->batch);
     return TT_OK;
 }
@@ -1278,8 +1322,11 @@ static void stage_worker(void *ctx, int tid, int nth)
         case STAGE_ATTN_NORM: rmsnorm(s->bxb + (size_t)t * wide, x, w->attn_norm, D, eps); break;
         case STAGE_ROPE: {
             float *q = s->bq + (size_t)t * qd, *k = s->bk + (size_t)t * kvd;
-            rope(q, c->n_heads, hd, c->rope_dim, j->pos0 + t, c->rope_theta);
-            rope(k, c->n_kv_heads, hd, c->rope_dim, j->pos0 + t, c->rope_theta);
+            float *cs = s->brope_cs + (size_t)t * c->rope_dim;
+            tt_rope_cache(cs, c->rope_dim, j->pos0 + t, c->rope_theta);
+            rope_heads(q, 0, qd, hd, c->rope_dim, cs);
+            rope_heads(k, 0, kvd, hd, c->rope_dim, cs);
+            kv_f16(q, qd, k, s->bv + (size_t)t * kvd, kvd);
             size_t at = ((size_t)j->layer * m->n_ctx + j->pos0 + t) * kvd;
             memcpy(s->key_cache + at, k, (size_t)kvd * sizeof(float));
             memcpy(s->value_cache + at, s->bv + (size_t)t * kvd, (size_t)kvd * sizeof(float));
@@ -1362,6 +1409,7 @@ tt_status tt_model_prefill(tt_model *m, const int *tokens, int n, int pos0, bool
     if (!want_logits) return TT_OK;
     tt_run_state *s = &m->s;
     rmsnorm(s->xb, s->x, m->w.output_norm, c->dim, c->norm_eps);
+    head_input(m, s->xb);
     tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v});
     return TT_OK;
 }

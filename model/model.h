@@ -16,6 +16,27 @@ extern "C" {
 #endif
 
 typedef enum tt_act { TT_ACT_RELU2 = 0, TT_ACT_SILU } tt_act;
+/* RoPE pairing, as llama.cpp names it (enum llama_rope_type: LLAMA_ROPE_TYPE_NEOX): NEOX rotates element i of
+ * a head with element i + rope_dim/2 (HF's rotate_half order, kept in the weights by the converters). llama.cpp's
+ * NORM type (adjacent pairs 2i, 2i+1) is not used by any architecture this model runs, so it is not implemented. */
+typedef enum tt_rope_type { TT_ROPE_NEOX = 0 } tt_rope_type;
+/* Normalisation layout: RMSNorm before attention and FFN, plus BitNet's sub-norms (attn_sub_norm before o_proj,
+ * ffn_sub_norm before down_proj) and the final output_norm. */
+typedef enum tt_norm_kind { TT_NORM_RMS_SUBLN = 0 } tt_norm_kind;
+
+/* The architectures this model runs, one row each: what llama.cpp (and bitnet.cpp's fork of it) computes for that
+ * general.architecture value. Read from the table in model.c; nothing else decides these. */
+typedef struct tt_model_arch {
+    const char *name;  /* general.architecture, also the prefix of its metadata keys */
+    tt_rope_type rope;
+    tt_act act;        /* gated FFN: act(gate) ⊙ up */
+    tt_norm_kind norm;
+    const char *source; /* where the facts come from */
+} tt_model_arch;
+/* The row for general.architecture (len bytes, not NUL-terminated), or NULL. */
+const tt_model_arch *tt_model_arch_find(const char *name, size_t len);
+/* Every row (for messages and the CLI); *n gets the count. */
+const tt_model_arch *tt_model_arch_table(int *n);
 
 /* LM head formats: the tied embedding as stored (f16 or q8_0 in the file), or requantized at load to int8 rows
  * with one f32 scale per row ("q8": absmax per row, activations stay f32). */
@@ -37,7 +58,8 @@ typedef struct tt_model_config {
     int seq_len;        /* context_length from the file: 4096 */
     float rope_theta;   /* 500000 */
     float norm_eps;     /* 1e-5 */
-    tt_act act;
+    tt_act act;         /* from the architecture's row (tt_model_arch) */
+    tt_rope_type rope;  /* likewise */
     int bos, eos;       /* -1 when the file does not say */
 } tt_model_config;
 
@@ -121,7 +143,7 @@ typedef struct tt_run_state {
     float *q;       /* (n_heads*head_dim) */
     float *hb, *hb2; /* (hidden_dim) gate, up */
     float *att;     /* (n_heads, n_ctx) scores */
-    float *rope_cs; /* (rope_dim) cos, sin per frequency at the current position (decode) */
+    float *rope_cs; /* (rope_dim) cos then sin of each frequency at the current position (decode, tt_rope_cache) */
     float *logits;  /* (vocab) */
     int8_t *xq;     /* (max(dim, hidden_dim)) quantized activations */
     int32_t *dot;   /* (max rows of any linear) exact integer dots */
@@ -137,6 +159,7 @@ typedef struct tt_run_state {
     float *ba_s;    /* (B) activation scales */
     int32_t *bsum_q; /* (B) */
     int32_t *bdot;  /* (B, max rows of a linear group) */
+    float *brope_cs; /* (B, rope_dim) RoPE cos/sin of each token's position (tt_rope_cache) */
 } tt_run_state;
 
 typedef struct tt_model_opts {
@@ -210,6 +233,12 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits);
 tt_status tt_model_prefill(tt_model *m, const int *tokens, int n, int pos0, bool want_logits);
 
 int tt_argmax(const float *v, int n);
+
+/* RoPE angles of position pos, as ggml computes them for its rope cache (ggml_rope_cache_init with freq_scale 1,
+ * no YaRN): theta_scale = θ^(−2/rope_dim) in f32, angle_0 = pos, angle_{i+1} = angle_i · theta_scale (f32), so the
+ * angles are the reference's bits, not those of a fresh powf per pair. Writes cos to cs[i] and sin to
+ * cs[rope_dim/2 + i], i < rope_dim/2: the table tt_dense_rope takes. */
+void tt_rope_cache(float *cs, int rope_dim, int pos, float theta);
 
 /* ---- float reference (model_ref.c) ----
  * Dequantized f32 weights and f32 arithmetic everywhere except the modelled int8 activation quantization; no KV

@@ -34,6 +34,7 @@ struct tt_model_ref {
     tt_model_config c;
     tt_gguf *g;
     float *embd; /* (vocab, dim) */
+    bool head_f16; /* the tied head is f16 in the file: its input is rounded to f16, as llama.cpp converts it */
     const float *output_norm;
     ref_layer *layers;
 };
@@ -114,6 +115,7 @@ tt_status tt_model_ref_open(const char *path, tt_model_ref **out)
         st = tt_fail(TT_ERR_NOMEM, "reference: no memory");
     if (!st) {
         size_t n = (size_t)c->vocab_size * c->dim;
+        r->head_f16 = te->type == TT_GGML_F16;
         if (te->type == TT_GGML_F32) memcpy(r->embd, te->data, n * 4);
         else if (te->type == TT_GGML_F16)
             for (size_t i = 0; i < n; i++) {
@@ -182,14 +184,23 @@ static void ref_matvec(const ref_linear *L, const float *x, float *y, int8_t *q,
     }
 }
 
-static void ref_rope(float *v, int n_heads, int hd, int rope_dim, int pos, float theta)
+/* x rounded to the nearest half, through the portable converters of tt_half.h (the model uses tt_dense_round_f16) */
+static void ref_f16(float *x, int n)
 {
+    for (int i = 0; i < n; i++) x[i] = tt_half_to_float(tt_float_to_half(x[i]));
+}
+
+/* NEOX RoPE (model.c's top comment): in each head, element i turns with element i + rope_dim/2; the angles are
+ * tt_rope_cache's (ggml's recurrence), the rotation written out here on its own. */
+static void ref_rope(float *v, int n_heads, int hd, int rope_dim, int pos, float theta, float *cs)
+{
+    int half = rope_dim / 2;
+    tt_rope_cache(cs, rope_dim, pos, theta);
     for (int h = 0; h < n_heads; h++)
-        for (int i = 0; i < rope_dim; i += 2) {
-            float a = (float)pos * powf(theta, -(float)i / (float)rope_dim);
-            float *p = v + h * hd + i, x0 = p[0], x1 = p[1];
-            p[0] = x0 * cosf(a) - x1 * sinf(a);
-            p[1] = x0 * sinf(a) + x1 * cosf(a);
+        for (int i = 0; i < half; i++) {
+            float *p = v + h * hd, x0 = p[i], x1 = p[i + half], c = cs[i], s = cs[half + i];
+            p[i] = x0 * c - x1 * s;
+            p[i + half] = x0 * s + x1 * c;
         }
 }
 
@@ -208,10 +219,10 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
           *A = malloc((size_t)n * qd * sizeof(float)), *xb = malloc((size_t)wide * sizeof(float)),
           *xd = malloc((size_t)wide * sizeof(float)), *g = malloc((size_t)H * sizeof(float)),
           *u = malloc((size_t)H * sizeof(float)), *y = malloc((size_t)D * sizeof(float)),
-          *att = malloc((size_t)n * sizeof(float));
+          *att = malloc((size_t)n * sizeof(float)), *cs = malloc((size_t)c->rope_dim * sizeof(float));
     int8_t *q8 = malloc((size_t)wide);
     tt_status st = TT_OK;
-    if (!X || !Q || !K || !V || !A || !xb || !xd || !g || !u || !y || !att || !q8) {
+    if (!X || !Q || !K || !V || !A || !xb || !xd || !g || !u || !y || !att || !cs || !q8) {
         st = tt_fail(TT_ERR_NOMEM, "reference: no memory");
         goto out;
     }
@@ -223,14 +234,19 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
             ref_matvec(&L->q, xb, Q + (size_t)t * qd, q8, xd);
             ref_matvec(&L->k, xb, K + (size_t)t * kvd, q8, xd);
             ref_matvec(&L->v, xb, V + (size_t)t * kvd, q8, xd);
-            ref_rope(Q + (size_t)t * qd, c->n_heads, hd, c->rope_dim, t, c->rope_theta);
-            ref_rope(K + (size_t)t * kvd, c->n_kv_heads, hd, c->rope_dim, t, c->rope_theta);
+            ref_rope(Q + (size_t)t * qd, c->n_heads, hd, c->rope_dim, t, c->rope_theta, cs);
+            ref_rope(K + (size_t)t * kvd, c->n_kv_heads, hd, c->rope_dim, t, c->rope_theta, cs);
+            /* llama.cpp's f16 KV cache, and its f16 conversion of q for K·q */
+            ref_f16(Q + (size_t)t * qd, qd);
+            ref_f16(K + (size_t)t * kvd, kvd);
+            ref_f16(V + (size_t)t * kvd, kvd);
         }
         for (int t = 0; t < n; t++) /* causal attention */
             for (int h = 0; h < c->n_heads; h++) {
                 const float *qv = Q + (size_t)t * qd + h * hd;
                 int kvh = h / group;
-                float mx = -INFINITY, sum = 0.0f;
+                float mx = -INFINITY;
+                double sum = 0.0; /* ggml's softmax: a double sum, then a multiply by the f32 reciprocal */
                 for (int s = 0; s <= t; s++) {
                     const float *kv = K + (size_t)s * kvd + kvh * hd;
                     float d = tt_dense_dot_f32_ref(qv, kv, hd);
@@ -238,10 +254,12 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
                     mx = fmaxf(mx, att[s]);
                 }
                 for (int s = 0; s <= t; s++) sum += (att[s] = expf(att[s] - mx));
+                for (int s = 0; s <= t; s++) att[s] *= (float)(1.0 / sum);
+                ref_f16(att, t + 1); /* the weights as llama.cpp's f16 V·softmax product converts them */
                 float *o = A + (size_t)t * qd + h * hd;
                 for (int i = 0; i < hd; i++) o[i] = 0.0f;
                 for (int s = 0; s <= t; s++)
-                    for (int i = 0; i < hd; i++) o[i] += att[s] / sum * V[(size_t)s * kvd + kvh * hd + i];
+                    for (int i = 0; i < hd; i++) o[i] += att[s] * V[(size_t)s * kvd + kvh * hd + i];
             }
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * D;
@@ -263,6 +281,7 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
     for (int t = all ? 0 : n - 1; t < n; t++) {
         float *out = logits + (all ? (size_t)t * c->vocab_size : 0);
         ref_rmsnorm(xb, X + (size_t)t * D, r->output_norm, D, c->norm_eps);
+        if (r->head_f16) ref_f16(xb, D);
         for (int v = 0; v < c->vocab_size; v++) {
             const float *e = r->embd + (size_t)v * D;
             float acc = 0.0f;
@@ -271,6 +290,6 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
         }
     }
 out:
-    free(X), free(Q), free(K), free(V), free(A), free(xb), free(xd), free(g), free(u), free(y), free(att), free(q8);
+    free(X), free(Q), free(K), free(V), free(A), free(xb), free(xd), free(g), free(u), free(y), free(att), free(cs), free(q8);
     return st;
 }

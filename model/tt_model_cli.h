@@ -15,6 +15,9 @@ int tt_cmd_model(int argc, char **argv);
 /* tritune run -m FILE.gguf [-p "text"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel oracle|registry] */
 int tt_cmd_run(int argc, char **argv);
 
+/* tritune eval -m FILE.gguf (--ids 1,2,3 | --ids-file F | -p TEXT) [--logits OUT.f32] [--top N] [--ref REF.f32] */
+int tt_cmd_eval(int argc, char **argv);
+
 /* tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8] [--json FILE] */
 int tt_cmd_bench_e2e(int argc, char **argv);
 

@@ -182,6 +182,30 @@ int main(void)
             CHECKF(!bad, "elementwise ops differ from the portable definition at n=%d (%s)", n, tt_dense_impl());
             if (bad) break;
         }
+        /* f16 rounding: every ISA's conversion against the portable one over a sweep of bit patterns (normal,
+         * subnormal, ties, overflow, inf; NaN compared as NaN) */
+        {
+            enum { NR = 4096 };
+            static float ra[NR], rb[NR];
+            int rbad = 0;
+            for (uint32_t base = 0; base < 0x80000000u && !rbad; base += 0x00100000u - 0x1357u) {
+                for (int i = 0; i < NR; i++) {
+                    uint32_t u = base + (uint32_t)i * 0x2f1u + (i & 1 ? 0x80000000u : 0);
+                    if (i % 7 == 0) u = (u & ~0x1fffu) | 0x1000u; /* exact ties at 13 dropped bits */
+                    memcpy(&ra[i], &u, 4);
+                }
+                memcpy(rb, ra, sizeof ra);
+                tt_dense_round_f16(ra + 1, NR - 1); /* odd length and offset: vector tails */
+                tt_dense_round_f16_ref(rb + 1, NR - 1);
+                for (int i = 1; i < NR; i++)
+                    if (!(isnan(ra[i]) && isnan(rb[i])) && memcmp(&ra[i], &rb[i], 4)) rbad++;
+            }
+            CHECKF(!rbad, "tt_dense_round_f16 differs from the portable rounding (%s)", tt_dense_impl());
+            float h[6] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 65504.0f, 65520.0f, 0x1p-25f, 3 * 0x1p-26f};
+            tt_dense_round_f16(h, 6); /* ties to even, the largest half, overflow, subnormal ties */
+            CHECK(h[0] == 1.0f && h[1] == 1.0f + 4 * 0x1p-11f && h[2] == 65504.0f && isinf(h[3]) && h[4] == 0.0f &&
+                  h[5] == 0x1p-24f);
+        }
         /* the definitions themselves, on values worked by hand */
         float g[4] = {-2.0f, -0.0f, NAN, 3.0f}, u[4] = {5.0f, 5.0f, 5.0f, 0.5f};
         tt_dense_relu2_mul(g, u, 4);
@@ -189,6 +213,11 @@ int main(void)
         float v[2] = {1.0f, 2.0f}, cs[2] = {0.0f, 1.0f}; /* a quarter turn: (1, 2) -> (-2, 1) */
         tt_dense_rope(v, cs, 1);
         CHECK(v[0] == -2.0f && v[1] == 1.0f);
+        /* NEOX pairing: element i turns with element i + half (pair (v0, v2) a quarter turn, pair (v1, v3) none);
+         * adjacent pairing would give {-10, 1, -20, 2} here */
+        float w4[4] = {1.0f, 10.0f, 2.0f, 20.0f}, cs4[4] = {0.0f, 1.0f, 1.0f, 0.0f};
+        tt_dense_rope(w4, cs4, 2);
+        CHECK(w4[0] == -2.0f && w4[1] == 10.0f && w4[2] == 1.0f && w4[3] == 20.0f);
     }
     printf("dense: implementation %s\n", tt_dense_impl());
     free(w), free(w8), free(x), free(y), free(sc);
