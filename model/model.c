@@ -548,13 +548,15 @@ static tt_status build_state(tt_model *m)
     s->hb2 = calloc((size_t)c->hidden_dim, sizeof(float));
     s->att = calloc((size_t)c->n_heads * (size_t)m->n_ctx, sizeof(float));
     s->logits = calloc((size_t)c->vocab_size, sizeof(float));
+    s->head_q = malloc((size_t)c->dim);
+    s->head_d = malloc((size_t)(c->dim / 32 + 1) * sizeof(float));
     s->rope_cs = calloc((size_t)c->rope_dim, sizeof(float));
     s->xq = tt_alloc((size_t)wide);
     s->dot = tt_alloc((size_t)dots * sizeof(int32_t));
     s->key_cache = calloc(cache, sizeof(float));
     s->value_cache = calloc(cache, sizeof(float));
     if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->logits ||
-        !s->rope_cs ||
+        !s->rope_cs || !s->head_q || !s->head_d ||
         !s->xq || !s->dot || !s->key_cache || !s->value_cache)
         return tt_fail(TT_ERR_NOMEM, "no memory for the run state (KV cache %zu MB for n_ctx %d)",
                        2 * cache * sizeof(float) >> 20, m->n_ctx);
@@ -570,6 +572,8 @@ static void free_state(tt_run_state *s)
     free(s->hb);
     free(s->hb2);
     free(s->att);
+    free(s->head_q);
+    free(s->head_d);
     free(s->rope_cs);
     free(s->logits);
     tt_free(s->xq);
@@ -731,11 +735,14 @@ static void kv_f16(float *q, int qd, float *k, float *v, int kvd)
     tt_dense_round_f16(v, kvd);
 }
 
-/* The LM head's input as llama.cpp's f16 token_embd product sees it (converted to f16); other head formats take it
- * as it is. */
-static void head_input(const tt_model *m, float *x)
+/* The LM head's input as llama.cpp's product with token_embd sees it: converted to f16 for an f16 head, to q8_0
+ * blocks for a q8_0 head (tt_run_state.head_q/head_d); as it is for f32 and for the requantized q8 head. */
+static void quant_q8_0(const float *x, int n, int8_t *q, float *d); /* below, with the head */
+static void head_input(tt_model *m, float *x)
 {
-    if (m->lm_head == TT_LM_HEAD_FILE && m->w.token_embd->type == TT_GGML_F16) tt_dense_round_f16(x, m->config.dim);
+    if (m->lm_head != TT_LM_HEAD_FILE) return;
+    if (m->w.token_embd->type == TT_GGML_F16) tt_dense_round_f16(x, m->config.dim);
+    else if (m->w.token_embd->type == TT_GGML_Q8_0) quant_q8_0(x, m->config.dim, m->s.head_q, m->s.head_d);
 }
 
 /* hb = act(hb) ⊙ hb2. ReLU² as a select, not a branch: the sign of a gate is a coin toss, and the branchy form
@@ -953,15 +960,31 @@ static float dot_f32(const float *w, const float *x, int n)
     return sum_lanes(l);
 }
 
-static float dot_q8_0(const uint8_t *p, const float *x, int n)
+/* A q8_0 row times the head input in q8_0 blocks (head_input): per block the exact integer dot, scaled by the
+ * product of the two f16 block scales, as ggml's q8_0 x q8_0 dot. */
+static float dot_q8_0(const uint8_t *p, const int8_t *xq, const float *xd, int n)
 {
-    float l[LANES] = {0};
+    float acc = 0.0f;
     for (int b = 0; b < n / 32; b++, p += TT_Q8_0_BYTES) {
         float d = tt_half_to_float_vec((uint16_t)(p[0] | p[1] << 8));
-        for (int h = 0; h < 32; h += LANES)
-            for (int j = 0; j < LANES; j++) l[j] += d * ((float)(int8_t)p[2 + h + j] * x[32 * b + h + j]);
+        int32_t isum = 0;
+        for (int j = 0; j < 32; j++) isum += (int8_t)p[2 + j] * xq[32 * b + j];
+        acc += (d * xd[b]) * (float)isum;
     }
-    return sum_lanes(l);
+    return acc;
+}
+
+/* The head input in q8_0 blocks of 32, as ggml quantizes the other operand of a q8_0 product: d = max|x| / 127
+ * stored as f16, q = x · (127 / max|x|) rounded to nearest even. */
+static void quant_q8_0(const float *x, int n, int8_t *q, float *d)
+{
+    for (int b = 0; b < n / 32; b++) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * b + j]));
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        d[b] = tt_half_to_float(tt_float_to_half(amax / 127.0f));
+        for (int j = 0; j < 32; j++) q[32 * b + j] = (int8_t)nearbyintf(x[32 * b + j] * id);
+    }
 }
 
 typedef struct head_job {
@@ -992,7 +1015,7 @@ static void head_worker(void *ctx, int tid, int nth)
         if (te->type == TT_GGML_F32)
             logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
         else
-            logits[r] = dot_q8_0(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, j->x, D);
+            logits[r] = dot_q8_0(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, m->s.head_q, m->s.head_d, D);
     }
 }
 

@@ -145,6 +145,8 @@ typedef struct tt_run_state {
     float *att;     /* (n_heads, n_ctx) scores */
     float *rope_cs; /* (rope_dim) cos then sin of each frequency at the current position (decode, tt_rope_cache) */
     float *logits;  /* (vocab) */
+    int8_t *head_q;  /* (dim) the LM head's input quantized to q8_0 blocks, for a q8_0 head in the file */
+    float *head_d;   /* (dim / 32) their scales (f16 values) */
     int8_t *xq;     /* (max(dim, hidden_dim)) quantized activations */
     int32_t *dot;   /* (max rows of any linear) exact integer dots */
     float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim) */

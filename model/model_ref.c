@@ -35,6 +35,8 @@ struct tt_model_ref {
     tt_gguf *g;
     float *embd; /* (vocab, dim) */
     bool head_f16; /* the tied head is f16 in the file: its input is rounded to f16, as llama.cpp converts it */
+    bool head_q8_0; /* q8_0 in the file: the input goes to q8_0 blocks, the product is per block (ggml's) */
+    const uint8_t *head_raw; /* the q8_0 head as stored */
     const float *output_norm;
     ref_layer *layers;
 };
@@ -116,6 +118,8 @@ tt_status tt_model_ref_open(const char *path, tt_model_ref **out)
     if (!st) {
         size_t n = (size_t)c->vocab_size * c->dim;
         r->head_f16 = te->type == TT_GGML_F16;
+        r->head_q8_0 = te->type == TT_GGML_Q8_0;
+        r->head_raw = te->data;
         if (te->type == TT_GGML_F32) memcpy(r->embd, te->data, n * 4);
         else if (te->type == TT_GGML_F16)
             for (size_t i = 0; i < n; i++) {
@@ -282,6 +286,24 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
         float *out = logits + (all ? (size_t)t * c->vocab_size : 0);
         ref_rmsnorm(xb, X + (size_t)t * D, r->output_norm, D, c->norm_eps);
         if (r->head_f16) ref_f16(xb, D);
+        if (r->head_q8_0) { /* ggml's q8_0 product: activations in blocks of 32, an integer dot per block */
+            for (int v = 0; v < c->vocab_size; v++) {
+                const uint8_t *row = r->head_raw + (size_t)v * (D / 32) * 34;
+                float acc = 0.0f;
+                for (int b = 0; b < D / 32; b++) {
+                    float amax = 0.0f;
+                    for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(xb[32 * b + i]));
+                    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+                    float da = tt_half_to_float(tt_float_to_half(amax / 127.0f));
+                    float dw = tt_half_to_float((uint16_t)(row[34 * b] | row[34 * b + 1] << 8));
+                    int32_t isum = 0;
+                    for (int i = 0; i < 32; i++) isum += (int8_t)row[34 * b + 2 + i] * (int)nearbyintf(xb[32 * b + i] * id);
+                    acc += (dw * da) * (float)isum;
+                }
+                out[v] = acc;
+            }
+            continue;
+        }
         for (int v = 0; v < c->vocab_size; v++) {
             const float *e = r->embd + (size_t)v * D;
             float acc = 0.0f;
