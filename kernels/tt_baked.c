@@ -11,29 +11,107 @@ __attribute__((weak)) const tt_baked_entry *tt_baked_table(int *n, const char **
     return NULL;
 }
 
-__attribute__((weak)) const tt_baked_cpu *tt_baked_cpu_of_table(void) { return NULL; }
+__attribute__((weak)) const tt_cpu_id *tt_baked_cpu_of_table(void) { return NULL; }
 
 bool tt_baked_for_this_cpu(char *why, size_t why_n)
 {
-    const tt_baked_cpu *b = tt_baked_cpu_of_table();
-    const tt_cpu *c = tt_cpu_get();
-    if (!b || (b->brand && !strcmp(b->brand, c->brand) && b->family == c->family && b->model == c->model)) return true;
-    if (why)
-        snprintf(why, why_n, "tuned on another CPU (%s, family %d model %d; this is %s, family %d model %d): not used",
-                 b->brand ? b->brand : "?", b->family, b->model, c->brand, c->family, c->model);
-    return false;
+    const tt_cpu_id *b = tt_baked_cpu_of_table();
+    if (why && why_n) why[0] = 0;
+    if (!b) return true;
+    tt_cpu_id here;
+    tt_cpu_id_current(&here);
+    return tt_cpu_id_match(b, &here, why, why_n) != TT_ID_OTHER;
 }
 
 static bool tables_apply(void)
 {
     static int logged;
-    char why[300];
-    if (tt_baked_for_this_cpu(why, sizeof why)) return true;
-    if (!logged) {
+    char why[400];
+    bool ok = tt_baked_for_this_cpu(why, sizeof why);
+    if (!logged && why[0]) {
         logged = 1;
-        tt_debug("baked tables ignored: %s", why);
+        tt_debug("baked tables %s: %s", ok ? "used" : "ignored", why);
     }
-    return false;
+    return ok;
+}
+
+/* The runtime wisdom (tt_wisdom_install): owned copies. */
+static struct {
+    bool set;
+    tt_baked_entry *e;
+    int n;
+    tt_baked_gemm *g;
+    int ng;
+    char *source;
+} rt;
+
+static void rt_clear(void)
+{
+    for (int i = 0; i < rt.n; i++) free((char *)rt.e[i].variant);
+    for (int i = 0; i < rt.ng; i++) free((char *)rt.g[i].winner), free((char *)rt.g[i].shared);
+    free(rt.e), free(rt.g), free(rt.source);
+    memset(&rt, 0, sizeof rt);
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d) *oom = true;
+    return d;
+}
+
+tt_status tt_wisdom_install(const tt_wisdom *w)
+{
+    rt_clear();
+    if (!w) return TT_OK;
+    bool oom = false;
+    rt.e = calloc((size_t)(w->n ? w->n : 1), sizeof *rt.e);
+    rt.g = calloc((size_t)(w->ng ? w->ng : 1), sizeof *rt.g);
+    rt.source = dup_or_null(w->source ? w->source : "wisdom", &oom);
+    if (!rt.e || !rt.g) oom = true;
+    for (int i = 0; !oom && i < w->n; i++, rt.n++) {
+        rt.e[i] = w->e[i];
+        rt.e[i].variant = dup_or_null(w->e[i].variant, &oom);
+    }
+    for (int i = 0; !oom && i < w->ng; i++, rt.ng++) {
+        rt.g[i] = w->g[i];
+        rt.g[i].winner = dup_or_null(w->g[i].winner, &oom);
+        rt.g[i].shared = dup_or_null(w->g[i].shared, &oom);
+    }
+    if (oom) {
+        rt_clear();
+        return tt_fail(TT_ERR_NOMEM, "wisdom: no memory for %d entries", w->n + w->ng);
+    }
+    rt.set = true;
+    tt_debug("wisdom: %d GEMV and %d prefill winners from %s", rt.n, rt.ng, rt.source);
+    return TT_OK;
+}
+
+const char *tt_wisdom_source(void)
+{
+    static char buf[700];
+    if (rt.set) return rt.source;
+    int n;
+    const char *src = NULL;
+    tt_baked_table(&n, &src);
+    char why[400];
+    bool ok = tt_baked_for_this_cpu(why, sizeof why);
+    if (!n) return "none: no profile loaded and no baked table (static preference per ISA)";
+    snprintf(buf, sizeof buf, "%s%s%s", ok ? "baked " : "none: baked table not used — ", ok ? (src ? src : "?") : why,
+             ok && why[0] ? " (brand differs)" : "");
+    return buf;
+}
+
+/* The GEMV / prefill winners the picks read: the runtime wisdom, else the baked table where it applies. */
+static const tt_baked_entry *active_table(int *n)
+{
+    if (rt.set) {
+        *n = rt.n;
+        return rt.e;
+    }
+    const tt_baked_entry *t = tt_baked_table(n, NULL);
+    if (!tables_apply()) *n = 0;
+    return t;
 }
 
 __attribute__((weak)) const tt_baked_gemm *tt_baked_gemm_table(int *n)
@@ -55,7 +133,11 @@ const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_v
     if (!why) why = own, why_n = sizeof own;
     const char *forced = getenv("TRITUNE_GEMM_KERNEL");
     int n = 0;
-    const tt_baked_gemm *t = (forced && *forced) || !tables_apply() ? NULL : tt_baked_gemm_table(&n), *e = NULL;
+    const tt_baked_gemm *t = NULL, *e = NULL;
+    if (!(forced && *forced)) {
+        if (rt.set) t = rt.g, n = rt.ng;
+        else if (tables_apply()) t = tt_baked_gemm_table(&n);
+    }
     for (int i = 0; i < n; i++) {
         if (t[i].m != m || t[i].k != k) continue;
         if (!e || abs(t[i].threads - threads) < abs(e->threads - threads)) e = &t[i];
@@ -101,8 +183,7 @@ const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_v
 static const tt_baked_entry *find_entry(int m, int k, int threads)
 {
     int n;
-    const tt_baked_entry *t = tt_baked_table(&n, NULL);
-    if (!tables_apply()) n = 0;
+    const tt_baked_entry *t = active_table(&n);
     const tt_baked_entry *best = NULL;
     for (int i = 0; i < n; i++) {
         if (t[i].m != m || t[i].k != k) continue;
@@ -137,7 +218,8 @@ const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads)
     if (!(forced && *forced)) {
         const tt_variant *v = tt_baked_find(m, k, threads);
         if (v && v->fmt == fmt) {
-            tt_debug("pick %s %dx%d t%d -> %s (baked winner)", tt_fmt_name(fmt), m, k, threads, v->name);
+            tt_debug("pick %s %dx%d t%d -> %s (%s winner)", tt_fmt_name(fmt), m, k, threads, v->name,
+                     rt.set ? "wisdom" : "baked");
             return v;
         }
     }
@@ -154,8 +236,7 @@ static bool has_entry(const tt_baked_entry *t, int n, int m, int k, int threads)
 int tt_baked_best_threads(void)
 {
     int n, best = 0;
-    const tt_baked_entry *t = tt_baked_table(&n, NULL);
-    if (!tables_apply()) n = 0;
+    const tt_baked_entry *t = active_table(&n);
     double best_total = 0;
     for (int i = 0; i < n; i++) { /* each distinct thread count once */
         bool seen = false;

@@ -15,16 +15,13 @@ typedef struct tt_baked_entry {
 
 const tt_baked_entry *tt_baked_table(int *n, const char **source);
 
-/* The CPU a profile's table was tuned on (baked from a profile; NULL for the static default table and for tables
- * baked before this existed). A table tuned on another CPU (brand, family or model differ) is not used: the kernels
- * would still be exact, but the numbers they were chosen by belong to another machine. */
-typedef struct tt_baked_cpu {
-    const char *brand;
-    int family, model;
-} tt_baked_cpu;
-const tt_baked_cpu *tt_baked_cpu_of_table(void);
+/* The CPU a baked table was tuned on (NULL for the static default table). The table is used only where
+ * tt_cpu_id_match accepts that CPU: the kernels would still be exact elsewhere, but the numbers they were chosen
+ * by belong to another machine. */
+const tt_cpu_id *tt_baked_cpu_of_table(void);
 
-/* Whether the baked tables apply on this CPU; if not, why (optional) says whose they are. */
+/* Whether the baked tables apply on this CPU (tt_cpu_id_match against tt_cpu_id_current); why (optional) says
+ * whose they are when not, or carries the brand note when they apply to the same part under another brand. */
 bool tt_baked_for_this_cpu(char *why, size_t why_n);
 
 /* Prefill (GEMM) winners from the tuner's prefill races: the fastest, and the fastest that reads the GEMV winner's
@@ -40,6 +37,23 @@ typedef struct tt_baked_gemm {
 } tt_baked_gemm;
 
 const tt_baked_gemm *tt_baked_gemm_table(int *n);
+
+/* ---- wisdom: the winner table every pick below reads ----
+ * A table loaded at run time from a tuning profile (tt_wisdom_install: tritune installs results/<cpu>/profile.json
+ * or --wisdom FILE at start, after checking it with tt_cpu_id_match and the registry hash) replaces the baked
+ * table; without one the baked table applies where its CPU matches; otherwise there is none and the static
+ * defaults decide. Install before any model is opened (the table is read without locks). */
+typedef struct tt_wisdom {
+    const tt_baked_entry *e; /* GEMV winners; gemv must be the registry's kernel of that name */
+    int n;
+    const tt_baked_gemm *g;  /* prefill winners (may be NULL) */
+    int ng;
+    const char *source;      /* for logs and reports, e.g. "wisdom results/<cpu>/profile.json (created ...)" */
+} tt_wisdom;
+/* Install a copy of w; NULL removes the runtime table (the baked one applies again). */
+tt_status tt_wisdom_install(const tt_wisdom *w);
+/* Where the winners come from now: the runtime wisdom's source, the baked table's, or why there is none. */
+const char *tt_wisdom_source(void);
 
 /* A second packed copy (the GEMM winner's own layout) is kept only when that winner is at least this much faster
  * than the fastest GEMM on the GEMV winner's bytes (prefill time ratio). */

@@ -253,3 +253,67 @@ void tt_debug(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
 }
+
+/* ---- identity ---- */
+static struct {
+    size_t l1d, l2, l3;
+    int cores, pus;
+} id_topo;
+
+void tt_cpu_id_set_topology(size_t l1d, size_t l2, size_t l3, int cores, int pus)
+{
+    id_topo.l1d = l1d, id_topo.l2 = l2, id_topo.l3 = l3, id_topo.cores = cores, id_topo.pus = pus;
+}
+
+void tt_cpu_id_current(tt_cpu_id *id)
+{
+    const tt_cpu *c = tt_cpu_get();
+    memset(id, 0, sizeof *id);
+    _Static_assert(sizeof id->arch == sizeof c->arch && sizeof id->vendor == sizeof c->vendor &&
+                       sizeof id->brand == sizeof c->brand, "tt_cpu_id and tt_cpu name fields");
+    memcpy(id->arch, c->arch, sizeof id->arch);
+    memcpy(id->vendor, c->vendor, sizeof id->vendor);
+    memcpy(id->brand, c->brand, sizeof id->brand);
+    id->arch[sizeof id->arch - 1] = id->vendor[sizeof id->vendor - 1] = id->brand[sizeof id->brand - 1] = 0;
+    id->family = c->family, id->model = c->model, id->stepping = c->stepping;
+    id->features = c->os_features;
+    id->l1d = id_topo.l1d, id->l2 = id_topo.l2, id->l3 = id_topo.l3, id->cores = id_topo.cores, id->pus = id_topo.pus;
+}
+
+tt_id_match tt_cpu_id_match(const tt_cpu_id *t, const tt_cpu_id *h, char *why, size_t why_n)
+{
+    char own[2], a[256], b[256];
+    if (!why) why = own, why_n = sizeof own;
+    why[0] = 0;
+#define SAME_S(f)                                                                                                      \
+    if (strcmp(t->f, h->f)) {                                                                                         \
+        snprintf(why, why_n, "tuned on another CPU: cpu." #f " is '%s', this machine has '%s'", t->f, h->f);           \
+        return TT_ID_OTHER;                                                                                           \
+    }
+#define SAME_I(f)                                                                                                      \
+    if (t->f != h->f && (t->f && h->f)) {                                                                             \
+        snprintf(why, why_n, "tuned on another CPU: cpu." #f " is %lld, this machine has %lld", (long long)t->f,       \
+                 (long long)h->f);                                                                                    \
+        return TT_ID_OTHER;                                                                                           \
+    }
+    SAME_S(arch) SAME_S(vendor)
+    if (t->family != h->family || t->model != h->model || t->stepping != h->stepping) {
+        snprintf(why, why_n, "tuned on another CPU: family %d model %d stepping %d, this machine is family %d model %d "
+                 "stepping %d", t->family, t->model, t->stepping, h->family, h->model, h->stepping);
+        return TT_ID_OTHER;
+    }
+    if (t->features != h->features) {
+        snprintf(why, why_n, "tuned with other ISA features: cpu.features [%s], this machine [%s]",
+                 tt_features_str(t->features, a, sizeof a), tt_features_str(h->features, b, sizeof b));
+        return TT_ID_OTHER;
+    }
+    SAME_I(cores) SAME_I(pus) SAME_I(l1d) SAME_I(l2) SAME_I(l3)
+#undef SAME_S
+#undef SAME_I
+    if (strcmp(t->brand, h->brand)) {
+        snprintf(why, why_n, "tuned on the same part under another brand string ('%s'; here '%s'): used", t->brand,
+                 h->brand);
+        return TT_ID_SAME_BUT_BRAND;
+    }
+    return TT_ID_SAME;
+}

@@ -50,6 +50,32 @@ typedef struct tt_cpu {
     char os_note[160];       /* why a CPUID feature is not usable, if any */
 } tt_cpu;
 
+/* A machine's identity for tuning data (profiles, baked tables): the microarchitecture and what shapes its
+ * timings. The brand string is informational: two VMs of one part can report different ones ("AMD EPYC",
+ * "Oxide Virtual Turin-like Processor"). Sizes and counts of 0 are unknown. */
+typedef struct tt_cpu_id {
+    char arch[16], vendor[16], brand[64];
+    int family, model, stepping;
+    uint32_t features; /* OS-usable ISA features (before any TRITUNE_ISA cap) */
+    size_t l1d, l2, l3;
+    int cores, pus;
+} tt_cpu_id;
+
+typedef enum tt_id_match {
+    TT_ID_SAME = 0,      /* every field equal */
+    TT_ID_SAME_BUT_BRAND, /* only the brand string differs: the same part, use the data with a note */
+    TT_ID_OTHER,         /* another machine: the data must not be used */
+} tt_id_match;
+
+/* THE identity rule, for every kind of tuning data: arch, vendor, family, model, stepping and the OS-usable
+ * features must be equal, and cores, PUs and L1d/L2/L3 sizes too where both sides know them (non-zero). why
+ * (optional) gets the first field that differs, or the brand note. */
+tt_id_match tt_cpu_id_match(const tt_cpu_id *tuned, const tt_cpu_id *here, char *why, size_t why_n);
+/* This machine: the CPUID fields of tt_cpu_get (features before the TRITUNE_ISA cap), and the topology fields the
+ * application set with tt_cpu_id_set_topology (from hwloc), else 0 (unknown). */
+void tt_cpu_id_current(tt_cpu_id *id);
+void tt_cpu_id_set_topology(size_t l1d, size_t l2, size_t l3, int cores, int pus);
+
 /* Probed once (thread safe); TRITUNE_ISA=<name> caps usable features to that ISA level and below. */
 const tt_cpu *tt_cpu_get(void);
 

@@ -912,13 +912,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         fmt_count((double)m->n_params, params, sizeof params);
         snprintf(model, sizeof model, "%s %s I2_S", c->arch, params);
         if (!header) {
-            const char *source = "";
-            int n_baked;
-            tt_baked_table(&n_baked, &source);
-            char ebuf[400], other[300] = "";
-            bool here = tt_baked_for_this_cpu(other, sizeof other);
-            printf("kernel: %s (backend %s; baked table: %s%s%s)   LM head: %s\n", m->kernel_name, tt_model_gemv->name,
-                   source ? source : "?", here ? "" : " — ", here ? "" : other, lm_head_label(m));
+            char ebuf[400];
+            printf("kernel: %s (backend %s; winners: %s)   LM head: %s\n", m->kernel_name, tt_model_gemv->name,
+                   tt_wisdom_source(), lm_head_label(m));
             if (m->batch > 1)
                 printf("prefill: batched, %d tokens per weight pass, GEMM kernel %s%s\n", m->batch, m->gemm_kernel_name,
                        m->bytes_gemm_copy ? " (own packed copy)" : " (shares the GEMV kernel's packed weights)");

@@ -41,13 +41,20 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
     fprintf(f, "};\n\nconst tt_baked_entry *tt_baked_table(int *n, const char **source)\n{\n    *n = %d;\n"
                "    if (source) *source = \"%s\";\n    return table;\n}\n",
             n, source);
-    if (cpu) { /* the CPU the winners were measured on: the table is ignored on any other */
-        char brand[sizeof cpu->brand];
-        snprintf(brand, sizeof brand, "%s", cpu->brand);
-        for (char *c = brand; *c; c++)
-            if (*c == '"' || *c == '\\') *c = '_';
-        fprintf(f, "\nconst tt_baked_cpu *tt_baked_cpu_of_table(void)\n{\n    static const tt_baked_cpu c = {\"%s\", %d, %d};\n"
-                   "    return &c;\n}\n", brand, cpu->family, cpu->model);
+    if (cpu) { /* the CPU the winners were measured on: the table is ignored where tt_cpu_id_match refuses it */
+        char str[3][sizeof cpu->brand];
+        const char *src[3] = {cpu->arch, cpu->vendor, cpu->brand};
+        for (int i = 0; i < 3; i++) {
+            snprintf(str[i], sizeof str[i], "%s", src[i]);
+            for (char *c = str[i]; *c; c++)
+                if (*c == '"' || *c == '\\') *c = '_';
+        }
+        fprintf(f, "\nconst tt_cpu_id *tt_baked_cpu_of_table(void)\n{\n    static const tt_cpu_id c = {\n"
+                   "        .arch = \"%s\", .vendor = \"%s\", .brand = \"%s\", .family = %d, .model = %d, .stepping = %d,\n"
+                   "        .features = 0x%08" PRIx32 "u, .l1d = %zu, .l2 = %zu, .l3 = %zu, .cores = %d, .pus = %d};\n"
+                   "    return &c;\n}\n",
+                str[0], str[1], str[2], cpu->family, cpu->model, cpu->stepping, cpu->features, cpu->l1d, cpu->l2,
+                cpu->l3, cpu->cores, cpu->pus);
     }
     if (ng) { /* prefill winners (profiles from 1.1 on) */
         fprintf(f, "\n");
@@ -72,39 +79,28 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
 
 tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const char *out_path)
 {
+    const tt_prof_entry **win = calloc((size_t)(p->n ? p->n : 1), sizeof *win);
     bake_row *rows = calloc((size_t)(p->n ? p->n : 1), sizeof *rows);
-    if (!rows) return tt_fail(TT_ERR_NOMEM, "bake");
-    /* decode streams weights from DRAM: bake the cold-raced winners; warm ones only where no cold entry exists */
-    int nrows = 0;
-    for (int i = 0; i < p->n; i++) {
-        if (strcmp(p->e[i].regime, "cold") && tt_profile_find(p, p->e[i].m, p->e[i].k, p->e[i].threads, "cold")) continue;
-        const tt_variant *v = tt_variant_find(p->e[i].winner.variant);
-        if (!v || !v->exact || v->op != TT_OP_GEMV) {
-            free(rows);
-            return tt_fail(TT_ERR_FORMAT, "profile winner %s is not an exact variant of this registry", p->e[i].winner.variant);
-        }
-        rows[nrows++] = (bake_row){p->e[i].m, p->e[i].k, p->e[i].threads, v->name, p->e[i].winner.median_ns};
-    }
     bake_gemm_row *grows = calloc((size_t)(p->ng ? p->ng : 1), sizeof *grows);
-    if (!grows) {
-        free(rows);
-        return tt_fail(TT_ERR_NOMEM, "bake");
+    int nrows = 0;
+    tt_status st = !win || !rows || !grows ? tt_fail(TT_ERR_NOMEM, "bake") : tt_profile_winners(p, win, &nrows);
+    if (st) {
+        free(win), free(rows), free(grows);
+        return st;
     }
+    for (int i = 0; i < nrows; i++)
+        rows[i] = (bake_row){win[i]->m, win[i]->k, win[i]->threads, win[i]->winner.variant, win[i]->winner.median_ns};
     for (int i = 0; i < p->ng; i++) {
         const tt_prof_gemm *g = &p->g[i];
-        const tt_variant *w = tt_variant_find(g->winner), *s = g->shared[0] ? tt_variant_find(g->shared) : NULL;
-        if (!w || !w->exact || w->op != TT_OP_GEMM || (g->shared[0] && (!s || !s->exact || s->op != TT_OP_GEMM))) {
-            free(rows), free(grows);
-            return tt_fail(TT_ERR_FORMAT, "profile prefill[%d]: %s is not an exact GEMM variant of this registry", i,
-                           w && (!s && g->shared[0]) ? g->shared : g->winner);
-        }
-        grows[i] = (bake_gemm_row){g->m, g->k, g->threads, w->name, s ? s->name : NULL, g->winner_ns, g->shared_ns};
+        grows[i] = (bake_gemm_row){g->m, g->k, g->threads, g->winner, g->shared[0] ? g->shared : NULL, g->winner_ns,
+                                   g->shared_ns};
     }
+    free(win);
     char src[600];
     snprintf(src, sizeof src, "profile %s (cpu %s, created %s)", profile_path, p->cpu.brand, p->created);
     for (char *c = src; *c; c++)
         if (*c == '"' || *c == '\\' || *c == '*') *c = '_';
-    tt_status st = write_table(rows, nrows, src, p->registry_hash, out_path, grows, p->ng, &p->cpu);
+    st = write_table(rows, nrows, src, p->registry_hash, out_path, grows, p->ng, &p->cpu);
     free(rows), free(grows);
     return st;
 }
@@ -164,11 +160,13 @@ int tt_cmd_bake(int argc, char **argv)
         tt_cpu_id id;
         tt_cpu_id_here(&id, NULL);
         id.l1d = p.cpu.l1d, id.l2 = p.cpu.l2, id.l3 = p.cpu.l3, id.cores = p.cpu.cores, id.pus = p.cpu.pus;
-        if ((st = tt_profile_check(&p, &id, tt_registry_hash()))) {
+        char note[400];
+        if ((st = tt_profile_check(&p, &id, tt_registry_hash(), note, sizeof note))) {
             fprintf(stderr, "tritune bake: refusing %s: %s\n", prof_path, tt_last_error());
             tt_profile_free(&p);
             return 1;
         }
+        if (note[0]) fprintf(stderr, "tritune bake: %s\n", note);
         st = tt_bake_write(&p, prof_path, out);
         tt_profile_free(&p);
     }

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"bench", tt_cmd_bench, "time variants with Google Benchmark --variant PAT --shape MxK [--threads N] [--json F]"},
     {"bench-gemm", tt_cmd_bench_gemm, "time batched prefill (GEMM) kernels vs token-by-token GEMV --shape MxK --tokens N"},
     {"tune", tt_cmd_tune, "verify and race every eligible kernel per model shape, write results/<cpu-id>/"},
+    {"wisdom", tt_cmd_wisdom, "tuning results in effect: show [PROFILE] | export -o FILE | import FILE [--force]"},
     {"bake", tt_cmd_bake, "generate the C winner table from a profile (or the default table) [PROFILE] -o FILE.c"},
     {"report", tt_cmd_report, "Markdown + gnuplot report from a results folder [--out DIR] | --index reports/cpus"},
     {"compare", tt_cmd_compare, "compare two result files (Mann-Whitney U, geomean) BASE.json NEW.json"},
@@ -35,7 +36,8 @@ static void usage(FILE *o)
     for (int i = 0; i < N_COMMANDS; i++) fprintf(o, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(o, "\nenvironment: TRITUNE_ISA=<level> caps the ISA (scalar, avx2, avxvnni, avx512bw, avx512vnni, "
                "avx512vbmi, amx, neon, dotprod, i8mm);\n  TRITUNE_KERNEL=<name> forces a kernel; TRITUNE_DEBUG=1 logs "
-               "what was picked and why.\n");
+               "what was picked and why;\n  TRITUNE_WISDOM=<profile.json> names the tuning results the model verbs load "
+               "(see tritune wisdom --help).\n");
 }
 
 int main(int argc, char **argv)
@@ -44,8 +46,18 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    for (int i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    /* The verbs that run the model load the tuned kernels (wisdom) first; --wisdom FILE / --no-wisdom steer it. */
+    static const char *const wise[] = {"run", "eval", "bench-e2e"};
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name)) continue;
+        int sub_argc = argc - 1;
+        for (size_t w = 0; w < sizeof wise / sizeof wise[0]; w++) {
+            if (strcmp(argv[1], wise[w])) continue;
+            int rc = tt_wisdom_startup(&sub_argc, argv + 1, argv[1]);
+            if (rc) return rc;
+        }
+        return commands[i].fn(sub_argc, argv + 1);
+    }
     fprintf(stderr, "tritune: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -12,6 +12,11 @@ int tt_cmd_bench(int argc, char **argv);
 int tt_cmd_tune(int argc, char **argv);
 int tt_cmd_bake(int argc, char **argv);
 int tt_cmd_bench_gemm(int argc, char **argv);
+int tt_cmd_wisdom(int argc, char **argv);
+/* Load the runtime wisdom for a verb that runs kernels (tt_wisdom.h): removes --wisdom FILE / --no-wisdom from
+ * argv (argc updated), loads the named or default profile. Returns 0, or an exit code (a named file that does not
+ * apply, a malformed option). */
+int tt_wisdom_startup(int *argc, char **argv, const char *verb);
 
 /* The GEMM exactness sweep of `tritune verify` (cmd_gemm.c): M around the row pass, N around the token block, K
  * at block multiples, padded strides, and T all +-1 with q at both ends at large K. cases: shapes checked. */

@@ -1,4 +1,5 @@
 #include "tt_profile.h"
+#include "tt_registry.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,15 +29,7 @@ const char *tt_build_flags(void) { return TT_BUILD_FLAGS; }
 
 void tt_cpu_id_here(tt_cpu_id *id, const tt_topo *topo)
 {
-    const tt_cpu *c = tt_cpu_get();
-    memset(id, 0, sizeof *id);
-    snprintf(id->arch, sizeof id->arch, "%s", c->arch);
-    snprintf(id->vendor, sizeof id->vendor, "%s", c->vendor);
-    snprintf(id->brand, sizeof id->brand, "%s", c->brand);
-    id->family = c->family;
-    id->model = c->model;
-    id->stepping = c->stepping;
-    id->features = c->os_features;
+    tt_cpu_id_current(id);
     if (topo) {
         id->l1d = topo->l1d_bytes;
         id->l2 = topo->l2_bytes;
@@ -403,30 +396,43 @@ tt_status tt_profile_read(const char *path, tt_profile *p)
     return st;
 }
 
-tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *h, uint64_t hash)
+tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *h, uint64_t hash, char *note, size_t note_n)
 {
-    const tt_cpu_id *c = &p->cpu;
-#define CMP_S(f)                                                                                                       \
-    if (strcmp(c->f, h->f))                                                                                           \
-        return tt_fail(TT_ERR_MISMATCH, "profile was made on another CPU: cpu." #f " is '%s', this machine has '%s'",  \
-                       c->f, h->f);
-#define CMP_I(f)                                                                                                       \
-    if (c->f != h->f)                                                                                                 \
-        return tt_fail(TT_ERR_MISMATCH, "profile was made on another CPU: cpu." #f " is %lld, this machine has %lld", \
-                       (long long)c->f, (long long)h->f);
-    CMP_S(arch) CMP_S(vendor) CMP_S(brand) CMP_I(family) CMP_I(model) CMP_I(stepping) CMP_I(cores) CMP_I(pus)
-    CMP_I(l1d) CMP_I(l2) CMP_I(l3)
-    if (c->features != h->features) {
-        char a[256], b[256];
-        return tt_fail(TT_ERR_MISMATCH, "profile was made with other ISA features: cpu.features [%s] vs here [%s]",
-                       tt_features_str(c->features, a, sizeof a), tt_features_str(h->features, b, sizeof b));
-    }
-#undef CMP_S
-#undef CMP_I
+    char why[400];
+    if (note && note_n) note[0] = 0;
+    tt_id_match mt = tt_cpu_id_match(&p->cpu, h, why, sizeof why);
+    if (mt == TT_ID_OTHER) return tt_fail(TT_ERR_MISMATCH, "profile %s", why);
+    if (mt == TT_ID_SAME_BUT_BRAND && note) snprintf(note, note_n, "profile %s", why);
     if (p->registry_hash != hash)
         return tt_fail(TT_ERR_MISMATCH,
                        "profile is stale: registry_hash 0x%016" PRIx64 " (%d variants) but this build's registry is "
                        "0x%016" PRIx64 " — the kernels changed; retune (FORCE=1 make tune)",
                        p->registry_hash, p->registry_count, hash);
+    return TT_OK;
+}
+
+tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n)
+{
+    *n = 0;
+    for (int i = 0; i < p->n; i++) {
+        const tt_prof_entry *e = &p->e[i];
+        if (strcmp(e->regime, "cold") && tt_profile_find(p, e->m, e->k, e->threads, "cold")) continue;
+        const tt_variant *v = tt_variant_find(e->winner.variant);
+        if (!v || !v->exact || v->op != TT_OP_GEMV)
+            return tt_fail(TT_ERR_FORMAT, "profile winner %s is not an exact GEMV variant of this registry",
+                           e->winner.variant);
+        out[(*n)++] = e;
+    }
+    for (int i = 0; i < p->ng; i++) {
+        const tt_prof_gemm *g = &p->g[i];
+        for (int s = 0; s < 2; s++) {
+            const char *name = s ? g->shared : g->winner;
+            if (s && !name[0]) continue;
+            const tt_variant *v = tt_variant_find(name);
+            if (!v || !v->exact || v->op != TT_OP_GEMM)
+                return tt_fail(TT_ERR_FORMAT, "profile prefill[%d]: %s is not an exact GEMM variant of this registry",
+                               i, name);
+        }
+    }
     return TT_OK;
 }

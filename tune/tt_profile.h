@@ -12,14 +12,7 @@
 #define TT_PROFILE_MAJOR 1
 #define TT_PROFILE_MINOR 1 /* 1.1: optional "prefill" (GEMM races) */
 
-typedef struct tt_cpu_id {
-    char arch[16], vendor[16], brand[64];
-    int family, model, stepping;
-    uint32_t features; /* OS-usable ISA features (before any TRITUNE_ISA cap) */
-    size_t l1d, l2, l3;
-    int cores, pus;
-} tt_cpu_id;
-
+/* tt_cpu_id_current with the topology fields from topo (hwloc); topo NULL: unknown. */
 void tt_cpu_id_here(tt_cpu_id *id, const tt_topo *topo);
 /* Short folder-safe name, e.g. "amd-epyc-f25m17-2c". */
 void tt_cpu_id_slug(const tt_cpu_id *id, char *buf, size_t len);
@@ -84,10 +77,18 @@ const tt_prof_gemm *tt_profile_find_gemm(const tt_profile *p, int m, int k, int 
 /* The entry for (m, k, threads) raced in regime ('cold' / 'warm'; NULL = either). */
 const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads, const char *regime);
 
+/* The entries that stand for the profile's GEMV winners, as both `bake` and the runtime wisdom take them: per
+ * (m, k, threads) the cold-raced entry (decode streams weights from DRAM), the warm one only where no cold entry
+ * exists. Every GEMV winner must be an exact GEMV variant of this registry, every prefill winner (and its shared
+ * kernel) an exact GEMM one: TT_ERR_FORMAT naming the first that is not. out: room for p->n pointers. */
+tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n);
+
 tt_status tt_profile_write(const tt_profile *p, const char *path);
 tt_status tt_profile_read(const char *path, tt_profile *p);
-/* TT_ERR_MISMATCH with tt_last_error() naming the field (cpu.brand, registry_hash, ...). */
-tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *here, uint64_t registry_hash);
+/* The profile applies here: the CPU by tt_cpu_id_match (a brand-only difference is accepted, and note, optional,
+ * says so; else it is emptied) and the registry hash. TT_ERR_MISMATCH with tt_last_error() naming the field. */
+tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *here, uint64_t registry_hash, char *note,
+                           size_t note_n);
 
 /* Compiler and flags tritune was built with (the profile records them). */
 const char *tt_build_compiler(void);

@@ -693,11 +693,13 @@ int tt_cmd_tune(int argc, char **argv)
                     tt_last_error());
             return 1;
         }
-        if (tt_profile_check(&prof, &id, tt_registry_hash())) {
+        char note[400];
+        if (tt_profile_check(&prof, &id, tt_registry_hash(), note, sizeof note)) {
             fprintf(stderr, "tritune tune: refusing to resume %s: %s\n  (use --force to start a new profile)\n", ppath,
                     tt_last_error());
             return 1;
         }
+        if (note[0]) fprintf(stderr, "tritune tune: %s\n", note);
         resumed = true;
     } else {
         tt_profile_init(&prof);

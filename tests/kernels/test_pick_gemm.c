@@ -9,9 +9,9 @@
 
 static tt_baked_gemm g_table[4];
 static int g_n;
-static const tt_baked_cpu *g_cpu; /* the CPU the table claims; NULL: none recorded (applies anywhere) */
+static const tt_cpu_id *g_cpu; /* the CPU the table claims; NULL: none recorded (applies anywhere) */
 
-const tt_baked_cpu *tt_baked_cpu_of_table(void) { return g_cpu; }
+const tt_cpu_id *tt_baked_cpu_of_table(void) { return g_cpu; }
 
 static tt_baked_entry g_gemv[1]; /* a one-row GEMV table, for the CPU check of tt_baked_find */
 static int g_ngemv;
@@ -106,14 +106,29 @@ int main(void)
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
     g_table[0] = row(m, k, 1, X, 100, S, 200);
     /* a table tuned on another CPU is not used; one tuned here is */
-    tt_baked_cpu other = {"Some Other CPU", cpu->family + 1, cpu->model}, here = {cpu->brand, cpu->family, cpu->model};
+    tt_cpu_id here, other, rebranded;
+    tt_cpu_id_current(&here);
+    other = here, other.family++;
+    rebranded = here;
+    snprintf(rebranded.brand, sizeof rebranded.brand, "Some Other Brand");
     g_gemv[0] = (tt_baked_entry){m, k, 1, G->name, G->gemv, 1000}, g_ngemv = 1;
     g_cpu = &other;
-    CHECK(!tt_baked_for_this_cpu(why, sizeof why) && strstr(why, "Some Other CPU"));
+    CHECK(!tt_baked_for_this_cpu(why, sizeof why) && strstr(why, "family"));
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
     CHECK(tt_baked_find(m, k, 1) == NULL && tt_baked_median_ns(m, k, 1) == 0 && tt_baked_best_threads() == 0);
+    /* runtime wisdom replaces the baked table, whatever CPU that one claims; removing it restores the baked one */
+    tt_baked_entry wg = {m, k, 2, G->name, G->gemv, 700};
+    tt_baked_gemm wgm = row(m, k, 2, X, 100, S, 200);
+    CHECK(tt_wisdom_install(&(tt_wisdom){.e = &wg, .n = 1, .g = &wgm, .ng = 1, .source = "test wisdom"}) == TT_OK);
+    CHECK(tt_baked_find(m, k, 1) == G && tt_baked_median_ns(m, k, 1) == 700 && tt_baked_best_threads() == 2);
+    CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X && !strcmp(tt_wisdom_source(), "test wisdom"));
+    CHECK(tt_wisdom_install(NULL) == TT_OK && tt_baked_find(m, k, 1) == NULL && strstr(tt_wisdom_source(), "none"));
+    /* the same part under another brand string: used */
+    g_cpu = &rebranded;
+    CHECK(tt_baked_for_this_cpu(why, sizeof why) && strstr(why, "brand"));
+    CHECK(tt_baked_find(m, k, 1) == G);
     g_cpu = &here;
-    CHECK(tt_baked_for_this_cpu(why, sizeof why));
+    CHECK(tt_baked_for_this_cpu(why, sizeof why) && !why[0]);
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == X);
     CHECK(tt_baked_find(m, k, 1) == G && tt_baked_median_ns(m, k, 1) == 1000 && tt_baked_best_threads() == 1);
     g_ngemv = 0;

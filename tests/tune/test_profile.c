@@ -66,21 +66,26 @@ int main(void)
     CHECK(tt_profile_find_gemm(&q, 2560, 2560, 1) != NULL && tt_profile_find_gemm(&q, 2560, 2560, 2) == NULL);
     CHECK(tt_profile_find(&q, 2560, 2560, 1, NULL) != NULL && tt_profile_find(&q, 2560, 2560, 2, NULL) == NULL);
     CHECK(tt_profile_find(&q, 2560, 2560, 1, "cold") != NULL && tt_profile_find(&q, 2560, 2560, 1, "warm") == NULL);
-    CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash()) == TT_OK);
+    char note[400];
+    CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash(), note, sizeof note) == TT_OK && !note[0]);
 
-    /* another CPU: the message names the field */
+    /* the same part under another brand string: used, with a note */
     tt_cpu_id other = p.cpu;
-    snprintf(other.brand, sizeof other.brand, "Some Other CPU");
-    CHECK(tt_profile_check(&q, &other, tt_registry_hash()) == TT_ERR_MISMATCH);
-    CHECK(strstr(tt_last_error(), "cpu.brand") != NULL);
+    snprintf(other.brand, sizeof other.brand, "Some Other Brand");
+    CHECK(tt_profile_check(&q, &other, tt_registry_hash(), note, sizeof note) == TT_OK && strstr(note, "brand"));
+    /* another CPU: the message names the field */
+    other = p.cpu;
+    other.model++;
+    CHECK(tt_profile_check(&q, &other, tt_registry_hash(), NULL, 0) == TT_ERR_MISMATCH);
+    CHECK(strstr(tt_last_error(), "model") != NULL);
     other = p.cpu;
     other.l2 *= 2;
-    CHECK(tt_profile_check(&q, &other, tt_registry_hash()) == TT_ERR_MISMATCH && strstr(tt_last_error(), "cpu.l2"));
+    CHECK(tt_profile_check(&q, &other, tt_registry_hash(), NULL, 0) == TT_ERR_MISMATCH && strstr(tt_last_error(), "cpu.l2"));
     other = p.cpu;
     other.features ^= TT_F_AVX2;
-    CHECK(tt_profile_check(&q, &other, tt_registry_hash()) == TT_ERR_MISMATCH && strstr(tt_last_error(), "features"));
+    CHECK(tt_profile_check(&q, &other, tt_registry_hash(), NULL, 0) == TT_ERR_MISMATCH && strstr(tt_last_error(), "features"));
     /* stale registry */
-    CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash() ^ 1) == TT_ERR_MISMATCH);
+    CHECK(tt_profile_check(&q, &p.cpu, tt_registry_hash() ^ 1, NULL, 0) == TT_ERR_MISMATCH);
     CHECK(strstr(tt_last_error(), "registry_hash") != NULL);
     tt_profile_free(&q);
 

@@ -66,13 +66,28 @@ check "[ \$? -eq 0 ]" "resumed run exit code"
 check "grep -q 'resuming: $n1 of 2' '$dir/out3.txt'" "rerun resumes instead of starting over"
 check "python3 -c \"import json; e=json.load(open('$prof'))['entries']; assert len(e)==2; assert e[0]['winner']['median_ns']==${first#* }\"" "finished entry not re-measured"
 
-# a profile from another CPU is refused, naming the field
-sed -i 's/"brand": "[^"]*"/"brand": "Another CPU"/' "$prof"
+# the same part under another CPUID brand string: used, with a note
+cp "$prof" "$dir/orig.json"
+sed -i 's/"brand": "[^"]*"/"brand": "Another Brand"/' "$prof"
+"$T" bake "$prof" -o "$dir/x.c" > "$dir/out5.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q 'brand' '$dir/out5.txt'" "bake takes a profile whose only difference is the brand, with a note"
+# runtime wisdom: the model verbs load a profile from results/ at start, without a rebuild; one from the same part
+# under another brand string (another folder, since the folder name holds the brand) is used with a note
+mkdir -p "$dir/cwd/results/another-brand-f0m0-1c" && cp "$prof" "$dir/cwd/results/another-brand-f0m0-1c/profile.json"
+"$T" model synth --preset tiny --out "$dir/tiny.gguf" > /dev/null 2>&1
+(cd "$dir/cwd" && TRITUNE_DEBUG=1 "$T" eval -m "$dir/tiny.gguf" --ids 1,2,3) > "$dir/out7.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q 'another brand string' '$dir/out7.txt' && grep -q 'wisdom: .* from wisdom results/another-brand-f0m0-1c/profile.json' '$dir/out7.txt'" "eval loads the re-branded profile from results/ with a note, TRITUNE_DEBUG names it"
+(cd "$dir/cwd" && "$T" eval -m "$dir/tiny.gguf" --ids 1,2,3 --wisdom "$dir/none.json") > "$dir/out8.txt" 2>&1
+check "[ \$? -eq 1 ] && grep -q 'not used' '$dir/out8.txt'" "a named wisdom file that cannot be used is an error"
+(cd "$dir/cwd" && "$T" wisdom show) > "$dir/out9.txt" 2>&1
+check "grep -q '^kernels: wisdom results/another-brand' '$dir/out9.txt' && grep -q '256x512' '$dir/out9.txt'" "wisdom show names the profile in effect and its winners"
+# a profile from another CPU (another model) is refused, naming the field
+python3 -c "import json; p=json.load(open('$dir/orig.json')); p['cpu']['model'] += 1; json.dump(p, open('$prof', 'w'))"
 "$T" tune --budget 5 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out4.txt" 2>&1
 check "[ \$? -ne 0 ]" "mismatched profile refused (exit code)"
-check "grep -q 'cpu.brand' '$dir/out4.txt'" "refusal names the field"
+check "grep -q 'model' '$dir/out4.txt'" "refusal names the field"
 "$T" bake "$prof" -o "$dir/x.c" > "$dir/out5.txt" 2>&1
-check "[ \$? -ne 0 ] && grep -q 'cpu.brand' '$dir/out5.txt'" "bake refuses a mismatched profile"
+check "[ \$? -ne 0 ] && grep -q 'model' '$dir/out5.txt'" "bake refuses a mismatched profile"
 
 # tritune bench, cold: the pure-read ceiling rows are timed with the variants; --no-ceiling drops them
 "$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 > "$dir/out6.txt" 2>&1
