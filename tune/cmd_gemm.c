@@ -1,5 +1,5 @@
-/* GEMM (batched prefill) variants as user commands: the exactness sweep that `tritune verify` runs for GEMM rows,
- * and `tritune bench-gemm`, which verifies and then times GEMM variants against token-by-token GEMV on one shape. */
+/* `tritune bench-gemm`: verifies (kernels/tt_verify.h, on the bytes it times and through the timing pool) and then
+ * times GEMM (batched prefill) variants against token-by-token GEMV on one shape. */
 #include "tt_cli.h"
 #include "tt_gbench.h"
 #include "tt_gemm_bench.h"
@@ -7,121 +7,16 @@
 #include "tt_papi.h"
 #include "tt_pool.h"
 #include "tt_topo.h"
+#include "tt_verify.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* One random (or adversarial) case: W m x k, n tokens at stride ldq, and the oracle's dots. */
-typedef struct gm_case {
-    tt_tern w;
-    int n;
-    size_t ldq;
-    int8_t *q;
-    int32_t *sum_q, *want;
-} gm_case;
-
-static void gm_free(gm_case *c)
-{
-    tt_tern_free(&c->w);
-    free(c->q);
-    free(c->sum_q);
-    free(c->want);
-    memset(c, 0, sizeof *c);
-}
-
-/* mode 0: random T, q over [-128, 127]; mode +-1: T all +-1, tokens alternate q = 127 and q = -128 */
-static tt_status gm_make(gm_case *c, int m, int k, int n, size_t pad, int mode, uint64_t seed)
-{
-    memset(c, 0, sizeof *c);
-    tt_status st = tt_tern_alloc(&c->w, m, k);
-    if (st) return st;
-    c->n = n;
-    c->ldq = (size_t)k + pad;
-    c->q = malloc(c->ldq * (size_t)n);
-    c->sum_q = malloc(sizeof(int32_t) * (size_t)n);
-    c->want = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
-    if (!c->q || !c->sum_q || !c->want) {
-        gm_free(c);
-        return tt_fail(TT_ERR_NOMEM, "GEMM case %dx%d, %d tokens", m, k, n);
-    }
-    memset(c->q, 0x7f, c->ldq * (size_t)n); /* padding a kernel must not read into a dot */
-    if (mode == 0) tt_tern_random(&c->w, seed);
-    else memset(c->w.t, mode > 0 ? 1 : -1, (size_t)m * (size_t)k);
-    uint64_t s = seed ^ 0x9e3779b97f4a7c15ull;
-    for (int t = 0; t < n; t++) {
-        int8_t *q = c->q + (size_t)t * c->ldq;
-        int32_t sq = 0;
-        for (int j = 0; j < k; j++) {
-            int v = mode == 0 ? -128 + (int)(tt_rand_next(&s) % 256u) : (t % 2 ? -128 : 127);
-            q[j] = (int8_t)v;
-            sq += v;
-        }
-        c->sum_q[t] = sq;
-        if (mode == 0 || t < 2) tt_oracle_dot(&c->w, q, c->want + (size_t)t * m);
-        else memcpy(c->want + (size_t)t * m, c->want + (size_t)(t % 2) * m, sizeof(int32_t) * (size_t)m);
-    }
-    return TT_OK;
-}
-
-/* Runs v on the case (whole, single thread) and compares; detail names the first difference. */
-static tt_status gm_check(const tt_variant *v, const gm_case *c, char *detail, size_t dlen)
-{
-    int m = c->w.m, k = c->w.k, n = c->n;
-    size_t nb = tt_variant_packed_size(v, m, k);
-    uint8_t *buf = tt_alloc(nb);
-    int32_t *dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
-    tt_status st = !buf || !dot ? tt_fail(TT_ERR_NOMEM, "GEMM check %dx%d", m, k) : TT_OK;
-    if (!st) st = tt_variant_pack(v, &c->w, buf, nb);
-    if (!st) st = tt_variant_run_gemm(v, buf, m, k, n, c->q, c->ldq, c->sum_q, dot);
-    for (size_t i = 0; !st && i < (size_t)m * (size_t)n; i++)
-        if (dot[i] != c->want[i]) {
-            snprintf(detail, dlen, "m=%d k=%d n=%d token %zu row %zu: got %d want %d", m, k, n, i / (size_t)m,
-                     i % (size_t)m, dot[i], c->want[i]);
-            st = tt_fail(TT_ERR_VALUE, "%s", detail);
-        }
-    tt_free(buf);
-    free(dot);
-    return st;
-}
-
-int tt_verify_gemm(const tt_variant *v, bool quick, char *detail, size_t dlen, int *cases)
-{
-    static const int ks[] = {128, 256, 640, 1024, 2560};
-    int R = v->row_align > v->p.rows ? v->row_align : v->p.rows, N = v->p.n > 0 ? v->p.n : 1;
-    int ms[] = {1, R > 1 ? R - 1 : 2, R + 1, 2 * R + 3, quick ? 0 : 640};
-    int ns[] = {1, N > 1 ? N - 1 : 2, N + 1, 2 * N + 3};
-    *cases = 0;
-    uint64_t seed = 1;
-    for (size_t a = 0; a < sizeof ks / sizeof *ks; a++)
-        for (size_t b = 0; b < sizeof ms / sizeof *ms; b++)
-            for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
-                if (!ms[b] || tt_variant_check_shape(v, ms[b], ks[a])) continue;
-                if (quick && (a + b + c) % 2) continue;
-                gm_case g;
-                tt_status st = gm_make(&g, ms[b], ks[a], ns[c], (a + c) % 2 ? 0 : 64, 0, seed++);
-                if (!st) st = gm_check(v, &g, detail, dlen);
-                gm_free(&g);
-                if (st) return st;
-                ++*cases;
-            }
-    int kbig = quick ? 16384 : 65536;
-    for (int mode = -1; mode <= 1; mode += 2) { /* adversarial: the largest |dot| at an odd block count */
-        if (tt_variant_check_shape(v, R + 1, kbig + 128)) continue;
-        gm_case g;
-        tt_status st = gm_make(&g, R + 1, kbig + 128, N + 1, 0, mode, 0);
-        if (!st) st = gm_check(v, &g, detail, dlen);
-        gm_free(&g);
-        if (st) return st;
-        ++*cases;
-    }
-    return TT_OK;
-}
 
 /* ---- bench-gemm ---- */
 typedef struct gm_arg {
     const tt_variant *v; /* GEMM variant, or the GEMV variant run token by token */
     const uint8_t *w;
-    const gm_case *c;
+    const tt_vcase *c;
     void *ws;
     int32_t *dot;
     tt_pool *pool;
@@ -145,7 +40,7 @@ static void gm_gemv_worker(void *arg, int tid, int nth)
     int r0, r1;
     tt_split_even(a->c->w.m, a->v->row_align, tid, nth, &r0, &r1);
     if (r0 < r1) {
-        const gm_case *c = a->c;
+        const tt_vcase *c = a->c;
         const size_t wsn = tt_variant_ws_size(a->v, c->w.k); /* token t's prepped vector at ws + t * wsn */
         tt_gemv_args g = {a->w, c->q + (size_t)a->t * c->ldq, wsn ? (const int8_t *)a->ws + (size_t)a->t * wsn : NULL,
                           c->sum_q[a->t], c->w.m, c->w.k};
@@ -170,14 +65,14 @@ static void gm_bench_fn(void *arg, int64_t iters)
 static void gm_bind(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
 
 struct tt_gemm_bench {
-    gm_case c;
+    tt_vcase c;
 };
 
 tt_gemm_bench *tt_gemm_bench_new(int m, int k, int n, uint64_t seed)
 {
     tt_gemm_bench *b = calloc(1, sizeof *b);
     if (!b) return NULL;
-    if (gm_make(&b->c, m, k, n, 0, 0, seed)) {
+    if (tt_vcase_make(&b->c, m, k, n, 0, 0, -128, 127, seed)) {
         free(b);
         return NULL;
     }
@@ -187,14 +82,14 @@ tt_gemm_bench *tt_gemm_bench_new(int m, int k, int n, uint64_t seed)
 void tt_gemm_bench_free(tt_gemm_bench *b)
 {
     if (!b) return;
-    gm_free(&b->c);
+    tt_vcase_free(&b->c);
     free(b);
 }
 
 tt_status tt_gemm_bench_time(tt_gemm_bench *b, const tt_variant *const *vs, int nv, int threads, tt_topo *topo,
                              double min_time, int reps, const char *json_path, tt_gemm_timing *out)
 {
-    const gm_case *c = &b->c;
+    const tt_vcase *c = &b->c;
     const int m = c->w.m, k = c->w.k, n = c->n;
     tt_pool *pool = tt_pool_new(threads, topo ? gm_bind : NULL, topo);
     gm_arg *args = calloc((size_t)(nv ? nv : 1), sizeof *args);
@@ -240,16 +135,12 @@ tt_status tt_gemm_bench_time(tt_gemm_bench *b, const tt_variant *const *vs, int 
             else
                 for (int t = 0; t < n; t++) v->prep(c->q + (size_t)t * c->ldq, k, (int8_t *)a->ws + (size_t)t * one);
         }
-        for (size_t j = 0; j < (size_t)m * (size_t)n; j++) a->dot[j] = (int32_t)0x5a5a5a5a;
-        gm_run_once(a); /* through the pool, as timed */
-        for (size_t j = 0; j < (size_t)m * (size_t)n; j++)
-            if (a->dot[j] != c->want[j]) {
-                o->excluded = true;
-                snprintf(o->why, sizeof o->why, "MISMATCH token %zu row %zu: got %d want %d", j / (size_t)m, j % (size_t)m,
-                         a->dot[j], c->want[j]);
-                break;
-            }
-        if (o->excluded) continue;
+        char detail[400];
+        if (tt_verify_case(v, c, w, 1, pool, detail, sizeof detail)) { /* the bytes it times, through this pool */
+            o->excluded = true;
+            snprintf(o->why, sizeof o->why, "MISMATCH %s", detail);
+            continue;
+        }
         char name[240];
         snprintf(name, sizeof name, "%s%s/%dx%d/n%d/t%d", v->op == TT_OP_GEMM ? "" : "(gemv x n) ", v->name, m, k, n,
                  threads);

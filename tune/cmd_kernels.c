@@ -1,5 +1,6 @@
 /* tritune list | verify | bench: the registry, the exactness sweep, and Google Benchmark timing of variants. */
 #include "tt_cli.h"
+#include "tt_verify.h"
 #include "tt_gbench.h"
 #include "tt_harness.h"
 #include "tt_papi.h"
@@ -77,23 +78,35 @@ int tt_cmd_list(int argc, char **argv)
 }
 
 /* ---- verify: the exactness sweep of tests/kernels/test_variants.c, as a user command ---- */
+static void verify_usage(FILE *f)
+{
+    fprintf(f, "usage: tritune verify [--quick] [PATTERN]\n"
+               "Runs every eligible variant (matching PATTERN: '*' wildcards, A,B alternatives, else a substring) through\n"
+               "the verifier (kernels/tt_verify.h) against the scalar oracle, bit for bit: K around every block size, M\n"
+               "around the row block, 2B4T shapes, adversarial inputs (q at both ends of the variant's domain, T all +1\n"
+               "/ -1, K up to 2^20, 2^14 with --quick), row-range and thread-pool splits; GEMM rows also every token\n"
+               "count around the token block and padded strides. Prints ok / MISMATCH (first differing token, row and\n"
+               "values) / skipped (missing feature). Exit 1 on any mismatch or when PATTERN matches nothing.\n");
+}
+
 int tt_cmd_verify(int argc, char **argv)
 {
     const char *pat = NULL;
     bool quick = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) {
-            printf("usage: tritune verify [--quick] [PATTERN]\n  runs every eligible variant (matching PATTERN) against "
-                   "the scalar oracle over a shape sweep\n  (K around every block size, M around the row block, a 2B4T "
-                   "shape) and adversarial inputs\n  (q at both ends of the variant's domain, T all +1 / -1, K up to "
-                   "65536); prints ok / MISMATCH (first\n  differing row and values) / skipped (missing feature).\n");
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            verify_usage(stdout);
             return 0;
         }
         if (!strcmp(argv[i], "--quick")) quick = true;
-        else if (argv[i][0] != '-') pat = argv[i];
+        else if (argv[i][0] != '-' && !pat) pat = argv[i];
+        else {
+            fprintf(stderr, "tritune verify: unexpected argument '%s'\n", argv[i]);
+            verify_usage(stderr);
+            return 2;
+        }
     }
     const tt_cpu *cpu = tt_cpu_get();
-    static const int ks[] = {32, 96, 128, 160, 256, 384, 640, 1024, 2560, 6912};
     int ok = 0, bad = 0, skip = 0;
     for (int i = 0; i < tt_registry_count; i++) {
         const tt_variant *v = &tt_registry[i];
@@ -104,36 +117,11 @@ int tt_cmd_verify(int argc, char **argv)
             skip++;
             continue;
         }
-        char detail[256] = "";
-        tt_status st = TT_OK;
+        char detail[400] = "";
         int cases = 0;
-        if (v->op == TT_OP_GEMM) { /* batched prefill rows: their own sweep (cmd_gemm.c) */
-            st = tt_verify_gemm(v, quick, detail, sizeof detail, &cases);
-        } else {
-            int blk = v->row_align > 1 ? v->row_align : (v->p.rows > 1 ? v->p.rows : 1);
-            int ms[] = {1, blk + 1, 2 * blk + 3, quick ? 0 : 640};
-            for (size_t a = 0; a < sizeof ks / sizeof *ks && !st; a++)
-                for (size_t b = 0; b < 4 && !st; b++) {
-                    if (!ms[b] || tt_variant_check_shape(v, ms[b], ks[a])) continue;
-                    tt_harness h;
-                    if ((st = tt_harness_init(&h, ms[b], ks[a], 1000 + i * 31 + a * 7 + b, 0))) break;
-                    st = tt_harness_verify(&h, v, detail, sizeof detail);
-                    tt_harness_free(&h);
-                    cases++;
-                }
-            int kbig = quick ? 16384 : 65536;
-            if (!st && !tt_variant_check_shape(v, blk, kbig)) {
-                tt_harness h;
-                if (!(st = tt_harness_init(&h, blk, kbig, 77, 0))) st = tt_harness_verify(&h, v, detail, sizeof detail);
-                tt_harness_free(&h);
-                cases++;
-            }
-        }
+        tt_status st = tt_verify_variant(v, quick, &cases, detail, sizeof detail);
         if (st) {
             printf("MISMATCH  %s: %s\n", v->name, detail[0] ? detail : tt_last_error());
-            bad++;
-        } else if (!cases) {
-            printf("MISMATCH  %s: accepts none of the sweep's shapes\n", v->name);
             bad++;
         } else {
             printf("ok        %s (%d %sshapes)\n", v->name, cases, v->op == TT_OP_GEMM ? "GEMM " : "");
@@ -142,6 +130,10 @@ int tt_cmd_verify(int argc, char **argv)
         fflush(stdout);
     }
     printf("verify: %d ok, %d mismatching, %d skipped (CPU/OS lacks the ISA)\n", ok, bad, skip);
+    if (!ok && !bad && !skip) {
+        fprintf(stderr, "tritune verify: no variant matches '%s' (tritune list shows the names)\n", pat ? pat : "");
+        return 1;
+    }
     return bad ? 1 : 0;
 }
 

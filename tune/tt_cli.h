@@ -18,10 +18,6 @@ int tt_cmd_wisdom(int argc, char **argv);
  * apply, a malformed option). */
 int tt_wisdom_startup(int *argc, char **argv, const char *verb);
 
-/* The GEMM exactness sweep of `tritune verify` (cmd_gemm.c): M around the row pass, N around the token block, K
- * at block multiples, padded strides, and T all +-1 with q at both ends at large K. cases: shapes checked. */
-struct tt_variant;
-int tt_verify_gemm(const struct tt_variant *v, bool quick, char *detail, size_t dlen, int *cases);
 
 /* "--flag value" / "--flag=value" parsing helpers: return the value or NULL. */
 const char *tt_arg_value(int argc, char **argv, int *i, const char *flag);

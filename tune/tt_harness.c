@@ -1,4 +1,5 @@
 #include "tt_harness.h"
+#include "tt_verify.h"
 #include "tt_membw.h"
 #include "tt_gbench.h"
 #include "tt_papi.h"
@@ -118,27 +119,6 @@ tt_status tt_harness_packset(tt_harness *h, const tt_variant *v, bool cold, tt_p
     return TT_OK;
 }
 
-static tt_status run_check(const tt_variant *v, const tt_tern *w, const int8_t *q, int32_t sum_q, const int32_t *ref,
-                           const uint8_t *packed, const char *what, char *detail, size_t len)
-{
-    int32_t *dot = malloc(sizeof(int32_t) * (size_t)w->m);
-    if (!dot) return tt_fail(TT_ERR_NOMEM, "verify");
-    tt_status st = tt_variant_run(v, packed, w->m, w->k, q, sum_q, dot);
-    if (st) {
-        snprintf(detail, len, "%s: %s", what, tt_last_error());
-        free(dot);
-        return st;
-    }
-    for (int r = 0; r < w->m; r++)
-        if (dot[r] != ref[r]) {
-            snprintf(detail, len, "%s %dx%d: first differing row %d: got %d, oracle %d", what, w->m, w->k, r, dot[r], ref[r]);
-            free(dot);
-            return TT_ERR_MISMATCH;
-        }
-    free(dot);
-    return TT_OK;
-}
-
 tt_status tt_harness_verify(tt_harness *h, const tt_variant *v, char *detail, size_t len)
 {
     tt_packset *ps;
@@ -147,27 +127,10 @@ tt_status tt_harness_verify(tt_harness *h, const tt_variant *v, char *detail, si
         snprintf(detail, len, "%s", tt_last_error());
         return st;
     }
-    st = run_check(v, &h->w, h->q, h->sum_q, h->ref, ps->buf, "random", detail, len);
-    if (st) return st;
-    /* adversarial block at this K: q at both domain edges, T all +1 and all -1 */
-    int rows = 2 * v->row_align + 1;
-    tt_tern a;
-    if ((st = tt_tern_alloc(&a, rows, h->k))) return st;
-    int8_t *q = malloc((size_t)h->k);
-    int32_t *ref = malloc(sizeof(int32_t) * rows);
-    size_t n = tt_variant_packed_size(v, rows, h->k);
-    uint8_t *buf = tt_alloc(n);
-    for (int e = 0; e < 4 && !st && q && ref && buf; e++) {
-        int qv = e & 1 ? v->act_min : v->act_max, tv = e & 2 ? -1 : 1;
-        memset(q, qv, (size_t)h->k);
-        memset(a.t, tv, (size_t)rows * h->k);
-        tt_oracle_dot(&a, q, ref);
-        if ((st = tt_variant_pack(v, &a, buf, n))) snprintf(detail, len, "adversarial pack: %s", tt_last_error());
-        else st = run_check(v, &a, q, qv * h->k, ref, buf, e & 1 ? "adversarial q=min" : "adversarial q=max", detail, len);
-    }
-    if (!q || !ref || !buf) st = tt_fail(TT_ERR_NOMEM, "verify");
-    free(q), free(ref), tt_free(buf);
-    tt_tern_free(&a);
+    /* this shape's case on the very bytes that will be timed, then the domain edges at this K */
+    tt_vcase c = {.w = h->w, .n = 1, .ldq = (size_t)h->k, .q = h->q, .sum_q = &h->sum_q, .want = h->ref};
+    st = tt_verify_case(v, &c, ps->buf, 0, NULL, detail, len);
+    if (!st) st = tt_verify_edges(v, 2 * (v->row_align > 0 ? v->row_align : 1) + 1, h->k, detail, len);
     return st;
 }
 

@@ -32,8 +32,8 @@ tt_status tt_harness_init(tt_harness *h, int m, int k, uint64_t seed, size_t col
 void tt_harness_free(tt_harness *h);
 /* Packed copies for v (shared with every variant of the same layout key); ncopies > 1 only if cold. */
 tt_status tt_harness_packset(tt_harness *h, const tt_variant *v, bool cold, tt_packset **out);
-/* Run v on this shape and compare with the oracle; also an adversarial block (q at both ends of the variant's
- * domain, T all +1 and all -1) at this K. detail gets the first mismatch. */
+/* The verifier (kernels/tt_verify.h) on this shape's case, run on v's packed bytes that will be timed, and the
+ * adversarial edges (q at both ends of v's domain, T all +1 and all -1) at this K. detail gets the first mismatch. */
 tt_status tt_harness_verify(tt_harness *h, const tt_variant *v, char *detail, size_t len);
 
 typedef struct tt_bench_arg {

@@ -1,0 +1,255 @@
+/* tt_verify.c — see tt_verify.h. */
+#include "tt_verify.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SENTINEL 0x5a5a5a5a
+
+void tt_vcase_free(tt_vcase *c)
+{
+    tt_tern_free(&c->w);
+    free(c->q);
+    free(c->sum_q);
+    free(c->want);
+    memset(c, 0, sizeof *c);
+}
+
+tt_status tt_vcase_make(tt_vcase *c, int m, int k, int n, size_t pad, int mode, int qlo, int qhi, uint64_t seed)
+{
+    memset(c, 0, sizeof *c);
+    tt_status st = tt_tern_alloc(&c->w, m, k);
+    if (st) return st;
+    c->n = n;
+    c->ldq = (size_t)k + pad;
+    c->q = malloc(c->ldq * (size_t)n);
+    c->sum_q = malloc(sizeof(int32_t) * (size_t)n);
+    c->want = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
+    if (!c->q || !c->sum_q || !c->want) {
+        tt_vcase_free(c);
+        return tt_fail(TT_ERR_NOMEM, "verify case %dx%d, %d tokens", m, k, n);
+    }
+    memset(c->q, 0x7f, c->ldq * (size_t)n); /* padding bytes a kernel must not read into a dot */
+    if (mode == 0) tt_tern_random(&c->w, seed);
+    else memset(c->w.t, mode > 0 ? 1 : -1, (size_t)m * (size_t)k);
+    uint64_t s = seed ^ 0x9e3779b97f4a7c15ull;
+    for (int t = 0; t < n; t++) {
+        int8_t *q = c->q + (size_t)t * c->ldq;
+        int32_t sq = 0;
+        for (int j = 0; j < k; j++) {
+            int v = mode == 0 ? qlo + (int)(tt_rand_next(&s) % (uint64_t)(qhi - qlo + 1)) : (t % 2 ? qlo : qhi);
+            q[j] = (int8_t)v;
+            sq += v;
+        }
+        c->sum_q[t] = sq;
+        if (mode == 0 || t < 2) tt_oracle_dot(&c->w, q, c->want + (size_t)t * m);
+        else memcpy(c->want + (size_t)t * m, c->want + (size_t)(t % 2) * m, sizeof(int32_t) * (size_t)m);
+    }
+    return TT_OK;
+}
+
+/* Tokens [0, nt) of got against the oracle over rows [r0, r1), SENTINEL elsewhere. */
+static tt_status compare(const tt_variant *v, const tt_vcase *c, int nt, const int32_t *got, int r0, int r1,
+                         const char *what, char *detail, size_t dlen)
+{
+    int m = c->w.m;
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < m; r++) {
+            int32_t want = r >= r0 && r < r1 ? c->want[(size_t)t * m + r] : SENTINEL;
+            if (got[(size_t)t * m + r] != want) {
+                snprintf(detail, dlen, "%s %s %dx%d n=%d ldq=%zu rows [%d,%d): token %d row %d: got %d, %s %d",
+                         v->name, what, m, c->w.k, nt, c->ldq, r0, r1, t, r, got[(size_t)t * m + r],
+                         r >= r0 && r < r1 ? "oracle" : "untouched row should hold", want);
+                return TT_ERR_MISMATCH;
+            }
+        }
+    return TT_OK;
+}
+
+typedef struct pool_job {
+    const tt_variant *v;
+    const tt_gemv_args *g1;
+    const tt_gemm_args *gn;
+    int32_t *dot;
+} pool_job;
+
+static void pool_worker(void *arg, int tid, int nth)
+{
+    const pool_job *j = arg;
+    int r0, r1, m = j->g1 ? j->g1->m : j->gn->m;
+    tt_split_even(m, j->v->row_align > 0 ? j->v->row_align : 1, tid, nth, &r0, &r1);
+    if (r0 >= r1) return;
+    if (j->g1) j->v->gemv(j->g1, j->dot, r0, r1);
+    else j->v->gemm(j->gn, j->dot, r0, r1);
+}
+
+tt_status tt_verify_case(const tt_variant *v, const tt_vcase *c, const uint8_t *packed, int splits, tt_pool *pool,
+                         char *detail, size_t dlen)
+{
+    int m = c->w.m, k = c->w.k, n = v->op == TT_OP_GEMM ? c->n : 1;
+    detail[0] = 0;
+    tt_status st = tt_variant_check_shape(v, m, k);
+    if (st) {
+        snprintf(detail, dlen, "%s refuses %dx%d: %s", v->name, m, k, tt_last_error());
+        return st;
+    }
+    size_t nb = tt_variant_packed_size(v, m, k);
+    size_t wsn = v->op == TT_OP_GEMM ? tt_variant_gemm_ws_size(v, k, n, c->ldq) : tt_variant_ws_size(v, k);
+    uint8_t *own = packed ? NULL : tt_alloc(nb);
+    void *ws = wsn ? tt_alloc(wsn) : NULL;
+    int32_t *dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
+    if ((!packed && !own) || (wsn && !ws) || !dot) {
+        st = tt_fail(TT_ERR_NOMEM, "verify %s %dx%d", v->name, m, k);
+        snprintf(detail, dlen, "%s", tt_last_error());
+        goto out;
+    }
+    if (!packed && (st = tt_variant_pack(v, &c->w, own, nb))) {
+        snprintf(detail, dlen, "%s pack %dx%d: %s", v->name, m, k, tt_last_error());
+        goto out;
+    }
+    const uint8_t *buf = packed ? packed : own;
+    /* whole, through the convenience entry point */
+    for (size_t i = 0; i < (size_t)m * n; i++) dot[i] = SENTINEL;
+    st = v->op == TT_OP_GEMM ? tt_variant_run_gemm(v, buf, m, k, n, c->q, c->ldq, c->sum_q, dot)
+                             : tt_variant_run(v, buf, m, k, c->q, c->sum_q[0], dot);
+    if (st) {
+        snprintf(detail, dlen, "%s run %dx%d n=%d: %s", v->name, m, k, n, tt_last_error());
+        goto out;
+    }
+    if ((st = compare(v, c, n, dot, 0, m, "whole", detail, dlen))) goto out;
+    /* row ranges [r0, r1) at the variant's row alignment; other rows untouched */
+    if (ws) {
+        if (v->op == TT_OP_GEMM) tt_variant_gemm_prep(v, c->q, c->ldq, k, n, ws);
+        else v->prep(c->q, k, ws);
+    }
+    tt_gemv_args g1 = {buf, c->q, ws, c->sum_q[0], m, k};
+    tt_gemm_args gn = {buf, c->q, c->ldq, ws, c->sum_q, m, k, n};
+    int al = v->row_align > 0 ? v->row_align : 1;
+    for (int s = 0; s < splits && !st; s++) {
+        int r0 = (s * 7 + 1) % (m + 1), r1 = m - (s * 3) % (m - r0 + 1);
+        r0 -= r0 % al;
+        if (r1 != m) r1 -= r1 % al;
+        if (r1 < r0) r1 = r0;
+        for (size_t i = 0; i < (size_t)m * n; i++) dot[i] = SENTINEL;
+        if (v->op == TT_OP_GEMM) v->gemm(&gn, dot, r0, r1);
+        else v->gemv(&g1, dot, r0, r1);
+        st = compare(v, c, n, dot, r0, r1, "range", detail, dlen);
+    }
+    if (pool && !st) { /* rows split over the pool's threads as the model splits them */
+        for (size_t i = 0; i < (size_t)m * n; i++) dot[i] = SENTINEL;
+        pool_job j = {v, v->op == TT_OP_GEMM ? NULL : &g1, v->op == TT_OP_GEMM ? &gn : NULL, dot};
+        tt_pool_run(pool, pool_worker, &j);
+        st = compare(v, c, n, dot, 0, m, "pool", detail, dlen);
+    }
+out:
+    tt_free(own);
+    tt_free(ws);
+    free(dot);
+    return st;
+}
+
+tt_status tt_verify_edges(const tt_variant *v, int m, int k, char *detail, size_t dlen)
+{
+    tt_status st = TT_OK;
+    for (int mode = -1; mode <= 1 && !st; mode += 2) {
+        tt_vcase c;
+        /* two tokens for a GEMM (q = max, then q = min); a GEMV checks each edge as its own token 0 */
+        for (int edge = 0; edge < (v->op == TT_OP_GEMM ? 1 : 2) && !st; edge++) {
+            int qhi = edge ? v->act_min : v->act_max;
+            if ((st = tt_vcase_make(&c, m, k, v->op == TT_OP_GEMM ? 2 : 1, 0, mode, v->act_min, qhi, 0))) {
+                snprintf(detail, dlen, "%s", tt_last_error());
+                return st;
+            }
+            st = tt_verify_case(v, &c, NULL, 1, NULL, detail, dlen);
+            tt_vcase_free(&c);
+        }
+    }
+    return st;
+}
+
+/* Shared pools for the sweep's thread splits, made once. */
+static tt_pool *sweep_pool(int threads)
+{
+    static tt_pool *p[4];
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    if (!p[threads]) p[threads] = tt_pool_new(threads, NULL, NULL);
+    pthread_mutex_unlock(&mu);
+    return p[threads];
+}
+
+/* One random case of the sweep; counts it when the variant accepts the shape. */
+static tt_status sweep_case(const tt_variant *v, int m, int k, int n, size_t pad, int splits, tt_pool *pool,
+                            uint64_t seed, int *cases, char *detail, size_t dlen)
+{
+    if (tt_variant_check_shape(v, m, k)) return TT_OK;
+    tt_vcase c;
+    tt_status st = tt_vcase_make(&c, m, k, n, pad, 0, v->act_min, v->act_max, seed);
+    if (st) {
+        snprintf(detail, dlen, "%s", tt_last_error());
+        return st;
+    }
+    st = tt_verify_case(v, &c, NULL, splits, pool, detail, dlen);
+    tt_vcase_free(&c);
+    if (!st) ++*cases;
+    return st;
+}
+
+tt_status tt_verify_variant(const tt_variant *v, bool quick, int *cases_out, char *detail, size_t dlen)
+{
+    int cases = 0, idx = (int)(v - tt_registry);
+    tt_status st = TT_OK;
+    detail[0] = 0;
+    int blk = v->row_align > 1 ? v->row_align : (v->p.rows > 1 ? v->p.rows : (v->p.bm > 0 ? v->p.bm : 1));
+    int ms[] = {1, blk > 1 ? blk - 1 : 2, blk, blk + 1, 2 * blk + 3};
+    int kcap = quick ? 1 << 14 : 1 << 20;
+    if (v->op == TT_OP_GEMV) {
+        static const int ks[] = {32, 64, 96, 128, 160, 192, 256, 288, 384, 512, 640, 768, 1024, 1536, 2560};
+        for (size_t a = 0; a < sizeof ks / sizeof *ks && !st; a++)
+            for (size_t b = 0; b < sizeof ms / sizeof *ms && !st; b++)
+                if (!quick || (a % 3 == 0 && b % 2 == 0))
+                    st = sweep_case(v, ms[b], ks[a], 1, 0, b == 3 ? 3 : 0, NULL, (uint64_t)(idx * 131 + a * 17 + b),
+                                    &cases, detail, dlen);
+        static const int big[][2] = {{640, 2560}, {96, 6912}}; /* 2B4T: k/v projection, the down projection's K */
+        for (size_t a = 0; a < 2 && !quick && !st; a++)
+            st = sweep_case(v, big[a][0], big[a][1], 1, 0, 1, sweep_pool(a ? 3 : 2), (uint64_t)(7 + idx), &cases,
+                            detail, dlen);
+        int kmax = v->k_max < kcap ? v->k_max : kcap;
+        kmax -= kmax % (v->k_align > 96 ? v->k_align : 96 * 4);
+        if (!st && !tt_variant_check_shape(v, blk + 1, kmax)) {
+            st = tt_verify_edges(v, blk + 1, kmax, detail, dlen);
+            cases += !st;
+        }
+    } else {
+        static const int ks[] = {128, 256, 384, 512, 640, 896, 1024, 2560};
+        int R = v->p.rows > 0 ? v->p.rows : 1, N = v->p.n > 0 ? v->p.n : 1;
+        int gms[] = {1, R > 1 ? R - 1 : 2, R, R + 1, 2 * R + 3};
+        for (size_t a = 0; a < sizeof ks / sizeof *ks && !st; a++)
+            for (size_t b = 0; b < sizeof gms / sizeof *gms && !st; b++)
+                for (int n = 1; n <= 2 * N + 1 && !st; n++) /* every token count from 1 to 2n+1 */
+                    if ((a + b + (size_t)n) % (quick ? 5 : 2) == 0)
+                        st = sweep_case(v, gms[b], ks[a], n, (a + (size_t)n) % 2 ? 0 : 64 + 32 * (b % 2), 3, NULL,
+                                        (uint64_t)(idx * 1009 + a * 101 + b * 11 + (size_t)n), &cases, detail, dlen);
+        if (!quick && !st) /* 2B4T k/v projection, a prefill chunk of 2n+1 tokens, split over 2 threads */
+            st = sweep_case(v, 640, 2560, 2 * N + 1, 0, 1, sweep_pool(2), (uint64_t)(77 + idx), &cases, detail, dlen);
+        int kbig = (quick ? 1 << 14 : 1 << 17) + 128; /* an odd block count */
+        if (!st && !tt_variant_check_shape(v, R + 1, kbig)) {
+            st = tt_verify_edges(v, R + 1, kbig, detail, dlen);
+            cases += !st;
+        }
+        blk = R;
+    }
+    /* pool splits over 2 and 3 threads: an odd M, or an odd number of row blocks where M must fill whole blocks */
+    int pm = tt_variant_check_shape(v, 203, 768) ? 7 * blk : 203;
+    for (int th = 2; th <= 3 && !st; th++)
+        st = sweep_case(v, pm, 768, v->op == TT_OP_GEMM ? 5 : 1, 32, 0, sweep_pool(th), (uint64_t)(5 + idx), &cases,
+                        detail, dlen);
+    if (!st && !cases) {
+        snprintf(detail, dlen, "%s accepts none of the sweep's shapes", v->name);
+        st = TT_ERR_SHAPE;
+    }
+    if (cases_out) *cases_out = cases;
+    return st;
+}
