@@ -5,6 +5,7 @@ TUNE_BUDGET ?=
 MODEL ?=
 THREADS ?=
 FORCE ?=
+FORCE_BAKE ?=
 
 .PHONY: all deps build test tune bench report e2e run clean help
 
@@ -34,7 +35,7 @@ test: deps
 	@sh ci/test.sh
 
 tune: build
-	@TUNE_BUDGET="$(TUNE_BUDGET)" MODEL="$(MODEL)" THREADS="$(THREADS)" FORCE="$(FORCE)" BUILD="$(BUILD)" sh ci/tune.sh
+	@TUNE_BUDGET="$(TUNE_BUDGET)" MODEL="$(MODEL)" THREADS="$(THREADS)" FORCE="$(FORCE)" FORCE_BAKE="$(FORCE_BAKE)" BUILD="$(BUILD)" sh ci/tune.sh
 
 MODEL_FILE ?= results/models/2b4t.gguf
 E2E_THREADS ?= 1,2

@@ -3,6 +3,7 @@
 # winners into the binary, and write results/<cpu-id>/ (profile, Google Benchmark JSON, log, summary, report).
 #   TUNE_BUDGET=seconds for the cold race (default 330)   TUNE_WARM_BUDGET=seconds for the warm race (default 150)
 #   MODEL=2b4t|large|3b|8b|FILE.gguf   THREADS=1,2,...   FORCE=1 (retune)
+#   FORCE_BAKE=1: bake entries flagged as measured under interference too (see tritune tune --help)
 # Two races: cold (weights stream from DRAM: what decode does; these winners are baked) and warm (cache-resident).
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ echo
 args="--model ${MODEL:-2b4t} --out results"
 [ -n "${THREADS:-}" ] && args="$args --threads $THREADS"
 [ "${FORCE:-}" = 1 ] && args="$args --force"
+[ "${FORCE_BAKE:-}" = 1 ] && args="$args --force-bake"
 id=$("$T" info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])')
 dir="results/$id"
 if [ -f "$dir/profile.json" ] && [ "${FORCE:-}" != 1 ]; then
@@ -30,6 +32,10 @@ if [ -f "$dir/baked.c" ]; then
     meson configure "$BUILD" -Dbaked="$PWD/$dir/baked.c" >/dev/null
     ninja -C "$BUILD" >/dev/null
     TRITUNE_DEBUG=0 "$T" info | tail -1
+elif meson configure "$BUILD" 2>/dev/null | grep -q "$dir/baked.c"; then
+    echo "tritune: nothing baked this time (see the log above); the binary drops its earlier table"
+    meson configure "$BUILD" -Dbaked= >/dev/null
+    ninja -C "$BUILD" >/dev/null
 fi
 if "$T" report "$dir" >/dev/null 2>"$dir/report.err"; then
     echo "tritune: report written to $dir/report/report.md"

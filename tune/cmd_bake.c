@@ -82,8 +82,11 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
     const tt_prof_entry **win = calloc((size_t)(p->n ? p->n : 1), sizeof *win);
     bake_row *rows = calloc((size_t)(p->n ? p->n : 1), sizeof *rows);
     bake_gemm_row *grows = calloc((size_t)(p->ng ? p->ng : 1), sizeof *grows);
-    int nrows = 0;
-    tt_status st = !win || !rows || !grows ? tt_fail(TT_ERR_NOMEM, "bake") : tt_profile_winners(p, win, &nrows);
+    int nrows = 0, flagged = 0;
+    tt_status st = !win || !rows || !grows ? tt_fail(TT_ERR_NOMEM, "bake") : tt_profile_winners(p, win, &nrows, &flagged);
+    if (!st && flagged)
+        fprintf(stderr, "tritune bake: %d entries measured under interference left out (tune --force-bake accepts them)\n",
+                flagged);
     if (st) {
         free(win), free(rows), free(grows);
         return st;

@@ -120,14 +120,17 @@ int tt_cmd_wisdom(int argc, char **argv)
         }
         printf("%-18s %-12s %7s  %-52s %12s\n", "shape", "m x k", "threads", "winner (GEMV)", "median µs");
         const tt_prof_entry **w = calloc((size_t)(p.n ? p.n : 1), sizeof *w);
-        int n = 0;
-        if (w && !tt_profile_winners(&p, w, &n))
+        int n = 0, flagged = 0;
+        if (w && !tt_profile_winners(&p, w, &n, &flagged))
             for (int i = 0; i < n; i++) {
                 char mk[32];
                 snprintf(mk, sizeof mk, "%dx%d", w[i]->m, w[i]->k);
                 printf("%-18s %-12s %7d  %-52s %12.1f\n", w[i]->shape, mk, w[i]->threads, w[i]->winner.variant,
                        w[i]->winner.median_ns / 1e3);
             }
+        if (flagged)
+            printf("(%d entries measured under interference are not used: tritune tune --force-bake accepts them)\n",
+                   flagged);
         for (int i = 0; i < p.ng; i++)
             printf("%-18s %dx%d t%d prefill (%d tokens): %s%s%s\n", p.g[i].shape, p.g[i].m, p.g[i].k, p.g[i].threads,
                    p.g[i].tokens, p.g[i].winner, p.g[i].shared[0] ? ", on the GEMV's bytes " : "", p.g[i].shared);

@@ -136,15 +136,20 @@ static json_t *profile_json(const tt_profile *p)
         const tt_prof_entry *e = &p->e[i];
         json_t *ctr = json_object();
         for (int c = 0; c < e->ncounters; c++) json_object_set_new(ctr, e->counter_names[c], json_real(e->counters[c]));
+        json_t *ej;
         json_array_append_new(
             entries,
-            json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:i, s:i, s:i, s:i, s:o}",
+            ej = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:i, s:i, s:i, s:i, s:o}",
                       "shape", e->shape, "m", e->m, "k", e->k, "threads", e->threads, "split", e->split, "regime",
                       e->regime, "winner", stat_json(&e->winner), "runner_up", stat_json(&e->runner_up), "baseline",
                       stat_json(&e->baseline), "regimes", "cold_winner_ns", e->cold_winner_ns, "cold_baseline_ns",
                       e->cold_baseline_ns, "warm_winner_ns", e->warm_winner_ns, "warm_baseline_ns",
                       e->warm_baseline_ns, "cold_ceiling_ns", e->cold_ceiling_ns, "candidates", e->candidates, "verified", e->verified, "excluded",
                       e->excluded, "rounds", e->rounds, "counters", ctr));
+        json_object_set_new(ej, "conditions",
+                            json_pack("{s:f, s:f, s:f, s:f, s:b, s:s}", "others_cpus", e->others_cpus, "steal_cpus",
+                                      e->steal_cpus, "bw_before_gbps", e->bw_before_gbps, "bw_after_gbps",
+                                      e->bw_after_gbps, "remeasured", e->remeasured, "flags", e->flags));
     }
     json_t *pre = json_array();
     for (int i = 0; i < p->ng; i++) {
@@ -155,11 +160,13 @@ static json_t *profile_json(const tt_profile *p)
                                              g->shared, "shared_ns", g->shared_ns, "gemv", g->gemv, "gemv_ns", g->gemv_ns,
                                              "candidates", g->candidates, "verified", g->verified, "excluded", g->excluded));
     }
-    return json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:o, s:o}", "schema",
+    json_t *top = json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:o, s:o}", "schema",
                      TT_PROFILE_SCHEMA, "version", ver, "cpu", cpu_json(&p->cpu), "registry_hash", hash,
                      "registry_count", p->registry_count, "compiler", p->compiler, "flags", p->flags,
                      "tritune_version", p->version, "created", p->created, "model", p->model, "papi", p->papi,
                      "energy", p->energy, "membw", bw, "cold_bytes", p->cold_bytes, "entries", entries, "prefill", pre);
+    if (top) json_object_set_new(top, "flags_accepted", json_boolean(p->flags_accepted));
+    return top;
 }
 
 tt_status tt_profile_write(const tt_profile *p, const char *path)
@@ -286,6 +293,16 @@ static tt_status read_entry(json_t *o, tt_prof_entry *e, size_t idx)
         if (json_object_get(rg, "cold_ceiling_ns") && (st = get_num(rg, "cold_ceiling_ns", &e->cold_ceiling_ns, ctx)))
             return st;
     }
+    json_t *cd = json_object_get(o, "conditions");
+    if (cd) { /* optional (1.2) */
+        if (!json_is_object(cd)) return tt_fail(TT_ERR_FORMAT, "profile: %s.conditions is not an object", ctx);
+        if ((st = get_num(cd, "others_cpus", &e->others_cpus, ctx)) || (st = get_num(cd, "steal_cpus", &e->steal_cpus, ctx)) ||
+            (st = get_num(cd, "bw_before_gbps", &e->bw_before_gbps, ctx)) ||
+            (st = get_num(cd, "bw_after_gbps", &e->bw_after_gbps, ctx)) ||
+            (st = get_str(cd, "flags", e->flags, sizeof e->flags, ctx)))
+            return st;
+        e->remeasured = json_is_true(json_object_get(cd, "remeasured"));
+    }
     json_t *ctr = json_object_get(o, "counters");
     const char *key;
     json_t *v;
@@ -361,6 +378,7 @@ tt_status tt_profile_read(const char *path, tt_profile *p)
         get_str(j, "papi", p->papi, sizeof p->papi, "profile");
         get_str(j, "energy", p->energy, sizeof p->energy, "profile");
         get_num(j, "cold_bytes", &p->cold_bytes, "profile");
+        p->flags_accepted = json_is_true(json_object_get(j, "flags_accepted"));
         json_t *bw = json_object_get(j, "membw");
         size_t i;
         json_t *v;
@@ -411,12 +429,17 @@ tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *h, uint64_t has
     return TT_OK;
 }
 
-tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n)
+tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n, int *flagged)
 {
     *n = 0;
+    if (flagged) *flagged = 0;
     for (int i = 0; i < p->n; i++) {
         const tt_prof_entry *e = &p->e[i];
         if (strcmp(e->regime, "cold") && tt_profile_find(p, e->m, e->k, e->threads, "cold")) continue;
+        if (e->flags[0] && !p->flags_accepted) {
+            if (flagged) ++*flagged;
+            continue;
+        }
         const tt_variant *v = tt_variant_find(e->winner.variant);
         if (!v || !v->exact || v->op != TT_OP_GEMV)
             return tt_fail(TT_ERR_FORMAT, "profile winner %s is not an exact GEMV variant of this registry",

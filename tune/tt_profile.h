@@ -10,7 +10,7 @@
 
 #define TT_PROFILE_SCHEMA "tritune-profile"
 #define TT_PROFILE_MAJOR 1
-#define TT_PROFILE_MINOR 1 /* 1.1: optional "prefill" (GEMM races) */
+#define TT_PROFILE_MINOR 2 /* 1.1: optional "prefill" (GEMM races); 1.2: optional entry "conditions", "flags_accepted" */
 
 /* tt_cpu_id_current with the topology fields from topo (hwloc); topo NULL: unknown. */
 void tt_cpu_id_here(tt_cpu_id *id, const tt_topo *topo);
@@ -38,6 +38,12 @@ typedef struct tt_prof_entry {
     int ncounters;
     char counter_names[TT_PROF_MAX_COUNTERS][32];
     double counters[TT_PROF_MAX_COUNTERS];
+    /* Measurement conditions (1.2; absent: not recorded): CPUs other processes and the hypervisor took during the
+     * race (tt_load), read bandwidth probed at this thread count just before and after it (0: not probed), whether
+     * the entry was measured twice, and the flags that stayed ("" when clean; "; "-separated). */
+    double others_cpus, steal_cpus, bw_before_gbps, bw_after_gbps;
+    bool remeasured;
+    char flags[256];
 } tt_prof_entry;
 
 /* One prefill race: the GEMM variants for (m, k, threads) on `tokens` tokens (the model's prefill chunk), warm
@@ -67,6 +73,7 @@ typedef struct tt_profile {
     int n, cap;
     tt_prof_gemm *g; /* prefill races (optional; profiles before 1.1 have none) */
     int ng, gcap;
+    bool flags_accepted; /* tune --force-bake: entries with flags are used anyway (1.2) */
 } tt_profile;
 
 void tt_profile_init(tt_profile *p);
@@ -79,9 +86,9 @@ const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int thre
 
 /* The entries that stand for the profile's GEMV winners, as both `bake` and the runtime wisdom take them: per
  * (m, k, threads) the cold-raced entry (decode streams weights from DRAM), the warm one only where no cold entry
- * exists. Every GEMV winner must be an exact GEMV variant of this registry, every prefill winner (and its shared
+ * exists; entries with measurement flags only when p->flags_accepted (*flagged, optional, counts those left out). Every GEMV winner must be an exact GEMV variant of this registry, every prefill winner (and its shared
  * kernel) an exact GEMM one: TT_ERR_FORMAT naming the first that is not. out: room for p->n pointers. */
-tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n);
+tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n, int *flagged);
 
 tt_status tt_profile_write(const tt_profile *p, const char *path);
 tt_status tt_profile_read(const char *path, tt_profile *p);

@@ -6,6 +6,7 @@
 #include "tt_gbench.h"
 #include "tt_gemm_bench.h"
 #include "tt_harness.h"
+#include "tt_load.h"
 #include "tt_membw.h"
 #include "tt_papi.h"
 #include "tt_profile.h"
@@ -118,7 +119,7 @@ typedef struct tune_opts {
     double budget_s;
     int threads[16], nthreads;
     const char *out_root, *model;
-    bool force, exhaustive;
+    bool force, exhaustive, force_bake;
     tt_regime regime;
     const char *shapes; /* optional "MxK,MxK" override */
     double cold_mib;    /* optional cap on the rotating copies per layout */
@@ -387,6 +388,85 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
     return st ? 1 : 0;
 }
 
+/* ---- the conditions of a measurement ---- */
+static double probe_bw(tt_topo *topo, int threads)
+{
+    tt_membw_result r;
+    return tt_membw_measure(topo, &(tt_membw_opts){.threads = threads, .runs = 3}, &r) ? 0 : r.gbps_median;
+}
+
+static void add_flag(char *flags, size_t n, const char *what)
+{
+    size_t len = strlen(flags);
+    snprintf(flags + len, n - len, "%s%s", len ? "; " : "", what);
+}
+
+/* What is physically implausible or contended about an entry: another process or the hypervisor took CPU time
+ * during its race, the read bandwidth moved between the probes around it (a bimodal host), its cold I2_S winner ran
+ * faster than a pure read of the same bytes in the same session, it read faster than the measured bandwidth (cold),
+ * or it ran slower at several threads than the same shape at one. */
+static void entry_flags(const tt_prof_entry *e, const tt_load *l, const tt_prof_entry *one, char *flags, size_t n)
+{
+    char why[160];
+    flags[0] = 0;
+    if (tt_load_interfered(l, why, sizeof why)) add_flag(flags, n, why);
+    if (e->bw_before_gbps > 0 && e->bw_after_gbps > 0) {
+        double lo = fmin(e->bw_before_gbps, e->bw_after_gbps), hi = fmax(e->bw_before_gbps, e->bw_after_gbps);
+        if (hi > 1.2 * lo) {
+            snprintf(why, sizeof why, "read bandwidth moved from %.1f to %.1f GB/s around the measurement",
+                     e->bw_before_gbps, e->bw_after_gbps);
+            add_flag(flags, n, why);
+        }
+    }
+    const tt_variant *w = tt_variant_find(e->winner.variant);
+    bool cold = !strcmp(e->regime, "cold");
+    if (cold && w && w->fmt == TT_FMT_I2S && e->cold_ceiling_ns > 0 && e->cold_winner_ns < 0.97 * e->cold_ceiling_ns) {
+        snprintf(why, sizeof why, "faster than a pure read of its bytes (%.1f vs %.1f us)", e->cold_winner_ns / 1e3,
+                 e->cold_ceiling_ns / 1e3);
+        add_flag(flags, n, why);
+    }
+    if (cold && e->winner.bw_frac > 1.05) {
+        snprintf(why, sizeof why, "%.0f %% of the measured read bandwidth", 100 * e->winner.bw_frac);
+        add_flag(flags, n, why);
+    }
+    if (one && e->threads > 1 && one->winner.median_ns > 0 && e->winner.median_ns > 1.05 * one->winner.median_ns) {
+        snprintf(why, sizeof why, "slower at %d threads than at 1 (%.1f vs %.1f us)", e->threads,
+                 e->winner.median_ns / 1e3, one->winner.median_ns / 1e3);
+        add_flag(flags, n, why);
+    }
+}
+
+/* tune_one under watch (entry_flags): a flagged entry is measured once more after a pause; flags that stay are
+ * recorded on the entry, and such entries are neither baked nor used as wisdom unless --force-bake. */
+static int tune_watched(const tt_shape *sh, int threads, tt_topo *topo, const tune_opts *o, double bw, shape_ctx *sc,
+                        double combo_budget, const char *gb_json, tt_prof_entry *e, int done, int combos,
+                        const tt_prof_entry *one)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        double bw0 = probe_bw(topo, threads);
+        tt_load_snap a, b;
+        tt_load_snap_now(&a);
+        int r = tune_one(sh, threads, topo, o, bw, sc, combo_budget, gb_json, e, done, combos,
+                         one ? one->winner.variant : NULL);
+        tt_load_snap_now(&b);
+        if (r) return r;
+        e->bw_before_gbps = bw0;
+        e->bw_after_gbps = probe_bw(topo, threads);
+        tt_load l;
+        tt_load_between(&a, &b, &l);
+        e->others_cpus = l.others_cpus;
+        e->steal_cpus = l.steal_cpus;
+        e->remeasured = attempt > 0;
+        entry_flags(e, &l, one, e->flags, sizeof e->flags);
+        if (!e->flags[0] || g_stop) return 0;
+        logf_("%s %dx%d t%d: measurement conditions: %s — %s", sh->name, sh->m, sh->k, threads, e->flags,
+              attempt ? "flagged on the entry (not baked, not used as wisdom without --force-bake)"
+                      : "measuring again after a pause");
+        if (!attempt) sleep(2);
+    }
+    return 0;
+}
+
 /* ---- prefill: GEMM races, after the GEMV winners (whose layout decides which GEMM can share the packed copy) ----
  * Per (shape, threads): every eligible exact GEMM row is checked against the oracle's dots on this shape through the
  * pool, then timed in two interleaved Google Benchmark sessions with warm weights on the model's prefill chunk
@@ -518,6 +598,16 @@ static void write_summary(const tt_profile *p, const char *path, FILE *also)
                     e->k, e->threads, e->regime, e->winner.variant, e->winner.median_ns / 1e3, e->winner.gbps, 100 * e->winner.bw_frac,
                     sc, cbuf, sw, sr);
         }
+        int nflag = 0;
+        for (int i = 0; i < p->n; i++) nflag += p->e[i].flags[0] != 0;
+        if (nflag) {
+            fprintf(x, "\n**Measurement conditions: %d entries flagged%s.**\n\n", nflag,
+                    p->flags_accepted ? " (accepted with --force-bake)" : "; they are not baked and not used as wisdom");
+            for (int i = 0; i < p->n; i++)
+                if (p->e[i].flags[0])
+                    fprintf(x, "- %s %dx%d t%d (%s): %s%s\n", p->e[i].shape, p->e[i].m, p->e[i].k, p->e[i].threads,
+                            p->e[i].regime, p->e[i].flags, p->e[i].remeasured ? " (after one re-measurement)" : "");
+        }
         fprintf(x, "\nBaseline: `%s` (bitnet.cpp's published I2_S decode loop). Read bandwidth measured per thread count:",
                 find_baseline(TT_FMT_I2S) ? find_baseline(TT_FMT_I2S)->name : "none");
         for (int i = 0; i < p->nbw; i++) fprintf(x, " %d thr %.1f GB/s;", p->bw_threads[i], p->bw_gbps[i]);
@@ -572,7 +662,7 @@ static void measure_bw(tt_profile *prof, tt_topo *topo, const tune_opts *o)
 static void usage(void)
 {
     printf("usage: tritune tune [--model PRESET] [--budget SECONDS] [--threads 1,2,...] [--out DIR] [--force]\n"
-           "                    [--regime cold|warm] [--shapes MxK,...] [--exhaustive] [--cold-mib N]\n"
+           "                    [--regime cold|warm] [--shapes MxK,...] [--exhaustive] [--cold-mib N] [--force-bake]\n"
            "  For each GEMV shape of the model (presets: 2b4t (default), large, 3b, 8b) and each thread count\n"
            "  (default: the topology's levels: 1, ..., all cores, all PUs), verifies every eligible exact variant\n"
            "  against the oracle, races them in interleaved Google Benchmark rounds (a candidate is dropped only\n"
@@ -581,6 +671,10 @@ static void usage(void)
            "  machine.json, gbench/*.json (Google Benchmark JSON), tune.log, summary.md, baked.c.\n"
            "  An existing profile for this CPU and registry is resumed (finished entries are kept); --force\n"
            "  starts over. A profile from another CPU or registry is refused with the field that differs.\n"
+           "  Each entry is watched: other processes' CPU time and VM steal during its race (/proc/stat), the read\n"
+           "  bandwidth probed before and after, and physical sanity (a cold winner faster than a pure read of its\n"
+           "  bytes, above the measured bandwidth, slower at N threads than at 1). A flagged entry is measured again;\n"
+           "  flags that stay are recorded, and flagged entries are not baked or used unless --force-bake.\n"
            "  Ctrl-C stops after the current step and keeps what was measured.\n");
 }
 
@@ -607,6 +701,7 @@ int tt_cmd_tune(int argc, char **argv)
             }
             o.regime = strcmp(v, "warm") ? TT_REGIME_COLD : TT_REGIME_WARM;
         } else if (!strcmp(argv[i], "--force")) o.force = true;
+        else if (!strcmp(argv[i], "--force-bake")) o.force_bake = true;
         else if (!strcmp(argv[i], "--exhaustive")) o.exhaustive = true;
         else if (!strcmp(argv[i], "--help")) {
             usage();
@@ -713,6 +808,7 @@ int tt_cmd_tune(int argc, char **argv)
         strftime(prof.created, sizeof prof.created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     }
     snprintf(prof.model, sizeof prof.model, "%s", model_name);
+    if (o.force_bake) prof.flags_accepted = true;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     logf_("tritune tune on %s (%s), %d registry variants, model %s, budget %.0fs, results in %s%s", id.brand, slug,
@@ -800,8 +896,8 @@ int tt_cmd_tune(int argc, char **argv)
             snprintf(gbj, sizeof gbj, "%s/%s_%dx%d_t%d.json", gbdir, shapes[s].name, shapes[s].m, shapes[s].k, o.threads[t]);
             const tt_prof_entry *one = o.threads[t] > 1 ? tt_profile_find(&prof, shapes[s].m, shapes[s].k, 1,
                                                                            tt_regime_name(o.regime)) : NULL;
-            int r = tune_one(&shapes[s], o.threads[t], &topo, &o, bw_for(&prof, o.threads[t]), &sc, combo_budget, gbj,
-                             &e, done, combos, one ? one->winner.variant : NULL);
+            int r = tune_watched(&shapes[s], o.threads[t], &topo, &o, bw_for(&prof, o.threads[t]), &sc, combo_budget,
+                                 gbj, &e, done, combos, one);
             if (r < 0) break;
             if (r > 0) {
                 rc = 1;
@@ -878,8 +974,19 @@ int tt_cmd_tune(int argc, char **argv)
     snprintf(path, sizeof path, "%s/summary.md", dir);
     write_summary(&prof, path, stdout);
     snprintf(path, sizeof path, "%s/baked.c", dir);
-    if (tt_bake_write(&prof, ppath, path)) logf_("error: bake: %s", tt_last_error());
-    else logf_("baked winner table: %s", path);
+    int nflag = 0;
+    for (int i = 0; i < prof.n; i++) nflag += prof.e[i].flags[0] != 0;
+    if (nflag && !o.force_bake) { /* a stale table from an earlier run must not be built in either */
+        unlink(path);
+        logf_("NOT BAKED: %d of %d entries were measured under interference or are physically implausible (see "
+              "'measurement conditions' above and the flags in %s). Rerun on a quiet machine (FORCE=1 make tune), or "
+              "accept them with tritune tune --force-bake (make tune FORCE_BAKE=1). Until then the model does not use "
+              "those entries.", nflag, prof.n, ppath);
+    } else {
+        if (nflag) logf_("--force-bake: %d flagged entries accepted", nflag);
+        if (tt_bake_write(&prof, ppath, path)) logf_("error: bake: %s", tt_last_error());
+        else logf_("baked winner table: %s", path);
+    }
     logf_("done in %.0fs: %s", now_s() - g_t0, ppath);
     tt_profile_free(&prof);
     if (g_log) fclose(g_log);

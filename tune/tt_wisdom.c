@@ -14,8 +14,8 @@ tt_status tt_wisdom_install_profile(const tt_profile *p, const char *path)
     const tt_prof_entry **win = calloc((size_t)(p->n ? p->n : 1), sizeof *win);
     tt_baked_entry *e = calloc((size_t)(p->n ? p->n : 1), sizeof *e);
     tt_baked_gemm *g = calloc((size_t)(p->ng ? p->ng : 1), sizeof *g);
-    int n = 0;
-    tt_status st = !win || !e || !g ? tt_fail(TT_ERR_NOMEM, "wisdom") : tt_profile_winners(p, win, &n);
+    int n = 0, flagged = 0;
+    tt_status st = !win || !e || !g ? tt_fail(TT_ERR_NOMEM, "wisdom") : tt_profile_winners(p, win, &n, &flagged);
     for (int i = 0; !st && i < n; i++) {
         const tt_variant *v = tt_variant_find(win[i]->winner.variant); /* exact GEMV: tt_profile_winners checked */
         e[i] = (tt_baked_entry){win[i]->m, win[i]->k, win[i]->threads, v->name, v->gemv, win[i]->winner.median_ns};
@@ -28,7 +28,8 @@ tt_status tt_wisdom_install_profile(const tt_profile *p, const char *path)
     }
     if (!st) {
         char src[900];
-        snprintf(src, sizeof src, "wisdom %s (cpu %s, created %s, %d winners)", path, p->cpu.brand, p->created, n);
+        snprintf(src, sizeof src, "wisdom %s (cpu %s, created %s, %d winners%s)", path, p->cpu.brand, p->created, n,
+                 flagged ? "; entries measured under interference left out" : "");
         st = tt_wisdom_install(&(tt_wisdom){.e = e, .n = n, .g = g, .ng = p->ng, .source = src});
     }
     free(win), free(e), free(g);

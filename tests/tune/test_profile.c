@@ -42,6 +42,8 @@ int main(void)
     e->cold_winner_ns = 51000.5, e->warm_winner_ns = 22000, e->cold_baseline_ns = 100000, e->warm_baseline_ns = 50000;
     e->cold_ceiling_ns = 66000.25;
     e->candidates = 300, e->verified = 299, e->excluded = 1, e->rounds = 9;
+    e->others_cpus = 0.98, e->steal_cpus = 0.01, e->bw_before_gbps = 40.5, e->bw_after_gbps = 80.25, e->remeasured = true;
+    snprintf(e->flags, sizeof e->flags, "other processes kept 0.98 CPUs busy");
     tt_prof_gemm *g = tt_profile_add_gemm(&p);
     CHECK(g != NULL);
     snprintf(g->shape, sizeof g->shape, "attn_q_o");
@@ -59,6 +61,19 @@ int main(void)
     CHECK(!strcmp(q.e[0].winner.variant, e->winner.variant) && q.e[0].winner.median_ns == 51000.5);
     CHECK(q.e[0].warm_baseline_ns == 50000 && q.e[0].rounds == 9 && !q.e[0].runner_up.variant[0]);
     CHECK(q.e[0].cold_ceiling_ns == 66000.25);
+    /* measurement conditions; a flagged entry is left out of the winners until the profile accepts flags */
+    CHECK(q.e[0].others_cpus == 0.98 && q.e[0].bw_after_gbps == 80.25 && q.e[0].remeasured &&
+          !strcmp(q.e[0].flags, "other processes kept 0.98 CPUs busy") && !q.flags_accepted);
+    {
+        const tt_prof_entry *w[2];
+        int nw = -1, nf = -1, ng = q.ng;
+        q.ng = 0; /* the prefill rows above carry made-up kernel names */
+        CHECK(tt_profile_winners(&q, w, &nw, &nf) == TT_OK && nw == 0 && nf == 1);
+        q.flags_accepted = true;
+        CHECK(tt_profile_winners(&q, w, &nw, &nf) == TT_OK && nw == 1 && nf == 0 && w[0] == &q.e[0]);
+        q.flags_accepted = false;
+        q.ng = ng;
+    }
     CHECK(q.nbw == 1 && q.bw_gbps[0] == 40.5);
     CHECK(q.ng == 1 && q.g[0].tokens == 64 && q.g[0].winner_ns == 900000.5 && q.g[0].shared_ns == 950000.25);
     CHECK(!strcmp(q.g[0].winner, "gemm_a") && !strcmp(q.g[0].shared, "gemm_b") && !strcmp(q.g[0].gemv, "gemv_c"));
@@ -104,7 +119,7 @@ int main(void)
     }
     /* corrupted: wrong types, missing fields, unknown major version, wrong schema, bad hash */
     char *v2 = strdup(buf);
-    char *at = strstr(v2, "\"1.1\"");
+    char *at = strstr(v2, "\"1.2\"");
     CHECK(at != NULL);
     if (at) at[1] = '9';
     write_text(bad, v2);

@@ -11,7 +11,9 @@ check() { if eval "$1"; then :; else echo "FAILED: $2"; fail=1; fi; }
 "$T" info --json > "$dir/info.json"
 check "python3 -c 'import json,sys; j=json.load(open(\"$dir/info.json\")); assert j[\"papi\"][\"counters_available\"] in (True, False); assert \"avx2\" in j[\"isa_os\"] or \"neon\" in j[\"isa_os\"]'" "info --json parses"
 
-"$T" tune --budget 20 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out1.txt" 2>&1
+# (--force-bake: make test runs suites side by side, so entries here may well be flagged as contended; the
+# refusal itself is checked below with a hog)
+"$T" tune --budget 20 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 --force-bake > "$dir/out1.txt" 2>&1
 check "[ \$? -eq 0 ]" "tune exit code"
 prof=$(ls "$dir"/*/profile.json 2>/dev/null | head -1)
 check "[ -n '$prof' ] && [ -f '$prof' ]" "profile written"
@@ -24,6 +26,8 @@ names = subprocess.run([sys.argv[2], 'list', '--json'], capture_output=True, tex
 reg = {v['name']: v for v in json.loads(names)}
 for e in p['entries']:
     assert e['regimes']['cold_ceiling_ns'] > 0, 'no cold read ceiling'
+    c = e['conditions']
+    assert c['others_cpus'] >= 0 and c['bw_before_gbps'] > 0 and c['bw_after_gbps'] > 0 and isinstance(c['flags'], str)
     w = e['winner']['variant']
     assert w in reg and reg[w]['exact'], w
     assert e['winner']['median_ns'] > 0 and e['verified'] > 0
@@ -41,7 +45,7 @@ check "grep -q '### Prefill' \$(dirname '$prof')/summary.md" "summary has the pr
 
 # interrupt after the first of two entries, then resume
 rm -rf "$dir"/*/
-"$T" tune --budget 30 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out2.txt" 2>&1 &
+"$T" tune --budget 30 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 --force-bake > "$dir/out2.txt" 2>&1 &
 pid=$!
 i=0
 while [ $i -lt 600 ]; do
@@ -61,7 +65,7 @@ if [ "$rc" -eq 130 ]; then
 else
     echo "note: run finished before the interrupt (rc $rc); resume is still checked"
 fi
-"$T" tune --budget 30 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out3.txt" 2>&1
+"$T" tune --budget 30 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 --force-bake > "$dir/out3.txt" 2>&1
 check "[ \$? -eq 0 ]" "resumed run exit code"
 check "grep -q 'resuming: $n1 of 2' '$dir/out3.txt'" "rerun resumes instead of starting over"
 check "python3 -c \"import json; e=json.load(open('$prof'))['entries']; assert len(e)==2; assert e[0]['winner']['median_ns']==${first#* }\"" "finished entry not re-measured"
@@ -88,6 +92,17 @@ check "[ \$? -ne 0 ]" "mismatched profile refused (exit code)"
 check "grep -q 'model' '$dir/out4.txt'" "refusal names the field"
 "$T" bake "$prof" -o "$dir/x.c" > "$dir/out5.txt" 2>&1
 check "[ \$? -ne 0 ] && grep -q 'model' '$dir/out5.txt'" "bake refuses a mismatched profile"
+
+# beside a CPU hog: the entry is flagged (after one re-measurement), recorded, and nothing is baked
+( while :; do :; done ) &
+hog=$!
+"$T" tune --budget 10 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 > "$dir/out10.txt" 2>&1
+hrc=$?
+kill $hog 2>/dev/null; wait $hog 2>/dev/null
+hprof=$(ls "$dir"/hog/*/profile.json 2>/dev/null | head -1)
+check "[ $hrc -eq 0 ] && grep -q 'measurement conditions: other processes kept' '$dir/out10.txt' && grep -q 'NOT BAKED' '$dir/out10.txt'" "a hog is reported and blocks baking"
+check "[ -n '$hprof' ] && [ ! -f \$(dirname '$hprof')/baked.c ] && python3 -c \"import json; e=json.load(open('$hprof'))['entries'][0]['conditions']; assert e['remeasured'] and 'other processes' in e['flags'] and e['others_cpus'] > 0.25\"" "flags recorded on the entry, no baked table"
+check "grep -q 'Measurement conditions: 1 entries flagged' \$(dirname '$hprof')/summary.md" "summary lists the flagged entry"
 
 # tritune bench, cold: the pure-read ceiling rows are timed with the variants; --no-ceiling drops them
 "$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 > "$dir/out6.txt" 2>&1
