@@ -24,6 +24,7 @@ static const command commands[] = {
     {"compare", tt_cmd_compare, "compare two result files (Mann-Whitney U, geomean) BASE.json NEW.json"},
     {"model", tt_cmd_model, "model tools: synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf"},
     {"run", tt_cmd_run, "generate text: -m FILE.gguf -p TEXT -n N [-t THREADS]"},
+    {"tokenize", tt_cmd_tokenize, "token ids and pieces of a text: -m FILE.gguf [--ids|--json] [--no-special] TEXT"},
     {"bench-e2e", tt_cmd_bench_e2e, "end-to-end tokens/s: -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--json F]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
