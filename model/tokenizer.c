@@ -20,7 +20,8 @@
  *      (the second line starts with a space), matched left to right, each match one pre-token, with PCRE2
  *      (libpcre2-8) under PCRE2_UTF | PCRE2_UCP, JIT-compiled when the library has JIT. The contractions are
  *      case-insensitive only for ASCII letters, as llama.cpp (unicode_tolower maps nothing else onto s t r e v m
- *      l d; HF's (?i:) with Unicode folding would also take U+017F). \s must be llama.cpp's whitespace set
+ *      l d; HF's (?i:) with Unicode case folding would also take U+017F for s, and U+212A for k, which no
+ *      contraction has; transformers.js spells them [sS] ... as here). \s must be llama.cpp's whitespace set
  *      (unicode_set_whitespace = Unicode White_Space: 9-D 20 85 A0 1680 2000-200A 2028 2029 202F 205F 3000);
  *      PCRE2 10.42's \s under UCP is that set plus U+180E, so the compiled pattern writes \s as [^\S\x{180E}]
  *      and [^\s\p{L}\p{N}] as (?:[^\s\p{L}\p{N}]|\x{180E}). \p{L} / \p{N} are PCRE2's general categories

@@ -35,7 +35,8 @@ int tt_tokenizer_eot(const tt_tokenizer *t);
 /* End of generation: the eos, eot and (if the vocabulary has it) "<|eom_id|>" tokens. */
 bool tt_tokenizer_is_eog(const tt_tokenizer *t, int id);
 /* Id of the vocabulary entry whose stored text is exactly token_text (byte-level form for normal tokens,
- * e.g. "Ġthe"; plain text for special ones, e.g. "<|eot_id|>"), or -1. The lowest id wins on duplicates. */
+ * e.g. "Ġthe"; plain text for special ones, e.g. "<|eot_id|>"), or -1. On duplicates the highest id wins, as in
+ * llama.cpp's token_to_id. */
 int tt_tokenizer_find(const tt_tokenizer *t, const char *token_text);
 /* Stored text of token id (as in tokenizer.ggml.tokens, not decoded) and its type; NULL / 0 if out of range. */
 const char *tt_tokenizer_token_text(const tt_tokenizer *t, int id, size_t *len);

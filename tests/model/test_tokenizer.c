@@ -248,10 +248,48 @@ static void test_from_gguf(void)
     tt_tokenizer_free(t);
 }
 
+/* tokenizer.ggml.eot_token_id, when the file has it, overrides the "<|eot_id|>" lookup. */
+static void test_eot_from_gguf(void)
+{
+    const char *toks[258];
+    char bytes[256][4];
+    int32_t types[258];
+    for (int b = 0; b < 256; b++) {
+        bytes[b][tt_bpe_byte_to_utf8((uint8_t)b, bytes[b])] = 0;
+        toks[b] = bytes[b];
+        types[b] = 1;
+    }
+    toks[256] = "<|eot_id|>", toks[257] = "<|my_eot|>";
+    types[256] = types[257] = 3;
+    for (int with_key = 0; with_key < 2; with_key++) {
+        tt_gguf_writer *w;
+        CHECK(!tt_gguf_writer_new(&w));
+        CHECK(!tt_gguf_writer_kv_str(w, "tokenizer.ggml.model", "gpt2"));
+        CHECK(!tt_gguf_writer_kv_arr_str(w, "tokenizer.ggml.tokens", toks, NULL, 258));
+        CHECK(!tt_gguf_writer_kv_arr(w, "tokenizer.ggml.token_type", TT_GGUF_I32, types, 258));
+        CHECK(!tt_gguf_writer_kv_arr_str(w, "tokenizer.ggml.merges", NULL, NULL, 0));
+        if (with_key) CHECK(!tt_gguf_writer_kv_u32(w, "tokenizer.ggml.eot_token_id", 257));
+        size_t len;
+        uint8_t *buf = tt_test_writer_to_mem(w, &len, NULL, NULL, 0);
+        tt_gguf_writer_free(w);
+        tt_gguf *g = NULL;
+        tt_tokenizer *t = NULL;
+        CHECKF(buf && !tt_gguf_open_mem(buf, len, &g) && !tt_tokenizer_open(g, &t), "%s", tt_last_error());
+        if (t) {
+            CHECK(tt_tokenizer_eot(t) == (with_key ? 257 : 256) && tt_tokenizer_is_eog(t, with_key ? 257 : 256));
+            CHECK(tt_tokenizer_bos(t) == -1 && tt_tokenizer_eos(t) == -1);
+        }
+        tt_tokenizer_free(t);
+        tt_gguf_close(g);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     test_small_vocab();
     test_special_and_ignore_merges();
     test_from_gguf();
+    test_eot_from_gguf();
     return tt_test_end("test_tokenizer");
 }
