@@ -55,6 +55,8 @@ struct tt_tokenizer {
     tt_strmap ranks;  /* "left right" -> rank (the first, lowest rank wins) */
     int byte_tok[256]; /* id of the single-character token of each byte, -1 if absent */
     int16_t cp_byte[512]; /* inverse mapping: code point (< 512) -> byte, -1 if none */
+    char byte_str[256][2]; /* the UTF-8 of each byte's stand-in (1 or 2 bytes), computed once */
+    uint8_t byte_str_len[256];
     int *special;     /* CONTROL / UNKNOWN / USER_DEFINED ids, longest text first, then lower id */
     int n_special;
     pcre2_code *re;   /* the split regex (see the header comment) */
@@ -219,7 +221,13 @@ tt_status tt_tokenizer_build(const char *const *tokens, const size_t *lens, cons
         t->byte_tok[b] = tt_strmap_get(&t->vocab, s, (size_t)tt_bpe_byte_to_utf8((uint8_t)b, s));
     }
     for (int i = 0; i < 512; i++) t->cp_byte[i] = -1;
-    for (int b = 0; b < 256; b++) t->cp_byte[byte_to_cp(b)] = (int16_t)b;
+    for (int b = 0; b < 256; b++) {
+        char s[4];
+        int l = tt_bpe_byte_to_utf8((uint8_t)b, s);
+        t->cp_byte[byte_to_cp(b)] = (int16_t)b;
+        memcpy(t->byte_str[b], s, (size_t)l);
+        t->byte_str_len[b] = (uint8_t)l;
+    }
     t->eot = tt_tokenizer_find(t, "<|eot_id|>");
     t->eom = tt_tokenizer_find(t, "<|eom_id|>");
 
@@ -466,7 +474,8 @@ static tt_status bpe_word(enc *e, const uint8_t *w, size_t n)
     }
     size_t bl = 0;
     for (size_t i = 0; i < n; i++) {
-        int l = tt_bpe_byte_to_utf8(w[i], e->buf + bl);
+        int l = e->t->byte_str_len[w[i]];
+        memcpy(e->buf + bl, e->t->byte_str[w[i]], (size_t)l);
         e->off[i] = bl;
         e->len[i] = (size_t)l;
         e->prev[i] = (int)i - 1;
