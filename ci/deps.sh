@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages tritune needs (as root, via apt), or print the exact command to do so.
 set -eu
-PKGS="meson ninja-build pkg-config gcc g++ python3 libbenchmark-dev libhwloc-dev hwloc libpapi-dev libjansson-dev \
+PKGS="meson ninja-build pkg-config gcc g++ python3 libbenchmark-dev libhwloc-dev hwloc libpapi-dev libjansson-dev libpcre2-dev \
 gnuplot-nox gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 missing=""
 for p in $PKGS; do

@@ -1,5 +1,5 @@
 /* tt_model_cli.h — the model's command-line entry points, called by tritune's main() with argv[0] = the
- * command's own name ("model", "run", "bench-e2e") and the rest of the arguments after it. Each prints its usage
+ * command's own name ("model", "run", "bench-e2e", "tokenize") and the rest of the arguments after it. Each prints its usage
  * with --help and returns a process exit status (0 ok, 1 failure, 2 usage error). */
 #ifndef TT_MODEL_CLI_H
 #define TT_MODEL_CLI_H
@@ -17,6 +17,9 @@ int tt_cmd_run(int argc, char **argv);
 
 /* tritune eval -m FILE.gguf (--ids 1,2,3 | --ids-file F | -p TEXT) [--logits OUT.f32] [--top N] [--ref REF.f32] */
 int tt_cmd_eval(int argc, char **argv);
+
+/* tritune tokenize -m FILE.gguf [--ids | --json] [--no-special] [--no-bos] [--file PATH|-] [TEXT] (cli_tokenize.c) */
+int tt_cmd_tokenize(int argc, char **argv);
 
 /* tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8] [--json FILE] */
 int tt_cmd_bench_e2e(int argc, char **argv);

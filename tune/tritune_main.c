@@ -26,6 +26,7 @@ static const command commands[] = {
     {"model", tt_cmd_model, "model tools: synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf"},
     {"run", tt_cmd_run, "generate text: -m FILE.gguf -p TEXT -n N [-t THREADS]"},
     {"eval", tt_cmd_eval, "last-position logits of given token ids, to compare implementations: -m F --ids 1,2,3"},
+    {"tokenize", tt_cmd_tokenize, "token ids and pieces of a text: -m FILE.gguf [--ids|--json] [--no-special] TEXT"},
     {"bench-e2e", tt_cmd_bench_e2e, "end-to-end tokens/s: -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--json F]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
