@@ -1,5 +1,6 @@
 /* cli.c — `tritune model`, `tritune run`, `tritune bench-e2e`. Argument parsing is by hand (no getopt global
  * state, so the commands can be called repeatedly from tests). */
+#include "chat.h"
 #include "model.h"
 #include "parity.h"
 #include "tokenizer.h"
@@ -263,13 +264,120 @@ static void usage_run(FILE *f)
                "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n"
                "  -t              threads (default: the count the baked profile timed fastest; 1 without one)\n"
                "  --fuse          q/k/v and gate/up as one GEMV each: auto (when the baked profile timed the fused\n"
-               "                  shape faster than its parts), on, off\n");
+               "                  shape faster than its parts), on, off\n"
+               "  --no-special    encode special-token text in the prompt (<|eot_id|>, ...) as plain text\n"
+               "  --chat          chat with an instruct model: the prompt (-p) or each line read from standard input is\n"
+               "                  a user turn, rendered in the file's chat format (tokenizer.chat_template: Llama 3, or\n"
+               "                  BitNet 2B4T's \"User: ... Assistant:\"; Llama 3 when the file has none); generation\n"
+               "                  stops at end of turn (eos/eot ids) or after -n tokens; the KV cache is kept across\n"
+               "                  turns. --system TEXT adds a system turn; -c N sets the context (default: the\n"
+               "                  model's context length, at most 4096)\n");
+}
+
+/* ---- chat: turns rendered in the model's chat format (chat.h), one KV cache for the whole session ---- */
+typedef struct chat_session {
+    tt_model *m;
+    tt_tokenizer *tok;
+    tt_chat_format fmt;
+    int pos;            /* tokens in the cache */
+    int pending;        /* a generated token not yet in the cache (-1: none) */
+    bool add_bos;       /* the file's add_bos_token: BOS before the first turn */
+    long n_gen;
+} chat_session;
+
+/* Feed text (special tokens parsed) after what the cache holds, then generate the reply until end of turn. */
+static int chat_turn(chat_session *c, const char *text, bool first)
+{
+    int *ids = NULL, n = 0;
+    unsigned flags = TT_TOK_PARSE_SPECIAL | (first && c->add_bos ? TT_TOK_ADD_BOS : 0);
+    if (tt_tokenizer_encode_ex(c->tok, text, strlen(text), flags, &ids, &n)) return -1;
+    int total = n + (c->pending >= 0);
+    if (c->pos + total + 1 > c->m->n_ctx) {
+        fprintf(stderr, "tritune run: the context (%d tokens) is full; start a new session or raise -c\n", c->m->n_ctx);
+        free(ids);
+        return 1;
+    }
+    int *feed = malloc((size_t)(total ? total : 1) * sizeof(int));
+    if (!feed) {
+        free(ids);
+        return -1;
+    }
+    int k = 0;
+    if (c->pending >= 0) feed[k++] = c->pending;
+    memcpy(feed + k, ids, (size_t)n * sizeof(int));
+    free(ids);
+    tt_status st = tt_model_prefill(c->m, feed, total, c->pos, true);
+    free(feed);
+    if (st) return -1;
+    c->pos += total;
+    c->pending = -1;
+    char buf[256];
+    for (long g = 0; g < c->n_gen; g++) {
+        int next = tt_argmax(c->m->s.logits, c->m->config.vocab_size);
+        if (tt_tokenizer_is_eog(c->tok, next)) {
+            c->pending = next; /* the end of turn goes into the cache with the next turn */
+            break;
+        }
+        size_t nb = tt_tokenizer_decode(c->tok, next, buf, sizeof buf);
+        fwrite(buf, 1, nb < sizeof buf ? nb : sizeof buf, stdout);
+        fflush(stdout);
+        if (c->pos + 1 >= c->m->n_ctx) {
+            fprintf(stderr, "\ntritune run: the context (%d tokens) is full\n", c->m->n_ctx);
+            return 1;
+        }
+        if (tt_model_forward(c->m, next, c->pos++, true)) return -1;
+    }
+    if (c->pending < 0) { /* stopped by -n: close the assistant's message as the template would */
+        int eot = tt_tokenizer_eot(c->tok);
+        c->pending = eot >= 0 ? eot : c->m->config.eos;
+    }
+    putchar('\n');
+    fflush(stdout);
+    return 0;
+}
+
+static int run_chat(tt_model *m, tt_tokenizer *tok, tt_chat_format fmt, bool add_bos, const char *system,
+                    const char *prompt, long n_gen)
+{
+    chat_session c = {.m = m, .tok = tok, .fmt = fmt, .pending = -1, .add_bos = add_bos, .n_gen = n_gen};
+    char *sys = system ? tt_chat_render(fmt, "system", system, false) : NULL;
+    if (system && !sys) return 1;
+    bool interactive = !prompt || !*prompt, tty = isatty(0);
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (bool first = true;; first = false) {
+        const char *user = prompt;
+        if (interactive) {
+            if (tty) fprintf(stderr, "> ");
+            ssize_t r = getline(&line, &cap, stdin);
+            if (r < 0) break;
+            user = line;
+        }
+        char *turn = tt_chat_render(fmt, "user", user, true);
+        size_t need = (sys && first ? strlen(sys) : 0) + (turn ? strlen(turn) : 0) + 1;
+        char *text = turn ? malloc(need) : NULL;
+        if (text) snprintf(text, need, "%s%s", sys && first ? sys : "", turn);
+        free(turn);
+        int st = text ? chat_turn(&c, text, first) : -1;
+        free(text);
+        if (st) {
+            if (st < 0) fprintf(stderr, "tritune run: %s\n", tt_last_error());
+            rc = 1;
+            break;
+        }
+        if (!interactive) break;
+    }
+    free(line);
+    free(sys);
+    return rc;
 }
 
 int tt_cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *prompt = "";
-    long n_gen = 64, threads = 0, batch = 0; /* threads 0: the tuned count (default_threads) */
+    const char *path = NULL, *prompt = "", *system = NULL;
+    long n_gen = 64, threads = 0, batch = 0, n_ctx = 0; /* threads 0: the tuned count; n_ctx 0: the model's, <= 4096 */
+    bool chat = false, special = true;
     tt_model_opts o = {.threads = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -277,9 +385,16 @@ int tt_cmd_run(int argc, char **argv)
             usage_run(stdout);
             return 0;
         }
+        if (!strcmp(a, "--chat") || !strcmp(a, "--no-special")) {
+            if (a[2] == 'c') chat = true;
+            else special = false;
+            continue;
+        }
         if (!(v = opt_value(argc, argv, &i, "run"))) return 2;
         if (!strcmp(a, "-m")) path = v;
         else if (!strcmp(a, "-p")) prompt = v;
+        else if (!strcmp(a, "--system")) system = v;
+        else if (!strcmp(a, "-c") && parse_int(v, 16, 1 << 20, &n_ctx)) continue;
         else if (!strcmp(a, "-n") && parse_int(v, 0, 1 << 20, &n_gen)) continue;
         else if (!strcmp(a, "-t") && parse_int(v, 1, 1024, &threads)) continue;
         else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &o.lm_head)) continue;
@@ -296,6 +411,10 @@ int tt_cmd_run(int argc, char **argv)
         fprintf(stderr, "tritune run: -m FILE.gguf is required\n");
         return 2;
     }
+    if (system && !chat) {
+        fprintf(stderr, "tritune run: --system needs --chat\n");
+        return 2;
+    }
     /* Size the KV cache for this run only: the prompt's token count is bounded by its bytes + BOS. */
     tt_gguf *g;
     tt_tokenizer *tok = NULL;
@@ -308,14 +427,19 @@ int tt_cmd_run(int argc, char **argv)
     }
     bool add_bos = true;
     tt_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos);
+    const char *fmt_why = NULL;
+    tt_chat_format fmt = tt_chat_format_of(g, &fmt_why);
     tt_gguf_close(g);
-    if (tt_tokenizer_encode(tok, prompt, strlen(prompt), add_bos, &ids, &n_ids)) goto fail;
-    if (n_ids == 0) {
-        fprintf(stderr, "tritune run: empty prompt and no BOS token: nothing to condition on\n");
-        goto out;
+    if (!chat) {
+        unsigned flags = (add_bos ? TT_TOK_ADD_BOS : 0) | (special ? TT_TOK_PARSE_SPECIAL : 0);
+        if (tt_tokenizer_encode_ex(tok, prompt, strlen(prompt), flags, &ids, &n_ids)) goto fail;
+        if (n_ids == 0) {
+            fprintf(stderr, "tritune run: empty prompt and no BOS token: nothing to condition on\n");
+            goto out;
+        }
     }
     o.threads = threads ? (int)threads : default_threads();
-    o.n_ctx = n_ids + (int)n_gen;
+    o.n_ctx = chat ? (int)n_ctx : n_ids + (int)n_gen;
     o.batch = (int)batch;
     warn_threads("run", o.threads);
     tt_topo topo;
@@ -328,13 +452,18 @@ int tt_cmd_run(int argc, char **argv)
             m->config.arch, m->config.n_layers, m->kernel_name, m->batch > 1 ? m->gemm_kernel_name : "token by token",
             m->batch, lm_head_label(m), m->threads, m->fuse_note);
     fprintf(stderr, "tritune run: LM head kernel %s\n", m->head_note);
+    if (chat) {
+        fprintf(stderr, "tritune run: chat format: %s; context %d tokens\n", fmt_why, m->n_ctx);
+        rc = run_chat(m, tok, fmt, add_bos, system, prompt, n_gen);
+        goto out;
+    }
     double t0 = now_s();
     if (tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
     double t1 = now_s();
     int pos = n_ids, generated = 0, next = tt_argmax(m->s.logits, m->config.vocab_size);
     char buf[256];
     fwrite(prompt, 1, strlen(prompt), stdout);
-    while (generated < n_gen && next != m->config.eos) {
+    while (generated < n_gen && !tt_tokenizer_is_eog(tok, next)) {
         size_t n = tt_tokenizer_decode(tok, next, buf, sizeof buf);
         fwrite(buf, 1, n < sizeof buf ? n : sizeof buf, stdout);
         fflush(stdout);

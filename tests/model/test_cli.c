@@ -23,6 +23,27 @@ int main(void)
     char *run_q8[] = {"run", "-m", model, "-p", "x", "-n", "4", "--lm-head", "q8", "--kernel", "oracle"};
     CHECK(tt_cmd_run(ARGC(run_q8), run_q8) == 0);
 
+    /* chat: one turn from -p, then two turns read from standard input over one KV cache */
+    char *chat1[] = {"run", "-m", model, "--chat", "--system", "Be brief.", "-p", "hello", "-n", "6", "-c", "256"};
+    CHECK(tt_cmd_run(ARGC(chat1), chat1) == 0);
+    char lines[256];
+    tt_test_tmp(lines, sizeof lines, "cli-chat");
+    FILE *lf = fopen(lines, "w");
+    fputs("first question\nsecond question\n", lf);
+    fclose(lf);
+    int saved = dup(0);
+    CHECK(freopen(lines, "r", stdin) != NULL);
+    char *chat2[] = {"run", "-m", model, "--chat", "-n", "5", "-c", "256"};
+    CHECK(tt_cmd_run(ARGC(chat2), chat2) == 0);
+    dup2(saved, 0);
+    close(saved);
+    clearerr(stdin);
+    char *chat3[] = {"run", "-m", model, "--chat", "-n", "50", "-c", "16", "-p", "a long first turn that cannot fit"};
+    CHECK(tt_cmd_run(ARGC(chat3), chat3) == 1); /* the context is full: said, not a crash */
+    char *badsys[] = {"run", "-m", model, "--system", "x"};
+    CHECK(tt_cmd_run(ARGC(badsys), badsys) == 2);
+    unlink(lines);
+
     char *bench[] = {"bench-e2e", "-m", model, "-p", "16", "-n", "8", "-t", "1,2", "-r", "2", "--json", json};
     CHECK(tt_cmd_bench_e2e(ARGC(bench), bench) == 0);
     json_error_t err;

@@ -3,6 +3,7 @@
  * no code with tritune). Every string must give exactly the golden ids, with special-token parsing on (llama.cpp's
  * default for prompts) and, for strings holding special-token text, off. Then Llama 3 specifics: BOS, eot/eog,
  * ignore_merges, special tokens on/off, invalid UTF-8, the empty string, and the time of a 100 kB word. */
+#include "chat.h"
 #include "tokenizer.h"
 #include "tt_format.h"
 #include "tt_model_test.h"
@@ -158,6 +159,30 @@ static void test_specifics(void)
     CHECK(n == nl && !memcmp(ids, legacy, (size_t)n * sizeof *ids));
     free(ids);
     free(legacy);
+
+    /* Chat rendering (chat.h) through the real vocabulary: a Llama 3 system + user turn opening the assistant's
+     * reply is the id sequence Llama 3 instruct models are trained on. */
+    CHECK(tt_tokenizer_find(tok, "system") == 9125 && tt_tokenizer_find(tok, "assistant") == 78191);
+    char *sys = tt_chat_render(TT_CHAT_LLAMA3, "system", "  Be brief.\n", false);
+    char *usr = tt_chat_render(TT_CHAT_LLAMA3, "user", "Hi", true);
+    char both[512];
+    snprintf(both, sizeof both, "%s%s", sys, usr);
+    ids = encode(both, strlen(both), TT_TOK_ADD_BOS | TT_TOK_PARSE_SPECIAL, &n);
+    static const int head[] = {128000, 128006, 9125, 128007, 271}, tail[] = {128009, 128006, 78191, 128007, 271};
+    CHECK(n > 15 && !memcmp(ids, head, sizeof head) && !memcmp(ids + n - 5, tail, sizeof tail));
+    int hi = -1, *one = encode("Hi", 2, 0, &hi), k = 0;
+    CHECK(hi == 1 && ids[n - 6] == one[0] && ids[n - 7] == 271 && ids[n - 8] == 128007 && ids[n - 9] == 882);
+    for (int i = 0; i < n; i++) k += ids[i] >= 128000;
+    CHECK(k == 9); /* BOS, 3 x (header start, header end), 2 x eot: trimmed content adds none */
+    free(one), free(ids), free(sys), free(usr);
+    /* BitNet 2B4T's format: "User: Hi<|eot_id|>Assistant: ", the end of turn parsed as its one id */
+    usr = tt_chat_render(TT_CHAT_BITNET, "user", "Hi", true);
+    CHECK(usr && !strcmp(usr, "User: Hi<|eot_id|>Assistant: "));
+    ids = encode(usr, strlen(usr), TT_TOK_PARSE_SPECIAL, &n);
+    k = 0;
+    for (int i = 0; i < n; i++) k += ids[i] == 128009 ? 1 : ids[i] >= 128000 ? 100 : 0;
+    CHECK(k == 1);
+    free(ids), free(usr);
 
     /* ignore_merges: " Việt" is one vocabulary entry that the merges cannot build. */
     ids = encode(" Vi\xe1\xbb\x87t", 7, 0, &n);
