@@ -3,6 +3,7 @@
 #include "chat.h"
 #include "model.h"
 #include "parity.h"
+#include "tt_opt.h"
 #include "tokenizer.h"
 #include "tt_baked.h"
 #include "tt_energy.h"
@@ -44,18 +45,6 @@ static size_t rss_bytes(void)
     if (f) fclose(f);
     long ps = sysconf(_SC_PAGESIZE);
     return ok && ps > 0 ? (size_t)resident * (size_t)ps : 0;
-}
-
-/* Strict integer parsing: the whole string, within [lo, hi]. */
-static bool parse_int(const char *s, long lo, long hi, long *out)
-{
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
 }
 
 /* "--opt value": returns the value and advances *i, or NULL (message printed) when it is missing. */
@@ -110,14 +99,6 @@ static bool parse_backend(const char *s)
     return true;
 }
 
-/* The kernels' pool spins between jobs: more threads than CPUs make each GEMV wait for a time slice. */
-static void warn_threads(const char *cmd, int threads)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpus > 0 && threads > cpus)
-        fprintf(stderr, "tritune %s: warning: %d threads on %ld online CPUs; the spinning pool will be very slow\n", cmd,
-                threads, cpus);
-}
 
 static const char *lm_head_label(const tt_model *m)
 {
@@ -375,38 +356,34 @@ static int run_chat(tt_model *m, tt_tokenizer *tok, tt_chat_format fmt, bool add
 
 int tt_cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *prompt = "", *system = NULL;
+    const char *path = NULL, *prompt = "", *system = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
     long n_gen = 64, threads = 0, batch = 0, n_ctx = 0; /* threads 0: the tuned count; n_ctx 0: the model's, <= 4096 */
-    bool chat = false, special = true;
+    bool chat = false, no_special = false, over = false;
     tt_model_opts o = {.threads = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage_run(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--chat") || !strcmp(a, "--no-special")) {
-            if (a[2] == 'c') chat = true;
-            else special = false;
-            continue;
-        }
-        if (!(v = opt_value(argc, argv, &i, "run"))) return 2;
-        if (!strcmp(a, "-m")) path = v;
-        else if (!strcmp(a, "-p")) prompt = v;
-        else if (!strcmp(a, "--system")) system = v;
-        else if (!strcmp(a, "-c") && parse_int(v, 16, 1 << 20, &n_ctx)) continue;
-        else if (!strcmp(a, "-n") && parse_int(v, 0, 1 << 20, &n_gen)) continue;
-        else if (!strcmp(a, "-t") && parse_int(v, 1, 1024, &threads)) continue;
-        else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &o.lm_head)) continue;
-        else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
-        else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
-        else if (!strcmp(a, "--fuse") && parse_fuse(v, &o.fuse)) continue;
-        else {
-            fprintf(stderr, "tritune run: bad option \"%s %s\"\n", a, v);
-            usage_run(stderr);
-            return 2;
-        }
-    }
+    const tt_opt opts[] = {
+        TT_O_STR("--model", "-m", &path),
+        TT_O_STR("--prompt", "-p", &prompt),
+        TT_O_STR("--system", NULL, &system),
+        TT_O_INT("--ctx-size", "-c", &n_ctx, 16, 1 << 20),
+        TT_O_INT("--n-predict", "-n", &n_gen, 0, 1 << 20),
+        TT_O_INT("--threads", "-t", &threads, 1, 4096),
+        TT_O_CHOICE("--lm-head", NULL, &head_s, "f16|file|q8"),
+        TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
+        TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
+        TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
+        TT_O_FLAG("--chat", NULL, &chat),
+        TT_O_FLAG("--no-special", NULL, &no_special),
+        TT_O_FLAG("--oversubscribe", NULL, &over),
+    };
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "run", .usage = usage_run, .opts = opts, .nopts = TT_NOPTS(opts)}, argc,
+                           argv);
+    if (prc >= 0) return prc;
+    bool special = !no_special;
+    parse_lm_head(head_s, &o.lm_head);
+    parse_backend(kernel_s);
+    parse_fuse(fuse_s, &o.fuse);
+    int th = (int)threads;
+    if (th && (prc = tt_opt_check_threads("run", &th, 1, over)) >= 0) return prc;
     if (!path) {
         fprintf(stderr, "tritune run: -m FILE.gguf is required\n");
         return 2;
@@ -441,7 +418,6 @@ int tt_cmd_run(int argc, char **argv)
     o.threads = threads ? (int)threads : default_threads();
     o.n_ctx = chat ? (int)n_ctx : n_ids + (int)n_gen;
     o.batch = (int)batch;
-    warn_threads("run", o.threads);
     tt_topo topo;
     bool have_topo = tt_topo_load(&topo) == TT_OK;
     if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
@@ -580,50 +556,36 @@ static bool read_f32_file(const char *path, int n, float *out)
 int tt_cmd_eval(int argc, char **argv)
 {
     const char *path = NULL, *ids_arg = NULL, *ids_file = NULL, *text = NULL, *logits_out = NULL, *ref_path = NULL;
+    const char *head_s = "f16", *kernel_s = "registry";
     long top = 5, greedy = 0, threads = 1, batch = 0;
-    bool json = false, check = false;
+    bool json = false, check = false, over = false;
     tt_model_opts o = {.threads = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage_eval(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            json = true;
-            continue;
-        }
-        if (!strcmp(a, "--check")) {
-            check = true;
-            continue;
-        }
-        if (strcmp(a, "-m") && strcmp(a, "--ids") && strcmp(a, "--ids-file") && strcmp(a, "-p") && strcmp(a, "--top") &&
-            strcmp(a, "--logits") && strcmp(a, "--greedy") && strcmp(a, "--ref") && strcmp(a, "-t") &&
-            strcmp(a, "--batch") && strcmp(a, "--lm-head") && strcmp(a, "--kernel")) {
-            fprintf(stderr, "tritune eval: unknown option \"%s\"\n", a);
-            usage_eval(stderr);
-            return 2;
-        }
-        if (!(v = opt_value(argc, argv, &i, "eval"))) return 2;
-        if (!strcmp(a, "-m")) path = v;
-        else if (!strcmp(a, "--ids")) ids_arg = v;
-        else if (!strcmp(a, "--ids-file")) ids_file = v;
-        else if (!strcmp(a, "-p")) text = v;
-        else if (!strcmp(a, "--logits")) logits_out = v;
-        else if (!strcmp(a, "--ref")) ref_path = v;
-        else if (!strcmp(a, "--top") && parse_int(v, 1, TT_PARITY_TOP_MAX, &top)) continue;
-        else if (!strcmp(a, "--greedy") && parse_int(v, 0, 1 << 16, &greedy)) continue;
-        else if (!strcmp(a, "-t") && parse_int(v, 1, 1024, &threads)) continue;
-        else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
-        else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &o.lm_head)) continue;
-        else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
-        else if (strcmp(a, "-m") && strcmp(a, "--ids") && strcmp(a, "--ids-file") && strcmp(a, "-p") &&
-                 strcmp(a, "--logits") && strcmp(a, "--ref")) {
-            fprintf(stderr, "tritune eval: bad value \"%s\" for %s\n", v, a);
-            usage_eval(stderr);
-            return 2;
-        }
-    }
+    const tt_opt opts[] = {
+        TT_O_STR("--model", "-m", &path),
+        TT_O_STR("--ids", NULL, &ids_arg),
+        TT_O_STR("--ids-file", NULL, &ids_file),
+        TT_O_STR("--prompt", "-p", &text),
+        TT_O_STR("--logits", NULL, &logits_out),
+        TT_O_STR("--ref", NULL, &ref_path),
+        TT_O_INT("--top", NULL, &top, 1, TT_PARITY_TOP_MAX),
+        TT_O_INT("--greedy", NULL, &greedy, 0, 1 << 16),
+        TT_O_INT("--threads", "-t", &threads, 1, 4096),
+        TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
+        TT_O_CHOICE("--lm-head", NULL, &head_s, "f16|file|q8"),
+        TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
+        TT_O_FLAG("--json", NULL, &json),
+        TT_O_FLAG("--check", NULL, &check),
+        TT_O_FLAG("--oversubscribe", NULL, &over),
+    };
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "eval", .usage = usage_eval, .opts = opts, .nopts = TT_NOPTS(opts)},
+                           argc, argv);
+    if (prc >= 0) return prc;
+    parse_lm_head(head_s, &o.lm_head);
+    parse_backend(kernel_s);
+    int th = (int)threads;
+    if ((prc = tt_opt_check_threads("eval", &th, 1, over)) >= 0 ||
+        (logits_out && (prc = tt_opt_check_writable("eval", logits_out)) >= 0))
+        return prc;
     if (!path || (!ids_arg + !ids_file + !text) != 2) {
         fprintf(stderr, "tritune eval: -m FILE.gguf and exactly one of --ids, --ids-file, -p are required\n");
         usage_eval(stderr);
@@ -673,7 +635,6 @@ int tt_cmd_eval(int argc, char **argv)
     o.threads = (int)threads;
     o.n_ctx = n_ids + (int)greedy;
     o.batch = (int)batch;
-    warn_threads("eval", o.threads);
     if (tt_model_open(path, &o, &m) || tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
     if (logits_out) {
         FILE *f = fopen(logits_out, "wb");
@@ -942,18 +903,6 @@ static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double 
     return TT_OK;
 }
 
-static bool parse_threads(const char *s, int *list, int *n)
-{
-    *n = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        long v;
-        if (*n == 16 || !parse_int(p, 1, 1024, &v)) return false;
-        list[(*n)++] = (int)v;
-    }
-    return *n > 0;
-}
 
 static void fmt_count(double v, char *buf, size_t n)
 {
@@ -963,44 +912,44 @@ static void fmt_count(double v, char *buf, size_t n)
 
 int tt_cmd_bench_e2e(int argc, char **argv)
 {
-    const char *path = NULL, *json_path = NULL;
+    const char *path = NULL, *json_path = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
     long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
     int threads[16] = {0}, n_threads = 1; /* default: the tuned count */
+    tt_opt_ints th = {{0}, 0};
     tt_lm_head head = TT_LM_HEAD_FILE;
     tt_fuse fuse = TT_FUSE_AUTO;
-    bool profile = false, ceiling = true;
+    bool profile = false, no_ceiling = false, over = false;
     size_t model_rss_max = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage_bench(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--profile")) {
-            profile = true;
-            continue;
-        }
-        if (!strcmp(a, "--no-ceiling")) {
-            ceiling = false;
-            continue;
-        }
-        if (!(v = opt_value(argc, argv, &i, "bench-e2e"))) return 2;
-        if (!strcmp(a, "-m")) path = v;
-        else if (!strcmp(a, "--json")) json_path = v;
-        else if (!strcmp(a, "-p") && parse_int(v, 0, 1 << 20, &n_prompt)) continue;
-        else if (!strcmp(a, "-n") && parse_int(v, 0, 1 << 20, &n_gen)) continue;
-        else if (!strcmp(a, "-r") && parse_int(v, 1, 1000, &reps)) continue;
-        else if (!strcmp(a, "-t") && parse_threads(v, threads, &n_threads)) continue;
-        else if (!strcmp(a, "--lm-head") && parse_lm_head(v, &head)) continue;
-        else if (!strcmp(a, "--kernel") && parse_backend(v)) continue;
-        else if (!strcmp(a, "--batch") && parse_int(v, 1, TT_MODEL_BATCH_MAX, &batch)) continue;
-        else if (!strcmp(a, "--fuse") && parse_fuse(v, &fuse)) continue;
-        else {
-            fprintf(stderr, "tritune bench-e2e: bad option \"%s %s\"\n", a, v);
-            usage_bench(stderr);
-            return 2;
-        }
+    const tt_opt opts[] = {
+        TT_O_STR("--model", "-m", &path),
+        TT_O_STR("--json", NULL, &json_path),
+        TT_O_INT("--n-prompt", "-p", &n_prompt, 0, 1 << 20),
+        TT_O_INT("--n-gen", "-n", &n_gen, 0, 1 << 20),
+        TT_O_INT("--repetitions", "-r", &reps, 1, 1000),
+        TT_O_INTS("--threads", "-t", &th, 1, 4096),
+        TT_O_CHOICE("--lm-head", NULL, &head_s, "f16|file|q8"),
+        TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
+        TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
+        TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
+        TT_O_FLAG("--profile", NULL, &profile),
+        TT_O_FLAG("--no-ceiling", NULL, &no_ceiling),
+        TT_O_FLAG("--oversubscribe", NULL, &over),
+    };
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "bench-e2e", .usage = usage_bench, .opts = opts, .nopts = TT_NOPTS(opts)},
+                           argc, argv);
+    if (prc >= 0) return prc;
+    bool ceiling = !no_ceiling;
+    parse_lm_head(head_s, &head);
+    parse_backend(kernel_s);
+    parse_fuse(fuse_s, &fuse);
+    if (th.n > 16) {
+        fprintf(stderr, "tritune bench-e2e: at most 16 thread counts\n");
+        return 2;
     }
+    if (th.n) n_threads = th.n, memcpy(threads, th.v, sizeof(int) * (size_t)th.n);
+    if ((prc = tt_opt_check_threads("bench-e2e", threads, n_threads, over)) >= 0 ||
+        (json_path && (prc = tt_opt_check_writable("bench-e2e", json_path)) >= 0))
+        return prc;
     if (!path || (!n_prompt && !n_gen)) {
         fprintf(stderr, "tritune bench-e2e: -m FILE.gguf is required, and -p or -n must be > 0\n");
         return 2;
@@ -1026,7 +975,6 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     for (int ti = 0; ti < n_threads && !rc; ti++) {
         tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
-        warn_threads("bench-e2e", o.threads);
         o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
         tt_model *m;
         if (tt_model_open(path, &o, &m)) {

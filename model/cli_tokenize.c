@@ -2,6 +2,7 @@
  * llama-tokenize would: special-token text parsed unless --no-special, BOS per tokenizer.ggml.add_bos_token
  * unless --no-bos. */
 #include "tokenizer.h"
+#include "tt_opt.h"
 #include "tt_model_cli.h"
 
 #include <stdio.h>
@@ -114,25 +115,18 @@ static char *read_all(FILE *f, size_t *len)
 int tt_cmd_tokenize(int argc, char **argv)
 {
     const char *path = NULL, *file = NULL, *text = NULL;
-    int ids_only = 0, json = 0, special = 1, bos = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage_tokenize(stdout);
-            return 0;
-        } else if (!strcmp(a, "--ids")) ids_only = 1;
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--no-special")) special = 0;
-        else if (!strcmp(a, "--no-bos")) bos = 0;
-        else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(a, "--file") && i + 1 < argc) file = argv[++i];
-        else if ((a[0] != '-' || !a[1]) && !text) text = a; /* "-" alone is text, as is anything not an option */
-        else {
-            fprintf(stderr, "tritune tokenize: bad or extra argument \"%s\"\n", a);
-            usage_tokenize(stderr);
-            return 2;
-        }
-    }
+    bool ids_only = false, json = false, no_special = false, no_bos = false;
+    const tt_opt opts[] = {
+        TT_O_STR("--model", "-m", &path),     TT_O_STR("--file", NULL, &file),
+        TT_O_FLAG("--ids", NULL, &ids_only),  TT_O_FLAG("--json", NULL, &json),
+        TT_O_FLAG("--no-special", NULL, &no_special), TT_O_FLAG("--no-bos", NULL, &no_bos),
+    };
+    /* TEXT is positional ("-" alone, "-5", or anything after "--" too) */
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "tokenize", .usage = usage_tokenize, .opts = opts, .nopts = TT_NOPTS(opts),
+                                     .pos = &text, .max_pos = 1},
+                           argc, argv);
+    if (prc >= 0) return prc;
+    int special = !no_special, bos = !no_bos;
     if (!path || (!file) == (!text) || (ids_only && json)) {
         fprintf(stderr, "tritune tokenize: needs -m FILE.gguf and exactly one of TEXT or --file (and not both "
                         "--ids and --json)\n");

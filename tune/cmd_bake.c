@@ -1,6 +1,7 @@
 /* tritune bake: turn a profile (or, for untuned machines, the static default of an ISA level) into a C table that
  * wires each (shape, threads) to its winner's kernel symbol. Both paths write the same file format. */
 #include "tt_cli.h"
+#include "tt_opt.h"
 #include "tt_registry.h"
 #include "tt_tune.h"
 #include "tt_workload.h"
@@ -108,29 +109,31 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
     return st;
 }
 
+static void bake_usage(FILE *f)
+{
+    fprintf(f, "usage: tritune bake PROFILE.json -o FILE.c\n       tritune bake --default [--isa LEVEL] [--model PRESET] -o FILE.c\n"
+               "  Writes a C table wiring each (shape, threads) to its winner's kernel. The profile must match\n"
+               "  this CPU and registry (refused otherwise). --default bakes the untuned static choice for an ISA\n"
+               "  level (TRITUNE_ISA semantics) for the model's shapes. Build it in with: meson configure build\n"
+               "  -Dbaked=$PWD/FILE.c && ninja -C build (make tune does this). The model verbs also read the\n"
+               "  profile itself at start (tritune wisdom --help): baking is the fallback for a binary without it.\n");
+}
+
 int tt_cmd_bake(int argc, char **argv)
 {
     const char *out = NULL, *prof_path = NULL, *isa = NULL, *model = "2b4t";
     bool def = false;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = tt_arg_value(argc, argv, &i, "-o")) || (v = tt_arg_value(argc, argv, &i, "--out"))) out = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--isa"))) isa = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--model"))) model = v;
-        else if (!strcmp(argv[i], "--default")) def = true;
-        else if (!strcmp(argv[i], "--help")) {
-            printf("usage: tritune bake PROFILE.json -o FILE.c\n       tritune bake --default [--isa LEVEL] [--model PRESET] -o FILE.c\n"
-                   "  Writes a C table wiring each (shape, threads) to its winner's kernel. The profile must match\n"
-                   "  this CPU and registry (refused otherwise). --default bakes the untuned static choice for an ISA\n"
-                   "  level (TRITUNE_ISA semantics) for the model's shapes. Build it in with: meson configure build\n"
-                   "  -Dbaked=$PWD/FILE.c && ninja -C build (make tune does this).\n");
-            return 0;
-        } else if (argv[i][0] != '-') prof_path = argv[i];
-        else {
-            fprintf(stderr, "tritune bake: unknown option %s\n", argv[i]);
-            return 2;
-        }
-    }
+    const tt_opt opts[] = {
+        TT_O_STR("--out", "-o", &out),
+        TT_O_STR("--isa", NULL, &isa),
+        TT_O_STR("--model", NULL, &model),
+        TT_O_FLAG("--default", NULL, &def),
+    };
+    int rc = tt_opt_parse(&(tt_cmd){.verb = "bake", .usage = bake_usage, .opts = opts, .nopts = TT_NOPTS(opts),
+                                    .pos = &prof_path, .max_pos = 1},
+                          argc, argv);
+    if (rc >= 0) return rc;
+    if (out && (rc = tt_opt_check_writable("bake", out)) >= 0) return rc;
     if (!out || (!prof_path && !def)) {
         fprintf(stderr, "tritune bake: need PROFILE.json (or --default) and -o FILE.c (see --help)\n");
         return 2;

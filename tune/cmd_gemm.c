@@ -1,6 +1,7 @@
 /* `tritune bench-gemm`: verifies (kernels/tt_verify.h, on the bytes it times and through the timing pool) and then
  * times GEMM (batched prefill) variants against token-by-token GEMV on one shape. */
 #include "tt_cli.h"
+#include "tt_opt.h"
 #include "tt_gbench.h"
 #include "tt_gemm_bench.h"
 #include "tt_harness.h"
@@ -173,47 +174,49 @@ tt_status tt_gemm_bench_time(tt_gemm_bench *b, const tt_variant *const *vs, int 
     return st;
 }
 
+static void bench_gemm_usage(FILE *f)
+{
+    fprintf(f, "usage: tritune bench-gemm [--variant PATTERN] [--shape MxK] [--tokens N] [--threads T]\n"
+               "                          [--reps R] [--min-time S] [--no-gemv] [--json FILE] [--oversubscribe]\n"
+               "  Batched prefill kernels: every eligible exact GEMM variant matching PATTERN (default: all\n"
+               "  GEMM rows; '*' wildcards, A,B either) on one MxK ternary matrix and N tokens (default\n"
+               "  2560x2560, 128 tokens, 1 thread). Each is first checked bit for bit against the oracle (a\n"
+               "  mismatch is excluded and makes the exit status 1), then all are timed interleaved in one\n"
+               "  Google Benchmark run with warm weights (prefill reuses each weight over N tokens: compute,\n"
+               "  not memory, is what it measures). A reference row runs the default GEMV kernel token by\n"
+               "  token (N pool calls; --no-gemv: off). Prints median ms, GMAC/s (M*K*N / time) and the\n"
+               "  speedup over the reference.\n");
+}
+
 int tt_cmd_bench_gemm(int argc, char **argv)
 {
     const char *pat = "gemm", *json_path = NULL;
-    int m = 2560, k = 2560, n = 128, threads = 1, reps = 10;
+    tt_opt_shape shape = {2560, 2560};
+    long n_l = 128, threads_l = 1, reps_l = 10;
     double min_time = 0.1;
-    bool gemv_ref = true;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = tt_arg_value(argc, argv, &i, "--variant"))) pat = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--shape"))) {
-            if (!tt_parse_shape(v, &m, &k)) {
-                fprintf(stderr, "tritune bench-gemm: --shape wants MxK, got '%s'\n", v);
-                return 2;
-            }
-        } else if ((v = tt_arg_value(argc, argv, &i, "--tokens"))) n = atoi(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--threads"))) threads = atoi(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--reps"))) reps = atoi(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--min-time"))) min_time = atof(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--json"))) json_path = v;
-        else if (!strcmp(argv[i], "--no-gemv")) gemv_ref = false;
-        else if (!strcmp(argv[i], "--help")) {
-            printf("usage: tritune bench-gemm [--variant PATTERN] [--shape MxK] [--tokens N] [--threads T]\n"
-                   "                          [--reps R] [--min-time S] [--no-gemv] [--json FILE]\n"
-                   "  Batched prefill kernels: every eligible exact GEMM variant matching PATTERN (default: all\n"
-                   "  GEMM rows; '*' wildcards, A,B either) on one MxK ternary matrix and N tokens (default\n"
-                   "  2560x2560, 128 tokens, 1 thread). Each is first checked bit for bit against the oracle (a\n"
-                   "  mismatch is excluded and makes the exit status 1), then all are timed interleaved in one\n"
-                   "  Google Benchmark run with warm weights (prefill reuses each weight over N tokens: compute,\n"
-                   "  not memory, is what it measures). A reference row runs the default GEMV kernel token by\n"
-                   "  token (N pool calls; --no-gemv: off). Prints median ms, GMAC/s (M*K*N / time) and the\n"
-                   "  speedup over the reference.\n");
-            return 0;
-        } else {
-            fprintf(stderr, "tritune bench-gemm: unknown option %s (see --help)\n", argv[i]);
-            return 2;
-        }
-    }
-    if (n < 1 || threads < 1 || reps < 1 || !(min_time > 0) || m < 1 || k < 1) {
-        fprintf(stderr, "tritune bench-gemm: --tokens, --threads, --reps, --min-time and the shape must be positive\n");
-        return 2;
-    }
+    bool no_gemv = false, over = false;
+    const tt_opt opts[] = {
+        TT_O_STR("--variant", NULL, &pat),
+        TT_O_SHAPE("--shape", NULL, &shape, 1 << 20, 1 << 24),
+        TT_O_INT("--tokens", "-n", &n_l, 1, 4096),
+        TT_O_INT("--threads", "-t", &threads_l, 1, 4096),
+        TT_O_INT("--reps", NULL, &reps_l, 1, 1000),
+        TT_O_NUM("--min-time", NULL, &min_time, 1e-4, 600),
+        TT_O_STR("--json", NULL, &json_path),
+        TT_O_FLAG("--no-gemv", NULL, &no_gemv),
+        TT_O_FLAG("--oversubscribe", NULL, &over),
+    };
+    int rc = tt_opt_parse(&(tt_cmd){.verb = "bench-gemm", .usage = bench_gemm_usage, .opts = opts,
+                                    .nopts = TT_NOPTS(opts)},
+                          argc, argv);
+    if (rc >= 0) return rc;
+    int m = shape.m, k = shape.k, n = (int)n_l, threads = (int)threads_l, reps = (int)reps_l;
+    bool gemv_ref = !no_gemv;
+    if ((rc = tt_opt_check_threads("bench-gemm", &threads, 1, over)) >= 0 ||
+        (json_path && (rc = tt_opt_check_writable("bench-gemm", json_path)) >= 0) ||
+        (rc = tt_opt_check_memory("bench-gemm", (double)m * k * 4 + (double)n * k * 2 + (double)m * n * 8,
+                                  "the weights, their packed copies, the tokens and the dots")) >= 0)
+        return rc;
     const tt_cpu *cpu = tt_cpu_get();
     const tt_variant *sel[512];
     int nsel = 0;
@@ -250,7 +253,7 @@ int tt_cmd_bench_gemm(int argc, char **argv)
     bool have_topo = tt_topo_load(&topo) == TT_OK;
     fprintf(stderr, "verifying and timing %d kernels, %d repetitions each, interleaved...\n", nsel, reps);
     tt_status st = tt_gemm_bench_time(b, sel, nsel, threads, have_topo ? &topo : NULL, min_time, reps, json_path, res);
-    int rc = st ? 1 : 0;
+    rc = st ? 1 : 0;
     if (st) fprintf(stderr, "tritune bench-gemm: %s\n", tt_last_error());
     double refns = 0;
     for (int i = 0; i < nsel; i++) {

@@ -1,5 +1,6 @@
 /* tritune info: what this machine is and what tritune may use on it. */
 #include "tt_cli.h"
+#include "tt_opt.h"
 #include "tt_energy.h"
 #include "tt_papi.h"
 #include "tt_profile.h"
@@ -55,19 +56,25 @@ json_t *tt_machine_json(const tt_topo *topo)
                      tt_build_compiler(), "registry_variants", tt_registry_count, "eligible_here", eligible);
 }
 
-int tt_cmd_info(int argc, char **argv)
+static void info_usage(FILE *f)
 {
-    if (tt_has_flag(argc, argv, "--help")) {
-        printf("usage: tritune info [--json]\n  CPU identity, ISA features (CPUID and what the OS enables via "
+    fprintf(f, "usage: tritune info [--json]\n  CPU identity, ISA features (CPUID and what the OS enables via "
                "XGETBV / auxv), hwloc topology,\n  PAPI counter availability (with the reason when unavailable), "
                "and the energy source tritune would use.\n");
-        return 0;
-    }
+}
+
+int tt_cmd_info(int argc, char **argv)
+{
+    bool json = false;
+    const tt_opt opts[] = {TT_O_FLAG("--json", NULL, &json)};
+    int rc = tt_opt_parse(&(tt_cmd){.verb = "info", .usage = info_usage, .opts = opts, .nopts = TT_NOPTS(opts)}, argc,
+                          argv);
+    if (rc >= 0) return rc;
     tt_topo topo;
     bool have_topo = tt_topo_load(&topo) == TT_OK;
     if (!have_topo) fprintf(stderr, "tritune: hwloc topology unavailable: %s\n", tt_last_error());
     json_t *j = tt_machine_json(have_topo ? &topo : NULL);
-    if (tt_has_flag(argc, argv, "--json")) {
+    if (json) {
         json_dumpf(j, stdout, JSON_INDENT(2));
         printf("\n");
     } else {

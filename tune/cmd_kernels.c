@@ -1,5 +1,6 @@
 /* tritune list | verify | bench: the registry, the exactness sweep, and Google Benchmark timing of variants. */
 #include "tt_cli.h"
+#include "tt_opt.h"
 #include "tt_verify.h"
 #include "tt_gbench.h"
 #include "tt_harness.h"
@@ -11,27 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void list_usage(FILE *f)
+{
+    fprintf(f, "usage: tritune list [--format i2s|tl1|tl2] [--isa ISA] [--eligible] [--json] [PATTERN]\n"
+               "  one row per registry variant: name, format, ISA, layout parameters, exactness, activation\n"
+               "  domain, and whether this CPU/OS can run it (with the missing feature if not).\n");
+}
+
 int tt_cmd_list(int argc, char **argv)
 {
     const char *fmt = NULL, *isa = NULL, *pat = NULL;
     bool json = false, eligible_only = false;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = tt_arg_value(argc, argv, &i, "--format"))) fmt = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--isa"))) isa = v;
-        else if (!strcmp(argv[i], "--json")) json = true;
-        else if (!strcmp(argv[i], "--eligible")) eligible_only = true;
-        else if (!strcmp(argv[i], "--help")) {
-            printf("usage: tritune list [--format i2s|tl1|tl2] [--isa ISA] [--eligible] [--json] [PATTERN]\n"
-                   "  one row per registry variant: name, format, ISA, layout parameters, exactness, activation\n"
-                   "  domain, and whether this CPU/OS can run it (with the missing feature if not).\n");
-            return 0;
-        } else if (argv[i][0] != '-') pat = argv[i];
-        else {
-            fprintf(stderr, "tritune list: unknown option %s\n", argv[i]);
-            return 2;
-        }
-    }
+    const tt_opt opts[] = {
+        TT_O_STR("--format", NULL, &fmt),
+        TT_O_STR("--isa", NULL, &isa),
+        TT_O_FLAG("--json", NULL, &json),
+        TT_O_FLAG("--eligible", NULL, &eligible_only),
+    };
+    int rc = tt_opt_parse(&(tt_cmd){.verb = "list", .usage = list_usage, .opts = opts, .nopts = TT_NOPTS(opts),
+                                    .pos = &pat, .max_pos = 1},
+                          argc, argv);
+    if (rc >= 0) return rc;
     if (fmt && tt_fmt_from_name(fmt) < 0) {
         fprintf(stderr, "tritune list: unknown format '%s' (i2s, tl1, tl2)\n", fmt);
         return 2;
@@ -93,19 +94,11 @@ int tt_cmd_verify(int argc, char **argv)
 {
     const char *pat = NULL;
     bool quick = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            verify_usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--quick")) quick = true;
-        else if (argv[i][0] != '-' && !pat) pat = argv[i];
-        else {
-            fprintf(stderr, "tritune verify: unexpected argument '%s'\n", argv[i]);
-            verify_usage(stderr);
-            return 2;
-        }
-    }
+    const tt_opt opts[] = {TT_O_FLAG("--quick", NULL, &quick)};
+    int rc = tt_opt_parse(&(tt_cmd){.verb = "verify", .usage = verify_usage, .opts = opts, .nopts = TT_NOPTS(opts),
+                                    .pos = &pat, .max_pos = 1},
+                          argc, argv);
+    if (rc >= 0) return rc;
     const tt_cpu *cpu = tt_cpu_get();
     int ok = 0, bad = 0, skip = 0;
     for (int i = 0; i < tt_registry_count; i++) {
@@ -140,57 +133,58 @@ int tt_cmd_verify(int argc, char **argv)
 /* ---- bench ---- */
 static void bind_cb(void *ctx, int idx) { tt_topo_bind_thread(ctx, idx); }
 
+static void bench_usage(FILE *f)
+{
+    fprintf(f, "usage: tritune bench --variant PATTERN [--shape MxK] [--threads N] [--regime cold|warm|both]\n"
+               "                     [--reps N] [--min-time S] [--split even|chunk] [--no-baseline] [--no-ceiling]\n"
+               "                     [--json FILE] [--oversubscribe]\n"
+               "  Times every eligible exact variant matching PATTERN ('*' wildcards, else substring; A,B\n"
+               "  matches either) plus the baseline of each format, interleaved in random order within one\n"
+               "  Google Benchmark run.\n"
+               "  cold: rotating weight copies (4x the measured cache-resident size, >= 256 MiB) so weights\n"
+               "  stream from DRAM; warm: one copy. Every variant is verified against the oracle first.\n"
+               "  Cold runs also time two pseudo-variants marked (ceiling): a pure streaming read of the same\n"
+               "  I2_S weight bytes with no compute, without and with software prefetch. No I2_S GEMV can beat\n"
+               "  the faster of them (TL formats read fewer bytes), so it bounds the I2_S speedup over the\n"
+               "  baseline this machine allows (--no-ceiling: off).\n"
+               "  Prints median time, GB/s of weights (bytes / wall time) and the ratio to the first baseline;\n"
+               "  --json writes Google Benchmark's own JSON (compare.py works on it). More threads than online\n"
+               "  CPUs are refused unless --oversubscribe.\n");
+}
+
 int tt_cmd_bench(int argc, char **argv)
 {
     const char *pat = NULL, *json_path = NULL, *regime_s = "both", *split_s = "even";
-    int m = 2560, k = 2560, threads = 1, reps = 10;
+    long threads_l = 1, reps_l = 10;
+    tt_opt_shape shape = {2560, 2560};
     double min_time = 0.05;
-    bool baseline = true, ceiling = true;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = tt_arg_value(argc, argv, &i, "--variant"))) pat = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--shape"))) {
-            if (!tt_parse_shape(v, &m, &k)) {
-                fprintf(stderr, "tritune bench: --shape wants MxK, got '%s'\n", v);
-                return 2;
-            }
-        } else if ((v = tt_arg_value(argc, argv, &i, "--threads"))) threads = atoi(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--json"))) json_path = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--regime"))) regime_s = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--reps"))) reps = atoi(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--min-time"))) min_time = atof(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--split"))) split_s = v;
-        else if (!strcmp(argv[i], "--no-baseline")) baseline = false;
-        else if (!strcmp(argv[i], "--no-ceiling")) ceiling = false;
-        else if (!strcmp(argv[i], "--help")) {
-            printf("usage: tritune bench --variant PATTERN [--shape MxK] [--threads N] [--regime cold|warm|both]\n"
-                   "                     [--reps N] [--min-time S] [--split even|chunk] [--no-baseline] [--no-ceiling]\n"
-                   "                     [--json FILE]\n"
-                   "  Times every eligible exact variant matching PATTERN ('*' wildcards, else substring; A,B\n"
-                   "  matches either) plus the baseline of each format, interleaved in random order within one\n"
-                   "  Google Benchmark run.\n"
-                   "  cold: rotating weight copies (4x the measured cache-resident size, >= 256 MiB) so weights\n"
-                   "  stream from DRAM; warm: one copy. Every variant is verified against the oracle first.\n"
-                   "  Cold runs also time two pseudo-variants marked (ceiling): a pure streaming read of the same\n"
-                   "  I2_S weight bytes with no compute, without and with software prefetch. No I2_S GEMV can beat\n"
-                   "  the faster of them (TL formats read fewer bytes), so it bounds the I2_S speedup over the\n"
-                   "  baseline this machine allows (--no-ceiling: off).\n"
-                   "  Prints median time, GB/s of weights and the ratio to the first baseline; --json writes\n"
-                   "  Google Benchmark's own JSON (compare.py works on it).\n");
-            return 0;
-        } else {
-            fprintf(stderr, "tritune bench: unknown option %s (see --help)\n", argv[i]);
-            return 2;
-        }
-    }
+    bool no_baseline = false, no_ceiling = false, over = false;
+    const tt_opt opts[] = {
+        TT_O_STR("--variant", NULL, &pat),
+        TT_O_SHAPE("--shape", NULL, &shape, 1 << 20, 1 << 24),
+        TT_O_INT("--threads", "-t", &threads_l, 1, 4096),
+        TT_O_STR("--json", NULL, &json_path),
+        TT_O_CHOICE("--regime", NULL, &regime_s, "cold|warm|both"),
+        TT_O_INT("--reps", NULL, &reps_l, 1, 1000),
+        TT_O_NUM("--min-time", NULL, &min_time, 1e-4, 600),
+        TT_O_CHOICE("--split", NULL, &split_s, "even|chunk"),
+        TT_O_FLAG("--no-baseline", NULL, &no_baseline),
+        TT_O_FLAG("--no-ceiling", NULL, &no_ceiling),
+        TT_O_FLAG("--oversubscribe", NULL, &over),
+    };
+    int rc = tt_opt_parse(&(tt_cmd){.verb = "bench", .usage = bench_usage, .opts = opts, .nopts = TT_NOPTS(opts)},
+                          argc, argv);
+    if (rc >= 0) return rc;
     if (!pat) {
         fprintf(stderr, "tritune bench: --variant PATTERN is required (see --help)\n");
         return 2;
     }
-    if (threads < 1 || reps < 1 || !(min_time > 0)) {
-        fprintf(stderr, "tritune bench: --threads, --reps and --min-time must be positive\n");
-        return 2;
-    }
+    int m = shape.m, k = shape.k, threads = (int)threads_l, reps = (int)reps_l;
+    bool baseline = !no_baseline, ceiling = !no_ceiling;
+    if ((rc = tt_opt_check_threads("bench", &threads, 1, over)) >= 0 ||
+        (json_path && (rc = tt_opt_check_writable("bench", json_path)) >= 0) ||
+        (rc = tt_opt_check_memory("bench", (double)m * k * 3, "the weights, their packed copies and the oracle")) >= 0)
+        return rc;
     bool do_cold = strcmp(regime_s, "warm"), do_warm = strcmp(regime_s, "cold");
     if (strcmp(regime_s, "both") && strcmp(regime_s, "cold") && strcmp(regime_s, "warm")) {
         fprintf(stderr, "tritune bench: --regime is cold, warm or both\n");

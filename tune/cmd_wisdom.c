@@ -1,6 +1,7 @@
 /* Runtime wisdom at program start (tt_wisdom_startup), and `tritune wisdom show | export | import`. */
 #include "tt_baked.h"
 #include "tt_cli.h"
+#include "tt_opt.h"
 #include "tt_registry.h"
 #include "tt_topo.h"
 #include "tt_wisdom.h"
@@ -80,25 +81,22 @@ static void usage(FILE *f)
 
 int tt_cmd_wisdom(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1], *out = NULL, *file = NULL;
+    const char *pos[2] = {NULL, NULL}, *out = NULL, *file;
     bool force = false;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(argv[i], "--force")) force = true;
-        else if (argv[i][0] != '-' && !file) file = argv[i];
-        else {
-            fprintf(stderr, "tritune wisdom: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
+    int npos = 0;
+    const tt_opt opts[] = {TT_O_STR("--out", "-o", &out), TT_O_FLAG("--force", NULL, &force)};
+    int rc0 = tt_opt_parse(&(tt_cmd){.verb = "wisdom", .usage = usage, .opts = opts, .nopts = TT_NOPTS(opts),
+                                     .pos = pos, .min_pos = 1, .max_pos = 2, .npos = &npos},
+                           argc, argv);
+    if (rc0 >= 0) return rc0;
+    const char *sub = pos[0];
+    file = pos[1];
+    if (strcmp(sub, "show") && strcmp(sub, "export") && strcmp(sub, "import")) {
+        fprintf(stderr, "tritune wisdom: unknown subcommand '%s'\n\n", sub);
+        usage(stderr);
+        return 2;
     }
+    if (out && tt_opt_check_writable("wisdom", out) >= 0) return 2;
     tt_cpu_id here;
     identity_here(&here);
     char path[1200], note[500] = "";

@@ -7,6 +7,7 @@
 #include "tt_gemm_bench.h"
 #include "tt_harness.h"
 #include "tt_load.h"
+#include "tt_opt.h"
 #include "tt_membw.h"
 #include "tt_papi.h"
 #include "tt_profile.h"
@@ -659,9 +660,9 @@ static void measure_bw(tt_profile *prof, tt_topo *topo, const tune_opts *o)
     }
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    printf("usage: tritune tune [--model PRESET] [--budget SECONDS] [--threads 1,2,...] [--out DIR] [--force]\n"
+    fprintf(f, "usage: tritune tune [--model PRESET] [--budget SECONDS] [--threads 1,2,...] [--out DIR] [--force]\n"
            "                    [--regime cold|warm] [--shapes MxK,...] [--exhaustive] [--cold-mib N] [--force-bake]\n"
            "  For each GEMV shape of the model (presets: 2b4t (default), large, 3b, 8b) and each thread count\n"
            "  (default: the topology's levels: 1, ..., all cores, all PUs), verifies every eligible exact variant\n"
@@ -681,40 +682,32 @@ static void usage(void)
 int tt_cmd_tune(int argc, char **argv)
 {
     tune_opts o = {.budget_s = 480, .out_root = "results", .model = "2b4t", .regime = TT_REGIME_COLD};
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = tt_arg_value(argc, argv, &i, "--budget"))) o.budget_s = atof(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--threads"))) {
-            o.nthreads = tt_parse_int_list(v, o.threads, 16);
-            if (!o.nthreads) {
-                fprintf(stderr, "tritune tune: --threads wants a list like 1,2,4\n");
-                return 2;
-            }
-        } else if ((v = tt_arg_value(argc, argv, &i, "--out"))) o.out_root = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--model"))) o.model = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--shapes"))) o.shapes = v;
-        else if ((v = tt_arg_value(argc, argv, &i, "--cold-mib"))) o.cold_mib = atof(v);
-        else if ((v = tt_arg_value(argc, argv, &i, "--regime"))) {
-            if (strcmp(v, "cold") && strcmp(v, "warm")) {
-                fprintf(stderr, "tritune tune: --regime is cold or warm\n");
-                return 2;
-            }
-            o.regime = strcmp(v, "warm") ? TT_REGIME_COLD : TT_REGIME_WARM;
-        } else if (!strcmp(argv[i], "--force")) o.force = true;
-        else if (!strcmp(argv[i], "--force-bake")) o.force_bake = true;
-        else if (!strcmp(argv[i], "--exhaustive")) o.exhaustive = true;
-        else if (!strcmp(argv[i], "--help")) {
-            usage();
-            return 0;
-        } else {
-            fprintf(stderr, "tritune tune: unknown option %s (see --help)\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!(o.budget_s > 0)) {
-        fprintf(stderr, "tritune tune: --budget must be positive seconds\n");
+    const char *regime = "cold";
+    tt_opt_ints th = {{0}, 0};
+    bool over = false;
+    const tt_opt opts[] = {
+        TT_O_NUM("--budget", NULL, &o.budget_s, 1, 7 * 86400),
+        TT_O_INTS("--threads", "-t", &th, 1, 4096),
+        TT_O_STR("--out", NULL, &o.out_root),
+        TT_O_STR("--model", NULL, &o.model),
+        TT_O_STR("--shapes", NULL, &o.shapes),
+        TT_O_NUM("--cold-mib", NULL, &o.cold_mib, 1, 1 << 20),
+        TT_O_CHOICE("--regime", NULL, &regime, "cold|warm"),
+        TT_O_FLAG("--force", NULL, &o.force),
+        TT_O_FLAG("--force-bake", NULL, &o.force_bake),
+        TT_O_FLAG("--exhaustive", NULL, &o.exhaustive),
+        TT_O_FLAG("--oversubscribe", NULL, &over),
+    };
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "tune", .usage = usage, .opts = opts, .nopts = TT_NOPTS(opts)}, argc, argv);
+    if (prc >= 0) return prc;
+    o.regime = strcmp(regime, "warm") ? TT_REGIME_COLD : TT_REGIME_WARM;
+    if (th.n > 16) {
+        fprintf(stderr, "tritune tune: at most 16 thread counts\n");
         return 2;
     }
+    o.nthreads = th.n;
+    memcpy(o.threads, th.v, sizeof(int) * (size_t)th.n);
+    if ((prc = tt_opt_check_threads("tune", o.threads, o.nthreads, over)) >= 0) return prc;
     g_t0 = now_s();
     g_tty = isatty(2);
     tt_shape shapes[32];
@@ -868,6 +861,9 @@ int tt_cmd_tune(int argc, char **argv)
     for (int s = 0; s < ns; s++)
         for (int t = 0; t < o.nthreads; t++) todo += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));
     if (resumed) logf_("resuming: %d of %d (shape, threads) entries already measured, %d to go", combos - todo, combos, todo);
+    if (todo && o.budget_s < 5.0 * todo)
+        logf_("note: a budget of %.0f s is below the 5 s each of the %d entries to measure needs at least (race, final "
+              "session, bandwidth probes); the run will take longer than the budget", o.budget_s, todo);
     for (int s = 0; s < ns && !g_stop; s++) {
         int need = 0;
         for (int t = 0; t < o.nthreads; t++) need += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));

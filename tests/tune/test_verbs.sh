@@ -1,0 +1,41 @@
+#!/bin/sh
+# Every verb of the tritune binary, as listed by `tritune --help`: -h and --help print the verb's usage on stdout and
+# exit 0; an unknown option prints a message and the usage on stderr and exits 2; so does a malformed value where
+# the verb takes numbers. The list comes from the binary, so a new verb is walked without editing this script.
+set -u
+T=$1
+fail=0
+verbs=$("$T" --help | awk '/^commands:/ {f = 1; next} f && /^  [a-z]/ {print $1} f && /^$/ {exit}')
+[ -n "$verbs" ] || { echo "FAILED: no verbs in tritune --help"; exit 1; }
+n=0
+for v in $verbs; do
+    n=$((n + 1))
+    for h in -h --help; do
+        out=$("$T" "$v" "$h" 2>/dev/null); rc=$?
+        if [ $rc -ne 0 ] || ! printf '%s' "$out" | grep -qi 'usage'; then
+            echo "FAILED: tritune $v $h: exit $rc, usage on stdout: $(printf '%s' "$out" | head -1)"; fail=1
+        fi
+    done
+    err=$("$T" "$v" --no-such-option 2>&1 >/dev/null); rc=$?
+    if [ $rc -ne 2 ] || ! printf '%s' "$err" | grep -qi 'usage'; then
+        echo "FAILED: tritune $v --no-such-option: exit $rc (want 2 with the usage on stderr)"; fail=1
+    fi
+done
+# malformed or out-of-range values are refused before any work
+for args in "bench --variant x --threads zero" "bench --variant x --shape 12" "bench-gemm --tokens -3" \
+            "tune --budget -1" "tune --regime lukewarm" "list --json=1" "eval -m x --ids 1 --top 99" \
+            "bench-e2e -m x -t 1,,2" "run -m x -n many"; do
+    # shellcheck disable=SC2086
+    "$T" $args >/dev/null 2>&1; rc=$?
+    [ $rc -eq 2 ] || { echo "FAILED: tritune $args: exit $rc, want 2"; fail=1; }
+done
+# more threads than CPUs need --oversubscribe
+cpus=$(getconf _NPROCESSORS_ONLN)
+"$T" bench --variant x --threads $((cpus + 1)) >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || { echo "FAILED: bench --threads $((cpus + 1)) on $cpus CPUs: exit $rc, want 2"; fail=1; }
+# an output folder that does not exist is refused up front
+"$T" bench --variant x --json /nonexistent-dir/x.json >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || { echo "FAILED: bench --json into a missing folder: exit $rc, want 2"; fail=1; }
+echo "verbs: $n walked"
+[ $fail -eq 0 ] && echo "verbs: ok" || echo "verbs: FAILED"
+exit $fail
