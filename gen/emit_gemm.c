@@ -1,6 +1,6 @@
 /* I2_S multiply-add GEMM emitter (batched prefill): dot[t][r] = Σ_k T[r][k]·q[t][k] for n tokens.
  *
- * Same arithmetic as the GEMV family (emit_i2s.c; FORMATS.md §1-§3): codes c = T + 1 unpacked from a 32-byte
+ * Same arithmetic as the GEMV family (emit_i2s.c; docs/FORMATS.md §1-§3): codes c = T + 1 unpacked from a 32-byte
  * I2_S block by shift (6, 4, 2, 0) and mask 3 into four 32-weight groups, multiplied by int8 activations with an
  * unsigned x signed multiply-add, and Σq subtracted once per token (offset trick). The difference is reuse: a block
  * function holds r rows x n tokens of accumulators in registers; for each row it unpacks a vector of codes once
@@ -9,7 +9,7 @@
  * the n tokens stream from L2.
  *
  *   x86 dot ISAs (avx512vnni, avx512vbmi, avxvnni): vpdpbusd into int32 (f = 0).
- *   x86 maddubs ISAs (avx2, avx512bw): int16 lanes take f maddubs terms (4 per step, f <= 64: FORMATS.md §2), then
+ *   x86 maddubs ISAs (avx2, avx512bw): int16 lanes take f maddubs terms (4 per step, f <= 64: docs/FORMATS.md §2), then
  *       fold into int32 with madd(h, 1). f = 4 keeps one transient int16 register; f > 4 keeps one per (row, token).
  *   AVX-512 vectors hold two blocks: activations are pre-interleaved per token by tt_i2s_prep_q256 into the
  *       workspace (token t at ws + t*ldq); an odd last block runs 256-bit maddubs folded at once.
@@ -53,7 +53,7 @@ static const char *gemm_derive(gen_variant *v)
         if (p->fold) return "dot-product ISAs accumulate in int32: f must be 0";
     } else {
         if (p->fold < 4 || p->fold > 64)
-            return "maddubs int16 lanes overflow after 64 terms (64*-512 = -32768, FORMATS.md §2): 4 <= f <= 64";
+            return "maddubs int16 lanes overflow after 64 terms (64*-512 = -32768, docs/FORMATS.md §2): 4 <= f <= 64";
         if (p->fold % 4) return "f must be a multiple of the maddubs terms per step (4)";
         persistent = p->fold > 4;
     }

@@ -1,6 +1,6 @@
 /* model.c — BitNet b1.58 inference in the style of llama2.c: config, weights, run state, forward pass.
  *
- * Forward pass for one token (FORMATS.md §7):
+ * Forward pass for one token (docs/FORMATS.md §7):
  *     x = embed(token)
  *     per layer:  xb = rmsnorm(x)·attn_norm          quantize once → q, k, v share it
  *                 q, k, v = Wq·xb, Wk·xb, Wv·xb      (ternary GEMV: exact int32 dots, then dot / a_s · s_w)
@@ -845,7 +845,7 @@ static void gemv_worker(void *ctx, int tid, int nth)
 
 static int linear_align(const tt_linear *L) { return L->v->row_align > 0 ? L->v->row_align : 1; }
 
-/* y = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1); y holds one output per
+/* y = W_i · x for the n linears (same K), x quantized once per token (docs/FORMATS.md §1); y holds one output per
  * segment, linear after linear (a fused linear has several). j carries the post-GEMV work and the prefetches. */
 static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linear *const *L, float *const *y,
                        tt_prof_phase phase, gemv_job j)
