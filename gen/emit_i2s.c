@@ -64,15 +64,17 @@ void gen_i2s_fill(gen_variant *v)
 }
 
 /* ---- x86 spelling of the few vector operations the loop needs ---- */
+/* load: the load intrinsic up to its address, printed as "%s%s))" with the address: a literal format the
+ * compiler can check. */
 typedef struct xops {
     const char *V, *load, *and_, *srli, *set1_8, *set1_16, *zero, *maddubs, *madd, *add16, *add32, *dot, *hsum;
 } xops;
 
-static const xops x256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(%s))", "_mm256_and_si256",
+static const xops x256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(", "_mm256_and_si256",
                           "_mm256_srli_epi16", "_mm256_set1_epi8", "_mm256_set1_epi16", "_mm256_setzero_si256()",
                           "_mm256_maddubs_epi16", "_mm256_madd_epi16", "_mm256_add_epi16", "_mm256_add_epi32",
                           "_mm256_dpbusd_avx_epi32", "tt_hsum256"};
-static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(%s))", "_mm512_and_si512",
+static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(", "_mm512_and_si512",
                           "_mm512_srli_epi16", "_mm512_set1_epi8", "_mm512_set1_epi16", "_mm512_setzero_si512()",
                           "_mm512_maddubs_epi16", "_mm512_madd_epi16", "_mm512_add_epi16", "_mm512_add_epi32",
                           "_mm512_dpbusd_epi32", "_mm512_reduce_add_epi32"};
@@ -80,7 +82,7 @@ static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(%s))", "
 static void emit_load(FILE *o, const xops *X, const char *var, const char *addr)
 {
     fprintf(o, "%s %s = ", X->V, var);
-    fprintf(o, X->load, addr);
+    fprintf(o, "%s%s))", X->load, addr);
     fprintf(o, ";\n");
 }
 
