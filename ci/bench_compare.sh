@@ -1,33 +1,39 @@
 #!/bin/sh
-# ci/bench_compare.sh [--quick] — kernel performance check for CI.
+# ci/bench_compare.sh [--quick] [--record] — kernel performance check for CI.
 #
 # Benchmarks the tuned winners and the baselines (bitnet.cpp-style `_base` kernels, which `tritune bench` always
-# adds) on a small fixed set of BitNet 2B4T shapes, 1 thread, warm regime, and compares the result with the
-# committed baseline of this CPU, ci/baseline/<cpu-id>.json, using `tritune compare` (median change + two-sided
-# Mann-Whitney U test). The Markdown report goes to $BUILD/ci-compare.md.
+# adds) on a small fixed set of BitNet 2B4T shapes, 1 thread, warm regime, in one interleaved session per shape,
+# and compares the result with the committed baseline of this CPU, ci/baseline/<cpu-id>.json, using `tritune
+# compare` (median change + two-sided Mann-Whitney U test). Files go to $BUILD/ci-bench/ and the Markdown report to
+# $BUILD/ci-compare.md; nothing else is written unless --record is given.
 #
 # Winners come from, in order: $WINNERS (space-separated variant names or patterns, one per shape or one for all),
 # results/<cpu-id>/profile.json, reports/cpus/<cpu-id>/profile.json (the winner at the lowest thread count tuned
 # for that shape). Without any, only the baselines are benchmarked (and the report says so).
 #
-# Exit status: 0 no significant regression (or no baseline yet: one is written to ci/baseline/<cpu-id>.json —
-# commit it); 1 a benchmark is slower than the baseline by more than THRESHOLD with p < ALPHA; 2 setup error.
+# Exit status: 0 no significant regression (or no committed baseline for this CPU: nothing to compare);
+# 1 a benchmark is slower than the baseline by more than THRESHOLD with p < ALPHA; 2 setup error.
 #
 # Environment: BUILD (default build), REPS, MIN_TIME, THRESHOLD, ALPHA, WINNERS.
-# --quick: 2 shapes, 6 repetitions (the least for which p < 0.01 is reachable is 5 per side), threshold 10 %:
-# a committed baseline was measured on another day, and shared CI machines drift by a few per cent.
+# --quick (make test): 2 shapes, 6 repetitions (the least for which p < 0.01 is reachable is 5 per side),
+#   threshold 10 %, and times RELATIVE to the I2_S baseline kernel of the same shape in the same session
+#   (tritune compare --relative-to): the host's drift between this run and the committed one cancels.
+# Default (make bench): 4 shapes, 12 repetitions, threshold 5 %, absolute times (needs a quiet machine).
+# --record (make baseline): write this run to ci/baseline/<cpu-id>.json (commit it) instead of comparing.
 set -eu
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
 
 usage() {
-    sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$SELF" | sed 's/^# \{0,1\}//'
 }
 
 QUICK=0
+RECORD=0
 for a in "$@"; do
     case $a in
         --quick) QUICK=1 ;;
+        --record) RECORD=1 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench_compare: unknown argument '$a' (see --help)" >&2; exit 2 ;;
     esac
@@ -44,7 +50,9 @@ if [ "$QUICK" = 1 ]; then
     REPS=${REPS:-6}
     MIN_TIME=${MIN_TIME:-0.02}
     THRESHOLD=${THRESHOLD:-0.10}
+    RELATIVE='tt_i2s_gemv_*_base'
 else
+    RELATIVE=
     SHAPES="2560x2560 640x2560 6912x2560 2560x6912"
     REPS=${REPS:-12}
     MIN_TIME=${MIN_TIME:-0.05}
@@ -101,7 +109,7 @@ if mine:
 EOF
 }
 
-echo "bench_compare: CPU $CPU_ID, shapes $SHAPES, $REPS repetitions, warm, 1 thread"
+echo "bench_compare: CPU $CPU_ID, shapes $SHAPES, $REPS repetitions, warm, 1 thread${RELATIVE:+, times relative to $RELATIVE}"
 NOTE=
 for shape in $SHAPES; do
     win=$(winner_for "$shape")
@@ -136,21 +144,54 @@ with open(out, "w") as f:  # one benchmark row per line: committed baselines dif
     f.write("\n]\n}\n")
 EOF
 
-if [ ! -f "$BASELINE" ]; then
+if [ "$RECORD" = 1 ]; then
     mkdir -p ci/baseline
     cp "$WORK/new.json" "$BASELINE"
+    echo "bench_compare: wrote $BASELINE from this run: review and commit it"
+    [ -z "$NOTE" ] || echo "bench_compare: $NOTE"
+    exit 0
+fi
+
+if [ ! -f "$BASELINE" ]; then
     {
         echo "# tritune kernel comparison"
         echo
-        echo "No baseline for CPU \`$CPU_ID\` existed: wrote \`$BASELINE\` from this run. Commit it; later runs compare against it."
+        echo "No committed baseline for CPU \`$CPU_ID\` (\`$BASELINE\`): nothing to compare. \`make baseline\` records one."
         [ -z "$NOTE" ] || printf '\n%s\n' "$NOTE"
+        if [ -n "$RELATIVE" ]; then
+            printf '\nThis run, median time relative to `%s` of the same shape:\n\n' "$RELATIVE"
+            python3 - "$WORK/new.json" "$RELATIVE" <<'EOF'
+import fnmatch, json, statistics, sys
+rows = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("run_type") == "iteration" and not b.get("error_occurred"):
+        variant, rest = b["run_name"].split("/", 1)
+        shape = rest.split("/min_time")[0]
+        rows.setdefault(shape, {}).setdefault(variant, []).append(b["real_time"])
+for shape, vs in rows.items():
+    refs = [v for v in vs if fnmatch.fnmatchcase(v, sys.argv[2])]
+    if not refs:
+        continue
+    ref = statistics.median(vs[refs[0]])
+    for v, t in vs.items():
+        if v not in refs:
+            print("- `%s/%s`: %.3f x ref" % (v, shape, statistics.median(t) / ref))
+EOF
+        fi
     } >"$MD"
-    echo "bench_compare: no baseline for $CPU_ID — wrote $BASELINE from this run (commit it); report: $MD"
+    cat "$MD"
+    echo "bench_compare: no committed baseline for $CPU_ID ($BASELINE): nothing compared; make baseline records one"
     exit 0
 fi
 
 set +e
-"$TT" compare "$BASELINE" "$WORK/new.json" --threshold "$THRESHOLD" --alpha "$ALPHA" --markdown "$MD" >"$WORK/compare.out"
+if [ -n "$RELATIVE" ]; then
+    "$TT" compare "$BASELINE" "$WORK/new.json" --threshold "$THRESHOLD" --alpha "$ALPHA" --relative-to "$RELATIVE" \
+        --markdown "$MD" >"$WORK/compare.out"
+else
+    "$TT" compare "$BASELINE" "$WORK/new.json" --threshold "$THRESHOLD" --alpha "$ALPHA" --markdown "$MD" \
+        >"$WORK/compare.out"
+fi
 rc=$?
 set -e
 [ -z "$NOTE" ] || printf '\n%s\n' "$NOTE" >>"$MD"

@@ -6,7 +6,7 @@
  *          code for weight k0 + 4kk + e (unsigned bytes);
  *   C(a,b) = tiles 2a + b: 16 tokens x 16 rows of int32, exactly the layout of dot (row stride 4m bytes).
  * TDPBSUD (signed A x unsigned B) accumulates Σ q·c; C starts at -Σq per token (the offset trick c = T + 1), so
- * the result is Σ q·T. int32 arithmetic wraps, and |Σ q·T| <= 128·K fits, so the sum is exact (FORMATS.md §2).
+ * the result is Σ q·T. int32 arithmetic wraps, and |Σ q·T| <= 128·K fits, so the sum is exact (docs/FORMATS.md §2).
  *
  * Layout: the row-interleaved I2_S layout with a 4-byte granule (kernels/tt_layout.c): per tile of R rows, for
  * every 4 bytes of a row's I2_S codes the R rows' 4 bytes are adjacent. So 64 bytes at granule s of a 128-weight

@@ -1,6 +1,6 @@
 /* I2_S multiply-add GEMM emitter (batched prefill): dot[t][r] = Σ_k T[r][k]·q[t][k] for n tokens.
  *
- * Same arithmetic as the GEMV family (emit_i2s.c; FORMATS.md §1-§3): codes c = T + 1 unpacked from a 32-byte
+ * Same arithmetic as the GEMV family (emit_i2s.c; docs/FORMATS.md §1-§3): codes c = T + 1 unpacked from a 32-byte
  * I2_S block by shift (6, 4, 2, 0) and mask 3 into four 32-weight groups, multiplied by int8 activations with an
  * unsigned x signed multiply-add, and Σq subtracted once per token (offset trick). The difference is reuse: a block
  * function holds r rows x n tokens of accumulators in registers; for each row it unpacks a vector of codes once
@@ -9,7 +9,7 @@
  * the n tokens stream from L2.
  *
  *   x86 dot ISAs (avx512vnni, avx512vbmi, avxvnni): vpdpbusd into int32 (f = 0).
- *   x86 maddubs ISAs (avx2, avx512bw): int16 lanes take f maddubs terms (4 per step, f <= 64: FORMATS.md §2), then
+ *   x86 maddubs ISAs (avx2, avx512bw): int16 lanes take f maddubs terms (4 per step, f <= 64: docs/FORMATS.md §2), then
  *       fold into int32 with madd(h, 1). f = 4 keeps one transient int16 register; f > 4 keeps one per (row, token).
  *   AVX-512 vectors hold two blocks: activations are pre-interleaved per token by tt_i2s_prep_q256 into the
  *       workspace (token t at ws + t*ldq); an odd last block runs 256-bit maddubs folded at once.
@@ -53,7 +53,7 @@ static const char *gemm_derive(gen_variant *v)
         if (p->fold) return "dot-product ISAs accumulate in int32: f must be 0";
     } else {
         if (p->fold < 4 || p->fold > 64)
-            return "maddubs int16 lanes overflow after 64 terms (64*-512 = -32768, FORMATS.md §2): 4 <= f <= 64";
+            return "maddubs int16 lanes overflow after 64 terms (64*-512 = -32768, docs/FORMATS.md §2): 4 <= f <= 64";
         if (p->fold % 4) return "f must be a multiple of the maddubs terms per step (4)";
         persistent = p->fold > 4;
     }
@@ -65,15 +65,17 @@ static const char *gemm_derive(gen_variant *v)
 }
 
 /* ---- x86 ---- */
+/* load: the load intrinsic up to its address, printed as "%s%s))" with the address: a literal format the
+ * compiler can check. */
 typedef struct gops {
     const char *V, *load, *and_, *srli, *set1_8, *set1_16, *zero, *maddubs, *madd, *add16, *add32, *dot, *hsum;
 } gops;
 
-static const gops g256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(%s))", "_mm256_and_si256",
+static const gops g256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(", "_mm256_and_si256",
                           "_mm256_srli_epi16", "_mm256_set1_epi8", "_mm256_set1_epi16", "_mm256_setzero_si256()",
                           "_mm256_maddubs_epi16", "_mm256_madd_epi16", "_mm256_add_epi16", "_mm256_add_epi32",
                           "_mm256_dpbusd_avx_epi32", "tt_gemm_hsum256"};
-static const gops g512 = {"__m512i", "_mm512_loadu_si512((const void *)(%s))", "_mm512_and_si512",
+static const gops g512 = {"__m512i", "_mm512_loadu_si512((const void *)(", "_mm512_and_si512",
                           "_mm512_srli_epi16", "_mm512_set1_epi8", "_mm512_set1_epi16", "_mm512_setzero_si512()",
                           "_mm512_maddubs_epi16", "_mm512_madd_epi16", "_mm512_add_epi16", "_mm512_add_epi32",
                           "_mm512_dpbusd_epi32", "_mm512_reduce_add_epi32"};
@@ -81,7 +83,7 @@ static const gops g512 = {"__m512i", "_mm512_loadu_si512((const void *)(%s))", "
 static void ld(FILE *o, const gops *X, const char *ind, const char *var, const char *addr)
 {
     fprintf(o, "%sconst %s %s = ", ind, X->V, var);
-    fprintf(o, X->load, addr);
+    fprintf(o, "%s%s))", X->load, addr);
     fprintf(o, ";\n");
 }
 
@@ -165,7 +167,7 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
             if (dot) {
                 for (int g = 0; g < 4; g++) {
                     fprintf(o, "%sacc%d_%d = %s(acc%d_%d, c%d, ", ind, i, t, X->dot, i, t, g);
-                    fprintf(o, X->load, qa[g]);
+                    fprintf(o, "%s%s))", X->load, qa[g]);
                     fprintf(o, ");\n");
                 }
             } else {
@@ -173,21 +175,21 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
                 if (persistent) fprintf(o, "%s%s%d_%d = %s(%s%d_%d, %s(c0, ", ind, h, i, t, X->add16, h, i, t, X->maddubs);
                 else fprintf(o, "%s%s hh%d_%d = %s(%s(c0, ", ind, X->V, i, t, X->add16, X->maddubs);
                 if (persistent) {
-                    fprintf(o, X->load, qa[0]);
+                    fprintf(o, "%s%s))", X->load, qa[0]);
                     fprintf(o, "));\n");
                     for (int g = 1; g < 4; g++) {
                         fprintf(o, "%sh%d_%d = %s(h%d_%d, %s(c%d, ", ind, i, t, X->add16, i, t, X->maddubs, g);
-                        fprintf(o, X->load, qa[g]);
+                        fprintf(o, "%s%s))", X->load, qa[g]);
                         fprintf(o, "));\n");
                     }
                 } else {
-                    fprintf(o, X->load, qa[0]);
+                    fprintf(o, "%s%s))", X->load, qa[0]);
                     fprintf(o, "), %s(c1, ", X->maddubs);
-                    fprintf(o, X->load, qa[1]);
+                    fprintf(o, "%s%s))", X->load, qa[1]);
                     fprintf(o, "));\n");
                     for (int g = 2; g < 4; g++) {
                         fprintf(o, "%shh%d_%d = %s(hh%d_%d, %s(c%d, ", ind, i, t, X->add16, i, t, X->maddubs, g);
-                        fprintf(o, X->load, qa[g]);
+                        fprintf(o, "%s%s))", X->load, qa[g]);
                         fprintf(o, "));\n");
                     }
                     fprintf(o, "%sacc%d_%d = %s(acc%d_%d, %s(hh%d_%d, ones));\n", ind, i, t, X->add32, i, t, X->madd, i, t);

@@ -1,5 +1,5 @@
 /* I2_S multiply-add GEMV emitter. One 128-weight block = 32 code bytes; a vector of VB bytes holds VB/32 blocks.
- * Group g (0..3) of a block is (bytes >> (6 - 2g)) & 3 and multiplies q[block*128 + g*32 + b] (FORMATS.md §3).
+ * Group g (0..3) of a block is (bytes >> (6 - 2g)) & 3 and multiplies q[block*128 + g*32 + b] (docs/FORMATS.md §3).
  * x86: maddubs (u8 codes x s8 q -> int16, folded into int32 every f terms) or a VNNI dot (vpdpbusd, int32),
  *      then dot = Σ c*q - Σq (offset trick). AVX-512 vectors hold two blocks, so q is pre-interleaved per token
  *      (tt_i2s_prep_q256) to line its groups up with the shifted codes; an odd last block runs 256-bit.
@@ -16,7 +16,7 @@ static int is_dot_isa(tt_isa i)
            i == TT_ISA_I8MM || i == TT_ISA_SCALAR;
 }
 
-/* Multiply-add terms one int16 lane receives per step of u vectors (FORMATS.md §2 budgets). */
+/* Multiply-add terms one int16 lane receives per step of u vectors (docs/FORMATS.md §2 budgets). */
 static int terms_per_step(const gen_variant *v)
 {
     return gen_isa_is_arm(v->x.isa) ? 16 * v->x.p.unroll : 4 * v->x.p.unroll;
@@ -35,11 +35,11 @@ static const char *i2s_derive(gen_variant *v)
         if (p->fold) return "dot-product ISAs accumulate in int32: f must be 0";
     } else if (gen_isa_is_arm(isa)) {
         if (p->fold < 1 || p->fold > 128)
-            return "vmlal_s8 int16 lanes must widen at least every 128 products (FORMATS.md §2): 1 <= f <= 128";
+            return "vmlal_s8 int16 lanes must widen at least every 128 products (docs/FORMATS.md §2): 1 <= f <= 128";
         if (p->fold % terms_per_step(v)) return "f must be a multiple of the products per step (16*u)";
     } else {
         if (p->fold < 1 || p->fold > 64)
-            return "maddubs int16 lanes overflow after 64 terms (64*-512 = -32768, FORMATS.md §2): 1 <= f <= 64";
+            return "maddubs int16 lanes overflow after 64 terms (64*-512 = -32768, docs/FORMATS.md §2): 1 <= f <= 64";
         if (p->fold % terms_per_step(v)) return "f must be a multiple of the maddubs terms per step (4*u)";
     }
     if (v->x.trick[0] && strcmp(v->x.trick, "base")) return "unknown trick for i2s";
@@ -54,7 +54,7 @@ void gen_i2s_fill(gen_variant *v)
 {
     const tt_params *p = &v->x.p;
     v->layout = p->il ? TT_LAYOUT_I2S_IL : TT_LAYOUT_I2S;
-    v->exact = 1; /* multiply-add kernels are exact over the whole int8 range (FORMATS.md §2) */
+    v->exact = 1; /* multiply-add kernels are exact over the whole int8 range (docs/FORMATS.md §2) */
     v->act_min = -128;
     v->act_max = 127;
     v->row_align = p->il ? p->rows : 1;
@@ -64,15 +64,17 @@ void gen_i2s_fill(gen_variant *v)
 }
 
 /* ---- x86 spelling of the few vector operations the loop needs ---- */
+/* load: the load intrinsic up to its address, printed as "%s%s))" with the address: a literal format the
+ * compiler can check. */
 typedef struct xops {
     const char *V, *load, *and_, *srli, *set1_8, *set1_16, *zero, *maddubs, *madd, *add16, *add32, *dot, *hsum;
 } xops;
 
-static const xops x256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(%s))", "_mm256_and_si256",
+static const xops x256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(", "_mm256_and_si256",
                           "_mm256_srli_epi16", "_mm256_set1_epi8", "_mm256_set1_epi16", "_mm256_setzero_si256()",
                           "_mm256_maddubs_epi16", "_mm256_madd_epi16", "_mm256_add_epi16", "_mm256_add_epi32",
                           "_mm256_dpbusd_avx_epi32", "tt_hsum256"};
-static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(%s))", "_mm512_and_si512",
+static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(", "_mm512_and_si512",
                           "_mm512_srli_epi16", "_mm512_set1_epi8", "_mm512_set1_epi16", "_mm512_setzero_si512()",
                           "_mm512_maddubs_epi16", "_mm512_madd_epi16", "_mm512_add_epi16", "_mm512_add_epi32",
                           "_mm512_dpbusd_epi32", "_mm512_reduce_add_epi32"};
@@ -80,7 +82,7 @@ static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(%s))", "
 static void emit_load(FILE *o, const xops *X, const char *var, const char *addr)
 {
     fprintf(o, "%s %s = ", X->V, var);
-    fprintf(o, X->load, addr);
+    fprintf(o, "%s%s))", X->load, addr);
     fprintf(o, ";\n");
 }
 

@@ -1,11 +1,11 @@
-/* TL1 / TL2 look-up-table GEMV emitters (FORMATS.md §4-§5; layouts documented in kernels/tt_layout_tl.c).
+/* TL1 / TL2 look-up-table GEMV emitters (docs/FORMATS.md §4-§5; layouts documented in kernels/tt_layout_tl.c).
  *
  * Per token, prep builds one small table per weight group (TL1: pair, 9 entries; TL2: triple, 14 magnitudes;
  * TL1 vpermi2b: quad, 81 entries) as int16 split into a low-byte and a high-byte plane. The kernel keeps bm rows
  * in vector lanes: for every group it loads (broadcasts) that group's table, looks up the index byte of each row
  * with a byte shuffle (x86 pshufb / vpermb / vpermi2b, NEON tbl), re-joins low and high bytes into int16 lanes
  * (unpacklo/hi; zip on NEON) and adds them into int16 accumulators, which are folded into the int32 dots every
- * bk columns (the int16 budget, FORMATS.md §2). The layout permutes rows inside each vector so the joined lanes
+ * bk columns (the int16 budget, docs/FORMATS.md §2). The layout permutes rows inside each vector so the joined lanes
  * come out in row order. Exact on activations in [-127, 127] (the quantizer's range).
  *
  * Variants (name: tt_<tl1|tl2>_gemv_bm<N>_bk<N>_lut<N>_p<N>__<isa>[_<trick>]):
@@ -56,7 +56,7 @@ static const char *tl_common_derive(gen_variant *v)
     if (is_trick(v, "base") && (isa != TT_ISA_AVX2 || p->bm != 32 || p->lut || p->pf))
         return "the baseline is bitnet.cpp's approach: avx2 bm32 lut0 p0";
     v->exact = 1;
-    v->act_min = -127; /* the LUT int16 budgets assume the quantizer's range (FORMATS.md §2) */
+    v->act_min = -127; /* the LUT int16 budgets assume the quantizer's range (docs/FORMATS.md §2) */
     v->act_max = 127;
     v->row_align = p->bm;
     v->k_max = TL_K_MAX;
@@ -71,9 +71,9 @@ static const char *tl1_derive(gen_variant *v)
     int bk = v->x.p.bk;
     if (bk < 4 || bk % 4) return "bk must be a positive multiple of 4 (two pairs, or one quad, per index byte)";
     if (is_trick(v, "vpermi2b")) {
-        if (bk > 256) return "quad tables reach 4*127 = 508: int16 lanes take at most 64 quads, bk <= 256 (FORMATS.md §2)";
+        if (bk > 256) return "quad tables reach 4*127 = 508: int16 lanes take at most 64 quads, bk <= 256 (docs/FORMATS.md §2)";
     } else if (bk > 256) {
-        return "TL1 int16 block overflows: bk/2 pairs * 254 must stay <= 32767, bk <= 256 (FORMATS.md §2)";
+        return "TL1 int16 block overflows: bk/2 pairs * 254 must stay <= 32767, bk <= 256 (docs/FORMATS.md §2)";
     }
     v->layout = is_trick(v, "vpermi2b") ? TT_LAYOUT_TL1_QUAD : TT_LAYOUT_TL1_TILE;
     v->k_align = 4;
@@ -88,13 +88,13 @@ static const char *tl2_derive(gen_variant *v)
     if (is_trick(v, "vpermi2b")) return "vpermi2b is a TL1 (quad) kernel";
     if (is_trick(v, "vpermb")) {
         if (bk < 3 || bk % 3) return "bk must be a positive multiple of 3 (one triple per index byte)";
-        if (bk > 258) return "TL2 int16 block overflows: bk/3 triples * 381 must stay <= 32767, bk <= 258 (FORMATS.md §2)";
+        if (bk > 258) return "TL2 int16 block overflows: bk/3 triples * 381 must stay <= 32767, bk <= 258 (docs/FORMATS.md §2)";
         v->layout = TT_LAYOUT_TL2_BYTE;
     } else {
         if (bk < 24 || bk % 24) return "bk must be a positive multiple of 24 (an octet of triples shares a sign byte)";
         if (bk > 255)
             return "TL2 int16 block overflows: bk/3 triples * 382 (381, or -v-1 after the byte-flip sign) must stay "
-                   "<= 32767, bk <= 255 (FORMATS.md §2 allows at most 258)";
+                   "<= 32767, bk <= 255 (docs/FORMATS.md §2 allows at most 258)";
         if (is_trick(v, "base") && bk % 96) return "the baseline's bk is a multiple of 96 (bitnet.cpp)";
         v->layout = TT_LAYOUT_TL2_TILE;
     }

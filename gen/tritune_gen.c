@@ -277,7 +277,7 @@ static void write_all(const char *dir, const char *arch)
             fclose(o);
         }
     FILE *o = open_out(dir, "registry.c");
-    gen_banner(o, "The registry: one row per variant (DESIGN.md §2).");
+    gen_banner(o, "The registry: one row per variant (docs/DESIGN.md §2).");
     fprintf(o, "#include \"tt_registry.h\"\n\n#include <stddef.h>\n\n");
     fprintf(o, "void tt_i2s_prep_q256(const int8_t *q, int k, void *ws);\n");
     for (int i = 0; i < n_variants; i++) {

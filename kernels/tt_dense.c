@@ -589,16 +589,15 @@ void tt_dense_i8_rows(const int8_t *w, const float *scale, const float *x, int k
     tt_dense_variant_default(TT_DENSE_I8)->i8(w, scale, x, k, y, r0, r1);
 }
 
-/* 2: AVX-512F, 1: AVX2, 0: portable (tt_cpu_get is a pthread_once and a load: cheap enough per call) */
+#if defined(__x86_64__)
+/* 2: AVX-512F, 1: AVX2, 0: portable (tt_cpu_get is a pthread_once and a load: cheap enough per call). x86 only:
+ * elsewhere the float helpers below are the portable loops. */
 static int f32_level(void)
 {
-#if defined(__x86_64__)
     uint32_t u = tt_cpu_get()->usable;
     return (u & TT_F_AVX512F) ? 2 : (u & TT_F_AVX2) ? 1 : 0;
-#else
-    return 0;
-#endif
 }
+#endif
 
 float tt_dense_dot_f32(const float *a, const float *b, int n)
 {

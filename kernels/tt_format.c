@@ -1,4 +1,4 @@
-/* Canonical formats, quantizer and scalar oracles. Layouts (FORMATS.md):
+/* Canonical formats, quantizer and scalar oracles. Layouts (docs/FORMATS.md):
  *  I2_S  code c = T+1 (2 bits); 128-weight blocks of 32 bytes; weight j of a block sits in byte j%32 at bit
  *        6-2*(j/32). Rows K/4 bytes. [compat: bitnet.cpp x86]
  *  TL1   pair (w0,w1) -> 3*w0+w1+4 in [0,8]; byte j of a row: pair 2j in the low nibble, 2j+1 in the high.
@@ -338,7 +338,7 @@ tt_status tt_oracle_dot(const tt_tern *w, const int8_t *q, int32_t *dot)
     return TT_OK;
 }
 
-/* TL2 table entry for magnitude index a (FORMATS.md §5 order), computed from q directly. */
+/* TL2 table entry for magnitude index a (docs/FORMATS.md §5 order), computed from q directly. */
 static int32_t tl2_entry(int a, int q0, int q1, int q2)
 {
     static const int8_t coef[14][3] = {{0, 0, 0},  {0, 0, 1},  {0, 1, -1}, {0, 1, 0},   {0, 1, 1},

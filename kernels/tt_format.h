@@ -1,5 +1,5 @@
 /* tt_format.h — the canonical ternary matrix, the three storage formats, activation quantization and the
- * scalar oracles (FORMATS.md §1-§5). Everything here is portable C built for the baseline ISA. */
+ * scalar oracles (docs/FORMATS.md §1-§5). Everything here is portable C built for the baseline ISA. */
 #ifndef TT_FORMAT_H
 #define TT_FORMAT_H
 
@@ -43,7 +43,7 @@ tt_status tt_fmt_unpack(tt_fmt f, const uint8_t *src, size_t src_len, tt_tern *w
  * 96 columns fill whole bytes in both planes), the rest (a multiple of 32, < 96) are TL1-style pairs. */
 int tt_tl2_k3(int k);
 
-/* Per-token absmax int8 quantization (FORMATS.md §1): a_s = 127 / max(max|x|, 1e-5),
+/* Per-token absmax int8 quantization (docs/FORMATS.md §1): a_s = 127 / max(max|x|, 1e-5),
  * q = clamp(round_half_even(x * a_s), -128, 127). Returns Σq in *sum_q. */
 tt_status tt_quant_act(const float *x, int k, int8_t *q, float *a_s, int32_t *sum_q);
 /* The portable definition (tests hold the ISA paths of tt_quant_act to it bit for bit); no argument checks. */

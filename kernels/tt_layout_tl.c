@@ -1,4 +1,4 @@
-/* TL1/TL2 tiled layouts (packed from the canonical trits at load time, FORMATS.md §4-§5), and the per-token
+/* TL1/TL2 tiled layouts (packed from the canonical trits at load time, docs/FORMATS.md §4-§5), and the per-token
  * workspace sizes of their look-up tables. Every layout depends on the variant's bm and vector width, never on
  * bk (K blocks only decide where the kernel folds int16 into int32).
  *
@@ -25,9 +25,9 @@
  *
  * Workspaces (filled per token by the variant's prep; int16 entries split into a 16- or 32-byte low plane and a
  * high plane):
- *   TL1: per pair 32 bytes: lo[16], hi[16], entries 0..8 as FORMATS.md §4, 9..15 zero.
+ *   TL1: per pair 32 bytes: lo[16], hi[16], entries 0..8 as docs/FORMATS.md §4, 9..15 zero.
  *   TL1 vpermi2b: per quad 256 bytes: lo[128], hi[128], entries 0..80, the rest zero.
- *   TL2_TILE: per triple 32 bytes (entries 0..13, magnitude order of FORMATS.md §5), then per tail pair 32 bytes.
+ *   TL2_TILE: per triple 32 bytes (entries 0..13, magnitude order of docs/FORMATS.md §5), then per tail pair 32 bytes.
  *   TL2_BYTE: per triple 64 bytes: lo[32], hi[32]; entries 0..13 the table, 16..29 its negation; then tail pairs.
  */
 #include "tt_layout.h"

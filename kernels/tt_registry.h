@@ -1,4 +1,4 @@
-/* tt_registry.h — one table, one row per generated kernel variant (DESIGN.md §2). Tests, benches, the tuner and
+/* tt_registry.h — one table, one row per generated kernel variant (docs/DESIGN.md §2). Tests, benches, the tuner and
  * dispatch all read this table. A variant's name is parseable (grammar in gen/GRAMMAR.md):
  *     tt_<fmt>_<op>_<param>[_<param>...]__<isa>[_<trick>]      e.g. tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni
  * and tt_variant_parse(name) recovers exactly the row's parameters. Two operations share the table:

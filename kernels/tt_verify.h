@@ -1,5 +1,5 @@
-/* tt_verify.h — the one exactness check: a variant against the scalar oracle, bit for bit (int32 dots, FORMATS.md
- * §1). The tests (tests/kernels/test_variants.c), `tritune verify` and the tuner (tt_harness: every candidate on the
+/* tt_verify.h — the one exactness check: a variant against the scalar oracle, bit for bit (int32 dots,
+ * docs/FORMATS.md §1). The tests (tests/kernels/test_variants.c), `tritune verify` and the tuner (tt_harness: every candidate on the
  * very bytes it will time) all call it; nothing else compares a kernel with the oracle.
  *
  * A case is T (m x k), n tokens of activations at stride ldq (the padding between tokens holds bytes a kernel must

@@ -1,5 +1,5 @@
 /* gguf.h — a validating GGUF reader (mmap, read-only) and a streaming GGUF writer, for the bitnet.cpp dialect
- * (FORMATS.md §8). The reader checks every length, count, type, shape, offset and overlap before any pointer is
+ * (docs/FORMATS.md §8). The reader checks every length, count, type, shape, offset and overlap before any pointer is
  * handed out, so a malformed or hostile file gives a message naming the byte offset and the field, never a
  * crash. Everything handed out points into the mapping and lives until tt_gguf_close.
  *

@@ -1,7 +1,7 @@
 /* gguf_write.c — a streaming GGUF v3 writer. Metadata and tensor infos are collected first (they are small),
  * so the header and every data offset are known before the first weight byte is produced; tensor data is then
  * streamed in the order the tensors were added. That lets `model synth` write a 1.18 GB 2B4T file while holding
- * one tensor (or one slice of one) in memory. Output follows FORMATS.md §8 so bitnet.cpp loads it. */
+ * one tensor (or one slice of one) in memory. Output follows docs/FORMATS.md §8 so bitnet.cpp loads it. */
 #include "gguf.h"
 #include "tt_errctx.h"
 

@@ -1,6 +1,6 @@
 /* model.c — BitNet b1.58 inference in the style of llama2.c: config, weights, run state, forward pass.
  *
- * Forward pass for one token (FORMATS.md §7):
+ * Forward pass for one token (docs/FORMATS.md §7):
  *     x = embed(token)
  *     per layer:  xb = rmsnorm(x)·attn_norm          quantize once → q, k, v share it
  *                 q, k, v = Wq·xb, Wk·xb, Wv·xb      (ternary GEMV: exact int32 dots, then dot / a_s · s_w)
@@ -893,7 +893,7 @@ static bool split_on_heads(const tt_linear *L, int nth, int head_dim)
     return true;
 }
 
-/* y = W_i · x for the n linears (same K), x quantized once per token (FORMATS.md §1); y holds one output per
+/* y = W_i · x for the n linears (same K), x quantized once per token (docs/FORMATS.md §1); y holds one output per
  * segment, linear after linear (a fused linear has several). j carries the post-GEMV work and the prefetches. */
 static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linear *const *L, float *const *y,
                        tt_prof_phase phase, gemv_job j)

@@ -1,6 +1,6 @@
 /* model.h — a minimal BitNet b1.58 inference model in the style of llama2.c: a config read from GGUF keys,
  * weights mmapped from the file (ternary matrices repacked once at load into the layout of the kernel that runs
- * them), one readable forward pass (FORMATS.md §7), and exactly one seam where a ternary GEMV is dispatched.
+ * them), one readable forward pass (docs/FORMATS.md §7), and exactly one seam where a ternary GEMV is dispatched.
  *
  * Also here: the float reference (model_ref.c) used by the tests, and the synthetic model writer (synth.c). */
 #ifndef TT_MODEL_H
@@ -63,7 +63,7 @@ typedef struct tt_model_config {
     int bos, eos;       /* -1 when the file does not say */
 } tt_model_config;
 
-/* Read and check the config (keys prefixed by the architecture, FORMATS.md §8). */
+/* Read and check the config (keys prefixed by the architecture, docs/FORMATS.md §8). */
 tt_status tt_model_config_read(const tt_gguf *g, tt_model_config *c);
 /* Ranges, divisibility (heads, GQA groups), RoPE dims, and I2_S row lengths (dim, hidden_dim % 128). */
 tt_status tt_model_config_check(const tt_model_config *c);

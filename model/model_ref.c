@@ -9,7 +9,7 @@
  * rounding boundary; that q changes by 1, every later quantization sees a ~1e-3 relative change and ~10 % of its
  * roundings flip, and after three layers logits differ by ~2 % (measured on the tiny models: the first flip comes
  * within a few tokens). The f32 sum of integer-valued products is exact (|Σ| <= 127·K < 2^24), so this form keeps
- * the reference in f32 yet on the same rounding path as the exact integer kernels (FORMATS.md §1: the two final
+ * the reference in f32 yet on the same rounding path as the exact integer kernels (docs/FORMATS.md §1: the two final
  * float operations are the only ones shared). */
 #include "model.h"
 #include "tt_dense.h"

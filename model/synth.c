@@ -1,5 +1,5 @@
-/* synth.c — synthetic BitNet b1.58 models with the exact architecture of the public ones (FORMATS.md §7) and
- * random, seeded weights, written as bitnet.cpp-loadable GGUF (FORMATS.md §8): the same keys, names, order and
+/* synth.c — synthetic BitNet b1.58 models with the exact architecture of the public ones (docs/FORMATS.md §7) and
+ * random, seeded weights, written as bitnet.cpp-loadable GGUF (docs/FORMATS.md §8): the same keys, names, order and
  * types as the official 2B4T file. They exist to benchmark kernels and the model on real shapes without a
  * download; their text output is noise.
  *

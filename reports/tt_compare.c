@@ -6,6 +6,7 @@
 #include "tt_rstats.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,47 @@ static tt_status load_set(const char *path, cmp_set *s)
     return TT_OK;
 }
 
+/* --relative-to: every shaped benchmark of a Google Benchmark file becomes its per-repetition time divided by the
+ * median time of the reference benchmark (variant matching pattern) of the same shape, threads and regime in the
+ * same file, i.e. of the same interleaved session. The host's drift between two processes moves both alike, so
+ * ratios from two runs compare where absolute times do not. Reference rows themselves, and rows without a
+ * reference in their file, are dropped (and counted in *dropped). */
+static tt_status relate(cmp_set *s, const char *pattern, int *dropped)
+{
+    tt_rgb_file *f = &s->f;
+    double *ref_ns = calloc((size_t)f->n + 1, sizeof *ref_ns);
+    if (!ref_ns) return tt_fail(TT_ERR_NOMEM, "compare");
+    for (int i = 0; i < f->n; i++) {
+        const tt_rgb_bench *b = &f->b[i];
+        ref_ns[i] = NAN;
+        if (!b->shaped || b->error || !fnmatch(pattern, b->variant, 0)) continue; /* no shape, or a reference */
+        for (int j = 0; j < f->n; j++) {
+            const tt_rgb_bench *r = &f->b[j];
+            if (r->shaped && !r->error && !fnmatch(pattern, r->variant, 0) && r->m == b->m && r->k == b->k &&
+                r->threads == b->threads && !strcmp(r->regime, b->regime)) {
+                ref_ns[i] = tt_rgb_median_ns(r);
+                break;
+            }
+        }
+    }
+    int kept = 0;
+    for (int i = 0; i < f->n; i++) {
+        tt_rgb_bench *b = &f->b[i];
+        if (!(ref_ns[i] > 0)) {
+            free(b->t_ns), free(b->bps);
+            (*dropped)++;
+            continue;
+        }
+        for (int q = 0; q < b->n; q++) b->t_ns[q] /= ref_ns[i];
+        b->agg_median_ns /= ref_ns[i];
+        f->b[kept++] = *b;
+    }
+    f->n = kept;
+    free(ref_ns);
+    s->unit = "x ref";
+    return TT_OK;
+}
+
 static const char *fmt_time(double v, const char *unit, char *buf, size_t len)
 {
     if (!isfinite(v)) snprintf(buf, len, "–");
@@ -84,6 +126,7 @@ static const char *fmt_time(double v, const char *unit, char *buf, size_t len)
 static void usage(FILE *o)
 {
     fprintf(o, "usage: tritune compare BASE.json NEW.json [--threshold 0.05] [--alpha 0.01] [--markdown FILE]\n"
+               "                       [--relative-to PATTERN]\n"
                "  Compares two Google Benchmark JSON files (tritune bench --json, tune's gbench/*.json) benchmark by\n"
                "  benchmark (matched by run name), or two end-to-end JSON files (rows matched by test and threads,\n"
                "  compared as time per token). Per benchmark: the relative change of the median real time over the\n"
@@ -94,6 +137,10 @@ static void usage(FILE *o)
                "  verdict (\"too few repetitions\"). Note: with alpha 0.01, each side needs at least 5 repetitions\n"
                "  for the test to be able to reject. Prints a Markdown table and the geometric mean of the\n"
                "  new/base median ratios; --markdown also writes it to FILE.\n"
+               "  --relative-to PATTERN (Google Benchmark files): first divide each benchmark's repetitions by the\n"
+               "  median of the benchmark whose variant matches PATTERN (a glob, e.g. 'tt_i2s_gemv_*_base') at the\n"
+               "  same shape, threads and regime in the same file, then compare those ratios: drift of the host\n"
+               "  between the two runs cancels. Reference rows and rows without a reference are left out.\n"
                "  Exit status: 0 no significant regression, 1 at least one regression (for CI), 2 usage or\n"
                "  unreadable input.\n",
             MIN_REPS);
@@ -110,14 +157,19 @@ static bool parse_double(const char *s, double *out)
 }
 
 static int compare(FILE *o, const char *base_path, const char *new_path, const cmp_set *a, const cmp_set *b,
-                   double threshold, double alpha)
+                   double threshold, double alpha, const char *relative_to, const int dropped[2])
 {
     fprintf(o, "# tritune compare\n\nbase: `%s` (%d benchmarks) · new: `%s` (%d benchmarks)\n\n", base_path, a->f.n,
             new_path, b->f.n);
+    if (relative_to)
+        fprintf(o, "Times relative to `%s` of the same shape, threads and regime in the same file (x ref = time / "
+                   "the reference's median there). Left out, as references or rows without one: %d in base, %d in "
+                   "new.\n\n",
+                relative_to, dropped[0], dropped[1]);
     fprintf(o, "Median of the per-repetition %s; change = new/base − 1 (positive = slower); two-sided "
                "Mann–Whitney U over the repetitions (≈: normal approximation, else exact). REGRESSION = p < %g and "
                "slower by more than %.1f %%.\n\n",
-            strcmp(a->unit, "ns") ? "time per token" : "real time", alpha, 100 * threshold);
+            !strcmp(a->unit, "ms/token") ? "time per token" : !strcmp(a->unit, "ns") ? "real time" : "time ratio", alpha, 100 * threshold);
     fprintf(o, "| benchmark | base median | new median | change | p-value | reps base/new | verdict |\n"
                "|---|---|---|---|---|---|---|\n");
     double *ratios = calloc((size_t)a->f.n + 1, sizeof *ratios);
@@ -179,7 +231,7 @@ static int compare(FILE *o, const char *base_path, const char *new_path, const c
 
 int tt_cmd_compare(int argc, char **argv)
 {
-    const char *files[2] = {NULL, NULL}, *md_path = NULL;
+    const char *files[2] = {NULL, NULL}, *md_path = NULL, *relative_to = NULL;
     int nf = 0;
     double threshold = 0.05, alpha = 0.01;
     for (int i = 1; i < argc; i++) {
@@ -188,13 +240,15 @@ int tt_cmd_compare(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--threshold") || !strcmp(a, "--alpha") || !strcmp(a, "--markdown")) {
+        if (!strcmp(a, "--threshold") || !strcmp(a, "--alpha") || !strcmp(a, "--markdown") ||
+            !strcmp(a, "--relative-to")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "tritune compare: %s needs a value\n", a);
                 return 2;
             }
             const char *v = argv[++i];
             if (!strcmp(a, "--markdown")) md_path = v;
+            else if (!strcmp(a, "--relative-to")) relative_to = v;
             else if (!parse_double(v, !strcmp(a, "--alpha") ? &alpha : &threshold)) {
                 fprintf(stderr, "tritune compare: %s wants a number, got '%s'\n", a, v);
                 return 2;
@@ -231,14 +285,28 @@ int tt_cmd_compare(int argc, char **argv)
         tt_rgb_free(&s[0].f), tt_rgb_free(&s[1].f);
         return 2;
     }
-    int rc = compare(stdout, files[0], files[1], &s[0], &s[1], threshold, alpha);
+    int dropped[2] = {0, 0};
+    if (relative_to) {
+        if (strcmp(s[0].unit, "ns")) {
+            fprintf(stderr, "tritune compare: --relative-to needs Google Benchmark files, not end-to-end ones\n");
+            tt_rgb_free(&s[0].f), tt_rgb_free(&s[1].f);
+            return 2;
+        }
+        for (int i = 0; i < 2; i++)
+            if (relate(&s[i], relative_to, &dropped[i])) {
+                fprintf(stderr, "tritune compare: %s\n", tt_last_error());
+                tt_rgb_free(&s[0].f), tt_rgb_free(&s[1].f);
+                return 2;
+            }
+    }
+    int rc = compare(stdout, files[0], files[1], &s[0], &s[1], threshold, alpha, relative_to, dropped);
     if (md_path) {
         FILE *f = fopen(md_path, "w");
         if (!f) {
             fprintf(stderr, "tritune compare: cannot write %s: %s\n", md_path, strerror(errno));
             rc = rc ? rc : 2;
         } else {
-            compare(f, files[0], files[1], &s[0], &s[1], threshold, alpha);
+            compare(f, files[0], files[1], &s[0], &s[1], threshold, alpha, relative_to, dropped);
             if (fclose(f)) fprintf(stderr, "tritune compare: writing %s failed\n", md_path), rc = rc ? rc : 2;
         }
     }

@@ -1,4 +1,4 @@
-/* tt_rdata.h — reading the files the other tools write (DESIGN.md "Files the tools exchange"), defensively:
+/* tt_rdata.h — reading the files the other tools write (docs/DESIGN.md "Files the tools exchange"), defensively:
  * Google Benchmark JSON (bench, tune), the profile and machine block (tune), end-to-end rows (model). A missing
  * optional file or key is recorded as a problem string for the report to state, never a crash. */
 #ifndef TT_RDATA_H

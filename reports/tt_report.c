@@ -1,5 +1,5 @@
 /* tritune report: one Markdown report (plus gnuplot charts) from a results/<cpu-id>/ folder. The report opens
- * with the machine (DESIGN.md §10: the experiment details BLIS puts first), then the kernels, then end-to-end
+ * with the machine (docs/DESIGN.md §10: the experiment details BLIS puts first), then the kernels, then end-to-end
  * tokens/s and energy, every energy number labelled with its source. */
 #include "tt_registry.h"
 #include "tt_report_cli.h"

@@ -1,5 +1,5 @@
 /* tt_report_cli.h — the `tritune report` and `tritune compare` subcommands (reports/). argv[0] is the subcommand
- * name; the return value is the process exit code. reports/ reads files only (DESIGN.md: "reports reads files
+ * name; the return value is the process exit code. reports/ reads files only (docs/DESIGN.md: "reports reads files
  * only"); it links kernels/ for the variant-name parser and nothing that measures. */
 #ifndef TT_REPORT_CLI_H
 #define TT_REPORT_CLI_H

@@ -1,5 +1,5 @@
 /* tt_profile.h — tuning "wisdom": a JSON profile signed by the CPU identity, the registry hash and the compiler
- * (DESIGN.md §8). Readers refuse an unknown major version, and a profile from another CPU or registry is refused
+ * (docs/DESIGN.md §8). Readers refuse an unknown major version, and a profile from another CPU or registry is refused
  * with the field that differs: no silent fallback. Written atomically (temp file + rename) after every entry, so an
  * interrupted tuning run keeps what it measured and a rerun resumes. */
 #ifndef TT_PROFILE_H

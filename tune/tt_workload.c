@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* FORMATS.md §7. large: 16 heads of 96; 3b: 32 heads of 100; both without GQA. */
+/* docs/FORMATS.md §7. large: 16 heads of 96; 3b: 32 heads of 100; both without GQA. */
 const tt_model_dims tt_presets[] = {
     {"2b4t", 2560, 6912, 30, 20, 5, 128},
     {"large", 1536, 4096, 24, 16, 16, 96},

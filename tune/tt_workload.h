@@ -1,4 +1,4 @@
-/* tt_workload.h — the distinct ternary GEMV shapes of a model (FORMATS.md §7), fused QKV and gate+up included. */
+/* tt_workload.h — the distinct ternary GEMV shapes of a model (docs/FORMATS.md §7), fused QKV and gate+up included. */
 #ifndef TT_WORKLOAD_H
 #define TT_WORKLOAD_H
 

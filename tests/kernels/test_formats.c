@@ -1,4 +1,4 @@
-/* Formats: round trips, golden bytes written by hand from FORMATS.md, shape refusal, bad buffers. */
+/* Formats: round trips, golden bytes written by hand from docs/FORMATS.md, shape refusal, bad buffers. */
 #include "tt_format.h"
 #include "tt_test.h"
 
@@ -48,7 +48,7 @@ static void hex(const char *s, uint8_t *out)
     }
 }
 
-/* FORMATS.md §3 test vector: bytes produced by bitnet.cpp's own quantizer. */
+/* docs/FORMATS.md §3 test vector: bytes produced by bitnet.cpp's own quantizer. */
 static void i2s_bitnet_vector(void)
 {
     static const char *rows =

@@ -1,4 +1,4 @@
-/* Activation quantization golden values (FORMATS.md §1). */
+/* Activation quantization golden values (docs/FORMATS.md §1). */
 #include "tt_format.h"
 #include "tt_test.h"
 

@@ -1,5 +1,5 @@
 /* test_gguf.c — GGUF writer/reader round trip (every key and tensor), the synthetic model's layout
- * (FORMATS.md §8: names, order, types, keys), and malformed files: truncated at every byte, wrong magic and
+ * (docs/FORMATS.md §8: names, order, types, keys), and malformed files: truncated at every byte, wrong magic and
  * version, huge counts and lengths, bad types, nested arrays, misaligned / overlapping / out-of-file offsets,
  * wrong type sizes, unknown types, dialect ids without the bitnet architecture. Each must fail with a message. */
 #include "model.h"
@@ -207,7 +207,7 @@ static void test_synth_layout(void)
     if (!g) return;
     const tt_model_config *c = &o.c;
     CHECK(g->n_tensors == (uint64_t)(2 + 11 * c->n_layers));
-    /* Official order: token_embd, layers (FORMATS.md §8 order), output_norm; offsets increase. */
+    /* Official order: token_embd, layers (docs/FORMATS.md §8 order), output_norm; offsets increase. */
     CHECK(!strcmp(g->tensors[0].name, "token_embd.weight") && g->tensors[0].type == TT_GGML_F16);
     CHECK(g->tensors[0].ne[0] == (uint64_t)c->dim && g->tensors[0].ne[1] == (uint64_t)c->vocab_size);
     CHECK(!strcmp(g->tensors[g->n_tensors - 1].name, "output_norm.weight"));

@@ -66,7 +66,9 @@ static void test_stats(void)
     CHECK(tt_rstat_median(md, 4) == 2.5 && tt_rstat_median(md, 3) == 2);
 }
 
-/* A Google Benchmark JSON file as `tritune bench --json` writes it: per-repetition rows plus aggregates. */
+/* A Google Benchmark JSON file as `tritune bench --json` writes it: per-repetition rows plus aggregates.
+ * g_scale0 scales the first benchmark only (a kernel that slowed down while its baseline did not). */
+static double g_scale0 = 1.0;
 static void write_gb(const char *path, int reps, double scale, unsigned seed)
 {
     static const char *const names[] = {"tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni/2560x2560/t1/warm",
@@ -80,7 +82,7 @@ static void write_gb(const char *path, int reps, double scale, unsigned seed)
         double sum = 0;
         for (int r = 0; r < reps; r++) {
             seed = seed * 1103515245u + 12345u;
-            double t = base_ns[b] * scale * (1 + 0.02 * ((double)(seed >> 16 & 0x7fff) / 0x7fff - 0.5));
+            double t = base_ns[b] * scale * (b == 0 ? g_scale0 : 1.0) * (1 + 0.02 * ((double)(seed >> 16 & 0x7fff) / 0x7fff - 0.5));
             sum += t;
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:s, s:f}", "name", run,
                                                  "run_name", run, "run_type", "iteration", "repetitions", reps,
@@ -163,6 +165,23 @@ static void test_compare_gb(void)
     CHECK(rc == 0 && count(so, "improvement") == 3);
     free(so), free(se);
 
+    /* --relative-to: a host 30 % slower throughout is no regression; a kernel 30 % slower than its baseline in the
+     * same file is. The 2560x6912 row has no baseline in its file and is left out, like the reference rows. */
+    const char *ref = "tt_i2s_gemv_*_base";
+    rc = compare("rel_host", &so, &se, base, slow, "--relative-to", ref);
+    CHECKF(rc == 0, "relative, host slower: exit %d\n%s%s", rc, so, se);
+    CHECK(!strstr(so, "**REGRESSION**") && strstr(so, "x ref") && strstr(so, "rows without one: 2 in base, 2 in new"));
+    CHECK(strstr(so, "| `tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni/2560x2560/t1/warm` |") && !strstr(so, "2560x6912"));
+    free(so), free(se);
+    char winslow[512];
+    snprintf(winslow, sizeof winslow, "%s/winslow.json", tmpdir);
+    g_scale0 = 1.3;
+    write_gb(winslow, 10, 1.0, 7);
+    g_scale0 = 1.0;
+    rc = compare("rel_kernel", &so, &se, base, winslow, "--relative-to", ref);
+    CHECKF(rc == 1 && count(so, "**REGRESSION**") == 1, "relative, kernel slower: exit %d\n%s", rc, so);
+    free(so), free(se);
+
     rc = compare("few", &so, &se, few, few_slow, NULL, NULL);
     CHECKF(rc == 0, "too few: exit %d", rc);
     CHECK(count(so, "too few repetitions") >= 3 && !strstr(so, "**REGRESSION**"));
@@ -188,6 +207,9 @@ static void test_compare_e2e(void)
     snprintf(gb, sizeof gb, "%s/base.json", tmpdir);
     rc = compare("mixed", &so, &se, base, gb, NULL, NULL);
     CHECK(rc == 2 && strstr(se, "different kinds of file"));
+    free(so), free(se);
+    rc = compare("e2e_rel", &so, &se, base, slow, "--relative-to", "tt_*_base");
+    CHECK(rc == 2 && strstr(se, "--relative-to needs Google Benchmark files"));
     free(so), free(se);
 }
 
