@@ -22,6 +22,19 @@ bool tt_variant_layouts_agree(const tt_variant *a, const tt_variant *b)
     return a->p.rows == b->p.rows && il_granule(a) == il_granule(b);
 }
 
+/* The shape rules of a variant: its format's (tt_fmt_check_shape), its K step and its overflow budget's largest K.
+ * Here with the layouts, so that layout code and the registry's helpers call in one direction only
+ * (tt_registry.c -> tt_layout.c). */
+tt_status tt_variant_check_shape(const tt_variant *v, int m, int k)
+{
+    if (!v) return tt_fail(TT_ERR_NULL, "variant is NULL");
+    tt_status st = tt_fmt_check_shape(v->fmt, m, k);
+    if (st) return st;
+    if (k % v->k_align) return tt_fail(TT_ERR_SHAPE, "%s needs K %% %d == 0, got K = %d", v->name, v->k_align, k);
+    if (k > v->k_max) return tt_fail(TT_ERR_SHAPE, "%s accepts K <= %d (overflow budget), got K = %d", v->name, v->k_max, k);
+    return TT_OK;
+}
+
 static int pad_rows(int m, int a) { return (m + a - 1) / a * a; }
 
 size_t tt_variant_packed_size(const tt_variant *v, int m, int k)

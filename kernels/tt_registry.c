@@ -67,16 +67,6 @@ bool tt_variant_eligible(const tt_variant *v, const tt_cpu *cpu, char *why, size
     return false;
 }
 
-tt_status tt_variant_check_shape(const tt_variant *v, int m, int k)
-{
-    if (!v) return tt_fail(TT_ERR_NULL, "variant is NULL");
-    tt_status st = tt_fmt_check_shape(v->fmt, m, k);
-    if (st) return st;
-    if (k % v->k_align) return tt_fail(TT_ERR_SHAPE, "%s needs K %% %d == 0, got K = %d", v->name, v->k_align, k);
-    if (k > v->k_max) return tt_fail(TT_ERR_SHAPE, "%s accepts K <= %d (overflow budget), got K = %d", v->name, v->k_max, k);
-    return TT_OK;
-}
-
 tt_status tt_variant_run(const tt_variant *v, const uint8_t *packed, int m, int k, const int8_t *q, int32_t sum_q,
                          int32_t *dot)
 {
