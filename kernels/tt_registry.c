@@ -148,15 +148,15 @@ static int default_score(const tt_variant *v)
     return s;
 }
 
-/* Untuned GEMM guess. Measured on Zen 5 (AVX-512 VNNI, 6912x2560, 64 tokens): more rows per block beat more tokens
- * per block at the same accumulator count (r8 n2 450 GMAC/s, r4 n4 390, r2 n8 260, r1 n16 85), and a 1 KiB
- * prefetch helps. Within the best ISA, sharing the decode kernel's packed bytes comes first: on 2B4T with r4
- * row-interleaved GEMV winners, r4 n4 instead of r8 n2 keeps one packed copy (RSS 1.60 instead of 2.17 GB) for a
- * prefill 2-4 % slower end to end (pp128, 2 threads, 322 vs 334 t/s); TRITUNE_GEMM_KERNEL forces the other. */
+/* Untuned GEMM guess, the order of preference: the widest ISA; within it a kernel that reads the decode kernel's
+ * packed bytes (one packed copy for decode and prefill instead of two); then more rows per block before more tokens
+ * per block at the same accumulator count (a row block reuses each activation load, a token block each weight
+ * load, and the weights are the larger stream), with a tile of up to 16 accumulators and software prefetch.
+ * TRITUNE_GEMM_KERNEL forces another; the tuner's prefill races replace the guess (docs/MEASUREMENT.md). */
 static int default_score_gemm(const tt_variant *v, const tt_variant *gemv)
 {
     int s = isa_rank(v->isa) * 1000 + (gemv && tt_variant_layouts_agree(v, gemv) ? 200 : 0);
-    int tile = v->p.rows * v->p.n; /* accumulators in flight; 16 fills the register file best measured so far */
+    int tile = v->p.rows * v->p.n; /* accumulators in flight, up to the 16 the register file holds beside operands */
     s += 10 * v->p.rows + 2 * (tile < 16 ? tile : 16) + (v->p.pf ? 5 : 0);
     return s;
 }

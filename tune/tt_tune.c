@@ -259,12 +259,10 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
     bool kept_preferred = false;
     for (int i = 0; prefer && lead >= 0 && i < nc; i++) {
         if (strcmp(cand[i]->name, prefer)) continue;
-        /* The single-thread winner stays unless the leader beats it by MT_PREFER_GAP with confidence. An isolated
-         * race at several threads on a bandwidth-capped host ranks contention more than kernels: measured on the
-         * EPYC, the 2-thread winners picked with a 2 % margin (a TL2 kernel for ffn_down among them) decoded 2B4T
-         * 11-14 % slower at 2 threads than one single-thread winner used for every matrix (medians of 8 interleaved
-         * rounds of 24 tokens in one process); inside the model the TL2 ffn_down took 3.75 ms per token against
-         * 2.81 for an I2_S kernel. */
+        /* The single-thread winner stays unless the leader beats it by MT_PREFER_GAP with confidence: an isolated
+         * race at several threads on a bandwidth-capped host ranks contention more than kernels, and a small lead
+         * there need not hold inside the model, where every GEMV shares the stream with the others (the evidence
+         * that set the gap is in the published bundle's NOTES.md, reports/cpus/). */
         int chosen = tt_race_prefer_gap(&race, lead, i, MT_PREFER_GAP);
         if (chosen != lead) {
             logf_("%s %dx%d t%d: %s leads by median but not by %.0f %% with confidence: keeping the single-thread "
