@@ -71,35 +71,48 @@ static const tt_re2e_row *tg_row(const tt_re2e *e2e)
     return best;
 }
 
-/* Per shape, the entry at the highest thread count tuned; returns count, speedups in sp[] (NAN when no baseline). */
-static int best_cells(const tt_bundle *b, char *buf, size_t len, double *geo, int *nsp)
+/* Per shape, the entry at the highest thread count tuned, the cold race's where both races ran (cold is what gets
+ * baked), labelled with its race regime; the geometric mean of the speedups is per regime, never across both
+ * (spd gets "1.17× cold (geomean, 6 shapes)", plus a warm one where some shapes only had a warm race). */
+static int best_cells(const tt_bundle *b, char *buf, size_t len, char *spd, size_t spd_len, int *nsp)
 {
     size_t n = 0;
-    double *sp = calloc((size_t)b->ne + 1, sizeof *sp);
-    int nshapes = 0, ns = 0;
+    double *sp[2] = {calloc((size_t)b->ne + 1, sizeof(double)), calloc((size_t)b->ne + 1, sizeof(double))};
+    int nshapes = 0, ns[2] = {0, 0};
     buf[0] = 0;
     for (int i = 0; i < b->ne; i++) {
         const tt_rentry *e = &b->e[i];
-        bool better = false; /* the same shape was tuned at more threads */
-        for (int j = 0; j < b->ne; j++)
-            better |= b->e[j].m == e->m && b->e[j].k == e->k && !strcmp(b->e[j].shape, e->shape) &&
-                      b->e[j].threads > e->threads;
-        if (better) continue;
-        bool dup = false; /* same shape at the same max thread count listed twice: first wins */
-        for (int j = 0; j < i; j++)
-            dup |= b->e[j].m == e->m && b->e[j].k == e->k && !strcmp(b->e[j].shape, e->shape) && b->e[j].threads == e->threads;
-        if (dup) continue;
+        bool skip = false;
+        for (int j = 0; j < b->ne && !skip; j++) {
+            const tt_rentry *f = &b->e[j];
+            if (j == i || f->m != e->m || f->k != e->k || strcmp(f->shape, e->shape)) continue;
+            bool fcold = !strcmp(f->regime, "cold"), ecold = !strcmp(e->regime, "cold");
+            skip |= f->threads > e->threads;                            /* tuned at more threads */
+            skip |= f->threads == e->threads && fcold && !ecold;        /* the cold race's entry wins */
+            skip |= f->threads == e->threads && fcold == ecold && j < i; /* listed twice: first wins */
+        }
+        if (skip) continue;
+        int r = !strcmp(e->regime, "cold") ? 0 : 1;
         double s = e->baseline.present && e->baseline.median_ns > 0 ? e->baseline.median_ns / e->winner.median_ns : NAN;
-        n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s (t%d): `%s`", nshapes ? "<br>" : "", e->shape,
-                              e->threads, e->winner.variant);
+        n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s (t%d, %s): `%s`", nshapes ? "<br>" : "", e->shape,
+                              e->threads, e->regime, e->winner.variant);
         if (isfinite(s)) n += (size_t)snprintf(buf + n, n < len ? len - n : 0, " %.2f×", s);
-        if (sp && isfinite(s)) sp[ns++] = s;
+        if (sp[r] && isfinite(s)) sp[r][ns[r]++] = s;
         nshapes++;
     }
     if (n >= len && len > 4) strcpy(buf + len - 4, "...");
-    *geo = sp ? tt_rstat_geomean(sp, ns) : NAN;
-    *nsp = ns;
-    free(sp);
+    size_t q = 0;
+    spd[0] = 0;
+    static const char *const rn[] = {"cold", "warm"};
+    for (int r = 0; r < 2; r++) {
+        double g = sp[r] ? tt_rstat_geomean(sp[r], ns[r]) : NAN;
+        if (isfinite(g))
+            q += (size_t)snprintf(spd + q, q < spd_len ? spd_len - q : 0, "%s%.2f× %s (geomean, %d shape%s)", q ? "<br>" : "",
+                                  g, rn[r], ns[r], ns[r] == 1 ? "" : "s");
+    }
+    if (!q) snprintf(spd, spd_len, "–");
+    *nsp = ns[0] + ns[1];
+    free(sp[0]), free(sp[1]);
     return nshapes;
 }
 
@@ -227,7 +240,8 @@ int tt_rep_index(const char *cpus_dir, const char *out)
                 "has) at the highest thread count measured, mean ± standard deviation over the repetitions, from the "
                 "bundle's end-to-end file that ran its own tuned kernels where there is one; best kernel per shape: "
                 "the tuned winner at the highest thread count tuned, with its speedup over the bitnet.cpp-style "
-                "baseline in the regime its race ran in (cold/warm); speedup: geometric mean of those; provenance: "
+                "baseline, labelled with the regime its race ran in (the cold race's entry where both ran); speedup: "
+                "geometric mean of those per regime (cold and warm never averaged together); provenance: "
                 "commit, date and tritune version of the tuning run and of the end-to-end run (\"unknown\" where the "
                 "files do not record them: never filled in). GB/s everywhere is bytes over real (wall) time. Every "
                 "J/token names its energy source (`estimated-model` is a model, not a measurement). **[n]** marks a "
@@ -301,7 +315,11 @@ int tt_rep_index(const char *cpus_dir, const char *out)
             tl += (size_t)snprintf(tps + tl, sizeof tps - tl, " (%dt%s%s%s)", tg->threads, strcmp(tg->test, "tg128") ? ", " : "",
                                    strcmp(tg->test, "tg128") ? tg->test : "", "");
             if (strcmp(src, "e2e.json")) snprintf(tps + tl, sizeof tps - tl, "<br>from `%s`", src);
-            if (!tuned) {
+            if (!tuned && !*E->kernel) {
+                snprintf(why, sizeof why, "Tuned kernels not shown: `%s` does not record its decode kernel, so whether "
+                         "it ran this CPU's tuned table is unknown; treat it as untuned.", src);
+                mark(tps, sizeof tps, note_add(&nt, cpus_dir, names[i], why));
+            } else if (!tuned) {
                 snprintf(why, sizeof why, "Untuned kernels: `%s` decoded with `%s`, which is not a winner in this "
                          "bundle's profile%s%s%s, so these tokens/s were not measured with this CPU's tuned table.", src,
                          *E->kernel ? E->kernel : "(kernel not recorded)",
@@ -328,15 +346,12 @@ int tt_rep_index(const char *cpus_dir, const char *out)
             snprintf(jpt, sizeof jpt, "%.4g J [%s]", tg->j_per_token, tg->energy_source[0] ? tg->energy_source : "source unknown");
         else snprintf(jpt, sizeof jpt, "–");
 
-        double geo;
         int nsp;
-        int nshapes = best_cells(&b, best, sizeof best, &geo, &nsp);
         char report[1400], spd[256];
+        int nshapes = best_cells(&b, best, sizeof best, spd, sizeof spd, &nsp);
         struct stat st;
         snprintf(report, sizeof report, "%s/report/report.md", dir);
         bool has_report = !stat(report, &st);
-        if (isfinite(geo)) snprintf(spd, sizeof spd, "%.2f× (geomean, %d shape%s)", geo, nsp, nsp == 1 ? "" : "s");
-        else snprintf(spd, sizeof spd, "–");
 
         /* cold rotation under 2x the LLC: the "cold" numbers were partly served from cache */
         double rot = tt_jnum(b.machine, "cold.rotating_bytes", tt_jnum(b.profile, "cold_bytes", 0));
