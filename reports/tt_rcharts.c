@@ -25,7 +25,7 @@ static void set_machine(const tt_bundle *b)
     const char *id = tt_jstr(b->machine, "cpu_id", NULL);
     const char *slash = strrchr(b->dir, '/');
     if (!id) id = slash && slash[1] ? slash + 1 : b->dir;
-    snprintf(g_machine, sizeof g_machine, " — %.100s (%.120s)", brand, id);
+    snprintf(g_machine, sizeof g_machine, "\nmeasured on %.100s (%.120s)", brand, id);
 }
 static const char *titled(const char *what, char *buf, size_t len)
 {
@@ -147,7 +147,7 @@ static tt_status scaling(const tt_bundle *b, const int *ix, const char *dir, int
     int tmax = 1;
     for (int t = 0; t < nt; t++) tmax = tlist[t] > tmax ? tlist[t] : tmax;
     char ttl[400];
-    FILE *gp = tt_plot_begin(dir, "scaling", titled("Thread scaling of the tuned winners (weight GB/s per shape and race regime)",
+    FILE *gp = tt_plot_begin(dir, "scaling", titled("Thread scaling of the winners per race regime",
                                                     ttl, sizeof ttl), 1200, 700);
     if (!gp) return TT_ERR_IO;
     fprintf(gp, "set xlabel \"threads\"\nset ylabel \"winner's achieved weight bandwidth [GB/s]\"\n"
@@ -157,8 +157,9 @@ static tt_status scaling(const tt_bundle *b, const int *ix, const char *dir, int
                 "title \"measured DRAM read bandwidth\"");
     for (int i = 0; i < nblocks; i++) {
         char t[200];
-        fprintf(gp, ", \\\n     'scaling.dat' index %d using 1:2 with linespoints lw 2 pt 7 ps 1.5 title \"%s\"", i,
-                tt_plot_str(titles[i], t, sizeof t));
+        bool warm = strstr(titles[i], ", warm race") != NULL; /* warm races: squares, dotted */
+        fprintf(gp, ", \\\n     'scaling.dat' index %d using 1:2 with linespoints lw 2 %s ps 1.5 title \"%s\"", i,
+                warm ? "dt 3 pt 5" : "pt 7", tt_plot_str(titles[i], t, sizeof t));
     }
     fprintf(gp, "\n");
     return tt_plot_end(gp, dir, "scaling");

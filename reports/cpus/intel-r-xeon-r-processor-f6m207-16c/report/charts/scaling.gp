@@ -9,7 +9,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 set output 'scaling.png'
 set datafile missing '?'
 set datafile separator '\t'
-set title "Thread scaling of the tuned winners (weight GB/s per shape and race regime) — Intel(R) Xeon(R) Processor (intel-r-xeon-r-processor-f6m207-16c)" font ",14"
+set title "Thread scaling of the winners per race regime\nmeasured on Intel(R) Xeon(R) Processor (intel-r-xeon-r-processor-f6m207-16c)" font ",14"
 set grid ytics lc rgb '#dddddd'
 set border lc rgb '#444444'
 set xlabel "threads"

@@ -9,7 +9,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 set output 'speedup.png'
 set datafile missing '?'
 set datafile separator '\t'
-set title "Speedup over the bitnet.cpp-style baseline, cold and warm regimes — Intel(R) Xeon(R) Processor (intel-r-xeon-r-processor-f6m207-16c)" font ",14"
+set title "Speedup over the bitnet.cpp-style baseline, cold and warm regimes\nmeasured on Intel(R) Xeon(R) Processor (intel-r-xeon-r-processor-f6m207-16c)" font ",14"
 set grid ytics lc rgb '#dddddd'
 set border lc rgb '#444444'
 set ylabel "speedup: baseline time / winner time [×]"
