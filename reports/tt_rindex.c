@@ -160,6 +160,7 @@ static bool e2e_tuned(const tt_bundle *b, const tt_re2e *e)
     const char *id = tt_jstr(b->machine, "cpu_id", "");
     if (*e->cpu_id && *id && strcmp(e->cpu_id, id)) return false;
     if (!*e->kernel) return false;
+    if (!strncmp(e->winners, "none", 4)) return false; /* bench-e2e recorded that no tuned table was loaded */
     for (int i = 0; i < b->ne; i++)
         if (!strcmp(b->e[i].winner.variant, e->kernel)) return true;
     return false;
