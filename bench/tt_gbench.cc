@@ -315,7 +315,11 @@ static tt_status run_locked(tt_gb_session *s, const char *json_path)
             if (e.bytes_per_iter > 0)
                 st.SetBytesProcessed((int64_t)(e.bytes_per_iter * (double)st.iterations()));
         });
-        bm->Unit(benchmark::kNanosecond)->Repetitions(s->repetitions);
+        // One GB/s definition everywhere (tables, reports, GB's own bytes_per_second, compare.py): bytes over wall
+        // (real) time. Without UseRealTime GB divides SetBytesProcessed by the main thread's CPU time, which under
+        // load or with the kernel's own worker threads is not the time the bytes took. GB then appends
+        // "/real_time" to run names (the report and tritune compare strip it).
+        bm->Unit(benchmark::kNanosecond)->Repetitions(s->repetitions)->UseRealTime();
         if (s->min_time_s > 0)
             bm->MinTime(s->min_time_s);
     }

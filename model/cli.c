@@ -1195,6 +1195,71 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     if (!rc && json_path) {
         json_t *root = json_object();
         json_object_set_new(root, "schema", json_string("tritune-e2e/1"));
+        { /* provenance, so that a published row can say what made it (the report's index reads these) */
+            const char *commit = getenv("TRITUNE_COMMIT");
+            char gitc[48] = "unknown";
+            if (commit && *commit) snprintf(gitc, sizeof gitc, "%s", commit);
+            else { /* cheap when run from a checkout; "unknown" otherwise, never invented */
+                FILE *g = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+                if (g) {
+                    char line[48] = "";
+                    if (fgets(line, sizeof line, g)) line[strcspn(line, "\r\n")] = 0;
+                    if (pclose(g) == 0 && line[0]) snprintf(gitc, sizeof gitc, "%s", line);
+                }
+            }
+            json_object_set_new(root, "commit", json_string(gitc));
+            char when[32];
+            time_t now = time(NULL);
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+            json_object_set_new(root, "date", json_string(when));
+            /* cpu_id as the tuner's results/<cpu-id>/ folder name: brand slug, family, model, cores */
+            tt_cpu_id id;
+            tt_cpu_id_current(&id);
+            if (!id.cores && have_topo) id.cores = topo.cores;
+            char slug[64], cpu_id[128];
+            size_t sn = 0;
+            for (const char *c = id.brand; *c && sn + 1 < sizeof slug; c++) {
+                char ch = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+                if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) slug[sn++] = ch;
+                else if (sn && slug[sn - 1] != '-') slug[sn++] = '-';
+            }
+            while (sn && slug[sn - 1] == '-') sn--;
+            slug[sn] = 0;
+            snprintf(cpu_id, sizeof cpu_id, "%s-f%dm%d-%dc", sn ? slug : id.arch, id.family, id.model, id.cores);
+            json_object_set_new(root, "cpu_id", json_string(cpu_id));
+#ifdef TT_VERSION
+            json_object_set_new(root, "tritune_version", json_string(TT_VERSION));
+#else
+            json_object_set_new(root, "tritune_version", json_string("0.1.0")); /* meson project version */
+#endif
+            json_object_set_new(root, "winners", json_string(tt_wisdom_source()));
+            /* model digest: a fast content hash, not a cryptographic one — the file size plus FNV-1a 64 over the
+             * first MiB (which holds the GGUF header and metadata) and the last MiB; reading 2 MiB instead of
+             * hashing all 1.2 GB keeps bench-e2e quick. Enough to tell model files apart, not to authenticate. */
+            FILE *mf = fopen(path, "rb");
+            if (mf) {
+                uint64_t h = 1469598103934665603ULL;
+                long long size = (long long)sb.st_size;
+                unsigned char *buf = malloc(1 << 20);
+                for (int part = 0; buf && part < 2; part++) {
+                    long long off = part ? (size > (1 << 20) ? size - (1 << 20) : 0) : 0;
+                    if (part && size <= (1 << 20)) break; /* small file: the first read covered it */
+                    if (fseeko(mf, (off_t)off, SEEK_SET)) break;
+                    size_t got = fread(buf, 1, 1 << 20, mf);
+                    for (size_t q = 0; q < got; q++) h = (h ^ buf[q]) * 1099511628211ULL;
+                }
+                free(buf);
+                fclose(mf);
+                char dg[96];
+                snprintf(dg, sizeof dg, "%lld:%016llx", size, (unsigned long long)h);
+                json_object_set_new(root, "model_digest",
+                                    json_pack("{s:s, s:s}", "algorithm",
+                                              "tt-fast64: file size + FNV-1a 64 of the first and last MiB (not SHA-256)",
+                                              "value", dg));
+            } else {
+                json_object_set_new(root, "model_digest", json_null());
+            }
+        }
         json_object_set_new(root, "rows", rows);
         rows = NULL;
         if (json_dump_file(root, json_path, JSON_INDENT(2))) {

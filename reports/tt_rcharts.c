@@ -17,6 +17,22 @@ static FILE *open_dat(const char *dir, const char *name)
     return f;
 }
 
+/* " — <CPU brand> (<cpu-id>)": every chart names the machine it was measured on. */
+static char g_machine[256];
+static void set_machine(const tt_bundle *b)
+{
+    const char *brand = tt_jstr(b->machine, "cpu.brand", tt_jstr(b->profile, "cpu.brand", "unknown CPU"));
+    const char *id = tt_jstr(b->machine, "cpu_id", NULL);
+    const char *slash = strrchr(b->dir, '/');
+    if (!id) id = slash && slash[1] ? slash + 1 : b->dir;
+    snprintf(g_machine, sizeof g_machine, "\nmeasured on %.100s (%.120s)", brand, id);
+}
+static const char *titled(const char *what, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", what, g_machine);
+    return buf;
+}
+
 static void put(FILE *f, double v)
 {
     if (isfinite(v) && v > 0) fprintf(f, "\t%.6g", v);
@@ -56,8 +72,9 @@ static tt_status roofline(const tt_bundle *b, const int *ix, const char *dir)
     fprintf(all, "-1\t?\n"); /* never empty: gnuplot refuses a plot clause without points */
     fclose(d);
     fclose(all);
-    FILE *gp = tt_plot_begin(dir, "roofline", "Achieved weight bandwidth per shape vs measured DRAM read bandwidth", 1400,
-                             800);
+    char ttl[400];
+    FILE *gp = tt_plot_begin(dir, "roofline", titled("Achieved weight bandwidth per shape vs measured DRAM read bandwidth",
+                                                     ttl, sizeof ttl), 1400, 800);
     if (!gp) return TT_ERR_IO;
     fprintf(gp, "set ylabel \"achieved weight bandwidth [GB/s]\"\n"
                 "set xlabel \"shape, threads, race regime%s\"\n"
@@ -75,8 +92,9 @@ static tt_status roofline(const tt_bundle *b, const int *ix, const char *dir)
 }
 
 static const char *const scaling_cap =
-    "Thread scaling: the winner's achieved weight bandwidth per shape against the thread count, with the measured "
-    "DRAM read bandwidth per thread count (dashed).";
+    "Thread scaling: the winner's achieved weight bandwidth per shape against the thread count, one series per shape "
+    "and race regime (a cold race's winners and a warm race's are never joined), with the measured DRAM read "
+    "bandwidth per thread count (dashed).";
 
 static tt_status scaling(const tt_bundle *b, const int *ix, const char *dir, int *nthreads)
 {
@@ -91,18 +109,23 @@ static tt_status scaling(const tt_bundle *b, const int *ix, const char *dir, int
     for (int i = 0; i < b->nbw; i++) fprintf(bw, "%d\t%.6g\n", b->bw_threads[i], b->bw_gbps[i]);
     if (!b->nbw) fprintf(bw, "1\t?\n");
     fclose(bw);
-    /* One block per shape (M×K), each listing threads → winner GB/s and µs. */
+    /* One block per (shape M×K, race regime), each listing threads → winner GB/s and µs: a cold race's winners and
+     * a warm race's are separate series, never one line through both. */
     const char *titles[128];
-    char titlebuf[128][96];
+    char titlebuf[128][128];
     int nblocks = 0;
     for (int q = 0; q < b->ne && nblocks < 128; q++) {
         const tt_rentry *e = &b->e[ix[q]];
-        if (q && b->e[ix[q - 1]].m == e->m && b->e[ix[q - 1]].k == e->k && !strcmp(b->e[ix[q - 1]].shape, e->shape))
-            continue;
-        fprintf(d, "%s# %s %dx%d\n", nblocks ? "\n\n" : "", e->shape, e->m, e->k);
+        bool seen = false;
+        for (int p = 0; p < q; p++) {
+            const tt_rentry *f = &b->e[ix[p]];
+            seen |= f->m == e->m && f->k == e->k && !strcmp(f->shape, e->shape) && !strcmp(f->regime, e->regime);
+        }
+        if (seen) continue;
+        fprintf(d, "%s# %s %dx%d %s race\n", nblocks ? "\n\n" : "", e->shape, e->m, e->k, e->regime);
         for (int r = q; r < b->ne; r++) {
             const tt_rentry *f = &b->e[ix[r]];
-            if (f->m != e->m || f->k != e->k || strcmp(f->shape, e->shape)) break;
+            if (f->m != e->m || f->k != e->k || strcmp(f->shape, e->shape) || strcmp(f->regime, e->regime)) continue;
             fprintf(d, "%d", f->threads);
             put(d, f->winner.gbps), put(d, f->winner.median_ns / 1e3);
             fprintf(d, "\n");
@@ -110,7 +133,7 @@ static tt_status scaling(const tt_bundle *b, const int *ix, const char *dir, int
             while (t < nt && tlist[t] != f->threads) t++;
             if (t == nt && nt < 64) tlist[nt++] = f->threads;
         }
-        snprintf(titlebuf[nblocks], sizeof titlebuf[nblocks], "%s %d×%d", e->shape, e->m, e->k);
+        snprintf(titlebuf[nblocks], sizeof titlebuf[nblocks], "%s %d×%d, %s race", e->shape, e->m, e->k, e->regime);
         titles[nblocks] = titlebuf[nblocks];
         nblocks++;
     }
@@ -123,7 +146,9 @@ static tt_status scaling(const tt_bundle *b, const int *ix, const char *dir, int
     *nthreads = nt;
     int tmax = 1;
     for (int t = 0; t < nt; t++) tmax = tlist[t] > tmax ? tlist[t] : tmax;
-    FILE *gp = tt_plot_begin(dir, "scaling", "Thread scaling of the tuned winners (weight GB/s per shape)", 1200, 700);
+    char ttl[400];
+    FILE *gp = tt_plot_begin(dir, "scaling", titled("Thread scaling of the winners per race regime",
+                                                    ttl, sizeof ttl), 1200, 700);
     if (!gp) return TT_ERR_IO;
     fprintf(gp, "set xlabel \"threads\"\nset ylabel \"winner's achieved weight bandwidth [GB/s]\"\n"
                 "set xrange [0.5:%d.5]\nset yrange [0:*]\nset xtics 1\nset key outside right top\n",
@@ -132,8 +157,9 @@ static tt_status scaling(const tt_bundle *b, const int *ix, const char *dir, int
                 "title \"measured DRAM read bandwidth\"");
     for (int i = 0; i < nblocks; i++) {
         char t[200];
-        fprintf(gp, ", \\\n     'scaling.dat' index %d using 1:2 with linespoints lw 2 pt 7 ps 1.5 title \"%s\"", i,
-                tt_plot_str(titles[i], t, sizeof t));
+        bool warm = strstr(titles[i], ", warm race") != NULL; /* warm races: squares, dotted */
+        fprintf(gp, ", \\\n     'scaling.dat' index %d using 1:2 with linespoints lw 2 %s ps 1.5 title \"%s\"", i,
+                warm ? "dt 3 pt 5" : "pt 7", tt_plot_str(titles[i], t, sizeof t));
     }
     fprintf(gp, "\n");
     return tt_plot_end(gp, dir, "scaling");
@@ -150,16 +176,18 @@ static tt_status speedup(const tt_bundle *b, const int *ix, const char *dir)
     fprintf(d, "# label\tcold_speedup\twarm_speedup\n");
     for (int q = 0; q < b->ne; q++) {
         const tt_rentry *e = &b->e[ix[q]];
-        fprintf(d, "%s t%d", e->shape, e->threads);
+        fprintf(d, "%s t%d %s race", e->shape, e->threads, e->regime);
         put(d, e->cold_winner_ns > 0 && e->cold_baseline_ns > 0 ? e->cold_baseline_ns / e->cold_winner_ns : NAN);
         put(d, e->warm_winner_ns > 0 && e->warm_baseline_ns > 0 ? e->warm_baseline_ns / e->warm_winner_ns : NAN);
         fprintf(d, "\n");
     }
     fclose(d);
-    FILE *gp = tt_plot_begin(dir, "speedup", "Speedup over the bitnet.cpp-style baseline, cold and warm regimes", 1200,
-                             700);
+    char ttl[400];
+    FILE *gp = tt_plot_begin(dir, "speedup", titled("Speedup over the bitnet.cpp-style baseline, cold and warm regimes",
+                                                    ttl, sizeof ttl), 1200, 700);
     if (!gp) return TT_ERR_IO;
-    fprintf(gp, "set ylabel \"speedup: baseline time / winner time [×]\"\nset xlabel \"shape, threads\"\n"
+    fprintf(gp, "set ylabel \"speedup: baseline time / winner time [×]\"\nset xlabel \"shape, threads, race regime "
+                "(each race measures its winner in both regimes)\"\n"
                 "set style data histograms\nset style histogram clustered gap 1\n"
                 "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset yrange [0:*]\n"
                 "set xtics rotate by 30 right nomirror\nset key outside top center horizontal\n"
@@ -180,6 +208,7 @@ int tt_rep_charts(FILE *md, const tt_bundle *b, const char *dir, const char *rel
     }
     int *ix = tt_rep_order(b);
     if (!ix) return 0;
+    set_machine(b);
     static const char *const names[] = {"roofline", "scaling", "speedup"};
     const char *caps[] = {roofline_cap, scaling_cap, speedup_cap};
     int nthreads = 0;

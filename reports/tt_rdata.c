@@ -104,10 +104,10 @@ static void parse_shaped(tt_rgb_bench *b)
     b->shaped = true;
 }
 
-static tt_rgb_bench *find_or_add(tt_rgb_file *f, const char *name)
+static tt_rgb_bench *find_or_add(tt_rgb_file *f, const char *name, const char *race)
 {
     for (int i = 0; i < f->n; i++)
-        if (!strcmp(f->b[i].name, name)) return &f->b[i];
+        if (!strcmp(f->b[i].name, name) && !strcmp(f->b[i].race, race)) return &f->b[i];
     if (f->n == f->cap) {
         int cap = f->cap ? 2 * f->cap : 32;
         tt_rgb_bench *nb = realloc(f->b, sizeof *nb * (size_t)cap);
@@ -117,6 +117,7 @@ static tt_rgb_bench *find_or_add(tt_rgb_file *f, const char *name)
     tt_rgb_bench *b = &f->b[f->n++];
     memset(b, 0, sizeof *b);
     snprintf(b->name, sizeof b->name, "%s", name);
+    snprintf(b->race, sizeof b->race, "%s", race);
     parse_shaped(b);
     return b;
 }
@@ -138,7 +139,25 @@ static bool add_rep(tt_rgb_bench *b, double t_ns, double bps)
     return true;
 }
 
-tt_status tt_rgb_load(const char *path, tt_rgb_file *f)
+const char *tt_rgb_file_race(const char *file_name)
+{
+    const char *base = strrchr(file_name, '/');
+    base = base ? base + 1 : file_name;
+    size_t l = strlen(base);
+    if (l > 10 && !strcmp(base + l - 10, "_cold.json")) return "cold";
+    if (l > 10 && !strcmp(base + l - 10, "_warm.json")) return "warm";
+    return "";
+}
+
+tt_status tt_rgb_load(const char *path, tt_rgb_file *f) { return tt_rgb_load_race(path, "", f); }
+
+/* GB's bytes_per_second is over CPU time unless the run used real (or manual) time, which GB marks in the name. */
+static bool name_real_time(const char *raw)
+{
+    return strstr(raw, "/real_time") || strstr(raw, "/manual_time");
+}
+
+tt_status tt_rgb_load_race(const char *path, const char *race, tt_rgb_file *f)
 {
     char problem[512] = "";
     json_t *j = load_json(path, problem, sizeof problem);
@@ -166,7 +185,7 @@ tt_status tt_rgb_load(const char *path, tt_rgb_file *f)
             if (bl > al + 1 && base[bl - al - 1] == '_' && !strcmp(base + bl - al, agg)) base[bl - al - 1] = 0;
         }
         clean_name(base, name, sizeof name);
-        tt_rgb_bench *b = find_or_add(f, name);
+        tt_rgb_bench *b = find_or_add(f, name, race ? race : "");
         if (!b) {
             st = tt_fail(TT_ERR_NOMEM, "%s: out of memory", path);
             break;
@@ -178,6 +197,12 @@ tt_status tt_rgb_load(const char *path, tt_rgb_file *f)
         }
         double scale = unit_to_ns(tt_jstr(r, "time_unit", "ns"));
         double t = tt_jnum(r, "real_time", NAN) * scale, bps = tt_jnum(r, "bytes_per_second", 0);
+        double cpu = tt_jnum(r, "cpu_time", NAN) * scale;
+        if (bps > 0 && !name_real_time(rn ? rn : nm)) { /* one GB/s definition: bytes over wall time */
+            if (isfinite(cpu) && cpu > 0 && isfinite(t) && t > 0) bps *= cpu / t;
+            else bps = 0; /* cannot be put on real time: left out rather than mixed */
+            b->bps_from_cpu = true;
+        }
         if (!(scale > 0) || !isfinite(t)) {
             st = tt_fail(TT_ERR_FORMAT, "%s: benchmarks[%zu] (%s) has no real_time or an unknown time_unit", path, i,
                          name);
@@ -235,8 +260,17 @@ tt_status tt_re2e_load(const char *path, tt_re2e *e)
     memset(e, 0, sizeof *e);
     json_t *j = load_json(path, e->problems, sizeof e->problems);
     if (!j) return TT_OK;
+    snprintf(e->path, sizeof e->path, "%s", path);
     snprintf(e->model, sizeof e->model, "%s", tt_jstr(j, "model", ""));
     snprintf(e->lm_head, sizeof e->lm_head, "%s", tt_jstr(j, "lm_head", ""));
+    snprintf(e->commit, sizeof e->commit, "%s", tt_jstr(j, "commit", ""));
+    snprintf(e->date, sizeof e->date, "%s", tt_jstr(j, "date", ""));
+    snprintf(e->cpu_id, sizeof e->cpu_id, "%s", tt_jstr(j, "cpu_id", ""));
+    snprintf(e->version, sizeof e->version, "%s", tt_jstr(j, "tritune_version", ""));
+    snprintf(e->winners, sizeof e->winners, "%s", tt_jstr(j, "winners", ""));
+    json_t *dg = json_object_get(j, "model_digest");
+    snprintf(e->model_digest, sizeof e->model_digest, "%s",
+             json_is_string(dg) ? json_string_value(dg) : tt_jstr(dg, "value", ""));
     e->size_bytes = tt_jnum(j, "size_bytes", NAN);
     e->params = tt_jnum(j, "params", NAN);
     json_t *rows = json_object_get(j, "rows");
@@ -262,6 +296,7 @@ tt_status tt_re2e_load(const char *path, tt_re2e *e)
         if (!e->lm_head[0]) snprintf(e->lm_head, sizeof e->lm_head, "%s", tt_jstr(r, "lm_head", ""));
         if (!isfinite(e->size_bytes)) e->size_bytes = tt_jnum(r, "model_size", NAN);
         if (!isfinite(e->params)) e->params = tt_jnum(r, "model_n_params", NAN);
+        if (!e->kernel[0]) snprintf(e->kernel, sizeof e->kernel, "%s", tt_jstr(r, "kernel", ""));
         if (!test || !isfinite(thr) || !isfinite(ts)) {
             char what[64];
             snprintf(what, sizeof what, "rows[%zu]", i);
@@ -358,6 +393,16 @@ static void read_profile_entries(tt_bundle *b)
         e->cold_ceiling_ns = tt_jnum(o, "regimes.cold_ceiling_ns", 0);
         e->candidates = (int)tt_jnum(o, "candidates", 0), e->verified = (int)tt_jnum(o, "verified", 0);
         e->excluded = (int)tt_jnum(o, "excluded", 0), e->rounds = (int)tt_jnum(o, "rounds", 0);
+        json_t *fl = tt_jget(o, "conditions.flags"); /* a string (profile 1.2), or an array of strings */
+        if (json_is_string(fl)) snprintf(e->flags, sizeof e->flags, "%s", json_string_value(fl));
+        size_t q;
+        json_t *fv;
+        if (json_is_array(fl))
+            json_array_foreach(fl, q, fv)
+                if (json_is_string(fv) && *json_string_value(fv)) {
+                    size_t l = strlen(e->flags);
+                    snprintf(e->flags + l, sizeof e->flags - l, "%s%s", l ? ", " : "", json_string_value(fv));
+                }
         if (e->m > 0 && e->k > 0 && e->threads > 0 && e->winner.present) b->ne++;
     }
 }
@@ -396,11 +441,52 @@ static void read_gbench(tt_bundle *b)
     for (int i = 0; i < n; i++) {
         char path[1400];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (names[i] && tt_rgb_load(path, &b->gb) == TT_OK) b->ngb_files++;
+        if (names[i] && tt_rgb_load_race(path, tt_rgb_file_race(names[i]), &b->gb) == TT_OK) b->ngb_files++;
         else snprintf(b->gbench_problem, sizeof b->gbench_problem, "%s", tt_last_error());
         free(names[i]);
     }
     if (!n) snprintf(b->gbench_problem, sizeof b->gbench_problem, "no *.json in %.400s", dir);
+}
+
+/* tune.log: every run's header (the "==== tritune tune run ... | regime R | budget Bs" separator of newer runs, else
+ * the older "tritune tune on ..., budget Bs" line, which does not name the regime) and the probe's read method. */
+static void read_tune_log(tt_bundle *b)
+{
+    char path[1200], line[2048];
+    snprintf(path, sizeof path, "%s/tune.log", b->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    bool sep_pending = false; /* a separator was just read: the next "tune on" line is the same run */
+    bool prefetch = false;    /* some probe read with prefetch (newer probes keep the better of both readers) */
+    while (fgets(line, sizeof line, f)) {
+        const char *p;
+        if (!strncmp(line, "==== tritune tune run", 21)) {
+            if (b->nruns == 32) continue;
+            const char *rg = strstr(line, "| regime "), *bg = strstr(line, "| budget ");
+            b->run_budget[b->nruns] = bg ? atof(bg + 9) : 0;
+            b->run_regime[b->nruns][0] = 0;
+            if (rg) sscanf(rg + 9, "%7[a-z]", b->run_regime[b->nruns]);
+            b->nruns++;
+            sep_pending = true;
+        } else if (strstr(line, "] tritune tune on ") && (p = strstr(line, ", budget "))) {
+            if (sep_pending) {
+                sep_pending = false;
+                continue;
+            }
+            if (b->nruns == 32) continue;
+            b->run_budget[b->nruns] = atof(p + 9);
+            b->run_regime[b->nruns][0] = 0;
+            const char *rg = strstr(line, ", regime ");
+            if (rg) sscanf(rg + 9, "%7[a-z]", b->run_regime[b->nruns]);
+            b->nruns++;
+        } else if (strstr(line, "] read bandwidth, ") && (p = strstr(line, " MiB, "))) {
+            char m[64] = "";
+            if (sscanf(p + 6, "%63[^)]", m) == 1) snprintf(b->bw_method, sizeof b->bw_method, "%s", m);
+            prefetch |= strstr(m, "prefetch") != NULL;
+        }
+    }
+    fclose(f);
+    if (prefetch) snprintf(b->bw_method, sizeof b->bw_method, "with and without prefetch (the better kept)");
 }
 
 tt_status tt_bundle_load(const char *dir, tt_bundle *b)
@@ -430,6 +516,7 @@ tt_status tt_bundle_load(const char *dir, tt_bundle *b)
     read_bw(b, json_object_get(b->machine, "membw"));
     if (!b->nbw) read_bw(b, json_object_get(b->profile, "membw"));
     read_gbench(b);
+    read_tune_log(b);
     snprintf(path, sizeof path, "%s/e2e_q8.json", dir);
     tt_status st = tt_re2e_load(path, &b->e2e_q8);
     if (st) return st;

@@ -21,9 +21,14 @@ typedef struct tt_rgb_bench {
     char variant[160]; /* when the name follows tritune's <variant>/<M>x<K>/t<T>/<cold|warm> */
     int m, k, threads;
     char regime[8];
+    char race[8];      /* regime of the race whose file this came from (<shape>_<MxK>_t<N>_<regime>.json), "" when
+                        * the file name does not say (files from before the regime was in the name) */
     bool shaped;
     double *t_ns;      /* per-repetition real time (run_type "iteration"), ns */
-    double *bps;       /* per-repetition bytes_per_second (0 where absent) */
+    double *bps;       /* per-repetition bytes per second of REAL (wall) time (0 where absent): GB's own
+                        * bytes_per_second where the run used real time ("/real_time" in the name), else GB's
+                        * CPU-time figure rescaled by cpu_time / real_time */
+    bool bps_from_cpu; /* some bytes_per_second were CPU-time based and were rescaled to real time */
     int n, cap;
     double agg_median_ns, agg_bps; /* from the "_median" aggregate row, 0 if none */
     bool error;
@@ -38,6 +43,11 @@ typedef struct tt_rgb_file {
 /* Appends the benchmarks of one file to f (so a folder of files merges into one list; a name seen again adds
  * repetitions). TT_ERR_IO / TT_ERR_FORMAT with tt_last_error() naming the file and the problem. */
 tt_status tt_rgb_load(const char *path, tt_rgb_file *f);
+/* The same, with every benchmark tagged by the race regime (race, may be "") so that files of a cold race and a
+ * warm race that time the same names stay apart instead of merging as repetitions. */
+tt_status tt_rgb_load_race(const char *path, const char *race, tt_rgb_file *f);
+/* Race regime from a tuner gbench file name "<shape>_<MxK>_t<N>_<cold|warm>.json"; "" for the old name without it. */
+const char *tt_rgb_file_race(const char *file_name);
 void tt_rgb_free(tt_rgb_file *f);
 double tt_rgb_median_ns(const tt_rgb_bench *b); /* per-repetition median, else the aggregate; NAN if none */
 double tt_rgb_gbps(const tt_rgb_bench *b);      /* median bytes_per_second / 1e9; 0 if the bench set none */
@@ -61,6 +71,10 @@ typedef struct tt_re2e {
     double size_bytes, params;
     tt_re2e_row *rows;
     int n;
+    /* provenance (top level of newer bench-e2e files; "" when not recorded) */
+    char commit[48], date[40], cpu_id[128], version[32], model_digest[160], winners[256];
+    char kernel[160]; /* the decode kernel of the rows (first row's "kernel"), "" when not recorded */
+    char path[1100];  /* the file read */
 } tt_re2e;
 
 /* Never fails for a missing or malformed file: e->present says whether rows were read, e->problems says why not
@@ -83,6 +97,7 @@ typedef struct tt_rentry {
     double cold_winner_ns, cold_baseline_ns, warm_winner_ns, warm_baseline_ns; /* 0 when not measured */
     double cold_ceiling_ns; /* pure read of the same bytes, same cold session; 0 when not measured (older profiles) */
     int candidates, verified, excluded, rounds;
+    char flags[160]; /* the tuner's measurement-conditions flags (profile 1.2 conditions.flags), joined; "" = none */
 } tt_rentry;
 
 /* ---- A results folder / committed bundle ---- */
@@ -99,6 +114,11 @@ typedef struct tt_bundle {
     int nbw; /* measured read bandwidth per thread count (machine.membw, else profile.membw) */
     int bw_threads[32];
     double bw_gbps[32];
+    char bw_method[64]; /* how the probe read (tune.log), "" when not recorded; mentions prefetch if any probe used it */
+    /* tune.log run headers: budget and regime per run ("" regime when the header does not say) */
+    int nruns;
+    double run_budget[32];
+    char run_regime[32][8];
 } tt_bundle;
 
 /* Reads what is there; TT_ERR_NOTFOUND only when the folder has neither machine.json nor profile.json. */

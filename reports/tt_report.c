@@ -40,6 +40,8 @@ static int cmp_order(const void *a, const void *b)
     int rx = order_rank(x), ry = order_rank(y);
     if (rx != ry) return rx - ry;
     if (x->threads != y->threads) return x->threads - y->threads;
+    int c = strcmp(x->regime, y->regime); /* cold race before warm race: one labelled row each, never merged */
+    if (c) return c;
     return *(const int *)a - *(const int *)b;
 }
 
@@ -204,9 +206,46 @@ static void machine_section(FILE *md, const tt_bundle *b)
                                                            i ? "," : "", (long long)json_integer_value(v));
         row(md, "Threads", buf);
     }
-    if (tt_jget(m, "tune")) {
-        snprintf(buf, sizeof buf, "budget %.0f s per run, workload model %s", tt_jnum(m, "tune.budget_s", 0),
-                 tt_jstr(m, "tune.model", "?"));
+    if (tt_jget(m, "tune") || b->nruns) {
+        /* each regime's own budget, from the data: tune.log run headers name budget (and, from newer runs, the
+         * regime); machine.json's "tune" block holds only the last run into this folder */
+        size_t n = 0;
+        static const char *const regs[] = {"cold", "warm"};
+        for (int r = 0; r < 2; r++) {
+            bool raced = false;
+            for (int i = 0; i < b->ne; i++) raced |= !strcmp(b->e[i].regime, regs[r]);
+            double bud[32];
+            int nb = 0;
+            for (int i = 0; i < b->nruns; i++)
+                if (!strcmp(b->run_regime[i], regs[r])) {
+                    bool seen = false;
+                    for (int q = 0; q < nb; q++) seen |= bud[q] == b->run_budget[i];
+                    if (!seen) bud[nb++] = b->run_budget[i];
+                }
+            if (!nb && !strcmp(tt_jstr(m, "tune.regime", ""), regs[r]) && tt_jnum(m, "tune.budget_s", 0) > 0)
+                bud[nb++] = tt_jnum(m, "tune.budget_s", 0);
+            if (!raced && !nb) continue;
+            n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%s race: ", n ? "; " : "", regs[r]);
+            if (!nb) n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "budget not recorded");
+            for (int q = 0; q < nb; q++)
+                n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%sbudget %.0f s", q ? ", " : "", bud[q]);
+        }
+        int unl = 0;
+        for (int i = 0; i < b->nruns; i++) unl += !b->run_regime[i][0];
+        if (unl) {
+            n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%stune.log has %d run header%s without "
+                                  "a regime (budgets", n ? "; " : "", unl, unl == 1 ? "" : "s");
+            for (int i = 0, k = 0; i < b->nruns; i++)
+                if (!b->run_regime[i][0])
+                    n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s %.0f s", k++ ? "," : "",
+                                          b->run_budget[i]);
+            n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, ")");
+        }
+        if (tt_jget(m, "tune"))
+            n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%smachine.json records the last run "
+                                  "only: %s regime, budget %.0f s; workload model %s", n ? "; " : "",
+                                  tt_jstr(m, "tune.regime", "?"), tt_jnum(m, "tune.budget_s", 0),
+                                  tt_jstr(m, "tune.model", "?"));
         row(md, "Tuning", buf);
     }
     if (tt_jget(m, "papi")) {
@@ -281,15 +320,16 @@ static void kernels_section(FILE *md, const tt_bundle *b)
                 "thread count; speedup = baseline median / median. The baseline is the bitnet.cpp-style kernel "
                 "(`_base` trick).\n\n");
     int last_m = -1, last_k = -1, last_t = -1;
+    const char *last_r = "";
     for (int q = 0; q < b->ne; q++) {
         const tt_rentry *e = &b->e[ix[q]];
-        if (e->m != last_m || e->k != last_k || e->threads != last_t) {
+        if (e->m != last_m || e->k != last_k || e->threads != last_t || strcmp(e->regime, last_r)) {
             fprintf(md, "%s### %s — %d×%d, %d thread%s (race regime: %s, %d candidates, %d verified, %d excluded)\n\n"
                         "| shape | regime | role | variant | median µs (p25–p75) | GB/s | %% BW | speedup vs baseline | "
                         "samples |\n|---|---|---|---|---|---|---|---|---|\n",
                     q ? "\n" : "", e->shape, e->m, e->k, e->threads, e->threads == 1 ? "" : "s", e->regime, e->candidates,
                     e->verified, e->excluded);
-            last_m = e->m, last_k = e->k, last_t = e->threads;
+            last_m = e->m, last_k = e->k, last_t = e->threads, last_r = e->regime;
         }
         role_row(md, b, e, "winner", &e->winner, true);
         role_row(md, b, e, "runner-up", &e->runner_up, false);
@@ -300,13 +340,14 @@ static void kernels_section(FILE *md, const tt_bundle *b)
                 "cache-resident where it fits. %% BW is shown for cold only: warm runs read from cache and may exceed "
                 "the DRAM line. cold: ceiling = the baseline's time over a pure streaming read of the same I2_S bytes (no "
                 "compute) in the same session: the largest cold I2_S speedup this machine allows (– where the profile "
-                "predates it).\n\n"
-                "| shape | M×K | threads | cold: winner µs | cold: baseline µs | cold: speedup | cold: ceiling "
+                "predates it). race = the regime the entry's race ran in (a cold race and a warm race of the same "
+                "shape and threads are separate rows; both measure their winner in both regimes).\n\n"
+                "| shape | M×K | threads | race | cold: winner µs | cold: baseline µs | cold: speedup | cold: ceiling "
                 "| cold: GB/s (%% BW) | warm: winner µs | warm: baseline µs | warm: speedup | warm: GB/s |\n"
-                "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int q = 0; q < b->ne; q++) {
         const tt_rentry *e = &b->e[ix[q]];
-        fprintf(md, "| %s | %d×%d | %d |", e->shape, e->m, e->k, e->threads);
+        fprintf(md, "| %s | %d×%d | %d | %s race |", e->shape, e->m, e->k, e->threads, e->regime);
         regime_cells(md, b, e, e->cold_winner_ns, e->cold_baseline_ns, e->cold_ceiling_ns, true);
         regime_cells(md, b, e, e->warm_winner_ns, e->warm_baseline_ns, 0, false);
         fprintf(md, "\n");
@@ -355,7 +396,7 @@ static void prefill_section(FILE *md, const tt_bundle *b)
 /* Best variant per (shape, threads, regime) and (format, ISA), from the Google Benchmark files. */
 typedef struct fmt_isa_best {
     int m, k, threads;
-    char regime[8];
+    char regime[8], race[8];
     int fmt, isa;
     const tt_rgb_bench *best;
     double best_ns;
@@ -376,6 +417,7 @@ static int cmp_best(const void *a, const void *b)
     if (x->threads != y->threads) return x->threads - y->threads;
     int c = strcmp(x->regime, y->regime);
     if (c) return c;
+    if ((c = strcmp(x->race, y->race))) return c;
     int rx = shape_rank(x->m, x->k), ry = shape_rank(y->m, y->k);
     if (rx != ry) return rx - ry;
     if (x->m != y->m) return x->m - y->m;
@@ -406,7 +448,7 @@ static double baseline_ns(const tt_bundle *b, const fmt_isa_best *g, const char 
     for (int i = 0; base && i < b->gb.n; i++) {
         const tt_rgb_bench *x = &b->gb.b[i];
         if (x->shaped && x->m == g->m && x->k == g->k && x->threads == g->threads && !strcmp(x->regime, g->regime) &&
-            !strcmp(x->variant, base))
+            !strcmp(x->race, g->race) && !strcmp(x->variant, base))
             return tt_rgb_median_ns(x);
     }
     return NAN;
@@ -422,7 +464,7 @@ static void formats_section(FILE *md, const tt_bundle *b)
     }
     fmt_isa_best *g = calloc((size_t)b->gb.n, sizeof *g);
     if (!g) return;
-    int ng = 0, unparsed = 0, errors = 0, ceilings = 0;
+    int ng = 0, unparsed = 0, errors = 0, ceilings = 0, cpu_bps = 0;
     for (int i = 0; i < b->gb.n; i++) {
         const tt_rgb_bench *x = &b->gb.b[i];
         tt_name_parts parts;
@@ -440,14 +482,16 @@ static void formats_section(FILE *md, const tt_bundle *b)
         }
         double t = tt_rgb_median_ns(x);
         if (!isfinite(t)) continue;
+        cpu_bps += x->bps_from_cpu;
         int j = 0;
         for (; j < ng; j++)
             if (g[j].m == x->m && g[j].k == x->k && g[j].threads == x->threads && !strcmp(g[j].regime, x->regime) &&
-                g[j].fmt == (int)parts.fmt && g[j].isa == (int)parts.isa)
+                !strcmp(g[j].race, x->race) && g[j].fmt == (int)parts.fmt && g[j].isa == (int)parts.isa)
                 break;
         if (j == ng) {
-            g[ng] = (fmt_isa_best){x->m, x->k, x->threads, "", (int)parts.fmt, (int)parts.isa, NULL, INFINITY, 0};
+            g[ng] = (fmt_isa_best){x->m, x->k, x->threads, "", "", (int)parts.fmt, (int)parts.isa, NULL, INFINITY, 0};
             snprintf(g[ng].regime, sizeof g[ng].regime, "%s", x->regime);
+            snprintf(g[ng].race, sizeof g[ng].race, "%s", x->race);
             ng++;
         }
         g[j].timed++;
@@ -457,16 +501,22 @@ static void formats_section(FILE *md, const tt_bundle *b)
     qsort(g, (size_t)ng, sizeof *g, cmp_best);
     const char *base = baseline_name(b);
     fprintf(md, "From %d Google Benchmark file(s) in gbench/ (median real time over repetitions; speedup against "
-                "the baseline `%s` timed in the same run).\n\n"
-                "| shape | M×K | threads | regime | format | ISA | best variant | median µs | GB/s | vs baseline | "
-                "variants timed |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-            b->ngb_files, base ? base : "(none timed)");
+                "the baseline `%s` timed in the same run). GB/s = packed weight bytes / real (wall) time, the same "
+                "definition as every other table here and as Google Benchmark's own `bytes_per_second` (the "
+                "benchmarks use real time)%s. regime = the regime the row was measured in; race = the race whose "
+                "gbench file it comes from (`<shape>_<M>x<K>_t<N>_<race>.json`; – for files named before the race "
+                "was in the name), so a cold race's and a warm race's results are separate rows.\n\n"
+                "| shape | M×K | threads | regime | race | format | ISA | best variant | median µs | GB/s | vs baseline | "
+                "variants timed |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+            b->ngb_files, base ? base : "(none timed)",
+            cpu_bps ? "; these files are older, and their CPU-time `bytes_per_second` was put on real time here "
+                      "(× cpu_time / real_time)" : "");
     for (int j = 0; j < ng; j++) {
         char s1[32], s2[32];
         const char *shape = tt_bundle_shape_name(b, g[j].m, g[j].k);
         double base_ns = baseline_ns(b, &g[j], base);
-        fprintf(md, "| %s | %d×%d | %d | %s | %s | %s | `%s` | %s | %s | ", shape ? shape : "–", g[j].m, g[j].k,
-                g[j].threads, g[j].regime, tt_fmt_name((tt_fmt)g[j].fmt), tt_isa_name((tt_isa)g[j].isa),
+        fprintf(md, "| %s | %d×%d | %d | %s | %s | %s | %s | `%s` | %s | %s | ", shape ? shape : "–", g[j].m, g[j].k,
+                g[j].threads, g[j].regime, *g[j].race ? g[j].race : "–", tt_fmt_name((tt_fmt)g[j].fmt), tt_isa_name((tt_isa)g[j].isa),
                 g[j].best->variant, tt_rep_us(g[j].best_ns, s1, sizeof s1),
                 tt_fmt_num(tt_rgb_gbps(g[j].best), 2, s2, sizeof s2));
         if (isfinite(base_ns)) fprintf(md, "%.2f× | %d |\n", base_ns / g[j].best_ns, g[j].timed);

@@ -38,8 +38,12 @@ const char *tt_plot_str(const char *s, char *buf, size_t len)
 {
     size_t n = 0;
     for (; *s && n + 3 < len; s++) {
+        if (*s == '\n') { /* a line break in a double-quoted gnuplot string (multi-line titles) */
+            buf[n++] = '\\', buf[n++] = 'n';
+            continue;
+        }
         if (*s == '"' || *s == '\\') buf[n++] = '\\';
-        buf[n++] = *s == '\n' ? ' ' : *s;
+        buf[n++] = *s;
     }
     buf[n] = 0;
     return buf;

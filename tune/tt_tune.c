@@ -802,8 +802,17 @@ int tt_cmd_tune(int argc, char **argv)
     if (o.force_bake) prof.flags_accepted = true;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    logf_("tritune tune on %s (%s), %d registry variants, model %s, budget %.0fs, results in %s%s", id.brand, slug,
-          tt_registry_count, model_name, o.budget_s, dir, resumed ? " (resuming)" : "");
+    if (g_log) { /* one separator per run: tune.log is appended to by every run into this folder */
+        char when[32], cmd[1024];
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        size_t cn = 0;
+        cmd[0] = 0;
+        for (int a = 0; a < argc && cn < sizeof cmd; a++) cn += (size_t)snprintf(cmd + cn, sizeof cmd - cn, "%s%s", a ? " " : "tritune ", argv[a]);
+        fprintf(g_log, "==== tritune tune run %s | regime %s | budget %.0fs | command: %s\n", when, tt_regime_name(o.regime), o.budget_s, cmd);
+    }
+    logf_("tritune tune on %s (%s), %d registry variants, model %s, regime %s, budget %.0fs, results in %s%s", id.brand, slug,
+          tt_registry_count, model_name, tt_regime_name(o.regime), o.budget_s, dir, resumed ? " (resuming)" : "");
     char why[256];
     bool papi_ok = tt_papi_init(why, sizeof why);
     snprintf(prof.papi, sizeof prof.papi, "%s", papi_ok ? "available" : why);
@@ -887,7 +896,7 @@ int tt_cmd_tune(int argc, char **argv)
             double combo_budget = fmax(5.0, (left - 0.02 * o.budget_s) / remaining);
             tt_prof_entry e;
             char gbj[4400];
-            snprintf(gbj, sizeof gbj, "%s/%s_%dx%d_t%d.json", gbdir, shapes[s].name, shapes[s].m, shapes[s].k, o.threads[t]);
+            snprintf(gbj, sizeof gbj, "%s/%s_%dx%d_t%d_%s.json", gbdir, shapes[s].name, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));
             const tt_prof_entry *one = o.threads[t] > 1 ? tt_profile_find(&prof, shapes[s].m, shapes[s].k, 1,
                                                                            tt_regime_name(o.regime)) : NULL;
             int r = tune_watched(&shapes[s], o.threads[t], &topo, &o, bw_for(&prof, o.threads[t]), &sc, combo_budget,

@@ -2,6 +2,7 @@
  * inputs (no change, exit 0), a +30 % shift over 10 repetitions (flagged, exit 1), an improvement (exit 0), too few
  * repetitions (said, no verdict), end-to-end files, and usage errors (exit 2). */
 #include "tt_report_cli.h"
+#include "tt_rdata.h"
 #include "tt_rstats.h"
 #include "tt_rtest.h"
 
@@ -233,6 +234,49 @@ static void test_usage(void)
     free(so), free(se);
 }
 
+
+/* Reading gbench files: the race regime from the tuner's file name (<shape>_<MxK>_t<N>_<regime>.json, and the old
+ * name without it), a cold race's and a warm race's files timing the same names kept apart, and one GB/s
+ * definition (bytes over real time): GB's CPU-time bytes_per_second of older files is rescaled, a "/real_time" run's
+ * is kept. */
+static void test_gbench_read(void)
+{
+    CHECK(!strcmp(tt_rgb_file_race("gbench/attn_k_v_640x2560_t2_cold.json"), "cold"));
+    CHECK(!strcmp(tt_rgb_file_race("attn_k_v_640x2560_t16_warm.json"), "warm"));
+    CHECK(!strcmp(tt_rgb_file_race("attn_k_v_640x2560_t2.json"), ""));
+    char cold[600], warm[600];
+    snprintf(cold, sizeof cold, "%s/attn_k_v_640x2560_t2_cold.json", tmpdir);
+    snprintf(warm, sizeof warm, "%s/attn_k_v_640x2560_t2_warm.json", tmpdir);
+    /* cold race's file: CPU-time bytes_per_second (no /real_time): 1e9 B/s over cpu_time 2000 ns, real time 1000 ns
+     * -> 2 GB/s of real time */
+    CHECK(rt_write(cold, "{\"benchmarks\": [{\"name\": \"v_i2s/640x2560/t2/cold/min_time:0.002/repeats:1\", "
+                         "\"run_name\": \"v_i2s/640x2560/t2/cold/min_time:0.002/repeats:1\", \"run_type\": \"iteration\", "
+                         "\"real_time\": 1000, \"cpu_time\": 2000, \"time_unit\": \"ns\", \"bytes_per_second\": 1e9}]}"));
+    /* warm race's file: the same benchmark name, real-time bytes_per_second (GB marks it "/real_time") */
+    CHECK(rt_write(warm, "{\"benchmarks\": [{\"name\": \"v_i2s/640x2560/t2/cold/min_time:0.002/repeats:1/real_time\", "
+                         "\"run_name\": \"v_i2s/640x2560/t2/cold/min_time:0.002/repeats:1/real_time\", \"run_type\": "
+                         "\"iteration\", \"real_time\": 3000, \"cpu_time\": 6000, \"time_unit\": \"ns\", "
+                         "\"bytes_per_second\": 5e8}]}"));
+    tt_rgb_file f = {0};
+    CHECK(tt_rgb_load_race(cold, tt_rgb_file_race(cold), &f) == TT_OK);
+    CHECK(tt_rgb_load_race(warm, tt_rgb_file_race(warm), &f) == TT_OK);
+    CHECKF(f.n == 2, "%d benchmarks (the two races' runs must stay apart)", f.n);
+    for (int i = 0; i < f.n; i++) {
+        const tt_rgb_bench *b = &f.b[i];
+        CHECK(b->shaped && !strcmp(b->regime, "cold") && b->m == 640 && b->k == 2560 && b->threads == 2);
+        CHECK(!strcmp(b->name, "v_i2s/640x2560/t2/cold"));
+        if (!strcmp(b->race, "cold")) {
+            CHECKF(fabs(tt_rgb_gbps(b) - 2.0) < 1e-9, "cold race GB/s %g (want 2: CPU-time figure on real time)", tt_rgb_gbps(b));
+            CHECK(b->bps_from_cpu && b->n == 1 && tt_rgb_median_ns(b) == 1000);
+        } else {
+            CHECK(!strcmp(b->race, "warm"));
+            CHECKF(fabs(tt_rgb_gbps(b) - 0.5) < 1e-9, "warm race GB/s %g (want 0.5: already real time)", tt_rgb_gbps(b));
+            CHECK(!b->bps_from_cpu && tt_rgb_median_ns(b) == 3000);
+        }
+    }
+    tt_rgb_free(&f);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -242,6 +286,7 @@ int main(void)
     test_stats();
     test_compare_gb();
     test_compare_e2e();
+    test_gbench_read();
     test_usage();
     int rc = tt_test_end("reports_compare");
     if (!rc) {

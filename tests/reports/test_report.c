@@ -105,21 +105,23 @@ static void test_full_report(const char *bundle, bool gnuplot)
                   "1.74× | 15 |"));
     CHECK(has(md, "|  |  | baseline | `tt_i2s_gemv_r1_u1_f64_p0__avx2_base` | 179.9 (176.3–185.3) | 9.11 | 46 % | "
                   "1.00× | 15 |"));
-    CHECK(has(md, "| shape | M×K | threads | cold: winner µs | cold: baseline µs | cold: speedup | cold: ceiling "
+    CHECK(has(md, "| shape | M×K | threads | race | cold: winner µs | cold: baseline µs | cold: speedup | cold: ceiling "
                   "| cold: GB/s (% BW) | warm: winner µs |"));
     /* an entry without the read ceiling (older profiles) shows a dash; one with it, baseline / ceiling */
-    CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | 96.22 | 179.9 | 1.87× | – | 17.03 (86 %) | 43.30 | 125.9 | 2.91× | "
-                  "37.84 |"));
-    CHECK(has(md, "| attn_q_o | 2560×2560 | 2 | 74.74 | 115.0 | 1.54× | 1.62× | 21.92 (80 %) |"));
+    CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | cold race | 96.22 | 179.9 | 1.87× | – | 17.03 (86 %) | 43.30 | 125.9 | "
+                  "2.91× | 37.84 |"));
+    CHECK(has(md, "| attn_q_o | 2560×2560 | 2 | cold race | 74.74 | 115.0 | 1.54× | 1.62× | 21.92 (80 %) |"));
     /* Prefill races: ratios from the medians; a malformed entry is named, not dropped silently */
     CHECK(has(md, "## Prefill kernels"));
     CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | 64 | `tt_i2s_gemm_r8_n2_u1_f0_p1024__avx512vnni` | 912.3 | 460 | 1.97× | "
                   "`tt_i2s_gemm_r4_n4_u1_f0_p0_il__avx512vnni` | 1.04× | 56 (0) |"));
     CHECK(has(md, "| prefill[1] | malformed entry"));
     /* Per format and ISA, from the gbench file (names parsed with the kernel-name grammar). */
-    CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | cold | i2s | avx512vnni | `tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni` |"));
-    CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | cold | i2s | scalar | `tt_i2s_gemv_r4_u1_f0_p0__scalar` |"));
-    CHECK(has(md, "| ffn_down | 2560×6912 | 1 | warm | i2s | avx2 | `tt_i2s_gemv_r4_u1_f16_p512__avx2` |"));
+    /* (t1.json: a file name from before the race regime was in it, shown as "–" in the race column) */
+    CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | cold | – | i2s | avx512vnni | `tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni` |"));
+    CHECK(has(md, "| attn_q_o | 2560×2560 | 1 | cold | – | i2s | scalar | `tt_i2s_gemv_r4_u1_f0_p0__scalar` |"));
+    CHECK(has(md, "| ffn_down | 2560×6912 | 1 | warm | – | i2s | avx2 | `tt_i2s_gemv_r4_u1_f16_p512__avx2` |"));
+    CHECK(has(md, "GB/s = packed weight bytes / real (wall) time"));
     /* End to end with the energy source named and explained. */
     CHECK(has(md, "| tg128 | 2 | 20.30 ± 0.40 | 5 | 1.0 GiB | 22.13 | 81 % | 0.5233 J [estimated-model] |"));
     CHECK(has(md, "| pp512 | 2 | 41.20 ± 0.60 | 5 |"));
@@ -241,17 +243,156 @@ static void test_index(void)
         const char *sep = strstr(md, "|---|");
         for (const char *p = sep ? strchr(sep, '\n') : NULL; p && p[1] == '|'; p = strchr(p + 1, '\n')) rows++;
         CHECKF(rows == 2, "index has %d rows", rows);
-        CHECK(has(md, "| CPU | cores | ISA | read GB/s | tokens/s (tg128, threads) | J/token [energy source] |"));
+        CHECK(has(md, "| CPU | cores | ISA | read GB/s | tokens/s (decode, threads) | J/token [energy source] |"));
+        CHECK(has(md, "| speedup over baseline | provenance |"));
         CHECK(has(md, "| AMD EPYC<br>[`amd-epyc-f25m17-2c`]"));
         CHECK(has(md, "| Intel(R) Xeon(R) Gold 6430<br>"));
-        CHECK(has(md, "| 20.30 (2t) | 0.5233 J [estimated-model] |"));
+        CHECK(has(md, "| 20.30 ± 0.40 (2t) **["));
+        CHECK(has(md, "]** | 0.5233 J [estimated-model] |"));
+        CHECK(has(md, "does not record its decode kernel"));
         CHECK(has(md, "| – (no e2e) | – |"));
-        CHECK(has(md, "attn_q_o (t2): `tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni` 1.54×"));
+        CHECK(has(md, "attn_q_o (t2, cold): `tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni` 1.54×"));
         CHECK(has(md, "avx2 avxvnni avx512bw avx512vnni avx512vbmi"));
-        CHECK(has(md, "(geomean, 2 shapes)"));
+        CHECK(has(md, "cold (geomean, 2 shapes)"));
         CHECK(unlabelled_energy(md) == 0);
     }
     free(md), free(so), free(se);
+}
+
+
+/* A fabricated bundle with a cold race and a warm race of the same shape and threads (gbench files named with the
+ * race regime), AMX in machine.json, a cold rotation under 2x the L3, a flagged profile entry, an unknown commit,
+ * and two end-to-end files (the tuned one must be the one shown). */
+static void write_fab_bundle(const char *dir)
+{
+    char path[700];
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/machine.json", dir);
+    CHECK(rt_write(path, "{\"cpu_id\": \"test-cpu-f6m99-4c\", \"cpu\": {\"arch\": \"x86_64\", \"brand\": \"Test CPU 9000\"},"
+                         " \"isa_os\": {\"avx2\": true, \"avx512bw\": true, \"avx512vnni\": true, \"amx-tile\": true, "
+                         "\"amx-int8\": true}, \"topology\": {\"cores\": 4, \"pus\": 4, \"l3_bytes\": 314572800},"
+                         " \"membw\": [{\"threads\": 1, \"read_gbps\": 10.0}, {\"threads\": 2, \"read_gbps\": 40.0}],"
+                         " \"cold\": {\"threshold_mib\": 0, \"rotating_bytes\": 536870912},"
+                         " \"date\": \"2026-01-02T03:04:05Z\", \"commit\": \"unknown\","
+                         " \"tune\": {\"budget_s\": 150, \"model\": \"custom shapes\", \"threads\": [2], \"regime\": \"warm\"}}"));
+#define FAB_ROLE(v, ns, g) "{\"variant\": \"" v "\", \"median_ns\": " #ns ", \"p25_ns\": " #ns ", \"p75_ns\": " #ns ", \"gbps\": " #g ", \"samples\": 9}"
+#define FAB_W "tt_i2s_gemv_r8_u2_f0_p512_il__avx512vnni"
+#define FAB_B "tt_i2s_gemv_r1_u1_f64_p0__avx2_base"
+    snprintf(path, sizeof path, "%s/profile.json", dir);
+    CHECK(rt_write(path, "{\"schema\": \"tritune-profile\", \"version\": \"1.2\", \"tritune_version\": \"0.1.0\","
+                         " \"cpu\": {\"brand\": \"Test CPU 9000\"}, \"entries\": ["
+                         "{\"shape\": \"attn_k_v\", \"m\": 640, \"k\": 2560, \"threads\": 2, \"regime\": \"cold\","
+                         " \"winner\": " FAB_ROLE(FAB_W, 20000, 20.5) ", \"baseline\": " FAB_ROLE(FAB_B, 30000, 13.7) ","
+                         " \"regimes\": {\"cold_winner_ns\": 20000, \"cold_baseline_ns\": 30000, \"warm_winner_ns\": 10000,"
+                         " \"warm_baseline_ns\": 16000}, \"conditions\": {\"flags\": \"contention: other processes used 1.7 CPUs\"}},"
+                         "{\"shape\": \"attn_k_v\", \"m\": 640, \"k\": 2560, \"threads\": 2, \"regime\": \"warm\","
+                         " \"winner\": " FAB_ROLE("tt_i2s_gemv_r4_u1_f0_p0__avx2", 9000, 45.5) ", \"baseline\": "
+                         FAB_ROLE(FAB_B, 15000, 27.3) ", \"regimes\": {\"cold_winner_ns\": 25000, \"cold_baseline_ns\": 31000,"
+                         " \"warm_winner_ns\": 9000, \"warm_baseline_ns\": 15000}, \"conditions\": {\"flags\": \"\"}}]}"));
+    snprintf(path, sizeof path, "%s/gbench", dir);
+    mkdir(path, 0755);
+    static const char *const races[] = {"cold", "warm"};
+    for (int r = 0; r < 2; r++) {
+        char text[2000];
+        snprintf(path, sizeof path, "%s/gbench/attn_k_v_640x2560_t2_%s.json", dir, races[r]);
+        snprintf(text, sizeof text,
+                 "{\"benchmarks\": ["
+                 "{\"name\": \"" FAB_W "/640x2560/t2/cold/real_time\", \"run_type\": \"iteration\", \"real_time\": %d, "
+                 "\"cpu_time\": 1, \"time_unit\": \"ns\", \"bytes_per_second\": %g},"
+                 "{\"name\": \"" FAB_B "/640x2560/t2/cold/real_time\", \"run_type\": \"iteration\", \"real_time\": 30000, "
+                 "\"cpu_time\": 1, \"time_unit\": \"ns\", \"bytes_per_second\": 1.37e10}]}",
+                 r ? 24000 : 20000, r ? 1.71e10 : 2.05e10);
+        CHECK(rt_write(path, text));
+    }
+    snprintf(path, sizeof path, "%s/tune.log", dir);
+    CHECK(rt_write(path, "==== tritune tune run 2026-01-02T03:04:05Z | regime cold | budget 330s | command: tritune tune --budget 330\n"
+                         "[   0.0s] tritune tune on Test CPU 9000 (test-cpu-f6m99-4c), 9 registry variants, model x, regime cold, budget 330s, results in r\n"
+                         "[   0.1s] read bandwidth, 1 thread(s): 10.0 GB/s (median of 5 passes over 1024 MiB, avx2-load)\n"
+                         "==== tritune tune run 2026-01-02T04:00:00Z | regime warm | budget 150s | command: tritune tune --regime warm --budget 150\n"
+                         "[   0.0s] tritune tune on Test CPU 9000 (test-cpu-f6m99-4c), 9 registry variants, model x, regime warm, budget 150s, results in r (resuming)\n"));
+    /* the tuned end-to-end run (decode kernel = the cold winner), and a faster untuned one in a sub-folder */
+    snprintf(path, sizeof path, "%s/e2e.json", dir);
+    CHECK(rt_write(path, "{\"schema\": \"tritune-e2e/1\", \"commit\": \"abc1234\", \"date\": \"2026-01-03T00:00:00Z\", "
+                         "\"cpu_id\": \"test-cpu-f6m99-4c\", \"tritune_version\": \"0.1.0\", \"rows\": [{\"test\": \"tg128\", "
+                         "\"n_threads\": 4, \"avg_ts\": 12.5, \"stddev_ts\": 0.5, \"kernel\": \"" FAB_W "\"}]}"));
+    snprintf(path, sizeof path, "%s/other", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/other/e2e.json", dir);
+    CHECK(rt_write(path, "{\"schema\": \"tritune-e2e/1\", \"rows\": [{\"test\": \"tg128\", \"n_threads\": 4, \"avg_ts\": 99.0, "
+                         "\"stddev_ts\": 1.0, \"kernel\": \"tt_i2s_gemv_r16_u1_f0_p0__avx2\"}]}"));
+}
+
+static void test_regimes_and_caveats(void)
+{
+    char cpus[600], dir[700], path[800], out[700];
+    snprintf(cpus, sizeof cpus, "%s/fabcpus", tmpdir);
+    mkdir(cpus, 0755);
+    snprintf(dir, sizeof dir, "%s/test-cpu-f6m99-4c", cpus);
+    write_fab_bundle(dir);
+    char *so, *se;
+    int rc = report("fab", &so, &se, dir, NULL, NULL, NULL);
+    CHECKF(rc == 0, "report exit %d: %s", rc, se);
+    free(so), free(se);
+    snprintf(path, sizeof path, "%s/report/report.md", dir);
+    char *md = rt_slurp(path);
+    CHECK(md != NULL);
+    if (md) {
+        /* both races: separate labelled rows, gbench files with the regime in their names read back */
+        CHECK(has(md, "| attn_k_v | 640×2560 | 2 | cold race | 20.00 | 30.00 | 1.50× |"));
+        CHECK(has(md, "| attn_k_v | 640×2560 | 2 | warm race | 25.00 | 31.00 | 1.24× |"));
+        CHECK(has(md, "| attn_k_v | 640×2560 | 2 | cold | cold | i2s | avx512vnni | `" FAB_W "` | 20.00 | 20.50 | 1.50× |"));
+        CHECK(has(md, "| attn_k_v | 640×2560 | 2 | cold | warm | i2s | avx512vnni | `" FAB_W "` | 24.00 | 17.10 | 1.25× |"));
+        CHECK(has(md, "(race regime: cold,") && has(md, "(race regime: warm,"));
+        /* each regime's own budget, from the data */
+        CHECK(has(md, "cold race: budget 330 s; warm race: budget 150 s"));
+        CHECK(has(md, "machine.json records the last run only: warm regime, budget 150 s"));
+        CHECK(!strstr(md, "budget 150 s per run"));
+        free(md);
+    }
+    /* charts: one scaling series per shape and race regime, the machine in every title */
+    snprintf(path, sizeof path, "%s/report/charts/scaling.dat", dir);
+    char *dat = rt_slurp(path);
+    CHECK(dat && has(dat, "# attn_k_v 640x2560 cold race") && has(dat, "# attn_k_v 640x2560 warm race"));
+    free(dat);
+    static const char *const charts[] = {"roofline", "scaling", "speedup"};
+    for (int c = 0; c < 3; c++) {
+        snprintf(path, sizeof path, "%s/report/charts/%s.gp", dir, charts[c]);
+        char *gp = rt_slurp(path);
+        CHECKF(gp && strstr(gp, "Test CPU 9000 (test-cpu-f6m99-4c)"), "%s.gp names the machine", charts[c]);
+        free(gp);
+    }
+    snprintf(path, sizeof path, "%s/report/charts/speedup.dat", dir);
+    dat = rt_slurp(path);
+    CHECK(dat && has(dat, "attn_k_v t2 cold race\t1.5\t1.6") && has(dat, "attn_k_v t2 warm race\t1.24"));
+    free(dat);
+
+    /* the index: AMX, spread, provenance with unknown marked, caveats with footnotes */
+    snprintf(out, sizeof out, "%s/fabindex.md", tmpdir);
+    rc = report("fabindex", &so, &se, "--index", cpus, "--out", out);
+    CHECKF(rc == 0, "index exit %d: %s", rc, se);
+    free(so), free(se);
+    md = rt_slurp(out);
+    CHECK(md != NULL);
+    if (md) {
+        CHECK(has(md, "| avx2 avx512bw avx512vnni amx |"));
+        CHECK(has(md, "| 12.50 ± 0.50 (4t) **[")); /* the tuned e2e.json, not other/e2e.json's 99 t/s */
+        CHECK(!strstr(md, "| 99.00"));
+        CHECK(has(md, "The bundle also has `other/e2e.json`: tg128 99.00 ± 1.00 t/s at 4 thread(s)"));
+        CHECK(has(md, "not a winner of this bundle's profile: untuned here"));
+        CHECK(has(md, "tune: commit unknown, 2026-01-02T03:04:05Z, tritune 0.1.0<br>e2e: commit abc1234, "
+                      "2026-01-03T00:00:00Z, tritune 0.1.0 **["));
+        CHECK(has(md, "Provenance incomplete: the files do not record the tuning run's commit"));
+        CHECK(has(md, "Cold rotation under 2x the last-level cache: 512 MiB of rotating weight copies per layout "
+                      "against an L3 of 300 MiB"));
+        CHECK(has(md, "1 profile entry flagged by the tuner's measurement-conditions check"));
+        CHECK(has(md, "attn_k_v t2 cold race: contention: other processes used 1.7 CPUs"));
+        CHECK(has(md, "without software prefetch"));
+        CHECK(has(md, "1.50× cold (geomean, 1 shape) **["));
+        CHECK(has(md, "attn_k_v (t2, cold): `" FAB_W "` 1.50×"));
+        CHECK(!strstr(md, "attn_k_v (t2, warm)"));
+        CHECK(!strstr(md, "Untuned kernels: `e2e.json`"));
+        free(md);
+    }
 }
 
 static void test_usage(void)
@@ -280,6 +421,7 @@ int main(void)
     test_no_gnuplot(bundle);
     test_e2e_defensive(bundle);
     test_index();
+    test_regimes_and_caveats();
     test_usage();
     int rc = tt_test_end("reports_report");
     if (!rc) {

@@ -9,7 +9,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 set output 'roofline.png'
 set datafile missing '?'
 set datafile separator '\t'
-set title "Achieved weight bandwidth per shape vs measured DRAM read bandwidth" font ",14"
+set title "Achieved weight bandwidth per shape vs measured DRAM read bandwidth\nmeasured on Intel(R) Xeon(R) Processor (intel-r-xeon-r-processor-f6m207-16c)" font ",14"
 set grid ytics lc rgb '#dddddd'
 set border lc rgb '#444444'
 set ylabel "achieved weight bandwidth [GB/s]"

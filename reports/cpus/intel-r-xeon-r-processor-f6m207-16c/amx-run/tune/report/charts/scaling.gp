@@ -9,7 +9,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 set output 'scaling.png'
 set datafile missing '?'
 set datafile separator '\t'
-set title "Thread scaling of the tuned winners (weight GB/s per shape)" font ",14"
+set title "Thread scaling of the winners per race regime\nmeasured on Intel(R) Xeon(R) Processor (intel-r-xeon-r-processor-f6m207-16c)" font ",14"
 set grid ytics lc rgb '#dddddd'
 set border lc rgb '#444444'
 set xlabel "threads"
@@ -19,12 +19,12 @@ set yrange [0:*]
 set xtics 1
 set key outside right top
 plot 'scaling_bw.dat' using 1:2 with linespoints lw 3 dt 2 pt 6 ps 1.5 lc rgb 'black' title "measured DRAM read bandwidth", \
-     'scaling.dat' index 0 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "attn_q_o 2560×2560", \
-     'scaling.dat' index 1 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "attn_k_v 640×2560", \
-     'scaling.dat' index 2 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "attn_qkv_fused 3840×2560", \
-     'scaling.dat' index 3 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "ffn_gate_up 6912×2560", \
-     'scaling.dat' index 4 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "ffn_gate_up_fused 13824×2560", \
-     'scaling.dat' index 5 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "ffn_down 2560×6912"
+     'scaling.dat' index 0 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "attn_q_o 2560×2560, cold race", \
+     'scaling.dat' index 1 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "attn_k_v 640×2560, cold race", \
+     'scaling.dat' index 2 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "attn_qkv_fused 3840×2560, cold race", \
+     'scaling.dat' index 3 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "ffn_gate_up 6912×2560, cold race", \
+     'scaling.dat' index 4 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "ffn_gate_up_fused 13824×2560, cold race", \
+     'scaling.dat' index 5 using 1:2 with linespoints lw 2 pt 7 ps 1.5 title "ffn_down 2560×6912, cold race"
 set terminal svg size W,H dynamic noenhanced font "Sans,12" background rgb "white"
 set output 'scaling.svg'
 replot

@@ -9,11 +9,11 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 set output 'speedup.png'
 set datafile missing '?'
 set datafile separator '\t'
-set title "Speedup over the bitnet.cpp-style baseline, cold and warm regimes" font ",14"
+set title "Speedup over the bitnet.cpp-style baseline, cold and warm regimes\nmeasured on Intel(R) Xeon(R) Processor (intel-r-xeon-r-processor-f6m207-16c)" font ",14"
 set grid ytics lc rgb '#dddddd'
 set border lc rgb '#444444'
 set ylabel "speedup: baseline time / winner time [×]"
-set xlabel "shape, threads"
+set xlabel "shape, threads, race regime (each race measures its winner in both regimes)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
