@@ -199,6 +199,7 @@ cat "$WORK/compare.out"
 case $rc in
     0) echo "bench_compare: no significant regression (report: $MD)" ;;
     1) echo "bench_compare: REGRESSION against $BASELINE (report: $MD)" >&2 ;;
+    3) echo "bench_compare: nothing compared: no benchmark in both $BASELINE and this run (report: $MD)" >&2 ;;
     *) echo "bench_compare: tritune compare failed (exit $rc)" >&2 ;;
 esac
 exit $rc

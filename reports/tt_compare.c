@@ -1,6 +1,7 @@
 /* tritune compare: two Google Benchmark JSON files (or two end-to-end JSON files), benchmark by benchmark, in the
  * manner of Google Benchmark's tools/compare.py: relative change of the median time, a two-sided Mann-Whitney U test
  * over the repetitions, and the geometric mean of the ratios. Exit status 1 flags a regression CI should fail on. */
+#include "tt_opt.h"
 #include "tt_rdata.h"
 #include "tt_report_cli.h"
 #include "tt_rstats.h"
@@ -142,18 +143,8 @@ static void usage(FILE *o)
                "  same shape, threads and regime in the same file, then compare those ratios: drift of the host\n"
                "  between the two runs cancels. Reference rows and rows without a reference are left out.\n"
                "  Exit status: 0 no significant regression, 1 at least one regression (for CI), 2 usage or\n"
-               "  unreadable input.\n",
+               "  unreadable input, 3 nothing compared (no benchmark in both files).\n",
             MIN_REPS);
-}
-
-static bool parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v)) return false;
-    *out = v;
-    return true;
 }
 
 static int compare(FILE *o, const char *base_path, const char *new_path, const cmp_set *a, const cmp_set *b,
@@ -222,6 +213,11 @@ static int compare(FILE *o, const char *base_path, const char *new_path, const c
                              nr, g, 100 * (g - 1));
     else fprintf(o, "**No benchmark appears in both files: nothing to compare.**\n\n");
     if (few) fprintf(o, "%d benchmark(s) had too few repetitions for a verdict (fewer than %d per side).\n\n", few, MIN_REPS);
+    if (!isfinite(g)) {
+        fprintf(o, "Verdict: **nothing compared** (exit status 3): the files share no benchmark, so they say nothing "
+                   "about a regression.\n");
+        return 3;
+    }
     if (regressions) fprintf(o, "Verdict: **%d significant regression(s)** beyond %.1f %% (exit status 1).\n", regressions,
                              100 * threshold);
     else fprintf(o, "Verdict: no significant regression beyond %.1f %%%s.\n", 100 * threshold,
@@ -234,39 +230,16 @@ int tt_cmd_compare(int argc, char **argv)
     const char *files[2] = {NULL, NULL}, *md_path = NULL, *relative_to = NULL;
     int nf = 0;
     double threshold = 0.05, alpha = 0.01;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--threshold") || !strcmp(a, "--alpha") || !strcmp(a, "--markdown") ||
-            !strcmp(a, "--relative-to")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "tritune compare: %s needs a value\n", a);
-                return 2;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--markdown")) md_path = v;
-            else if (!strcmp(a, "--relative-to")) relative_to = v;
-            else if (!parse_double(v, !strcmp(a, "--alpha") ? &alpha : &threshold)) {
-                fprintf(stderr, "tritune compare: %s wants a number, got '%s'\n", a, v);
-                return 2;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "tritune compare: unknown option %s (see --help)\n", a);
-            return 2;
-        } else if (nf < 2) {
-            files[nf++] = a;
-        } else {
-            fprintf(stderr, "tritune compare: two files only: BASE.json NEW.json\n");
-            return 2;
-        }
-    }
-    if (nf != 2) {
-        usage(stderr);
-        return 2;
-    }
+    const tt_opt opts[] = {
+        TT_O_NUM("--threshold", NULL, &threshold, 0, 100),
+        TT_O_NUM("--alpha", NULL, &alpha, 1e-12, 0.5),
+        TT_O_STR("--markdown", NULL, &md_path),
+        TT_O_STR("--relative-to", NULL, &relative_to),
+    };
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "compare", .usage = usage, .opts = opts, .nopts = TT_NOPTS(opts),
+                                     .pos = files, .min_pos = 2, .max_pos = 2, .npos = &nf},
+                           argc, argv);
+    if (prc >= 0) return prc;
     if (!(threshold >= 0) || !(alpha > 0 && alpha < 1)) {
         fprintf(stderr, "tritune compare: --threshold must be >= 0 and --alpha in (0, 1)\n");
         return 2;

@@ -3,6 +3,7 @@
  * tokens/s and energy, every energy number labelled with its source. */
 #include "tt_registry.h"
 #include "tt_report_cli.h"
+#include "tt_opt.h"
 #include "tt_report_int.h"
 #include "tt_rplot.h"
 #include "tt_rstats.h"
@@ -662,31 +663,11 @@ static int write_report(const char *dir, const char *out)
 int tt_cmd_report(int argc, char **argv)
 {
     const char *dir = NULL, *out = NULL, *index = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--out") || !strcmp(argv[i], "--index")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "tritune report: %s needs a value\n", argv[i]);
-                return 2;
-            }
-            *(!strcmp(argv[i], "--out") ? &out : &index) = argv[i + 1];
-            i++;
-        } else if (!strncmp(argv[i], "--out=", 6)) {
-            out = argv[i] + 6;
-        } else if (!strncmp(argv[i], "--index=", 8)) {
-            index = argv[i] + 8;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "tritune report: unknown option %s (see --help)\n", argv[i]);
-            return 2;
-        } else if (!dir) {
-            dir = argv[i];
-        } else {
-            fprintf(stderr, "tritune report: one RESULTS_DIR only (got '%s' and '%s')\n", dir, argv[i]);
-            return 2;
-        }
-    }
+    const tt_opt opts[] = {TT_O_STR("--out", "-o", &out), TT_O_STR("--index", NULL, &index)};
+    int rc = tt_opt_parse(&(tt_cmd){.verb = "report", .usage = usage, .opts = opts, .nopts = TT_NOPTS(opts),
+                                    .pos = &dir, .max_pos = 1},
+                          argc, argv);
+    if (rc >= 0) return rc;
     if (index && dir) {
         fprintf(stderr, "tritune report: give either RESULTS_DIR or --index CPUS_DIR, not both\n");
         return 2;

@@ -184,13 +184,16 @@ static int load_e2e_all(const char *dir, tt_re2e *out, int max)
     while ((de = readdir(d)) && ns < 64) {
         if (de->d_name[0] == '.') continue;
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s/e2e.json", dir, de->d_name);
+        if (snprintf(path, sizeof path, "%s/%s/e2e.json", dir, de->d_name) >= (int)sizeof path) continue;
         if (!stat(path, &st) && S_ISREG(st.st_mode)) subs[ns++] = strdup(de->d_name);
     }
     closedir(d);
     qsort(subs, (size_t)ns, sizeof *subs, cmp_str2);
     for (int i = 0; i < ns; i++) {
-        snprintf(path, sizeof path, "%s/%s/e2e.json", dir, subs[i]);
+        if (snprintf(path, sizeof path, "%s/%s/e2e.json", dir, subs[i]) >= (int)sizeof path) {
+            free(subs[i]);
+            continue;
+        }
         if (n < max && tt_re2e_load(path, &out[n]) == TT_OK && out[n].present) n++;
         else if (n < max) tt_re2e_free(&out[n]);
         free(subs[i]);

@@ -227,7 +227,23 @@ static void test_usage(void)
     free(so), free(se);
     CHECK(compare("alpha", &so, &se, base, base, "--alpha", "2") == 2);
     free(so), free(se);
-    CHECK(compare("thr", &so, &se, base, base, "--threshold", "x") == 2 && strstr(se, "wants a number"));
+    CHECK(compare("thr", &so, &se, base, base, "--threshold", "x") == 2 && strstr(se, "is not a number"));
+    { /* two files without a benchmark in common: no verdict either way (exit 3), not "no regression" */
+        char other[512];
+        snprintf(other, sizeof other, "%s.other.json", base);
+        json_t *arr = json_array();
+        for (int r = 0; r < 5; r++)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:s}", "name",
+                                                 "another_kernel/64x64/t1/warm", "run_name", "another_kernel/64x64/t1/warm",
+                                                 "run_type", "iteration", "repetitions", 5, "repetition_index", r,
+                                                 "iterations", 10, "real_time", 100.0 + r, "cpu_time", 100.0 + r,
+                                                 "time_unit", "ns"));
+        json_t *j = json_pack("{s:{s:s}, s:o}", "context", "cpu_brand", "test", "benchmarks", arr);
+        CHECK(json_dump_file(j, other, 0) == 0);
+        json_decref(j);
+        CHECK(compare("disjoint", &so, &se, base, other, NULL, NULL) == 3 && strstr(so, "nothing compared"));
+        unlink(other);
+    }
     free(so), free(se);
     CHECK(rt_write(missing, "{\"something\": 1}"));
     CHECK(compare("notgb", &so, &se, base, missing, NULL, NULL) == 2 && strstr(se, "not a Google Benchmark"));

@@ -402,7 +402,7 @@ static void test_usage(void)
     free(so), free(se);
     CHECK(report("noarg", &so, &se, NULL, NULL, NULL, NULL) == 2);
     free(so), free(se);
-    CHECK(report("badopt", &so, &se, "--bogus", NULL, NULL, NULL) == 2 && has(se, "unknown option --bogus"));
+    CHECK(report("badopt", &so, &se, "--bogus", NULL, NULL, NULL) == 2 && has(se, "unknown option '--bogus'"));
     free(so), free(se);
     CHECK(report("both", &so, &se, "x", "--index", "y", NULL) == 2);
     free(so), free(se);
