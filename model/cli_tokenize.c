@@ -92,13 +92,13 @@ static const unsigned char *piece_of(const tt_tokenizer *tok, int id, size_t *le
     return (const unsigned char *)*owned;
 }
 
-static char *read_all(FILE *f, size_t *len)
+char *tt_cli_read_all(FILE *f, size_t *len)
 {
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
-    for (size_t r; b && (r = fread(b + n, 1, cap - n, f)) > 0;) {
+    for (size_t r; b && (r = fread(b + n, 1, cap - n - 1, f)) > 0;) {
         n += r;
-        if (n == cap) {
+        if (n + 1 == cap) {
             char *q = realloc(b, cap *= 2);
             if (!q) free(b);
             b = q;
@@ -108,6 +108,7 @@ static char *read_all(FILE *f, size_t *len)
         free(b);
         b = NULL;
     }
+    if (b) b[n] = 0;
     *len = n;
     return b;
 }
@@ -141,7 +142,7 @@ int tt_cmd_tokenize(int argc, char **argv)
             perror(file);
             return 1;
         }
-        buf = read_all(f, &len);
+        buf = tt_cli_read_all(f, &len);
         if (f != stdin) fclose(f);
         if (!buf) {
             fprintf(stderr, "tritune tokenize: cannot read %s\n", file);

@@ -43,8 +43,11 @@ void tt_logits_compare(const float *ref, const float *got, int n, int top, tt_lo
     if (c->top > n) c->top = n;
     tt_topk(ref, n, c->top, c->top_ref);
     tt_topk(got, n, c->top, c->top_got);
-    c->top_same = true;
-    for (int i = 0; i < c->top; i++) c->top_same &= c->top_ref[i] == c->top_got[i];
+    c->top_same = c->top_ties = true;
+    for (int i = 0; i < c->top; i++) {
+        c->top_same &= c->top_ref[i] == c->top_got[i];
+        c->top_ties &= fabs((double)ref[c->top_got[i]] - ref[c->top_ref[i]]) <= TT_PARITY_TIE;
+    }
     int t2[2];
     tt_topk(ref, n, 2, t2);
     c->ref_margin = n > 1 ? (double)ref[t2[0]] - ref[t2[1]] : INFINITY;
@@ -54,8 +57,5 @@ bool tt_logits_agree(const tt_logit_cmp *c)
 {
     if (c->nonfinite || !(c->pearson >= TT_PARITY_MIN_PEARSON)) return false;
     if (!(c->max_abs_diff <= TT_PARITY_MAX_DIFF_OF_RANGE * c->ref_range)) return false;
-    int k = c->top < TT_PARITY_TOP ? c->top : TT_PARITY_TOP;
-    for (int i = 0; i < k; i++)
-        if (c->top_ref[i] != c->top_got[i]) return false;
-    return true;
+    return c->top_ties;
 }

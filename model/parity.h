@@ -17,6 +17,9 @@ extern "C" {
 #define TT_PARITY_MIN_PEARSON 0.9995
 #define TT_PARITY_MAX_DIFF_OF_RANGE 0.02
 #define TT_PARITY_TOP 5
+/* Two reference logits closer than this can trade places between implementations that differ only in rounding:
+ * top lists are compared up to such near ties, and greedy ids only while the top-1 margin is at least this. */
+#define TT_PARITY_TIE 0.1
 
 typedef struct tt_logit_cmp {
     int n, top;                   /* vector length; ids compared in the top lists */
@@ -26,12 +29,14 @@ typedef struct tt_logit_cmp {
     double ref_margin;            /* ref's top-1 minus its top-2 logit */
     int top_ref[TT_PARITY_TOP_MAX], top_got[TT_PARITY_TOP_MAX]; /* ids by decreasing logit, ties to the lower id */
     bool top_same;                /* the same ids in the same order */
+    bool top_ties;                /* the same up to near ties: at each rank i < top, ref[got's i-th] is within
+                                   * TT_PARITY_TIE of ref's i-th logit */
     bool nonfinite;               /* got has a NaN or infinity */
 } tt_logit_cmp;
 
 /* Compare got against ref (n floats each), top lists of min(top, TT_PARITY_TOP_MAX, n). */
 void tt_logits_compare(const float *ref, const float *got, int n, int top, tt_logit_cmp *out);
-/* Whether c meets the thresholds above (Pearson, max |diff| as a share of the range, same top-5). */
+/* Whether c meets the thresholds above (Pearson, max |diff| as a share of the range, the top-5 up to near ties). */
 bool tt_logits_agree(const tt_logit_cmp *c);
 /* The k largest of v (k <= TT_PARITY_TOP_MAX), by decreasing value, ties to the lower index (as tt_argmax). */
 void tt_topk(const float *v, int n, int k, int *idx);

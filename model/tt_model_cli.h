@@ -24,6 +24,10 @@ int tt_cmd_tokenize(int argc, char **argv);
 /* tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8] [--json FILE] */
 int tt_cmd_bench_e2e(int argc, char **argv);
 
+/* All of f as a NUL-terminated string (*len bytes before the NUL), or NULL on a read error or no memory. */
+#include <stdio.h>
+char *tt_cli_read_all(FILE *f, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,7 +20,7 @@
 
 #include <math.h>
 
-#define TIE 0.1f
+#define TIE ((float)TT_PARITY_TIE)
 #define N_GREEDY 32
 
 typedef struct golden {
@@ -112,6 +112,7 @@ static void check_set(const char *dir, const char *file, const char *set)
         CHECKF(fabsf(ref[c.top_got[i]] - ref[c.top_ref[i]]) <= TIE,
                "%s %s: rank %d is %d (reference logit %.4f), the reference's is %d (%.4f)", file, set, i + 1,
                c.top_got[i], ref[c.top_got[i]], c.top_ref[i], ref[c.top_ref[i]]);
+    CHECK(c.top_ties && tt_logits_agree(&c)); /* the same rule as tritune eval --check */
     CHECKF(fabsf(ref[g.argmax0] - ref[c.top_ref[0]]) == 0, "%s %s: the golden argmax0 %d is not the top of its logits",
            file, set, g.argmax0);
 
@@ -173,6 +174,9 @@ static void check_parity_functions(void)
     tt_logits_compare(a, b, 6, 3, &c); /* b = 2a: perfectly correlated, top ids equal (ties to the lower id) */
     CHECK(fabs(c.pearson - 1.0) < 1e-12 && c.top_same && c.top_ref[0] == 1 && c.top_ref[1] == 3 && c.top_ref[2] == 2);
     CHECK(c.max_abs_diff == 5.0 && c.ref_range == 7.0 && c.ref_margin == 0.0 && !tt_logits_agree(&c));
+    float near[6] = {1, 5, 3, 5.05f, -2, 0}; /* ids 1 and 3 a near tie in ref: swapped, still within ties */
+    tt_logits_compare(near, a, 6, 3, &c);
+    CHECK(!c.top_same && c.top_ties);
     tt_logits_compare(a, neg, 6, 3, &c);
     CHECK(fabs(c.pearson + 1.0) < 1e-12 && !c.top_same && !tt_logits_agree(&c));
     tt_logits_compare(a, a, 6, 5, &c);
