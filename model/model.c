@@ -24,6 +24,7 @@
 #include "tt_baked.h"
 #include "tt_errctx.h"
 #include "tt_half.h"
+#include "tt_tq.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -233,6 +234,41 @@ static void release_pages(const tt_gguf *g, const uint8_t *p, size_t n)
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* A ternary weight: I2_S (bitnet.cpp) or mainline's TQ1_0 / TQ2_0 (tt_tq.h), [k, m] in ggml order. */
+static tt_status get_ternary(const tt_gguf *g, const char *name, uint64_t k, uint64_t m, const tt_gguf_tensor **out)
+{
+    const tt_gguf_tensor *t = tt_gguf_find_tensor(g, name);
+    uint32_t type = t && (t->type == TT_GGML_TQ1_0 || t->type == TT_GGML_TQ2_0) ? t->type : TT_GGML_I2_S;
+    if (t && type == TT_GGML_I2_S && t->type != TT_GGML_I2_S)
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" has type %s, expected i2_s, tq1_0 or tq2_0", name,
+                       tt_ggml_type_name(t->type));
+    return get_tensor(g, name, type, k, m, out);
+}
+
+/* Canonical trits and s_w of one ternary tensor. Mainline's optional per-tensor scale "blk.N.x.scale" (F32, one
+ * element; llama.cpp's src/models/bitnet.cpp multiplies the matmul result by it) multiplies s_w. */
+static tt_status unpack_ternary(const tt_gguf *g, const tt_gguf_tensor *t, tt_tern *w)
+{
+    tt_status st = t->type == TT_GGML_I2_S ? tt_fmt_unpack(TT_FMT_I2S, t->data, t->nbytes, w)
+                                           : tt_tq_unpack(t->type, t->name, t->data, t->nbytes, w);
+    if (st) return t->type == TT_GGML_I2_S ? tt_fail_prefix(st, "tensor \"%s\"", t->name) : st;
+    char sn[TT_GGUF_NAME_MAX + 8];
+    size_t n = strlen(t->name);
+    if (n < 7 || strcmp(t->name + n - 7, ".weight")) return TT_OK;
+    snprintf(sn, sizeof sn, "%.*s.scale", (int)(n - 7), t->name);
+    const tt_gguf_tensor *s = tt_gguf_find_tensor(g, sn);
+    if (!s) return TT_OK;
+    if (s->type != TT_GGML_F32 || s->ne[0] * s->ne[1] * s->ne[2] * s->ne[3] != 1)
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" has type %s and %llu elements (one f32 expected)", sn,
+                       tt_ggml_type_name(s->type),
+                       (unsigned long long)(s->ne[0] * s->ne[1] * s->ne[2] * s->ne[3]));
+    float f;
+    memcpy(&f, s->data, sizeof f);
+    if (!isfinite(f)) return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" = %g is not finite", sn, f);
+    w->scale *= f;
+    return TT_OK;
+}
+
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
  * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
  * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
@@ -243,7 +279,7 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
     int m = 0;
     tt_status st;
     for (int i = 0; i < nseg; i++) {
-        if ((st = get_tensor(g, names[i], TT_GGML_I2_S, (uint64_t)k, (uint64_t)ms[i], &t[i]))) return st;
+        if ((st = get_ternary(g, names[i], (uint64_t)k, (uint64_t)ms[i], &t[i]))) return st;
         if ((st = tt_fmt_check_shape(TT_FMT_I2S, ms[i], k))) return tt_fail_prefix(st, "tensor \"%s\"", names[i]);
         m += ms[i];
     }
@@ -269,8 +305,7 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
             part.k = k;
             dst = &part;
         }
-        if ((st = tt_fmt_unpack(TT_FMT_I2S, t[i]->data, t[i]->nbytes, dst))) {
-            st = tt_fail_prefix(st, "tensor \"%s\"", names[i]);
+        if ((st = unpack_ternary(g, t[i], dst))) {
         } else if (!isfinite(dst->scale)) {
             st = tt_fail(TT_ERR_FORMAT, "tensor \"%s\": scale %g is not finite", names[i], dst->scale);
         } else {
