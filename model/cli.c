@@ -128,9 +128,15 @@ static const char *lm_head_label(const tt_model *m)
 static void usage_model(FILE *f)
 {
     fprintf(f, "usage: tritune model synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf [--seed N] [--lm-head f16|q8_0]\n"
+               "                          [--arch bitnet|bitnet-b1.58] [--layers N] [--ternary i2_s|tq1_0|tq2_0]\n"
                "       tritune model info FILE.gguf\n"
                "synth writes a synthetic BitNet b1.58 model with the preset's exact architecture and seeded random\n"
                "ternary weights, in the GGUF dialect bitnet.cpp loads (I2_S weights, f16 tied embedding / LM head).\n"
+               "--arch sets general.architecture (default bitnet-b1.58: relu^2 FFN; bitnet: SiLU FFN, the only one\n"
+               "bitnet.cpp's public fork and mainline llama.cpp load); --layers N (1..1024) overrides the block count;\n"
+               "--ternary writes the ternary weights as I2_S (default) or mainline llama.cpp's TQ1_0 / TQ2_0 (the\n"
+               "tensor's scale as every block's f16 d; row lengths must be multiples of 256, so not 3b). The same seed\n"
+               "gives the same trits and scales whatever --ternary says.\n"
                "Presets: 2b4t (2560/6912/30 layers, 20 heads, 5 KV heads, vocab 128256; 1.18 GB), large (0.7B:\n"
                "1536/4096/24), 3b (3200/8640->8704 for I2_S/26), 8b (4096/14336/32, 32 heads, 8 KV), tiny (tests).\n"
                "info prints the config, metadata and tensors of a GGUF file after validating it.\n");
@@ -195,15 +201,17 @@ int tt_cmd_model(int argc, char **argv)
         usage_model(stderr);
         return 2;
     }
-    const char *preset = NULL, *out = NULL, *head = "f16";
+    const char *preset = NULL, *out = NULL, *head = "f16", *arch = NULL, *tern = "i2_s";
     unsigned long long seed = 1;
+    long layers = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage_model(stdout);
             return 0;
         }
-        if (!strcmp(a, "--preset") || !strcmp(a, "--out") || !strcmp(a, "--seed") || !strcmp(a, "--lm-head")) {
+        if (!strcmp(a, "--preset") || !strcmp(a, "--out") || !strcmp(a, "--seed") || !strcmp(a, "--lm-head") ||
+            !strcmp(a, "--arch") || !strcmp(a, "--layers") || !strcmp(a, "--ternary")) {
             if (!(v = opt_value(argc, argv, &i, "model synth"))) return 2;
         } else {
             fprintf(stderr, "tritune model synth: unknown option \"%s\"\n", a);
@@ -212,7 +220,17 @@ int tt_cmd_model(int argc, char **argv)
         if (!strcmp(a, "--preset")) preset = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--lm-head")) head = v;
-        else {
+        else if (!strcmp(a, "--arch")) arch = v;
+        else if (!strcmp(a, "--ternary")) tern = v;
+        else if (!strcmp(a, "--layers")) {
+            char *end;
+            errno = 0;
+            layers = strtol(v, &end, 10);
+            if (errno || *end || !*v || layers < 1 || layers > 1024) {
+                fprintf(stderr, "tritune model synth: --layers \"%s\" (a whole number 1..1024)\n", v);
+                return 2;
+            }
+        } else {
             char *end;
             errno = 0;
             seed = strtoull(v, &end, 0);
@@ -235,6 +253,22 @@ int tt_cmd_model(int argc, char **argv)
     else if (!strcmp(head, "q8_0")) o.head_type = TT_GGML_Q8_0;
     else {
         fprintf(stderr, "tritune model synth: --lm-head \"%s\" (f16 or q8_0)\n", head);
+        return 2;
+    }
+    if (arch && strcmp(arch, "bitnet") && strcmp(arch, "bitnet-b1.58")) {
+        fprintf(stderr, "tritune model synth: --arch \"%s\" (bitnet or bitnet-b1.58)\n", arch);
+        return 2;
+    }
+    if (arch) { /* the loader derives the FFN activation from the architecture */
+        snprintf(o.c.arch, sizeof o.c.arch, "%s", arch);
+        o.c.act = strcmp(arch, "bitnet") ? TT_ACT_RELU2 : TT_ACT_SILU;
+    }
+    if (layers) o.c.n_layers = (int)layers;
+    if (!strcmp(tern, "i2_s")) o.ternary_type = TT_GGML_I2_S;
+    else if (!strcmp(tern, "tq1_0")) o.ternary_type = TT_GGML_TQ1_0;
+    else if (!strcmp(tern, "tq2_0")) o.ternary_type = TT_GGML_TQ2_0;
+    else {
+        fprintf(stderr, "tritune model synth: --ternary \"%s\" (i2_s, tq1_0 or tq2_0)\n", tern);
         return 2;
     }
     if (!strcmp(preset, "3b"))

@@ -227,7 +227,9 @@ typedef struct tt_synth_opts {
     uint64_t seed;
     uint32_t head_type; /* TT_GGML_F16 (official) or TT_GGML_Q8_0 */
     const char *name;   /* general.name */
-    bool progress;      /* progress on stderr (a terminal) */
+    bool progress;      /* progress on stderr: a live line on a terminal, else a line every ~10 % of big files */
+    uint32_t ternary_type; /* TT_GGML_I2_S (bitnet.cpp, the default; 0 means it too), TT_GGML_TQ1_0 or TT_GGML_TQ2_0
+                            * (mainline llama.cpp: s_w as f16 d in every block; needs dim and FFN % 256 == 0) */
 } tt_synth_opts;
 
 /* Presets: "2b4t", "large", "3b", "8b", "tiny". Fills o->c (and defaults); TT_ERR_NOTFOUND if unknown. */
