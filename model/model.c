@@ -245,30 +245,6 @@ static tt_status get_ternary(const tt_gguf *g, const char *name, uint64_t k, uin
     return get_tensor(g, name, type, k, m, out);
 }
 
-/* Canonical trits and s_w of one ternary tensor. Mainline's optional per-tensor scale "blk.N.x.scale" (F32, one
- * element; llama.cpp's src/models/bitnet.cpp multiplies the matmul result by it) multiplies s_w. */
-static tt_status unpack_ternary(const tt_gguf *g, const tt_gguf_tensor *t, tt_tern *w)
-{
-    tt_status st = t->type == TT_GGML_I2_S ? tt_fmt_unpack(TT_FMT_I2S, t->data, t->nbytes, w)
-                                           : tt_tq_unpack(t->type, t->name, t->data, t->nbytes, w);
-    if (st) return t->type == TT_GGML_I2_S ? tt_fail_prefix(st, "tensor \"%s\"", t->name) : st;
-    char sn[TT_GGUF_NAME_MAX + 8];
-    size_t n = strlen(t->name);
-    if (n < 7 || strcmp(t->name + n - 7, ".weight")) return TT_OK;
-    snprintf(sn, sizeof sn, "%.*s.scale", (int)(n - 7), t->name);
-    const tt_gguf_tensor *s = tt_gguf_find_tensor(g, sn);
-    if (!s) return TT_OK;
-    if (s->type != TT_GGML_F32 || s->ne[0] * s->ne[1] * s->ne[2] * s->ne[3] != 1)
-        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" has type %s and %llu elements (one f32 expected)", sn,
-                       tt_ggml_type_name(s->type),
-                       (unsigned long long)(s->ne[0] * s->ne[1] * s->ne[2] * s->ne[3]));
-    float f;
-    memcpy(&f, s->data, sizeof f);
-    if (!isfinite(f)) return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" = %g is not finite", sn, f);
-    w->scale *= f;
-    return TT_OK;
-}
-
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
  * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
  * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
@@ -305,7 +281,7 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
             part.k = k;
             dst = &part;
         }
-        if ((st = unpack_ternary(g, t[i], dst))) {
+        if ((st = tt_ternary_unpack(g, t[i], dst))) { /* the message names the tensor */
         } else if (!isfinite(dst->scale)) {
             st = tt_fail(TT_ERR_FORMAT, "tensor \"%s\": scale %g is not finite", names[i], dst->scale);
         } else {

@@ -3,6 +3,8 @@
 #include "tt_errctx.h"
 #include "tt_half.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const uint8_t pow3[6] = {1, 3, 9, 27, 81, 243};
@@ -150,5 +152,34 @@ tt_status tt_tq_pack(uint32_t type, const tt_tern *w, uint8_t *dst, size_t dst_l
         if (type == TT_GGML_TQ1_0) tt_tq1_0_encode_block(w->t + b * TT_QK_K, d, dst + b * bb);
         else tt_tq2_0_encode_block(w->t + b * TT_QK_K, d, dst + b * bb);
     }
+    return TT_OK;
+}
+
+tt_status tt_ternary_unpack(const tt_gguf *g, const tt_gguf_tensor *t, tt_tern *w)
+{
+    if (!g || !t || !w) return tt_fail(TT_ERR_NULL, "tt_ternary_unpack: NULL argument");
+    tt_status st;
+    if (t->type == TT_GGML_I2_S) {
+        if ((st = tt_fmt_unpack(TT_FMT_I2S, t->data, t->nbytes, w))) return tt_fail_prefix(st, "tensor \"%s\"", t->name);
+    } else if (t->type == TT_GGML_TQ1_0 || t->type == TT_GGML_TQ2_0) {
+        if ((st = tt_tq_unpack(t->type, t->name, t->data, t->nbytes, w))) return st;
+    } else {
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" has type %s, expected i2_s, tq1_0 or tq2_0", t->name,
+                       tt_ggml_type_name(t->type));
+    }
+    char sn[TT_GGUF_NAME_MAX + 8];
+    size_t n = strlen(t->name);
+    if (n < 7 || strcmp(t->name + n - 7, ".weight")) return TT_OK;
+    snprintf(sn, sizeof sn, "%.*s.scale", (int)(n - 7), t->name);
+    const tt_gguf_tensor *s = tt_gguf_find_tensor(g, sn);
+    if (!s) return TT_OK;
+    uint64_t ne = s->ne[0] * s->ne[1] * s->ne[2] * s->ne[3];
+    if (s->type != TT_GGML_F32 || ne != 1)
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" is %s with %llu elements (one f32 expected)", sn,
+                       tt_ggml_type_name(s->type), (unsigned long long)ne);
+    float f;
+    memcpy(&f, s->data, sizeof f);
+    if (!isfinite(f)) return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" = %g is not finite", sn, f);
+    w->scale *= f;
     return TT_OK;
 }

@@ -56,6 +56,10 @@ tt_status tt_tq2_0_decode_block(const uint8_t *in, int8_t *t, uint16_t *d);
 tt_status tt_tq_unpack(uint32_t type, const char *name, const uint8_t *src, size_t src_len, tt_tern *w);
 /* Encode with d = f16(w->scale) in every block (mainline's layout: all-zero blocks carry it too). */
 tt_status tt_tq_pack(uint32_t type, const tt_tern *w, uint8_t *dst, size_t dst_len);
+/* A model's ternary weight t (I2_S, TQ1_0 or TQ2_0; w->m x w->k set by the caller, matching t) as canonical trits
+ * and s_w. Mainline's optional per-tensor scale tensor ("blk.N.x.scale" beside "blk.N.x.weight": F32, one element;
+ * llama.cpp's src/models/bitnet.cpp multiplies the matmul result by it) multiplies s_w. Messages name the tensor. */
+tt_status tt_ternary_unpack(const tt_gguf *g, const tt_gguf_tensor *t, tt_tern *w);
 /* Bytes of an m x k tensor; 0 with a message when k % 256 != 0 or the type is not TQ. */
 size_t tt_tq_size(uint32_t type, int m, int k);
 
