@@ -422,6 +422,9 @@ static tt_status build_weights(tt_model *m)
                                    "gate/up", m->fuse_note, sizeof m->fuse_note);
     const tt_gguf_tensor *te = tt_gguf_find_tensor(g, "token_embd.weight");
     if (!te) return tt_fail(TT_ERR_NOTFOUND, "tensor \"token_embd.weight\" is missing");
+    if (tt_gguf_find_tensor(g, "output.weight")) /* llama.cpp's bitnet graph (src/models/bitnet.cpp) has no other head */
+        return tt_fail(TT_ERR_UNSUPPORTED, "tensor \"output.weight\": a separate LM head is not supported; BitNet's head is "
+                       "tied to token_embd.weight (as in llama.cpp's and bitnet.cpp's bitnet graphs)");
     uint32_t et = te->type;
     if (et != TT_GGML_F32 && et != TT_GGML_F16 && et != TT_GGML_Q8_0)
         return tt_fail(TT_ERR_FORMAT, "token_embd.weight has type %s (f32, f16 or q8_0 expected)", tt_ggml_type_name(et));
