@@ -128,7 +128,7 @@ static const char *lm_head_label(const tt_model *m)
 static void usage_model(FILE *f)
 {
     fprintf(f, "usage: tritune model synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf [--seed N] [--lm-head f16|q8_0]\n"
-               "                          [--arch bitnet|bitnet-b1.58] [--layers N] [--ternary i2_s|tq1_0|tq2_0]\n"
+               "                          [--arch bitnet|bitnet-b1.58] [--layers N] [--ternary i2_s|tq1_0|tq2_0] [--f16-scales]\n"
                "       tritune model info FILE.gguf\n"
                "synth writes a synthetic BitNet b1.58 model with the preset's exact architecture and seeded random\n"
                "ternary weights, in the GGUF dialect bitnet.cpp loads (I2_S weights, f16 tied embedding / LM head).\n"
@@ -136,7 +136,8 @@ static void usage_model(FILE *f)
                "bitnet.cpp's public fork and mainline llama.cpp load); --layers N (1..1024) overrides the block count;\n"
                "--ternary writes the ternary weights as I2_S (default) or mainline llama.cpp's TQ1_0 / TQ2_0 (the\n"
                "tensor's scale as every block's f16 d; row lengths must be multiples of 256, so not 3b). The same seed\n"
-               "gives the same trits and scales whatever --ternary says.\n"
+               "gives the same trits whatever --ternary says; TQ rounds each scale to f16, and --f16-scales makes an\n"
+               "I2_S file do the same, so that it loads to a model bit-identical to the TQ file's.\n"
                "Presets: 2b4t (2560/6912/30 layers, 20 heads, 5 KV heads, vocab 128256; 1.18 GB), large (0.7B:\n"
                "1536/4096/24), 3b (3200/8640->8704 for I2_S/26), 8b (4096/14336/32, 32 heads, 8 KV), tiny (tests).\n"
                "info prints the config, metadata and tensors of a GGUF file after validating it.\n");
@@ -204,11 +205,16 @@ int tt_cmd_model(int argc, char **argv)
     const char *preset = NULL, *out = NULL, *head = "f16", *arch = NULL, *tern = "i2_s";
     unsigned long long seed = 1;
     long layers = 0;
+    bool f16_scales = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage_model(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--f16-scales")) {
+            f16_scales = true;
+            continue;
         }
         if (!strcmp(a, "--preset") || !strcmp(a, "--out") || !strcmp(a, "--seed") || !strcmp(a, "--lm-head") ||
             !strcmp(a, "--arch") || !strcmp(a, "--layers") || !strcmp(a, "--ternary")) {
@@ -264,6 +270,7 @@ int tt_cmd_model(int argc, char **argv)
         o.c.act = strcmp(arch, "bitnet") ? TT_ACT_RELU2 : TT_ACT_SILU;
     }
     if (layers) o.c.n_layers = (int)layers;
+    o.f16_scales = f16_scales;
     if (!strcmp(tern, "i2_s")) o.ternary_type = TT_GGML_I2_S;
     else if (!strcmp(tern, "tq1_0")) o.ternary_type = TT_GGML_TQ1_0;
     else if (!strcmp(tern, "tq2_0")) o.ternary_type = TT_GGML_TQ2_0;

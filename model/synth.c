@@ -199,7 +199,7 @@ static void fill_trits(int8_t *t, size_t n, uint64_t *rng)
 typedef struct synth_ctx {
     tt_gguf_writer *w;
     uint64_t total, done, last_shown;
-    bool progress, tty;
+    bool progress, tty, f16_scales;
     uint32_t ternary_type;
 } synth_ctx;
 
@@ -242,9 +242,9 @@ static tt_status emit_ternary(synth_ctx *s, int m, int k, uint64_t seed)
     fill_trits(w.t, (size_t)m * k, &seed);
     /* s_w near 1/sqrt(K) keeps each linear output at unit scale for unit-RMS inputs, as trained models roughly do. */
     w.scale = (0.9f + 0.2f * uniform(&seed)) / sqrtf((float)k);
-    /* Rounded to f16 whatever the type, so an I2_S file (f32 scale) and a TQ file (f16 d per block) of the same
-     * seed hold the same trits and the same s_w, and load to bit-identical models. */
-    w.scale = tt_half_to_float(tt_float_to_half(w.scale));
+    /* TQ stores s_w as f16 d; with f16_scales an I2_S file stores the same value (same seed: same trits and s_w,
+     * bit-identical models). The trit and scale draws are the same for every type. */
+    if (tq || s->f16_scales) w.scale = tt_half_to_float(tt_float_to_half(w.scale));
     st = tq ? tt_tq_pack(s->ternary_type, &w, buf, len) : tt_fmt_pack(TT_FMT_I2S, &w, buf, len);
     if (!st) st = emit(s, buf, len);
     free(buf);
@@ -397,6 +397,7 @@ tt_status tt_synth_write(const tt_synth_opts *o, const char *path)
     s.progress = o->progress;
     s.tty = isatty(2);
     s.ternary_type = tern;
+    s.f16_scales = o->f16_scales;
     if ((st = tt_gguf_writer_begin(w, path))) goto out;
     int index = 0;
     if ((st = emit_embedding(&s, c->vocab_size, c->dim, o->head_type, tensor_seed(o->seed, index++)))) goto out;
