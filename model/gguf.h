@@ -5,7 +5,8 @@
  *
  * Dialect: bitnet.cpp numbers its tensor types I2_S = 36, I8_S = 37, TL1 = 38, TL2 = 39, which collide with
  * upstream ggml's later numbering (upstream 39 is MXFP4). Those ids are read only when general.architecture is
- * "bitnet-b1.58" or "bitnet"; any other file using an id >= 36 is refused with a message saying so. */
+ * "bitnet-b1.58" or "bitnet"; any other file using an id >= 36 is refused with a message saying so. TQ1_0 = 34 and
+ * TQ2_0 = 35 mean the same in both numberings and are read in any file (mainline llama.cpp's BitNet files). */
 #ifndef TT_GGUF_H
 #define TT_GGUF_H
 
