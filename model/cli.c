@@ -47,16 +47,6 @@ static size_t rss_bytes(void)
     return ok && ps > 0 ? (size_t)resident * (size_t)ps : 0;
 }
 
-/* "--opt value": returns the value and advances *i, or NULL (message printed) when it is missing. */
-static const char *opt_value(int argc, char **argv, int *i, const char *cmd)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "tritune %s: %s needs a value\n", cmd, argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static bool parse_lm_head(const char *s, tt_lm_head *h)
 {
     if (!strcmp(s, "f16") || !strcmp(s, "file")) *h = TT_LM_HEAD_FILE;
@@ -111,9 +101,16 @@ static const char *lm_head_label(const tt_model *m)
 static void usage_model(FILE *f)
 {
     fprintf(f, "usage: tritune model synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf [--seed N] [--lm-head f16|q8_0]\n"
+               "                          [--arch bitnet|bitnet-b1.58] [--layers N] [--ternary i2_s|tq1_0|tq2_0] [--f16-scales]\n"
                "       tritune model info FILE.gguf\n"
                "synth writes a synthetic BitNet b1.58 model with the preset's exact architecture and seeded random\n"
                "ternary weights, in the GGUF dialect bitnet.cpp loads (I2_S weights, f16 tied embedding / LM head).\n"
+               "--arch sets general.architecture (default bitnet-b1.58: relu^2 FFN; bitnet: SiLU FFN, the only one\n"
+               "bitnet.cpp's public fork and mainline llama.cpp load); --layers N (1..1024) overrides the block count;\n"
+               "--ternary writes the ternary weights as I2_S (default) or mainline llama.cpp's TQ1_0 / TQ2_0 (the\n"
+               "tensor's scale as every block's f16 d; row lengths must be multiples of 256, so not 3b). The same seed\n"
+               "gives the same trits whatever --ternary says; TQ rounds each scale to f16, and --f16-scales makes an\n"
+               "I2_S file do the same, so that it loads to a model bit-identical to the TQ file's.\n"
                "Presets: 2b4t (2560/6912/30 layers, 20 heads, 5 KV heads, vocab 128256; 1.18 GB), large (0.7B:\n"
                "1536/4096/24), 3b (3200/8640->8704 for I2_S/26), 8b (4096/14336/32, 32 heads, 8 KV), tiny (tests).\n"
                "info prints the config, metadata and tensors of a GGUF file after validating it.\n");
@@ -162,49 +159,50 @@ static int model_info(const char *path)
 
 int tt_cmd_model(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage_model(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        usage_model(sub ? stdout : stderr);
+        return sub ? 0 : 2;
     }
-    if (!strcmp(argv[1], "info")) {
-        if (argc != 3) {
-            usage_model(stderr);
-            return 2;
-        }
-        return model_info(argv[2]);
+    if (!strcmp(sub, "info")) {
+        const char *file = NULL;
+        int rc = tt_opt_parse(&(tt_cmd){.verb = "model info", .usage = usage_model, .pos = &file, .min_pos = 1,
+                                        .max_pos = 1},
+                              argc - 1, argv + 1);
+        return rc >= 0 ? rc : model_info(file);
     }
-    if (strcmp(argv[1], "synth")) {
-        fprintf(stderr, "tritune model: unknown subcommand \"%s\"\n", argv[1]);
+    if (strcmp(sub, "synth")) {
+        fprintf(stderr, "tritune model: unknown subcommand \"%s\"\n\n", sub);
         usage_model(stderr);
         return 2;
     }
-    const char *preset = NULL, *out = NULL, *head = "f16";
+    const char *preset = NULL, *out = NULL, *head = "f16", *arch = NULL, *tern = "i2_s", *seed_s = "1";
     unsigned long long seed = 1;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage_model(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--preset") || !strcmp(a, "--out") || !strcmp(a, "--seed") || !strcmp(a, "--lm-head")) {
-            if (!(v = opt_value(argc, argv, &i, "model synth"))) return 2;
-        } else {
-            fprintf(stderr, "tritune model synth: unknown option \"%s\"\n", a);
+    long layers = 0;
+    bool f16_scales = false;
+    const tt_opt opts[] = {
+        TT_O_STR("--preset", NULL, &preset),
+        TT_O_STR("--out", "-o", &out),
+        TT_O_STR("--seed", NULL, &seed_s),
+        TT_O_CHOICE("--lm-head", NULL, &head, "f16|q8_0"),
+        TT_O_CHOICE("--arch", NULL, &arch, "bitnet|bitnet-b1.58"),
+        TT_O_INT("--layers", NULL, &layers, 1, 1024),
+        TT_O_CHOICE("--ternary", NULL, &tern, "i2_s|tq1_0|tq2_0"),
+        TT_O_FLAG("--f16-scales", NULL, &f16_scales),
+    };
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "model synth", .usage = usage_model, .opts = opts, .nopts = TT_NOPTS(opts)},
+                           argc - 1, argv + 1);
+    if (prc >= 0) return prc;
+    {
+        char *end;
+        errno = 0;
+        seed = strtoull(seed_s, &end, 0);
+        if (errno || *end || !*seed_s) {
+            fprintf(stderr, "tritune model synth: --seed \"%s\" is not a number\n", seed_s);
             return 2;
         }
-        if (!strcmp(a, "--preset")) preset = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--lm-head")) head = v;
-        else {
-            char *end;
-            errno = 0;
-            seed = strtoull(v, &end, 0);
-            if (errno || *end || !*v) {
-                fprintf(stderr, "tritune model synth: --seed \"%s\" is not a number\n", v);
-                return 2;
-            }
-        }
     }
+    if (out && (prc = tt_opt_check_writable("model synth", out)) >= 0) return prc;
     if (!preset || !out) {
         fprintf(stderr, "tritune model synth: --preset and --out are required\n");
         return 2;
@@ -214,12 +212,16 @@ int tt_cmd_model(int argc, char **argv)
         fprintf(stderr, "tritune model synth: %s\n", tt_last_error());
         return 2;
     }
-    if (!strcmp(head, "f16")) o.head_type = TT_GGML_F16;
-    else if (!strcmp(head, "q8_0")) o.head_type = TT_GGML_Q8_0;
-    else {
-        fprintf(stderr, "tritune model synth: --lm-head \"%s\" (f16 or q8_0)\n", head);
-        return 2;
+    o.head_type = strcmp(head, "q8_0") ? TT_GGML_F16 : TT_GGML_Q8_0;
+    if (arch) { /* what the architecture computes comes from its row of the architecture table */
+        const tt_model_arch *ar = tt_model_arch_find(arch, strlen(arch));
+        snprintf(o.c.arch, sizeof o.c.arch, "%s", arch);
+        o.c.act = ar->act;
+        o.c.rope = ar->rope;
     }
+    if (layers) o.c.n_layers = (int)layers;
+    o.f16_scales = f16_scales;
+    o.ternary_type = !strcmp(tern, "tq1_0") ? TT_GGML_TQ1_0 : !strcmp(tern, "tq2_0") ? TT_GGML_TQ2_0 : TT_GGML_I2_S;
     if (!strcmp(preset, "3b"))
         fprintf(stderr, "tritune model synth: note: 3B's FFN 8640 is padded to 8704 (I2_S needs K %% 128 == 0)\n");
     o.seed = seed;
@@ -360,6 +362,8 @@ int tt_cmd_run(int argc, char **argv)
     long n_gen = 64, threads = 0, batch = 0, n_ctx = 0; /* threads 0: the tuned count; n_ctx 0: the model's, <= 4096 */
     bool chat = false, no_special = false, over = false;
     tt_model_opts o = {.threads = 1};
+    tt_topo topo;
+    bool have_topo = false;
     const tt_opt opts[] = {
         TT_O_STR("--model", "-m", &path),
         TT_O_STR("--prompt", "-p", &prompt),
@@ -418,12 +422,11 @@ int tt_cmd_run(int argc, char **argv)
     o.threads = threads ? (int)threads : default_threads();
     o.n_ctx = chat ? (int)n_ctx : n_ids + (int)n_gen;
     o.batch = (int)batch;
-    tt_topo topo;
-    bool have_topo = tt_topo_load(&topo) == TT_OK;
+    /* the pool's workers bind themselves when they start, which may be after tt_model_open returns: the topology
+     * lives until the model is closed */
+    have_topo = tt_topo_load(&topo) == TT_OK;
     if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
-    tt_status open_st = tt_model_open(path, &o, &m);
-    if (have_topo) tt_topo_free(&topo); /* binding happened at open */
-    if (open_st) goto fail;
+    if (tt_model_open(path, &o, &m)) goto fail;
     fprintf(stderr, "tritune run: %s, %d layers, kernel %s, prefill %s (batch %d), LM head %s, %d threads; %s\n",
             m->config.arch, m->config.n_layers, m->kernel_name, m->batch > 1 ? m->gemm_kernel_name : "token by token",
             m->batch, lm_head_label(m), m->threads, m->fuse_note);
@@ -459,6 +462,7 @@ out:
     free(ids);
     tt_tokenizer_free(tok);
     tt_model_close(m);
+    if (have_topo) tt_topo_free(&topo);
     return rc;
 }
 

@@ -36,6 +36,8 @@ const char *tt_ggml_type_name(uint32_t t)
     case TT_GGML_F32: return "f32";
     case TT_GGML_F16: return "f16";
     case TT_GGML_Q8_0: return "q8_0";
+    case TT_GGML_TQ1_0: return "tq1_0";
+    case TT_GGML_TQ2_0: return "tq2_0";
     case TT_GGML_I2_S: return "i2_s";
     case TT_GGML_I8_S: return "i8_s";
     case TT_GGML_TL1: return "tl1";
@@ -74,6 +76,15 @@ size_t tt_ggml_nbytes(uint32_t type, int n_dims, const uint64_t *ne)
             return 0;
         }
         bytes = n / TT_Q8_0_BLOCK * TT_Q8_0_BYTES;
+        break;
+    case TT_GGML_TQ1_0:
+    case TT_GGML_TQ2_0: /* ggml: rows of ne0 / 256 blocks (QK_K) of 54 / 66 bytes */
+        if (k % 256) {
+            tt_fail(TT_ERR_SHAPE, "%s needs ne0 %% 256 == 0 (blocks of 256 weights), got ne0 = %llu",
+                    tt_ggml_type_name(type), (unsigned long long)k);
+            return 0;
+        }
+        bytes = n / 256 * (type == TT_GGML_TQ1_0 ? 54 : 66);
         break;
     case TT_GGML_I2_S:
     case TT_GGML_TL1: /* bitnet.cpp's ggml_nbytes: elements / 4 + 32 (scale tail) */
@@ -339,8 +350,8 @@ static tt_status parse_tensor_info(tt_gguf *g, cursor *c, uint64_t i)
                        at, t->name, t->type);
     if (!strcmp(tt_ggml_type_name(t->type), "?"))
         return tt_fail(TT_ERR_FORMAT,
-                       "GGUF offset %zu: tensor \"%s\" has unsupported ggml type %u (tritune reads f32, f16, q8_0 and "
-                       "bitnet.cpp's i2_s, i8_s, tl1, tl2)",
+                       "GGUF offset %zu: tensor \"%s\" has unsupported ggml type %u (tritune reads f32, f16, q8_0, "
+                       "tq1_0, tq2_0 and bitnet.cpp's i2_s, i8_s, tl1, tl2)",
                        at, t->name, t->type);
     t->nbytes = tt_ggml_nbytes(t->type, t->n_dims, t->ne);
     if (!t->nbytes)

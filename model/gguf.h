@@ -5,7 +5,8 @@
  *
  * Dialect: bitnet.cpp numbers its tensor types I2_S = 36, I8_S = 37, TL1 = 38, TL2 = 39, which collide with
  * upstream ggml's later numbering (upstream 39 is MXFP4). Those ids are read only when general.architecture is
- * "bitnet-b1.58" or "bitnet"; any other file using an id >= 36 is refused with a message saying so. */
+ * "bitnet-b1.58" or "bitnet"; any other file using an id >= 36 is refused with a message saying so. TQ1_0 = 34 and
+ * TQ2_0 = 35 mean the same in both numberings and are read in any file (mainline llama.cpp's BitNet files). */
 #ifndef TT_GGUF_H
 #define TT_GGUF_H
 
@@ -41,6 +42,8 @@ typedef enum tt_ggml_type {
     TT_GGML_F32 = 0,
     TT_GGML_F16 = 1,
     TT_GGML_Q8_0 = 8,  /* blocks of 32: f16 scale + 32 int8 = 34 bytes */
+    TT_GGML_TQ1_0 = 34, /* ggml (mainline and bitnet.cpp alike): blocks of 256 ternary weights, 54 bytes (tt_tq.h) */
+    TT_GGML_TQ2_0 = 35, /* ggml: blocks of 256 ternary weights, 66 bytes (tt_tq.h) */
     TT_GGML_I2_S = 36, /* bitnet.cpp: M*K/4 bytes of 2-bit codes + 32-byte tail (f32 scale first) */
     TT_GGML_I8_S = 37, /* bitnet.cpp: int8 activations, 1 byte per element */
     TT_GGML_TL1 = 38,  /* bitnet.cpp: M*K/4 + 32 bytes, tile order baked at conversion */

@@ -26,6 +26,7 @@
 #include "tt_baked.h"
 #include "tt_errctx.h"
 #include "tt_half.h"
+#include "tt_tq.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -260,6 +261,17 @@ static void release_pages(const tt_gguf *g, const uint8_t *p, size_t n)
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* A ternary weight: I2_S (bitnet.cpp) or mainline's TQ1_0 / TQ2_0 (tt_tq.h), [k, m] in ggml order. */
+static tt_status get_ternary(const tt_gguf *g, const char *name, uint64_t k, uint64_t m, const tt_gguf_tensor **out)
+{
+    const tt_gguf_tensor *t = tt_gguf_find_tensor(g, name);
+    uint32_t type = t && (t->type == TT_GGML_TQ1_0 || t->type == TT_GGML_TQ2_0) ? t->type : TT_GGML_I2_S;
+    if (t && type == TT_GGML_I2_S && t->type != TT_GGML_I2_S)
+        return tt_fail(TT_ERR_FORMAT, "tensor \"%s\" has type %s, expected i2_s, tq1_0 or tq2_0", name,
+                       tt_ggml_type_name(t->type));
+    return get_tensor(g, name, type, k, m, out);
+}
+
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
  * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
  * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
@@ -270,7 +282,7 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
     int m = 0;
     tt_status st;
     for (int i = 0; i < nseg; i++) {
-        if ((st = get_tensor(g, names[i], TT_GGML_I2_S, (uint64_t)k, (uint64_t)ms[i], &t[i]))) return st;
+        if ((st = get_ternary(g, names[i], (uint64_t)k, (uint64_t)ms[i], &t[i]))) return st;
         if ((st = tt_fmt_check_shape(TT_FMT_I2S, ms[i], k))) return tt_fail_prefix(st, "tensor \"%s\"", names[i]);
         m += ms[i];
     }
@@ -296,8 +308,7 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
             part.k = k;
             dst = &part;
         }
-        if ((st = tt_fmt_unpack(TT_FMT_I2S, t[i]->data, t[i]->nbytes, dst))) {
-            st = tt_fail_prefix(st, "tensor \"%s\"", names[i]);
+        if ((st = tt_ternary_unpack(g, t[i], dst))) { /* the message names the tensor */
         } else if (!isfinite(dst->scale)) {
             st = tt_fail(TT_ERR_FORMAT, "tensor \"%s\": scale %g is not finite", names[i], dst->scale);
         } else {
@@ -438,6 +449,9 @@ static tt_status build_weights(tt_model *m)
                                    "gate/up", m->fuse_note, sizeof m->fuse_note);
     const tt_gguf_tensor *te = tt_gguf_find_tensor(g, "token_embd.weight");
     if (!te) return tt_fail(TT_ERR_NOTFOUND, "tensor \"token_embd.weight\" is missing");
+    if (tt_gguf_find_tensor(g, "output.weight")) /* llama.cpp's bitnet graph (src/models/bitnet.cpp) has no other head */
+        return tt_fail(TT_ERR_UNSUPPORTED, "tensor \"output.weight\": a separate LM head is not supported; BitNet's head is "
+                       "tied to token_embd.weight (as in llama.cpp's and bitnet.cpp's bitnet graphs)");
     uint32_t et = te->type;
     if (et != TT_GGML_F32 && et != TT_GGML_F16 && et != TT_GGML_Q8_0)
         return tt_fail(TT_ERR_FORMAT, "token_embd.weight has type %s (f32, f16 or q8_0 expected)", tt_ggml_type_name(et));

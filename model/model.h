@@ -258,7 +258,12 @@ typedef struct tt_synth_opts {
     uint64_t seed;
     uint32_t head_type; /* TT_GGML_F16 (official) or TT_GGML_Q8_0 */
     const char *name;   /* general.name */
-    bool progress;      /* progress on stderr (a terminal) */
+    bool progress;      /* progress on stderr: a live line on a terminal, else a line every ~10 % of big files */
+    uint32_t ternary_type; /* TT_GGML_I2_S (bitnet.cpp, the default; 0 means it too), TT_GGML_TQ1_0 or TT_GGML_TQ2_0
+                            * (mainline llama.cpp: s_w as f16 d in every block; needs dim and FFN % 256 == 0) */
+    bool f16_scales;       /* round every s_w to f16 (always so for TQ). An I2_S file written with it and a TQ file
+                            * of the same seed hold the same trits and scales and load to bit-identical models;
+                            * without it I2_S files keep their f32 scales (the same bytes as before TQ existed). */
 } tt_synth_opts;
 
 /* Presets: "2b4t", "large", "3b", "8b", "tiny". Fills o->c (and defaults); TT_ERR_NOTFOUND if unknown. */

@@ -12,6 +12,7 @@
  * the reference in f32 yet on the same rounding path as the exact integer kernels (docs/FORMATS.md §1: the two final
  * float operations are the only ones shared). */
 #include "model.h"
+#include "tt_tq.h"
 #include "tt_dense.h"
 #include "tt_half.h"
 
@@ -57,11 +58,14 @@ static tt_status ref_tensor(const tt_gguf *g, const char *name, uint32_t type, u
 static tt_status ref_linear_load(const tt_gguf *g, const char *name, int m, int k, ref_linear *L)
 {
     const tt_gguf_tensor *t = NULL;
-    tt_status st = ref_tensor(g, name, TT_GGML_I2_S, (uint64_t)k, (uint64_t)m, &t);
+    const tt_gguf_tensor *any = tt_gguf_find_tensor(g, name); /* I2_S, or mainline's TQ1_0 / TQ2_0 (tt_tq.h) */
+    tt_status st = ref_tensor(g, name, any && (any->type == TT_GGML_TQ1_0 || any->type == TT_GGML_TQ2_0) ? any->type
+                                                                                                     : TT_GGML_I2_S,
+                              (uint64_t)k, (uint64_t)m, &t);
     if (st) return st;
     tt_tern w;
     if ((st = tt_tern_alloc(&w, m, k))) return st;
-    if ((st = tt_fmt_unpack(TT_FMT_I2S, t->data, t->nbytes, &w))) {
+    if ((st = tt_ternary_unpack(g, t, &w))) {
         tt_tern_free(&w);
         return st;
     }

@@ -10,6 +10,7 @@
 #include "tokenizer.h"
 #include "tt_half.h"
 #include "tt_strmap.h"
+#include "tt_tq.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ tt_status tt_synth_preset(const char *name, tt_synth_opts *o)
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->head_type = TT_GGML_F16;
+    o->ternary_type = TT_GGML_I2_S;
     tt_model_config *c = &o->c;
     if (!strcmp(name, "2b4t")) {
         preset_fill(c, "bitnet-b1.58", 2560, 6912, 30, 20, 5, 128256, 4096, 500000.0f, 128000, 128001);
@@ -197,16 +199,19 @@ static void fill_trits(int8_t *t, size_t n, uint64_t *rng)
 typedef struct synth_ctx {
     tt_gguf_writer *w;
     uint64_t total, done, last_shown;
-    bool progress;
+    bool progress, tty, f16_scales;
+    uint32_t ternary_type;
 } synth_ctx;
 
 static tt_status emit(synth_ctx *s, const void *p, size_t n)
 {
     tt_status st = tt_gguf_writer_write(s->w, p, n);
     s->done += n;
-    if (s->progress && s->done - s->last_shown > (64u << 20)) {
-        fprintf(stderr, "\rsynth: %7.1f / %.1f MB (%3.0f%%)", s->done / 1e6, s->total / 1e6,
-                100.0 * (double)s->done / (double)(s->total ? s->total : 1));
+    /* A terminal gets a live line every 64 MB; a log (not a terminal) a line every 10 % of files over 64 MB. */
+    uint64_t step = s->tty ? (64u << 20) : s->total / 10;
+    if (s->progress && (s->tty || s->total > (64u << 20)) && s->done - s->last_shown >= step) {
+        fprintf(stderr, "%ssynth: %7.1f / %.1f MB (%3.0f%%)%s", s->tty ? "\r" : "", s->done / 1e6, s->total / 1e6,
+                100.0 * (double)s->done / (double)(s->total ? s->total : 1), s->tty ? "" : "\n");
         s->last_shown = s->done;
     }
     return st;
@@ -227,7 +232,8 @@ static tt_status emit_ternary(synth_ctx *s, int m, int k, uint64_t seed)
     tt_tern w;
     tt_status st = tt_tern_alloc(&w, m, k);
     if (st) return st;
-    size_t len = tt_fmt_size(TT_FMT_I2S, m, k);
+    bool tq = s->ternary_type == TT_GGML_TQ1_0 || s->ternary_type == TT_GGML_TQ2_0;
+    size_t len = tq ? tt_tq_size(s->ternary_type, m, k) : tt_fmt_size(TT_FMT_I2S, m, k);
     uint8_t *buf = len ? malloc(len) : NULL;
     if (!buf) {
         tt_tern_free(&w);
@@ -236,7 +242,10 @@ static tt_status emit_ternary(synth_ctx *s, int m, int k, uint64_t seed)
     fill_trits(w.t, (size_t)m * k, &seed);
     /* s_w near 1/sqrt(K) keeps each linear output at unit scale for unit-RMS inputs, as trained models roughly do. */
     w.scale = (0.9f + 0.2f * uniform(&seed)) / sqrtf((float)k);
-    st = tt_fmt_pack(TT_FMT_I2S, &w, buf, len);
+    /* TQ stores s_w as f16 d; with f16_scales an I2_S file stores the same value (same seed: same trits and s_w,
+     * bit-identical models). The trit and scale draws are the same for every type. */
+    if (tq || s->f16_scales) w.scale = tt_half_to_float(tt_float_to_half(w.scale));
+    st = tq ? tt_tq_pack(s->ternary_type, &w, buf, len) : tt_fmt_pack(TT_FMT_I2S, &w, buf, len);
     if (!st) st = emit(s, buf, len);
     free(buf);
     tt_tern_free(&w);
@@ -296,7 +305,9 @@ static tt_status put_keys(tt_gguf_writer *w, const tt_synth_opts *o, const tt_sy
     } while (0)
     TRY(tt_gguf_writer_kv_str(w, "general.architecture", c->arch));
     TRY(tt_gguf_writer_kv_str(w, "general.name", o->name ? o->name : "tritune synthetic"));
-    TRY(tt_gguf_writer_kv_u32(w, "general.file_type", 40)); /* bitnet.cpp: mostly I2_S */
+    /* bitnet.cpp: 40 = mostly I2_S; llama.h: LLAMA_FTYPE_MOSTLY_TQ1_0 = 36, TQ2_0 = 37 */
+    TRY(tt_gguf_writer_kv_u32(w, "general.file_type",
+                              o->ternary_type == TT_GGML_TQ1_0 ? 36 : o->ternary_type == TT_GGML_TQ2_0 ? 37 : 40));
     TRY(tt_gguf_writer_kv_u32(w, "general.alignment", 32));
     TRY(tt_gguf_writer_kv_u32(w, "general.quantization_version", 2));
     TRY(tt_gguf_writer_kv_u32(w, ARCH_KEY("vocab_size"), (uint32_t)c->vocab_size));
@@ -355,6 +366,12 @@ tt_status tt_synth_write(const tt_synth_opts *o, const char *path)
     if (st) return st;
     if (o->head_type != TT_GGML_F16 && o->head_type != TT_GGML_Q8_0)
         return tt_fail(TT_ERR_VALUE, "synth: LM head type %s unsupported (f16 or q8_0)", tt_ggml_type_name(o->head_type));
+    uint32_t tern = o->ternary_type ? o->ternary_type : TT_GGML_I2_S;
+    if (tern != TT_GGML_I2_S && tern != TT_GGML_TQ1_0 && tern != TT_GGML_TQ2_0)
+        return tt_fail(TT_ERR_VALUE, "synth: ternary type %s unsupported (i2_s, tq1_0 or tq2_0)", tt_ggml_type_name(tern));
+    if (tern != TT_GGML_I2_S && (c->dim % TT_QK_K || c->hidden_dim % TT_QK_K || (c->n_heads * c->head_dim) % TT_QK_K))
+        return tt_fail(TT_ERR_SHAPE, "synth: %s needs every row length (dim %d, heads x head_dim %d, FFN %d) to be a "
+                       "multiple of 256", tt_ggml_type_name(tern), c->dim, c->n_heads * c->head_dim, c->hidden_dim);
     tt_synth_vocab v;
     if ((st = tt_synth_vocab_build(c->vocab_size, c->bos, c->eos, o->seed, &v))) return st;
     tt_gguf_writer *w = NULL;
@@ -370,14 +387,17 @@ tt_status tt_synth_write(const tt_synth_opts *o, const char *path)
         for (int i = 0; i < nlt; i++) {
             snprintf(name, sizeof name, "blk.%d.%s.weight", l, lt[i].name);
             uint64_t d[2] = {(uint64_t)(lt[i].k ? lt[i].k : lt[i].m), (uint64_t)lt[i].m};
-            if ((st = tt_gguf_writer_add_tensor(w, name, lt[i].k ? TT_GGML_I2_S : TT_GGML_F32, lt[i].k ? 2 : 1, d)))
+            if ((st = tt_gguf_writer_add_tensor(w, name, lt[i].k ? tern : TT_GGML_F32, lt[i].k ? 2 : 1, d)))
                 goto out;
         }
     uint64_t nd = (uint64_t)c->dim;
     if ((st = tt_gguf_writer_add_tensor(w, "output_norm.weight", TT_GGML_F32, 1, &nd))) goto out;
     s.w = w;
     s.total = tt_gguf_writer_file_size(w);
-    s.progress = o->progress && isatty(2);
+    s.progress = o->progress;
+    s.tty = isatty(2);
+    s.ternary_type = tern;
+    s.f16_scales = o->f16_scales;
     if ((st = tt_gguf_writer_begin(w, path))) goto out;
     int index = 0;
     if ((st = emit_embedding(&s, c->vocab_size, c->dim, o->head_type, tensor_seed(o->seed, index++)))) goto out;
@@ -389,9 +409,10 @@ tt_status tt_synth_write(const tt_synth_opts *o, const char *path)
         }
     if ((st = emit_norm(&s, c->dim, tensor_seed(o->seed, index++)))) goto out;
     st = tt_gguf_writer_finish(w);
-    if (!st && s.progress) fprintf(stderr, "\rsynth: %7.1f MB written to %s\n", s.total / 1e6, path);
+    if (!st && s.progress && (s.tty || s.last_shown))
+        fprintf(stderr, "%ssynth: %7.1f MB written to %s\n", s.tty ? "\r" : "", s.total / 1e6, path);
 out:
-    if (st && s.progress) fputc('\n', stderr);
+    if (st && s.progress && s.tty) fputc('\n', stderr);
     tt_gguf_writer_free(w);
     tt_synth_vocab_free(&v);
     return st;

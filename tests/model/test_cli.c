@@ -1,5 +1,5 @@
 /* test_cli.c — the model commands end to end on a tiny model: synth, info, run, bench-e2e (with its JSON), and
- * usage errors (exit 2) and --help (exit 0). */
+ * usage errors (exit 2) and --help (exit 0); synth's --arch, --layers and --ternary. */
 #include "tt_model_cli.h"
 #include "tt_model_test.h"
 
@@ -86,6 +86,39 @@ int main(void)
     CHECK(tt_cmd_run(ARGC(bad5), bad5) == 1);
     char *bad6[] = {"model", "synth", "--preset", "tiny"};
     CHECK(tt_cmd_model(ARGC(bad6), bad6) == 2);
+
+    /* synth --arch / --layers / --ternary: the file loads with that architecture, depth and tensor type */
+    char *tq[] = {"model", "synth", "--preset", "tiny", "--out", model, "--arch", "bitnet", "--layers", "3",
+                  "--ternary", "tq1_0", "--seed", "3"};
+    CHECK(tt_cmd_model(ARGC(tq), tq) == 0);
+    tt_gguf *g = NULL;
+    CHECK(!tt_gguf_open(model, &g));
+    if (g) {
+        const char *arch;
+        size_t n;
+        uint32_t layers = 0;
+        const tt_gguf_tensor *t = tt_gguf_find_tensor(g, "blk.2.ffn_down.weight");
+        CHECK(!tt_gguf_get_str(g, "general.architecture", &arch, &n) && n == 6 && !memcmp(arch, "bitnet", 6));
+        CHECK(!tt_gguf_get_u32(g, "bitnet.block_count", &layers) && layers == 3);
+        CHECK(t && t->type == TT_GGML_TQ1_0 && !tt_gguf_find_tensor(g, "blk.3.ffn_down.weight"));
+        tt_gguf_close(g);
+    }
+    char *run_tq[] = {"run", "-m", model, "-p", "hello", "-n", "4"};
+    CHECK(tt_cmd_run(ARGC(run_tq), run_tq) == 0);
+    char *tq2[] = {"model", "synth", "--preset", "tiny", "--out", model, "--ternary", "tq2_0", "--arch", "bitnet-b1.58"};
+    CHECK(tt_cmd_model(ARGC(tq2), tq2) == 0);
+    CHECK(tt_cmd_run(ARGC(run_tq), run_tq) == 0);
+    char *bl1[] = {"model", "synth", "--preset", "tiny", "--out", model, "--layers", "0"};
+    char *bl2[] = {"model", "synth", "--preset", "tiny", "--out", model, "--layers", "1025"};
+    char *bl3[] = {"model", "synth", "--preset", "tiny", "--out", model, "--layers", "2x"};
+    char *ba[] = {"model", "synth", "--preset", "tiny", "--out", model, "--arch", "llama"};
+    char *bt[] = {"model", "synth", "--preset", "tiny", "--out", model, "--ternary", "tl2"};
+    char *bv[] = {"model", "synth", "--preset", "tiny", "--out", model, "--ternary"};
+    CHECK(tt_cmd_model(ARGC(bl1), bl1) == 2 && tt_cmd_model(ARGC(bl2), bl2) == 2 && tt_cmd_model(ARGC(bl3), bl3) == 2);
+    CHECK(tt_cmd_model(ARGC(ba), ba) == 2 && tt_cmd_model(ARGC(bt), bt) == 2 && tt_cmd_model(ARGC(bv), bv) == 2);
+    /* 3b's rows (3200) are not whole TQ blocks: refused before anything is written */
+    char *b3[] = {"model", "synth", "--preset", "3b", "--out", model, "--ternary", "tq2_0"};
+    CHECK(tt_cmd_model(ARGC(b3), b3) == 1);
 
     unlink(model);
     unlink(json);
