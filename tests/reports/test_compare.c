@@ -228,6 +228,7 @@ static void test_usage(void)
     CHECK(compare("alpha", &so, &se, base, base, "--alpha", "2") == 2);
     free(so), free(se);
     CHECK(compare("thr", &so, &se, base, base, "--threshold", "x") == 2 && strstr(se, "is not a number"));
+    free(so), free(se);
     { /* two files without a benchmark in common: no verdict either way (exit 3), not "no regression" */
         char other[512];
         snprintf(other, sizeof other, "%s.other.json", base);
