@@ -42,6 +42,8 @@ static struct {
     int n;
     tt_baked_gemm *g;
     int ng;
+    tt_baked_head *h;
+    int nh;
     char *source;
 } rt;
 
@@ -49,7 +51,8 @@ static void rt_clear(void)
 {
     for (int i = 0; i < rt.n; i++) free((char *)rt.e[i].variant);
     for (int i = 0; i < rt.ng; i++) free((char *)rt.g[i].winner), free((char *)rt.g[i].shared);
-    free(rt.e), free(rt.g), free(rt.source);
+    for (int i = 0; i < rt.nh; i++) free((char *)rt.h[i].variant);
+    free(rt.e), free(rt.g), free(rt.h), free(rt.source);
     memset(&rt, 0, sizeof rt);
 }
 
@@ -67,8 +70,9 @@ tt_status tt_wisdom_install(const tt_wisdom *w)
     bool oom = false;
     rt.e = calloc((size_t)(w->n ? w->n : 1), sizeof *rt.e);
     rt.g = calloc((size_t)(w->ng ? w->ng : 1), sizeof *rt.g);
+    rt.h = calloc((size_t)(w->nh ? w->nh : 1), sizeof *rt.h);
     rt.source = dup_or_null(w->source ? w->source : "wisdom", &oom);
-    if (!rt.e || !rt.g) oom = true;
+    if (!rt.e || !rt.g || !rt.h) oom = true;
     for (int i = 0; !oom && i < w->n; i++, rt.n++) {
         rt.e[i] = w->e[i];
         rt.e[i].variant = dup_or_null(w->e[i].variant, &oom);
@@ -78,12 +82,16 @@ tt_status tt_wisdom_install(const tt_wisdom *w)
         rt.g[i].winner = dup_or_null(w->g[i].winner, &oom);
         rt.g[i].shared = dup_or_null(w->g[i].shared, &oom);
     }
+    for (int i = 0; !oom && i < w->nh; i++, rt.nh++) {
+        rt.h[i] = w->h[i];
+        rt.h[i].variant = dup_or_null(w->h[i].variant, &oom);
+    }
     if (oom) {
         rt_clear();
-        return tt_fail(TT_ERR_NOMEM, "wisdom: no memory for %d entries", w->n + w->ng);
+        return tt_fail(TT_ERR_NOMEM, "wisdom: no memory for %d entries", w->n + w->ng + w->nh);
     }
     rt.set = true;
-    tt_debug("wisdom: %d GEMV and %d prefill winners from %s", rt.n, rt.ng, rt.source);
+    tt_debug("wisdom: %d GEMV, %d prefill and %d LM-head winners from %s", rt.n, rt.ng, rt.nh, rt.source);
     return TT_OK;
 }
 
@@ -118,6 +126,37 @@ __attribute__((weak)) const tt_baked_gemm *tt_baked_gemm_table(int *n)
 {
     *n = 0;
     return NULL;
+}
+
+__attribute__((weak)) const tt_baked_head *tt_baked_head_table(int *n)
+{
+    *n = 0;
+    return NULL;
+}
+
+const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threads, char *why, size_t why_n)
+{
+    char own[300];
+    if (!why) why = own, why_n = sizeof own;
+    int n = 0;
+    const tt_baked_head *t = NULL, *e = NULL;
+    if (rt.set) t = rt.h, n = rt.nh;
+    else if (tables_apply()) t = tt_baked_head_table(&n);
+    for (int i = 0; i < n; i++) {
+        if (t[i].kind != (int)kind || t[i].m != m || t[i].k != k) continue;
+        if (!e || abs(t[i].threads - threads) < abs(e->threads - threads)) e = &t[i];
+    }
+    const tt_dense_variant *v = e ? tt_dense_variant_find(e->variant) : NULL;
+    if (v && v->kind == kind && tt_dense_variant_usable(v)) {
+        snprintf(why, why_n, "%s head winner at %d thread%s, %.2f ms/pass", rt.set ? "wisdom" : "baked", e->threads,
+                 e->threads == 1 ? "" : "s", e->median_ns / 1e6);
+    } else {
+        v = tt_dense_variant_default(kind);
+        snprintf(why, why_n, "static default: %s", !e ? "no tuned head winner for this shape"
+                                                   : "the tuned head winner is not runnable here");
+    }
+    tt_debug("pick head %s %dx%d t%d -> %s (%s)", kind == TT_DENSE_F16 ? "f16" : "i8", m, k, threads, v->name, why);
+    return v;
 }
 
 static const tt_variant *gemm_usable(const char *name, tt_gemm_fn fn)

@@ -4,6 +4,7 @@
 #ifndef TT_BAKED_H
 #define TT_BAKED_H
 
+#include "tt_dense.h"
 #include "tt_registry.h"
 
 typedef struct tt_baked_entry {
@@ -38,6 +39,18 @@ typedef struct tt_baked_gemm {
 
 const tt_baked_gemm *tt_baked_gemm_table(int *n);
 
+/* LM-head winners from the tuner's head races (`tritune tune`): per head kind (f16 file head, or the 8-bit copy
+ * of --lm-head q8), shape (vocab x dim) and thread count, the fastest member of the head family (kernels/tt_dense.h).
+ * A baked file from a profile without head races defines no table. */
+typedef struct tt_baked_head {
+    int kind; /* tt_dense_kind */
+    int m, k, threads;
+    const char *variant;
+    double median_ns;
+} tt_baked_head;
+
+const tt_baked_head *tt_baked_head_table(int *n);
+
 /* ---- wisdom: the winner table every pick below reads ----
  * A table loaded at run time from a tuning profile (tt_wisdom_install: tritune installs results/<cpu>/profile.json
  * or --wisdom FILE at start, after checking it with tt_cpu_id_match and the registry hash) replaces the baked
@@ -48,6 +61,8 @@ typedef struct tt_wisdom {
     int n;
     const tt_baked_gemm *g;  /* prefill winners (may be NULL) */
     int ng;
+    const tt_baked_head *h;  /* LM-head winners (may be NULL) */
+    int nh;
     const char *source;      /* for logs and reports, e.g. "wisdom results/<cpu>/profile.json (created ...)" */
 } tt_wisdom;
 /* Install a copy of w; NULL removes the runtime table (the baked one applies again). */
@@ -66,6 +81,11 @@ const char *tt_wisdom_source(void);
  * otherwise, and without an entry, the static default (tt_dispatch_default_gemm) decides. The choice and its
  * reason go to why (optional) and to the debug log. */
 const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv, char *why, size_t why_n);
+
+/* The LM-head kernel for (kind, m = vocab, k = dim, threads): the wisdom's (or baked) head winner for that shape at
+ * the nearest tuned thread count, if this CPU can run it; else the static default (tt_dense_variant_default). No
+ * timing happens here: head kernels are raced by the tuner like the GEMVs. why (optional) gets the reason. */
+const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threads, char *why, size_t why_n);
 
 /* The baked winner for (m, k) at this thread count (or the nearest tuned count), if it is eligible here; NULL if the
  * table has no entry for the shape. */

@@ -8,6 +8,7 @@
 #ifndef TT_VERIFY_H
 #define TT_VERIFY_H
 
+#include "tt_dense.h"
 #include "tt_pool.h"
 #include "tt_registry.h"
 
@@ -45,6 +46,13 @@ tt_status tt_verify_edges(const tt_variant *v, int m, int k, char *detail, size_
  * adversarial tokens at large K. Both: row-range splits, and pool splits over 2 and 3 threads. quick trims the
  * sweep (sanitizer runs). cases (optional) gets the number of cases checked; 0 accepted is an error. */
 tt_status tt_verify_variant(const tt_variant *v, bool quick, int *cases, char *detail, size_t dlen);
+
+/* The LM-head family (kernels/tt_dense.h) has no integer oracle: its contract is the portable member's float bits.
+ * Checks v (usable here) against the portable member of its kind on one matrix (w: m x k halves for f16, int8 for i8
+ * with per-row scale; x: k floats): all rows, a range starting and ending inside a row block, the last rows alone,
+ * and the rows outside a range left untouched. TT_ERR_MISMATCH with detail naming the first differing row. */
+tt_status tt_verify_dense(const tt_dense_variant *v, const void *w, const float *scale, const float *x, int m, int k,
+                          char *detail, size_t dlen);
 
 #ifdef __cplusplus
 }

@@ -1033,10 +1033,9 @@ static void head_worker(void *ctx, int tid, int nth)
     }
 }
 
-/* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise every usable member of the head family on
- * the widest ISA is timed on this model's own head (3 interleaved passes each, weights streaming from memory as in
- * decode) and the fastest by median is kept. Heads under 64 MiB (tests' tiny models) and TRITUNE_HEAD_TUNE=0 take
- * the static default. */
+/* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise tt_pick_head: the tuner's head winner for
+ * this head (kind, vocab x dim, threads) from the wisdom or the baked table, else the static default. Nothing is
+ * timed at load. */
 static tt_status pick_head(tt_model *m)
 {
     const tt_gguf_tensor *te = m->w.token_embd;
@@ -1046,53 +1045,17 @@ static tt_status pick_head(tt_model *m)
         snprintf(m->head_note, sizeof m->head_note, "portable loop (%s head in the file)", tt_ggml_type_name(te->type));
         return TT_OK;
     }
-    const char *forced = getenv("TRITUNE_HEAD_KERNEL"), *tune = getenv("TRITUNE_HEAD_TUNE");
-    if (forced && *forced) {
-        const tt_dense_variant *v = NULL;
-        tt_status st = forced_head(kind, &v);
-        if (st) return st;
+    const tt_dense_variant *v = NULL;
+    tt_status st = forced_head(kind, &v);
+    if (st) return st;
+    if (v) {
         m->head_v = v;
         snprintf(m->head_note, sizeof m->head_note, "%s (TRITUNE_HEAD_KERNEL)", v->name);
         return TT_OK;
     }
-    const tt_dense_variant *def = tt_dense_variant_default(kind);
-    m->head_v = def;
-    if (m->bytes_head < ((size_t)64 << 20) || (tune && tune[0] == '0')) {
-        snprintf(m->head_note, sizeof m->head_note, "%s (static default: %s)", def->name,
-                 tune && tune[0] == '0' ? "TRITUNE_HEAD_TUNE=0" : "head under 64 MiB, not raced");
-        return TT_OK;
-    }
-    int nv, nc = 0;
-    const tt_dense_variant *vs = tt_dense_variants(&nv), *cand[64];
-    for (int i = 0; i < nv && nc < 64; i++)
-        if (vs[i].kind == kind && vs[i].needs == def->needs && tt_dense_variant_usable(&vs[i])) cand[nc++] = &vs[i];
-    if (!nc) {
-        snprintf(m->head_note, sizeof m->head_note, "%s (static default)", def->name);
-        return TT_OK;
-    }
-    enum { ROUNDS = 3 };
-    double t[64][ROUNDS], med[64] = {0};
-    float *x = m->s.xb;
-    for (int i = 0; i < m->config.dim; i++) x[i] = 1.0f / (float)(i + 1);
-    for (int r = 0; r < ROUNDS; r++)
-        for (int c = 0; c < nc; c++) {
-            int ci = (c + r) % nc; /* rotate the order between rounds */
-            long t0 = prof_now();
-            tt_pool_run(m->pool, head_worker, &(head_job){m, x, cand[ci]});
-            t[ci][r] = (double)(prof_now() - t0);
-        }
-    int best = 0;
-    for (int c = 0; c < nc; c++) {
-        double a = t[c][0], b = t[c][1], d = t[c][2];
-        med[c] = a > b ? (b > d ? b : a > d ? d : a) : (a > d ? a : b > d ? d : b); /* median of 3 */
-        if (med[c] < med[best]) best = c;
-    }
-    double def_med = 0;
-    for (int c = 0; c < nc; c++)
-        if (cand[c] == def) def_med = med[c];
-    m->head_v = cand[best];
-    snprintf(m->head_note, sizeof m->head_note, "%s (raced at load over %d kernels: %.2f ms/pass; default %s %.2f)",
-             cand[best]->name, nc, med[best] / 1e6, def->name, def_med / 1e6);
+    char why[120];
+    m->head_v = tt_pick_head(kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why);
+    snprintf(m->head_note, sizeof m->head_note, "%s (%s)", m->head_v->name, why);
     return TT_OK;
 }
 

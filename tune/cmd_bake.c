@@ -23,7 +23,8 @@ typedef struct bake_gemm_row {
 } bake_gemm_row;
 
 static tt_status write_table(const bake_row *rows, int n, const char *source, uint64_t hash, const char *out,
-                             const bake_gemm_row *grows, int ng, const tt_cpu_id *cpu)
+                             const bake_gemm_row *grows, int ng, const tt_cpu_id *cpu, const tt_prof_head *heads,
+                             int nh)
 {
     FILE *f = fopen(out, "w");
     if (!f) return tt_fail(TT_ERR_IO, "cannot write %s", out);
@@ -75,6 +76,13 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
                     grows[i].shared ? grows[i].shared : "NULL", grows[i].shared_ns);
         fprintf(f, "};\n\nconst tt_baked_gemm *tt_baked_gemm_table(int *n)\n{\n    *n = %d;\n    return gemm_table;\n}\n", ng);
     }
+    if (nh) { /* LM-head winners (profiles from 1.3 on); names were checked by tt_profile_winners */
+        fprintf(f, "\nstatic const tt_baked_head head_table[] = {\n");
+        for (int i = 0; i < nh; i++)
+            fprintf(f, "    {%s, %d, %d, %d, \"%s\", %.1f},\n", strcmp(heads[i].kind, "i8") ? "TT_DENSE_F16" : "TT_DENSE_I8",
+                    heads[i].m, heads[i].k, heads[i].threads, heads[i].winner, heads[i].winner_ns);
+        fprintf(f, "};\n\nconst tt_baked_head *tt_baked_head_table(int *n)\n{\n    *n = %d;\n    return head_table;\n}\n", nh);
+    }
     return fclose(f) ? tt_fail(TT_ERR_IO, "cannot write %s", out) : TT_OK;
 }
 
@@ -104,7 +112,7 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
     snprintf(src, sizeof src, "profile %s (cpu %s, created %s)", profile_path, p->cpu.brand, p->created);
     for (char *c = src; *c; c++)
         if (*c == '"' || *c == '\\' || *c == '*') *c = '_';
-    st = write_table(rows, nrows, src, p->registry_hash, out_path, grows, p->ng, &p->cpu);
+    st = write_table(rows, nrows, src, p->registry_hash, out_path, grows, p->ng, &p->cpu, p->h, p->nh);
     free(rows), free(grows);
     return st;
 }
@@ -156,7 +164,7 @@ int tt_cmd_bake(int argc, char **argv)
         }
         char src[200];
         snprintf(src, sizeof src, "default table (static preference, ISA level %s, model %s)", isa ? isa : "this CPU", model);
-        st = write_table(rows, n, src, tt_registry_hash(), out, NULL, 0, NULL);
+        st = write_table(rows, n, src, tt_registry_hash(), out, NULL, 0, NULL, NULL, 0);
     } else {
         tt_profile p;
         if ((st = tt_profile_read(prof_path, &p))) {

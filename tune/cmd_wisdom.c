@@ -132,6 +132,9 @@ int tt_cmd_wisdom(int argc, char **argv)
         for (int i = 0; i < p.ng; i++)
             printf("%-18s %dx%d t%d prefill (%d tokens): %s%s%s\n", p.g[i].shape, p.g[i].m, p.g[i].k, p.g[i].threads,
                    p.g[i].tokens, p.g[i].winner, p.g[i].shared[0] ? ", on the GEMV's bytes " : "", p.g[i].shared);
+        for (int i = 0; i < p.nh; i++)
+            printf("lm_head %-10s %dx%d t%d: %s %.2f ms (static default %s %.2f ms)\n", p.h[i].kind, p.h[i].m, p.h[i].k,
+                   p.h[i].threads, p.h[i].winner, p.h[i].winner_ns / 1e6, p.h[i].deflt, p.h[i].default_ns / 1e6);
         free(w);
         tt_profile_free(&p);
         return 0;

@@ -1,4 +1,5 @@
 #include "tt_profile.h"
+#include "tt_dense.h"
 #include "tt_registry.h"
 
 #include <ctype.h>
@@ -59,6 +60,7 @@ void tt_profile_free(tt_profile *p)
 {
     free(p->e);
     free(p->g);
+    free(p->h);
     memset(p, 0, sizeof *p);
 }
 
@@ -79,6 +81,27 @@ const tt_prof_gemm *tt_profile_find_gemm(const tt_profile *p, int m, int k, int 
 {
     for (int i = 0; i < p->ng; i++)
         if (p->g[i].m == m && p->g[i].k == k && p->g[i].threads == threads) return &p->g[i];
+    return NULL;
+}
+
+tt_prof_head *tt_profile_add_head(tt_profile *p)
+{
+    if (p->nh == p->hcap) {
+        int cap = p->hcap ? 2 * p->hcap : 8;
+        tt_prof_head *h = realloc(p->h, sizeof *h * (size_t)cap);
+        if (!h) return NULL;
+        p->h = h;
+        p->hcap = cap;
+    }
+    memset(&p->h[p->nh], 0, sizeof p->h[0]);
+    return &p->h[p->nh++];
+}
+
+const tt_prof_head *tt_profile_find_head(const tt_profile *p, const char *kind, int m, int k, int threads)
+{
+    for (int i = 0; i < p->nh; i++)
+        if (!strcmp(p->h[i].kind, kind) && p->h[i].m == m && p->h[i].k == k && p->h[i].threads == threads)
+            return &p->h[i];
     return NULL;
 }
 
@@ -166,6 +189,18 @@ static json_t *profile_json(const tt_profile *p)
                      "tritune_version", p->version, "created", p->created, "model", p->model, "papi", p->papi,
                      "energy", p->energy, "membw", bw, "cold_bytes", p->cold_bytes, "entries", entries, "prefill", pre);
     if (top) json_object_set_new(top, "flags_accepted", json_boolean(p->flags_accepted));
+    if (top && p->nh) {
+        json_t *head = json_array();
+        for (int i = 0; i < p->nh; i++) {
+            const tt_prof_head *h = &p->h[i];
+            json_array_append_new(head, json_pack("{s:s, s:i, s:i, s:i, s:s, s:f, s:s, s:f, s:f, s:i, s:i, s:i}", "kind",
+                                                  h->kind, "m", h->m, "k", h->k, "threads", h->threads, "winner",
+                                                  h->winner, "winner_ns", h->winner_ns, "default", h->deflt,
+                                                  "default_ns", h->default_ns, "gbps", h->gbps, "candidates",
+                                                  h->candidates, "verified", h->verified, "excluded", h->excluded));
+        }
+        json_object_set_new(top, "head", head);
+    }
     return top;
 }
 
@@ -340,6 +375,32 @@ static tt_status read_gemm(json_t *o, tt_prof_gemm *g, size_t idx)
     return TT_OK;
 }
 
+static tt_status read_head(json_t *o, tt_prof_head *h, size_t idx)
+{
+    char ctx[32];
+    snprintf(ctx, sizeof ctx, "head[%zu]", idx);
+    if (!json_is_object(o)) return tt_fail(TT_ERR_FORMAT, "profile: %s is not an object", ctx);
+    tt_status st;
+    if ((st = get_str(o, "kind", h->kind, sizeof h->kind, ctx)) || (st = get_int(o, "m", &h->m, ctx)) ||
+        (st = get_int(o, "k", &h->k, ctx)) || (st = get_int(o, "threads", &h->threads, ctx)) ||
+        (st = get_str(o, "winner", h->winner, sizeof h->winner, ctx)) ||
+        (st = get_num(o, "winner_ns", &h->winner_ns, ctx)) || (st = get_str(o, "default", h->deflt, sizeof h->deflt, ctx)) ||
+        (st = get_num(o, "default_ns", &h->default_ns, ctx)) || (st = get_num(o, "gbps", &h->gbps, ctx)) ||
+        (st = get_int(o, "candidates", &h->candidates, ctx)) || (st = get_int(o, "verified", &h->verified, ctx)) ||
+        (st = get_int(o, "excluded", &h->excluded, ctx)))
+        return st;
+    if (strcmp(h->kind, "f16") && strcmp(h->kind, "i8"))
+        return tt_fail(TT_ERR_FORMAT, "profile: %s.kind is '%s' (f16 or i8)", ctx, h->kind);
+    if (h->m < 1 || h->k < 16 || h->k % 16 || h->threads < 1)
+        return tt_fail(TT_ERR_FORMAT, "profile: %s has a non-positive m or threads, or k not a positive multiple of 16", ctx);
+    if (!h->winner[0] || !(h->winner_ns > 0)) return tt_fail(TT_ERR_FORMAT, "profile: %s has no winner time", ctx);
+    if (!(h->default_ns >= 0) || !(h->gbps >= 0))
+        return tt_fail(TT_ERR_FORMAT, "profile: %s has a negative time or bandwidth", ctx);
+    if (h->candidates < 0 || h->verified < 0 || h->excluded < 0 || h->verified + h->excluded > h->candidates)
+        return tt_fail(TT_ERR_FORMAT, "profile: %s has inconsistent candidate counts", ctx);
+    return TT_OK;
+}
+
 tt_status tt_profile_read(const char *path, tt_profile *p)
 {
     tt_profile_init(p);
@@ -408,6 +469,15 @@ tt_status tt_profile_read(const char *path, tt_profile *p)
             if (!g) st = tt_fail(TT_ERR_NOMEM, "profile prefill entries");
             else st = read_gemm(v, g, i);
         }
+        json_t *head = json_object_get(j, "head"); /* optional: profiles before 1.3 have none */
+        if (!st && head && !json_is_array(head)) st = tt_fail(TT_ERR_FORMAT, "profile: head is not an array");
+        json_array_foreach(head, i, v)
+        {
+            if (st) break;
+            tt_prof_head *h = tt_profile_add_head(p);
+            if (!h) st = tt_fail(TT_ERR_NOMEM, "profile head entries");
+            else st = read_head(v, h, i);
+        }
     }
     json_decref(j);
     if (st) tt_profile_free(p);
@@ -456,6 +526,13 @@ tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int
                 return tt_fail(TT_ERR_FORMAT, "profile prefill[%d]: %s is not an exact GEMM variant of this registry",
                                i, name);
         }
+    }
+    for (int i = 0; i < p->nh; i++) {
+        const tt_prof_head *h = &p->h[i];
+        const tt_dense_variant *v = tt_dense_variant_find(h->winner);
+        if (!v || v->kind != (strcmp(h->kind, "i8") ? TT_DENSE_F16 : TT_DENSE_I8))
+            return tt_fail(TT_ERR_FORMAT, "profile head[%d]: %s is not a %s LM-head kernel of this build", i, h->winner,
+                           h->kind);
     }
     return TT_OK;
 }

@@ -10,7 +10,8 @@
 
 #define TT_PROFILE_SCHEMA "tritune-profile"
 #define TT_PROFILE_MAJOR 1
-#define TT_PROFILE_MINOR 2 /* 1.1: optional "prefill" (GEMM races); 1.2: optional entry "conditions", "flags_accepted" */
+#define TT_PROFILE_MINOR 3 /* 1.1: optional "prefill" (GEMM races); 1.2: optional entry "conditions", "flags_accepted";
+                            * 1.3: optional "head" (LM-head races) */
 
 /* tt_cpu_id_current with the topology fields from topo (hwloc); topo NULL: unknown. */
 void tt_cpu_id_here(tt_cpu_id *id, const tt_topo *topo);
@@ -59,6 +60,18 @@ typedef struct tt_prof_gemm {
     int candidates, verified, excluded;
 } tt_prof_gemm;
 
+/* One LM-head race: the members of the head family (kernels/tt_dense.h) of one kind ("f16": the file's f16 head;
+ * "i8": the 8-bit copy of --lm-head q8) on the model's head shape (m = vocab rows, k = dim), at one thread count,
+ * the weights streaming from memory as in decode; every candidate checked first against the portable member's bits
+ * (tt_verify_dense). deflt: the static default the model takes without this entry, timed in the same session. */
+typedef struct tt_prof_head {
+    char kind[8];
+    int m, k, threads;
+    char winner[96], deflt[96];
+    double winner_ns, default_ns, gbps;
+    int candidates, verified, excluded;
+} tt_prof_head;
+
 typedef struct tt_profile {
     tt_cpu_id cpu;
     uint64_t registry_hash;
@@ -74,6 +87,8 @@ typedef struct tt_profile {
     tt_prof_gemm *g; /* prefill races (optional; profiles before 1.1 have none) */
     int ng, gcap;
     bool flags_accepted; /* tune --force-bake: entries with flags are used anyway (1.2) */
+    tt_prof_head *h;     /* LM-head races (optional; profiles before 1.3 have none) */
+    int nh, hcap;
 } tt_profile;
 
 void tt_profile_init(tt_profile *p);
@@ -81,13 +96,15 @@ void tt_profile_free(tt_profile *p);
 tt_prof_entry *tt_profile_add(tt_profile *p); /* zeroed new entry, NULL on OOM */
 tt_prof_gemm *tt_profile_add_gemm(tt_profile *p); /* zeroed new prefill entry, NULL on OOM */
 const tt_prof_gemm *tt_profile_find_gemm(const tt_profile *p, int m, int k, int threads);
+tt_prof_head *tt_profile_add_head(tt_profile *p); /* zeroed new LM-head entry, NULL on OOM */
+const tt_prof_head *tt_profile_find_head(const tt_profile *p, const char *kind, int m, int k, int threads);
 /* The entry for (m, k, threads) raced in regime ('cold' / 'warm'; NULL = either). */
 const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads, const char *regime);
 
 /* The entries that stand for the profile's GEMV winners, as both `bake` and the runtime wisdom take them: per
  * (m, k, threads) the cold-raced entry (decode streams weights from DRAM), the warm one only where no cold entry
  * exists; entries with measurement flags only when p->flags_accepted (*flagged, optional, counts those left out). Every GEMV winner must be an exact GEMV variant of this registry, every prefill winner (and its shared
- * kernel) an exact GEMM one: TT_ERR_FORMAT naming the first that is not. out: room for p->n pointers. */
+ * kernel) an exact GEMM one, every LM-head winner a head kernel of its kind: TT_ERR_FORMAT naming the first that is not. out: room for p->n pointers. */
 tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n, int *flagged);
 
 tt_status tt_profile_write(const tt_profile *p, const char *path);

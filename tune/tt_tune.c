@@ -6,6 +6,7 @@
 #include "tt_gbench.h"
 #include "tt_gemm_bench.h"
 #include "tt_harness.h"
+#include "tt_head.h"
 #include "tt_load.h"
 #include "tt_opt.h"
 #include "tt_membw.h"
@@ -611,6 +612,20 @@ static void write_summary(const tt_profile *p, const char *path, FILE *also)
                 find_baseline(TT_FMT_I2S) ? find_baseline(TT_FMT_I2S)->name : "none");
         for (int i = 0; i < p->nbw; i++) fprintf(x, " %d thr %.1f GB/s;", p->bw_threads[i], p->bw_gbps[i]);
         fprintf(x, "\n");
+        if (p->nh) {
+            fprintf(x, "\n### LM head (dense row dots, weights streaming from memory)\n\n"
+                       "f16: the file's f16 head; i8: the 8-bit copy of `--lm-head q8`. Every member gives the portable "
+                       "member's bits (checked first); the static default is what the model takes without this entry.\n\n");
+            fprintf(x, "| kind | vocab x dim | thr | winner | median ms | GB/s | static default | default / winner |\n");
+            fprintf(x, "|---|---|---|---|---:|---:|---|---:|\n");
+            for (int i = 0; i < p->nh; i++) {
+                const tt_prof_head *h = &p->h[i];
+                char r[24] = "-";
+                if (h->default_ns > 0) snprintf(r, sizeof r, "%.2fx", h->default_ns / h->winner_ns);
+                fprintf(x, "| %s | %dx%d | %d | `%s` | %.2f | %.1f | `%s` | %s |\n", h->kind, h->m, h->k, h->threads,
+                        h->winner, h->winner_ns / 1e6, h->gbps, h->deflt[0] ? h->deflt : "-", r);
+            }
+        }
         if (!p->ng) continue;
         fprintf(x, "\n### Prefill (batched GEMM, warm weights, %d tokens per weight pass)\n\n"
                    "Winner and the fastest GEMM that reads the GEMV winner's packed bytes (one copy for decode and "
@@ -709,7 +724,7 @@ int tt_cmd_tune(int argc, char **argv)
     g_t0 = now_s();
     g_tty = isatty(2);
     tt_shape shapes[32];
-    int ns = 0;
+    int ns = 0, head_m = 0, head_k = 0; /* the LM head's shape (vocab x dim); 0: no head race (--shapes) */
     char model_name[64];
     if (o.shapes) {
         char tmp[512];
@@ -738,6 +753,7 @@ int tt_cmd_tune(int argc, char **argv)
             return 1;
         }
         tt_gguf_close(g);
+        head_m = c.vocab_size, head_k = c.dim;
         tt_model_dims d = {"file", c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim};
         ns = tt_workload_shapes(&d, shapes, 32);
         const char *base = strrchr(o.model, '/');
@@ -750,6 +766,8 @@ int tt_cmd_tune(int argc, char **argv)
         }
         ns = tt_workload_shapes(d, shapes, 32);
         snprintf(model_name, sizeof model_name, "preset %s", o.model);
+        tt_synth_opts so; /* the synthetic model of this preset: its head shape */
+        if (!tt_synth_preset(o.model, &so)) head_m = so.c.vocab_size, head_k = so.c.dim;
     }
     tt_topo topo;
     if (tt_topo_load(&topo)) {
@@ -945,6 +963,34 @@ int tt_cmd_tune(int argc, char **argv)
             if (tt_profile_write(&prof, ppath)) logf_("error: %s", tt_last_error());
         }
         tt_gemm_bench_free(gb);
+    }
+    /* LM-head races: the head family on the model's head, f16 (the file's head) and i8 (--lm-head q8), per thread
+     * count; the model reads the winners from the wisdom (tt_pick_head) */
+    for (int kd = 0; head_m > 0 && head_k % 16 == 0 && kd < 2 && !g_stop; kd++) {
+        const char *kname = kd ? "i8" : "f16";
+        for (int t = 0; t < o.nthreads && !g_stop; t++) {
+            if (tt_profile_find_head(&prof, kname, head_m, head_k, o.threads[t])) continue;
+            char what[200], gbj[4400], hlog[2000];
+            snprintf(what, sizeof what, "LM head %s %dx%d t%d: verifying and racing head kernels", kname, head_m,
+                     head_k, o.threads[t]);
+            progress(combos, combos, o.budget_s, what);
+            snprintf(gbj, sizeof gbj, "%s/lm_head_%s_%dx%d_t%d_cold.json", gbdir, kname, head_m, head_k, o.threads[t]);
+            tt_prof_head h;
+            tt_status hs = tt_tune_head(kd ? TT_DENSE_I8 : TT_DENSE_F16, head_m, head_k, o.threads[t], &topo,
+                                        (size_t)prof.cold_bytes, gbj, &h, hlog, sizeof hlog);
+            if (hlog[0]) logf_("LM head %s: %s", kname, hlog);
+            if (hs) {
+                logf_("error: LM head %s %dx%d t%d: %s", kname, head_m, head_k, o.threads[t], tt_last_error());
+                rc = 1;
+                continue;
+            }
+            tt_prof_head *ph = tt_profile_add_head(&prof);
+            if (ph) *ph = h;
+            if (tt_profile_write(&prof, ppath)) logf_("error: %s", tt_last_error());
+            logf_("LM head %s %dx%d t%d: winner %s %.2f ms (%.1f GB/s), static default %s at %.2fx its time; %d "
+                  "verified, %d excluded", kname, head_m, head_k, o.threads[t], h.winner, h.winner_ns / 1e6, h.gbps,
+                  h.deflt, h.default_ns > 0 ? h.default_ns / h.winner_ns : 0.0, h.verified, h.excluded);
+        }
     }
     if (g_tty) fprintf(stderr, "\r\033[K");
     if (g_stop) {

@@ -14,8 +14,9 @@ tt_status tt_wisdom_install_profile(const tt_profile *p, const char *path)
     const tt_prof_entry **win = calloc((size_t)(p->n ? p->n : 1), sizeof *win);
     tt_baked_entry *e = calloc((size_t)(p->n ? p->n : 1), sizeof *e);
     tt_baked_gemm *g = calloc((size_t)(p->ng ? p->ng : 1), sizeof *g);
+    tt_baked_head *h = calloc((size_t)(p->nh ? p->nh : 1), sizeof *h);
     int n = 0, flagged = 0;
-    tt_status st = !win || !e || !g ? tt_fail(TT_ERR_NOMEM, "wisdom") : tt_profile_winners(p, win, &n, &flagged);
+    tt_status st = !win || !e || !g || !h ? tt_fail(TT_ERR_NOMEM, "wisdom") : tt_profile_winners(p, win, &n, &flagged);
     for (int i = 0; !st && i < n; i++) {
         const tt_variant *v = tt_variant_find(win[i]->winner.variant); /* exact GEMV: tt_profile_winners checked */
         e[i] = (tt_baked_entry){win[i]->m, win[i]->k, win[i]->threads, v->name, v->gemv, win[i]->winner.median_ns};
@@ -26,13 +27,16 @@ tt_status tt_wisdom_install_profile(const tt_profile *p, const char *path)
         g[i] = (tt_baked_gemm){pg->m, pg->k, pg->threads, w->name, w->gemm, pg->winner_ns,
                                s ? s->name : NULL, s ? s->gemm : NULL, pg->shared_ns};
     }
+    for (int i = 0; !st && i < p->nh; i++) /* names checked by tt_profile_winners */
+        h[i] = (tt_baked_head){strcmp(p->h[i].kind, "i8") ? TT_DENSE_F16 : TT_DENSE_I8, p->h[i].m, p->h[i].k,
+                               p->h[i].threads, p->h[i].winner, p->h[i].winner_ns};
     if (!st) {
         char src[900];
         snprintf(src, sizeof src, "wisdom %s (cpu %s, created %s, %d winners%s)", path, p->cpu.brand, p->created, n,
                  flagged ? "; entries measured under interference left out" : "");
-        st = tt_wisdom_install(&(tt_wisdom){.e = e, .n = n, .g = g, .ng = p->ng, .source = src});
+        st = tt_wisdom_install(&(tt_wisdom){.e = e, .n = n, .g = g, .ng = p->ng, .h = h, .nh = p->nh, .source = src});
     }
-    free(win), free(e), free(g);
+    free(win), free(e), free(g), free(h);
     return st;
 }
 

@@ -52,6 +52,13 @@ int main(void)
     snprintf(g->shared, sizeof g->shared, "gemm_b"), g->shared_ns = 950000.25;
     snprintf(g->gemv, sizeof g->gemv, "gemv_c"), g->gemv_ns = 2000000;
     g->candidates = 56, g->verified = 55, g->excluded = 1;
+    tt_prof_head *h = tt_profile_add_head(&p);
+    CHECK(h != NULL);
+    snprintf(h->kind, sizeof h->kind, "f16");
+    h->m = 128256, h->k = 2560, h->threads = 2;
+    snprintf(h->winner, sizeof h->winner, "head_f16_portable"), h->winner_ns = 21000125;
+    snprintf(h->deflt, sizeof h->deflt, "head_f16_portable"), h->default_ns = 21000000.5;
+    h->gbps = 31.25, h->candidates = 22, h->verified = 21, h->excluded = 1;
     CHECK(tt_profile_write(&p, path) == TT_OK);
 
     tt_profile q;
@@ -79,6 +86,23 @@ int main(void)
     CHECK(!strcmp(q.g[0].winner, "gemm_a") && !strcmp(q.g[0].shared, "gemm_b") && !strcmp(q.g[0].gemv, "gemv_c"));
     CHECK(q.g[0].candidates == 56 && q.g[0].verified == 55 && q.g[0].excluded == 1);
     CHECK(tt_profile_find_gemm(&q, 2560, 2560, 1) != NULL && tt_profile_find_gemm(&q, 2560, 2560, 2) == NULL);
+    /* LM-head races (1.3): read back, found by kind, shape and threads; a winner that is no head kernel of its kind
+     * is refused by tt_profile_winners (bake and wisdom) with its name */
+    CHECK(q.nh == 1 && q.h[0].winner_ns == 21000125 && q.h[0].gbps == 31.25 && q.h[0].verified == 21 &&
+          !strcmp(q.h[0].deflt, "head_f16_portable"));
+    CHECK(tt_profile_find_head(&q, "f16", 128256, 2560, 2) && !tt_profile_find_head(&q, "i8", 128256, 2560, 2) &&
+          !tt_profile_find_head(&q, "f16", 128256, 2560, 1));
+    {
+        const tt_prof_entry *w[2];
+        int nw, ng = q.ng;
+        q.ng = 0, q.flags_accepted = true;
+        CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_OK);
+        snprintf(q.h[0].kind, sizeof q.h[0].kind, "i8"); /* an f16 kernel as the i8 head's winner */
+        CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_ERR_FORMAT && strstr(tt_last_error(), "head[0]") &&
+              strstr(tt_last_error(), "head_f16_portable"));
+        snprintf(q.h[0].kind, sizeof q.h[0].kind, "f16");
+        q.ng = ng, q.flags_accepted = false;
+    }
     CHECK(tt_profile_find(&q, 2560, 2560, 1, NULL) != NULL && tt_profile_find(&q, 2560, 2560, 2, NULL) == NULL);
     CHECK(tt_profile_find(&q, 2560, 2560, 1, "cold") != NULL && tt_profile_find(&q, 2560, 2560, 1, "warm") == NULL);
     char note[400];
@@ -118,8 +142,9 @@ int main(void)
         CHECK(strlen(tt_last_error()) > 10);
     }
     /* corrupted: wrong types, missing fields, unknown major version, wrong schema, bad hash */
-    char *v2 = strdup(buf);
-    char *at = strstr(v2, "\"1.2\"");
+    char *v2 = strdup(buf), vq[16];
+    snprintf(vq, sizeof vq, "\"%d.%d\"", TT_PROFILE_MAJOR, TT_PROFILE_MINOR);
+    char *at = strstr(v2, vq);
     CHECK(at != NULL);
     if (at) at[1] = '9';
     write_text(bad, v2);
@@ -183,6 +208,20 @@ int main(void)
     write_text(bad, v10);
     CHECK(pp && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "candidate counts"));
     free(v10);
+    /* head is optional (profiles before 1.3 have none); when present every field is checked */
+    char *v11 = strdup(buf);
+    pp = strstr(v11, "\"head\":");
+    if (pp) memcpy(pp, "\"heaX\"", 6);
+    write_text(bad, v11);
+    CHECK(pp && tt_profile_read(bad, &q) == TT_OK && q.nh == 0 && q.ng == 1);
+    if (q.n) tt_profile_free(&q);
+    free(v11);
+    char *v12 = strdup(buf);
+    pp = strstr(v12, "\"kind\": \"f16\"");
+    if (pp) memcpy(pp + 9, "f32", 3);
+    write_text(bad, v12);
+    CHECK(pp && tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "head[0].kind"));
+    free(v12);
     CHECK(tt_profile_read("/nonexistent/profile.json", &q) == TT_ERR_IO);
 
     tt_profile_free(&p);
