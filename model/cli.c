@@ -10,6 +10,7 @@
 #include "tt_membw.h"
 #include "tt_model_cli.h"
 #include "tt_pool.h"
+#include "tt_preset.h"
 #include "tt_topo.h"
 
 #include <errno.h>
@@ -81,10 +82,10 @@ static bool parse_fuse(const char *s, tt_fuse *f)
     return true;
 }
 
-static bool parse_backend(const char *s)
+static bool parse_backend(const char *s, const tt_model_backend **be)
 {
-    if (!strcmp(s, "registry")) tt_model_gemv = &tt_model_backend_registry;
-    else if (!strcmp(s, "oracle")) tt_model_gemv = &tt_model_backend_oracle;
+    if (!strcmp(s, "registry")) *be = &tt_model_backend_registry;
+    else if (!strcmp(s, "oracle")) *be = &tt_model_backend_oracle;
     else return false;
     return true;
 }
@@ -100,10 +101,11 @@ static const char *lm_head_label(const tt_model *m)
 /* ---- tritune model ---- */
 static void usage_model(FILE *f)
 {
-    fprintf(f, "usage: tritune model synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf [--seed N] [--lm-head f16|q8_0]\n"
+    char names[128];
+    fprintf(f, "usage: tritune model synth --preset %s --out FILE.gguf [--seed N] [--lm-head f16|q8_0]\n"
                "                          [--arch bitnet|bitnet-b1.58] [--layers N] [--ternary i2_s|tq1_0|tq2_0] [--f16-scales]\n"
                "       tritune model info FILE.gguf\n"
-               "synth writes a synthetic BitNet b1.58 model with the preset's exact architecture and seeded random\n"
+               "synth writes a synthetic BitNet b1.58 model with the preset's architecture and seeded random\n"
                "ternary weights, in the GGUF dialect bitnet.cpp loads (I2_S weights, f16 tied embedding / LM head).\n"
                "--arch sets general.architecture (default bitnet-b1.58: relu^2 FFN; bitnet: SiLU FFN, the only one\n"
                "bitnet.cpp's public fork and mainline llama.cpp load); --layers N (1..1024) overrides the block count;\n"
@@ -111,9 +113,16 @@ static void usage_model(FILE *f)
                "tensor's scale as every block's f16 d; row lengths must be multiples of 256, so not 3b). The same seed\n"
                "gives the same trits whatever --ternary says; TQ rounds each scale to f16, and --f16-scales makes an\n"
                "I2_S file do the same, so that it loads to a model bit-identical to the TQ file's.\n"
-               "Presets: 2b4t (2560/6912/30 layers, 20 heads, 5 KV heads, vocab 128256; 1.18 GB), large (0.7B:\n"
-               "1536/4096/24), 3b (3200/8640->8704 for I2_S/26), 8b (4096/14336/32, 32 heads, 8 KV), tiny (tests).\n"
-               "info prints the config, metadata and tensors of a GGUF file after validating it.\n");
+               "Presets (kernels/tt_preset.c; `tritune tune --model` races the same shapes), dim/FFN/layers:\n",
+            tt_preset_names(names, sizeof names, "|", false));
+    for (int i = 0; i < tt_preset_count(); i++) {
+        const tt_preset *p = tt_preset_at(i);
+        fprintf(f, "  %-6s %d/%d/%d, %d heads of %d (%d KV), vocab %d, context %d%s\n", p->name, p->dim, p->ffn,
+                p->layers, p->heads, p->head_dim, p->kv_heads, p->vocab, p->ctx,
+                p->tune ? "" : "; for the tests, not tuned");
+        if (p->note) fprintf(f, "         %s\n", p->note);
+    }
+    fprintf(f, "info prints the config, metadata and tensors of a GGUF file after validating it.\n");
 }
 
 static int model_info(const char *path)
@@ -222,8 +231,8 @@ int tt_cmd_model(int argc, char **argv)
     if (layers) o.c.n_layers = (int)layers;
     o.f16_scales = f16_scales;
     o.ternary_type = !strcmp(tern, "tq1_0") ? TT_GGML_TQ1_0 : !strcmp(tern, "tq2_0") ? TT_GGML_TQ2_0 : TT_GGML_I2_S;
-    if (!strcmp(preset, "3b"))
-        fprintf(stderr, "tritune model synth: note: 3B's FFN 8640 is padded to 8704 (I2_S needs K %% 128 == 0)\n");
+    const tt_preset *pr = tt_preset_find(preset);
+    if (pr && pr->note) fprintf(stderr, "tritune model synth: note: %s\n", pr->note);
     o.seed = seed;
     o.progress = true;
     if (tt_synth_write(&o, out)) {
@@ -384,7 +393,7 @@ int tt_cmd_run(int argc, char **argv)
     if (prc >= 0) return prc;
     bool special = !no_special;
     parse_lm_head(head_s, &o.lm_head);
-    parse_backend(kernel_s);
+    parse_backend(kernel_s, &o.backend);
     parse_fuse(fuse_s, &o.fuse);
     int th = (int)threads;
     if (th && (prc = tt_opt_check_threads("run", &th, 1, over)) >= 0) return prc;
@@ -567,7 +576,7 @@ int tt_cmd_eval(int argc, char **argv)
                            argc, argv);
     if (prc >= 0) return prc;
     parse_lm_head(head_s, &o.lm_head);
-    parse_backend(kernel_s);
+    parse_backend(kernel_s, &o.backend);
     int th = (int)threads;
     if ((prc = tt_opt_check_threads("eval", &th, 1, over)) >= 0 ||
         (logits_out && (prc = tt_opt_check_writable("eval", logits_out)) >= 0))
@@ -908,6 +917,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     tt_opt_ints th = {{0}, 0};
     tt_lm_head head = TT_LM_HEAD_FILE;
     tt_fuse fuse = TT_FUSE_AUTO;
+    const tt_model_backend *backend = &tt_model_backend_registry;
     bool profile = false, no_ceiling = false, over = false;
     size_t model_rss_max = 0;
     const tt_opt opts[] = {
@@ -930,7 +940,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     if (prc >= 0) return prc;
     bool ceiling = !no_ceiling;
     parse_lm_head(head_s, &head);
-    parse_backend(kernel_s);
+    parse_backend(kernel_s, &backend);
     parse_fuse(fuse_s, &fuse);
     if (th.n > 16) {
         fprintf(stderr, "tritune bench-e2e: at most 16 thread counts\n");
@@ -963,7 +973,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     }
     if (!threads[0]) threads[0] = default_threads();
     for (int ti = 0; ti < n_threads && !rc; ti++) {
-        tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse};
+        tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse,
+                           .backend = backend};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
         o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
         tt_model *m;
@@ -980,7 +991,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         snprintf(model, sizeof model, "%s %s I2_S", c->arch, params);
         if (!header) {
             char ebuf[400];
-            printf("kernel: %s (backend %s; winners: %s)   LM head: %s\n", m->kernel_name, tt_model_gemv->name,
+            printf("kernel: %s (backend %s; winners: %s)   LM head: %s\n", m->kernel_name, m->backend->name,
                    tt_wisdom_source(), lm_head_label(m));
             if (m->batch > 1)
                 printf("prefill: batched, %d tokens per weight pass, GEMM kernel %s%s\n", m->batch, m->gemm_kernel_name,
@@ -1125,7 +1136,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "model_file", json_string(path));
             json_object_set_new(row, "model_size", json_integer((json_int_t)sb.st_size));
             json_object_set_new(row, "model_n_params", json_integer((json_int_t)m->n_params));
-            json_object_set_new(row, "backend", json_string(tt_model_gemv->name));
+            json_object_set_new(row, "backend", json_string(m->backend->name));
             json_object_set_new(row, "kernel", json_string(m->kernel_name));
             json_object_set_new(row, "prefill", json_string(m->batch > 1 ? "batched" : "token-by-token"));
             json_object_set_new(row, "prefill_batch", json_integer(m->batch));

@@ -18,9 +18,9 @@
  * weights. Adjacent pairs (2i, 2i+1) would be another function: other logits from position 1 on
  * (tests/model/test_golden.c holds the model to bitnet.cpp's own logits; docs/FORMATS.md §7).
  *
- * The only place a ternary GEMV is dispatched is linear_run() through the kernel chosen at load by the seam
- * tt_model_gemv (model.h). Threads split the rows of each GEMV (aligned to the kernel's row block), the heads of
- * the attention and the rows of the LM head. */
+ * The only place a ternary GEMV is dispatched is linear_run() through the kernel chosen at load by the model's
+ * seam, m->backend (tt_model_opts.backend, model.h). Threads split the rows of each GEMV (aligned to the kernel's
+ * row block), the heads of the attention and the rows of the LM head. */
 #include "model.h"
 #include "tt_dense.h"
 #include "tt_baked.h"
@@ -95,8 +95,6 @@ static const tt_variant *registry_select_gemm(tt_fmt fmt, int m, int k, int thre
 /* The registry: the baked winner for this shape and thread count, else the static default (tt_pick). */
 const tt_model_backend tt_model_backend_registry = {"registry", tt_pick, tt_variant_packed_size, tt_variant_pack,
                                                     tt_variant_ws_size, registry_select_gemm};
-
-const tt_model_backend *tt_model_gemv = &tt_model_backend_registry;
 
 /* ---- config ---- */
 tt_status tt_model_config_check(const tt_model_config *c)
@@ -275,9 +273,11 @@ static tt_status get_ternary(const tt_gguf *g, const char *name, uint64_t k, uin
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
  * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
  * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
-static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, const int *ms, int nseg, int k,
-                                    int threads, int batch, tt_linear *L)
+static tt_status build_linear_multi(const tt_model *mod, const char *const *names, const int *ms, int nseg, int k,
+                                    tt_linear *L)
 {
+    const tt_gguf *g = mod->gguf;
+    int threads = mod->threads, batch = mod->batch;
     const tt_gguf_tensor *t[TT_LINEAR_MAX_SEG] = {NULL};
     int m = 0;
     tt_status st;
@@ -325,7 +325,7 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
     }
     L->scale = L->seg_scale[0];
     w.scale = L->scale; /* kernels compute int32 dots only: the scales are applied per segment */
-    const tt_model_backend *be = tt_model_gemv;
+    const tt_model_backend *be = mod->backend;
     L->v = be->select(TT_FMT_I2S, m, k, threads);
     if (!L->v) {
         tt_tern_free(&w);
@@ -358,9 +358,9 @@ static tt_status build_linear_multi(const tt_gguf *g, const char *const *names, 
     return st;
 }
 
-static tt_status build_linear(const tt_gguf *g, const char *name, int m, int k, int threads, int batch, tt_linear *L)
+static tt_status build_linear(const tt_model *mod, const char *name, int m, int k, tt_linear *L)
 {
-    return build_linear_multi(g, (const char *const[]){name}, (const int[]){m}, 1, k, threads, batch, L);
+    return build_linear_multi(mod, (const char *const[]){name}, (const int[]){m}, 1, k, L);
 }
 
 /* Fuse when asked, or (auto) when the baked profile timed the fused shape faster than its parts at this thread
@@ -472,24 +472,23 @@ static tt_status build_weights(tt_model *m)
         snprintf(ngate, sizeof ngate, "blk.%d.ffn_gate.weight", l);
         snprintf(nup, sizeof nup, "blk.%d.ffn_up.weight", l);
         if (m->fused_qkv)
-            st = build_linear_multi(g, (const char *const[]){nq, nk, nv}, (const int[]){qd, kvd, kvd}, 3, c->dim,
-                                    m->threads, m->batch, &L->wqkv);
-        else if (!(st = build_linear(g, nq, qd, c->dim, m->threads, m->batch, &L->wq)) &&
-                 !(st = build_linear(g, nk, kvd, c->dim, m->threads, m->batch, &L->wk)))
-            st = build_linear(g, nv, kvd, c->dim, m->threads, m->batch, &L->wv);
+            st = build_linear_multi(m, (const char *const[]){nq, nk, nv}, (const int[]){qd, kvd, kvd}, 3, c->dim,
+                                    &L->wqkv);
+        else if (!(st = build_linear(m, nq, qd, c->dim, &L->wq)) && !(st = build_linear(m, nk, kvd, c->dim, &L->wk)))
+            st = build_linear(m, nv, kvd, c->dim, &L->wv);
         if (st) return st;
         if (m->fused_gate_up)
-            st = build_linear_multi(g, (const char *const[]){ngate, nup}, (const int[]){c->hidden_dim, c->hidden_dim},
-                                    2, c->dim, m->threads, m->batch, &L->w_gate_up);
-        else if (!(st = build_linear(g, ngate, c->hidden_dim, c->dim, m->threads, m->batch, &L->w_gate)))
-            st = build_linear(g, nup, c->hidden_dim, c->dim, m->threads, m->batch, &L->w_up);
+            st = build_linear_multi(m, (const char *const[]){ngate, nup}, (const int[]){c->hidden_dim, c->hidden_dim},
+                                    2, c->dim, &L->w_gate_up);
+        else if (!(st = build_linear(m, ngate, c->hidden_dim, c->dim, &L->w_gate)))
+            st = build_linear(m, nup, c->hidden_dim, c->dim, &L->w_up);
         if (st) return st;
         if ((st = build_norm(g, NAME("attn_norm"), c->dim, &L->attn_norm)) ||
             (st = build_norm(g, NAME("attn_sub_norm"), qd, &L->attn_sub_norm)) ||
-            (st = build_linear(g, NAME("attn_output"), c->dim, qd, m->threads, m->batch, &L->wo)) ||
+            (st = build_linear(m, NAME("attn_output"), c->dim, qd, &L->wo)) ||
             (st = build_norm(g, NAME("ffn_norm"), c->dim, &L->ffn_norm)) ||
             (st = build_norm(g, NAME("ffn_sub_norm"), c->hidden_dim, &L->ffn_sub_norm)) ||
-            (st = build_linear(g, NAME("ffn_down"), c->dim, c->hidden_dim, m->threads, m->batch, &L->w_down)))
+            (st = build_linear(m, NAME("ffn_down"), c->dim, c->hidden_dim, &L->w_down)))
             return st;
 #undef NAME
         tt_linear *all[9] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv, &L->w_gate_up};
@@ -639,6 +638,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     m->threads = o.threads;
     m->lm_head = o.lm_head;
     m->fuse = o.fuse;
+    m->backend = o.backend ? o.backend : &tt_model_backend_registry;
     if (o.batch < 0 || o.batch > TT_MODEL_BATCH_MAX)
         return free(m), tt_fail(TT_ERR_VALUE, "batch = %d (must be 0..%d)", o.batch, TT_MODEL_BATCH_MAX);
     m->batch = o.batch ? o.batch : TT_MODEL_BATCH_DEFAULT;

@@ -73,7 +73,8 @@ tt_status tt_model_config_check(const tt_model_config *c);
  * default is the registry through tt_pick: the baked winner of `tritune bake` for (m, k, threads) if the binary
  * has one, else tt_dispatch_default's static preference (TRITUNE_KERNEL honoured; TRITUNE_DEBUG=1 logs it).
  * tt_model_backend_oracle is a built-in scalar variant reading plain I2_S through the format oracle (slow,
- * always right): the tests use it to check the registry path bit for bit. Set before tt_model_open. */
+ * always right): the tests use it to check the registry path bit for bit. Chosen per model, by
+ * tt_model_opts.backend at tt_model_open; there is no global one. */
 typedef struct tt_model_backend {
     const char *name;
     const tt_variant *(*select)(tt_fmt fmt, int m, int k, int threads);
@@ -87,7 +88,6 @@ typedef struct tt_model_backend {
 
 extern const tt_model_backend tt_model_backend_oracle;
 extern const tt_model_backend tt_model_backend_registry;
-extern const tt_model_backend *tt_model_gemv; /* THE seam; defaults to &tt_model_backend_registry */
 
 /* One ternary linear layer y = s_w · T · x, T of m rows × k columns, stored in its kernel's layout. A fused linear
  * stacks the rows of 2 or 3 tensors of the same K (q/k/v, gate/up) into one matrix: one GEMV, one weight stream;
@@ -172,6 +172,7 @@ typedef struct tt_model_opts {
     tt_fuse fuse;        /* q/k/v and gate/up as one GEMV each (see tt_fuse) */
     void (*bind)(void *ctx, int idx); /* optional: pins pool thread idx (0 = the caller, pinned in tt_model_open) */
     void *bind_ctx;
+    const tt_model_backend *backend; /* the GEMV seam for this model; NULL = &tt_model_backend_registry */
 } tt_model_opts;
 
 #define TT_MODEL_BATCH_DEFAULT 64
@@ -202,6 +203,7 @@ typedef struct tt_model {
     int threads;
     tt_lm_head lm_head;
     tt_pool *pool;
+    const tt_model_backend *backend; /* the seam every linear was packed and picked through (never NULL) */
     uint64_t n_params;          /* all tensor elements in the file */
     size_t bytes_ternary;       /* packed ternary bytes streamed per token */
     size_t bytes_head;          /* LM head bytes streamed per token */
@@ -266,7 +268,8 @@ typedef struct tt_synth_opts {
                             * without it I2_S files keep their f32 scales (the same bytes as before TQ existed). */
 } tt_synth_opts;
 
-/* Presets: "2b4t", "large", "3b", "8b", "tiny". Fills o->c (and defaults); TT_ERR_NOTFOUND if unknown. */
+/* A preset: a row of the one preset table (kernels/tt_preset.h, tt_preset_find). Fills o->c and o->name from it (and
+ * defaults); TT_ERR_NOTFOUND, the message listing the table's names, if unknown. */
 tt_status tt_synth_preset(const char *name, tt_synth_opts *o);
 tt_status tt_synth_write(const tt_synth_opts *o, const char *path);
 

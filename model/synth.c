@@ -1,7 +1,7 @@
-/* synth.c — synthetic BitNet b1.58 models with the exact architecture of the public ones (docs/FORMATS.md §7) and
- * random, seeded weights, written as bitnet.cpp-loadable GGUF (docs/FORMATS.md §8): the same keys, names, order and
- * types as the official 2B4T file. They exist to benchmark kernels and the model on real shapes without a
- * download; their text output is noise.
+/* synth.c — synthetic BitNet b1.58 models with the architecture of the public ones, as the one preset table gives it
+ * (kernels/tt_preset.c; docs/FORMATS.md §7), and random, seeded weights, written as bitnet.cpp-loadable GGUF
+ * (docs/FORMATS.md §8): the same keys, names, order and types as the official 2B4T file. They exist to benchmark
+ * kernels and the model on real shapes without a download; their text output is noise.
  *
  * Every tensor's random stream is seeded by (seed, tensor index), so a tensor can be regenerated alone and the
  * file is byte-identical for the same seed. Data is streamed: one ternary matrix (or a slab of embedding rows)
@@ -9,6 +9,7 @@
 #include "model.h"
 #include "tokenizer.h"
 #include "tt_half.h"
+#include "tt_preset.h"
 #include "tt_strmap.h"
 #include "tt_tq.h"
 
@@ -18,59 +19,41 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Sizes common to the presets; head_dim is 128 where hidden % 128 == 0 (BitNet 2B4T's choice) else 64. */
-static void preset_fill(tt_model_config *c, const char *arch, int dim, int ffn, int layers, int heads, int kv,
-                        int vocab, int ctx, float theta, int bos, int eos)
-{
-    memset(c, 0, sizeof *c);
-    snprintf(c->arch, sizeof c->arch, "%s", arch);
-    c->dim = dim;
-    c->hidden_dim = ffn;
-    c->n_layers = layers;
-    c->head_dim = heads ? dim / heads : (dim % 128 == 0 ? 128 : 64);
-    c->n_heads = heads ? heads : dim / c->head_dim;
-    c->n_kv_heads = kv ? kv : c->n_heads;
-    c->rope_dim = c->head_dim;
-    c->vocab_size = vocab;
-    c->seq_len = ctx;
-    c->rope_theta = theta;
-    c->norm_eps = 1e-5f;
-    c->act = TT_ACT_RELU2;
-    c->bos = bos;
-    c->eos = eos;
-}
-
+/* The config of a preset's row (kernels/tt_preset.c, the one table); what the architecture computes comes from its
+ * row of the architecture table. */
 tt_status tt_synth_preset(const char *name, tt_synth_opts *o)
 {
     if (!name || !o) return tt_fail(TT_ERR_NULL, "tt_synth_preset: NULL argument");
+    const tt_preset *p = tt_preset_find(name);
+    if (!p) {
+        char names[128];
+        return tt_fail(TT_ERR_NOTFOUND, "unknown preset \"%s\" (%s)", name,
+                       tt_preset_names(names, sizeof names, ", ", false));
+    }
+    const tt_model_arch *ar = tt_model_arch_find(p->arch, strlen(p->arch));
+    if (!ar) return tt_fail(TT_ERR_NOTFOUND, "preset \"%s\": unknown architecture \"%s\"", name, p->arch);
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->head_type = TT_GGML_F16;
     o->ternary_type = TT_GGML_I2_S;
+    o->name = p->desc;
     tt_model_config *c = &o->c;
-    if (!strcmp(name, "2b4t")) {
-        preset_fill(c, "bitnet-b1.58", 2560, 6912, 30, 20, 5, 128256, 4096, 500000.0f, 128000, 128001);
-        o->name = "tritune synthetic BitNet b1.58 2B4T";
-    } else if (!strcmp(name, "large")) {
-        /* bitnet_b1_58-large (0.7B) has 16 heads of 96; head_dim 128 (12 heads) keeps every K a multiple of 128
-         * for I2_S and matches the other presets. The Llama-2 vocabulary size, BOS 1, EOS 2. */
-        preset_fill(c, "bitnet-b1.58", 1536, 4096, 24, 0, 0, 32000, 2048, 10000.0f, 1, 2);
-        o->name = "tritune synthetic BitNet b1.58 large (0.7B)";
-    } else if (!strcmp(name, "3b")) {
-        /* bitnet_b1_58-3B: hidden 3200 (25 heads of 128 here; 32 of 100 in the original), FFN 8640. 8640 is not a
-         * multiple of 128, so ffn_down (K = FFN) cannot be I2_S; the FFN is padded to 8704 (+0.7 %), the next
-         * multiple of 128, and the preset says so. */
-        preset_fill(c, "bitnet-b1.58", 3200, 8704, 26, 0, 0, 32000, 2048, 10000.0f, 1, 2);
-        o->name = "tritune synthetic BitNet b1.58 3B (FFN padded 8640 -> 8704 for I2_S)";
-    } else if (!strcmp(name, "8b")) {
-        preset_fill(c, "bitnet-b1.58", 4096, 14336, 32, 32, 8, 128256, 8192, 500000.0f, 128000, 128001);
-        o->name = "tritune synthetic Llama3-8B-1.58";
-    } else if (!strcmp(name, "tiny")) {
-        preset_fill(c, "bitnet-b1.58", 256, 512, 2, 4, 2, 512, 256, 10000.0f, 510, 511);
-        o->name = "tritune synthetic tiny";
-    } else {
-        return tt_fail(TT_ERR_NOTFOUND, "unknown preset \"%s\" (2b4t, large, 3b, 8b, tiny)", name);
-    }
+    snprintf(c->arch, sizeof c->arch, "%s", p->arch);
+    c->dim = p->dim;
+    c->hidden_dim = p->ffn;
+    c->n_layers = p->layers;
+    c->n_heads = p->heads;
+    c->n_kv_heads = p->kv_heads;
+    c->head_dim = p->head_dim;
+    c->rope_dim = p->head_dim;
+    c->vocab_size = p->vocab;
+    c->seq_len = p->ctx;
+    c->rope_theta = p->rope_theta;
+    c->norm_eps = 1e-5f;
+    c->act = ar->act;
+    c->rope = ar->rope;
+    c->bos = p->bos;
+    c->eos = p->eos;
     return TT_OK;
 }
 

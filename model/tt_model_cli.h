@@ -8,7 +8,7 @@
 extern "C" {
 #endif
 
-/* tritune model synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf [--seed N] [--lm-head f16|q8_0]
+/* tritune model synth --preset PRESET (kernels/tt_preset.h) --out FILE.gguf [--seed N] [--lm-head f16|q8_0]
  * tritune model info FILE.gguf */
 int tt_cmd_model(int argc, char **argv);
 

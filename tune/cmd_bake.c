@@ -119,12 +119,15 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
 
 static void bake_usage(FILE *f)
 {
+    char names[128];
     fprintf(f, "usage: tritune bake PROFILE.json -o FILE.c\n       tritune bake --default [--isa LEVEL] [--model PRESET] -o FILE.c\n"
                "  Writes a C table wiring each (shape, threads) to its winner's kernel. The profile must match\n"
                "  this CPU and registry (refused otherwise). --default bakes the untuned static choice for an ISA\n"
-               "  level (TRITUNE_ISA semantics) for the model's shapes. Build it in with: meson configure build\n"
-               "  -Dbaked=$PWD/FILE.c && ninja -C build (make tune does this). The model verbs also read the\n"
-               "  profile itself at start (tritune wisdom --help): baking is the fallback for a binary without it.\n");
+               "  level (TRITUNE_ISA semantics) for the shapes of a model preset (%s; default 2b4t).\n"
+               "  Build it in with: meson configure build -Dbaked=$PWD/FILE.c && ninja -C build (make tune does\n"
+               "  this). The model verbs also read the profile itself at start (tritune wisdom --help): baking is\n"
+               "  the fallback for a binary without it.\n",
+            tt_preset_names(names, sizeof names, ", ", true));
 }
 
 int tt_cmd_bake(int argc, char **argv)
@@ -149,9 +152,11 @@ int tt_cmd_bake(int argc, char **argv)
     tt_status st;
     if (def) {
         if (isa) setenv("TRITUNE_ISA", isa, 1);
-        const tt_model_dims *d = tt_preset_find(model);
-        if (!d) {
-            fprintf(stderr, "tritune bake: unknown model preset '%s'\n", model);
+        const tt_preset *d = tt_preset_find(model);
+        if (!d || !d->tune) {
+            char names[128];
+            fprintf(stderr, "tritune bake: unknown model preset '%s' (%s)\n", model,
+                    tt_preset_names(names, sizeof names, ", ", true));
             return 2;
         }
         tt_shape sh[32];

@@ -23,7 +23,7 @@ static const command commands[] = {
     {"bake", tt_cmd_bake, "generate the C winner table from a profile (or the default table) [PROFILE] -o FILE.c"},
     {"report", tt_cmd_report, "Markdown + gnuplot report from a results folder [--out DIR] | --index reports/cpus"},
     {"compare", tt_cmd_compare, "compare two result files (Mann-Whitney U, geomean) BASE.json NEW.json"},
-    {"model", tt_cmd_model, "model tools: synth --preset 2b4t|large|3b|8b|tiny --out FILE.gguf"},
+    {"model", tt_cmd_model, "model tools: synth --preset PRESET --out FILE.gguf (presets: model --help); info F"},
     {"run", tt_cmd_run, "generate text: -m FILE.gguf -p TEXT -n N [-t THREADS]"},
     {"eval", tt_cmd_eval, "last-position logits of given token ids, to compare implementations: -m F --ids 1,2,3"},
     {"tokenize", tt_cmd_tokenize, "token ids and pieces of a text: -m FILE.gguf [--ids|--json] [--no-special] TEXT"},

@@ -675,9 +675,12 @@ static void measure_bw(tt_profile *prof, tt_topo *topo, const tune_opts *o)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tritune tune [--model PRESET] [--budget SECONDS] [--threads 1,2,...] [--out DIR] [--force]\n"
-           "                    [--regime cold|warm] [--shapes MxK,...] [--exhaustive] [--cold-mib N] [--force-bake]\n"
-           "  For each GEMV shape of the model (presets: 2b4t (default), large, 3b, 8b) and each thread count\n"
+    char names[128];
+    fprintf(f, "usage: tritune tune [--model PRESET|FILE.gguf] [--budget SECONDS] [--threads 1,2,...] [--out DIR]\n"
+           "                    [--force] [--regime cold|warm] [--shapes MxK,...] [--exhaustive] [--cold-mib N]\n"
+           "                    [--force-bake]\n"
+           "  For each GEMV shape of the model (preset: %s, default 2b4t, as `tritune model synth`\n"
+           "  writes it, kernels/tt_preset.c; or a .gguf file's config) and each thread count\n"
            "  (default: the topology's levels: 1, ..., all cores, all PUs), verifies every eligible exact variant\n"
            "  against the oracle, races them in interleaved Google Benchmark rounds (a candidate is dropped only\n"
            "  when a Mann-Whitney U test says it is slower, p < 0.001, by more than 2%%), then measures winner,\n"
@@ -689,7 +692,8 @@ static void usage(FILE *f)
            "  bandwidth probed before and after, and physical sanity (a cold winner faster than a pure read of its\n"
            "  bytes, above the measured bandwidth, slower at N threads than at 1). A flagged entry is measured again;\n"
            "  flags that stay are recorded, and flagged entries are not baked or used unless --force-bake.\n"
-           "  Ctrl-C stops after the current step and keeps what was measured.\n");
+           "  Ctrl-C stops after the current step and keeps what was measured.\n",
+            tt_preset_names(names, sizeof names, ", ", true));
 }
 
 int tt_cmd_tune(int argc, char **argv)
@@ -754,20 +758,22 @@ int tt_cmd_tune(int argc, char **argv)
         }
         tt_gguf_close(g);
         head_m = c.vocab_size, head_k = c.dim;
-        tt_model_dims d = {"file", c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim};
+        tt_preset d = {.name = "file", .dim = c.dim, .ffn = c.hidden_dim, .layers = c.n_layers, .heads = c.n_heads,
+                       .kv_heads = c.n_kv_heads, .head_dim = c.head_dim};
         ns = tt_workload_shapes(&d, shapes, 32);
         const char *base = strrchr(o.model, '/');
         snprintf(model_name, sizeof model_name, "file %s", base ? base + 1 : o.model);
     } else {
-        const tt_model_dims *d = tt_preset_find(o.model);
-        if (!d) {
-            fprintf(stderr, "tritune tune: unknown model preset '%s' (2b4t, large, 3b, 8b, or a .gguf file)\n", o.model);
+        const tt_preset *d = tt_preset_find(o.model);
+        if (!d || !d->tune) {
+            char names[128];
+            fprintf(stderr, "tritune tune: unknown model preset '%s' (%s, or a .gguf file)\n", o.model,
+                    tt_preset_names(names, sizeof names, ", ", true));
             return 2;
         }
         ns = tt_workload_shapes(d, shapes, 32);
         snprintf(model_name, sizeof model_name, "preset %s", o.model);
-        tt_synth_opts so; /* the synthetic model of this preset: its head shape */
-        if (!tt_synth_preset(o.model, &so)) head_m = so.c.vocab_size, head_k = so.c.dim;
+        head_m = d->vocab, head_k = d->dim;
     }
     tt_topo topo;
     if (tt_topo_load(&topo)) {

@@ -4,6 +4,7 @@
  * wrong type sizes, unknown types, dialect ids without the bitnet architecture. Each must fail with a message. */
 #include "model.h"
 #include "tt_model_test.h"
+#include "tt_preset.h"
 
 #include <math.h>
 
@@ -197,6 +198,10 @@ static void test_synth_layout(void)
     tt_synth_opts o;
     CHECK(!tt_synth_preset("tiny", &o));
     CHECK(tt_synth_preset("huge", &o) == TT_ERR_NOTFOUND);
+    /* the message lists every name of the one preset table */
+    for (int i = 0; i < tt_preset_count(); i++)
+        CHECKF(strstr(tt_last_error(), tt_preset_at(i)->name), "\"%s\" not in: %s", tt_preset_at(i)->name,
+               tt_last_error());
     CHECK(!tt_synth_preset("tiny", &o));
     char path[256];
     tt_test_tmp(path, sizeof path, "synth");
@@ -289,6 +294,29 @@ static void test_synth_layout(void)
     CHECK(!tt_synth_preset("8b", &o) && o.c.n_heads == 32 && o.c.n_kv_heads == 8 && o.c.head_dim == 128);
     CHECK(!tt_synth_preset("3b", &o) && o.c.hidden_dim % 128 == 0 && !tt_model_config_check(&o.c));
     CHECK(!tt_synth_preset("large", &o) && !tt_model_config_check(&o.c));
+    /* Every row of the one preset table is a config the model accepts, and synth takes it as it is: the shapes
+     * tune races for a preset are those of the model synth writes for it. */
+    CHECK(tt_preset_count() >= 5 && !tt_preset_at(tt_preset_count()) && !tt_preset_at(-1) && !tt_preset_find(NULL));
+    for (int i = 0; i < tt_preset_count(); i++) {
+        const tt_preset *p = tt_preset_at(i);
+        CHECK(tt_preset_find(p->name) == p);
+        CHECKF(!tt_synth_preset(p->name, &o), "%s: %s", p->name, tt_last_error());
+        CHECKF(!tt_model_config_check(&o.c), "%s: %s", p->name, tt_last_error());
+        CHECKF(o.c.dim == p->dim && o.c.hidden_dim == p->ffn && o.c.n_layers == p->layers && o.c.n_heads == p->heads &&
+                   o.c.n_kv_heads == p->kv_heads && o.c.head_dim == p->head_dim && o.c.rope_dim == p->head_dim &&
+                   o.c.vocab_size == p->vocab && o.c.seq_len == p->ctx && o.c.rope_theta == p->rope_theta &&
+                   o.c.bos == p->bos && o.c.eos == p->eos && !strcmp(o.c.arch, p->arch) && o.name == p->desc,
+               "%s: synth's config differs from the table's row", p->name);
+        CHECKF(p->heads * p->head_dim == p->dim && p->heads % p->kv_heads == 0 && p->dim % 128 == 0 &&
+                   p->ffn % 128 == 0,
+               "%s: heads/head_dim/kv_heads/dim/ffn break the row contract", p->name);
+    }
+    /* the public models' differences are the padded 3B FFN and the 128-wide heads of large and 3b */
+    CHECK(tt_preset_find("3b")->ffn == 8704 && tt_preset_find("3b")->note && tt_preset_find("large")->note);
+    CHECK(tt_preset_find("2b4t")->tune && !tt_preset_find("tiny")->tune);
+    char names[128];
+    CHECK(!strcmp(tt_preset_names(names, sizeof names, "|", true), "2b4t|large|3b|8b"));
+    CHECK(!strcmp(tt_preset_names(names, 7, ", ", false), "2b4t"));
 }
 
 static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }

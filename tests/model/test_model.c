@@ -52,13 +52,18 @@ static bool decode(tt_model *m, int *tokens, float *last)
     return true;
 }
 
-static tt_model *open_model(const char *path, int threads, tt_lm_head head)
+static tt_model *open_model_with(const char *path, int threads, tt_lm_head head, const tt_model_backend *be)
 {
-    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = head};
+    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = head, .backend = be};
     tt_model *m = NULL;
     tt_status st = tt_model_open(path, &o, &m);
     CHECKF(!st, "open %s: %s", path, tt_last_error());
     return m;
+}
+
+static tt_model *open_model(const char *path, int threads, tt_lm_head head)
+{
+    return open_model_with(path, threads, head, NULL);
 }
 
 /* The fast path decodes greedily with its KV cache; the reference then runs the same 33 tokens once, without a
@@ -116,9 +121,8 @@ static void check_against_reference(const char *path, const char *label)
 static bool decode_with(const char *path, int threads, tt_lm_head head, const tt_model_backend *be, int *tokens,
                         float *logits, char *kernel, size_t *head_bytes)
 {
-    tt_model_gemv = be;
-    tt_model *m = open_model(path, threads, head);
-    tt_model_gemv = &tt_model_backend_registry;
+    tt_model *m = open_model_with(path, threads, head, be);
+    CHECK(!m || m->backend == be);
     bool ok = m && decode(m, tokens, logits);
     if (m) {
         snprintf(kernel, 96, "%s", m->kernel_name);
@@ -133,6 +137,13 @@ static void check_paths_identical(const char *path)
     tt_model *m = open_model(path, 1, TT_LM_HEAD_FILE);
     if (!m) return;
     int V = m->config.vocab_size;
+    /* The backend is the model's own (tt_model_opts.backend, NULL = the registry): a second model open at the same
+     * time on the oracle changes nothing in the first. */
+    tt_model *mo = open_model_with(path, 1, TT_LM_HEAD_FILE, &tt_model_backend_oracle);
+    CHECK(m->backend == &tt_model_backend_registry);
+    CHECK(!mo || (mo->backend == &tt_model_backend_oracle && !strcmp(mo->kernel_name, "model_oracle_i2s") &&
+                  strcmp(m->kernel_name, "model_oracle_i2s")));
+    tt_model_close(mo);
     tt_model_close(m);
     int t1[STEPS + 1], t3[STEPS + 1], to[STEPS + 1], tq[STEPS + 1];
     float *l1 = malloc((size_t)V * 4), *l3 = malloc((size_t)V * 4), *lo = malloc((size_t)V * 4),
@@ -170,11 +181,10 @@ static void check_paths_identical(const char *path)
 static bool prefill_run(const char *path, int threads, int batch, int split, const tt_model_backend *be, float *out,
                         char *gemm_kernel, tt_fuse fuse)
 {
-    tt_model_gemv = be;
-    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = batch, .fuse = fuse};
+    tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = batch, .fuse = fuse,
+                       .backend = be};
     tt_model *m = NULL;
     tt_status st = tt_model_open(path, &o, &m);
-    tt_model_gemv = &tt_model_backend_registry;
     CHECKF(!st, "open batch %d: %s", batch, tt_last_error());
     if (st) return false;
     /* forced fusion is honoured (one stacked matrix per group, segments of the tensors' heights) */
