@@ -42,7 +42,7 @@ bool tt_race_faster(const double *a, int na, const double *b, int nb, double alp
 int tt_race_prefer(const tt_race *r, int lead, int prefer);
 /* The same with a wider margin, and whether or not `prefer` is still alive (it needs samples): prefer, unless the
  * leader is faster with confidence by more than gap. The tuner's rule at more than one thread, where an isolated
- * race's small lead did not hold inside the model (tune/tt_tune.c). */
+ * race's small lead did not hold inside the model (app/cmd_tune.c). */
 int tt_race_prefer_gap(const tt_race *r, int lead, int prefer, double gap);
 
 /* Statistics helpers. */

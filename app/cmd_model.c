@@ -1,4 +1,4 @@
-/* cli.c — `tritune model`, `tritune run`, `tritune bench-e2e`. Argument parsing is by hand (no getopt global
+/* cmd_model.c — `tritune model`, `tritune run`, `tritune bench-e2e`. Argument parsing is by hand (no getopt global
  * state, so the commands can be called repeatedly from tests). */
 #include "chat.h"
 #include "model.h"

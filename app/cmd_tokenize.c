@@ -1,4 +1,4 @@
-/* cli_tokenize.c — `tritune tokenize`: the ids (and pieces) a model's tokenizer gives a text, as llama.cpp's
+/* cmd_tokenize.c — `tritune tokenize`: the ids (and pieces) a model's tokenizer gives a text, as llama.cpp's
  * llama-tokenize would: special-token text parsed unless --no-special, BOS per tokenizer.ggml.add_bos_token
  * unless --no-bos. */
 #include "tokenizer.h"

@@ -18,7 +18,7 @@ int tt_cmd_run(int argc, char **argv);
 /* tritune eval -m FILE.gguf (--ids 1,2,3 | --ids-file F | -p TEXT) [--logits OUT.f32] [--top N] [--ref REF.f32] */
 int tt_cmd_eval(int argc, char **argv);
 
-/* tritune tokenize -m FILE.gguf [--ids | --json] [--no-special] [--no-bos] [--file PATH|-] [TEXT] (cli_tokenize.c) */
+/* tritune tokenize -m FILE.gguf [--ids | --json] [--no-special] [--no-bos] [--file PATH|-] [TEXT] (cmd_tokenize.c) */
 int tt_cmd_tokenize(int argc, char **argv);
 
 /* tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8] [--json FILE] */
