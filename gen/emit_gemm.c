@@ -65,25 +65,11 @@ static const char *gemm_derive(gen_variant *v)
 }
 
 /* ---- x86 ---- */
-/* load: the load intrinsic up to its address, printed as "%s%s))" with the address: a literal format the
- * compiler can check. */
-typedef struct gops {
-    const char *V, *load, *and_, *srli, *set1_8, *set1_16, *zero, *maddubs, *madd, *add16, *add32, *dot, *hsum;
-} gops;
-
-static const gops g256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(", "_mm256_and_si256",
-                          "_mm256_srli_epi16", "_mm256_set1_epi8", "_mm256_set1_epi16", "_mm256_setzero_si256()",
-                          "_mm256_maddubs_epi16", "_mm256_madd_epi16", "_mm256_add_epi16", "_mm256_add_epi32",
-                          "_mm256_dpbusd_avx_epi32", "tt_gemm_hsum256"};
-static const gops g512 = {"__m512i", "_mm512_loadu_si512((const void *)(", "_mm512_and_si512",
-                          "_mm512_srli_epi16", "_mm512_set1_epi8", "_mm512_set1_epi16", "_mm512_setzero_si512()",
-                          "_mm512_maddubs_epi16", "_mm512_madd_epi16", "_mm512_add_epi16", "_mm512_add_epi32",
-                          "_mm512_dpbusd_epi32", "_mm512_reduce_add_epi32"};
-
-static void ld(FILE *o, const gops *X, const char *ind, const char *var, const char *addr)
+/* the shared spelling table (gen_x86, gen/isa_x86.c) */
+static void ld(FILE *o, const gen_x86 *X, const char *ind, const char *var, const char *addr)
 {
     fprintf(o, "%sconst %s %s = ", ind, X->V, var);
-    fprintf(o, "%s%s))", X->load, addr);
+    gen_x86_load(o, X, addr);
     fprintf(o, ";\n");
 }
 
@@ -132,7 +118,7 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
     const tt_params *p = &v->x.p;
     int vb = gen_isa_vbytes(v->x.isa), dot = is_dot(v->x.isa), persistent = !dot && p->fold > 4;
     int G = vb, R_tile = p->rows; /* il granule = the vector width (kernels/tt_layout.c) */
-    const gops *X = vb == 64 ? &g512 : &g256;
+    const gen_x86 *X = gen_x86_ops(v->x.isa);
     char a[160], var[32];
     emit_head(o, v, R, N, fn);
     fprintf(o, "    const %s m3 = %s(3);\n", X->V, X->set1_8);
@@ -167,7 +153,7 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
             if (dot) {
                 for (int g = 0; g < 4; g++) {
                     fprintf(o, "%sacc%d_%d = %s(acc%d_%d, c%d, ", ind, i, t, X->dot, i, t, g);
-                    fprintf(o, "%s%s))", X->load, qa[g]);
+                    gen_x86_load(o, X, qa[g]);
                     fprintf(o, ");\n");
                 }
             } else {
@@ -175,21 +161,21 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
                 if (persistent) fprintf(o, "%s%s%d_%d = %s(%s%d_%d, %s(c0, ", ind, h, i, t, X->add16, h, i, t, X->maddubs);
                 else fprintf(o, "%s%s hh%d_%d = %s(%s(c0, ", ind, X->V, i, t, X->add16, X->maddubs);
                 if (persistent) {
-                    fprintf(o, "%s%s))", X->load, qa[0]);
+                    gen_x86_load(o, X, qa[0]);
                     fprintf(o, "));\n");
                     for (int g = 1; g < 4; g++) {
                         fprintf(o, "%sh%d_%d = %s(h%d_%d, %s(c%d, ", ind, i, t, X->add16, i, t, X->maddubs, g);
-                        fprintf(o, "%s%s))", X->load, qa[g]);
+                        gen_x86_load(o, X, qa[g]);
                         fprintf(o, "));\n");
                     }
                 } else {
-                    fprintf(o, "%s%s))", X->load, qa[0]);
+                    gen_x86_load(o, X, qa[0]);
                     fprintf(o, "), %s(c1, ", X->maddubs);
-                    fprintf(o, "%s%s))", X->load, qa[1]);
+                    gen_x86_load(o, X, qa[1]);
                     fprintf(o, "));\n");
                     for (int g = 2; g < 4; g++) {
                         fprintf(o, "%shh%d_%d = %s(hh%d_%d, %s(c%d, ", ind, i, t, X->add16, i, t, X->maddubs, g);
-                        fprintf(o, "%s%s))", X->load, qa[g]);
+                        gen_x86_load(o, X, qa[g]);
                         fprintf(o, "));\n");
                     }
                     fprintf(o, "%sacc%d_%d = %s(acc%d_%d, %s(hh%d_%d, ones));\n", ind, i, t, X->add32, i, t, X->madd, i, t);
@@ -374,11 +360,7 @@ static void gemm_prelude(FILE *o, tt_isa isa)
         return;
     }
     if (gen_isa_is_x86(isa)) {
-        fprintf(o, "static inline int32_t tt_gemm_hsum256(__m256i v)\n{\n"
-                   "    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));\n"
-                   "    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));\n"
-                   "    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));\n"
-                   "    return _mm_cvtsi128_si32(s);\n}\n\n");
+        gen_x86_hsum_prelude(o);
     }
 }
 

@@ -63,26 +63,11 @@ void gen_i2s_fill(gen_variant *v)
     v->has_prep = gen_isa_vbytes(v->x.isa) == 64; /* 512-bit vectors read q interleaved per 256 weights */
 }
 
-/* ---- x86 spelling of the few vector operations the loop needs ---- */
-/* load: the load intrinsic up to its address, printed as "%s%s))" with the address: a literal format the
- * compiler can check. */
-typedef struct xops {
-    const char *V, *load, *and_, *srli, *set1_8, *set1_16, *zero, *maddubs, *madd, *add16, *add32, *dot, *hsum;
-} xops;
-
-static const xops x256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(", "_mm256_and_si256",
-                          "_mm256_srli_epi16", "_mm256_set1_epi8", "_mm256_set1_epi16", "_mm256_setzero_si256()",
-                          "_mm256_maddubs_epi16", "_mm256_madd_epi16", "_mm256_add_epi16", "_mm256_add_epi32",
-                          "_mm256_dpbusd_avx_epi32", "tt_hsum256"};
-static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(", "_mm512_and_si512",
-                          "_mm512_srli_epi16", "_mm512_set1_epi8", "_mm512_set1_epi16", "_mm512_setzero_si512()",
-                          "_mm512_maddubs_epi16", "_mm512_madd_epi16", "_mm512_add_epi16", "_mm512_add_epi32",
-                          "_mm512_dpbusd_epi32", "_mm512_reduce_add_epi32"};
-
-static void emit_load(FILE *o, const xops *X, const char *var, const char *addr)
+/* ---- x86: the shared spelling table (gen_x86, gen/isa_x86.c) ---- */
+static void emit_load(FILE *o, const gen_x86 *X, const char *var, const char *addr)
 {
     fprintf(o, "%s %s = ", X->V, var);
-    fprintf(o, "%s%s))", X->load, addr);
+    gen_x86_load(o, X, addr);
     fprintf(o, ";\n");
 }
 
@@ -119,7 +104,7 @@ static void emit_prefetch(FILE *o, const gen_variant *v, int R, int vb, const ch
 }
 
 /* One step of U vectors for R rows (x86). h = int16 accumulators (maddubs) or acc (dot). */
-static void emit_x86_step(FILE *o, const gen_variant *v, const xops *X, int R, int U, int vb, const char *ind)
+static void emit_x86_step(FILE *o, const gen_variant *v, const gen_x86 *X, int R, int U, int vb, const char *ind)
 {
     int dot = is_dot_isa(v->x.isa);
     char var[32], addr[128];
@@ -150,7 +135,7 @@ static void emit_x86_block_fn(FILE *o, const gen_variant *v, int R, const char *
 {
     const tt_params *p = &v->x.p;
     int vb = gen_isa_vbytes(v->x.isa), U = p->unroll, dot = is_dot_isa(v->x.isa);
-    const xops *X = vb == 64 ? &x512 : &x256;
+    const gen_x86 *X = gen_x86_ops(v->x.isa);
     fprintf(o, "/* %d row(s): out[i] = Σ T*q for the rows at wb (plain: stride kb; il: one %d-row tile). */\n", R,
             R);
     fprintf(o, "static inline void %s(const uint8_t *wb, const int8_t *q, int kb, int32_t sum_q, int32_t *out)\n{\n",
@@ -347,11 +332,7 @@ static void i2s_emit(FILE *o, const gen_variant *v)
 static void i2s_prelude(FILE *o, tt_isa isa)
 {
     if (gen_isa_is_x86(isa) && isa != TT_ISA_SCALAR) {
-        fprintf(o, "static inline int32_t tt_hsum256(__m256i v)\n{\n"
-                   "    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));\n"
-                   "    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));\n"
-                   "    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));\n"
-                   "    return _mm_cvtsi128_si32(s);\n}\n\n");
+        gen_x86_hsum_prelude(o);
     }
 }
 

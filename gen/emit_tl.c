@@ -263,31 +263,17 @@ static void emit_prep(FILE *o, const gen_variant *v)
 /* ---------------------------------------------------------------------------------------------------------------
  * x86 kernels. */
 
-typedef struct xops {
-    const char *V, *load, *bc16, *zero, *and_, *srli, *shuf, *add16, *lo, *hi, *xor_, *set1;
-    int vb;
-} xops;
-
-static const xops x256 = {"__m256i", "_mm256_loadu_si256((const __m256i *)(%s))",
-                          "_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(%s)))",
-                          "_mm256_setzero_si256()", "_mm256_and_si256", "_mm256_srli_epi16", "_mm256_shuffle_epi8",
-                          "_mm256_add_epi16", "_mm256_unpacklo_epi8", "_mm256_unpackhi_epi8", "_mm256_xor_si256",
-                          "_mm256_set1_epi8", 32};
-static const xops x512 = {"__m512i", "_mm512_loadu_si512((const void *)(%s))",
-                          "_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(%s)))",
-                          "_mm512_setzero_si512()", "_mm512_and_si512", "_mm512_srli_epi16", "_mm512_shuffle_epi8",
-                          "_mm512_add_epi16", "_mm512_unpacklo_epi8", "_mm512_unpackhi_epi8", "_mm512_xor_si512",
-                          "_mm512_set1_epi8", 64};
-
-static void xl(FILE *o, const xops *X, const char *ind, const char *var, const char *fmt, const char *addr)
+/* the shared spelling table (gen_x86, gen/isa_x86.c) */
+static void xl(FILE *o, const gen_x86 *X, const char *ind, const char *var,
+               void (*spell)(FILE *, const gen_x86 *, const char *), const char *addr)
 {
     fprintf(o, "%sconst %s %s = ", ind, X->V, var);
-    fprintf(o, fmt, addr);
+    spell(o, X, addr);
     fprintf(o, ";\n");
 }
 
 /* Fold int16 accumulators h<c>_0 (rows c*vb .. +vb/2) and h<c>_1 (the next vb/2 rows) into out[]. */
-static void emit_x86_fold(FILE *o, const xops *X, int nch, const char *ind)
+static void emit_x86_fold(FILE *o, const gen_x86 *X, int nch, const char *ind)
 {
     for (int c = 0; c < nch; c++)
         for (int s = 0; s < 2; s++) {
@@ -302,13 +288,13 @@ static void emit_x86_fold(FILE *o, const xops *X, int nch, const char *ind)
         }
 }
 
-static void emit_x86_zero_h(FILE *o, const xops *X, int nch, const char *ind)
+static void emit_x86_zero_h(FILE *o, const gen_x86 *X, int nch, const char *ind)
 {
     for (int c = 0; c < nch; c++) fprintf(o, "%s%s h%d_0 = %s, h%d_1 = %s;\n", ind, X->V, c, X->zero, c, X->zero);
 }
 
 /* Join looked-up planes l, h of chunk c into the int16 accumulators. */
-static void emit_x86_join(FILE *o, const xops *X, int c, const char *l, const char *h, const char *ind)
+static void emit_x86_join(FILE *o, const gen_x86 *X, int c, const char *l, const char *h, const char *ind)
 {
     fprintf(o, "%sh%d_0 = %s(h%d_0, %s(%s, %s));\n", ind, c, X->add16, c, X->lo, l, h);
     fprintf(o, "%sh%d_1 = %s(h%d_1, %s(%s, %s));\n", ind, c, X->add16, c, X->hi, l, h);
@@ -323,7 +309,7 @@ static void emit_x86_prefetch(FILE *o, const gen_variant *v, const char *ptr, co
 
 /* One pair-couple plane at x (bm bytes): TL1 pair tables at t (pairs 2c, 2c+1: 64 bytes). raw = vpermb: the
  * table repeats in every 16-byte lane and only index bits 0-5 count, so nibbles need no masking. */
-static void emit_x86_couple(FILE *o, const xops *X, int nch, int raw, const char *x, const char *t, const char *ind)
+static void emit_x86_couple(FILE *o, const gen_x86 *X, int nch, int raw, const char *x, const char *t, const char *ind)
 {
     char a[96];
     const char *shuf = raw ? "_mm512_permutexvar_epi8" : X->shuf;
@@ -331,16 +317,16 @@ static void emit_x86_couple(FILE *o, const xops *X, int nch, int raw, const char
         snprintf(a, sizeof a, "%s + %d", t, 32 * s);
         char var[16];
         snprintf(var, sizeof var, "tl%d", s);
-        xl(o, X, ind, var, X->bc16, a);
+        xl(o, X, ind, var, gen_x86_bc16, a);
         snprintf(a, sizeof a, "%s + %d", t, 32 * s + 16);
         snprintf(var, sizeof var, "th%d", s);
-        xl(o, X, ind, var, X->bc16, a);
+        xl(o, X, ind, var, gen_x86_bc16, a);
     }
     for (int c = 0; c < nch; c++) {
         char var[16];
         snprintf(var, sizeof var, "x%d", c);
         snprintf(a, sizeof a, "%s + %d", x, c * X->vb);
-        xl(o, X, ind, var, X->load, a);
+        xl(o, X, ind, var, gen_x86_load, a);
         for (int s = 0; s < 2; s++) {
             char idx[96];
             if (raw && s) snprintf(idx, sizeof idx, "%s(x%d, 4)", X->srli, c);
@@ -361,7 +347,7 @@ static void emit_x86_couple(FILE *o, const xops *X, int nch, int raw, const char
 }
 
 /* Pair planes [c0, c1) of the tile at wt (tables at lut + 64*(c - cbase)), in int16 blocks of cb couples. */
-static void emit_x86_pair_loop(FILE *o, const gen_variant *v, const xops *X, int raw, int cb, const char *wbase,
+static void emit_x86_pair_loop(FILE *o, const gen_variant *v, const gen_x86 *X, int raw, int cb, const char *wbase,
                                const char *c1, const char *lutexpr)
 {
     int nch = v->x.p.bm / X->vb;
@@ -378,15 +364,15 @@ static void emit_x86_pair_loop(FILE *o, const gen_variant *v, const xops *X, int
     fprintf(o, "    }\n");
 }
 
-static void emit_x86_tile_head(FILE *o, const gen_variant *v, const xops *X, const char *fn)
+static void emit_x86_tile_head(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)
 {
     fprintf(o, "/* One tile of %d rows: out[i] = Σ T*q (layout and tables: kernels/tt_layout_tl.c). */\n", v->x.p.bm);
     fprintf(o, "static void %s(const uint8_t *wt, const uint8_t *lut, int k, int32_t *out)\n{\n", fn);
-    fprintf(o, "    const %s m4 = %s(0x0f);\n", X->V, X->set1);
+    fprintf(o, "    const %s m4 = %s(0x0f);\n", X->V, X->set1_8);
     fprintf(o, "    for (int i = 0; i < %d; i++) out[i] = 0;\n", v->x.p.bm);
 }
 
-static void emit_x86_tl1_tile(FILE *o, const gen_variant *v, const xops *X, const char *fn)
+static void emit_x86_tl1_tile(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)
 {
     const int bm = v->x.p.bm, nch = bm / X->vb;
     emit_x86_tile_head(o, v, X, fn);
@@ -418,7 +404,7 @@ static void emit_x86_tl1_tile(FILE *o, const gen_variant *v, const xops *X, cons
 }
 
 /* TL2 magnitude + sign (TT_LAYOUT_TL2_TILE): per octet 4 magnitude planes and a sign plane. */
-static void emit_x86_tl2_tile(FILE *o, const gen_variant *v, const xops *X, const char *fn)
+static void emit_x86_tl2_tile(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)
 {
     const int bm = v->x.p.bm, nch = bm / X->vb, ob = v->x.p.bk / 24, w512 = X->vb == 64;
     emit_x86_tile_head(o, v, X, fn);
@@ -441,7 +427,7 @@ static void emit_x86_tl2_tile(FILE *o, const gen_variant *v, const xops *X, cons
     for (int c = 0; c < nch; c++) {
         snprintf(var, sizeof var, "sb%d", c);
         snprintf(a, sizeof a, "x + %d", 4 * bm + c * X->vb);
-        xl(o, X, "            ", var, X->load, a);
+        xl(o, X, "            ", var, gen_x86_load, a);
     }
     for (int cc = 0; cc < 4; cc++) {
         fprintf(o, "            { /* triples %d, %d of the octet */\n", 2 * cc, 2 * cc + 1);
@@ -449,15 +435,15 @@ static void emit_x86_tl2_tile(FILE *o, const gen_variant *v, const xops *X, cons
         for (int s = 0; s < 2; s++) {
             snprintf(a, sizeof a, "t + %d", 64 * cc + 32 * s);
             snprintf(var, sizeof var, "tl%d", s);
-            xl(o, X, ind, var, X->bc16, a);
+            xl(o, X, ind, var, gen_x86_bc16, a);
             snprintf(a, sizeof a, "t + %d", 64 * cc + 32 * s + 16);
             snprintf(var, sizeof var, "th%d", s);
-            xl(o, X, ind, var, X->bc16, a);
+            xl(o, X, ind, var, gen_x86_bc16, a);
         }
         for (int c = 0; c < nch; c++) {
             snprintf(var, sizeof var, "x%d", c);
             snprintf(a, sizeof a, "x + %d", cc * bm + c * X->vb);
-            xl(o, X, ind, var, X->load, a);
+            xl(o, X, ind, var, gen_x86_load, a);
             for (int s = 0; s < 2; s++) {
                 int bit = 2 * cc + s;
                 fprintf(o, "%s{\n", ind);
@@ -494,7 +480,7 @@ static void emit_x86_tl2_tile(FILE *o, const gen_variant *v, const xops *X, cons
 }
 
 /* TL2 byte index (TT_LAYOUT_TL2_BYTE, vpermb): one plane per triple, 32-entry signed tables. */
-static void emit_x86_tl2_byte_tile(FILE *o, const gen_variant *v, const xops *X, const char *fn)
+static void emit_x86_tl2_byte_tile(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)
 {
     const int bm = v->x.p.bm, nch = bm / X->vb, tb = v->x.p.bk / 3;
     emit_x86_tile_head(o, v, X, fn);
@@ -690,7 +676,7 @@ static void tl_emit(FILE *o, const gen_variant *v)
     if (v->x.isa == TT_ISA_SCALAR) emit_scalar_tile(o, v, fn);
     else if (v->x.isa == TT_ISA_NEON) emit_neon_tile(o, v, fn);
     else {
-        const xops *X = gen_isa_vbytes(v->x.isa) == 64 ? &x512 : &x256;
+        const gen_x86 *X = gen_x86_ops(v->x.isa);
         if (v->x.fmt == TT_FMT_TL1) emit_x86_tl1_tile(o, v, X, fn);
         else if (v->layout == TT_LAYOUT_TL2_BYTE) emit_x86_tl2_byte_tile(o, v, X, fn);
         else emit_x86_tl2_tile(o, v, X, fn);

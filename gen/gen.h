@@ -36,6 +36,21 @@ int gen_isa_vbytes(tt_isa isa); /* vector width in bytes: 64 for AVX-512, 32 for
 int gen_isa_is_x86(tt_isa isa);
 int gen_isa_is_arm(tt_isa isa);
 void gen_banner(FILE *o, const char *what);
+/* The x86 spelling of the vector operations, one table per vector width (AVX2 / AVX-VNNI: 256 bits; AVX-512: 512),
+ * shared by every emitter. hsum: the horizontal int32 sum (tt_hsum256 comes from gen_x86_hsum_prelude). */
+typedef struct gen_x86 {
+    const char *V; /* vector type */
+    int vb;        /* bytes per vector */
+    const char *load_pre, *load_post; /* unaligned full-vector load: pre + address + post */
+    const char *bc16_pre, *bc16_post; /* 16 bytes broadcast to every 128-bit lane */
+    const char *zero, *and_, *xor_, *srli, *shuf, *set1_8, *set1_16, *maddubs, *madd, *add16, *add32, *dot, *lo, *hi,
+        *hsum;
+} gen_x86;
+const gen_x86 *gen_x86_ops(tt_isa isa); /* by gen_isa_vbytes: 64 -> 512-bit table, else the 256-bit one */
+void gen_x86_load(FILE *o, const gen_x86 *X, const char *addr);
+void gen_x86_bc16(FILE *o, const gen_x86 *X, const char *addr);
+void gen_x86_hsum_prelude(FILE *o);
+
 /* Layout, exactness domain and alignment shared by every I2_S multiply-add kernel (GEMV and GEMM). */
 void gen_i2s_fill(gen_variant *v);
 /* The AMX-INT8 branch of the i2s GEMM family (emit_amx.c). */
