@@ -82,10 +82,10 @@ static bool parse_fuse(const char *s, tt_fuse *f)
     return true;
 }
 
-static bool parse_backend(const char *s, const tt_model_backend **be)
+static bool parse_backend(const char *s, const tt_plan_backend **be)
 {
-    if (!strcmp(s, "registry")) *be = &tt_model_backend_registry;
-    else if (!strcmp(s, "oracle")) *be = &tt_model_backend_oracle;
+    if (!strcmp(s, "registry")) *be = &tt_plan_backend_registry;
+    else if (!strcmp(s, "oracle")) *be = &tt_plan_backend_oracle;
     else return false;
     return true;
 }
@@ -825,9 +825,9 @@ static void ceil_worker(void *arg, int tid, int nth)
 
 static void ceil_add(ceil_group *g, const tt_linear *L)
 {
-    if (L->m && L->packed && g->np < CEIL_MAX_PIECES) {
-        g->p[g->np] = L->packed;
-        g->n[g->np++] = (size_t)L->m * (size_t)L->k / 4; /* the rows a GEMV reads (not the scale tail) */
+    if (L->plan.m && L->plan.packed && g->np < CEIL_MAX_PIECES) {
+        g->p[g->np] = L->plan.packed;
+        g->n[g->np++] = (size_t)L->plan.m * (size_t)L->plan.k / 4; /* the rows a GEMV reads (not the scale tail) */
     }
 }
 
@@ -846,10 +846,10 @@ static double decode_read_ceiling(tt_model *m, int tokens, double *bytes)
     for (int l = 0; l < c->n_layers; l++) {
         const tt_layer_weights *w = &m->w.layers[l];
         ceil_group *q = &g[4 * l];
-        if (w->wqkv.m) ceil_add(q, &w->wqkv);
+        if (w->wqkv.plan.m) ceil_add(q, &w->wqkv);
         else ceil_add(q, &w->wq), ceil_add(q, &w->wk), ceil_add(q, &w->wv);
         ceil_add(&g[4 * l + 1], &w->wo);
-        if (w->w_gate_up.m) ceil_add(&g[4 * l + 2], &w->w_gate_up);
+        if (w->w_gate_up.plan.m) ceil_add(&g[4 * l + 2], &w->w_gate_up);
         else ceil_add(&g[4 * l + 2], &w->w_gate), ceil_add(&g[4 * l + 2], &w->w_up);
         ceil_add(&g[4 * l + 3], &w->w_down);
     }
@@ -917,7 +917,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     tt_opt_ints th = {{0}, 0};
     tt_lm_head head = TT_LM_HEAD_FILE;
     tt_fuse fuse = TT_FUSE_AUTO;
-    const tt_model_backend *backend = &tt_model_backend_registry;
+    const tt_plan_backend *backend = &tt_plan_backend_registry;
     bool profile = false, no_ceiling = false, over = false;
     size_t model_rss_max = 0;
     const tt_opt opts[] = {

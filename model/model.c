@@ -36,66 +36,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* ---- the default backend: plain I2_S read by the scalar format oracle ---- */
-static void oracle_gemv(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
-{
-    size_t rb = (size_t)a->k / 4;
-    /* The oracle checks src_len against the rows it reads plus the tail; the rows after r1 are valid bytes. */
-    tt_fmt_oracle_dot(TT_FMT_I2S, a->w + (size_t)r0 * rb, (size_t)(a->m - r0) * rb + TT_TAIL_BYTES, r1 - r0, a->k,
-                      a->q, dot + r0);
-}
-
-static const tt_variant oracle_variant = {
-    .name = "model_oracle_i2s", .fmt = TT_FMT_I2S, .isa = TT_ISA_SCALAR, .layout = TT_LAYOUT_I2S, .exact = true,
-    .act_min = -128, .act_max = 127, .row_align = 1, .k_align = 128, .k_max = TT_K_MAX, .gemv = oracle_gemv};
-
-static const tt_variant *oracle_select(tt_fmt fmt, int m, int k, int threads)
-{
-    if (fmt != TT_FMT_I2S || tt_fmt_check_shape(fmt, m, k)) return NULL;
-    return &oracle_variant;
-}
-
-/* The oracle's GEMM: one oracle GEMV per token. */
-static void oracle_gemm(const tt_gemm_args *a, int32_t *dot, int r0, int r1)
-{
-    for (int t = 0; t < a->n; t++) {
-        tt_gemv_args g = {a->w, a->q + (size_t)t * a->ldq, NULL, a->sum_q[t], a->m, a->k};
-        oracle_gemv(&g, dot + (size_t)t * a->m, r0, r1);
-    }
-}
-
-static const tt_variant oracle_gemm_variant = {
-    .name = "model_oracle_i2s_gemm", .fmt = TT_FMT_I2S, .isa = TT_ISA_SCALAR, .layout = TT_LAYOUT_I2S, .exact = true,
-    .act_min = -128, .act_max = 127, .row_align = 1, .k_align = 128, .k_max = TT_K_MAX, .p = {.rows = 1, .n = 1},
-    .op = TT_OP_GEMM, .gemm = oracle_gemm};
-
-static const tt_variant *oracle_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
-{
-    if (fmt != TT_FMT_I2S || tt_fmt_check_shape(fmt, m, k)) return NULL;
-    return &oracle_gemm_variant;
-}
-static size_t oracle_packed_size(const tt_variant *v, int m, int k) { return tt_fmt_size(v->fmt, m, k); }
-static tt_status oracle_pack(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len)
-{
-    return tt_fmt_pack(v->fmt, w, dst, len);
-}
-static size_t oracle_ws_size(const tt_variant *v, int k) { return 0; }
-
-const tt_model_backend tt_model_backend_oracle = {"oracle", oracle_select, oracle_packed_size, oracle_pack,
-                                                  oracle_ws_size, oracle_select_gemm};
-
-/* GEMM: the baked prefill winner (kept in its own packed copy only when it is TT_GEMM_SECOND_COPY_GAIN faster than
- * the best GEMM on the GEMV kernel's bytes), else the static default preferring the GEMV kernel's layout
- * (TRITUNE_GEMM_KERNEL honoured): tt_pick_gemm. */
-static const tt_variant *registry_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
-{
-    return tt_pick_gemm(fmt, m, k, threads, gemv, NULL, 0);
-}
-
-/* The registry: the baked winner for this shape and thread count, else the static default (tt_pick). */
-const tt_model_backend tt_model_backend_registry = {"registry", tt_pick, tt_variant_packed_size, tt_variant_pack,
-                                                    tt_variant_ws_size, registry_select_gemm};
-
 /* ---- config ---- */
 tt_status tt_model_config_check(const tt_model_config *c)
 {
@@ -297,8 +237,6 @@ static tt_status build_linear_multi(const tt_model *mod, const char *const *name
     if ((st = tt_tern_alloc(&w, m, k))) return st;
     w.m = m;
     w.k = k;
-    L->m = m;
-    L->k = k;
     L->nseg = nseg;
     for (int i = 0, row = 0; i < nseg; row += ms[i++]) {
         tt_tern *dst = &w;
@@ -325,33 +263,8 @@ static tt_status build_linear_multi(const tt_model *mod, const char *const *name
     }
     L->scale = L->seg_scale[0];
     w.scale = L->scale; /* kernels compute int32 dots only: the scales are applied per segment */
-    const tt_model_backend *be = mod->backend;
-    L->v = be->select(TT_FMT_I2S, m, k, threads);
-    if (!L->v) {
-        tt_tern_free(&w);
-        return tt_fail_prefix(TT_ERR_UNSUPPORTED, "tensor \"%s\": backend %s has no kernel for i2s %dx%d", name,
-                              be->name, m, k);
-    }
-    L->packed_bytes = be->packed_size(L->v, m, k);
-    L->packed = L->packed_bytes ? tt_alloc(L->packed_bytes) : NULL;
-    size_t ws = be->ws_size(L->v, k);
-    L->ws = ws ? tt_alloc(ws) : NULL;
-    if (!L->packed || (ws && !L->ws)) st = tt_fail(TT_ERR_NOMEM, "tensor \"%s\": no memory to repack", name);
-    else if ((st = be->pack(L->v, &w, L->packed, L->packed_bytes)))
-        st = tt_fail_prefix(st, "tensor \"%s\": packing for %s", name, L->v->name);
-    /* The GEMM kernel for batched prefill: it reads the GEMV kernel's copy when the layouts agree (the default:
-     * both plain I2_S), else a second copy in its own layout. */
-    L->vg = !st && batch > 1 && be->select_gemm ? be->select_gemm(TT_FMT_I2S, m, k, threads, L->v) : NULL;
-    if (L->vg && tt_variant_layouts_agree(L->vg, L->v)) {
-        L->packed_g = L->packed;
-    } else if (L->vg) {
-        L->packed_g_bytes = be->packed_size(L->vg, m, k);
-        L->packed_g_own = L->packed_g_bytes ? tt_alloc(L->packed_g_bytes) : NULL;
-        if (!L->packed_g_own) st = tt_fail(TT_ERR_NOMEM, "tensor \"%s\": no memory to repack for %s", name, L->vg->name);
-        else if ((st = be->pack(L->vg, &w, L->packed_g_own, L->packed_g_bytes)))
-            st = tt_fail_prefix(st, "tensor \"%s\": packing for %s", name, L->vg->name);
-        L->packed_g = L->packed_g_own;
-    }
+    if ((st = tt_plan_create(&L->plan, TT_FMT_I2S, &w, threads, batch, mod->backend)))
+        st = tt_fail_prefix(st, "tensor \"%s\"", name);
     tt_tern_free(&w);
     if (!st)
         for (int i = 0; i < nseg; i++) release_pages(g, t[i]->data, t[i]->nbytes);
@@ -395,9 +308,7 @@ static bool decide_fuse(tt_fuse mode, const int *ms, int n, int k, int threads, 
 
 static void free_linear(tt_linear *L)
 {
-    tt_free(L->packed);
-    tt_free(L->ws);
-    tt_free(L->packed_g_own);
+    tt_plan_free(&L->plan);
     memset(L, 0, sizeof *L);
 }
 
@@ -493,15 +404,15 @@ static tt_status build_weights(tt_model *m)
 #undef NAME
         tt_linear *all[9] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv, &L->w_gate_up};
         for (int i = 0; i < 9; i++) {
-            if (!all[i]->m) continue; /* the parts of a fused pair, or the fused one when not fused */
-            m->bytes_ternary += all[i]->packed_bytes;
-            m->bytes_gemm_copy += all[i]->packed_g_bytes;
-            if (!all[i]->vg) m->batch = 1; /* a shape without a GEMM kernel: prefill token by token */
+            if (!all[i]->plan.m) continue; /* the parts of a fused pair, or the fused one when not fused */
+            m->bytes_ternary += all[i]->plan.packed_bytes;
+            m->bytes_gemm_copy += all[i]->plan.packed_g_bytes;
+            if (!all[i]->plan.vg) m->batch = 1; /* a shape without a GEMM kernel: prefill token by token */
         }
     }
     const tt_linear *big = m->fused_gate_up ? &w->layers[0].w_gate_up : &w->layers[0].w_gate;
-    m->kernel_name = big->v->name;
-    m->gemm_kernel_name = big->vg ? big->vg->name : NULL;
+    m->kernel_name = big->plan.v->name;
+    m->gemm_kernel_name = big->plan.vg ? big->plan.vg->name : NULL;
     if (!m->gemm_kernel_name) m->batch = 1; /* no GEMM kernel: prefill runs token by token */
     if (m->lm_head == TT_LM_HEAD_Q8) {
         if ((st = build_head_q8(m))) return st;
@@ -638,7 +549,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     m->threads = o.threads;
     m->lm_head = o.lm_head;
     m->fuse = o.fuse;
-    m->backend = o.backend ? o.backend : &tt_model_backend_registry;
+    m->backend = o.backend ? o.backend : &tt_plan_backend_registry;
     if (o.batch < 0 || o.batch > TT_MODEL_BATCH_MAX)
         return free(m), tt_fail(TT_ERR_VALUE, "batch = %d (must be 0..%d)", o.batch, TT_MODEL_BATCH_MAX);
     m->batch = o.batch ? o.batch : TT_MODEL_BATCH_DEFAULT;
@@ -872,12 +783,11 @@ static void gemv_worker(void *ctx, int tid, int nth)
     int a0 = 0, a1 = 0;
     for (int i = 0, o = 0; i < j->n; o += j->t[i++].L->nseg) {
         const tt_linear *L = j->t[i].L;
-        int align = L->v->row_align > 0 ? L->v->row_align : 1, r0, r1;
-        tt_split_even(L->m, align, tid, nth, &r0, &r1);
+        int r0, r1;
+        tt_plan_split(&L->plan, tid, nth, &r0, &r1);
         if (i == 0) a0 = r0, a1 = r1;
         if (r0 >= r1) continue;
-        tt_gemv_args a = {L->packed, j->q, L->ws, j->sum_q, L->m, L->k};
-        L->v->gemv(&a, j->t[i].dot, r0, r1);
+        tt_plan_gemv(&L->plan, j->q, j->sum_q, j->t[i].dot, r0, r1);
         dots_to_out(L, j->t[i].dot, r0, r1, j->a_s, j->t[i].y, NULL, 0);
         if (j->post == POST_ROPE) {
             const tt_model_config *c = &j->m->config;
@@ -894,15 +804,27 @@ static void gemv_worker(void *ctx, int tid, int nth)
     if (j->post == POST_ACT && a0 < a1) gated_act(j->t[0].y[0] + a0, j->t[1].y[0] + a0, a1 - a0, j->m->config.act);
 }
 
-static int linear_align(const tt_linear *L) { return L->v->row_align > 0 ? L->v->row_align : 1; }
-
 /* Whether gemv_worker's split of L's rows over nth threads puts every split point on a head boundary. */
 static bool split_on_heads(const tt_linear *L, int nth, int head_dim)
 {
     for (int t = 0; t < nth; t++) {
         int r0, r1;
-        tt_split_even(L->m, linear_align(L), t, nth, &r0, &r1);
-        if (r0 % head_dim || (r1 % head_dim && r1 != L->m)) return false;
+        tt_plan_split(&L->plan, t, nth, &r0, &r1);
+        if (r0 % head_dim || (r1 % head_dim && r1 != L->plan.m)) return false;
+    }
+    return true;
+}
+
+/* Whether two linears split their rows over nth threads at the same points (the gated activation then runs in
+ * the GEMV workers, on each thread's rows of both). */
+static bool same_split(const tt_linear *a, const tt_linear *b, int nth)
+{
+    if (a->plan.m != b->plan.m) return false;
+    for (int t = 0; t < nth; t++) {
+        int a0, a1, b0, b1;
+        tt_plan_split(&a->plan, t, nth, &a0, &a1);
+        tt_plan_split(&b->plan, t, nth, &b0, &b1);
+        if (a0 != b0 || a1 != b1) return false;
     }
     return true;
 }
@@ -919,8 +841,8 @@ static void linear_run(tt_model *m, const float *x, int k, int n, const tt_linea
     for (int i = 0, o = 0; i < n; o += L[i++]->nseg) {
         j.t[i] = (gemv_task){.L = L[i], .dot = dot};
         for (int sg = 0; sg < L[i]->nseg; sg++) j.t[i].y[sg] = y[o + sg];
-        dot += L[i]->m;
-        if (L[i]->v->prep) L[i]->v->prep(j.q, k, L[i]->ws);
+        dot += L[i]->plan.m;
+        tt_plan_prep(&L[i]->plan, j.q);
     }
     prof_mark(m, TT_PROF_QUANT);
     tt_pool_run(m->pool, gemv_worker, &j);
@@ -1072,11 +994,11 @@ int tt_argmax(const float *v, int n)
  * gate/up is fused). Returns how many linears the q/k/v group has. */
 static int layer_groups(const tt_layer_weights *w, const tt_linear **qkv, const tt_linear **gu)
 {
-    gu[0] = w->w_gate_up.m ? &w->w_gate_up : &w->w_gate;
-    gu[1] = w->w_gate_up.m ? NULL : &w->w_up;
-    qkv[0] = w->wqkv.m ? &w->wqkv : &w->wq;
+    gu[0] = w->w_gate_up.plan.m ? &w->w_gate_up : &w->w_gate;
+    gu[1] = w->w_gate_up.plan.m ? NULL : &w->w_up;
+    qkv[0] = w->wqkv.plan.m ? &w->wqkv : &w->wq;
     qkv[1] = &w->wk, qkv[2] = &w->wv;
-    return w->wqkv.m ? 1 : 3;
+    return w->wqkv.plan.m ? 1 : 3;
 }
 
 
@@ -1122,7 +1044,7 @@ tt_status tt_model_forward(tt_model *m, int token, int pos, bool want_logits)
                    (gemv_job){.post = POST_RESIDUAL, .resid = s->x, .pf = w->ffn_norm, .pf_n = D});
         /* feed-forward */
         rmsnorm(s->xb, s->x, w->ffn_norm, D, eps);
-        bool act_post = ngu == 2 && gu[0]->m == gu[1]->m && linear_align(gu[0]) == linear_align(gu[1]);
+        bool act_post = ngu == 2 && same_split(gu[0], gu[1], m->threads);
         linear_run(m, s->xb, D, ngu, gu, (float *[]){s->hb, s->hb2}, TT_PROF_GATE_UP,
                    (gemv_job){.post = act_post ? POST_ACT : POST_NONE, .pf = w->ffn_sub_norm, .pf_n = H});
         if (!act_post) gated_act(s->hb, s->hb2, H, c->act);
@@ -1204,14 +1126,12 @@ static void gemm_worker(void *ctx, int tid, int nth)
     const gemm_job *j = ctx;
     for (int i = 0; i < j->nl; i++) {
         const tt_linear *L = j->t[i].L;
-        const tt_variant *v = L->vg;
-        int align = v->row_align > v->p.rows ? v->row_align : v->p.rows, r0, r1;
-        tt_split_even(L->m, align > 0 ? align : 1, tid, nth, &r0, &r1);
+        int r0, r1;
+        tt_plan_split_gemm(&L->plan, tid, nth, &r0, &r1);
         if (r0 >= r1) continue;
-        tt_gemm_args a = {L->packed_g, j->q, j->ldq, v->prep ? j->ws : NULL, j->sum_q, L->m, L->k, j->n};
-        v->gemm(&a, j->t[i].dot, r0, r1);
+        tt_plan_gemm(&L->plan, j->q, j->ldq, j->ws, j->sum_q, j->n, j->t[i].dot, r0, r1);
         for (int t = 0; t < j->n; t++)
-            dots_to_out(L, j->t[i].dot + (size_t)t * L->m, r0, r1, j->a_s[t], j->t[i].y, j->t[i].ldy, t);
+            dots_to_out(L, j->t[i].dot + (size_t)t * L->plan.m, r0, r1, j->a_s[t], j->t[i].y, j->t[i].ldy, t);
     }
 }
 
@@ -1249,11 +1169,12 @@ static void linear_batch(tt_model *m, const float *x, int ldx, int k, int n, int
     for (int i = 0, o = 0; i < nl; o += L[i++]->nseg) {
         j.t[i] = (gemm_task){.L = L[i], .dot = dot};
         for (int sg = 0; sg < L[i]->nseg; sg++) j.t[i].y[sg] = y[o + sg], j.t[i].ldy[sg] = ldy[o + sg];
-        dot += (size_t)n * L[i]->m;
+        dot += (size_t)n * L[i]->plan.m;
         /* every I2_S prep is the same function (tt_i2s_prep_q256): the chunk is prepped once */
-        if (L[i]->vg->prep && qj.prep && L[i]->vg->prep != qj.prep)
+        const tt_variant *vg = L[i]->plan.vg;
+        if (vg->prep && qj.prep && vg->prep != qj.prep)
             fprintf(stderr, "tritune: two different GEMM preps in one linear group\n");
-        if (L[i]->vg->prep) qj.prep = L[i]->vg->prep;
+        if (vg->prep) qj.prep = vg->prep;
     }
     tt_pool_run(m->pool, quant_worker, &qj);
     tt_pool_run(m->pool, gemm_worker, &j);

@@ -9,6 +9,7 @@
 #include "gguf.h"
 #include "tt_format.h"
 #include "tt_pool.h"
+#include "tt_plan.h"
 #include "tt_registry.h"
 
 #ifdef __cplusplus
@@ -69,44 +70,21 @@ tt_status tt_model_config_read(const tt_gguf *g, tt_model_config *c);
 tt_status tt_model_config_check(const tt_model_config *c);
 
 /* ---- the GEMV seam ----
- * How a ternary matrix is packed and which kernel runs it, chosen per shape (and thread count) at load time. The
- * default is the registry through tt_pick: the baked winner of `tritune bake` for (m, k, threads) if the binary
- * has one, else tt_dispatch_default's static preference (TRITUNE_KERNEL honoured; TRITUNE_DEBUG=1 logs it).
- * tt_model_backend_oracle is a built-in scalar variant reading plain I2_S through the format oracle (slow,
- * always right): the tests use it to check the registry path bit for bit. Chosen per model, by
- * tt_model_opts.backend at tt_model_open; there is no global one. */
-typedef struct tt_model_backend {
-    const char *name;
-    const tt_variant *(*select)(tt_fmt fmt, int m, int k, int threads);
-    size_t (*packed_size)(const tt_variant *v, int m, int k);
-    tt_status (*pack)(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len);
-    size_t (*ws_size)(const tt_variant *v, int k);
-    /* The GEMM kernel (batched prefill) for this shape; gemv is the GEMV kernel chosen for it, whose packed copy
-     * is shared when the layouts agree. NULL: no batched path (prefill falls back to token by token). */
-    const tt_variant *(*select_gemm)(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv);
-} tt_model_backend;
-
-extern const tt_model_backend tt_model_backend_oracle;
-extern const tt_model_backend tt_model_backend_registry;
-
+ * How a ternary matrix is packed and which kernel runs it: a plan per matrix (kernels/tt_plan.h), created at load
+ * by the model's backend, tt_model_opts.backend: tt_plan_backend_registry (the default: the wisdom's winner for
+ * (m, k, threads), else the static default; TRITUNE_KERNEL honoured; TRITUNE_DEBUG=1 logs it) or
+ * tt_plan_backend_oracle (the scalar format oracle: slow, always right; the tests check the registry path against
+ * it bit for bit). There is no global one. */
 /* One ternary linear layer y = s_w · T · x, T of m rows × k columns, stored in its kernel's layout. A fused linear
  * stacks the rows of 2 or 3 tensors of the same K (q/k/v, gate/up) into one matrix: one GEMV, one weight stream;
  * its outputs are split back into segments, each with its tensor's scale. */
 #define TT_LINEAR_MAX_SEG 3
 typedef struct tt_linear {
-    const tt_variant *v; /* kernel chosen by the seam for this shape */
-    uint8_t *packed;     /* (packed_size) bytes in v's layout, tt_alloc'd */
-    size_t packed_bytes;
-    void *ws;            /* per-token workspace for v->prep (NULL when none) */
-    int m, k;
+    tt_plan plan;        /* kernel(s), packed copies, workspace, thread split (plan.m x plan.k) */
     float scale;         /* s_w from the tensor's tail (of the first segment) */
     int nseg;            /* 1, or the number of tensors fused */
     int seg_m[TT_LINEAR_MAX_SEG];       /* rows of each segment, in order */
     float seg_scale[TT_LINEAR_MAX_SEG]; /* each segment's s_w */
-    const tt_variant *vg;     /* GEMM kernel for batched prefill (NULL: none) */
-    const uint8_t *packed_g;  /* vg's weights: == packed when the layouts agree, else packed_g_own */
-    uint8_t *packed_g_own;    /* a second copy in vg's layout (only when the layouts differ), tt_alloc'd */
-    size_t packed_g_bytes;    /* bytes of packed_g_own (0 when shared) */
 } tt_linear;
 
 typedef struct tt_layer_weights {
@@ -172,7 +150,7 @@ typedef struct tt_model_opts {
     tt_fuse fuse;        /* q/k/v and gate/up as one GEMV each (see tt_fuse) */
     void (*bind)(void *ctx, int idx); /* optional: pins pool thread idx (0 = the caller, pinned in tt_model_open) */
     void *bind_ctx;
-    const tt_model_backend *backend; /* the GEMV seam for this model; NULL = &tt_model_backend_registry */
+    const tt_plan_backend *backend; /* the GEMV seam for this model; NULL = &tt_plan_backend_registry */
 } tt_model_opts;
 
 #define TT_MODEL_BATCH_DEFAULT 64
@@ -203,7 +181,7 @@ typedef struct tt_model {
     int threads;
     tt_lm_head lm_head;
     tt_pool *pool;
-    const tt_model_backend *backend; /* the seam every linear was packed and picked through (never NULL) */
+    const tt_plan_backend *backend; /* the seam every linear was packed and picked through (never NULL) */
     uint64_t n_params;          /* all tensor elements in the file */
     size_t bytes_ternary;       /* packed ternary bytes streamed per token */
     size_t bytes_head;          /* LM head bytes streamed per token */

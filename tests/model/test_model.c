@@ -52,7 +52,7 @@ static bool decode(tt_model *m, int *tokens, float *last)
     return true;
 }
 
-static tt_model *open_model_with(const char *path, int threads, tt_lm_head head, const tt_model_backend *be)
+static tt_model *open_model_with(const char *path, int threads, tt_lm_head head, const tt_plan_backend *be)
 {
     tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = head, .backend = be};
     tt_model *m = NULL;
@@ -118,7 +118,7 @@ static void check_against_reference(const char *path, const char *label)
 
 /* Decode with one configuration; the model is closed before the next opens (idle pools would compete for the
  * CPUs). Returns the greedy tokens and final logits. */
-static bool decode_with(const char *path, int threads, tt_lm_head head, const tt_model_backend *be, int *tokens,
+static bool decode_with(const char *path, int threads, tt_lm_head head, const tt_plan_backend *be, int *tokens,
                         float *logits, char *kernel, size_t *head_bytes)
 {
     tt_model *m = open_model_with(path, threads, head, be);
@@ -139,10 +139,10 @@ static void check_paths_identical(const char *path)
     int V = m->config.vocab_size;
     /* The backend is the model's own (tt_model_opts.backend, NULL = the registry): a second model open at the same
      * time on the oracle changes nothing in the first. */
-    tt_model *mo = open_model_with(path, 1, TT_LM_HEAD_FILE, &tt_model_backend_oracle);
-    CHECK(m->backend == &tt_model_backend_registry);
-    CHECK(!mo || (mo->backend == &tt_model_backend_oracle && !strcmp(mo->kernel_name, "model_oracle_i2s") &&
-                  strcmp(m->kernel_name, "model_oracle_i2s")));
+    tt_model *mo = open_model_with(path, 1, TT_LM_HEAD_FILE, &tt_plan_backend_oracle);
+    CHECK(m->backend == &tt_plan_backend_registry);
+    CHECK(!mo || (mo->backend == &tt_plan_backend_oracle && !strcmp(mo->kernel_name, "plan_oracle_i2s") &&
+                  strcmp(m->kernel_name, "plan_oracle_i2s")));
     tt_model_close(mo);
     tt_model_close(m);
     int t1[STEPS + 1], t3[STEPS + 1], to[STEPS + 1], tq[STEPS + 1];
@@ -150,12 +150,12 @@ static void check_paths_identical(const char *path)
           *lq = malloc((size_t)V * 4);
     char k1[96], k3[96], ko[96], kq[96];
     size_t h1, h3, ho, hq;
-    if (decode_with(path, 1, TT_LM_HEAD_FILE, &tt_model_backend_registry, t1, l1, k1, &h1) &&
-        decode_with(path, g_threads, TT_LM_HEAD_FILE, &tt_model_backend_registry, t3, l3, k3, &h3) &&
-        decode_with(path, 1, TT_LM_HEAD_FILE, &tt_model_backend_oracle, to, lo, ko, &ho) &&
-        decode_with(path, 1, TT_LM_HEAD_Q8, &tt_model_backend_registry, tq, lq, kq, &hq)) {
+    if (decode_with(path, 1, TT_LM_HEAD_FILE, &tt_plan_backend_registry, t1, l1, k1, &h1) &&
+        decode_with(path, g_threads, TT_LM_HEAD_FILE, &tt_plan_backend_registry, t3, l3, k3, &h3) &&
+        decode_with(path, 1, TT_LM_HEAD_FILE, &tt_plan_backend_oracle, to, lo, ko, &ho) &&
+        decode_with(path, 1, TT_LM_HEAD_Q8, &tt_plan_backend_registry, tq, lq, kq, &hq)) {
         printf("kernel %s (registry) vs %s (oracle backend)\n", k1, ko);
-        CHECK(!strcmp(ko, "model_oracle_i2s"));
+        CHECK(!strcmp(ko, "plan_oracle_i2s"));
         CHECK(!memcmp(t1, t3, sizeof t1) && !memcmp(l1, l3, (size_t)V * 4));
         CHECK(!memcmp(t1, to, sizeof t1) && !memcmp(l1, lo, (size_t)V * 4));
         /* q8 head: int8 rows with a per-row absmax scale; compare on the same sequence only while the greedy
@@ -178,7 +178,7 @@ static void check_paths_identical(const char *path)
  * steps; logits after the prompt and after every decode step go to out ((G + 1) x V). */
 #define PROMPT 37
 #define GEN 6
-static bool prefill_run(const char *path, int threads, int batch, int split, const tt_model_backend *be, float *out,
+static bool prefill_run(const char *path, int threads, int batch, int split, const tt_plan_backend *be, float *out,
                         char *gemm_kernel, tt_fuse fuse)
 {
     tt_model_opts o = {.threads = threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = batch, .fuse = fuse,
@@ -190,8 +190,8 @@ static bool prefill_run(const char *path, int threads, int batch, int split, con
     /* forced fusion is honoured (one stacked matrix per group, segments of the tensors' heights) */
     CHECK(m->fused_qkv == (fuse == TT_FUSE_ON) && m->fused_gate_up == (fuse == TT_FUSE_ON));
     if (fuse == TT_FUSE_ON)
-        CHECK(m->w.layers[0].wqkv.nseg == 3 && m->w.layers[0].w_gate_up.nseg == 2 && !m->w.layers[0].wq.m &&
-              m->w.layers[0].wqkv.m == m->w.layers[0].wqkv.seg_m[0] + 2 * m->w.layers[0].wqkv.seg_m[1]);
+        CHECK(m->w.layers[0].wqkv.nseg == 3 && m->w.layers[0].w_gate_up.nseg == 2 && !m->w.layers[0].wq.plan.m &&
+              m->w.layers[0].wqkv.plan.m == m->w.layers[0].wqkv.seg_m[0] + 2 * m->w.layers[0].wqkv.seg_m[1]);
     int V = m->config.vocab_size, tokens[PROMPT];
     uint64_t rng = 11;
     for (int i = 0; i < PROMPT; i++) tokens[i] = (int)(tt_rand_next(&rng) % (uint64_t)V);
@@ -222,7 +222,7 @@ static void check_prefill(const char *path, const char *label)
     size_t bytes = (size_t)(GEN + 1) * V * sizeof(float);
     float *ref = malloc(bytes), *got = malloc(bytes);
     char kernel[96];
-    if (!prefill_run(path, 1, 1, 0, &tt_model_backend_registry, ref, kernel, TT_FUSE_OFF)) goto out;
+    if (!prefill_run(path, 1, 1, 0, &tt_plan_backend_registry, ref, kernel, TT_FUSE_OFF)) goto out;
     CHECK(!strcmp(kernel, "none")); /* batch 1: token by token, no GEMM kernel chosen */
     /* every configuration, fused q/k/v + gate/up (fuse 1) or not, gives the bits of unfused token by token */
     static const struct { int threads, batch, split, oracle, fuse; } cfg[] = {
@@ -233,7 +233,7 @@ static void check_prefill(const char *path, const char *label)
         int th = cfg[i].threads > g_threads ? g_threads : cfg[i].threads;
         memset(got, 0, bytes);
         if (!prefill_run(path, th, cfg[i].batch, cfg[i].split,
-                         cfg[i].oracle ? &tt_model_backend_oracle : &tt_model_backend_registry, got, kernel,
+                         cfg[i].oracle ? &tt_plan_backend_oracle : &tt_plan_backend_registry, got, kernel,
                          cfg[i].fuse ? TT_FUSE_ON : TT_FUSE_OFF))
             continue;
         int first = -1;

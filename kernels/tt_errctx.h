@@ -1,6 +1,6 @@
 /* tt_errctx.h — add context in front of the current error message. tt_fail writes the thread-local buffer that
  * tt_last_error() returns, so passing tt_last_error() to tt_fail would read the buffer while overwriting it;
- * this copies it first. Internal to model/. */
+ * this copies it first. */
 #ifndef TT_ERRCTX_H
 #define TT_ERRCTX_H
 

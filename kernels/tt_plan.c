@@ -1,0 +1,143 @@
+/* tt_plan.c — see tt_plan.h. */
+#include "tt_plan.h"
+#include "tt_baked.h"
+#include "tt_errctx.h"
+#include "tt_format.h"
+#include "tt_pool.h"
+
+#include <string.h>
+
+/* ---- the oracle backend: plain I2_S read by the scalar format oracle ---- */
+static void oracle_gemv(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
+{
+    size_t rb = (size_t)a->k / 4;
+    /* The oracle checks src_len against the rows it reads plus the tail; the rows after r1 are valid bytes. */
+    tt_fmt_oracle_dot(TT_FMT_I2S, a->w + (size_t)r0 * rb, (size_t)(a->m - r0) * rb + TT_TAIL_BYTES, r1 - r0, a->k,
+                      a->q, dot + r0);
+}
+
+static const tt_variant oracle_variant = {
+    .name = "plan_oracle_i2s", .fmt = TT_FMT_I2S, .isa = TT_ISA_SCALAR, .layout = TT_LAYOUT_I2S, .exact = true,
+    .act_min = -128, .act_max = 127, .row_align = 1, .k_align = 128, .k_max = TT_K_MAX, .gemv = oracle_gemv};
+
+static const tt_variant *oracle_select(tt_fmt fmt, int m, int k, int threads)
+{
+    if (fmt != TT_FMT_I2S || tt_fmt_check_shape(fmt, m, k)) return NULL;
+    return &oracle_variant;
+}
+
+/* The oracle's GEMM: one oracle GEMV per token. */
+static void oracle_gemm(const tt_gemm_args *a, int32_t *dot, int r0, int r1)
+{
+    for (int t = 0; t < a->n; t++) {
+        tt_gemv_args g = {a->w, a->q + (size_t)t * a->ldq, NULL, a->sum_q[t], a->m, a->k};
+        oracle_gemv(&g, dot + (size_t)t * a->m, r0, r1);
+    }
+}
+
+static const tt_variant oracle_gemm_variant = {
+    .name = "plan_oracle_i2s_gemm", .fmt = TT_FMT_I2S, .isa = TT_ISA_SCALAR, .layout = TT_LAYOUT_I2S, .exact = true,
+    .act_min = -128, .act_max = 127, .row_align = 1, .k_align = 128, .k_max = TT_K_MAX, .p = {.rows = 1, .n = 1},
+    .op = TT_OP_GEMM, .gemm = oracle_gemm};
+
+static const tt_variant *oracle_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
+{
+    if (fmt != TT_FMT_I2S || tt_fmt_check_shape(fmt, m, k)) return NULL;
+    return &oracle_gemm_variant;
+}
+static size_t oracle_packed_size(const tt_variant *v, int m, int k) { return tt_fmt_size(v->fmt, m, k); }
+static tt_status oracle_pack(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len)
+{
+    return tt_fmt_pack(v->fmt, w, dst, len);
+}
+static size_t oracle_ws_size(const tt_variant *v, int k) { return 0; }
+
+const tt_plan_backend tt_plan_backend_oracle = {"oracle", oracle_select, oracle_packed_size, oracle_pack,
+                                                oracle_ws_size, oracle_select_gemm};
+
+/* ---- the registry backend ---- */
+static const tt_variant *registry_select_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv)
+{
+    return tt_pick_gemm(fmt, m, k, threads, gemv, NULL, 0);
+}
+
+const tt_plan_backend tt_plan_backend_registry = {"registry", tt_pick, tt_variant_packed_size, tt_variant_pack,
+                                                  tt_variant_ws_size, registry_select_gemm};
+
+/* ---- plans ---- */
+void tt_plan_free(tt_plan *p)
+{
+    if (!p) return;
+    tt_free(p->packed);
+    tt_free(p->ws);
+    tt_free(p->packed_g_own);
+    memset(p, 0, sizeof *p);
+}
+
+tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, int threads, int batch, const tt_plan_backend *be)
+{
+    if (!p || !w) return tt_fail(TT_ERR_NULL, "tt_plan_create: NULL argument");
+    memset(p, 0, sizeof *p);
+    if (threads < 1) return tt_fail(TT_ERR_VALUE, "tt_plan_create: threads = %d", threads);
+    p->be = be = be ? be : &tt_plan_backend_registry;
+    p->fmt = fmt, p->m = w->m, p->k = w->k, p->threads = threads;
+    p->v = be->select(fmt, w->m, w->k, threads);
+    if (!p->v)
+        return tt_fail(TT_ERR_UNSUPPORTED, "backend %s has no kernel for %s %dx%d", be->name, tt_fmt_name(fmt), w->m,
+                       w->k);
+    tt_status st = TT_OK;
+    p->packed_bytes = be->packed_size(p->v, w->m, w->k);
+    p->packed = p->packed_bytes ? tt_alloc(p->packed_bytes) : NULL;
+    size_t ws = be->ws_size(p->v, w->k);
+    p->ws = ws ? tt_alloc(ws) : NULL;
+    if (!p->packed || (ws && !p->ws)) st = tt_fail(TT_ERR_NOMEM, "no memory to pack %dx%d", w->m, w->k);
+    else if ((st = be->pack(p->v, w, p->packed, p->packed_bytes))) st = tt_fail_prefix(st, "packing for %s", p->v->name);
+    /* The GEMM kernel reads the GEMV kernel's copy when the layouts agree, else a second copy in its own layout
+     * (the backend only picks one that needs it where that is worth it: tt_pick_gemm). */
+    p->vg = !st && batch > 1 && be->select_gemm ? be->select_gemm(fmt, w->m, w->k, threads, p->v) : NULL;
+    if (p->vg && tt_variant_layouts_agree(p->vg, p->v)) {
+        p->packed_g = p->packed;
+    } else if (p->vg) {
+        p->packed_g_bytes = be->packed_size(p->vg, w->m, w->k);
+        p->packed_g_own = p->packed_g_bytes ? tt_alloc(p->packed_g_bytes) : NULL;
+        if (!p->packed_g_own) st = tt_fail(TT_ERR_NOMEM, "no memory to pack for %s", p->vg->name);
+        else if ((st = be->pack(p->vg, w, p->packed_g_own, p->packed_g_bytes)))
+            st = tt_fail_prefix(st, "packing for %s", p->vg->name);
+        p->packed_g = p->packed_g_own;
+    }
+    if (st) tt_plan_free(p);
+    return st;
+}
+
+size_t tt_plan_bytes(const tt_plan *p) { return p->packed_bytes + p->packed_g_bytes; }
+
+static int align_of(const tt_variant *v) { return v && v->row_align > 0 ? v->row_align : 1; }
+
+void tt_plan_split(const tt_plan *p, int tid, int nth, int *r0, int *r1)
+{
+    tt_split_even(p->m, align_of(p->v), tid, nth, r0, r1);
+}
+
+void tt_plan_split_gemm(const tt_plan *p, int tid, int nth, int *r0, int *r1)
+{
+    int a = align_of(p->vg); /* a GEMM kernel's block of rows may exceed its layout's alignment */
+    tt_split_even(p->m, p->vg && p->vg->p.rows > a ? p->vg->p.rows : a, tid, nth, r0, r1);
+}
+
+void tt_plan_prep(const tt_plan *p, const int8_t *q)
+{
+    if (p->v->prep) p->v->prep(q, p->k, p->ws);
+}
+
+void tt_plan_gemv(const tt_plan *p, const int8_t *q, int32_t sum_q, int32_t *dot, int r0, int r1)
+{
+    tt_gemv_args a = {p->packed, q, p->ws, sum_q, p->m, p->k};
+    p->v->gemv(&a, dot, r0, r1);
+}
+
+void tt_plan_gemm(const tt_plan *p, const int8_t *q, size_t ldq, const void *ws, const int32_t *sum_q, int n,
+                  int32_t *dot, int r0, int r1)
+{
+    tt_gemm_args a = {p->packed_g, q, ldq, p->vg->prep ? ws : NULL, sum_q, p->m, p->k, n};
+    p->vg->gemm(&a, dot, r0, r1);
+}

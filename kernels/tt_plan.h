@@ -1,0 +1,78 @@
+/* tt_plan.h — a plan: how one ternary matrix is run, decided once (in the spirit of an FFTW plan or a BLIS
+ * context). Created for (format, m x k, threads, batch) from the matrix's trits, it owns
+ *   - the GEMV kernel (decode) and, when batch > 1, the GEMM kernel (batched prefill), both chosen by the plan's
+ *     backend: the registry's picks read the wisdom (tt_pick / tt_pick_gemm: the tuned winner for this shape and
+ *     thread count, else the static default; a second packed copy for the GEMM only where the tuner measured it
+ *     TT_GEMM_SECOND_COPY_GAIN faster), or the scalar oracle (tests);
+ *   - the packed bytes in the GEMV kernel's layout, and the GEMM kernel's own copy only when its layout differs;
+ *   - the per-token workspace of the GEMV kernel's activation prep;
+ *   - the thread split: rows in blocks of the kernel's row alignment, evenly over the threads.
+ * A plan is read-only once created, except its workspace, which tt_plan_prep writes for the next tt_plan_gemv
+ * calls (one token at a time per plan). The model (model/), its tests and the verbs run every ternary product
+ * through plans. */
+#ifndef TT_PLAN_H
+#define TT_PLAN_H
+
+#include "tt_registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where a plan's decisions come from. select: the GEMV kernel; select_gemm: the GEMM kernel next to that GEMV
+ * kernel (NULL: no batched path); packed_size / pack / ws_size: the kernel's layout and workspace. */
+typedef struct tt_plan_backend {
+    const char *name;
+    const tt_variant *(*select)(tt_fmt fmt, int m, int k, int threads);
+    size_t (*packed_size)(const tt_variant *v, int m, int k);
+    tt_status (*pack)(const tt_variant *v, const tt_tern *w, uint8_t *dst, size_t len);
+    size_t (*ws_size)(const tt_variant *v, int k);
+    const tt_variant *(*select_gemm)(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv);
+} tt_plan_backend;
+
+/* The registry through the wisdom (tt_pick, tt_pick_gemm; TRITUNE_KERNEL / TRITUNE_GEMM_KERNEL honoured). */
+extern const tt_plan_backend tt_plan_backend_registry;
+/* A scalar kernel reading plain I2_S through the format oracle (slow, always right), GEMV and GEMM. */
+extern const tt_plan_backend tt_plan_backend_oracle;
+
+typedef struct tt_plan {
+    tt_fmt fmt;
+    int m, k, threads;
+    const tt_plan_backend *be;
+    const tt_variant *v;     /* GEMV kernel */
+    uint8_t *packed;         /* packed_bytes in v's layout (tt_alloc'd) */
+    size_t packed_bytes;
+    void *ws;                /* v's per-token prep workspace (NULL: none) */
+    const tt_variant *vg;    /* GEMM kernel for batched prefill (NULL: none, or batch 1) */
+    const uint8_t *packed_g; /* vg's bytes: == packed when the layouts agree, else packed_g_own */
+    uint8_t *packed_g_own;   /* the second copy, only when vg's layout differs */
+    size_t packed_g_bytes;   /* its size (0 when shared) */
+} tt_plan;
+
+/* Plan w (fmt, w->m x w->k) for `threads` threads; batch > 1 also plans the GEMM. be NULL: the registry. On error
+ * the plan is empty (tt_plan_free is still fine) and tt_last_error says why. */
+tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, int threads, int batch, const tt_plan_backend *be);
+void tt_plan_free(tt_plan *p);
+
+/* Bytes the plan keeps (its packed copies). */
+size_t tt_plan_bytes(const tt_plan *p);
+
+/* The thread split: thread tid of nth gets rows [r0, r1), aligned to the GEMV kernel's row alignment (the GEMM
+ * kernel's alignment or row block, whichever is larger). */
+void tt_plan_split(const tt_plan *p, int tid, int nth, int *r0, int *r1);
+void tt_plan_split_gemm(const tt_plan *p, int tid, int nth, int *r0, int *r1);
+
+/* Decode: tt_plan_prep once per token (the kernel's activation prep into the plan's workspace, if it has one),
+ * then tt_plan_gemv on any row ranges: dot[r] = Σ_j T[r][j]·q[j] for r in [r0, r1), exact int32. */
+void tt_plan_prep(const tt_plan *p, const int8_t *q);
+void tt_plan_gemv(const tt_plan *p, const int8_t *q, int32_t sum_q, int32_t *dot, int r0, int r1);
+
+/* Prefill: n tokens at stride ldq (ws: the GEMM kernel's prep of them when vg->prep, else NULL);
+ * dot[t·m + r] for r in [r0, r1). */
+void tt_plan_gemm(const tt_plan *p, const int8_t *q, size_t ldq, const void *ws, const int32_t *sum_q, int n,
+                  int32_t *dot, int r0, int r1);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
