@@ -64,18 +64,21 @@ void tt_profile_free(tt_profile *p)
     memset(p, 0, sizeof *p);
 }
 
-tt_prof_gemm *tt_profile_add_gemm(tt_profile *p)
-{
-    if (p->ng == p->gcap) {
-        int cap = p->gcap ? 2 * p->gcap : 16;
-        tt_prof_gemm *g = realloc(p->g, sizeof *g * (size_t)cap);
-        if (!g) return NULL;
-        p->g = g;
-        p->gcap = cap;
-    }
-    memset(&p->g[p->ng], 0, sizeof p->g[0]);
-    return &p->g[p->ng++];
-}
+/* Returns a zeroed new last element of a growing array arr (n used, room for cap), or NULL on OOM. */
+#define PROF_APPEND(arr, n, cap)                                                                                       \
+    do {                                                                                                               \
+        if ((n) == (cap)) {                                                                                            \
+            int c_ = (cap) ? 2 * (cap) : 16;                                                                           \
+            void *g_ = realloc((arr), sizeof *(arr) * (size_t)c_);                                                     \
+            if (!g_) return NULL;                                                                                      \
+            (arr) = g_;                                                                                                \
+            (cap) = c_;                                                                                                \
+        }                                                                                                              \
+        memset(&(arr)[(n)], 0, sizeof *(arr));                                                                         \
+        return &(arr)[(n)++];                                                                                          \
+    } while (0)
+
+tt_prof_gemm *tt_profile_add_gemm(tt_profile *p) { PROF_APPEND(p->g, p->ng, p->gcap); }
 
 const tt_prof_gemm *tt_profile_find_gemm(const tt_profile *p, int m, int k, int threads)
 {
@@ -84,18 +87,7 @@ const tt_prof_gemm *tt_profile_find_gemm(const tt_profile *p, int m, int k, int 
     return NULL;
 }
 
-tt_prof_head *tt_profile_add_head(tt_profile *p)
-{
-    if (p->nh == p->hcap) {
-        int cap = p->hcap ? 2 * p->hcap : 8;
-        tt_prof_head *h = realloc(p->h, sizeof *h * (size_t)cap);
-        if (!h) return NULL;
-        p->h = h;
-        p->hcap = cap;
-    }
-    memset(&p->h[p->nh], 0, sizeof p->h[0]);
-    return &p->h[p->nh++];
-}
+tt_prof_head *tt_profile_add_head(tt_profile *p) { PROF_APPEND(p->h, p->nh, p->hcap); }
 
 const tt_prof_head *tt_profile_find_head(const tt_profile *p, const char *kind, int m, int k, int threads)
 {
@@ -105,18 +97,7 @@ const tt_prof_head *tt_profile_find_head(const tt_profile *p, const char *kind, 
     return NULL;
 }
 
-tt_prof_entry *tt_profile_add(tt_profile *p)
-{
-    if (p->n == p->cap) {
-        int cap = p->cap ? 2 * p->cap : 16;
-        tt_prof_entry *e = realloc(p->e, sizeof *e * (size_t)cap);
-        if (!e) return NULL;
-        p->e = e;
-        p->cap = cap;
-    }
-    memset(&p->e[p->n], 0, sizeof p->e[0]);
-    return &p->e[p->n++];
-}
+tt_prof_entry *tt_profile_add(tt_profile *p) { PROF_APPEND(p->e, p->n, p->cap); }
 
 const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int threads, const char *regime)
 {
