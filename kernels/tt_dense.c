@@ -561,10 +561,12 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
     return NULL;
 }
 
-/* Without a race: 4 rows (2 for AVX2), one block ahead, on the widest usable ISA. */
+/* Without a tuned winner (tt_pick_head): f16 one row at a time, one block ahead, through AVX2+F16C even where
+ * AVX-512 is usable (the f16 head is a pure stream; the tuner's head race found the single-stream AVX2 member the
+ * faster one where it was measured, docs/MEASUREMENT.md); i8 4 rows on AVX-512. */
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
 {
-    static const char *const pref[2][3] = {{"head_f16_r4_p1__avx512f", "head_f16_r2_p1__avx2", "head_f16_portable"},
+    static const char *const pref[2][3] = {{"head_f16_r1_p1__avx2", "head_f16_portable", NULL},
                                            {"head_i8_r4_p1__avx512f", "head_i8_portable", NULL}};
     for (int i = 0; i < 3 && pref[kind][i]; i++) {
         const tt_dense_variant *v = tt_dense_variant_find(pref[kind][i]);
