@@ -26,7 +26,7 @@ typedef enum tt_rope_type { TT_ROPE_NEOX = 0 } tt_rope_type;
 typedef enum tt_norm_kind { TT_NORM_RMS_SUBLN = 0 } tt_norm_kind;
 
 /* The architectures this model runs, one row each: what llama.cpp (and bitnet.cpp's fork of it) computes for that
- * general.architecture value. Read from the table in model.c; nothing else decides these. */
+ * general.architecture value. Read from the table in load.c; nothing else decides these. */
 typedef struct tt_model_arch {
     const char *name;  /* general.architecture, also the prefix of its metadata keys */
     tt_rope_type rope;
@@ -115,31 +115,27 @@ typedef struct tt_model_weights {
 
 /* Activations for one token, plus the KV cache (f32). */
 typedef struct tt_run_state {
-    float *x;       /* (dim) residual stream */
-    float *xb;      /* (max(dim, hidden_dim)) normalized input / attention output */
-    float *xb2;     /* (dim) output of o_proj / down_proj before the residual add */
-    float *q;       /* (n_heads*head_dim) */
-    float *hb, *hb2; /* (hidden_dim) gate, up */
+    /* Per-token rows: cap tokens (1 for decode; m->batch once a batched prefill has run), row t of each at t times
+     * its width. Decode uses row 0. */
+    int cap;
+    size_t ldq;     /* stride of xq and ws: max(dim, hidden_dim) rounded up to 64 */
+    float *x;       /* (cap, dim) residual streams */
+    float *xb;      /* (cap, max(dim, hidden_dim)) normalized inputs; the attention's outputs at stride n_heads*head_dim */
+    float *xb2;     /* (cap, dim) output of o_proj / down_proj before the residual add */
+    float *q;       /* (cap, n_heads*head_dim) */
+    float *hb, *hb2; /* (cap, hidden_dim) gate, up */
+    float *rope_cs; /* (cap, rope_dim) cos then sin of each frequency at each token's position (tt_rope_cache) */
+    int8_t *xq;     /* (cap, ldq) quantized activations */
+    void *ws;       /* (cap, ldq) + 64: prepped activations for GEMM kernels with a prep */
+    float *a_s;     /* (cap) activation scales */
+    int32_t *sum_q; /* (cap) */
+    int32_t *dot;   /* (cap, max rows of a linear group) exact integer dots */
+    /* Independent of the number of tokens */
     float *att;     /* (n_heads, n_ctx) scores */
-    float *rope_cs; /* (rope_dim) cos then sin of each frequency at the current position (decode, tt_rope_cache) */
     float *logits;  /* (vocab) */
     int8_t *head_q;  /* (dim) the LM head's input quantized to q8_0 blocks, for a q8_0 head in the file */
     float *head_d;   /* (dim / 32) their scales (f16 values) */
-    int8_t *xq;     /* (max(dim, hidden_dim)) quantized activations */
-    int32_t *dot;   /* (max rows of any linear) exact integer dots */
-    float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim) */
-    /* Batched prefill (allocated at the first tt_model_prefill): B = batch tokens, row t of each at t * width */
-    float *bx;      /* (B, dim) residual streams */
-    float *bxb;     /* (B, max(dim, hidden_dim)) normalized inputs / attention outputs */
-    float *bxb2;    /* (B, dim) */
-    float *bq, *bk, *bv; /* (B, n_heads*head_dim), (B, kvd), (B, kvd) */
-    float *bhb, *bhb2;   /* (B, hidden_dim) */
-    int8_t *bxq;    /* (B, ldq) quantized activations, ldq = max(dim, hidden_dim) rounded up to 64 */
-    void *bws;      /* (B, ldq) + 64: per-token prepped activations for GEMM kernels with a prep */
-    float *ba_s;    /* (B) activation scales */
-    int32_t *bsum_q; /* (B) */
-    int32_t *bdot;  /* (B, max rows of a linear group) */
-    float *brope_cs; /* (B, rope_dim) RoPE cos/sin of each token's position (tt_rope_cache) */
+    float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim): the rows of n tokens are consecutive */
 } tt_run_state;
 
 typedef struct tt_model_opts {

@@ -1,4 +1,4 @@
-/* model_ref.c — the float reference for tests. It shares only the config reader with model.c: ternary weights
+/* model_ref.c — the float reference for tests. It shares only the config reader with the model (load.c): ternary weights
  * are dequantized to f32 matrices of trits (plus s_w), arithmetic is f32, and the one modelled quantization is the
  * per-token int8 activation quantizer in front of every ternary linear. It has no KV cache and works layer by
  * layer over the whole sequence (prefill style, causal mask), so it also checks the fast path's incremental cache.
@@ -198,7 +198,7 @@ static void ref_f16(float *x, int n)
     for (int i = 0; i < n; i++) x[i] = tt_half_to_float(tt_float_to_half(x[i]));
 }
 
-/* NEOX RoPE (model.c's top comment): in each head, element i turns with element i + rope_dim/2; the angles are
+/* NEOX RoPE (forward.c's top comment): in each head, element i turns with element i + rope_dim/2; the angles are
  * tt_rope_cache's (ggml's recurrence), the rotation written out here on its own. */
 static void ref_rope(float *v, int n_heads, int hd, int rope_dim, int pos, float theta, float *cs)
 {

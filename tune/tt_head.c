@@ -29,7 +29,7 @@ static void head_rows(void *ctx, int tid, int nth)
 {
     const head_arg *a = ctx;
     int r0, r1;
-    tt_split_even(a->m, 64, tid, nth, &r0, &r1); /* the model's split of the head (model/model.c, head_worker) */
+    tt_split_even(a->m, 64, tid, nth, &r0, &r1); /* the model's split of the head (model/head.c, head_worker) */
     if (a->v->kind == TT_DENSE_F16) a->v->f16((const uint16_t *)a->cur_w, a->x, a->k, a->y, r0, r1);
     else a->v->i8((const int8_t *)a->cur_w, a->cur_s, a->x, a->k, a->y, r0, r1);
 }

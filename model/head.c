@@ -1,0 +1,208 @@
+/* head.c — the LM head: logits = E · (rmsnorm(x)·output_norm), E = token_embd (tied, as in llama.cpp's and
+ * bitnet.cpp's bitnet graphs). Its kernel is a member of the head family (kernels/tt_dense.h) picked from the
+ * wisdom (tt_pick_head: the tuner races the heads like any other kernel); nothing is timed at load. The input is
+ * rounded as llama.cpp's product with token_embd rounds it (f16 for an f16 head, q8_0 blocks for a q8_0 head). */
+#include "model_int.h"
+#include "tt_baked.h"
+#include "tt_errctx.h"
+#include "tt_half.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t model_head_row_bytes(const tt_model *m)
+{
+    const tt_gguf_tensor *te = m->w.token_embd;
+    int dim = m->config.dim;
+    if (m->lm_head == TT_LM_HEAD_Q8) return (size_t)dim + 4;
+    return te->type == TT_GGML_F32 ? (size_t)dim * 4 : te->type == TT_GGML_F16 ? (size_t)dim * 2
+                                                                             : (size_t)dim / 32 * TT_Q8_0_BYTES;
+}
+
+tt_status model_head_build_q8(tt_model *m)
+{
+    int V = m->config.vocab_size, D = m->config.dim;
+    m->w.head_q8 = tt_alloc((size_t)V * D);
+    m->w.head_q8_scale = tt_alloc((size_t)V * sizeof(float));
+    float *row = malloc((size_t)D * sizeof *row);
+    if (!m->w.head_q8 || !m->w.head_q8_scale || !row) {
+        free(row);
+        return tt_fail(TT_ERR_NOMEM, "LM head q8: no memory for %dx%d", V, D);
+    }
+    for (int r = 0; r < V; r++) { /* absmax per row: s = max|e|/127, q = round(e/s) */
+        model_embed_row(m->w.token_embd, D, r, row);
+        float amax = 0;
+        for (int i = 0; i < D; i++) amax = fmaxf(amax, fabsf(row[i]));
+        float s = amax / 127.0f, inv = s > 0 ? 1.0f / s : 0.0f;
+        int8_t *q = m->w.head_q8 + (size_t)r * D;
+        for (int i = 0; i < D; i++) q[i] = (int8_t)lrintf(row[i] * inv);
+        m->w.head_q8_scale[r] = s;
+    }
+    free(row);
+    return TT_OK;
+}
+void model_embed_row(const tt_gguf_tensor *te, int dim, int token, float *x)
+{
+    if (te->type == TT_GGML_F32) {
+        memcpy(x, te->data + (size_t)token * dim * 4, (size_t)dim * 4);
+    } else if (te->type == TT_GGML_F16) {
+        const uint16_t *p = (const uint16_t *)(te->data + (size_t)token * dim * 2); /* data is 32-byte aligned */
+        for (int i = 0; i < dim; i++) x[i] = tt_half_to_float_vec(p[i]);
+    } else { /* q8_0 */
+        const uint8_t *p = te->data + (size_t)token * (dim / 32) * TT_Q8_0_BYTES;
+        for (int b = 0; b < dim / 32; b++, p += TT_Q8_0_BYTES) {
+            float d = tt_half_to_float_vec((uint16_t)(p[0] | p[1] << 8));
+            for (int i = 0; i < 32; i++) x[b * 32 + i] = d * (float)(int8_t)p[2 + i];
+        }
+    }
+}
+
+/* TRITUNE_HEAD_KERNEL, checked before the weights are loaded (a typo should not cost a load). */
+tt_status model_head_forced(tt_dense_kind kind, const tt_dense_variant **out)
+{
+    const char *forced = getenv("TRITUNE_HEAD_KERNEL");
+    *out = NULL;
+    if (!forced || !*forced) return TT_OK;
+    const tt_dense_variant *v = tt_dense_variant_find(forced);
+    if (!v || v->kind != kind || !tt_dense_variant_usable(v))
+        return tt_fail(TT_ERR_VALUE, "TRITUNE_HEAD_KERNEL=%s: %s", forced,
+                       !v ? "no such head kernel" : v->kind != kind ? "not a kernel for this LM-head format"
+                                                                     : "needs an ISA this CPU lacks");
+    *out = v;
+    return TT_OK;
+}
+
+/* The LM head's input as llama.cpp's product with token_embd sees it: converted to f16 for an f16 head, to q8_0
+ * blocks for a q8_0 head (tt_run_state.head_q/head_d); as it is for f32 and for the requantized q8 head. */
+static void quant_q8_0(const float *x, int n, int8_t *q, float *d); /* below, with the row dots */
+static void head_input(tt_model *m, float *x)
+{
+    if (m->lm_head != TT_LM_HEAD_FILE) return;
+    if (m->w.token_embd->type == TT_GGML_F16) tt_dense_round_f16(x, m->config.dim);
+    else if (m->w.token_embd->type == TT_GGML_Q8_0) quant_q8_0(x, m->config.dim, m->s.head_q, m->s.head_d);
+}
+
+/* LM-head row dots. The row streams from memory once per token (657 MB for 2B4T in f16), so these loops must
+ * vectorize: LANES independent partial sums (a float reduction does not vectorize without reassociation). */
+#define LANES 16
+
+static float sum_lanes(const float *l)
+{
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++) s += l[j];
+    return s;
+}
+
+static float dot_f32(const float *w, const float *x, int n)
+{
+    float l[LANES] = {0};
+    for (int i = 0; i < n; i += LANES)
+        for (int j = 0; j < LANES; j++) l[j] += w[i + j] * x[i + j];
+    return sum_lanes(l);
+}
+
+/* A q8_0 row times the head input in q8_0 blocks (head_input): per block the exact integer dot, scaled by the
+ * product of the two f16 block scales, as ggml's q8_0 x q8_0 dot. */
+static float dot_q8_0(const uint8_t *p, const int8_t *xq, const float *xd, int n)
+{
+    float acc = 0.0f;
+    for (int b = 0; b < n / 32; b++, p += TT_Q8_0_BYTES) {
+        float d = tt_half_to_float_vec((uint16_t)(p[0] | p[1] << 8));
+        int32_t isum = 0;
+        for (int j = 0; j < 32; j++) isum += (int8_t)p[2 + j] * xq[32 * b + j];
+        acc += (d * xd[b]) * (float)isum;
+    }
+    return acc;
+}
+
+/* The head input in q8_0 blocks of 32, as ggml quantizes the other operand of a q8_0 product: d = max|x| / 127
+ * stored as f16, q = x · (127 / max|x|) rounded to nearest even. */
+static void quant_q8_0(const float *x, int n, int8_t *q, float *d)
+{
+    for (int b = 0; b < n / 32; b++) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * b + j]));
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        d[b] = tt_half_to_float(tt_float_to_half(amax / 127.0f));
+        for (int j = 0; j < 32; j++) q[32 * b + j] = (int8_t)nearbyintf(x[32 * b + j] * id);
+    }
+}
+
+typedef struct head_job {
+    const tt_model *m;
+    const float *x;
+    const tt_dense_variant *v; /* the head kernel (f16 and q8 heads), NULL for f32 / q8_0 file heads */
+} head_job;
+
+static void head_worker(void *ctx, int tid, int nth)
+{
+    const head_job *j = ctx;
+    const tt_model *m = j->m;
+    const tt_gguf_tensor *te = m->w.token_embd;
+    int D = m->config.dim, r0, r1;
+    float *logits = m->s.logits;
+    tt_split_even(m->config.vocab_size, 64, tid, nth, &r0, &r1);
+    /* f16 and 8-bit heads: a member of the head family (kernels/tt_dense.h, model_head_pick); all give the bits of
+     * the portable order, as the loops below do for the other file types */
+    if (j->v && j->v->kind == TT_DENSE_I8) {
+        j->v->i8(m->w.head_q8, m->w.head_q8_scale, j->x, D, logits, r0, r1);
+        return;
+    }
+    if (j->v) {
+        j->v->f16((const uint16_t *)te->data, j->x, D, logits, r0, r1);
+        return;
+    }
+    for (int r = r0; r < r1; r++) {
+        if (te->type == TT_GGML_F32)
+            logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
+        else
+            logits[r] = dot_q8_0(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, m->s.head_q, m->s.head_d, D);
+    }
+}
+
+/* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise tt_pick_head: the tuner's head winner for
+ * this head (kind, vocab x dim, threads) from the wisdom or the baked table, else the static default. Nothing is
+ * timed at load. */
+tt_status model_head_pick(tt_model *m)
+{
+    const tt_gguf_tensor *te = m->w.token_embd;
+    tt_dense_kind kind = m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : TT_DENSE_F16;
+    m->head_v = NULL;
+    if (kind == TT_DENSE_F16 && te->type != TT_GGML_F16) {
+        snprintf(m->head_note, sizeof m->head_note, "portable loop (%s head in the file)", tt_ggml_type_name(te->type));
+        return TT_OK;
+    }
+    const tt_dense_variant *v = NULL;
+    tt_status st = model_head_forced(kind, &v);
+    if (st) return st;
+    if (v) {
+        m->head_v = v;
+        snprintf(m->head_note, sizeof m->head_note, "%s (TRITUNE_HEAD_KERNEL)", v->name);
+        return TT_OK;
+    }
+    char why[120];
+    m->head_v = tt_pick_head(kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why);
+    snprintf(m->head_note, sizeof m->head_note, "%s (%s)", m->head_v->name, why);
+    return TT_OK;
+}
+
+int tt_argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
+
+
+void model_head_logits(tt_model *m, const float *x, bool prof)
+{
+    tt_run_state *s = &m->s;
+    model_rmsnorm(s->xb, x, m->w.output_norm, m->config.dim, m->config.norm_eps);
+    model_prof_mark(m, prof, TT_PROF_ELEMWISE);
+    head_input(m, s->xb);
+    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v});
+    model_prof_mark(m, prof, TT_PROF_HEAD);
+}

@@ -1,0 +1,60 @@
+/* model_int.h — what the model's own files share (not installed, not for callers of model.h).
+ *
+ *   load.c     config, architecture table, weights (plans), run state, open/close
+ *   forward.c  the layer, written once for n tokens, and tt_model_forward (decode: n = 1)
+ *   prefill.c  tt_model_prefill: chunks of m->batch tokens through the same layer
+ *   head.c     the LM head: its kernel (tt_pick_head), the input rounding llama.cpp applies, the row dots
+ *
+ * Data flows load → forward/prefill → head; no file calls back into one before it. */
+#ifndef TT_MODEL_INT_H
+#define TT_MODEL_INT_H
+
+#include "model.h"
+#include "tt_dense.h"
+
+#include <math.h>
+#include <time.h>
+
+/* load.c: the per-token buffers hold at least n rows (1 from tt_model_open; grown to m->batch by the first
+ * batched prefill). */
+tt_status model_state_reserve(tt_model *m, int n);
+
+/* forward.c: embed tokens[0..n) at positions pos0.. and run every layer on them (one GEMV per linear when n = 1,
+ * one GEMM per linear otherwise); the residual streams end in m->s.x, row t at t·dim. prof: mark decode phases. */
+void model_step(tt_model *m, const int *tokens, int n, int pos0, bool prof);
+
+/* head.c */
+tt_status model_head_forced(tt_dense_kind kind, const tt_dense_variant **out); /* TRITUNE_HEAD_KERNEL */
+tt_status model_head_pick(tt_model *m);
+tt_status model_head_build_q8(tt_model *m);   /* the requantized 8-bit head (--lm-head q8) */
+size_t model_head_row_bytes(const tt_model *m);
+/* m->s.logits = E · (rmsnorm(x)·output_norm), x one residual stream (dim) */
+void model_head_logits(tt_model *m, const float *x, bool prof);
+void model_embed_row(const tt_gguf_tensor *te, int dim, int token, float *x);
+
+/* o = x / sqrt(mean(x²) + eps) · w, in tt_dense_dot_f32's order (the float reference sums the same way). */
+static inline void model_rmsnorm(float *o, const float *x, const float *w, int n, float eps)
+{
+    float ss = tt_dense_dot_f32(x, x, n);
+    float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    tt_dense_scale_mul(o, x, inv, w, n); /* o[i] = x[i] * inv * w[i] */
+}
+
+/* ---- decode profile (tt_model.prof): wall time on the calling thread between marks ---- */
+static inline long model_prof_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* time since the last mark goes to phase p */
+static inline void model_prof_mark(tt_model *m, bool prof, tt_prof_phase p)
+{
+    if (!prof) return;
+    long t = model_prof_now();
+    m->prof_ns[p] += (double)(t - m->prof_t);
+    m->prof_t = t;
+}
+
+#endif
