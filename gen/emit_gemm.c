@@ -80,23 +80,18 @@ static void row_addr(char *buf, size_t n, const gen_variant *v, int i, int R, in
     else snprintf(buf, n, "w%d + %s", i, j);
 }
 
+/* One step's hints (gen_prefetch): the interleaved tile's R vectors, or each row's vector. */
 static void emit_pf(FILE *o, const gen_variant *v, int R, int vb, const char *ind, int arm)
 {
     const tt_params *p = &v->x.p;
-    if (!p->pf) return;
-    const char *fmt = arm ? "%s__builtin_prefetch((const void *)(%s), 0, 3);\n"
-                          : "%s_mm_prefetch((const char *)(%s), _MM_HINT_T0);\n";
-    char a[128];
+    char base[64];
     if (p->il) {
-        int lines = R * vb / 64 > 0 ? R * vb / 64 : 1;
-        for (int l = 0; l < lines; l++) {
-            snprintf(a, sizeof a, "t + (size_t)j * %d + %d", R, p->pf + 64 * l);
-            fprintf(o, fmt, ind, a);
-        }
+        snprintf(base, sizeof base, "t + (size_t)j * %d", R);
+        gen_prefetch(o, ind, arm, base, p->pf, R * vb);
     } else {
         for (int i = 0; i < R; i++) {
-            snprintf(a, sizeof a, "w%d + j + %d", i, p->pf);
-            fprintf(o, fmt, ind, a);
+            snprintf(base, sizeof base, "w%d + j", i);
+            gen_prefetch(o, ind, arm, base, p->pf, vb);
         }
     }
 }

@@ -78,28 +78,19 @@ static void waddr(char *buf, size_t n, const gen_variant *v, int i, int u, int v
     else snprintf(buf, n, "w%d + j + %d", i, u * vb);
 }
 
+/* One step's hints (gen_prefetch): the interleaved tile's R·U vectors, or each row's U vectors. */
 static void emit_prefetch(FILE *o, const gen_variant *v, int R, int vb, const char *ind, int arm)
 {
     const tt_params *p = &v->x.p;
-    if (!p->pf) return;
-    const char *pf = arm ? "__builtin_prefetch((const void *)(%s), 0, 3);\n" : "_mm_prefetch((const char *)(%s), _MM_HINT_T0);\n";
-    char a[128];
+    char base[64];
     if (p->il) {
-        int lines = R * p->unroll * vb / 64;
-        if (lines < 1) lines = 1;
-        for (int l = 0; l < lines; l++) {
-            snprintf(a, sizeof a, "t + (size_t)j * %d + %d", R, p->pf + 64 * l);
-            fprintf(o, "%s", ind);
-            fprintf(o, pf, a);
-        }
+        snprintf(base, sizeof base, "t + (size_t)j * %d", R);
+        gen_prefetch(o, ind, arm, base, p->pf, R * p->unroll * vb);
     } else {
-        int lines = (p->unroll * vb + 63) / 64;
-        for (int i = 0; i < R; i++)
-            for (int l = 0; l < lines; l++) {
-                snprintf(a, sizeof a, "w%d + j + %d", i, p->pf + 64 * l);
-                fprintf(o, "%s", ind);
-                fprintf(o, pf, a);
-            }
+        for (int i = 0; i < R; i++) {
+            snprintf(base, sizeof base, "w%d + j", i);
+            gen_prefetch(o, ind, arm, base, p->pf, p->unroll * vb);
+        }
     }
 }
 

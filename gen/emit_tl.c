@@ -302,9 +302,7 @@ static void emit_x86_join(FILE *o, const gen_x86 *X, int c, const char *l, const
 
 static void emit_x86_prefetch(FILE *o, const gen_variant *v, const char *ptr, const char *ind)
 {
-    if (!v->x.p.pf) return;
-    for (int l = 0; l < (v->x.p.bm + 63) / 64; l++)
-        fprintf(o, "%s_mm_prefetch((const char *)(%s + %d), _MM_HINT_T0);\n", ind, ptr, v->x.p.pf + 64 * l);
+    gen_prefetch(o, ind, 0, ptr, v->x.p.pf, v->x.p.bm); /* one plane: bm bytes */
 }
 
 /* One pair-couple plane at x (bm bytes): TL1 pair tables at t (pairs 2c, 2c+1: 64 bytes). raw = vpermb: the
@@ -534,9 +532,7 @@ static void emit_neon_join(FILE *o, int c, const char *ind)
 
 static void emit_neon_prefetch(FILE *o, const gen_variant *v, const char *ind)
 {
-    if (!v->x.p.pf) return;
-    for (int l = 0; l < (v->x.p.bm + 63) / 64; l++)
-        fprintf(o, "%s__builtin_prefetch((const void *)(x + %d), 0, 3);\n", ind, v->x.p.pf + 64 * l);
+    gen_prefetch(o, ind, 1, "x", v->x.p.pf, v->x.p.bm);
 }
 
 static void emit_neon_pair_loop(FILE *o, const gen_variant *v, int cb, const char *wbase, const char *c1,

@@ -36,6 +36,11 @@ int gen_isa_vbytes(tt_isa isa); /* vector width in bytes: 64 for AVX-512, 32 for
 int gen_isa_is_x86(tt_isa isa);
 int gen_isa_is_arm(tt_isa isa);
 void gen_banner(FILE *o, const char *what);
+/* The one software-prefetch policy of every emitter (the p parameter, GRAMMAR.md): a step that consumes `bytes`
+ * bytes of a weight stream at byte pointer expression `base` requests the 64-byte lines `pf` bytes ahead of them,
+ * one hint per line (at least one), for reading into all cache levels: x86 _mm_prefetch(T0), ARM
+ * __builtin_prefetch(p, 0, 3). pf = 0 emits nothing. */
+void gen_prefetch(FILE *o, const char *ind, int arm, const char *base, int pf, int bytes);
 /* The x86 spelling of the vector operations, one table per vector width (AVX2 / AVX-VNNI: 256 bits; AVX-512: 512),
  * shared by every emitter. hsum: the horizontal int32 sum (tt_hsum256 comes from gen_x86_hsum_prelude). */
 typedef struct gen_x86 {
