@@ -36,6 +36,7 @@ const char *tt_ggml_type_name(uint32_t t)
     case TT_GGML_F32: return "f32";
     case TT_GGML_F16: return "f16";
     case TT_GGML_Q8_0: return "q8_0";
+    case TT_GGML_Q6_K: return "q6_K";
     case TT_GGML_TQ1_0: return "tq1_0";
     case TT_GGML_TQ2_0: return "tq2_0";
     case TT_GGML_I2_S: return "i2_s";
@@ -76,6 +77,13 @@ size_t tt_ggml_nbytes(uint32_t type, int n_dims, const uint64_t *ne)
             return 0;
         }
         bytes = n / TT_Q8_0_BLOCK * TT_Q8_0_BYTES;
+        break;
+    case TT_GGML_Q6_K:
+        if (k % 256) {
+            tt_fail(TT_ERR_SHAPE, "q6_K needs ne0 %% 256 == 0 (blocks of 256), got ne0 = %llu", (unsigned long long)k);
+            return 0;
+        }
+        bytes = n / 256 * 210;
         break;
     case TT_GGML_TQ1_0:
     case TT_GGML_TQ2_0: /* ggml: rows of ne0 / 256 blocks (QK_K) of 54 / 66 bytes */

@@ -42,6 +42,7 @@ typedef enum tt_ggml_type {
     TT_GGML_F32 = 0,
     TT_GGML_F16 = 1,
     TT_GGML_Q8_0 = 8,  /* blocks of 32: f16 scale + 32 int8 = 34 bytes */
+    TT_GGML_Q6_K = 14, /* blocks of 256, 210 bytes (tt_q6k.h) */
     TT_GGML_TQ1_0 = 34, /* ggml (mainline and bitnet.cpp alike): blocks of 256 ternary weights, 54 bytes (tt_tq.h) */
     TT_GGML_TQ2_0 = 35, /* ggml: blocks of 256 ternary weights, 66 bytes (tt_tq.h) */
     TT_GGML_I2_S = 36, /* bitnet.cpp: M*K/4 bytes of 2-bit codes + 32-byte tail (f32 scale first) */

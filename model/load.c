@@ -306,8 +306,9 @@ static tt_status build_weights(tt_model *m)
         return tt_fail(TT_ERR_UNSUPPORTED, "tensor \"output.weight\": a separate LM head is not supported; BitNet's head is "
                        "tied to token_embd.weight (as in llama.cpp's and bitnet.cpp's bitnet graphs)");
     uint32_t et = te->type;
-    if (et != TT_GGML_F32 && et != TT_GGML_F16 && et != TT_GGML_Q8_0)
-        return tt_fail(TT_ERR_FORMAT, "token_embd.weight has type %s (f32, f16 or q8_0 expected)", tt_ggml_type_name(et));
+    if (et != TT_GGML_F32 && et != TT_GGML_F16 && et != TT_GGML_Q8_0 && et != TT_GGML_Q6_K)
+        return tt_fail(TT_ERR_FORMAT, "token_embd.weight has type %s (f32, f16, q8_0 or q6_K expected)",
+                       tt_ggml_type_name(et));
     if ((st = get_tensor(g, "token_embd.weight", et, (uint64_t)c->dim, (uint64_t)c->vocab_size, &w->token_embd)))
         return st;
     if ((st = build_norm(g, "output_norm.weight", c->dim, &w->output_norm))) return st;
@@ -416,9 +417,10 @@ static tt_status build_state(tt_model *m)
     s->logits = calloc((size_t)c->vocab_size, sizeof(float));
     s->head_q = malloc((size_t)c->dim);
     s->head_d = malloc((size_t)(c->dim / 32 + 1) * sizeof(float));
+    s->head_bsum = malloc((size_t)(c->dim / 16 + 1) * sizeof(int32_t));
     s->key_cache = calloc(cache, sizeof(float));
     s->value_cache = calloc(cache, sizeof(float));
-    if (!s->att || !s->logits || !s->head_q || !s->head_d || !s->key_cache || !s->value_cache)
+    if (!s->att || !s->logits || !s->head_q || !s->head_d || !s->head_bsum || !s->key_cache || !s->value_cache)
         return tt_fail(TT_ERR_NOMEM, "no memory for the run state (KV cache %zu MB for n_ctx %d)",
                        2 * cache * sizeof(float) >> 20, m->n_ctx);
     return model_state_reserve(m, 1);
@@ -481,6 +483,7 @@ static void free_state(tt_run_state *s)
     free(s->att);
     free(s->head_q);
     free(s->head_d);
+    free(s->head_bsum);
     free(s->logits);
     free(s->key_cache);
     free(s->value_cache);

@@ -13,6 +13,7 @@
  * float operations are the only ones shared). */
 #include "model.h"
 #include "tt_tq.h"
+#include "tt_q6k.h"
 #include "tt_dense.h"
 #include "tt_half.h"
 
@@ -37,6 +38,7 @@ struct tt_model_ref {
     float *embd; /* (vocab, dim) */
     bool head_f16; /* the tied head is f16 in the file: its input is rounded to f16, as llama.cpp converts it */
     bool head_q8_0; /* q8_0 in the file: the input goes to q8_0 blocks, the product is per block (ggml's) */
+    bool head_q6_k; /* q6_K in the file: the input goes to Q8_K blocks of 256 (ggml's), E dequantized */
     const uint8_t *head_raw; /* the q8_0 head as stored */
     const float *output_norm;
     ref_layer *layers;
@@ -123,6 +125,7 @@ tt_status tt_model_ref_open(const char *path, tt_model_ref **out)
         size_t n = (size_t)c->vocab_size * c->dim;
         r->head_f16 = te->type == TT_GGML_F16;
         r->head_q8_0 = te->type == TT_GGML_Q8_0;
+        r->head_q6_k = te->type == TT_GGML_Q6_K;
         r->head_raw = te->data;
         if (te->type == TT_GGML_F32) memcpy(r->embd, te->data, n * 4);
         else if (te->type == TT_GGML_F16)
@@ -131,6 +134,9 @@ tt_status tt_model_ref_open(const char *path, tt_model_ref **out)
                 memcpy(&h, te->data + 2 * i, 2);
                 r->embd[i] = tt_half_to_float(h);
             }
+        else if (te->type == TT_GGML_Q6_K)
+            tt_q6k_dequant(te->data, (int)n, r->embd); /* the one decoder of the layout (checked on ggml's own block
+                                                          * vectors in test_q6k) */
         else if (te->type == TT_GGML_Q8_0)
             for (size_t b = 0; b < n / 32; b++) {
                 const uint8_t *p = te->data + b * TT_Q8_0_BYTES;
@@ -307,6 +313,19 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
                 out[v] = acc;
             }
             continue;
+        }
+        if (r->head_q6_k) { /* the input to Q8_K as ggml rounds it (max-magnitude element -> -127), then in double
+                             * Σ_blocks d8 · Σ E·q8: the dequantized rows, not the integer form the model uses */
+            for (int b = 0; b < D / 256; b++) {
+                float mx = 0.0f, amax = 0.0f;
+                for (int i = 0; i < 256; i++)
+                    if (fabsf(xb[256 * b + i]) > amax) amax = fabsf(xb[256 * b + i]), mx = xb[256 * b + i];
+                float is = amax > 0.0f ? -127.0f / mx : 0.0f;
+                for (int i = 0; i < 256; i++) {
+                    float q = nearbyintf(is * xb[256 * b + i]);
+                    xb[256 * b + i] = (q > 127.0f ? 127.0f : q) * (amax > 0.0f ? 1.0f / is : 0.0f);
+                }
+            }
         }
         for (int v = 0; v < c->vocab_size; v++) {
             const float *e = r->embd + (size_t)v * D;

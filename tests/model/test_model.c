@@ -283,6 +283,20 @@ static void tweak_wide(tt_synth_opts *o)
     o->seed = 5;
 }
 
+static void tweak_q6k(tt_synth_opts *o)
+{
+    /* A q6_K LM head (bitnet.cpp's --quant-embd): its rows in blocks of 256, the input in Q8_K blocks. */
+    o->c.dim = 512;
+    o->c.n_heads = 4;
+    o->c.head_dim = 128;
+    o->c.rope_dim = 128;
+    o->c.n_kv_heads = 2;
+    o->c.hidden_dim = 768;
+    o->c.n_layers = 2;
+    o->head_type = TT_GGML_Q6_K;
+    o->seed = 7;
+}
+
 static void patch_and_expect(const char *src, const char *find, const char *repl, const char *want)
 {
     size_t len;
@@ -396,6 +410,12 @@ int main(void)
         check_against_reference(p3, "wide gqa3");
         check_paths_identical(p3);
         check_prefill(p3, "wide gqa3");
+        unlink(p3);
+    }
+    CHECKF(!st, "%s", tt_last_error());
+    if (!(st = write_model("tiny", tweak_q6k, p3, sizeof p3))) {
+        check_against_reference(p3, "q6_K head");
+        check_prefill(p3, "q6_K head");
         unlink(p3);
     }
     CHECKF(!st, "%s", tt_last_error());

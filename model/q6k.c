@@ -1,0 +1,197 @@
+/* q6k.c — Q6_K blocks and Q8_K activations (tt_q6k.h: the layout and the rules, with their sources). */
+#include "tt_q6k.h"
+#include "tt_half.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Position of code i of a half-block (0..127) in ql/qh and the shift of its bits: see tt_q6k.h. */
+void tt_q6k_codes(const uint8_t *block, uint8_t codes[256])
+{
+    const uint8_t *ql = block, *qh = block + 128;
+    for (int h = 0; h < 2; h++, ql += 64, qh += 32, codes += 128)
+        for (int l = 0; l < 32; l++) {
+            codes[l] = (uint8_t)((ql[l] & 0xF) | ((qh[l] >> 0) & 3) << 4);
+            codes[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | ((qh[l] >> 2) & 3) << 4);
+            codes[l + 64] = (uint8_t)((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4);
+            codes[l + 96] = (uint8_t)((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4);
+        }
+}
+
+/* Sub-block scale of value i (0..255) of a block: in half h = i / 128, value l + 32g (l < 32, g < 4) takes
+ * scales[8h + l/16 + 2g] (tt_q6k.h), which is i / 16: the scales follow the values in runs of 16. */
+static int scale_index(int i) { return i / 16; }
+
+void tt_q6k_pack(const uint8_t codes[256], const int8_t scales[16], uint16_t d_f16, uint8_t *block)
+{
+    uint8_t *ql = block, *qh = block + 128;
+    memset(block, 0, TT_Q6K_BYTES);
+    for (int h = 0; h < 2; h++, ql += 64, qh += 32, codes += 128)
+        for (int l = 0; l < 32; l++) {
+            ql[l] |= (uint8_t)((codes[l] & 0xF) | (codes[l + 64] & 0xF) << 4);
+            ql[l + 32] |= (uint8_t)((codes[l + 32] & 0xF) | (codes[l + 96] & 0xF) << 4);
+            qh[l] = (uint8_t)((codes[l] >> 4) | (codes[l + 32] >> 4) << 2 | (codes[l + 64] >> 4) << 4 |
+                              (codes[l + 96] >> 4) << 6);
+        }
+    memcpy(block + 192, scales, 16);
+    block[208] = (uint8_t)(d_f16 & 0xFF);
+    block[209] = (uint8_t)(d_f16 >> 8);
+}
+
+void tt_q6k_dequant(const uint8_t *blocks, int n, float *y)
+{
+    uint8_t codes[256];
+    for (int b = 0; b < n / TT_Q6K_BLOCK; b++, blocks += TT_Q6K_BYTES, y += TT_Q6K_BLOCK) {
+        const int8_t *sc = (const int8_t *)(blocks + 192);
+        float d = tt_half_to_float((uint16_t)(blocks[208] | blocks[209] << 8));
+        tt_q6k_codes(blocks, codes);
+        for (int i = 0; i < 256; i++) y[i] = d * (float)sc[scale_index(i)] * (float)((int)codes[i] - 32);
+    }
+}
+
+void tt_q6k_quantize(const float *x, int n, uint8_t *blocks)
+{
+    for (int b = 0; b < n / TT_Q6K_BLOCK; b++, x += TT_Q6K_BLOCK, blocks += TT_Q6K_BYTES) {
+        float sub[16] = {0}, smax = 0.0f;
+        for (int i = 0; i < 256; i++) sub[scale_index(i)] = fmaxf(sub[scale_index(i)], fabsf(x[i]));
+        for (int s = 0; s < 16; s++) smax = fmaxf(smax, sub[s] / 31.0f); /* the step each run would need */
+        float d = smax / 127.0f;
+        uint16_t dh = tt_float_to_half(d);
+        d = tt_half_to_float(dh);
+        int8_t scales[16];
+        uint8_t codes[256];
+        for (int s = 0; s < 16; s++) {
+            long v = d > 0 ? lrintf(sub[s] / 31.0f / d) : 0;
+            scales[s] = (int8_t)(v < 1 ? (sub[s] > 0 ? 1 : 0) : v > 127 ? 127 : v);
+        }
+        for (int i = 0; i < 256; i++) {
+            float step = d * (float)scales[scale_index(i)];
+            long q = step > 0 ? lrintf(x[i] / step) : 0;
+            codes[i] = (uint8_t)((q < -32 ? -32 : q > 31 ? 31 : q) + 32);
+        }
+        tt_q6k_pack(codes, scales, dh, blocks);
+    }
+}
+
+void tt_q8k_quantize(const float *x, int n, int8_t *q, float *d, int32_t *bsum)
+{
+    for (int b = 0; b < n / TT_Q6K_BLOCK; b++, x += TT_Q6K_BLOCK, q += TT_Q6K_BLOCK) {
+        float max = 0.0f, amax = 0.0f;
+        for (int i = 0; i < 256; i++)
+            if (fabsf(x[i]) > amax) amax = fabsf(x[i]), max = x[i];
+        if (amax == 0.0f) {
+            d[b] = 0.0f;
+            memset(q, 0, TT_Q6K_BLOCK);
+            memset(bsum + 16 * b, 0, 16 * sizeof *bsum);
+            continue;
+        }
+        float iscale = -127.0f / max;
+        for (int i = 0; i < 256; i++) {
+            float v = nearbyintf(iscale * x[i]); /* round half to even, as ggml's nearest_int */
+            q[i] = (int8_t)(v > 127.0f ? 127 : (int)v);
+        }
+        d[b] = 1.0f / iscale;
+        for (int r = 0; r < 16; r++) {
+            bsum[16 * b + r] = 0;
+            for (int i = 0; i < 16; i++) bsum[16 * b + r] += q[16 * r + i];
+        }
+    }
+}
+
+/* Per block: Σ over the 16 runs of scale · Σ q6 · q8, each run read in the storage order (four code streams per
+ * half-block, tt_q6k.h), integer and exact; the compiler vectorises the 16-value runs. */
+float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n)
+{
+    float acc = 0.0f;
+    for (int b = 0; b < n / TT_Q6K_BLOCK; b++, blocks += TT_Q6K_BYTES, q += TT_Q6K_BLOCK) {
+        const int8_t *scales = (const int8_t *)(blocks + 192);
+        int32_t isum = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = blocks + 64 * h, *qh = blocks + 128 + 32 * h;
+            const int8_t *qq = q + 128 * h, *sc = scales + 8 * h;
+            for (int r = 0; r < 2; r++) {
+                int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int l = 16 * r; l < 16 * r + 16; l++) {
+                    s0 += ((ql[l] & 0xF) | (qh[l] & 3) << 4) * qq[l];
+                    s1 += ((ql[l + 32] & 0xF) | (qh[l] >> 2 & 3) << 4) * qq[l + 32];
+                    s2 += ((ql[l] >> 4) | (qh[l] >> 4 & 3) << 4) * qq[l + 64];
+                    s3 += ((ql[l + 32] >> 4) | (qh[l] >> 6) << 4) * qq[l + 96];
+                }
+                /* the codes are q6 + 32: subtract 32 · Σ q8 of the run (bsum, by run of 16 in value order) */
+                const int32_t *z = bsum + 16 * b + 8 * h + r;
+                isum += sc[r] * (s0 - 32 * z[0]) + sc[r + 2] * (s1 - 32 * z[2]) + sc[r + 4] * (s2 - 32 * z[4]) +
+                        sc[r + 6] * (s3 - 32 * z[6]);
+            }
+        }
+        float dw = tt_half_to_float((uint16_t)(blocks[208] | blocks[209] << 8));
+        acc += (dw * d[b]) * (float)isum;
+    }
+    return acc;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include "tt_cpu.h"
+#include <immintrin.h>
+
+/* The same sums with AVX2: per half-block the four 32-code streams are rebuilt from ql/qh with shifts and masks,
+ * maddubs (codes 0..63 unsigned × q8 signed: pairs ≤ 2·63·127, no saturation) then madd by the run's scale
+ * (lanes 0-7: the first run of 16, 8-15: the second) into int32; 32 · Σ scale · bsum comes off once per block.
+ * The integer per block is the portable one exactly, and the float accumulation is the same, so the logits are
+ * the portable loop's bits. */
+__attribute__((target("avx2"))) static float dot_avx2(const uint8_t *blocks, const int8_t *q, const float *d,
+                                                      const int32_t *bsum, int n)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
+    /* int16 lane pairs of the broadcast scales sc[8h .. 8h+7]: group g takes scale 2g in its low 128 bits and
+     * 2g + 1 in its high 128 bits */
+    __m256i pick[4];
+    for (int g = 0; g < 4; g++) {
+        int8_t c[32];
+        for (int i = 0; i < 16; i++) c[i] = (int8_t)(4 * g + (i & 1)), c[16 + i] = (int8_t)(4 * g + 2 + (i & 1));
+        pick[g] = _mm256_loadu_si256((const __m256i *)c);
+    }
+    float acc = 0.0f;
+    for (int b = 0; b < n / TT_Q6K_BLOCK; b++, blocks += TT_Q6K_BYTES, q += TT_Q6K_BLOCK) {
+        const int8_t *scales = (const int8_t *)(blocks + 192);
+        __m256i sum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = blocks + 64 * h, *qh = blocks + 128 + 32 * h;
+            const int8_t *qq = q + 128 * h;
+            __m256i s16 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(scales + 8 * h))));
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            __m256i hi = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i c[4];
+            c[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hi, 4), m3));
+            c[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hi, 2), m3));
+            c[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hi, m3));
+            c[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_and_si256(_mm256_srli_epi16(hi, 2), m3));
+            for (int g = 0; g < 4; g++) {
+                __m256i p = _mm256_maddubs_epi16(c[g], _mm256_loadu_si256((const __m256i *)(qq + 32 * g)));
+                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(s16, pick[g])));
+            }
+        }
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+        int32_t corr = 0;
+        for (int r = 0; r < 16; r++) corr += scales[r] * bsum[16 * b + r];
+        int32_t isum = _mm_cvtsi128_si32(s) - 32 * corr;
+        float dw = tt_half_to_float((uint16_t)(blocks[208] | blocks[209] << 8));
+        acc += (dw * d[b]) * (float)isum;
+    }
+    return acc;
+}
+#endif
+
+tt_q6k_dot_fn tt_q6k_dot_pick(const char **name)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if ((tt_cpu_get()->usable & TT_F_AVX2) == TT_F_AVX2) {
+        if (name) *name = "q6_K x Q8_K, AVX2";
+        return dot_avx2;
+    }
+#endif
+    if (name) *name = "q6_K x Q8_K, portable";
+    return tt_q6k_dot_q8k;
+}
