@@ -171,27 +171,96 @@ __attribute__((target("avx2"))) static float dot_avx2(const uint8_t *blocks, con
                 sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(s16, pick[g])));
             }
         }
+        /* - 32 · Σ_r scale_r · bsum_r (the codes are q6 + 32), as 32-bit products */
+        __m256i corr = _mm256_add_epi32(
+            _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)scales)),
+                               _mm256_loadu_si256((const __m256i *)(bsum + 16 * b))),
+            _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(scales + 8))),
+                               _mm256_loadu_si256((const __m256i *)(bsum + 16 * b + 8))));
+        sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(corr, 5));
         __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-        int32_t corr = 0;
-        for (int r = 0; r < 16; r++) corr += scales[r] * bsum[16 * b + r];
-        int32_t isum = _mm_cvtsi128_si32(s) - 32 * corr;
-        float dw = tt_half_to_float((uint16_t)(blocks[208] | blocks[209] << 8));
+        int32_t isum = _mm_cvtsi128_si32(s);
+        float dw = tt_half_to_float_vec((uint16_t)(blocks[208] | blocks[209] << 8));
         acc += (dw * d[b]) * (float)isum;
     }
     return acc;
 }
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+/* AVX-512BW: one half-block (128 values) per step in two 64-byte vectors: groups 0|1 (values 0..63) and 2|3
+ * (64..127), each 128-bit lane one run of 16 values, so lane k of the scale vector is scales[8h + k] (groups 0|1)
+ * or scales[8h + 4 + k] (2|3). Same integer per block as the portable loop, same float accumulation. */
+__attribute__((target("avx512f,avx512bw"))) static float dot_avx512(const uint8_t *blocks, const int8_t *q,
+                                                                    const float *d, const int32_t *bsum, int n)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(0x30);
+    const __m512i lo_runs = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
+                                             0, 0, 0, 0, 0, 0);
+    const __m512i hi_runs = _mm512_add_epi16(lo_runs, _mm512_set1_epi16(4));
+    float acc = 0.0f;
+    for (int b = 0; b < n / TT_Q6K_BLOCK; b++, blocks += TT_Q6K_BYTES, q += TT_Q6K_BLOCK) {
+        const int8_t *scales = (const int8_t *)(blocks + 192);
+        __m512i sum = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = blocks + 64 * h, *qh = blocks + 128 + 32 * h;
+            const int8_t *qq = q + 128 * h;
+            __m512i s16 = _mm512_castsi128_si512(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(scales + 8 * h))));
+            __m512i l = _mm512_loadu_si512((const void *)ql);
+            __m256i hy = _mm256_loadu_si256((const __m256i *)qh);
+            __m512i h01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_slli_epi16(hy, 4)), _mm256_slli_epi16(hy, 2), 1);
+            __m512i h23 = _mm512_inserti64x4(_mm512_castsi256_si512(hy), _mm256_srli_epi16(hy, 2), 1);
+            __m512i c01 = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(h01, m3));
+            __m512i c23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(h23, m3));
+            __m512i p01 = _mm512_maddubs_epi16(c01, _mm512_loadu_si512((const void *)qq));
+            __m512i p23 = _mm512_maddubs_epi16(c23, _mm512_loadu_si512((const void *)(qq + 64)));
+            sum = _mm512_add_epi32(sum, _mm512_madd_epi16(p01, _mm512_permutexvar_epi16(lo_runs, s16)));
+            sum = _mm512_add_epi32(sum, _mm512_madd_epi16(p23, _mm512_permutexvar_epi16(hi_runs, s16)));
+        }
+        /* - 32 · Σ_r scale_r · bsum_r (the codes are q6 + 32), as 32-bit products in one vector */
+        __m512i corr = _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)scales)),
+                                          _mm512_loadu_si512((const void *)(bsum + 16 * b)));
+        int32_t isum = _mm512_reduce_add_epi32(_mm512_sub_epi32(sum, _mm512_slli_epi32(corr, 5)));
+        float dw = tt_half_to_float_vec((uint16_t)(blocks[208] | blocks[209] << 8));
+        acc += (dw * d[b]) * (float)isum;
+    }
+    return acc;
+}
+#endif
+
+/* Every form of the product, fastest last. */
+static const struct {
+    const char *name;
+    uint32_t needs;
+    tt_q6k_dot_fn fn;
+} forms[] = {
+    {"q6_K x Q8_K, portable", 0, tt_q6k_dot_q8k},
+#if defined(__x86_64__) || defined(__i386__)
+    {"q6_K x Q8_K, AVX2", TT_F_AVX2, dot_avx2},
+    {"q6_K x Q8_K, AVX-512BW", TT_F_AVX512F | TT_F_AVX512BW, dot_avx512},
+#endif
+};
+
+tt_q6k_dot_fn tt_q6k_dot_form(int i, const char **name, bool *usable)
+{
+    if (i < 0 || i >= (int)(sizeof forms / sizeof forms[0])) return NULL;
+    if (name) *name = forms[i].name;
+#if defined(__x86_64__) || defined(__i386__)
+    if (usable) *usable = (tt_cpu_get()->usable & forms[i].needs) == forms[i].needs;
+#else
+    if (usable) *usable = true;
+#endif
+    return forms[i].fn;
+}
+
 tt_q6k_dot_fn tt_q6k_dot_pick(const char **name)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    if ((tt_cpu_get()->usable & TT_F_AVX2) == TT_F_AVX2) {
-        if (name) *name = "q6_K x Q8_K, AVX2";
-        return dot_avx2;
-    }
-#endif
-    if (name) *name = "q6_K x Q8_K, portable";
-    return tt_q6k_dot_q8k;
+    tt_q6k_dot_fn best = tt_q6k_dot_q8k;
+    bool ok;
+    if (name) *name = forms[0].name;
+    for (int i = 1; tt_q6k_dot_form(i, NULL, &ok); i++)
+        if (ok) best = tt_q6k_dot_form(i, name, NULL);
+    return best;
 }

@@ -22,6 +22,7 @@
 #ifndef TT_Q6K_H
 #define TT_Q6K_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,9 +44,11 @@ void tt_q6k_quantize(const float *x, int n, uint8_t *blocks);
 void tt_q8k_quantize(const float *x, int n, int8_t *q, float *d, int32_t *bsum);
 /* Σ over blocks of (d6 · d8) · Σ_j scale_j Σ q6 · q8, blocks in increasing order. */
 float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
-/* The fastest usable form of that product (AVX2 where the CPU and OS allow it and TRITUNE_ISA does not cap it
- * away, else tt_q6k_dot_q8k); all give tt_q6k_dot_q8k's bits. name (optional): which. */
+/* The fastest usable form of that product (AVX-512BW, else AVX2, where the CPU and OS allow it and TRITUNE_ISA does
+ * not cap it away, else tt_q6k_dot_q8k); all give tt_q6k_dot_q8k's bits. name (optional): which. */
 typedef float (*tt_q6k_dot_fn)(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
 tt_q6k_dot_fn tt_q6k_dot_pick(const char **name);
+/* Form i (0 = portable, then by ISA; NULL past the last), its name and whether this CPU may run it (tests). */
+tt_q6k_dot_fn tt_q6k_dot_form(int i, const char **name, bool *usable);
 
 #endif

@@ -156,37 +156,43 @@ static void check_dot(void)
     CHECKF(!bad, "%d of 100 products differ from the exact integer form", bad);
 }
 
-/* The picked product (AVX2 here) gives the portable loop's bits, extremes included. */
-static void check_fast(void)
+/* Every form of the product this CPU can run gives the portable loop's bits, extremes included; the others are
+ * skipped with the reason. */
+static void check_forms(void)
 {
     const char *name;
-    tt_q6k_dot_fn f = tt_q6k_dot_pick(&name);
-    if (f == tt_q6k_dot_q8k) {
-        printf("test_q6k: SKIP fast product: %s is the only one usable here\n", name);
-        return;
-    }
-    uint8_t blk[10 * TT_Q6K_BYTES];
-    int8_t q[2560];
-    float d[10], x[2560];
-    int32_t bs[160];
-    int bad = 0;
-    for (int it = 0; it < 300; it++) {
-        for (int b = 0; b < 10; b++) random_block(blk + b * TT_Q6K_BYTES);
-        for (int i = 0; i < 2560; i++) x[i] = (float)((int)(rnd() % 4001) - 2000) * (it % 3 ? 1.0f : 1e-3f);
-        if (it < 4) /* codes all 0 or all 63, scales all -128 or 127, q8 at ±127 */
-            for (int b = 0; b < 10; b++) {
-                memset(blk + b * TT_Q6K_BYTES, it & 1 ? 0xFF : 0x00, 192);
-                memset(blk + b * TT_Q6K_BYTES + 192, it & 2 ? 0x7F : 0x80, 16);
+    bool usable;
+    for (int fi = 1; tt_q6k_dot_form(fi, &name, &usable); fi++) {
+        tt_q6k_dot_fn f = tt_q6k_dot_form(fi, NULL, NULL);
+        if (!usable) {
+            printf("test_q6k: SKIP %s: this CPU (or TRITUNE_ISA) does not allow it\n", name);
+            continue;
+        }
+        uint8_t blk[10 * TT_Q6K_BYTES];
+        int8_t q[2560];
+        float d[10], x[2560];
+        int32_t bs[160];
+        int bad = 0;
+        for (int it = 0; it < 300; it++) {
+            for (int b = 0; b < 10; b++) random_block(blk + b * TT_Q6K_BYTES);
+            for (int i = 0; i < 2560; i++) x[i] = (float)((int)(rnd() % 4001) - 2000) * (it % 3 ? 1.0f : 1e-3f);
+            tt_q8k_quantize(x, 2560, q, d, bs);
+            if (it < 4) { /* codes all 0 or all 63, scales all -128 or 127, q8 all +127 or -127 */
+                for (int b = 0; b < 10; b++) {
+                    memset(blk + b * TT_Q6K_BYTES, it & 1 ? 0xFF : 0x00, 192);
+                    memset(blk + b * TT_Q6K_BYTES + 192, it & 2 ? 0x7F : 0x80, 16);
+                }
+                memset(q, it & 1 ? 0x81 : 0x7F, sizeof q);
+                for (int r = 0; r < 160; r++) bs[r] = 16 * (it & 1 ? -127 : 127);
             }
-        tt_q8k_quantize(x, 2560, q, d, bs);
-        if (it < 4) memset(q, it & 1 ? 0x81 : 0x7F, sizeof q), memset(bs, 0, sizeof bs);
-        if (it < 4)
-            for (int r = 0; r < 160; r++) bs[r] = 16 * (it & 1 ? -127 : 127);
-        float a = f(blk, q, d, bs, 2560), b = tt_q6k_dot_q8k(blk, q, d, bs, 2560);
-        bad += memcmp(&a, &b, sizeof a) != 0;
+            float a = f(blk, q, d, bs, 2560), b = tt_q6k_dot_q8k(blk, q, d, bs, 2560);
+            bad += memcmp(&a, &b, sizeof a) != 0;
+        }
+        CHECKF(!bad, "%s: %d of 300 rows differ from the portable product", name, bad);
+        printf("test_q6k: %s = portable on 300 rows of 2560 (extremes included)\n", name);
     }
-    CHECKF(!bad, "%s: %d of 300 rows differ from the portable product", name, bad);
-    printf("test_q6k: %s = portable on 300 rows of 2560 (extremes included)\n", name);
+    tt_q6k_dot_pick(&name);
+    printf("test_q6k: the model uses %s here\n", name);
 }
 
 static void check_writer(void)
@@ -211,7 +217,7 @@ int main(void)
     check_pack();
     check_q8k();
     check_dot();
-    check_fast();
+    check_forms();
     check_writer();
     return tt_test_end("test_q6k");
 }
