@@ -345,21 +345,65 @@ static void emit_x86_couple(FILE *o, const gen_x86 *X, int nch, int raw, const c
 }
 
 /* Pair planes [c0, c1) of the tile at wt (tables at lut + 64*(c - cbase)), in int16 blocks of cb couples. */
-static void emit_x86_pair_loop(FILE *o, const gen_variant *v, const gen_x86 *X, int raw, int cb, const char *wbase,
-                               const char *c1, const char *lutexpr)
+/* The int16 block loop of every x86 TL tile: planes [0, count) in blocks of cb (each plane adds at most one table
+ * entry to an int16 lane, so a block is bounded by cb entries: the comment names the bound), per plane x = its bm
+ * weight bytes at wbase + plane·bm, t = its table (tabexpr); body emits the lookups; each block is folded into
+ * out. s, e, i: the generated loop's variable names. */
+typedef void tl_body_fn(FILE *o, const gen_x86 *X, int nch, int raw);
+static void emit_x86_block_loop(FILE *o, const gen_variant *v, const gen_x86 *X, const char *s, const char *e,
+                                const char *i, const char *count, int cb, const char *bound, const char *wbase,
+                                const char *tabexpr, tl_body_fn *body, int raw)
 {
     int nch = v->x.p.bm / X->vb;
-    fprintf(o, "    for (int cs = 0; cs < %s; cs += %d) { /* int16 block: %d pairs, |entry| <= 254 */\n", c1, cb, 2 * cb);
-    fprintf(o, "        const int ce = cs + %d < %s ? cs + %d : %s;\n", cb, c1, cb, c1);
+    fprintf(o, "    for (int %s = 0; %s < %s; %s += %d) { /* int16 block: %s */\n", s, s, count, s, cb, bound);
+    fprintf(o, "        const int %s = %s + %d < %s ? %s + %d : %s;\n", e, s, cb, count, s, cb, count);
     emit_x86_zero_h(o, X, nch, "        ");
-    fprintf(o, "        for (int c = cs; c < ce; c++) {\n");
-    fprintf(o, "            const uint8_t *x = %s + (size_t)c * %d;\n", wbase, v->x.p.bm);
-    fprintf(o, "            const uint8_t *t = %s;\n", lutexpr);
+    fprintf(o, "        for (int %s = %s; %s < %s; %s++) {\n", i, s, i, e, i);
+    fprintf(o, "            const uint8_t *x = %s + (size_t)%s * %d;\n", wbase, i, v->x.p.bm);
+    fprintf(o, "            const uint8_t *t = %s;\n", tabexpr);
     emit_x86_prefetch(o, v, "x", "            ");
-    emit_x86_couple(o, X, nch, raw, "x", "t", "            ");
+    body(o, X, nch, raw);
     fprintf(o, "        }\n");
     emit_x86_fold(o, X, nch, "        ");
     fprintf(o, "    }\n");
+}
+
+static void pair_body(FILE *o, const gen_x86 *X, int nch, int raw) { emit_x86_couple(o, X, nch, raw, "x", "t", "            "); }
+
+static void emit_x86_pair_loop(FILE *o, const gen_variant *v, const gen_x86 *X, int raw, int cb, const char *wbase,
+                               const char *c1, const char *lutexpr)
+{
+    char bound[64];
+    snprintf(bound, sizeof bound, "%d pairs, |entry| <= 254", 2 * cb);
+    emit_x86_block_loop(o, v, X, "cs", "ce", "c", c1, cb, bound, wbase, lutexpr, pair_body, raw);
+}
+
+/* TL1 quads through vpermi2b: two 128-entry tables (low and high bytes) per plane */
+static void quad_body(FILE *o, const gen_x86 *X, int nch, int raw)
+{
+    (void)raw;
+    fprintf(o, "            const __m512i l0 = _mm512_loadu_si512((const void *)t), l1 = _mm512_loadu_si512((const void *)(t + 64));\n");
+    fprintf(o, "            const __m512i g0 = _mm512_loadu_si512((const void *)(t + 128)), g1 = _mm512_loadu_si512((const void *)(t + 192));\n");
+    for (int c = 0; c < nch; c++) {
+        fprintf(o, "            {\n                const __m512i i = _mm512_loadu_si512((const void *)(x + %d));\n", 64 * c);
+        fprintf(o, "                const __m512i l = _mm512_permutex2var_epi8(l0, i, l1), h = _mm512_permutex2var_epi8(g0, i, g1);\n");
+        emit_x86_join(o, X, c, "l", "h", "                ");
+        fprintf(o, "            }\n");
+    }
+}
+
+/* TL2 triples through vpermb: 32-entry signed tables (low and high bytes) broadcast to every lane */
+static void triple_body(FILE *o, const gen_x86 *X, int nch, int raw)
+{
+    (void)raw;
+    fprintf(o, "            const __m512i tl = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)t));\n");
+    fprintf(o, "            const __m512i th = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(t + 32)));\n");
+    for (int c = 0; c < nch; c++) {
+        fprintf(o, "            {\n                const __m512i i = _mm512_loadu_si512((const void *)(x + %d));\n", 64 * c);
+        fprintf(o, "                const __m512i l = _mm512_permutexvar_epi8(i, tl), h = _mm512_permutexvar_epi8(i, th);\n");
+        emit_x86_join(o, X, c, "l", "h", "                ");
+        fprintf(o, "            }\n");
+    }
 }
 
 static void emit_x86_tile_head(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)
@@ -372,29 +416,13 @@ static void emit_x86_tile_head(FILE *o, const gen_variant *v, const gen_x86 *X, 
 
 static void emit_x86_tl1_tile(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)
 {
-    const int bm = v->x.p.bm, nch = bm / X->vb;
     emit_x86_tile_head(o, v, X, fn);
     fprintf(o, "    const int nc = k / 4;\n");
     if (is_trick(v, "vpermi2b")) {
         int cb = v->x.p.bk / 4;
-        fprintf(o, "    for (int cs = 0; cs < nc; cs += %d) { /* int16 block: %d quads, |entry| <= 508 */\n", cb, cb);
-        fprintf(o, "        const int ce = cs + %d < nc ? cs + %d : nc;\n", cb, cb);
-        emit_x86_zero_h(o, X, nch, "        ");
-        fprintf(o, "        for (int c = cs; c < ce; c++) {\n");
-        fprintf(o, "            const uint8_t *x = wt + (size_t)c * %d;\n", bm);
-        fprintf(o, "            const uint8_t *t = lut + (size_t)c * 256;\n");
-        emit_x86_prefetch(o, v, "x", "            ");
-        fprintf(o, "            const __m512i l0 = _mm512_loadu_si512((const void *)t), l1 = _mm512_loadu_si512((const void *)(t + 64));\n");
-        fprintf(o, "            const __m512i g0 = _mm512_loadu_si512((const void *)(t + 128)), g1 = _mm512_loadu_si512((const void *)(t + 192));\n");
-        for (int c = 0; c < nch; c++) {
-            fprintf(o, "            {\n                const __m512i i = _mm512_loadu_si512((const void *)(x + %d));\n", 64 * c);
-            fprintf(o, "                const __m512i l = _mm512_permutex2var_epi8(l0, i, l1), h = _mm512_permutex2var_epi8(g0, i, g1);\n");
-            emit_x86_join(o, X, c, "l", "h", "                ");
-            fprintf(o, "            }\n");
-        }
-        fprintf(o, "        }\n");
-        emit_x86_fold(o, X, nch, "        ");
-        fprintf(o, "    }\n");
+        char bound[64];
+        snprintf(bound, sizeof bound, "%d quads, |entry| <= 508", cb);
+        emit_x86_block_loop(o, v, X, "cs", "ce", "c", "nc", cb, bound, "wt", "lut + (size_t)c * 256", quad_body, 0);
     } else {
         emit_x86_pair_loop(o, v, X, is_trick(v, "vpermb"), v->x.p.bk / 4, "wt", "nc", "lut + (size_t)c * 64");
     }
@@ -480,27 +508,12 @@ static void emit_x86_tl2_tile(FILE *o, const gen_variant *v, const gen_x86 *X, c
 /* TL2 byte index (TT_LAYOUT_TL2_BYTE, vpermb): one plane per triple, 32-entry signed tables. */
 static void emit_x86_tl2_byte_tile(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)
 {
-    const int bm = v->x.p.bm, nch = bm / X->vb, tb = v->x.p.bk / 3;
+    const int bm = v->x.p.bm, tb = v->x.p.bk / 3;
     emit_x86_tile_head(o, v, X, fn);
     fprintf(o, "    const int k3 = (k / 96) * 96, nt = k3 / 3, nc = k / 4, c3 = k3 / 4;\n");
-    fprintf(o, "    for (int ts = 0; ts < nt; ts += %d) { /* int16 block: %d triples, |entry| <= 381 */\n", tb, tb);
-    fprintf(o, "        const int te = ts + %d < nt ? ts + %d : nt;\n", tb, tb);
-    emit_x86_zero_h(o, X, nch, "        ");
-    fprintf(o, "        for (int j = ts; j < te; j++) {\n");
-    fprintf(o, "            const uint8_t *x = wt + (size_t)j * %d;\n", bm);
-    fprintf(o, "            const uint8_t *t = lut + (size_t)j * 64;\n");
-    emit_x86_prefetch(o, v, "x", "            ");
-    fprintf(o, "            const __m512i tl = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)t));\n");
-    fprintf(o, "            const __m512i th = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(t + 32)));\n");
-    for (int c = 0; c < nch; c++) {
-        fprintf(o, "            {\n                const __m512i i = _mm512_loadu_si512((const void *)(x + %d));\n", 64 * c);
-        fprintf(o, "                const __m512i l = _mm512_permutexvar_epi8(i, tl), h = _mm512_permutexvar_epi8(i, th);\n");
-        emit_x86_join(o, X, c, "l", "h", "                ");
-        fprintf(o, "            }\n");
-    }
-    fprintf(o, "        }\n");
-    emit_x86_fold(o, X, nch, "        ");
-    fprintf(o, "    }\n");
+    char bound[64];
+    snprintf(bound, sizeof bound, "%d triples, |entry| <= 381", tb);
+    emit_x86_block_loop(o, v, X, "ts", "te", "j", "nt", tb, bound, "wt", "lut + (size_t)j * 64", triple_body, 0);
     fprintf(o, "    const uint8_t *tail = lut + (size_t)nt * 64, *wp = wt + (size_t)nt * %d;\n", bm);
     emit_x86_pair_loop(o, v, X, 0, 16, "wp", "nc - c3", "tail + (size_t)c * 64");
     fprintf(o, "}\n\n");
