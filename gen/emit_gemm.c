@@ -139,8 +139,9 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
         fprintf(o, "%s{\n", ind);
         ld(o, X, ind, var, a);
         for (int g = 0; g < 4; g++) {
-            if (g == 3) fprintf(o, "%sconst %s c3 = %s(x%d, m3);\n", ind, X->V, X->and_, i);
-            else fprintf(o, "%sconst %s c%d = %s(%s(x%d, %d), m3);\n", ind, X->V, g, X->and_, X->srli, i, 6 - 2 * g);
+            char c[96];
+            gen_x86_code(c, sizeof c, X, var, g);
+            fprintf(o, "%sconst %s c%d = %s;\n", ind, X->V, g, c);
         }
         for (int t = 0; t < N; t++) {
             char qa[4][96];
@@ -216,10 +217,11 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
 static void emit_arm_blk(FILE *o, const gen_variant *v, int R, int N, const char *fn)
 {
     int i8mm = v->x.isa == TT_ISA_I8MM, R_tile = v->x.p.rows;
+    const gen_arm *A = gen_arm_ops();
     emit_head(o, v, R, N, fn);
-    fprintf(o, "    const uint8x16_t m3 = vdupq_n_u8(3), one = vdupq_n_u8(1);\n    (void)one;\n");
+    gen_arm_i2s_consts(o, "    ");
     for (int i = 0; i < R; i++)
-        for (int t = 0; t < N; t++) fprintf(o, "    int32x4_t acc%d_%d = vdupq_n_s32(0);\n", i, t);
+        for (int t = 0; t < N; t++) fprintf(o, "    %s acc%d_%d = %s(0);\n", A->S32, i, t, A->dup_s32);
     fprintf(o, "    for (int j = 0; j + 32 <= kb; j += 32) {\n");
     emit_pf(o, v, v->x.p.il ? R_tile : R, 32, "        ", 1);
     for (int i = 0; i < R; i++)
@@ -227,16 +229,18 @@ static void emit_arm_blk(FILE *o, const gen_variant *v, int R, int N, const char
             char a[160];
             if (v->x.p.il) snprintf(a, sizeof a, "t + (size_t)j * %d + %d", R_tile, 32 * i + 16 * h);
             else snprintf(a, sizeof a, "w%d + j + %d", i, 16 * h);
-            fprintf(o, "        {\n            const uint8x16_t x = vld1q_u8(%s);\n", a);
+            fprintf(o, "        {\n            const %s x = %s(%s);\n", A->U8, A->ld_u8, a);
             for (int g = 0; g < 4; g++) {
+                char c[96], tr[160];
+                gen_arm_code(c, sizeof c, "x", g);
+                gen_arm_trit(tr, sizeof tr, "c");
                 fprintf(o, "            {\n");
-                if (g == 3) fprintf(o, "                const uint8x16_t c = vandq_u8(x, m3);\n");
-                else fprintf(o, "                const uint8x16_t c = vandq_u8(vshrq_n_u8(x, %d), m3);\n", 6 - 2 * g);
-                if (!i8mm) fprintf(o, "                const int8x16_t tr = vreinterpretq_s8_u8(vsubq_u8(c, one));\n");
+                fprintf(o, "                const %s c = %s;\n", A->U8, c);
+                if (!i8mm) fprintf(o, "                const %s tr = %s;\n", A->S8, tr);
                 for (int t = 0; t < N; t++) {
-                    fprintf(o, "                { const int8x16_t qq = vld1q_s8(q%d + (size_t)j * 4 + %d);\n", t, 32 * g + 16 * h);
-                    if (i8mm) fprintf(o, "                  acc%d_%d = vusdotq_s32(acc%d_%d, c, qq); }\n", i, t, i, t);
-                    else fprintf(o, "                  acc%d_%d = vdotq_s32(acc%d_%d, tr, qq); }\n", i, t, i, t);
+                    fprintf(o, "                { const %s qq = %s(q%d + (size_t)j * 4 + %d);\n", A->S8, A->ld_s8, t, 32 * g + 16 * h);
+                    if (i8mm) fprintf(o, "                  acc%d_%d = %s(acc%d_%d, c, qq); }\n", i, t, A->usdot, i, t);
+                    else fprintf(o, "                  acc%d_%d = %s(acc%d_%d, tr, qq); }\n", i, t, A->dot, i, t);
                 }
                 fprintf(o, "            }\n");
             }
@@ -246,7 +250,7 @@ static void emit_arm_blk(FILE *o, const gen_variant *v, int R, int N, const char
     /* sdot on T needs no offset correction; usdot on c = T + 1 subtracts Σq */
     for (int t = 0; t < N; t++)
         for (int i = 0; i < R; i++) {
-            fprintf(o, "    out[(size_t)%d * ldo + %d] = vaddvq_s32(acc%d_%d)", t, i, i, t);
+            fprintf(o, "    out[(size_t)%d * ldo + %d] = %s(acc%d_%d)", t, i, A->hsum, i, t);
             if (i8mm) fprintf(o, " - sum_q[%d]", t);
             fprintf(o, ";\n");
         }

@@ -113,9 +113,9 @@ static void emit_x86_step(FILE *o, const gen_variant *v, const gen_x86 *X, int R
             fprintf(o, "%s", ind);
             emit_load(o, X, var, addr);
             for (int g = 0; g < 4; g++) {
-                char c[96];
-                if (g == 3) snprintf(c, sizeof c, "%s(x%d_%d, m3)", X->and_, i, u);
-                else snprintf(c, sizeof c, "%s(%s(x%d_%d, %d), m3)", X->and_, X->srli, i, u, 6 - 2 * g);
+                char c[96], x[32];
+                snprintf(x, sizeof x, "x%d_%d", i, u);
+                gen_x86_code(c, sizeof c, X, x, g);
                 if (dot) fprintf(o, "%sacc%d = %s(acc%d, %s, q%d_%d);\n", ind, i, X->dot, i, c, u, g);
                 else fprintf(o, "%sh%d = %s(h%d, %s(%s, q%d_%d));\n", ind, i, X->add16, i, X->maddubs, c, u, g);
             }
@@ -198,10 +198,11 @@ static void emit_x86_block_fn(FILE *o, const gen_variant *v, int R, const char *
 static void emit_arm_step(FILE *o, const gen_variant *v, int R, int U, const char *ind)
 {
     tt_isa isa = v->x.isa;
+    const gen_arm *A = gen_arm_ops();
     for (int u = 0; u < U; u++)
         for (int g = 0; g < 4; g++)
             for (int h = 0; h < 2; h++)
-                fprintf(o, "%sconst int8x16_t q%d_%d_%d = vld1q_s8(q + (size_t)(j + %d) * 4 + %d);\n", ind, u, g, h,
+                fprintf(o, "%sconst %s q%d_%d_%d = %s(q + (size_t)(j + %d) * 4 + %d);\n", ind, A->S8, u, g, h, A->ld_s8,
                         32 * u, 32 * g + 16 * h);
     for (int i = 0; i < R; i++)
         for (int u = 0; u < U; u++)
@@ -209,17 +210,18 @@ static void emit_arm_step(FILE *o, const gen_variant *v, int R, int U, const cha
                 char addr[128];
                 if (v->x.p.il) snprintf(addr, sizeof addr, "t + (size_t)(j + %d) * %d + %d", 32 * u, R, 32 * i + 16 * h);
                 else snprintf(addr, sizeof addr, "w%d + j + %d", i, 32 * u + 16 * h);
-                fprintf(o, "%sconst uint8x16_t x%d_%d_%d = vld1q_u8(%s);\n", ind, i, u, h, addr);
+                fprintf(o, "%sconst %s x%d_%d_%d = %s(%s);\n", ind, A->U8, i, u, h, A->ld_u8, addr);
                 for (int g = 0; g < 4; g++) {
-                    char c[96];
-                    if (g == 3) snprintf(c, sizeof c, "vandq_u8(x%d_%d_%d, m3)", i, u, h);
-                    else snprintf(c, sizeof c, "vandq_u8(vshrq_n_u8(x%d_%d_%d, %d), m3)", i, u, h, 6 - 2 * g);
+                    char x[32], c[96], tr[160];
+                    snprintf(x, sizeof x, "x%d_%d_%d", i, u, h);
+                    gen_arm_code(c, sizeof c, x, g);
                     if (isa == TT_ISA_I8MM)
-                        fprintf(o, "%sacc%d = vusdotq_s32(acc%d, %s, q%d_%d_%d);\n", ind, i, i, c, u, g, h);
+                        fprintf(o, "%sacc%d = %s(acc%d, %s, q%d_%d_%d);\n", ind, i, A->usdot, i, c, u, g, h);
                     else {
-                        fprintf(o, "%s{ const int8x16_t tr = vreinterpretq_s8_u8(vsubq_u8(%s, one));\n", ind, c);
+                        gen_arm_trit(tr, sizeof tr, c);
+                        fprintf(o, "%s{ const %s tr = %s;\n", ind, A->S8, tr);
                         if (isa == TT_ISA_DOTPROD)
-                            fprintf(o, "%s  acc%d = vdotq_s32(acc%d, tr, q%d_%d_%d); }\n", ind, i, i, u, g, h);
+                            fprintf(o, "%s  acc%d = %s(acc%d, tr, q%d_%d_%d); }\n", ind, i, A->dot, i, u, g, h);
                         else
                             fprintf(o, "%s  h%d = vmlal_s8(h%d, vget_low_s8(tr), vget_low_s8(q%d_%d_%d));\n"
                                        "%s  h%d = vmlal_high_s8(h%d, tr, q%d_%d_%d); }\n",
@@ -233,12 +235,13 @@ static void emit_arm_block_fn(FILE *o, const gen_variant *v, int R, const char *
 {
     const tt_params *p = &v->x.p;
     int U = p->unroll, mla = v->x.isa == TT_ISA_NEON;
+    const gen_arm *A = gen_arm_ops();
     fprintf(o, "static inline void %s(const uint8_t *wb, const int8_t *q, int kb, int32_t sum_q, int32_t *out)\n{\n", fn);
-    fprintf(o, "    const uint8x16_t m3 = vdupq_n_u8(3), one = vdupq_n_u8(1);\n    (void)one;\n");
+    gen_arm_i2s_consts(o, "    ");
     if (p->il) fprintf(o, "    const uint8_t *t = wb;\n");
     else
         for (int i = 0; i < R; i++) fprintf(o, "    const uint8_t *w%d = wb + (size_t)%d * kb;\n", i, i);
-    for (int i = 0; i < R; i++) fprintf(o, "    int32x4_t acc%d = vdupq_n_s32(0);\n", i);
+    for (int i = 0; i < R; i++) fprintf(o, "    %s acc%d = %s(0);\n", A->S32, i, A->dup_s32);
     fprintf(o, "    int j = 0;\n");
     if (!mla) {
         fprintf(o, "    for (; j + %d <= kb; j += %d) {\n", 32 * U, 32 * U);
@@ -262,7 +265,7 @@ static void emit_arm_block_fn(FILE *o, const gen_variant *v, int R, const char *
         fprintf(o, "    }\n");
     }
     for (int i = 0; i < R; i++)
-        fprintf(o, "    out[%d] = vaddvq_s32(acc%d)%s;\n", i, i, v->x.isa == TT_ISA_I8MM ? " - sum_q" : "");
+        fprintf(o, "    out[%d] = %s(acc%d)%s;\n", i, A->hsum, i, v->x.isa == TT_ISA_I8MM ? " - sum_q" : "");
     fprintf(o, "    (void)sum_q;\n}\n\n");
 }
 

@@ -55,6 +55,24 @@ const gen_x86 *gen_x86_ops(tt_isa isa); /* by gen_isa_vbytes: 64 -> 512-bit tabl
 void gen_x86_load(FILE *o, const gen_x86 *X, const char *addr);
 void gen_x86_bc16(FILE *o, const gen_x86 *X, const char *addr);
 void gen_x86_hsum_prelude(FILE *o);
+/* Into buf: 2-bit code group g (0..3, most significant first) of the I2_S byte vector x as bytes 0..2 (needs m3). */
+void gen_x86_code(char *buf, size_t n, const gen_x86 *X, const char *x, int g);
+
+/* The ARM (NEON, 128-bit) spelling of the operations the I2_S emitters share (gen/isa_arm.c). The TL emitter's table
+ * look-ups (tbl, zip, uzp) are its own and stay with it. */
+typedef struct gen_arm {
+    const char *U8, *S8, *S32;       /* vector types: uint8x16_t, int8x16_t, int32x4_t */
+    const char *ld_u8, *ld_s8;       /* loads */
+    const char *and_u8, *shr_u8, *dup_u8, *dup_s32, *sub_u8, *s8_of_u8;
+    const char *dot, *usdot, *hsum;  /* sdot (dotprod), usdot (i8mm), horizontal int32 sum */
+} gen_arm;
+const gen_arm *gen_arm_ops(void);
+/* The I2_S decode constants (m3 = 3, one = 1) every ARM I2_S block declares. */
+void gen_arm_i2s_consts(FILE *o, const char *ind);
+/* Into buf: 2-bit code group g (0..3, most significant first) of byte vector x, as uint8 lanes 0..2. */
+void gen_arm_code(char *buf, size_t n, const char *x, int g);
+/* Into buf: the trit vector T = c - 1 as int8 lanes, from a code vector expression c. */
+void gen_arm_trit(char *buf, size_t n, const char *c);
 
 /* Layout, exactness domain and alignment shared by every I2_S multiply-add kernel (GEMV and GEMM). */
 void gen_i2s_fill(gen_variant *v);

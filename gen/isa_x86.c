@@ -37,3 +37,9 @@ void gen_x86_hsum_prelude(FILE *o)
                "    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));\n"
                "    return _mm_cvtsi128_si32(s);\n}\n\n");
 }
+
+void gen_x86_code(char *buf, size_t n, const gen_x86 *X, const char *x, int g)
+{
+    if (g == 3) snprintf(buf, n, "%s(%s, m3)", X->and_, x);
+    else snprintf(buf, n, "%s(%s(%s, %d), m3)", X->and_, X->srli, x, 6 - 2 * g);
+}
