@@ -98,6 +98,7 @@ static const char *lm_head_label(const tt_model *m)
     case TT_GGML_F16: return "f16 (file)";
     case TT_GGML_Q8_0: return "q8_0 (file)";
     case TT_GGML_Q6_K: return "q6_K (file)";
+    case TT_GGML_Q4_0: return "q4_0 (file)";
     default: return "f32 (file)";
     }
 }
@@ -106,7 +107,7 @@ static const char *lm_head_label(const tt_model *m)
 static void usage_model(FILE *f)
 {
     char names[128];
-    fprintf(f, "usage: tritune model synth --preset %s --out FILE.gguf [--seed N] [--lm-head f16|q8_0|q6_K]\n"
+    fprintf(f, "usage: tritune model synth --preset %s --out FILE.gguf [--seed N] [--lm-head f16|q8_0|q6_K|q4_0]\n"
                "                          [--arch bitnet|bitnet-b1.58] [--layers N] [--ternary i2_s|tq1_0|tq2_0] [--f16-scales]\n"
                "       tritune model info FILE.gguf\n"
                "synth writes a synthetic BitNet b1.58 model with the preset's architecture and seeded random\n"
@@ -197,7 +198,7 @@ int tt_cmd_model(int argc, char **argv)
         TT_O_STR("--preset", NULL, &preset),
         TT_O_STR("--out", "-o", &out),
         TT_O_STR("--seed", NULL, &seed_s),
-        TT_O_CHOICE("--lm-head", NULL, &head, "f16|q8_0|q6_K"),
+        TT_O_CHOICE("--lm-head", NULL, &head, "f16|q8_0|q6_K|q4_0"),
         TT_O_CHOICE("--arch", NULL, &arch, "bitnet|bitnet-b1.58"),
         TT_O_INT("--layers", NULL, &layers, 1, 1024),
         TT_O_CHOICE("--ternary", NULL, &tern, "i2_s|tq1_0|tq2_0"),
@@ -225,7 +226,10 @@ int tt_cmd_model(int argc, char **argv)
         fprintf(stderr, "tritune model synth: %s\n", tt_last_error());
         return 2;
     }
-    o.head_type = !strcmp(head, "q8_0") ? TT_GGML_Q8_0 : !strcmp(head, "q6_K") ? TT_GGML_Q6_K : TT_GGML_F16;
+    o.head_type = !strcmp(head, "q8_0")   ? TT_GGML_Q8_0
+                  : !strcmp(head, "q6_K") ? TT_GGML_Q6_K
+                  : !strcmp(head, "q4_0") ? TT_GGML_Q4_0
+                                          : TT_GGML_F16;
     if (arch) { /* what the architecture computes comes from its row of the architecture table */
         const tt_model_arch *ar = tt_model_arch_find(arch, strlen(arch));
         snprintf(o.c.arch, sizeof o.c.arch, "%s", arch);
@@ -255,7 +259,7 @@ static void usage_run(FILE *f)
                "per linear layer per chunk of --batch tokens, default 64; 1 = token by token through the GEMV path),\n"
                "then generates -n tokens (stopping at EOS), printing the text as it goes, then prompt and generation\n"
                "speed in tokens/s.\n"
-               "  --lm-head f16   the tied embedding as stored in the file (f16, q8_0 or q6_K, as the file has it)\n"
+               "  --lm-head f16   the tied embedding as stored in the file (f16, q8_0, q6_K or q4_0, as stored)\n"
                "  --lm-head q8    requantize it at load to int8 rows with one f32 scale per row (half the traffic)\n"
                "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n"
                "  -t              threads (default: the count the baked profile timed fastest; 1 without one)\n"

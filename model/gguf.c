@@ -35,6 +35,7 @@ const char *tt_ggml_type_name(uint32_t t)
     switch (t) {
     case TT_GGML_F32: return "f32";
     case TT_GGML_F16: return "f16";
+    case TT_GGML_Q4_0: return "q4_0";
     case TT_GGML_Q8_0: return "q8_0";
     case TT_GGML_Q6_K: return "q6_K";
     case TT_GGML_TQ1_0: return "tq1_0";
@@ -77,6 +78,13 @@ size_t tt_ggml_nbytes(uint32_t type, int n_dims, const uint64_t *ne)
             return 0;
         }
         bytes = n / TT_Q8_0_BLOCK * TT_Q8_0_BYTES;
+        break;
+    case TT_GGML_Q4_0:
+        if (k % 32) {
+            tt_fail(TT_ERR_SHAPE, "q4_0 needs ne0 %% 32 == 0, got ne0 = %llu", (unsigned long long)k);
+            return 0;
+        }
+        bytes = n / 32 * 18;
         break;
     case TT_GGML_Q6_K:
         if (k % 256) {

@@ -1,12 +1,13 @@
 /* head.c — the LM head: logits = E · (rmsnorm(x)·output_norm), E = token_embd (tied, as in llama.cpp's and
  * bitnet.cpp's bitnet graphs). Its kernel is a member of the head family (kernels/tt_dense.h) picked from the
  * wisdom (tt_pick_head: the tuner races the heads like any other kernel); nothing is timed at load. The input is
- * rounded as llama.cpp's product with token_embd rounds it (f16 for an f16 head, q8_0 blocks for a q8_0 head,
- * Q8_K blocks for a q6_K head: tt_q6k.h). */
+ * rounded as llama.cpp's product with token_embd rounds it (f16 for an f16 head, q8_0 blocks for a q8_0 or q4_0
+ * head, Q8_K blocks for a q6_K head: tt_q40.h, tt_q6k.h). */
 #include "model_int.h"
 #include "tt_baked.h"
 #include "tt_errctx.h"
 #include "tt_half.h"
+#include "tt_q40.h"
 #include "tt_q6k.h"
 
 #include <math.h>
@@ -20,6 +21,7 @@ size_t model_head_row_bytes(const tt_model *m)
     int dim = m->config.dim;
     if (m->lm_head == TT_LM_HEAD_Q8) return (size_t)dim + 4;
     if (te->type == TT_GGML_Q6_K) return (size_t)dim / TT_Q6K_BLOCK * TT_Q6K_BYTES;
+    if (te->type == TT_GGML_Q4_0) return (size_t)dim / TT_Q40_BLOCK * TT_Q40_BYTES;
     return te->type == TT_GGML_F32 ? (size_t)dim * 4 : te->type == TT_GGML_F16 ? (size_t)dim * 2
                                                                              : (size_t)dim / 32 * TT_Q8_0_BYTES;
 }
@@ -53,6 +55,8 @@ void model_embed_row(const tt_gguf_tensor *te, int dim, int token, float *x)
     } else if (te->type == TT_GGML_F16) {
         const uint16_t *p = (const uint16_t *)(te->data + (size_t)token * dim * 2); /* data is 32-byte aligned */
         for (int i = 0; i < dim; i++) x[i] = tt_half_to_float_vec(p[i]);
+    } else if (te->type == TT_GGML_Q4_0) {
+        tt_q40_dequant(te->data + (size_t)token * (dim / TT_Q40_BLOCK) * TT_Q40_BYTES, dim, x);
     } else if (te->type == TT_GGML_Q6_K) {
         tt_q6k_dequant(te->data + (size_t)token * (dim / TT_Q6K_BLOCK) * TT_Q6K_BYTES, dim, x);
     } else { /* q8_0 */
@@ -80,14 +84,15 @@ tt_status model_head_forced(tt_dense_kind kind, const tt_dense_variant **out)
 }
 
 /* The LM head's input as llama.cpp's product with token_embd sees it: converted to f16 for an f16 head, to q8_0
- * blocks for a q8_0 head, to Q8_K blocks for a q6_K head (tt_run_state.head_q/head_d/head_bsum); as it is for f32
- * and for the requantized q8 head. */
+ * blocks for a q8_0 or q4_0 head, to Q8_K blocks for a q6_K head (tt_run_state.head_q/head_d/head_bsum); as it is
+ * for f32 and for the requantized q8 head. */
 static void quant_q8_0(const float *x, int n, int8_t *q, float *d); /* below, with the row dots */
 static void head_input(tt_model *m, float *x)
 {
     if (m->lm_head != TT_LM_HEAD_FILE) return;
     if (m->w.token_embd->type == TT_GGML_F16) tt_dense_round_f16(x, m->config.dim);
-    else if (m->w.token_embd->type == TT_GGML_Q8_0) quant_q8_0(x, m->config.dim, m->s.head_q, m->s.head_d);
+    else if (m->w.token_embd->type == TT_GGML_Q8_0 || m->w.token_embd->type == TT_GGML_Q4_0)
+        quant_q8_0(x, m->config.dim, m->s.head_q, m->s.head_d);
     else if (m->w.token_embd->type == TT_GGML_Q6_K)
         tt_q8k_quantize(x, m->config.dim, m->s.head_q, m->s.head_d, m->s.head_bsum);
 }
@@ -165,6 +170,8 @@ static void head_worker(void *ctx, int tid, int nth)
     for (int r = r0; r < r1; r++) {
         if (te->type == TT_GGML_F32)
             logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
+        else if (te->type == TT_GGML_Q4_0)
+            logits[r] = m->head_q40(te->data + (size_t)r * (D / TT_Q40_BLOCK) * TT_Q40_BYTES, m->s.head_q, m->s.head_d, D);
         else if (te->type == TT_GGML_Q6_K)
             logits[r] = m->head_q6k(te->data + (size_t)r * (D / TT_Q6K_BLOCK) * TT_Q6K_BYTES, m->s.head_q,
                                        m->s.head_d, m->s.head_bsum, D);
@@ -181,6 +188,12 @@ tt_status model_head_pick(tt_model *m)
     const tt_gguf_tensor *te = m->w.token_embd;
     tt_dense_kind kind = m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : TT_DENSE_F16;
     m->head_v = NULL;
+    if (kind == TT_DENSE_F16 && te->type == TT_GGML_Q4_0) {
+        const char *name;
+        m->head_q40 = tt_q40_dot_pick(&name);
+        snprintf(m->head_note, sizeof m->head_note, "%s (q4_0 head in the file, read as stored)", name);
+        return TT_OK;
+    }
     if (kind == TT_DENSE_F16 && te->type == TT_GGML_Q6_K) {
         const char *name;
         m->head_q6k = tt_q6k_dot_pick(&name);

@@ -306,8 +306,8 @@ static tt_status build_weights(tt_model *m)
         return tt_fail(TT_ERR_UNSUPPORTED, "tensor \"output.weight\": a separate LM head is not supported; BitNet's head is "
                        "tied to token_embd.weight (as in llama.cpp's and bitnet.cpp's bitnet graphs)");
     uint32_t et = te->type;
-    if (et != TT_GGML_F32 && et != TT_GGML_F16 && et != TT_GGML_Q8_0 && et != TT_GGML_Q6_K)
-        return tt_fail(TT_ERR_FORMAT, "token_embd.weight has type %s (f32, f16, q8_0 or q6_K expected)",
+    if (et != TT_GGML_F32 && et != TT_GGML_F16 && et != TT_GGML_Q8_0 && et != TT_GGML_Q6_K && et != TT_GGML_Q4_0)
+        return tt_fail(TT_ERR_FORMAT, "token_embd.weight has type %s (f32, f16, q8_0, q6_K or q4_0 expected)",
                        tt_ggml_type_name(et));
     if ((st = get_tensor(g, "token_embd.weight", et, (uint64_t)c->dim, (uint64_t)c->vocab_size, &w->token_embd)))
         return st;

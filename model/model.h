@@ -10,6 +10,7 @@
 #include "tt_format.h"
 #include "tt_pool.h"
 #include "tt_plan.h"
+#include "tt_q40.h"
 #include "tt_q6k.h"
 #include "tt_registry.h"
 
@@ -105,7 +106,7 @@ typedef struct tt_layer_weights {
 } tt_layer_weights;
 
 typedef struct tt_model_weights {
-    const tt_gguf_tensor *token_embd; /* (vocab, dim) f32/f16/q8_0/q6_K in the file: embedding and tied LM head */
+    const tt_gguf_tensor *token_embd; /* (vocab, dim) f32/f16/q8_0/q6_K/q4_0 in the file: embedding and tied LM head */
     tt_layer_weights *layers;         /* (n_layers) */
     const float *output_norm;         /* (dim) */
     tt_gguf_tensor embd_copy;         /* token_embd with its data in a huge-page copy (file head), see build_weights */
@@ -134,7 +135,7 @@ typedef struct tt_run_state {
     /* Independent of the number of tokens */
     float *att;     /* (n_heads, n_ctx) scores */
     float *logits;  /* (vocab) */
-    int8_t *head_q;  /* (dim) the LM head's input quantized to q8_0 blocks (q8_0 head) or Q8_K blocks (q6_K head) */
+    int8_t *head_q;  /* (dim) the LM head's input in q8_0 blocks (q8_0, q4_0 heads) or Q8_K blocks (q6_K head) */
     float *head_d;   /* (dim / 32) their scales (f16 values); for a q6_K head, Q8_K blocks of 256: dim / 256 scales */
     int32_t *head_bsum; /* (dim / 16) q6_K head: Σ of each run of 16 quantized inputs (tt_q6k.h) */
     float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim): the rows of n tokens are consecutive */
@@ -190,8 +191,9 @@ typedef struct tt_model {
     size_t bytes_gemm_copy;     /* extra packed bytes for GEMM kernels whose layout differs from the GEMV one */
     tt_fuse fuse;
     bool fused_qkv, fused_gate_up; /* the decision of tt_model_opts.fuse */
-    const struct tt_dense_variant *head_v; /* LM-head kernel (NULL: f32 / q8_0 / q6_K file head, portable loops) */
+    const struct tt_dense_variant *head_v; /* LM-head kernel (NULL: f32 / q8_0 / q6_K / q4_0 file head) */
     tt_q6k_dot_fn head_q6k;     /* q6_K head in the file: the row product (tt_q6k_dot_pick) */
+    tt_q40_dot_fn head_q40;     /* q4_0 head in the file: the row product (tt_q40_dot_pick) */
     char head_note[192];        /* which, and how it was chosen */
     char fuse_note[256];        /* why, for reports */
     bool prof;                  /* accumulate prof_ns per decode phase */
@@ -235,7 +237,7 @@ const tt_model_config *tt_model_ref_config(const tt_model_ref *r);
 typedef struct tt_synth_opts {
     tt_model_config c;  /* architecture (arch, sizes, rope, eps, bos/eos) */
     uint64_t seed;
-    uint32_t head_type; /* TT_GGML_F16 (official), TT_GGML_Q8_0 or TT_GGML_Q6_K (bitnet.cpp's --quant-embd) */
+    uint32_t head_type; /* TT_GGML_F16 (official), TT_GGML_Q8_0, TT_GGML_Q6_K (bitnet.cpp's --quant-embd), TT_GGML_Q4_0 */
     const char *name;   /* general.name */
     bool progress;      /* progress on stderr: a live line on a terminal, else a line every ~10 % of big files */
     uint32_t ternary_type; /* TT_GGML_I2_S (bitnet.cpp, the default; 0 means it too), TT_GGML_TQ1_0 or TT_GGML_TQ2_0

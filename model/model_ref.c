@@ -13,6 +13,7 @@
  * float operations are the only ones shared). */
 #include "model.h"
 #include "tt_tq.h"
+#include "tt_q40.h"
 #include "tt_q6k.h"
 #include "tt_dense.h"
 #include "tt_half.h"
@@ -39,6 +40,7 @@ struct tt_model_ref {
     bool head_f16; /* the tied head is f16 in the file: its input is rounded to f16, as llama.cpp converts it */
     bool head_q8_0; /* q8_0 in the file: the input goes to q8_0 blocks, the product is per block (ggml's) */
     bool head_q6_k; /* q6_K in the file: the input goes to Q8_K blocks of 256 (ggml's), E dequantized */
+    bool head_q4_0; /* q4_0 in the file: the input goes to q8_0 blocks of 32 (ggml's), E dequantized */
     const uint8_t *head_raw; /* the q8_0 head as stored */
     const float *output_norm;
     ref_layer *layers;
@@ -126,6 +128,7 @@ tt_status tt_model_ref_open(const char *path, tt_model_ref **out)
         r->head_f16 = te->type == TT_GGML_F16;
         r->head_q8_0 = te->type == TT_GGML_Q8_0;
         r->head_q6_k = te->type == TT_GGML_Q6_K;
+        r->head_q4_0 = te->type == TT_GGML_Q4_0;
         r->head_raw = te->data;
         if (te->type == TT_GGML_F32) memcpy(r->embd, te->data, n * 4);
         else if (te->type == TT_GGML_F16)
@@ -134,6 +137,8 @@ tt_status tt_model_ref_open(const char *path, tt_model_ref **out)
                 memcpy(&h, te->data + 2 * i, 2);
                 r->embd[i] = tt_half_to_float(h);
             }
+        else if (te->type == TT_GGML_Q4_0)
+            tt_q40_dequant(te->data, (int)n, r->embd); /* checked on ggml's loop shape in test_q40 */
         else if (te->type == TT_GGML_Q6_K)
             tt_q6k_dequant(te->data, (int)n, r->embd); /* the one decoder of the layout (checked on ggml's own block
                                                           * vectors in test_q6k) */
@@ -314,6 +319,14 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
             }
             continue;
         }
+        if (r->head_q4_0) /* the input to q8_0 blocks as ggml's x86 path rounds it (d = max|x|/127 in f16, q = x·127/max
+                           * rounded half-even), then the float product with the dequantized rows */
+            for (int b = 0; b < D / 32; b++) {
+                float amax = 0.0f;
+                for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(xb[32 * b + i]));
+                float id = amax != 0.0f ? 127.0f / amax : 0.0f, da = tt_half_to_float(tt_float_to_half(amax / 127.0f));
+                for (int i = 0; i < 32; i++) xb[32 * b + i] = nearbyintf(xb[32 * b + i] * id) * da;
+            }
         if (r->head_q6_k) { /* the input to Q8_K as ggml rounds it (max-magnitude element -> -127), then in double
                              * Σ_blocks d8 · Σ E·q8: the dequantized rows, not the integer form the model uses */
             for (int b = 0; b < D / 256; b++) {

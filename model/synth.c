@@ -12,6 +12,7 @@
 #include "tt_preset.h"
 #include "tt_strmap.h"
 #include "tt_tq.h"
+#include "tt_q40.h"
 #include "tt_q6k.h"
 
 #include <math.h>
@@ -243,6 +244,7 @@ static tt_status emit_embedding(synth_ctx *s, int vocab, int dim, uint32_t type,
     const int slab = 256;
     size_t row_bytes = type == TT_GGML_F16    ? (size_t)dim * 2
                        : type == TT_GGML_Q6_K ? (size_t)dim / TT_Q6K_BLOCK * TT_Q6K_BYTES
+                       : type == TT_GGML_Q4_0 ? (size_t)dim / TT_Q40_BLOCK * TT_Q40_BYTES
                                               : (size_t)dim / TT_Q8_0_BLOCK * TT_Q8_0_BYTES;
     float *row = malloc((size_t)dim * sizeof *row);
     uint8_t *buf = malloc(row_bytes * slab);
@@ -263,6 +265,10 @@ static tt_status emit_embedding(synth_ctx *s, int vocab, int dim, uint32_t type,
             }
             if (type == TT_GGML_Q6_K) {
                 tt_q6k_quantize(row, dim, dst);
+                continue;
+            }
+            if (type == TT_GGML_Q4_0) {
+                tt_q40_quantize(row, dim, dst);
                 continue;
             }
             for (int b = 0; b < dim / TT_Q8_0_BLOCK; b++) { /* q8_0: f16 d = amax/127, q = round(x/d) */
@@ -354,8 +360,9 @@ tt_status tt_synth_write(const tt_synth_opts *o, const char *path)
     const tt_model_config *c = &o->c;
     tt_status st = tt_model_config_check(c);
     if (st) return st;
-    if (o->head_type != TT_GGML_F16 && o->head_type != TT_GGML_Q8_0 && o->head_type != TT_GGML_Q6_K)
-        return tt_fail(TT_ERR_VALUE, "synth: LM head type %s unsupported (f16, q8_0 or q6_K)",
+    if (o->head_type != TT_GGML_F16 && o->head_type != TT_GGML_Q8_0 && o->head_type != TT_GGML_Q6_K &&
+        o->head_type != TT_GGML_Q4_0)
+        return tt_fail(TT_ERR_VALUE, "synth: LM head type %s unsupported (f16, q8_0, q6_K or q4_0)",
                        tt_ggml_type_name(o->head_type));
     if (o->head_type == TT_GGML_Q6_K && o->c.dim % TT_Q6K_BLOCK)
         return tt_fail(TT_ERR_VALUE, "synth: a q6_K head needs dim %% 256 == 0 (dim %d)", o->c.dim);

@@ -424,8 +424,8 @@ static void test_malformed(void)
     b = copy(g_len), put_u64(b + tb + 4, 1ull << 39), put_u64(b + tb + 12, 1ull << 39);
     EXPECT_BAD(b, g_len, "overflow");
     free(b);
-    b = copy(g_len), put_u32(b + ta + 12, 2); /* Q4_0: a real ggml type this reader does not read */
-    EXPECT_BAD(b, g_len, "unsupported ggml type 2");
+    b = copy(g_len), put_u32(b + ta + 12, 3); /* Q4_1: a real ggml type this reader does not read */
+    EXPECT_BAD(b, g_len, "unsupported ggml type 3");
     free(b);
     b = copy(g_len), put_u32(b + ta + 12, 1000);
     EXPECT_BAD(b, g_len, "unsupported ggml type 1000");

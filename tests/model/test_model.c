@@ -297,6 +297,13 @@ static void tweak_q6k(tt_synth_opts *o)
     o->seed = 7;
 }
 
+static void tweak_q40(tt_synth_opts *o)
+{
+    /* A q4_0 LM head: rows in blocks of 32 nibbles, the input in q8_0 blocks. */
+    o->head_type = TT_GGML_Q4_0;
+    o->seed = 11;
+}
+
 static void patch_and_expect(const char *src, const char *find, const char *repl, const char *want)
 {
     size_t len;
@@ -416,6 +423,12 @@ int main(void)
     if (!(st = write_model("tiny", tweak_q6k, p3, sizeof p3))) {
         check_against_reference(p3, "q6_K head");
         check_prefill(p3, "q6_K head");
+        unlink(p3);
+    }
+    CHECKF(!st, "%s", tt_last_error());
+    if (!(st = write_model("tiny", tweak_q40, p3, sizeof p3))) {
+        check_against_reference(p3, "q4_0 head");
+        check_prefill(p3, "q4_0 head");
         unlink(p3);
     }
     CHECKF(!st, "%s", tt_last_error());

@@ -1,0 +1,128 @@
+/* test_q40: ggml's Q4_0 blocks and their product with q8_0 input blocks (model/tt_q40.h).
+ *
+ * The decoder is checked against ggml's dequantize_row_q4_0 loop as ggml writes it (x0 = (qs[j] & 0x0F) - 8 to
+ * y[j], x1 = (qs[j] >> 4) - 8 to y[j + 16], times d) rewritten here on random blocks; the writer against ggml's rule
+ * on chosen values; the product against its exact integer form; every usable SIMD form against the portable loop. */
+#include "tt_half.h"
+#include "tt_q40.h"
+#include "tt_test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t g_rng = 0x2545f4914f6cdd1dull;
+static uint32_t rnd(void)
+{
+    g_rng ^= g_rng << 13, g_rng ^= g_rng >> 7, g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng >> 11);
+}
+
+static void ggml_shape_dequant(const uint8_t *blk, float *y)
+{
+    const float d = tt_half_to_float((uint16_t)(blk[0] | blk[1] << 8));
+    for (int j = 0; j < 16; ++j) {
+        const int x0 = (blk[2 + j] & 0x0F) - 8;
+        const int x1 = (blk[2 + j] >> 4) - 8;
+        y[j] = x0 * d;
+        y[j + 16] = x1 * d;
+    }
+}
+
+static void random_block(uint8_t *blk)
+{
+    for (int i = 2; i < TT_Q40_BYTES; i++) blk[i] = (uint8_t)rnd();
+    uint16_t d = (uint16_t)(0x1000 + rnd() % 0x2000);
+    if (rnd() & 1) d |= 0x8000;
+    blk[0] = (uint8_t)d, blk[1] = (uint8_t)(d >> 8);
+}
+
+static void check_decoder(void)
+{
+    uint8_t blk[4 * TT_Q40_BYTES];
+    float got[128], want[128];
+    int bad = 0;
+    for (int it = 0; it < 300; it++) {
+        for (int b = 0; b < 4; b++) random_block(blk + b * TT_Q40_BYTES);
+        tt_q40_dequant(blk, 128, got);
+        for (int b = 0; b < 4; b++) ggml_shape_dequant(blk + b * TT_Q40_BYTES, want + 32 * b);
+        bad += memcmp(got, want, sizeof got) != 0;
+    }
+    CHECKF(!bad, "%d of 300 random 4-block rows decode differently from ggml's loop", bad);
+    memset(blk, 0, TT_Q40_BYTES);
+    blk[1] = 0x3c;     /* d = 1 */
+    blk[2 + 3] = 0xA2; /* value 3: low nibble 2 -> -6; value 19: high nibble 10 -> 2 */
+    tt_q40_dequant(blk, 32, got);
+    CHECKF(got[3] == -6.0f && got[19] == 2.0f && got[0] == -8.0f, "hand block: %g %g %g", got[3], got[19], got[0]);
+}
+
+static void check_writer(void)
+{
+    float x[64], y[64];
+    uint8_t blk[2 * TT_Q40_BYTES];
+    for (int i = 0; i < 64; i++) x[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
+    x[5] = -1.6f;  /* block 0: negative max -> d = 0.2, the max itself at code 0 */
+    x[40] = 2.4f;  /* block 1: positive max -> d = -0.3 */
+    tt_q40_quantize(x, 64, blk);
+    tt_q40_dequant(blk, 64, y);
+    float d0 = tt_half_to_float((uint16_t)(blk[0] | blk[1] << 8)), d1 = tt_half_to_float((uint16_t)(blk[18] | blk[19] << 8));
+    CHECKF(d0 == tt_half_to_float(tt_float_to_half(-1.6f / -8.0f)) && (blk[2 + 5] & 0xF) == 0, "block 0: d %g code %d", d0,
+           blk[2 + 5] & 0xF);
+    CHECKF(d1 == tt_half_to_float(tt_float_to_half(2.4f / -8.0f)) && (blk[18 + 2 + 8] & 0xF) == 0, "block 1: d %g code %d",
+           d1, blk[18 + 2 + 8] & 0xF);
+    double worst = 0;
+    for (int i = 0; i < 64; i++) worst = fmax(worst, fabs(x[i] - y[i]) / fabs(i < 32 ? d0 : d1));
+    /* ggml's writer truncates x/d + 8.5 (round half up) and clamps at 15: one step at most where it clamps */
+    CHECKF(worst <= 1.0 + 1e-3, "writer: worst error %.3f steps", worst);
+}
+
+static void check_dot(void)
+{
+    uint8_t blk[80 * TT_Q40_BYTES];
+    int8_t q[2560];
+    float dx[80];
+    int bad = 0, badf = 0;
+    const char *name;
+    bool usable;
+    for (int it = 0; it < 200; it++) {
+        for (int b = 0; b < 80; b++) random_block(blk + b * TT_Q40_BYTES);
+        for (int i = 0; i < 2560; i++) q[i] = (int8_t)((int)(rnd() % 255) - 127);
+        for (int b = 0; b < 80; b++) dx[b] = (float)(rnd() % 1000 + 1) / 4096.0f;
+        if (it < 2) { /* extremes: every nibble 0 (-8) or 15 (+7) against q8 = -127 / +127 */
+            for (int b = 0; b < 80; b++) memset(blk + b * TT_Q40_BYTES + 2, it ? 0xFF : 0x00, 16);
+            memset(q, it ? 0x81 : 0x7F, sizeof q);
+        }
+        float want = 0.0f;
+        for (int b = 0; b < 80; b++) {
+            uint8_t cp[TT_Q40_BYTES];
+            float y[32];
+            memcpy(cp, blk + b * TT_Q40_BYTES, TT_Q40_BYTES);
+            cp[0] = 0x00, cp[1] = 0x3c; /* d = 1: the dequantized values are the integers */
+            ggml_shape_dequant(cp, y);
+            int32_t isum = 0;
+            for (int i = 0; i < 32; i++) isum += (int32_t)y[i] * q[32 * b + i];
+            float dw = tt_half_to_float((uint16_t)(blk[b * TT_Q40_BYTES] | blk[b * TT_Q40_BYTES + 1] << 8));
+            want += (dw * dx[b]) * (float)isum;
+        }
+        float got = tt_q40_dot_q80(blk, q, dx, 2560);
+        bad += memcmp(&got, &want, sizeof got) != 0;
+        for (int fi = 1; tt_q40_dot_form(fi, &name, &usable); fi++)
+            if (usable) {
+                float f = tt_q40_dot_form(fi, NULL, NULL)(blk, q, dx, 2560);
+                badf += memcmp(&f, &got, sizeof f) != 0;
+            }
+    }
+    CHECKF(!bad, "%d of 200 products differ from the exact integer form", bad);
+    CHECKF(!badf, "%d SIMD products differ from the portable loop", badf);
+    for (int fi = 1; tt_q40_dot_form(fi, &name, &usable); fi++)
+        printf("test_q40: %s: %s\n", name, usable ? "= portable on 200 rows of 2560 (extremes included)"
+                                                  : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+}
+
+int main(void)
+{
+    check_decoder();
+    check_writer();
+    check_dot();
+    return tt_test_end("test_q40");
+}
