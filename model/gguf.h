@@ -41,7 +41,7 @@ typedef enum tt_gguf_vtype {
 typedef enum tt_ggml_type {
     TT_GGML_F32 = 0,
     TT_GGML_F16 = 1,
-    TT_GGML_Q4_0 = 2,  /* blocks of 32: f16 scale + 16 bytes of nibbles = 18 bytes (tt_q40.h) */
+    TT_GGML_Q4_0 = 2,  /* blocks of 32: f16 scale + 16 bytes of nibbles = 18 bytes (tt_q32.h) */
     TT_GGML_Q8_0 = 8,  /* blocks of 32: f16 scale + 32 int8 = 34 bytes */
     TT_GGML_Q6_K = 14, /* blocks of 256, 210 bytes (tt_q6k.h) */
     TT_GGML_TQ1_0 = 34, /* ggml (mainline and bitnet.cpp alike): blocks of 256 ternary weights, 54 bytes (tt_tq.h) */

@@ -2,12 +2,12 @@
  * bitnet.cpp's bitnet graphs). Its kernel is a member of the head family (kernels/tt_dense.h) picked from the
  * wisdom (tt_pick_head: the tuner races the heads like any other kernel); nothing is timed at load. The input is
  * rounded as llama.cpp's product with token_embd rounds it (f16 for an f16 head, q8_0 blocks for a q8_0 or q4_0
- * head, Q8_K blocks for a q6_K head: tt_q40.h, tt_q6k.h). */
+ * head, Q8_K blocks for a q6_K head: tt_q32.h, tt_q6k.h). */
 #include "model_int.h"
 #include "tt_baked.h"
 #include "tt_errctx.h"
 #include "tt_half.h"
-#include "tt_q40.h"
+#include "tt_q32.h"
 #include "tt_q6k.h"
 
 #include <math.h>
@@ -86,13 +86,12 @@ tt_status model_head_forced(tt_dense_kind kind, const tt_dense_variant **out)
 /* The LM head's input as llama.cpp's product with token_embd sees it: converted to f16 for an f16 head, to q8_0
  * blocks for a q8_0 or q4_0 head, to Q8_K blocks for a q6_K head (tt_run_state.head_q/head_d/head_bsum); as it is
  * for f32 and for the requantized q8 head. */
-static void quant_q8_0(const float *x, int n, int8_t *q, float *d); /* below, with the row dots */
 static void head_input(tt_model *m, float *x)
 {
     if (m->lm_head != TT_LM_HEAD_FILE) return;
     if (m->w.token_embd->type == TT_GGML_F16) tt_dense_round_f16(x, m->config.dim);
     else if (m->w.token_embd->type == TT_GGML_Q8_0 || m->w.token_embd->type == TT_GGML_Q4_0)
-        quant_q8_0(x, m->config.dim, m->s.head_q, m->s.head_d);
+        tt_q80_quantize(x, m->config.dim, m->s.head_q, m->s.head_d);
     else if (m->w.token_embd->type == TT_GGML_Q6_K)
         tt_q8k_quantize(x, m->config.dim, m->s.head_q, m->s.head_d, m->s.head_bsum);
 }
@@ -114,33 +113,6 @@ static float dot_f32(const float *w, const float *x, int n)
     for (int i = 0; i < n; i += LANES)
         for (int j = 0; j < LANES; j++) l[j] += w[i + j] * x[i + j];
     return sum_lanes(l);
-}
-
-/* A q8_0 row times the head input in q8_0 blocks (head_input): per block the exact integer dot, scaled by the
- * product of the two f16 block scales, as ggml's q8_0 x q8_0 dot. */
-static float dot_q8_0(const uint8_t *p, const int8_t *xq, const float *xd, int n)
-{
-    float acc = 0.0f;
-    for (int b = 0; b < n / 32; b++, p += TT_Q8_0_BYTES) {
-        float d = tt_half_to_float_vec((uint16_t)(p[0] | p[1] << 8));
-        int32_t isum = 0;
-        for (int j = 0; j < 32; j++) isum += (int8_t)p[2 + j] * xq[32 * b + j];
-        acc += (d * xd[b]) * (float)isum;
-    }
-    return acc;
-}
-
-/* The head input in q8_0 blocks of 32, as ggml quantizes the other operand of a q8_0 product: d = max|x| / 127
- * stored as f16, q = x · (127 / max|x|) rounded to nearest even. */
-static void quant_q8_0(const float *x, int n, int8_t *q, float *d)
-{
-    for (int b = 0; b < n / 32; b++) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * b + j]));
-        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        d[b] = tt_half_to_float(tt_float_to_half(amax / 127.0f));
-        for (int j = 0; j < 32; j++) q[32 * b + j] = (int8_t)nearbyintf(x[32 * b + j] * id);
-    }
 }
 
 typedef struct head_job {
@@ -176,7 +148,7 @@ static void head_worker(void *ctx, int tid, int nth)
             logits[r] = m->head_q6k(te->data + (size_t)r * (D / TT_Q6K_BLOCK) * TT_Q6K_BYTES, m->s.head_q,
                                        m->s.head_d, m->s.head_bsum, D);
         else
-            logits[r] = dot_q8_0(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, m->s.head_q, m->s.head_d, D);
+            logits[r] = m->head_q80(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, m->s.head_q, m->s.head_d, D);
     }
 }
 
@@ -188,6 +160,12 @@ tt_status model_head_pick(tt_model *m)
     const tt_gguf_tensor *te = m->w.token_embd;
     tt_dense_kind kind = m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : TT_DENSE_F16;
     m->head_v = NULL;
+    if (kind == TT_DENSE_F16 && te->type == TT_GGML_Q8_0) {
+        const char *name;
+        m->head_q80 = tt_q80_dot_pick(&name);
+        snprintf(m->head_note, sizeof m->head_note, "%s (q8_0 head in the file, read as stored)", name);
+        return TT_OK;
+    }
     if (kind == TT_DENSE_F16 && te->type == TT_GGML_Q4_0) {
         const char *name;
         m->head_q40 = tt_q40_dot_pick(&name);

@@ -13,7 +13,7 @@
  * float operations are the only ones shared). */
 #include "model.h"
 #include "tt_tq.h"
-#include "tt_q40.h"
+#include "tt_q32.h"
 #include "tt_q6k.h"
 #include "tt_dense.h"
 #include "tt_half.h"

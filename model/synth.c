@@ -12,7 +12,7 @@
 #include "tt_preset.h"
 #include "tt_strmap.h"
 #include "tt_tq.h"
-#include "tt_q40.h"
+#include "tt_q32.h"
 #include "tt_q6k.h"
 
 #include <math.h>

@@ -1,5 +1,6 @@
-/* q40.c — Q4_0 blocks and their product with q8_0 input blocks (tt_q40.h: the layout and rules, with sources). */
-#include "tt_q40.h"
+/* q32.c — ggml's blocks of 32 (Q4_0, Q8_0) and their products with q8_0 input blocks (tt_q32.h: the layouts and
+ * rules, with sources). */
+#include "tt_q32.h"
 #include "tt_half.h"
 
 #include <math.h>
@@ -44,6 +45,29 @@ float tt_q40_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, in
     return acc;
 }
 
+void tt_q80_quantize(const float *x, int n, int8_t *q, float *d)
+{
+    for (int b = 0; b < n / 32; b++) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * b + j]));
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        d[b] = tt_half_to_float(tt_float_to_half(amax / 127.0f));
+        for (int j = 0; j < 32; j++) q[32 * b + j] = (int8_t)nearbyintf(x[32 * b + j] * id);
+    }
+}
+
+float tt_q80_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n)
+{
+    float acc = 0.0f;
+    for (int b = 0; b < n / 32; b++, blocks += TT_Q80_BYTES, q += 32) {
+        float d = tt_half_to_float_vec((uint16_t)(blocks[0] | blocks[1] << 8));
+        int32_t isum = 0;
+        for (int j = 0; j < 32; j++) isum += (int8_t)blocks[2 + j] * q[j];
+        acc += (d * dx[b]) * (float)isum;
+    }
+    return acc;
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include "tt_cpu.h"
 #include <immintrin.h>
@@ -69,37 +93,70 @@ __attribute__((target("avx2"))) static float dot_avx2(const uint8_t *blocks, con
     }
     return acc;
 }
+
+/* Per block: the 32 stored int8 times q8 through sign/abs + maddubs (|w| <= 128 and |q| <= 127: pairs fit int16)
+ * and madd into int32; the portable loop's integer and float accumulation. */
+__attribute__((target("avx2"))) static float dot80_avx2(const uint8_t *blocks, const int8_t *q, const float *dx, int n)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    float acc = 0.0f;
+    for (int b = 0; b < n / 32; b++, blocks += TT_Q80_BYTES, q += 32) {
+        __m256i w = _mm256_loadu_si256((const __m256i *)(blocks + 2)), x = _mm256_loadu_si256((const __m256i *)q);
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), ones);
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+        float d = tt_half_to_float_vec((uint16_t)(blocks[0] | blocks[1] << 8));
+        acc += (d * dx[b]) * (float)_mm_cvtsi128_si32(s);
+    }
+    return acc;
+}
 #endif
 
-static const struct {
+typedef struct form {
     const char *name;
     uint32_t needs;
     tt_q40_dot_fn fn;
-} forms[] = {
+} form;
+
+static const form forms80[] = {
+    {"q8_0 x q8_0, portable", 0, tt_q80_dot_q80},
+#if defined(__x86_64__) || defined(__i386__)
+    {"q8_0 x q8_0, AVX2", TT_F_AVX2, dot80_avx2},
+#endif
+};
+
+static const form forms[] = {
     {"q4_0 x q8_0, portable", 0, tt_q40_dot_q80},
 #if defined(__x86_64__) || defined(__i386__)
     {"q4_0 x q8_0, AVX2", TT_F_AVX2, dot_avx2},
 #endif
 };
 
-tt_q40_dot_fn tt_q40_dot_form(int i, const char **name, bool *usable)
+static tt_q40_dot_fn form_get(const form *f, int nf, int i, const char **name, bool *usable)
 {
-    if (i < 0 || i >= (int)(sizeof forms / sizeof forms[0])) return NULL;
-    if (name) *name = forms[i].name;
+    if (i < 0 || i >= nf) return NULL;
+    if (name) *name = f[i].name;
 #if defined(__x86_64__) || defined(__i386__)
-    if (usable) *usable = (tt_cpu_get()->usable & forms[i].needs) == forms[i].needs;
+    if (usable) *usable = (tt_cpu_get()->usable & f[i].needs) == f[i].needs;
 #else
     if (usable) *usable = true;
 #endif
-    return forms[i].fn;
+    return f[i].fn;
 }
 
-tt_q40_dot_fn tt_q40_dot_pick(const char **name)
+static tt_q40_dot_fn form_pick(const form *f, int nf, const char **name)
 {
-    tt_q40_dot_fn best = tt_q40_dot_q80;
+    tt_q40_dot_fn best = f[0].fn;
     bool ok;
-    if (name) *name = forms[0].name;
-    for (int i = 1; tt_q40_dot_form(i, NULL, &ok); i++)
-        if (ok) best = tt_q40_dot_form(i, name, NULL);
+    if (name) *name = f[0].name;
+    for (int i = 1; form_get(f, nf, i, NULL, &ok); i++)
+        if (ok) best = form_get(f, nf, i, name, NULL);
     return best;
 }
+
+#define NF(a) ((int)(sizeof a / sizeof a[0]))
+tt_q40_dot_fn tt_q40_dot_form(int i, const char **name, bool *usable) { return form_get(forms, NF(forms), i, name, usable); }
+tt_q40_dot_fn tt_q40_dot_pick(const char **name) { return form_pick(forms, NF(forms), name); }
+tt_q40_dot_fn tt_q80_dot_form(int i, const char **name, bool *usable) { return form_get(forms80, NF(forms80), i, name, usable); }
+tt_q40_dot_fn tt_q80_dot_pick(const char **name) { return form_pick(forms80, NF(forms80), name); }

@@ -1,5 +1,5 @@
-/* tt_q40.h — ggml's Q4_0 (type id 2) as an LM-head / embedding format, and its product with the head input in
- * q8_0 blocks (what ggml's CPU backend does for a Q4_0 matrix: its vec_dot_type is Q8_0).
+/* tt_q32.h — ggml's blocks of 32 as LM-head / embedding formats: Q4_0 (type id 2) and Q8_0 (type id 8), and their
+ * products with the head input in q8_0 blocks (what ggml's CPU backend does for either: its vec_dot_type is Q8_0).
  *
  * Facts from ggml's source (ggml/src/ggml-common.h: block_q4_0; ggml/src/ggml-quants.c: quantize_row_q4_0_ref,
  * dequantize_row_q4_0; ggml-cpu: ggml_vec_dot_q4_0_q8_0's generic path). A row of K values (K % 32 == 0) is K/32
@@ -10,8 +10,8 @@
  *   q = min(15, (int8_t)(x / d + 8.5)).
  * The product with q8_0 input blocks (f16 scale dx, 32 int8): per block the exact integer Σ q4 · q8, times the two
  *   scales (f32), summed over the blocks. */
-#ifndef TT_Q40_H
-#define TT_Q40_H
+#ifndef TT_Q32_H
+#define TT_Q32_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,5 +30,17 @@ typedef float (*tt_q40_dot_fn)(const uint8_t *blocks, const int8_t *q, const flo
 tt_q40_dot_fn tt_q40_dot_pick(const char **name);
 /* Form i (0 = portable; NULL past the last), its name, whether this CPU may run it (tests). */
 tt_q40_dot_fn tt_q40_dot_form(int i, const char **name, bool *usable);
+
+/* Q8_0, 34 bytes: {ggml_half d; int8_t qs[32];}, value j = qs[j] · d. */
+#define TT_Q80_BLOCK 32
+#define TT_Q80_BYTES 34
+/* The head input in q8_0 blocks, as ggml's x86 path quantizes the other operand of a q8_0 / q4_0 product:
+ * d = max|x| / 127 stored as f16, q = x · (127 / max|x|) rounded half to even. n % 32 == 0. */
+void tt_q80_quantize(const float *x, int n, int8_t *q, float *d);
+/* A q8_0 row times that input: per block the exact integer dot times the two scales, blocks in order. */
+float tt_q80_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
+/* Same shape as tt_q40_dot_fn; forms and pick as for Q4_0, all with tt_q80_dot_q80's bits. */
+tt_q40_dot_fn tt_q80_dot_pick(const char **name);
+tt_q40_dot_fn tt_q80_dot_form(int i, const char **name, bool *usable);
 
 #endif

@@ -1,10 +1,10 @@
-/* test_q40: ggml's Q4_0 blocks and their product with q8_0 input blocks (model/tt_q40.h).
+/* test_q32: ggml's Q4_0 and Q8_0 blocks and their products with q8_0 input blocks (model/tt_q32.h).
  *
  * The decoder is checked against ggml's dequantize_row_q4_0 loop as ggml writes it (x0 = (qs[j] & 0x0F) - 8 to
  * y[j], x1 = (qs[j] >> 4) - 8 to y[j + 16], times d) rewritten here on random blocks; the writer against ggml's rule
  * on chosen values; the product against its exact integer form; every usable SIMD form against the portable loop. */
 #include "tt_half.h"
-#include "tt_q40.h"
+#include "tt_q32.h"
 #include "tt_test.h"
 
 #include <math.h>
@@ -115,8 +115,59 @@ static void check_dot(void)
     CHECKF(!bad, "%d of 200 products differ from the exact integer form", bad);
     CHECKF(!badf, "%d SIMD products differ from the portable loop", badf);
     for (int fi = 1; tt_q40_dot_form(fi, &name, &usable); fi++)
-        printf("test_q40: %s: %s\n", name, usable ? "= portable on 200 rows of 2560 (extremes included)"
+        printf("test_q32: %s: %s\n", name, usable ? "= portable on 200 rows of 2560 (extremes included)"
                                                   : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+}
+
+/* Q8_0 rows: the product against its exact integer form, every usable form against the portable loop (w = -128,
+ * which no ggml writer stores but a file may hold, included), and the input rule. */
+static void check_q80(void)
+{
+    uint8_t blk[80 * TT_Q80_BYTES];
+    int8_t q[2560];
+    float dx[80];
+    int bad = 0, badf = 0;
+    const char *name;
+    bool usable;
+    for (int it = 0; it < 200; it++) {
+        for (int b = 0; b < 80; b++) {
+            uint8_t *p = blk + b * TT_Q80_BYTES;
+            for (int i = 2; i < TT_Q80_BYTES; i++) p[i] = (uint8_t)rnd();
+            uint16_t d = (uint16_t)(0x1000 + rnd() % 0x2000);
+            p[0] = (uint8_t)d, p[1] = (uint8_t)(d >> 8);
+            if (it < 2) memset(p + 2, it ? 0x80 : 0x7F, 32);
+        }
+        for (int i = 0; i < 2560; i++) q[i] = (int8_t)((int)(rnd() % 255) - 127);
+        if (it < 2) memset(q, it ? 0x7F : 0x81, sizeof q);
+        for (int b = 0; b < 80; b++) dx[b] = (float)(rnd() % 1000 + 1) / 4096.0f;
+        float want = 0.0f;
+        for (int b = 0; b < 80; b++) {
+            const uint8_t *p = blk + b * TT_Q80_BYTES;
+            int32_t isum = 0;
+            for (int i = 0; i < 32; i++) isum += (int8_t)p[2 + i] * q[32 * b + i];
+            want += (tt_half_to_float((uint16_t)(p[0] | p[1] << 8)) * dx[b]) * (float)isum;
+        }
+        float got = tt_q80_dot_q80(blk, q, dx, 2560);
+        bad += memcmp(&got, &want, sizeof got) != 0;
+        for (int fi = 1; tt_q80_dot_form(fi, &name, &usable); fi++)
+            if (usable) {
+                float f = tt_q80_dot_form(fi, NULL, NULL)(blk, q, dx, 2560);
+                badf += memcmp(&f, &got, sizeof f) != 0;
+            }
+    }
+    CHECKF(!bad, "q8_0: %d of 200 products differ from the exact integer form", bad);
+    CHECKF(!badf, "q8_0: %d SIMD products differ from the portable loop", badf);
+    for (int fi = 1; tt_q80_dot_form(fi, &name, &usable); fi++)
+        printf("test_q32: %s: %s\n", name, usable ? "= portable on 200 rows of 2560 (extremes included)"
+                                                  : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+    float x[64];
+    int8_t qq[64];
+    float d[2];
+    for (int i = 0; i < 64; i++) x[i] = (float)i - 20.5f;
+    x[10] = -63.5f; /* block 0: max|x| = 63.5 -> id = 2: -20.5 * 2 = -41 exactly; 0.5 steps round to even */
+    tt_q80_quantize(x, 64, qq, d);
+    CHECKF(qq[10] == -127 && qq[0] == -41 && d[0] == tt_half_to_float(tt_float_to_half(63.5f / 127.0f)),
+           "q8_0 input: %d %d %g", qq[10], qq[0], d[0]);
 }
 
 int main(void)
@@ -124,5 +175,6 @@ int main(void)
     check_decoder();
     check_writer();
     check_dot();
-    return tt_test_end("test_q40");
+    check_q80();
+    return tt_test_end("test_q32");
 }
