@@ -74,7 +74,7 @@ float tt_q80_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, in
 
 /* The 32 values of block b as int8 times its q8 block, as 8 int32 partial sums (sign/abs + maddubs: |w| <= 128 and
  * |q| <= 127, so the pairs fit int16; then madd by ones). */
-__attribute__((target("avx2"))) static inline __m256i q40_block(const uint8_t *blk, const int8_t *q)
+__attribute__((target("avx2,f16c"))) static inline __m256i q40_block(const uint8_t *blk, const int8_t *q)
 {
     const __m128i raw = _mm_loadu_si128((const __m128i *)(blk + 2)), m4 = _mm_set1_epi8(0x0F);
     __m256i w = _mm256_sub_epi8(_mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4)),
@@ -83,7 +83,7 @@ __attribute__((target("avx2"))) static inline __m256i q40_block(const uint8_t *b
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
 }
 
-__attribute__((target("avx2"))) static inline __m256i q80_block(const uint8_t *blk, const int8_t *q)
+__attribute__((target("avx2,f16c"))) static inline __m256i q80_block(const uint8_t *blk, const int8_t *q)
 {
     __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 2)), x = _mm256_loadu_si256((const __m256i *)q);
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
@@ -91,25 +91,28 @@ __attribute__((target("avx2"))) static inline __m256i q80_block(const uint8_t *b
 
 /* The row product with the blocks taken 8 at a time: their 8 partial-sum vectors reduced together (one hadd tree,
  * lane i = block i's exact integer), the 8 terms (dw·dx)·isum computed as vectors (the same IEEE products as the
- * scalar code), then added to acc one by one in block order: the portable loop's bits. */
+ * scalar code; the f16 scales through F16C, exact and without float-subnormal assists), then added to acc one by
+ * one in block order: the portable loop's bits. */
 #define Q32_AVX2_DOT(NAME, BLOCK, BYTES)                                                                              \
-    __attribute__((target("avx2"))) static float NAME(const uint8_t *blocks, const int8_t *q, const float *dx, int n)  \
+    __attribute__((target("avx2,f16c"))) static float NAME(const uint8_t *blocks, const int8_t *q, const float *dx, int n)  \
     {                                                                                                                 \
         const int nb = n / 32;                                                                                        \
         float acc = 0.0f;                                                                                             \
         int b = 0;                                                                                                    \
         for (; b + 8 <= nb; b += 8) {                                                                                 \
             __m256i p[8];                                                                                             \
-            float sc[8], t[8];                                                                                        \
+            uint16_t hs[8];                                                                                           \
+            float t[8];                                                                                               \
             for (int i = 0; i < 8; i++) {                                                                             \
                 const uint8_t *blk = blocks + (size_t)(b + i) * BYTES;                                                \
                 p[i] = BLOCK(blk, q + 32 * (b + i));                                                                  \
-                sc[i] = tt_half_to_float_vec((uint16_t)(blk[0] | blk[1] << 8)) * dx[b + i];                          \
+                hs[i] = (uint16_t)(blk[0] | blk[1] << 8);                                                             \
             }                                                                                                         \
+            __m256 sc = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)hs)), _mm256_loadu_ps(dx + b)); \
             __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));            \
             __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));            \
             __m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20), _mm256_permute2x128_si256(h0, h1, 0x31)); \
-            _mm256_storeu_ps(t, _mm256_mul_ps(_mm256_loadu_ps(sc), _mm256_cvtepi32_ps(s)));                          \
+            _mm256_storeu_ps(t, _mm256_mul_ps(sc, _mm256_cvtepi32_ps(s)));                                            \
             for (int i = 0; i < 8; i++) acc += t[i];                                                                  \
         }                                                                                                             \
         for (; b < nb; b++) {                                                                                         \
@@ -118,7 +121,7 @@ __attribute__((target("avx2"))) static inline __m256i q80_block(const uint8_t *b
             __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));                    \
             s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));                                                         \
             s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));                                                         \
-            float d = tt_half_to_float_vec((uint16_t)(blk[0] | blk[1] << 8));                                         \
+            float d = _cvtsh_ss((unsigned short)(blk[0] | blk[1] << 8));                                              \
             acc += (d * dx[b]) * (float)_mm_cvtsi128_si32(s);                                                         \
         }                                                                                                             \
         return acc;                                                                                                   \
@@ -137,14 +140,14 @@ typedef struct form {
 static const form forms80[] = {
     {"q8_0 x q8_0, portable", 0, tt_q80_dot_q80},
 #if defined(__x86_64__) || defined(__i386__)
-    {"q8_0 x q8_0, AVX2", TT_F_AVX2, dot80_avx2},
+    {"q8_0 x q8_0, AVX2", TT_F_AVX2 | TT_F_F16C, dot80_avx2},
 #endif
 };
 
 static const form forms[] = {
     {"q4_0 x q8_0, portable", 0, tt_q40_dot_q80},
 #if defined(__x86_64__) || defined(__i386__)
-    {"q4_0 x q8_0, AVX2", TT_F_AVX2, dot_avx2},
+    {"q4_0 x q8_0, AVX2", TT_F_AVX2 | TT_F_F16C, dot_avx2},
 #endif
 };
 

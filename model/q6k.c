@@ -137,8 +137,10 @@ float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, con
  * maddubs (codes 0..63 unsigned × q8 signed: pairs ≤ 2·63·127, no saturation) then madd by the run's scale
  * (lanes 0-7: the first run of 16, 8-15: the second) into int32; 32 · Σ scale · bsum comes off once per block.
  * The integer per block is the portable one exactly, and the float accumulation is the same, so the logits are
- * the portable loop's bits. */
-__attribute__((target("avx2"))) static float dot_avx2(const uint8_t *blocks, const int8_t *q, const float *d,
+ * the portable loop's bits. The f16 block scale goes through F16C: tt_half_to_float_vec's branch-free trick
+ * multiplies a float subnormal for f16 subnormal scales (common in q6_K heads: d ~ 1e-5), which costs a microcode
+ * assist per block and made the in-model head 2x slower. */
+__attribute__((target("avx2,f16c"))) static float dot_avx2(const uint8_t *blocks, const int8_t *q, const float *d,
                                                       const int32_t *bsum, int n)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
@@ -182,7 +184,7 @@ __attribute__((target("avx2"))) static float dot_avx2(const uint8_t *blocks, con
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
         int32_t isum = _mm_cvtsi128_si32(s);
-        float dw = tt_half_to_float_vec((uint16_t)(blocks[208] | blocks[209] << 8));
+        float dw = _cvtsh_ss((unsigned short)(blocks[208] | blocks[209] << 8)); /* F16C: exact, subnormals too */
         acc += (dw * d[b]) * (float)isum;
     }
     return acc;
@@ -193,7 +195,7 @@ __attribute__((target("avx2"))) static float dot_avx2(const uint8_t *blocks, con
 /* AVX-512BW: one half-block (128 values) per step in two 64-byte vectors: groups 0|1 (values 0..63) and 2|3
  * (64..127), each 128-bit lane one run of 16 values, so lane k of the scale vector is scales[8h + k] (groups 0|1)
  * or scales[8h + 4 + k] (2|3). Same integer per block as the portable loop, same float accumulation. */
-__attribute__((target("avx512f,avx512bw"))) static float dot_avx512(const uint8_t *blocks, const int8_t *q,
+__attribute__((target("avx512f,avx512bw,f16c"))) static float dot_avx512(const uint8_t *blocks, const int8_t *q,
                                                                     const float *d, const int32_t *bsum, int n)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(0x30);
@@ -223,7 +225,7 @@ __attribute__((target("avx512f,avx512bw"))) static float dot_avx512(const uint8_
         __m512i corr = _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)scales)),
                                           _mm512_loadu_si512((const void *)(bsum + 16 * b)));
         int32_t isum = _mm512_reduce_add_epi32(_mm512_sub_epi32(sum, _mm512_slli_epi32(corr, 5)));
-        float dw = tt_half_to_float_vec((uint16_t)(blocks[208] | blocks[209] << 8));
+        float dw = _cvtsh_ss((unsigned short)(blocks[208] | blocks[209] << 8)); /* F16C: exact, subnormals too */
         acc += (dw * d[b]) * (float)isum;
     }
     return acc;
@@ -238,8 +240,8 @@ static const struct {
 } forms[] = {
     {"q6_K x Q8_K, portable", 0, tt_q6k_dot_q8k},
 #if defined(__x86_64__) || defined(__i386__)
-    {"q6_K x Q8_K, AVX2", TT_F_AVX2, dot_avx2},
-    {"q6_K x Q8_K, AVX-512BW", TT_F_AVX512F | TT_F_AVX512BW, dot_avx512},
+    {"q6_K x Q8_K, AVX2", TT_F_AVX2 | TT_F_F16C, dot_avx2},
+    {"q6_K x Q8_K, AVX-512BW", TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, dot_avx512},
 #endif
 };
 

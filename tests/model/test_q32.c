@@ -32,7 +32,8 @@ static void ggml_shape_dequant(const uint8_t *blk, float *y)
 static void random_block(uint8_t *blk)
 {
     for (int i = 2; i < TT_Q40_BYTES; i++) blk[i] = (uint8_t)rnd();
-    uint16_t d = (uint16_t)(0x1000 + rnd() % 0x2000);
+    /* a finite f16 of either sign: normal, or (one block in four) subnormal, as small block scales are in real heads */
+    uint16_t d = (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff);
     if (rnd() & 1) d |= 0x8000;
     blk[0] = (uint8_t)d, blk[1] = (uint8_t)(d >> 8);
 }
@@ -133,7 +134,8 @@ static void check_q80(void)
         for (int b = 0; b < 80; b++) {
             uint8_t *p = blk + b * TT_Q80_BYTES;
             for (int i = 2; i < TT_Q80_BYTES; i++) p[i] = (uint8_t)rnd();
-            uint16_t d = (uint16_t)(0x1000 + rnd() % 0x2000);
+            /* a finite f16 of either sign: normal, or (one block in four) subnormal, as small block scales are in real heads */
+    uint16_t d = (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff);
             p[0] = (uint8_t)d, p[1] = (uint8_t)(d >> 8);
             if (it < 2) memset(p + 2, it ? 0x80 : 0x7F, 32);
         }

@@ -45,7 +45,8 @@ static void ggml_shape_dequant(const uint8_t *blk, float *y)
 static void random_block(uint8_t *blk)
 {
     for (int i = 0; i < TT_Q6K_BYTES; i++) blk[i] = (uint8_t)rnd();
-    uint16_t d = (uint16_t)(0x1000 + rnd() % 0x2000); /* a finite, normal f16 of either sign */
+    /* a finite f16 of either sign: normal, or (one block in four) subnormal, as small block scales are in real heads */
+    uint16_t d = (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff);
     if (rnd() & 1) d |= 0x8000;
     blk[208] = (uint8_t)d, blk[209] = (uint8_t)(d >> 8);
 }
