@@ -378,18 +378,26 @@ static void emit_x86_pair_loop(FILE *o, const gen_variant *v, const gen_x86 *X, 
     emit_x86_block_loop(o, v, X, "cs", "ce", "c", c1, cb, bound, wbase, lutexpr, pair_body, raw);
 }
 
+/* Per 64-byte chunk c of the plane: its indices i, the low and high table bytes l, h by `lookup` (one line of C
+ * declaring l and h), joined into the int16 accumulators of chunk c. */
+static void emit_x86_lut_chunks(FILE *o, const gen_x86 *X, int nch, const char *lookup)
+{
+    for (int c = 0; c < nch; c++) {
+        fprintf(o, "            {\n                const __m512i i = _mm512_loadu_si512((const void *)(x + %d));\n", 64 * c);
+        fprintf(o, "                %s\n", lookup);
+        emit_x86_join(o, X, c, "l", "h", "                ");
+        fprintf(o, "            }\n");
+    }
+}
+
 /* TL1 quads through vpermi2b: two 128-entry tables (low and high bytes) per plane */
 static void quad_body(FILE *o, const gen_x86 *X, int nch, int raw)
 {
     (void)raw;
     fprintf(o, "            const __m512i l0 = _mm512_loadu_si512((const void *)t), l1 = _mm512_loadu_si512((const void *)(t + 64));\n");
     fprintf(o, "            const __m512i g0 = _mm512_loadu_si512((const void *)(t + 128)), g1 = _mm512_loadu_si512((const void *)(t + 192));\n");
-    for (int c = 0; c < nch; c++) {
-        fprintf(o, "            {\n                const __m512i i = _mm512_loadu_si512((const void *)(x + %d));\n", 64 * c);
-        fprintf(o, "                const __m512i l = _mm512_permutex2var_epi8(l0, i, l1), h = _mm512_permutex2var_epi8(g0, i, g1);\n");
-        emit_x86_join(o, X, c, "l", "h", "                ");
-        fprintf(o, "            }\n");
-    }
+    emit_x86_lut_chunks(o, X, nch,
+                        "const __m512i l = _mm512_permutex2var_epi8(l0, i, l1), h = _mm512_permutex2var_epi8(g0, i, g1);");
 }
 
 /* TL2 triples through vpermb: 32-entry signed tables (low and high bytes) broadcast to every lane */
@@ -398,12 +406,7 @@ static void triple_body(FILE *o, const gen_x86 *X, int nch, int raw)
     (void)raw;
     fprintf(o, "            const __m512i tl = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)t));\n");
     fprintf(o, "            const __m512i th = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(t + 32)));\n");
-    for (int c = 0; c < nch; c++) {
-        fprintf(o, "            {\n                const __m512i i = _mm512_loadu_si512((const void *)(x + %d));\n", 64 * c);
-        fprintf(o, "                const __m512i l = _mm512_permutexvar_epi8(i, tl), h = _mm512_permutexvar_epi8(i, th);\n");
-        emit_x86_join(o, X, c, "l", "h", "                ");
-        fprintf(o, "            }\n");
-    }
+    emit_x86_lut_chunks(o, X, nch, "const __m512i l = _mm512_permutexvar_epi8(i, tl), h = _mm512_permutexvar_epi8(i, th);");
 }
 
 static void emit_x86_tile_head(FILE *o, const gen_variant *v, const gen_x86 *X, const char *fn)

@@ -354,13 +354,10 @@ static void linear(const step *st, const float *x, size_t ldx, int k, int np, co
         for (int i = 0; i < np && i < 2; i++) j.epi_here &= split_on_heads(L[i], st->gemm, nth, m->config.head_dim);
         break;
     }
-    if (st->gemm) {
-        j.attn_pf = false, j.pf = NULL;
-        tt_pool_run(m->pool, token_worker, &(token_job){st, quant_token, &qa});
-    } else {
-        quant_token(st, 0, &qa);
+    each_token(st, quant_token, &qa); /* one token: on the caller; a chunk: over the pool */
+    if (st->gemm) j.attn_pf = false, j.pf = NULL;
+    else
         for (int i = 0; i < np; i++) tt_plan_prep(&L[i]->plan, s->xq);
-    }
     model_prof_mark(m, st->prof, TT_PROF_QUANT);
     tt_pool_run(m->pool, lin_worker, &j);
     model_prof_mark(m, st->prof, phase);

@@ -139,16 +139,12 @@ static void head_worker(void *ctx, int tid, int nth)
         j->v->f16((const uint16_t *)te->data, j->x, D, logits, r0, r1);
         return;
     }
+    const size_t rb = model_head_row_bytes(m); /* the file's row, as stored */
     for (int r = r0; r < r1; r++) {
-        if (te->type == TT_GGML_F32)
-            logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
-        else if (te->type == TT_GGML_Q4_0)
-            logits[r] = m->head_q40(te->data + (size_t)r * (D / TT_Q40_BLOCK) * TT_Q40_BYTES, m->s.head_q, m->s.head_d, D);
-        else if (te->type == TT_GGML_Q6_K)
-            logits[r] = m->head_q6k(te->data + (size_t)r * (D / TT_Q6K_BLOCK) * TT_Q6K_BYTES, m->s.head_q,
-                                       m->s.head_d, m->s.head_bsum, D);
-        else
-            logits[r] = m->head_q80(te->data + (size_t)r * (D / 32) * TT_Q8_0_BYTES, m->s.head_q, m->s.head_d, D);
+        const uint8_t *row = te->data + (size_t)r * rb;
+        if (te->type == TT_GGML_F32) logits[r] = dot_f32((const float *)row, j->x, D);
+        else if (te->type == TT_GGML_Q6_K) logits[r] = m->head_q6k(row, m->s.head_q, m->s.head_d, m->s.head_bsum, D);
+        else logits[r] = m->head_q32(row, m->s.head_q, m->s.head_d, D); /* q8_0, q4_0 */
     }
 }
 
@@ -160,22 +156,13 @@ tt_status model_head_pick(tt_model *m)
     const tt_gguf_tensor *te = m->w.token_embd;
     tt_dense_kind kind = m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : TT_DENSE_F16;
     m->head_v = NULL;
-    if (kind == TT_DENSE_F16 && te->type == TT_GGML_Q8_0) {
+    if (kind == TT_DENSE_F16 &&
+        (te->type == TT_GGML_Q8_0 || te->type == TT_GGML_Q4_0 || te->type == TT_GGML_Q6_K)) {
         const char *name;
-        m->head_q80 = tt_q80_dot_pick(&name);
-        snprintf(m->head_note, sizeof m->head_note, "%s (q8_0 head in the file, read as stored)", name);
-        return TT_OK;
-    }
-    if (kind == TT_DENSE_F16 && te->type == TT_GGML_Q4_0) {
-        const char *name;
-        m->head_q40 = tt_q40_dot_pick(&name);
-        snprintf(m->head_note, sizeof m->head_note, "%s (q4_0 head in the file, read as stored)", name);
-        return TT_OK;
-    }
-    if (kind == TT_DENSE_F16 && te->type == TT_GGML_Q6_K) {
-        const char *name;
-        m->head_q6k = tt_q6k_dot_pick(&name);
-        snprintf(m->head_note, sizeof m->head_note, "%s (q6_K head in the file, read as stored)", name);
+        if (te->type == TT_GGML_Q6_K) m->head_q6k = tt_q6k_dot_pick(&name);
+        else m->head_q32 = te->type == TT_GGML_Q8_0 ? tt_q80_dot_pick(&name) : tt_q40_dot_pick(&name);
+        snprintf(m->head_note, sizeof m->head_note, "%s (%s head in the file, read as stored)", name,
+                 tt_ggml_type_name(te->type));
         return TT_OK;
     }
     if (kind == TT_DENSE_F16 && te->type != TT_GGML_F16) {

@@ -2,6 +2,7 @@
  * rules, with sources). */
 #include "tt_q32.h"
 #include "tt_half.h"
+#include "tt_qforms.h"
 
 #include <math.h>
 #include <string.h>
@@ -69,7 +70,6 @@ float tt_q80_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, in
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-#include "tt_cpu.h"
 #include <immintrin.h>
 
 /* The 32 values of block b as int8 times its q8 block, as 8 int32 partial sums (sign/abs + maddubs: |w| <= 128 and
@@ -151,30 +151,5 @@ static const form forms[] = {
 #endif
 };
 
-static tt_q40_dot_fn form_get(const form *f, int nf, int i, const char **name, bool *usable)
-{
-    if (i < 0 || i >= nf) return NULL;
-    if (name) *name = f[i].name;
-#if defined(__x86_64__) || defined(__i386__)
-    if (usable) *usable = (tt_cpu_get()->usable & f[i].needs) == f[i].needs;
-#else
-    if (usable) *usable = true;
-#endif
-    return f[i].fn;
-}
-
-static tt_q40_dot_fn form_pick(const form *f, int nf, const char **name)
-{
-    tt_q40_dot_fn best = f[0].fn;
-    bool ok;
-    if (name) *name = f[0].name;
-    for (int i = 1; form_get(f, nf, i, NULL, &ok); i++)
-        if (ok) best = form_get(f, nf, i, name, NULL);
-    return best;
-}
-
-#define NF(a) ((int)(sizeof a / sizeof a[0]))
-tt_q40_dot_fn tt_q40_dot_form(int i, const char **name, bool *usable) { return form_get(forms, NF(forms), i, name, usable); }
-tt_q40_dot_fn tt_q40_dot_pick(const char **name) { return form_pick(forms, NF(forms), name); }
-tt_q40_dot_fn tt_q80_dot_form(int i, const char **name, bool *usable) { return form_get(forms80, NF(forms80), i, name, usable); }
-tt_q40_dot_fn tt_q80_dot_pick(const char **name) { return form_pick(forms80, NF(forms80), name); }
+TT_QFORMS(forms, tt_q40_dot_fn, tt_q40_dot_form, tt_q40_dot_pick)
+TT_QFORMS(forms80, tt_q40_dot_fn, tt_q80_dot_form, tt_q80_dot_pick)

@@ -1,6 +1,7 @@
 /* q6k.c — Q6_K blocks and Q8_K activations (tt_q6k.h: the layout and the rules, with their sources). */
 #include "tt_q6k.h"
 #include "tt_half.h"
+#include "tt_qforms.h"
 
 #include <math.h>
 #include <string.h>
@@ -130,7 +131,6 @@ float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, con
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-#include "tt_cpu.h"
 #include <immintrin.h>
 
 /* The same sums with AVX2: per half-block the four 32-code streams are rebuilt from ql/qh with shifts and masks,
@@ -144,14 +144,14 @@ __attribute__((target("avx2,f16c"))) static float dot_avx2(const uint8_t *blocks
                                                       const int32_t *bsum, int n)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
-    /* int16 lane pairs of the broadcast scales sc[8h .. 8h+7]: group g takes scale 2g in its low 128 bits and
-     * 2g + 1 in its high 128 bits */
-    __m256i pick[4];
-    for (int g = 0; g < 4; g++) {
-        int8_t c[32];
-        for (int i = 0; i < 16; i++) c[i] = (int8_t)(4 * g + (i & 1)), c[16 + i] = (int8_t)(4 * g + 2 + (i & 1));
-        pick[g] = _mm256_loadu_si256((const __m256i *)c);
-    }
+    /* byte shuffles of the broadcast int16 scales sc[8h .. 8h+7]: group g takes scale 2g in its low 128 bits and
+     * 2g + 1 in its high 128 bits (bytes 4g, 4g+1 | 4g+2, 4g+3); constants, not rebuilt per row */
+#define PICK(g) _mm256_setr_epi8(4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, \
+                                 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3, 4 * g + 2, \
+                                 4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, \
+                                 4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, 4 * g + 3)
+    const __m256i pick[4] = {PICK(0), PICK(1), PICK(2), PICK(3)};
+#undef PICK
     float acc = 0.0f;
     for (int b = 0; b < n / TT_Q6K_BLOCK; b++, blocks += TT_Q6K_BYTES, q += TT_Q6K_BLOCK) {
         const int8_t *scales = (const int8_t *)(blocks + 192);
@@ -245,24 +245,4 @@ static const struct {
 #endif
 };
 
-tt_q6k_dot_fn tt_q6k_dot_form(int i, const char **name, bool *usable)
-{
-    if (i < 0 || i >= (int)(sizeof forms / sizeof forms[0])) return NULL;
-    if (name) *name = forms[i].name;
-#if defined(__x86_64__) || defined(__i386__)
-    if (usable) *usable = (tt_cpu_get()->usable & forms[i].needs) == forms[i].needs;
-#else
-    if (usable) *usable = true;
-#endif
-    return forms[i].fn;
-}
-
-tt_q6k_dot_fn tt_q6k_dot_pick(const char **name)
-{
-    tt_q6k_dot_fn best = tt_q6k_dot_q8k;
-    bool ok;
-    if (name) *name = forms[0].name;
-    for (int i = 1; tt_q6k_dot_form(i, NULL, &ok); i++)
-        if (ok) best = tt_q6k_dot_form(i, name, NULL);
-    return best;
-}
+TT_QFORMS(forms, tt_q6k_dot_fn, tt_q6k_dot_form, tt_q6k_dot_pick)
