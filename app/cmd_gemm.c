@@ -6,6 +6,7 @@
 #include "tt_gemm_bench.h"
 #include "tt_harness.h"
 #include "tt_papi.h"
+#include "tt_plan.h"
 #include "tt_pool.h"
 #include "tt_topo.h"
 #include "tt_verify.h"
@@ -16,46 +17,35 @@
 /* ---- bench-gemm ---- */
 typedef struct gm_arg {
     const tt_variant *v; /* GEMM variant, or the GEMV variant run token by token */
-    const uint8_t *w;
+    tt_plan plan;        /* v's plan: its packed bytes */
     const tt_vcase *c;
-    void *ws;
+    void *ws;            /* every token's prep, done once outside the timing (GEMM: the kernel's; GEMV: one per token) */
     int32_t *dot;
     tt_pool *pool;
     int t; /* token for the GEMV path */
 } gm_arg;
 
-static void gm_gemm_worker(void *arg, int tid, int nth)
-{
-    const gm_arg *a = arg;
-    int r0, r1;
-    tt_split_even(a->c->w.m, a->v->row_align, tid, nth, &r0, &r1);
-    if (r0 < r1) {
-        tt_gemm_args g = {a->w, a->c->q, a->c->ldq, a->ws, a->c->sum_q, a->c->w.m, a->c->w.k, a->c->n};
-        a->v->gemm(&g, a->dot, r0, r1);
-    }
-}
-
 static void gm_gemv_worker(void *arg, int tid, int nth)
 {
     const gm_arg *a = arg;
     int r0, r1;
-    tt_split_even(a->c->w.m, a->v->row_align, tid, nth, &r0, &r1);
+    tt_plan_split(&a->plan, tid, nth, &r0, &r1);
     if (r0 < r1) {
         const tt_vcase *c = a->c;
         const size_t wsn = tt_variant_ws_size(a->v, c->w.k); /* token t's prepped vector at ws + t * wsn */
-        tt_gemv_args g = {a->w, c->q + (size_t)a->t * c->ldq, wsn ? (const int8_t *)a->ws + (size_t)a->t * wsn : NULL,
-                          c->sum_q[a->t], c->w.m, c->w.k};
-        a->v->gemv(&g, a->dot + (size_t)a->t * c->w.m, r0, r1);
+        tt_plan_gemv_ws(&a->plan, c->q + (size_t)a->t * c->ldq, wsn ? (const int8_t *)a->ws + (size_t)a->t * wsn : NULL,
+                        c->sum_q[a->t], a->dot + (size_t)a->t * c->w.m, r0, r1);
     }
 }
 
 static void gm_run_once(gm_arg *a)
 {
+    const tt_vcase *c = a->c;
     if (a->v->op == TT_OP_GEMM) {
-        tt_pool_run(a->pool, gm_gemm_worker, a);
+        tt_plan_run_gemm(&a->plan, a->pool, c->q, c->ldq, a->ws, c->sum_q, c->n, a->dot);
         return;
     }
-    for (a->t = 0; a->t < a->c->n; a->t++) tt_pool_run(a->pool, gm_gemv_worker, a);
+    for (a->t = 0; a->t < c->n; a->t++) tt_pool_run(a->pool, gm_gemv_worker, a);
 }
 
 static void gm_bench_fn(void *arg, int64_t iters)
@@ -114,30 +104,27 @@ tt_status tt_gemm_bench_time(tt_gemm_bench *b, const tt_variant *const *vs, int 
         slot[i] = -1;
         gm_arg *a = &args[i];
         a->v = v, a->c = c, a->pool = pool;
-        size_t pn = tt_variant_packed_size(v, m, k);
-        size_t one = tt_variant_ws_size(v, k);
-        size_t wsn = v->op == TT_OP_GEMM ? tt_variant_gemm_ws_size(v, k, n, c->ldq) : (size_t)n * one;
-        uint8_t *w = pn ? tt_alloc(pn) : NULL;
-        a->w = w; /* owned by args[i] from here on: freed below on every path */
+        if (tt_plan_for(&a->plan, v, &c->w, threads)) { /* owned by args[i] from here on: freed below */
+            o->excluded = true;
+            snprintf(o->why, sizeof o->why, "cannot plan: %s", tt_last_error());
+            continue;
+        }
+        size_t pn = a->plan.packed_bytes, one = tt_variant_ws_size(v, k);
+        size_t wsn = v->op == TT_OP_GEMM ? tt_plan_gemm_ws_size(&a->plan, n, c->ldq) : (size_t)n * one;
         a->ws = wsn ? tt_alloc(wsn) : NULL;
         a->dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
-        if (!w || (wsn && !a->ws) || !a->dot) {
+        if ((wsn && !a->ws) || !a->dot) {
             st = tt_fail(TT_ERR_NOMEM, "GEMM timing: buffers for %s", v->name);
             break;
         }
-        if (tt_variant_pack(v, &c->w, w, pn)) {
-            o->excluded = true;
-            snprintf(o->why, sizeof o->why, "cannot pack: %s", tt_last_error());
-            continue;
-        }
         /* the per-token prep (AVX-512 q interleave, TL tables) is done once, outside the timing, for both paths */
         if (a->ws) {
-            if (v->op == TT_OP_GEMM) tt_variant_gemm_prep(v, c->q, c->ldq, k, n, a->ws);
+            if (v->op == TT_OP_GEMM) tt_plan_gemm_prep(&a->plan, c->q, c->ldq, n, a->ws);
             else
                 for (int t = 0; t < n; t++) v->prep(c->q + (size_t)t * c->ldq, k, (int8_t *)a->ws + (size_t)t * one);
         }
         char detail[400];
-        if (tt_verify_case(v, c, w, 1, pool, detail, sizeof detail)) { /* the bytes it times, through this pool */
+        if (tt_verify_case(v, c, a->plan.packed, 1, pool, detail, sizeof detail)) { /* the bytes it times, this pool */
             o->excluded = true;
             snprintf(o->why, sizeof o->why, "MISMATCH %s", detail);
             continue;
@@ -163,7 +150,7 @@ tt_status tt_gemm_bench_time(tt_gemm_bench *b, const tt_variant *const *vs, int 
             snprintf(out[i].name, sizeof out[i].name, "%s", g->name);
         }
     for (int i = 0; i < nv; i++) {
-        tt_free((void *)args[i].w);
+        tt_plan_free(&args[i].plan);
         tt_free(args[i].ws);
         free(args[i].dot);
     }

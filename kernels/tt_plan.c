@@ -5,6 +5,7 @@
 #include "tt_format.h"
 #include "tt_pool.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* ---- the oracle backend: plain I2_S read by the scalar format oracle ---- */
@@ -68,7 +69,7 @@ const tt_plan_backend tt_plan_backend_registry = {"registry", tt_pick, tt_varian
 void tt_plan_free(tt_plan *p)
 {
     if (!p) return;
-    tt_free(p->packed);
+    tt_free(p->packed_own);
     tt_free(p->ws);
     tt_free(p->packed_g_own);
     memset(p, 0, sizeof *p);
@@ -87,11 +88,12 @@ tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, int threads, 
                        w->k);
     tt_status st = TT_OK;
     p->packed_bytes = be->packed_size(p->v, w->m, w->k);
-    p->packed = p->packed_bytes ? tt_alloc(p->packed_bytes) : NULL;
+    p->packed = p->packed_own = p->packed_bytes ? tt_alloc(p->packed_bytes) : NULL;
     size_t ws = be->ws_size(p->v, w->k);
     p->ws = ws ? tt_alloc(ws) : NULL;
     if (!p->packed || (ws && !p->ws)) st = tt_fail(TT_ERR_NOMEM, "no memory to pack %dx%d", w->m, w->k);
-    else if ((st = be->pack(p->v, w, p->packed, p->packed_bytes))) st = tt_fail_prefix(st, "packing for %s", p->v->name);
+    else if ((st = be->pack(p->v, w, p->packed_own, p->packed_bytes)))
+        st = tt_fail_prefix(st, "packing for %s", p->v->name);
     /* The GEMM kernel reads the GEMV kernel's copy when the layouts agree, else a second copy in its own layout
      * (the backend only picks one that needs it where that is worth it: tt_pick_gemm). */
     p->vg = !st && batch > 1 && be->select_gemm ? be->select_gemm(fmt, w->m, w->k, threads, p->v) : NULL;
@@ -107,6 +109,59 @@ tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, int threads, 
     }
     if (st) tt_plan_free(p);
     return st;
+}
+
+/* A plan for the given kernel over bytes (own: packed from w here; else a view of `bytes` at `packed`). */
+static tt_status plan_given(tt_plan *p, const tt_variant *v, const tt_tern *w, const uint8_t *packed, size_t bytes,
+                            int m, int k, int threads)
+{
+    memset(p, 0, sizeof *p);
+    if (!v) return tt_fail(TT_ERR_NULL, "tt_plan_for: NULL kernel");
+    if (threads < 1) return tt_fail(TT_ERR_VALUE, "plan for %s: threads = %d", v->name, threads);
+    if (v->op != TT_OP_GEMV && v->op != TT_OP_GEMM)
+        return tt_fail(TT_ERR_VALUE, "%s is not a GEMV or GEMM kernel", v->name);
+    char why[200];
+    if (!tt_variant_eligible(v, tt_cpu_get(), why, sizeof why))
+        return tt_fail(TT_ERR_UNSUPPORTED, "%s not runnable here: %s", v->name, why);
+    tt_status st = tt_variant_check_shape(v, m, k);
+    if (st) return tt_fail_prefix(st, "plan for %s", v->name);
+    size_t need = tt_variant_packed_size(v, m, k);
+    if (!w && bytes < need)
+        return tt_fail(TT_ERR_VALUE, "plan for %s %dx%d: %zu packed bytes, needs %zu", v->name, m, k, bytes, need);
+    p->be = &tt_plan_backend_registry;
+    p->fmt = v->fmt, p->m = m, p->k = k, p->threads = threads;
+    if (v->op == TT_OP_GEMM) p->vg = v;
+    else p->v = v;
+    p->packed_bytes = need;
+    size_t ws = tt_variant_ws_size(v, k);
+    p->ws = ws && v->op == TT_OP_GEMV ? tt_alloc(ws) : NULL;
+    if (w) p->packed_own = need ? tt_alloc(need) : NULL;
+    if ((w && !p->packed_own) || (ws && v->op == TT_OP_GEMV && !p->ws))
+        st = tt_fail(TT_ERR_NOMEM, "no memory to plan %s %dx%d", v->name, m, k);
+    else if (w && (st = tt_variant_pack(v, w, p->packed_own, need))) st = tt_fail_prefix(st, "packing for %s", v->name);
+    p->packed = w ? p->packed_own : packed;
+    if (v->op == TT_OP_GEMM) p->packed_g = p->packed;
+    if (st) tt_plan_free(p);
+    return st;
+}
+
+tt_status tt_plan_for(tt_plan *p, const tt_variant *v, const tt_tern *w, int threads)
+{
+    if (!p || !w) return tt_fail(TT_ERR_NULL, "tt_plan_for: NULL argument");
+    return plan_given(p, v, w, NULL, 0, w->m, w->k, threads);
+}
+
+tt_status tt_plan_view(tt_plan *p, const tt_variant *v, const uint8_t *packed, size_t bytes, int m, int k, int threads)
+{
+    if (!p || !packed) return tt_fail(TT_ERR_NULL, "tt_plan_view: NULL argument");
+    return plan_given(p, v, NULL, packed, bytes, m, k, threads);
+}
+
+void tt_plan_bind(tt_plan *p, const uint8_t *packed)
+{
+    assert(!p->packed_own && !p->packed_g_own); /* only a view moves: a plan's own copies stay where they are */
+    if (p->packed_g == p->packed) p->packed_g = packed;
+    p->packed = packed;
 }
 
 size_t tt_plan_bytes(const tt_plan *p) { return p->packed_bytes + p->packed_g_bytes; }
@@ -126,7 +181,7 @@ void tt_plan_split_gemm(const tt_plan *p, int tid, int nth, int *r0, int *r1)
 
 void tt_plan_prep(const tt_plan *p, const int8_t *q)
 {
-    if (p->v->prep) p->v->prep(q, p->k, p->ws);
+    if (p->v && p->v->prep) p->v->prep(q, p->k, p->ws);
 }
 
 void tt_plan_gemv(const tt_plan *p, const int8_t *q, int32_t sum_q, int32_t *dot, int r0, int r1)
@@ -135,9 +190,59 @@ void tt_plan_gemv(const tt_plan *p, const int8_t *q, int32_t sum_q, int32_t *dot
     p->v->gemv(&a, dot, r0, r1);
 }
 
+void tt_plan_gemv_ws(const tt_plan *p, const int8_t *q, const void *ws, int32_t sum_q, int32_t *dot, int r0, int r1)
+{
+    tt_gemv_args a = {p->packed, q, ws, sum_q, p->m, p->k};
+    p->v->gemv(&a, dot, r0, r1);
+}
+
 void tt_plan_gemm(const tt_plan *p, const int8_t *q, size_t ldq, const void *ws, const int32_t *sum_q, int n,
                   int32_t *dot, int r0, int r1)
 {
     tt_gemm_args a = {p->packed_g, q, ldq, p->vg->prep ? ws : NULL, sum_q, p->m, p->k, n};
     p->vg->gemm(&a, dot, r0, r1);
+}
+
+size_t tt_plan_gemm_ws_size(const tt_plan *p, int n, size_t ldq)
+{
+    return p->vg ? tt_variant_gemm_ws_size(p->vg, p->k, n, ldq) : 0;
+}
+
+void tt_plan_gemm_prep(const tt_plan *p, const int8_t *q, size_t ldq, int n, void *ws)
+{
+    if (p->vg) tt_variant_gemm_prep(p->vg, q, ldq, p->k, n, ws);
+}
+
+void tt_plan_run_gemv(const tt_plan *p, tt_pool *pool, const int8_t *q, int32_t sum_q, int32_t *dot, tt_split split)
+{
+    tt_plan_prep(p, q);
+    tt_gemv_args a = {p->packed, q, p->ws, sum_q, p->m, p->k};
+    if (pool) tt_pool_gemv(pool, p->v, &a, dot, split);
+    else p->v->gemv(&a, dot, 0, p->m);
+}
+
+typedef struct gemm_job {
+    const tt_plan *p;
+    const int8_t *q;
+    size_t ldq;
+    const void *ws;
+    const int32_t *sum_q;
+    int n;
+    int32_t *dot;
+} gemm_job;
+
+static void gemm_worker(void *arg, int tid, int nth)
+{
+    const gemm_job *j = arg;
+    int r0, r1;
+    tt_plan_split_gemm(j->p, tid, nth, &r0, &r1);
+    if (r0 < r1) tt_plan_gemm(j->p, j->q, j->ldq, j->ws, j->sum_q, j->n, j->dot, r0, r1);
+}
+
+void tt_plan_run_gemm(const tt_plan *p, tt_pool *pool, const int8_t *q, size_t ldq, const void *ws,
+                      const int32_t *sum_q, int n, int32_t *dot)
+{
+    gemm_job j = {p, q, ldq, ws, sum_q, n, dot};
+    if (pool) tt_pool_run(pool, gemm_worker, &j);
+    else gemm_worker(&j, 0, 1);
 }

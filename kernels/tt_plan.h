@@ -8,11 +8,15 @@
  *   - the per-token workspace of the GEMV kernel's activation prep;
  *   - the thread split: rows in blocks of the kernel's row alignment, evenly over the threads.
  * A plan is read-only once created, except its workspace, which tt_plan_prep writes for the next tt_plan_gemv
- * calls (one token at a time per plan). The model (model/), its tests and the verbs run every ternary product
- * through plans. */
+ * calls (one token at a time per plan).
+ *
+ * Plans for a given kernel (tt_plan_for, tt_plan_view) are how the verbs that name kernels run them: `bench`, the
+ * tuner's candidates and the ceiling pseudo-variants, `bench-gemm` and the verifier (kernels/tt_verify.h). Every
+ * ternary product in the project, model or verb, runs through a plan. */
 #ifndef TT_PLAN_H
 #define TT_PLAN_H
 
+#include "tt_pool.h"
 #include "tt_registry.h"
 
 #ifdef __cplusplus
@@ -39,8 +43,9 @@ typedef struct tt_plan {
     tt_fmt fmt;
     int m, k, threads;
     const tt_plan_backend *be;
-    const tt_variant *v;     /* GEMV kernel */
-    uint8_t *packed;         /* packed_bytes in v's layout (tt_alloc'd) */
+    const tt_variant *v;     /* GEMV kernel (NULL in a GEMM-only plan: tt_plan_for a GEMM variant) */
+    const uint8_t *packed;   /* packed_bytes in v's layout (or vg's, GEMM-only): packed_own, or a view's bytes */
+    uint8_t *packed_own;     /* the plan's own copy (NULL in a view) */
     size_t packed_bytes;
     void *ws;                /* v's per-token prep workspace (NULL: none) */
     const tt_variant *vg;    /* GEMM kernel for batched prefill (NULL: none, or batch 1) */
@@ -54,6 +59,16 @@ typedef struct tt_plan {
 tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, int threads, int batch, const tt_plan_backend *be);
 void tt_plan_free(tt_plan *p);
 
+/* A plan for one given kernel v (a GEMV variant, or a GEMM variant: then a GEMM-only plan, v = NULL, vg = v):
+ * refused unless v is eligible on this CPU and OS and accepts w's shape. Packs w into bytes the plan owns. */
+tt_status tt_plan_for(tt_plan *p, const tt_variant *v, const tt_tern *w, int threads);
+/* The same over bytes already packed in v's layout that the caller owns and keeps alive (the tuner's shared and
+ * rotating cold copies): m x k, `bytes` long (at least tt_variant_packed_size). tt_plan_bind moves a view to
+ * another copy of the same bytes. */
+tt_status tt_plan_view(tt_plan *p, const tt_variant *v, const uint8_t *packed, size_t bytes, int m, int k,
+                       int threads);
+void tt_plan_bind(tt_plan *p, const uint8_t *packed);
+
 /* Bytes the plan keeps (its packed copies). */
 size_t tt_plan_bytes(const tt_plan *p);
 
@@ -66,11 +81,22 @@ void tt_plan_split_gemm(const tt_plan *p, int tid, int nth, int *r0, int *r1);
  * then tt_plan_gemv on any row ranges: dot[r] = Σ_j T[r][j]·q[j] for r in [r0, r1), exact int32. */
 void tt_plan_prep(const tt_plan *p, const int8_t *q);
 void tt_plan_gemv(const tt_plan *p, const int8_t *q, int32_t sum_q, int32_t *dot, int r0, int r1);
+/* The same with this token's prep in ws (tokens prepped ahead by the caller, tt_variant_ws_size bytes each). */
+void tt_plan_gemv_ws(const tt_plan *p, const int8_t *q, const void *ws, int32_t sum_q, int32_t *dot, int r0, int r1);
 
 /* Prefill: n tokens at stride ldq (ws: the GEMM kernel's prep of them when vg->prep, else NULL);
  * dot[t·m + r] for r in [r0, r1). */
 void tt_plan_gemm(const tt_plan *p, const int8_t *q, size_t ldq, const void *ws, const int32_t *sum_q, int n,
                   int32_t *dot, int r0, int r1);
+/* The GEMM kernel's workspace for n tokens at stride ldq (0: none) and its prep of them. */
+size_t tt_plan_gemm_ws_size(const tt_plan *p, int n, size_t ldq);
+void tt_plan_gemm_prep(const tt_plan *p, const int8_t *q, size_t ldq, int n, void *ws);
+
+/* A whole product on a pool's threads (pool NULL: on the caller). GEMV: the prep, then the rows split by `split`
+ * (TT_SPLIT_EVEN is tt_plan_split's). GEMM: the rows split by tt_plan_split_gemm; ws as for tt_plan_gemm. */
+void tt_plan_run_gemv(const tt_plan *p, tt_pool *pool, const int8_t *q, int32_t sum_q, int32_t *dot, tt_split split);
+void tt_plan_run_gemm(const tt_plan *p, tt_pool *pool, const int8_t *q, size_t ldq, const void *ws,
+                      const int32_t *sum_q, int n, int32_t *dot);
 
 #ifdef __cplusplus
 }

@@ -67,29 +67,6 @@ bool tt_variant_eligible(const tt_variant *v, const tt_cpu *cpu, char *why, size
     return false;
 }
 
-tt_status tt_variant_run(const tt_variant *v, const uint8_t *packed, int m, int k, const int8_t *q, int32_t sum_q,
-                         int32_t *dot)
-{
-    if (!v || !packed || !q || !dot) return tt_fail(TT_ERR_NULL, "tt_variant_run: NULL argument");
-    if (v->op != TT_OP_GEMV || !v->gemv) return tt_fail(TT_ERR_VALUE, "%s is not a GEMV variant", v->name);
-    tt_status st = tt_variant_check_shape(v, m, k);
-    if (st) return st;
-    char why[200];
-    if (!tt_variant_eligible(v, tt_cpu_get(), why, sizeof why))
-        return tt_fail(TT_ERR_UNSUPPORTED, "%s not runnable here: %s", v->name, why);
-    size_t ws_n = tt_variant_ws_size(v, k);
-    void *ws = NULL;
-    if (ws_n) {
-        ws = tt_alloc(ws_n);
-        if (!ws) return tt_fail(TT_ERR_NOMEM, "workspace for %s", v->name);
-        v->prep(q, k, ws);
-    }
-    tt_gemv_args a = {packed, q, ws, sum_q, m, k};
-    v->gemv(&a, dot, 0, m);
-    tt_free(ws);
-    return TT_OK;
-}
-
 size_t tt_variant_gemm_ws_size(const tt_variant *v, int k, int n, size_t ldq)
 {
     size_t one = tt_variant_ws_size(v, k);
@@ -101,30 +78,6 @@ void tt_variant_gemm_prep(const tt_variant *v, const int8_t *q, size_t ldq, int 
 {
     if (!v->prep) return;
     for (int t = 0; t < n; t++) v->prep(q + (size_t)t * ldq, k, (int8_t *)ws + (size_t)t * ldq);
-}
-
-tt_status tt_variant_run_gemm(const tt_variant *v, const uint8_t *packed, int m, int k, int n, const int8_t *q,
-                              size_t ldq, const int32_t *sum_q, int32_t *dot)
-{
-    if (!v || !packed || !q || !sum_q || !dot) return tt_fail(TT_ERR_NULL, "tt_variant_run_gemm: NULL argument");
-    if (v->op != TT_OP_GEMM || !v->gemm) return tt_fail(TT_ERR_VALUE, "%s is not a GEMM variant", v->name);
-    if (n < 1 || ldq < (size_t)k) return tt_fail(TT_ERR_VALUE, "%s: n = %d tokens, ldq = %zu (K = %d)", v->name, n, ldq, k);
-    tt_status st = tt_variant_check_shape(v, m, k);
-    if (st) return st;
-    char why[200];
-    if (!tt_variant_eligible(v, tt_cpu_get(), why, sizeof why))
-        return tt_fail(TT_ERR_UNSUPPORTED, "%s not runnable here: %s", v->name, why);
-    size_t ws_n = tt_variant_gemm_ws_size(v, k, n, ldq);
-    void *ws = NULL;
-    if (ws_n) {
-        ws = tt_alloc(ws_n);
-        if (!ws) return tt_fail(TT_ERR_NOMEM, "workspace for %s", v->name);
-        tt_variant_gemm_prep(v, q, ldq, k, n, ws);
-    }
-    tt_gemm_args a = {packed, q, ldq, ws, sum_q, m, k, n};
-    v->gemm(&a, dot, 0, m);
-    tt_free(ws);
-    return TT_OK;
 }
 
 /* Static preference when no profile exists: widest exact ISA first, then the registry's order within it; the

@@ -149,16 +149,10 @@ typedef struct tt_name_parts {
 int tt_name_format(const tt_name_parts *parts, char *buf, size_t len);
 bool tt_name_parse(const char *name, tt_name_parts *parts);
 
-/* Convenience: pack, prep and run one whole GEMV single-threaded (tests, verify). ws may be NULL (allocated). */
-tt_status tt_variant_run(const tt_variant *v, const uint8_t *packed, int m, int k, const int8_t *q, int32_t sum_q,
-                         int32_t *dot);
-
-/* GEMM helpers: workspace bytes for n tokens at stride ldq (0 when the variant reads q directly), the per-token
- * prep into it, and one whole single-threaded GEMM (tests, verify; ws allocated internally). dot: n x m. */
+/* GEMM helpers: workspace bytes for n tokens at stride ldq (0 when the variant reads q directly) and the per-token
+ * prep into it. Running a kernel is a plan's job (kernels/tt_plan.h: tt_plan_for, tt_plan_view). */
 size_t tt_variant_gemm_ws_size(const tt_variant *v, int k, int n, size_t ldq);
 void tt_variant_gemm_prep(const tt_variant *v, const int8_t *q, size_t ldq, int k, int n, void *ws);
-tt_status tt_variant_run_gemm(const tt_variant *v, const uint8_t *packed, int m, int k, int n, const int8_t *q,
-                              size_t ldq, const int32_t *sum_q, int32_t *dot);
 
 /* Dispatch: the best eligible exact GEMV variant for a format by a static preference order, honouring
  * TRITUNE_KERNEL=<name> (forced; refused loudly if ineligible) and logging the choice (TRITUNE_DEBUG=1). */

@@ -1,5 +1,6 @@
 /* tt_verify.c — see tt_verify.h. */
 #include "tt_verify.h"
+#include "tt_plan.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -68,64 +69,35 @@ static tt_status compare(const tt_variant *v, const tt_vcase *c, int nt, const i
     return TT_OK;
 }
 
-typedef struct pool_job {
-    const tt_variant *v;
-    const tt_gemv_args *g1;
-    const tt_gemm_args *gn;
-    int32_t *dot;
-} pool_job;
-
-static void pool_worker(void *arg, int tid, int nth)
-{
-    const pool_job *j = arg;
-    int r0, r1, m = j->g1 ? j->g1->m : j->gn->m;
-    tt_split_even(m, j->v->row_align > 0 ? j->v->row_align : 1, tid, nth, &r0, &r1);
-    if (r0 >= r1) return;
-    if (j->g1) j->v->gemv(j->g1, j->dot, r0, r1);
-    else j->v->gemm(j->gn, j->dot, r0, r1);
-}
-
 tt_status tt_verify_case(const tt_variant *v, const tt_vcase *c, const uint8_t *packed, int splits, tt_pool *pool,
                          char *detail, size_t dlen)
 {
     int m = c->w.m, k = c->w.k, n = v->op == TT_OP_GEMM ? c->n : 1;
+    bool gemm = v->op == TT_OP_GEMM;
     detail[0] = 0;
-    tt_status st = tt_variant_check_shape(v, m, k);
+    /* the kernel runs as every caller runs it: through a plan (its own packing, or a view of the given bytes) */
+    tt_plan p;
+    tt_status st = packed ? tt_plan_view(&p, v, packed, tt_variant_packed_size(v, m, k), m, k, 1)
+                          : tt_plan_for(&p, v, &c->w, 1);
     if (st) {
-        snprintf(detail, dlen, "%s refuses %dx%d: %s", v->name, m, k, tt_last_error());
+        snprintf(detail, dlen, "%s %dx%d: %s", v->name, m, k, tt_last_error());
         return st;
     }
-    size_t nb = tt_variant_packed_size(v, m, k);
-    size_t wsn = v->op == TT_OP_GEMM ? tt_variant_gemm_ws_size(v, k, n, c->ldq) : tt_variant_ws_size(v, k);
-    uint8_t *own = packed ? NULL : tt_alloc(nb);
+    size_t wsn = gemm ? tt_plan_gemm_ws_size(&p, n, c->ldq) : 0;
     void *ws = wsn ? tt_alloc(wsn) : NULL;
     int32_t *dot = malloc(sizeof(int32_t) * (size_t)m * (size_t)n);
-    if ((!packed && !own) || (wsn && !ws) || !dot) {
+    if ((wsn && !ws) || !dot) {
         st = tt_fail(TT_ERR_NOMEM, "verify %s %dx%d", v->name, m, k);
         snprintf(detail, dlen, "%s", tt_last_error());
         goto out;
     }
-    if (!packed && (st = tt_variant_pack(v, &c->w, own, nb))) {
-        snprintf(detail, dlen, "%s pack %dx%d: %s", v->name, m, k, tt_last_error());
-        goto out;
-    }
-    const uint8_t *buf = packed ? packed : own;
-    /* whole, through the convenience entry point */
+    if (ws) tt_plan_gemm_prep(&p, c->q, c->ldq, n, ws);
+    /* whole, on the caller */
     for (size_t i = 0; i < (size_t)m * n; i++) dot[i] = SENTINEL;
-    st = v->op == TT_OP_GEMM ? tt_variant_run_gemm(v, buf, m, k, n, c->q, c->ldq, c->sum_q, dot)
-                             : tt_variant_run(v, buf, m, k, c->q, c->sum_q[0], dot);
-    if (st) {
-        snprintf(detail, dlen, "%s run %dx%d n=%d: %s", v->name, m, k, n, tt_last_error());
-        goto out;
-    }
+    if (gemm) tt_plan_run_gemm(&p, NULL, c->q, c->ldq, ws, c->sum_q, n, dot);
+    else tt_plan_run_gemv(&p, NULL, c->q, c->sum_q[0], dot, TT_SPLIT_EVEN);
     if ((st = compare(v, c, n, dot, 0, m, "whole", detail, dlen))) goto out;
-    /* row ranges [r0, r1) at the variant's row alignment; other rows untouched */
-    if (ws) {
-        if (v->op == TT_OP_GEMM) tt_variant_gemm_prep(v, c->q, c->ldq, k, n, ws);
-        else v->prep(c->q, k, ws);
-    }
-    tt_gemv_args g1 = {buf, c->q, ws, c->sum_q[0], m, k};
-    tt_gemm_args gn = {buf, c->q, c->ldq, ws, c->sum_q, m, k, n};
+    /* row ranges [r0, r1) at the variant's row alignment; other rows untouched (the GEMV prep is still in place) */
     int al = v->row_align > 0 ? v->row_align : 1;
     for (int s = 0; s < splits && !st; s++) {
         int r0 = (s * 7 + 1) % (m + 1), r1 = m - (s * 3) % (m - r0 + 1);
@@ -133,18 +105,18 @@ tt_status tt_verify_case(const tt_variant *v, const tt_vcase *c, const uint8_t *
         if (r1 != m) r1 -= r1 % al;
         if (r1 < r0) r1 = r0;
         for (size_t i = 0; i < (size_t)m * n; i++) dot[i] = SENTINEL;
-        if (v->op == TT_OP_GEMM) v->gemm(&gn, dot, r0, r1);
-        else v->gemv(&g1, dot, r0, r1);
+        if (gemm) tt_plan_gemm(&p, c->q, c->ldq, ws, c->sum_q, n, dot, r0, r1);
+        else tt_plan_gemv(&p, c->q, c->sum_q[0], dot, r0, r1);
         st = compare(v, c, n, dot, r0, r1, "range", detail, dlen);
     }
     if (pool && !st) { /* rows split over the pool's threads as the model splits them */
         for (size_t i = 0; i < (size_t)m * n; i++) dot[i] = SENTINEL;
-        pool_job j = {v, v->op == TT_OP_GEMM ? NULL : &g1, v->op == TT_OP_GEMM ? &gn : NULL, dot};
-        tt_pool_run(pool, pool_worker, &j);
+        if (gemm) tt_plan_run_gemm(&p, pool, c->q, c->ldq, ws, c->sum_q, n, dot);
+        else tt_plan_run_gemv(&p, pool, c->q, c->sum_q[0], dot, TT_SPLIT_EVEN);
         st = compare(v, c, n, dot, 0, m, "pool", detail, dlen);
     }
 out:
-    tt_free(own);
+    tt_plan_free(&p);
     tt_free(ws);
     free(dot);
     return st;

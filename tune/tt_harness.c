@@ -189,16 +189,16 @@ tt_status tt_bench_arg_init(tt_bench_arg *a, const tt_variant *v, tt_harness *h,
     tt_status st = tt_harness_packset(h, v, regime == TT_REGIME_COLD, &a->ps);
     if (st) return st;
     a->ncopies = regime == TT_REGIME_COLD ? a->ps->ncopies : 1;
-    size_t wsn = tt_variant_ws_size(v, h->k);
-    a->ws = wsn ? tt_alloc(wsn) : NULL;
+    if ((st = tt_plan_view(&a->plan, v, a->ps->buf, a->ps->size, h->m, h->k, pool ? tt_pool_threads(pool) : 1)))
+        return st;
     a->dot = tt_alloc(sizeof(int32_t) * (size_t)h->m);
-    if ((wsn && !a->ws) || !a->dot) return tt_fail(TT_ERR_NOMEM, "bench workspace");
+    if (!a->dot) return tt_fail(TT_ERR_NOMEM, "bench workspace");
     return TT_OK;
 }
 
 void tt_bench_arg_free(tt_bench_arg *a)
 {
-    tt_free(a->ws);
+    tt_plan_free(&a->plan);
     tt_free(a->dot);
 }
 
@@ -207,11 +207,9 @@ void tt_bench_fn(void *arg, int64_t iters)
     tt_bench_arg *a = arg;
     const tt_harness *h = a->h;
     for (int64_t i = 0; i < iters; i++) {
-        const uint8_t *w = a->ps->buf + a->ps->stride * (size_t)a->next;
+        tt_plan_bind(&a->plan, a->ps->buf + a->ps->stride * (size_t)a->next);
         if (++a->next == a->ncopies) a->next = 0;
-        if (a->v->prep) a->v->prep(h->q, h->k, a->ws);
-        tt_gemv_args g = {w, h->q, a->ws, h->sum_q, h->m, h->k};
-        tt_pool_gemv(a->pool, a->v, &g, a->dot, a->split);
+        tt_plan_run_gemv(&a->plan, a->pool, h->q, h->sum_q, a->dot, a->split);
     }
 }
 

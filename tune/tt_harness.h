@@ -3,6 +3,7 @@
 #ifndef TT_HARNESS_H
 #define TT_HARNESS_H
 
+#include "tt_plan.h"
 #include "tt_pool.h"
 #include "tt_registry.h"
 
@@ -41,7 +42,7 @@ typedef struct tt_bench_arg {
     const tt_harness *h;
     tt_packset *ps;
     int ncopies, next;
-    void *ws;
+    tt_plan plan; /* a view of the packed set, bound to the next copy before each GEMV */
     int32_t *dot;
     tt_pool *pool;
     tt_split split;
@@ -50,7 +51,7 @@ typedef struct tt_bench_arg {
 tt_status tt_bench_arg_init(tt_bench_arg *a, const tt_variant *v, tt_harness *h, tt_regime regime, tt_pool *pool,
                             tt_split split);
 void tt_bench_arg_free(tt_bench_arg *a);
-/* Google Benchmark body: iters GEMVs (per-token prep included), rotating copies in the cold regime. */
+/* Google Benchmark body: iters GEMVs through the plan (per-token prep included), rotating copies in the cold regime. */
 void tt_bench_fn(void *arg, int64_t iters);
 /* Bytes of weights one GEMV reads. */
 double tt_bench_bytes(const tt_bench_arg *a);

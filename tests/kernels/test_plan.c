@@ -2,6 +2,7 @@
  * every thread split it hands out (GEMV after tt_plan_prep, and GEMM on a token chunk), the splits tile the rows
  * without overlap on the kernel's alignment, a GEMM whose layout differs from the GEMV kernel's gets its own
  * packed copy (and only then), and bad input is refused. */
+#include "tt_baked.h"
 #include "tt_plan.h"
 #include "tt_test.h"
 #include "tt_verify.h"
@@ -64,8 +65,80 @@ static void check_plan(const tt_plan_backend *be, int m, int k, int threads, int
     tt_vcase_free(&c);
 }
 
+/* Plans for given kernels (tt_plan_for, tt_plan_view): a GEMV and a GEMM kernel, whole on a pool of `threads`
+ * (the GEMV also with the chunked split), a view moved between two copies of the bytes, and refusals. */
+static void check_given(const tt_variant *v, int threads)
+{
+    const int m = 3 * (v->row_align > 0 ? v->row_align : 1) + 1; /* a partial last row block */
+    const int k = 512, n = v->op == TT_OP_GEMM ? 7 : 1;
+    if (tt_variant_check_shape(v, m, k)) return;
+    tt_vcase c;
+    if (tt_vcase_make(&c, m, k, n, 64, 0, v->act_min, v->act_max, 77)) return;
+    tt_pool *pool = tt_pool_new(threads, NULL, NULL);
+    int32_t *dot = malloc(sizeof(int32_t) * (size_t)m * n);
+    tt_plan p;
+    CHECKF(tt_plan_for(&p, v, &c.w, threads) == TT_OK, "plan for %s: %s", v->name, tt_last_error());
+    CHECK((p.v == v) == (v->op == TT_OP_GEMV) && (p.vg == v) == (v->op == TT_OP_GEMM) && p.packed == p.packed_own);
+    size_t wsn = tt_plan_gemm_ws_size(&p, n, c.ldq);
+    void *ws = wsn ? malloc(wsn) : NULL;
+    if (ws) tt_plan_gemm_prep(&p, c.q, c.ldq, n, ws);
+    for (int sp = 0; sp < (v->op == TT_OP_GEMV ? TT_SPLIT_COUNT : 1); sp++) {
+        memset(dot, 0x5a, sizeof(int32_t) * (size_t)m * n);
+        if (v->op == TT_OP_GEMM) tt_plan_run_gemm(&p, pool, c.q, c.ldq, ws, c.sum_q, n, dot);
+        else tt_plan_run_gemv(&p, pool, c.q, c.sum_q[0], dot, (tt_split)sp);
+        CHECKF(!memcmp(dot, c.want, sizeof(int32_t) * (size_t)m * n), "plan for %s, %d threads, split %d: dots differ",
+               v->name, threads, sp);
+    }
+    /* a view over two copies: the second one zeroed (all T = -1 for I2_S codes 0), so binding it changes the dots */
+    uint8_t *two = tt_alloc(2 * p.packed_bytes);
+    memcpy(two, p.packed, p.packed_bytes);
+    memset(two + p.packed_bytes, 0, p.packed_bytes);
+    tt_plan vw;
+    CHECK(tt_plan_view(&vw, v, two, p.packed_bytes - 1, m, k, threads) == TT_ERR_VALUE); /* too short */
+    CHECK(tt_plan_view(&vw, v, two, p.packed_bytes, m, k, threads) == TT_OK && !vw.packed_own && vw.packed == two);
+    for (int copy = 0; copy < 2; copy++) {
+        tt_plan_bind(&vw, two + (size_t)copy * p.packed_bytes);
+        memset(dot, 0x5a, sizeof(int32_t) * (size_t)m * n);
+        if (v->op == TT_OP_GEMM) tt_plan_run_gemm(&vw, pool, c.q, c.ldq, ws, c.sum_q, n, dot);
+        else tt_plan_run_gemv(&vw, NULL, c.q, c.sum_q[0], dot, TT_SPLIT_EVEN);
+        bool same = !memcmp(dot, c.want, sizeof(int32_t) * (size_t)m * n);
+        CHECKF(same == (copy == 0), "view of %s, copy %d: dots %s the oracle's", v->name, copy,
+               same ? "equal" : "differ from");
+    }
+    tt_plan_free(&vw);
+    CHECK(vw.packed == NULL); /* the view's bytes are the caller's: still here */
+    tt_free(two);
+    free(ws);
+    free(dot);
+    tt_plan_free(&p);
+    tt_pool_free(pool);
+    tt_vcase_free(&c);
+}
+
 int main(void)
 {
+    /* plans for named kernels: the default GEMV and GEMM kernels of this machine, and the scalar ones */
+    {
+        const tt_variant *gv = tt_dispatch_default(TT_FMT_I2S, 256, 512);
+        const tt_variant *gg = gv ? tt_pick_gemm(TT_FMT_I2S, 256, 512, 1, gv, NULL, 0) : NULL;
+        int given = 0;
+        for (int threads = 1; threads <= 3; threads += 2) {
+            if (gv) check_given(gv, threads), given++;
+            if (gg) check_given(gg, threads), given++;
+            for (int i = 0; i < tt_registry_count; i++)
+                if (tt_registry[i].isa == TT_ISA_SCALAR && tt_registry[i].fmt == TT_FMT_I2S)
+                    check_given(&tt_registry[i], threads), given++;
+        }
+        CHECK(given >= 2);
+        tt_tern w;
+        CHECK(tt_tern_alloc(&w, 64, 100) == TT_OK);
+        tt_plan p;
+        CHECK(!gv || (tt_plan_for(&p, gv, &w, 1) != TT_OK && !p.packed)); /* K not a multiple of 128 */
+        CHECK(!gv || tt_plan_for(&p, gv, &w, 0) == TT_ERR_VALUE);
+        CHECK(tt_plan_for(&p, NULL, &w, 1) == TT_ERR_NULL);
+        tt_tern_free(&w);
+    }
+
     const int shapes[][2] = {{640, 2560}, {200, 384}, {37, 128}, {1, 256}};
     for (unsigned s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int threads = 1; threads <= 3; threads++) {
