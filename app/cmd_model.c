@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,36 @@ static bool parse_backend(const char *s, const tt_plan_backend **be)
     return true;
 }
 
+
+/* --lm-head q8 is lossy: say so, and what it costs against the file's own head on fixed positions
+ * (tt_model_head_error). Writes over the KV cache from position 0: call it before the run's own tokens. True when
+ * e was measured. */
+static bool report_head_error(tt_model *m, const char *verb, tt_head_error *e)
+{
+    if (m->lm_head != TT_LM_HEAD_Q8) return false;
+    if (tt_model_head_error(m, TT_HEAD_CHECK_POSITIONS, e)) {
+        fprintf(stderr, "tritune %s: cannot compare the q8 head with the file's: %s\n", verb, tt_last_error());
+        return false;
+    }
+    fprintf(stderr,
+            "tritune %s: LM head q8 is LOSSY (requantized from the file's %s head): over %d fixed positions, top-1 agrees "
+            "at %d/%d, mean |logit error| %.4f, max %.4f (file-head logits: std %.3f)\n",
+            verb, e->file_head, e->positions, e->top1_agree, e->positions, e->mean_abs, e->max_abs, e->logit_std);
+    return true;
+}
+
+static json_t *head_error_json(const tt_head_error *e)
+{
+    return json_pack("{s:s,s:i,s:i,s:f,s:f,s:f}", "file_head", e->file_head, "positions", e->positions, "top1_agree",
+                     e->top1_agree, "mean_abs", e->mean_abs, "max_abs", e->max_abs, "logit_std", e->logit_std);
+}
+
+/* The context a run needs, and room for the q8 head's check positions when it runs (bounded by the model's). */
+static int ctx_with_head_check(int n_ctx, tt_lm_head head, int seq_len)
+{
+    if (head != TT_LM_HEAD_Q8 || n_ctx >= TT_HEAD_CHECK_POSITIONS) return n_ctx;
+    return TT_HEAD_CHECK_POSITIONS < seq_len ? TT_HEAD_CHECK_POSITIONS : seq_len;
+}
 
 static const char *lm_head_label(const tt_model *m)
 {
@@ -260,7 +291,9 @@ static void usage_run(FILE *f)
                "then generates -n tokens (stopping at EOS), printing the text as it goes, then prompt and generation\n"
                "speed in tokens/s.\n"
                "  --lm-head f16   the tied embedding as stored in the file (f16, q8_0, q6_K or q4_0, as stored)\n"
-               "  --lm-head q8    requantize it at load to int8 rows with one f32 scale per row (half the traffic)\n"
+               "  --lm-head q8    requantize it at load to int8 rows with one f32 scale per row (half the traffic of an\n"
+               "                  f16 head; LOSSY: prints its top-1 agreement and mean |logit error| against the\n"
+               "                  file's head over 16 fixed positions, decoded before the prompt)\n"
                "  --kernel        GEMV backend: registry (default dispatch, TRITUNE_KERNEL honoured) or oracle\n"
                "  -t              threads (default: the count the baked profile timed fastest; 1 without one)\n"
                "  --fuse          q/k/v and gate/up as one GEMV each: auto (when the baked profile timed the fused\n"
@@ -425,6 +458,8 @@ int tt_cmd_run(int argc, char **argv)
     }
     bool add_bos = true;
     tt_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos);
+    tt_model_config cfg;
+    int seq_len = tt_model_config_read(g, &cfg) ? INT_MAX : cfg.seq_len; /* a bad config: tt_model_open says why */
     const char *fmt_why = NULL;
     tt_chat_format fmt = tt_chat_format_of(g, &fmt_why);
     tt_gguf_close(g);
@@ -438,6 +473,7 @@ int tt_cmd_run(int argc, char **argv)
     }
     o.threads = threads ? (int)threads : default_threads();
     o.n_ctx = chat ? (int)n_ctx : n_ids + (int)n_gen;
+    if (o.n_ctx) o.n_ctx = ctx_with_head_check(o.n_ctx, o.lm_head, seq_len);
     o.batch = (int)batch;
     /* the pool's workers bind themselves when they start, which may be after tt_model_open returns: the topology
      * lives until the model is closed */
@@ -448,6 +484,8 @@ int tt_cmd_run(int argc, char **argv)
             m->config.arch, m->config.n_layers, m->kernel_name, m->batch > 1 ? m->gemm_kernel_name : "token by token",
             m->batch, lm_head_label(m), m->threads, m->fuse_note);
     fprintf(stderr, "tritune run: LM head kernel %s\n", m->head_note);
+    tt_head_error herr;
+    report_head_error(m, "run", &herr);
     if (chat) {
         fprintf(stderr, "tritune run: chat format: %s; context %d tokens\n", fmt_why, m->n_ctx);
         rc = run_chat(m, tok, fmt, add_bos, system, prompt, n_gen);
@@ -639,9 +677,13 @@ int tt_cmd_eval(int argc, char **argv)
     }
     if (ref_path && (!(ref = malloc((size_t)vocab * sizeof(float))) || !read_f32_file(ref_path, vocab, ref))) goto out;
     o.threads = (int)threads;
-    o.n_ctx = n_ids + (int)greedy;
+    o.n_ctx = ctx_with_head_check(n_ids + (int)greedy, o.lm_head, c.seq_len);
     o.batch = (int)batch;
-    if (tt_model_open(path, &o, &m) || tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
+    tt_head_error herr;
+    bool have_herr = false;
+    if (tt_model_open(path, &o, &m)) goto fail;
+    have_herr = report_head_error(m, "eval", &herr);
+    if (tt_model_prefill(m, ids, n_ids, 0, true)) goto fail;
     if (logits_out) {
         FILE *f = fopen(logits_out, "wb");
         bool ok = f && fwrite(m->s.logits, sizeof(float), (size_t)vocab, f) == (size_t)vocab;
@@ -686,6 +728,7 @@ int tt_cmd_eval(int argc, char **argv)
         json_object_set_new(r, "n_vocab", json_integer(vocab));
         json_object_set_new(r, "ids", ia);
         json_object_set_new(r, "top", ta);
+        if (have_herr) json_object_set_new(r, "lm_head_error", head_error_json(&herr));
         if (greedy) {
             json_t *ga = json_array(), *ma = json_array();
             for (int i = 0; i < greedy; i++) {
@@ -968,6 +1011,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         return 1;
     }
     json_t *rows = json_array();
+    tt_head_error herr;
+    bool have_herr = false;
     int rc = 0;
     bool header = false;
     tt_topo topo;
@@ -1006,8 +1051,12 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                        m->bytes_gemm_copy ? " (own packed copy)" : " (shares the GEMV kernel's packed weights)");
             else
                 printf("prefill: token by token through the GEMV kernel\n");
-            printf("energy: %s\n\n", tt_energy_describe(energy, ebuf, sizeof ebuf));
-            printf("| %-28s | %10s | %9s | %7s | %7s | %12s | %9s | %6s | %5s | %26s |\n", "model", "size", "params",
+            printf("energy: %s\n", tt_energy_describe(energy, ebuf, sizeof ebuf));
+            if ((have_herr = report_head_error(m, "bench-e2e", &herr)))
+                printf("LM head q8 is lossy: top-1 agrees with the file's %s head at %d/%d fixed positions, mean |logit "
+                       "error| %.4f (max %.4f; file-head logits std %.3f)\n",
+                       herr.file_head, herr.top1_agree, herr.positions, herr.mean_abs, herr.max_abs, herr.logit_std);
+            printf("\n| %-28s | %10s | %9s | %7s | %7s | %12s | %9s | %6s | %5s | %26s |\n", "model", "size", "params",
                    "threads", "test", "t/s", "MB/token", "GB/s", "% BW", "J/token (source)");
             printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------:", "----------:",
                    "--------:", "--------:", "-------------:", "----------:", "-------:", "------:",
@@ -1269,6 +1318,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 json_object_set_new(root, "model_digest", json_null());
             }
         }
+        if (have_herr) json_object_set_new(root, "lm_head_error", head_error_json(&herr));
         json_object_set_new(root, "rows", rows);
         rows = NULL;
         if (json_dump_file(root, json_path, JSON_INDENT(2))) {

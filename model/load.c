@@ -167,7 +167,7 @@ static tt_status build_norm(const tt_gguf *g, const char *name, int n, const flo
 }
 
 /* Drop the source pages of a repacked tensor from the resident set: they are never read again. */
-static void release_pages(const tt_gguf *g, const uint8_t *p, size_t n)
+void model_release_pages(const tt_gguf *g, const uint8_t *p, size_t n)
 {
     if (!g->mapped) return;
     uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE), a = ((uintptr_t)p + ps - 1) / ps * ps,
@@ -243,7 +243,7 @@ static tt_status build_linear_multi(const tt_model *mod, const char *const *name
         st = tt_fail_prefix(st, "tensor \"%s\"", name);
     tt_tern_free(&w);
     if (!st)
-        for (int i = 0; i < nseg; i++) release_pages(g, t[i]->data, t[i]->nbytes);
+        for (int i = 0; i < nseg; i++) model_release_pages(g, t[i]->data, t[i]->nbytes);
     return st;
 }
 
@@ -359,13 +359,13 @@ static tt_status build_weights(tt_model *m)
     if (!m->gemm_kernel_name) m->batch = 1; /* no GEMM kernel: prefill runs token by token */
     if (m->lm_head == TT_LM_HEAD_Q8) {
         if ((st = model_head_build_q8(m))) return st;
-        release_pages(g, te->data, te->nbytes); /* from now on only single embedding rows are read */
+        model_release_pages(g, te->data, te->nbytes); /* from now on only single embedding rows are read */
     } else if ((w->embd_data = tt_alloc(te->nbytes))) {
         /* The file's head streams once per token (657 MB for 2B4T). A file mapping has 4 KiB pages; an anonymous
          * copy gets transparent huge pages (tt_alloc), which streamed ~8 % faster here. The file's pages are
          * released, so the resident size does not grow. Without memory for the copy the mapping is read. */
         memcpy(w->embd_data, te->data, te->nbytes);
-        release_pages(g, te->data, te->nbytes);
+        model_release_pages(g, te->data, te->nbytes);
         w->embd_copy = *te;
         w->embd_copy.data = w->embd_data;
         w->token_embd = &w->embd_copy;

@@ -217,6 +217,23 @@ tt_status tt_model_prefill(tt_model *m, const int *tokens, int n, int pos0, bool
 
 int tt_argmax(const float *v, int n);
 
+/* What a requantized LM head (--lm-head q8, lossy) costs in accuracy against the file's own head: the model decodes
+ * a fixed sequence of `positions` pseudo-random token ids (TT_HEAD_CHECK_SEED; positions 0.., bounded by n_ctx; the
+ * cache rows it writes are overwritten by the next sequence), and at each position both heads score the same final
+ * hidden state, each with its own input rounding and kernel. */
+#define TT_HEAD_CHECK_SEED 0x7472697475ull
+#define TT_HEAD_CHECK_POSITIONS 16
+typedef struct tt_head_error {
+    int positions;    /* positions compared */
+    int top1_agree;   /* positions where both heads' argmax is the same token */
+    double mean_abs;  /* mean |logit difference| over positions x vocab */
+    double max_abs;   /* largest |logit difference| */
+    double logit_std; /* standard deviation of the file head's logits (scale for the above) */
+    char file_head[32]; /* the file head's format (f16, q8_0, ...) */
+} tt_head_error;
+/* Refused (TT_ERR_VALUE) unless m->lm_head is TT_LM_HEAD_Q8. */
+tt_status tt_model_head_error(tt_model *m, int positions, tt_head_error *e);
+
 /* RoPE angles of position pos, as ggml computes them for its rope cache (ggml_rope_cache_init with freq_scale 1,
  * no YaRN): theta_scale = θ^(−2/rope_dim) in f32, angle_0 = pos, angle_{i+1} = angle_i · theta_scale (f32), so the
  * angles are the reference's bits, not those of a fresh powf per pair. Writes cos to cs[i] and sin to

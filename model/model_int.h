@@ -4,6 +4,7 @@
  *   forward.c  the layer, written once for n tokens, and tt_model_forward (decode: n = 1)
  *   prefill.c  tt_model_prefill: chunks of m->batch tokens through the same layer
  *   head.c     the LM head: its kernel (tt_pick_head), the input rounding llama.cpp applies, the row dots
+ *   head_check.c  tt_model_head_error: a requantized head against the file's own, on a fixed token sequence
  *
  * Data flows load → forward/prefill → head; no file calls back into one before it. */
 #ifndef TT_MODEL_INT_H
@@ -18,6 +19,9 @@
 /* load.c: the per-token buffers hold at least n rows (1 from tt_model_open; grown to m->batch by the first
  * batched prefill). */
 tt_status model_state_reserve(tt_model *m, int n);
+/* load.c: drop the pages [p, p+n) of the file mapping from the resident set (they are read again from the file if
+ * touched). */
+void model_release_pages(const tt_gguf *g, const uint8_t *p, size_t n);
 
 /* forward.c: embed tokens[0..n) at positions pos0.. and run every layer on them (one GEMV per linear when n = 1,
  * one GEMM per linear otherwise); the residual streams end in m->s.x, row t at t·dim. prof: mark decode phases. */

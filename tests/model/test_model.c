@@ -394,6 +394,46 @@ static void check_half(void)
     CHECK(tt_float_to_half(1.0f + 0x1p-11f) == 0x3c00 && tt_float_to_half(1.0f + 0x1.8p-10f) == 0x3c02);
 }
 
+/* tt_model_head_error: refused for a model that reads the file's head; for the q8 head, over one position its mean
+ * |error| is the one computed here from two models (the file's head and the q8 head) fed the same first token, and
+ * over 16 positions the error is lossy but small against the logits' spread. */
+static void check_head_error(const char *path, const char *label)
+{
+    tt_model *f = open_model(path, 1, TT_LM_HEAD_FILE), *q = open_model(path, g_threads, TT_LM_HEAD_Q8);
+    if (!f || !q) goto out;
+    tt_head_error e;
+    CHECK(tt_model_head_error(f, 4, &e) == TT_ERR_VALUE);
+    int V = f->config.vocab_size;
+    uint64_t s = TT_HEAD_CHECK_SEED;
+    int tok = (int)(tt_rand_next(&s) % (uint64_t)V);
+    float *lf = malloc(sizeof(float) * (size_t)V);
+    CHECK(tt_model_forward(f, tok, 0, true) == TT_OK);
+    memcpy(lf, f->s.logits, sizeof(float) * (size_t)V);
+    CHECK(tt_model_forward(q, tok, 0, true) == TT_OK);
+    double want = 0, mx = 0;
+    for (int i = 0; i < V; i++) {
+        double d = fabs((double)q->s.logits[i] - lf[i]);
+        want += d / V;
+        mx = d > mx ? d : mx;
+    }
+    CHECK(tt_model_head_error(q, 1, &e) == TT_OK);
+    CHECKF(e.positions == 1 && fabs(e.mean_abs - want) <= 1e-9 * (1 + want) && e.max_abs == mx &&
+               e.top1_agree == (tt_argmax(lf, V) == tt_argmax(q->s.logits, V)),
+           "%s: one position: mean |err| %.9g (want %.9g), max %.6g (want %.6g), agree %d", label, e.mean_abs, want,
+           e.max_abs, mx, e.top1_agree);
+    CHECK(tt_model_head_error(q, TT_HEAD_CHECK_POSITIONS, &e) == TT_OK);
+    CHECKF(e.positions == TT_HEAD_CHECK_POSITIONS && e.mean_abs > 0 && e.mean_abs < 0.05 * e.logit_std &&
+               e.max_abs >= e.mean_abs && e.top1_agree >= e.positions / 2 && e.top1_agree <= e.positions,
+           "%s: %d positions: top-1 %d, mean |err| %.4g, max %.4g, std %.4g", label, e.positions, e.top1_agree,
+           e.mean_abs, e.max_abs, e.logit_std);
+    printf("head check %s: q8 vs the file's %s head over %d positions: top-1 %d/%d, mean |err| %.4g, max %.4g, std %.4g\n",
+           label, e.file_head, e.positions, e.top1_agree, e.positions, e.mean_abs, e.max_abs, e.logit_std);
+    free(lf);
+out:
+    tt_model_close(f);
+    tt_model_close(q);
+}
+
 int main(void)
 {
     check_half();
@@ -406,6 +446,7 @@ int main(void)
         check_paths_identical(g_path);
         check_prefill(g_path, "tiny");
         check_errors(g_path);
+        check_head_error(g_path, "f16 head");
     }
     if (!(st = write_model("tiny", tweak_silu, p2, sizeof p2))) {
         check_against_reference(p2, "tiny silu q8_0-head mqa partial-rope");
@@ -422,6 +463,7 @@ int main(void)
     CHECKF(!st, "%s", tt_last_error());
     if (!(st = write_model("tiny", tweak_q6k, p3, sizeof p3))) {
         check_against_reference(p3, "q6_K head");
+        check_head_error(p3, "q6_K head");
         check_prefill(p3, "q6_K head");
         unlink(p3);
     }
