@@ -75,13 +75,15 @@ void tt_plan_free(tt_plan *p)
     memset(p, 0, sizeof *p);
 }
 
-tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, int threads, int batch, const tt_plan_backend *be)
+tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, const tt_plan_opts *o)
 {
-    if (!p || !w) return tt_fail(TT_ERR_NULL, "tt_plan_create: NULL argument");
+    if (!p || !w || !o) return tt_fail(TT_ERR_NULL, "tt_plan_create: NULL argument");
     memset(p, 0, sizeof *p);
+    int threads = o->threads, batch = o->batch;
     if (threads < 1) return tt_fail(TT_ERR_VALUE, "tt_plan_create: threads = %d", threads);
-    p->be = be = be ? be : &tt_plan_backend_registry;
-    p->fmt = fmt, p->m = w->m, p->k = w->k, p->threads = threads;
+    if (o->granule < 0 || o->granule > (1 << 20)) return tt_fail(TT_ERR_VALUE, "tt_plan_create: granule = %d", o->granule);
+    const tt_plan_backend *be = p->be = o->be ? o->be : &tt_plan_backend_registry;
+    p->fmt = fmt, p->m = w->m, p->k = w->k, p->threads = threads, p->granule = o->granule > 1 ? o->granule : 1;
     p->v = be->select(fmt, w->m, w->k, threads);
     if (!p->v)
         return tt_fail(TT_ERR_UNSUPPORTED, "backend %s has no kernel for %s %dx%d", be->name, tt_fmt_name(fmt), w->m,
@@ -129,7 +131,7 @@ static tt_status plan_given(tt_plan *p, const tt_variant *v, const tt_tern *w, c
     if (!w && bytes < need)
         return tt_fail(TT_ERR_VALUE, "plan for %s %dx%d: %zu packed bytes, needs %zu", v->name, m, k, bytes, need);
     p->be = &tt_plan_backend_registry;
-    p->fmt = v->fmt, p->m = m, p->k = k, p->threads = threads;
+    p->fmt = v->fmt, p->m = m, p->k = k, p->threads = threads, p->granule = 1;
     if (v->op == TT_OP_GEMM) p->vg = v;
     else p->v = v;
     p->packed_bytes = need;
@@ -168,15 +170,19 @@ size_t tt_plan_bytes(const tt_plan *p) { return p->packed_bytes + p->packed_g_by
 
 static int align_of(const tt_variant *v) { return v && v->row_align > 0 ? v->row_align : 1; }
 
+static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+static int lcm(int a, int b) { return a / gcd(a, b) * b; }
+
 void tt_plan_split(const tt_plan *p, int tid, int nth, int *r0, int *r1)
 {
-    tt_split_even(p->m, align_of(p->v), tid, nth, r0, r1);
+    tt_split_even(p->m, lcm(align_of(p->v), p->granule > 0 ? p->granule : 1), tid, nth, r0, r1);
 }
 
 void tt_plan_split_gemm(const tt_plan *p, int tid, int nth, int *r0, int *r1)
 {
     int a = align_of(p->vg); /* a GEMM kernel's block of rows may exceed its layout's alignment */
-    tt_split_even(p->m, p->vg && p->vg->p.rows > a ? p->vg->p.rows : a, tid, nth, r0, r1);
+    a = p->vg && p->vg->p.rows > a ? p->vg->p.rows : a;
+    tt_split_even(p->m, lcm(a, p->granule > 0 ? p->granule : 1), tid, nth, r0, r1);
 }
 
 void tt_plan_prep(const tt_plan *p, const int8_t *q)

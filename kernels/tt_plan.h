@@ -6,7 +6,8 @@
  *     TT_GEMM_SECOND_COPY_GAIN faster), or the scalar oracle (tests);
  *   - the packed bytes in the GEMV kernel's layout, and the GEMM kernel's own copy only when its layout differs;
  *   - the per-token workspace of the GEMV kernel's activation prep;
- *   - the thread split: rows in blocks of the kernel's row alignment, evenly over the threads.
+ *   - the thread split: rows in blocks of the kernel's row alignment and of the epilogue's granule (the rows an
+ *     epilogue needs on one thread: a RoPE head, matched gate/up rows), evenly over the threads.
  * A plan is read-only once created, except its workspace, which tt_plan_prep writes for the next tt_plan_gemv
  * calls (one token at a time per plan).
  *
@@ -42,6 +43,7 @@ extern const tt_plan_backend tt_plan_backend_oracle;
 typedef struct tt_plan {
     tt_fmt fmt;
     int m, k, threads;
+    int granule;             /* tt_plan_opts.granule (>= 1) */
     const tt_plan_backend *be;
     const tt_variant *v;     /* GEMV kernel (NULL in a GEMM-only plan: tt_plan_for a GEMM variant) */
     const uint8_t *packed;   /* packed_bytes in v's layout (or vg's, GEMM-only): packed_own, or a view's bytes */
@@ -54,14 +56,23 @@ typedef struct tt_plan {
     size_t packed_g_bytes;   /* its size (0 when shared) */
 } tt_plan;
 
-/* Plan w (fmt, w->m x w->k) for `threads` threads; batch > 1 also plans the GEMM. be NULL: the registry. On error
- * the plan is empty (tt_plan_free is still fine) and tt_last_error says why. */
-tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, int threads, int batch, const tt_plan_backend *be);
+/* What a plan is made for. */
+typedef struct tt_plan_opts {
+    int threads;                 /* >= 1 */
+    int batch;                   /* tokens per prefill call: > 1 also plans the GEMM */
+    const tt_plan_backend *be;   /* NULL: the registry */
+    int granule;                 /* rows the caller's epilogue needs whole on one thread (0 or 1: any split); the
+                                  * split hands out multiples of lcm(kernel alignment, granule) */
+} tt_plan_opts;
+
+/* Plan w (fmt, w->m x w->k). On error the plan is empty (tt_plan_free is still fine) and tt_last_error says why. */
+tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, const tt_plan_opts *o);
 void tt_plan_free(tt_plan *p);
 
 /* A plan for one given kernel v (a GEMV variant, or a GEMM variant: then a GEMM-only plan, v = NULL, vg = v):
  * refused unless v is eligible on this CPU and OS and accepts w's shape. Packs w into bytes the plan owns. */
 tt_status tt_plan_for(tt_plan *p, const tt_variant *v, const tt_tern *w, int threads);
+/* (plans for a given kernel split with granule 1) */
 /* The same over bytes already packed in v's layout that the caller owns and keeps alive (the tuner's shared and
  * rotating cold copies): m x k, `bytes` long (at least tt_variant_packed_size). tt_plan_bind moves a view to
  * another copy of the same bytes. */
@@ -72,8 +83,8 @@ void tt_plan_bind(tt_plan *p, const uint8_t *packed);
 /* Bytes the plan keeps (its packed copies). */
 size_t tt_plan_bytes(const tt_plan *p);
 
-/* The thread split: thread tid of nth gets rows [r0, r1), aligned to the GEMV kernel's row alignment (the GEMM
- * kernel's alignment or row block, whichever is larger). */
+/* The thread split: thread tid of nth gets rows [r0, r1), in blocks of lcm(the GEMV kernel's row alignment (the
+ * GEMM kernel's alignment or row block, whichever is larger), the granule); only the last block may be short. */
 void tt_plan_split(const tt_plan *p, int tid, int nth, int *r0, int *r1);
 void tt_plan_split_gemm(const tt_plan *p, int tid, int nth, int *r0, int *r1);
 

@@ -345,6 +345,9 @@ static void linear(const step *st, const float *x, size_t ldx, int k, int np, co
             qa.prep = vg->prep;
         }
     }
+    /* Where the epilogue runs: in the workers on their own rows when the plans' splits allow it, which their
+     * granules make the rule (load.c: whole heads for q/k/v, matching gate/up splits); after the call otherwise
+     * (a fused gate/up: a thread's rows are gate rows or up rows). */
     switch (j.epi) {
     case EPI_NONE: j.epi_here = false; break;
     case EPI_RESIDUAL: j.epi_here = true; break;

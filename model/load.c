@@ -190,7 +190,7 @@ static tt_status get_ternary(const tt_gguf *g, const char *name, uint64_t k, uin
  * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
  * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
 static tt_status build_linear_multi(const tt_model *mod, const char *const *names, const int *ms, int nseg, int k,
-                                    tt_linear *L)
+                                    int granule, tt_linear *L)
 {
     const tt_gguf *g = mod->gguf;
     int threads = mod->threads, batch = mod->batch;
@@ -239,7 +239,8 @@ static tt_status build_linear_multi(const tt_model *mod, const char *const *name
     }
     L->scale = L->seg_scale[0];
     w.scale = L->scale; /* kernels compute int32 dots only: the scales are applied per segment */
-    if ((st = tt_plan_create(&L->plan, TT_FMT_I2S, &w, threads, batch, mod->backend)))
+    if ((st = tt_plan_create(&L->plan, TT_FMT_I2S, &w,
+                             &(tt_plan_opts){.threads = threads, .batch = batch, .be = mod->backend, .granule = granule})))
         st = tt_fail_prefix(st, "tensor \"%s\"", name);
     tt_tern_free(&w);
     if (!st)
@@ -247,10 +248,15 @@ static tt_status build_linear_multi(const tt_model *mod, const char *const *name
     return st;
 }
 
-static tt_status build_linear(const tt_model *mod, const char *name, int m, int k, tt_linear *L)
+static tt_status build_linear(const tt_model *mod, const char *name, int m, int k, int granule, tt_linear *L)
 {
-    return build_linear_multi(mod, (const char *const[]){name}, (const int[]){m}, 1, k, L);
+    return build_linear_multi(mod, (const char *const[]){name}, (const int[]){m}, 1, k, granule, L);
 }
+
+/* Epilogue granules (tt_plan_opts.granule): the q/k/v rows a thread gets are whole heads, so RoPE and the f16
+ * rounding run on the thread that made them at any thread count; gate and up split at the same points whatever
+ * their kernels' row blocks (all divide 32), so the activation runs on the thread that made both. */
+#define GATE_UP_GRANULE 32
 
 /* Fuse when asked, or (auto) when the baked profile timed the fused shape faster than its parts at this thread
  * count (cold medians from the tuning races). Without those medians auto does not fuse. */
@@ -327,22 +333,23 @@ static tt_status build_weights(tt_model *m)
         snprintf(nup, sizeof nup, "blk.%d.ffn_up.weight", l);
         if (m->fused_qkv)
             st = build_linear_multi(m, (const char *const[]){nq, nk, nv}, (const int[]){qd, kvd, kvd}, 3, c->dim,
-                                    &L->wqkv);
-        else if (!(st = build_linear(m, nq, qd, c->dim, &L->wq)) && !(st = build_linear(m, nk, kvd, c->dim, &L->wk)))
-            st = build_linear(m, nv, kvd, c->dim, &L->wv);
+                                    c->head_dim, &L->wqkv);
+        else if (!(st = build_linear(m, nq, qd, c->dim, c->head_dim, &L->wq)) &&
+                 !(st = build_linear(m, nk, kvd, c->dim, c->head_dim, &L->wk)))
+            st = build_linear(m, nv, kvd, c->dim, c->head_dim, &L->wv);
         if (st) return st;
         if (m->fused_gate_up)
             st = build_linear_multi(m, (const char *const[]){ngate, nup}, (const int[]){c->hidden_dim, c->hidden_dim},
-                                    2, c->dim, &L->w_gate_up);
-        else if (!(st = build_linear(m, ngate, c->hidden_dim, c->dim, &L->w_gate)))
-            st = build_linear(m, nup, c->hidden_dim, c->dim, &L->w_up);
+                                    2, c->dim, 1, &L->w_gate_up);
+        else if (!(st = build_linear(m, ngate, c->hidden_dim, c->dim, GATE_UP_GRANULE, &L->w_gate)))
+            st = build_linear(m, nup, c->hidden_dim, c->dim, GATE_UP_GRANULE, &L->w_up);
         if (st) return st;
         if ((st = build_norm(g, NAME("attn_norm"), c->dim, &L->attn_norm)) ||
             (st = build_norm(g, NAME("attn_sub_norm"), qd, &L->attn_sub_norm)) ||
-            (st = build_linear(m, NAME("attn_output"), c->dim, qd, &L->wo)) ||
+            (st = build_linear(m, NAME("attn_output"), c->dim, qd, 1, &L->wo)) ||
             (st = build_norm(g, NAME("ffn_norm"), c->dim, &L->ffn_norm)) ||
             (st = build_norm(g, NAME("ffn_sub_norm"), c->hidden_dim, &L->ffn_sub_norm)) ||
-            (st = build_linear(m, NAME("ffn_down"), c->dim, c->hidden_dim, &L->w_down)))
+            (st = build_linear(m, NAME("ffn_down"), c->dim, c->hidden_dim, 1, &L->w_down)))
             return st;
 #undef NAME
         tt_linear *all[9] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv, &L->w_gate_up};

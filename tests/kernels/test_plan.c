@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void check_plan(const tt_plan_backend *be, int m, int k, int threads, int batch, const char *what)
+static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+
+static void check_plan_g(const tt_plan_backend *be, int m, int k, int threads, int batch, int granule, const char *what)
 {
     const int n = batch > 1 ? 5 : 1; /* tokens of the GEMM chunk: not a multiple of any token block */
     tt_vcase c;
@@ -19,7 +21,7 @@ static void check_plan(const tt_plan_backend *be, int m, int k, int threads, int
         return;
     }
     tt_plan p;
-    tt_status st = tt_plan_create(&p, TT_FMT_I2S, &c.w, threads, batch, be);
+    tt_status st = tt_plan_create(&p, TT_FMT_I2S, &c.w, &(tt_plan_opts){.threads = threads, .batch = batch, .be = be, .granule = granule});
     CHECKF(st == TT_OK, "%s %dx%d: %s", what, m, k, tt_last_error());
     if (st) {
         tt_vcase_free(&c);
@@ -30,7 +32,8 @@ static void check_plan(const tt_plan_backend *be, int m, int k, int threads, int
     /* GEMV: every thread's share, in reverse order (the shares are independent) */
     memset(dot, 0x5a, sizeof(int32_t) * (size_t)m);
     tt_plan_prep(&p, c.q);
-    int covered = 0, align = p.v->row_align > 0 ? p.v->row_align : 1;
+    int covered = 0, align = p.v->row_align > 0 ? p.v->row_align : 1, g = granule > 1 ? granule : 1;
+    align = align / gcd(align, g) * g; /* the split's unit: lcm(kernel alignment, granule) */
     for (int t = threads - 1; t >= 0; t--) {
         int r0, r1;
         tt_plan_split(&p, t, threads, &r0, &r1);
@@ -52,6 +55,8 @@ static void check_plan(const tt_plan_backend *be, int m, int k, int threads, int
         for (int t = 0; t < threads; t++) {
             int r0, r1;
             tt_plan_split_gemm(&p, t, threads, &r0, &r1);
+            CHECKF(r0 % g == 0 && (r1 % g == 0 || r1 == m), "%s GEMM split %d of %d: [%d, %d) off granule %d", what,
+                   t, threads, r0, r1, g);
             if (r0 < r1) tt_plan_gemm(&p, c.q, c.ldq, ws, c.sum_q, n, dot, r0, r1);
         }
         CHECKF(!memcmp(dot, c.want, sizeof(int32_t) * (size_t)m * n), "%s %dx%d t%d (%s): GEMM dots differ", what, m,
@@ -63,6 +68,11 @@ static void check_plan(const tt_plan_backend *be, int m, int k, int threads, int
     CHECK(!p.packed && !p.v); /* freed plans are empty: a second free is harmless */
     tt_plan_free(&p);
     tt_vcase_free(&c);
+}
+
+static void check_plan(const tt_plan_backend *be, int m, int k, int threads, int batch, const char *what)
+{
+    check_plan_g(be, m, k, threads, batch, 1, what);
 }
 
 /* Plans for given kernels (tt_plan_for, tt_plan_view): a GEMV and a GEMM kernel, whole on a pool of `threads`
@@ -146,6 +156,12 @@ int main(void)
             check_plan(&tt_plan_backend_oracle, shapes[s][0], shapes[s][1], threads, 64, "oracle");
         }
     check_plan(NULL, 256, 512, 2, 1, "default backend, batch 1");
+    /* an epilogue granule (a RoPE head of 128 rows, an odd 100): the splits hand out whole granules */
+    for (int threads = 2; threads <= 3; threads++) {
+        check_plan_g(NULL, 2560, 256, threads, 64, 128, "granule 128");
+        check_plan_g(NULL, 1000, 256, threads, 64, 100, "granule 100");
+        check_plan_g(&tt_plan_backend_oracle, 640, 256, threads, 64, 128, "oracle, granule 128");
+    }
     /* a GEMM kernel in another layout than the GEMV kernel's: the plan keeps a second copy and stays exact */
     {
         const char *other = NULL;
@@ -161,7 +177,7 @@ int main(void)
             tt_vcase c;
             tt_vcase_make(&c, 256, 512, 1, 0, 0, -128, 127, 5);
             tt_plan p;
-            CHECK(tt_plan_create(&p, TT_FMT_I2S, &c.w, 2, 64, NULL) == TT_OK);
+            CHECK(tt_plan_create(&p, TT_FMT_I2S, &c.w, &(tt_plan_opts){.threads = 2, .batch = 64}) == TT_OK);
             CHECKF(p.vg && !strcmp(p.vg->name, other) && p.packed_g_own && p.packed_g_bytes > 0 &&
                    tt_plan_bytes(&p) == p.packed_bytes + p.packed_g_bytes, "forced %s: second copy", other);
             tt_plan_free(&p);
@@ -177,10 +193,12 @@ int main(void)
         tt_tern w;
         CHECK(tt_tern_alloc(&w, 64, 100) == TT_OK);
         tt_plan p;
-        CHECK(tt_plan_create(&p, TT_FMT_I2S, &w, 1, 1, &tt_plan_backend_oracle) == TT_ERR_UNSUPPORTED &&
+        CHECK(tt_plan_create(&p, TT_FMT_I2S, &w, &(tt_plan_opts){.threads = 1, .batch = 1, .be = &tt_plan_backend_oracle}) == TT_ERR_UNSUPPORTED &&
               strstr(tt_last_error(), "64x100") && !p.packed);
-        CHECK(tt_plan_create(&p, TT_FMT_I2S, &w, 0, 1, NULL) == TT_ERR_VALUE);
-        CHECK(tt_plan_create(NULL, TT_FMT_I2S, &w, 1, 1, NULL) == TT_ERR_NULL);
+        CHECK(tt_plan_create(&p, TT_FMT_I2S, &w, &(tt_plan_opts){.threads = 0, .batch = 1}) == TT_ERR_VALUE);
+        CHECK(tt_plan_create(&p, TT_FMT_I2S, &w, &(tt_plan_opts){.threads = 1, .granule = -2}) == TT_ERR_VALUE);
+        CHECK(tt_plan_create(&p, TT_FMT_I2S, &w, NULL) == TT_ERR_NULL);
+        CHECK(tt_plan_create(NULL, TT_FMT_I2S, &w, &(tt_plan_opts){.threads = 1}) == TT_ERR_NULL);
         tt_tern_free(&w);
     }
     return tt_test_end("plan");
