@@ -1,6 +1,7 @@
 /* tritune bake: turn a profile (or, for untuned machines, the static default of an ISA level) into a C table that
  * wires each (shape, threads) to its winner's kernel symbol. Both paths write the same file format. */
 #include "tt_cli.h"
+#include "tt_dense.h"
 #include "tt_opt.h"
 #include "tt_registry.h"
 #include "tt_tune.h"
@@ -79,7 +80,7 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
     if (nh) { /* LM-head winners (profiles from 1.3 on); names were checked by tt_profile_winners */
         fprintf(f, "\nstatic const tt_baked_head head_table[] = {\n");
         for (int i = 0; i < nh; i++)
-            fprintf(f, "    {%s, %d, %d, %d, \"%s\", %.1f},\n", strcmp(heads[i].kind, "i8") ? "TT_DENSE_F16" : "TT_DENSE_I8",
+            fprintf(f, "    {%d /* %s */, %d, %d, %d, \"%s\", %.1f},\n", tt_dense_kind_parse(heads[i].kind), heads[i].kind,
                     heads[i].m, heads[i].k, heads[i].threads, heads[i].winner, heads[i].winner_ns);
         fprintf(f, "};\n\nconst tt_baked_head *tt_baked_head_table(int *n)\n{\n    *n = %d;\n    return head_table;\n}\n", nh);
     }

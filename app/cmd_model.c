@@ -483,7 +483,8 @@ int tt_cmd_run(int argc, char **argv)
     fprintf(stderr, "tritune run: %s, %d layers, kernel %s, prefill %s (batch %d), LM head %s, %d threads; %s\n",
             m->config.arch, m->config.n_layers, m->kernel_name, m->batch > 1 ? m->gemm_kernel_name : "token by token",
             m->batch, lm_head_label(m), m->threads, m->fuse_note);
-    fprintf(stderr, "tritune run: LM head kernel %s\n", m->head_note);
+    fprintf(stderr, "tritune run: LM head kernel %s; the head reads %.1f MB per token of %.1f MB in all\n", m->head_note,
+            m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
     tt_head_error herr;
     report_head_error(m, "run", &herr);
     if (chat) {
@@ -1063,7 +1064,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                    "---------------------------:");
             header = true;
         }
-        printf("|   %d thread(s): %s; LM head kernel %s\n", m->threads, m->fuse_note, m->head_note);
+        printf("|   %d thread(s): %s; LM head kernel %s, %.1f MB/token of the row's MB/token\n", m->threads, m->fuse_note,
+               m->head_note, m->bytes_head / 1e6);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +

@@ -970,10 +970,12 @@ int tt_cmd_tune(int argc, char **argv)
         }
         tt_gemm_bench_free(gb);
     }
-    /* LM-head races: the head family on the model's head, f16 (the file's head) and i8 (--lm-head q8), per thread
-     * count; the model reads the winners from the wisdom (tt_pick_head) */
-    for (int kd = 0; head_m > 0 && head_k % 16 == 0 && kd < 2 && !g_stop; kd++) {
-        const char *kname = kd ? "i8" : "f16";
+    /* LM-head races: the head family on the model's head in every form a head comes in: f16 (the official files),
+     * i8 (--lm-head q8), and the quantized file heads read as stored (q6_K: bitnet.cpp's --quant-embd; q8_0, q4_0),
+     * per thread count; the model reads the winners from the wisdom (tt_pick_head) */
+    for (int kd = 0; head_m > 0 && head_k % 16 == 0 && kd < TT_DENSE_KINDS && !g_stop; kd++) {
+        const char *kname = tt_dense_kind_name((tt_dense_kind)kd);
+        if (!tt_dense_row_bytes((tt_dense_kind)kd, head_k)) continue; /* the head's width is not whole blocks */
         for (int t = 0; t < o.nthreads && !g_stop; t++) {
             if (tt_profile_find_head(&prof, kname, head_m, head_k, o.threads[t])) continue;
             char what[200], gbj[4400], hlog[2000];
@@ -982,7 +984,7 @@ int tt_cmd_tune(int argc, char **argv)
             progress(combos, combos, o.budget_s, what);
             snprintf(gbj, sizeof gbj, "%s/lm_head_%s_%dx%d_t%d_cold.json", gbdir, kname, head_m, head_k, o.threads[t]);
             tt_prof_head h;
-            tt_status hs = tt_tune_head(kd ? TT_DENSE_I8 : TT_DENSE_F16, head_m, head_k, o.threads[t], &topo,
+            tt_status hs = tt_tune_head((tt_dense_kind)kd, head_m, head_k, o.threads[t], &topo,
                                         (size_t)prof.cold_bytes, gbj, &h, hlog, sizeof hlog);
             if (hlog[0]) logf_("LM head %s: %s", kname, hlog);
             if (hs) {

@@ -155,7 +155,7 @@ const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threa
         snprintf(why, why_n, "static default: %s", !e ? "no tuned head winner for this shape"
                                                    : "the tuned head winner is not runnable here");
     }
-    tt_debug("pick head %s %dx%d t%d -> %s (%s)", kind == TT_DENSE_F16 ? "f16" : "i8", m, k, threads, v->name, why);
+    tt_debug("pick head %s %dx%d t%d -> %s (%s)", tt_dense_kind_name(kind), m, k, threads, v->name, why);
     return v;
 }
 

@@ -7,8 +7,11 @@
 #include "tt_dense.h"
 
 #include "tt_cpu.h"
+#include "tt_q32.h"
+#include "tt_q6k.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -525,14 +528,31 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 }
 #endif
 
-/* The LM-head kernel family, raced where it is used (the model times every eligible one on its own head at load). */
+/* The LM-head kernel family: every kind's portable member first, in kind order (tt_dense_variant_default falls back on
+ * variants[kind]), then the ISA members. */
 #define V_F16(isa, name, feat, R, P)                                                                                   \
-    {"head_f16_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL},
+    {"head_f16_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL},
 #define V_I8(isa, name, feat, R, P)                                                                                    \
-    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P},
+    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL},
+/* The q8_0/q4_0 row products in the family's row signature (their input has no bsum). */
+#define Q32_ROW(NAME, FN)                                                                                              \
+    static float NAME(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k)              \
+    {                                                                                                                 \
+        (void)bsum;                                                                                                   \
+        return FN(row, q, d, k);                                                                                      \
+    }
+Q32_ROW(q80_portable, tt_q80_dot_q80)
+Q32_ROW(q40_portable, tt_q40_dot_q80)
+#if defined(__x86_64__)
+Q32_ROW(q80_avx2, tt_q80_dot_q80_avx2)
+Q32_ROW(q40_avx2, tt_q40_dot_q80_avx2)
+#endif
 static const tt_dense_variant variants[] = {
-    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL},
-    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable},
+    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL},
+    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL},
+    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k},
+    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable},
+    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable},
 #if defined(__x86_64__)
 #define F16V512(R, P) V_F16(512, "avx512f", TT_F_AVX512F, R, P)
 #define I8V512(R, P) V_I8(512, "avx512f", TT_F_AVX512F, R, P)
@@ -540,8 +560,75 @@ static const tt_dense_variant variants[] = {
     EACH_512(F16V512) EACH_512(I8V512)
     F16V256(1, 0) F16V256(1, 1) F16V256(1, 2) F16V256(2, 0) F16V256(2, 1) F16V256(2, 2) F16V256(4, 0) F16V256(4, 1)
     F16V256(4, 2)
+    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2},
+    {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
+     tt_q6k_dot_q8k_avx512},
+    {"head_q80__avx2", TT_DENSE_Q80, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, q80_avx2},
+    {"head_q40__avx2", TT_DENSE_Q40, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, q40_avx2},
 #endif
 };
+
+static const char *const kind_names[TT_DENSE_KINDS] = {"f16", "i8", "q6_K", "q8_0", "q4_0"};
+
+const char *tt_dense_kind_name(tt_dense_kind kind)
+{
+    return kind >= 0 && kind < TT_DENSE_KINDS ? kind_names[kind] : "?";
+}
+
+int tt_dense_kind_parse(const char *name)
+{
+    for (int i = 0; name && i < TT_DENSE_KINDS; i++)
+        if (!strcmp(name, kind_names[i])) return i;
+    return -1;
+}
+
+bool tt_dense_kind_quantized(tt_dense_kind kind) { return kind == TT_DENSE_Q6K || kind == TT_DENSE_Q80 || kind == TT_DENSE_Q40; }
+
+size_t tt_dense_row_bytes(tt_dense_kind kind, int k)
+{
+    if (k < 1) return 0;
+    switch (kind) {
+    case TT_DENSE_F16: return (size_t)k * 2;
+    case TT_DENSE_I8: return (size_t)k;
+    case TT_DENSE_Q6K: return k % TT_Q6K_BLOCK ? 0 : (size_t)k / TT_Q6K_BLOCK * TT_Q6K_BYTES;
+    case TT_DENSE_Q80: return k % TT_Q80_BLOCK ? 0 : (size_t)k / TT_Q80_BLOCK * TT_Q80_BYTES;
+    case TT_DENSE_Q40: return k % TT_Q40_BLOCK ? 0 : (size_t)k / TT_Q40_BLOCK * TT_Q40_BYTES;
+    default: return 0;
+    }
+}
+
+tt_status tt_qin_alloc(tt_qin *in, int k)
+{
+    in->q = malloc((size_t)k + 64);
+    in->d = malloc(sizeof(float) * (size_t)(k / 32 + 1));
+    in->bsum = malloc(sizeof(int32_t) * (size_t)(k / 16 + 1));
+    if (in->q && in->d && in->bsum) return TT_OK;
+    tt_qin_free(in);
+    return tt_fail(TT_ERR_NOMEM, "quantized head input of %d values", k);
+}
+
+void tt_qin_free(tt_qin *in)
+{
+    free(in->q), free(in->d), free(in->bsum);
+    memset(in, 0, sizeof *in);
+}
+
+void tt_qin_quantize(tt_dense_kind kind, const float *x, int k, tt_qin *in)
+{
+    if (kind == TT_DENSE_Q6K) tt_q8k_quantize(x, k, in->q, in->d, in->bsum);
+    else tt_q80_quantize(x, k, in->q, in->d);
+}
+
+void tt_dense_run(const tt_dense_variant *v, const void *w, const float *scale, const float *x, const tt_qin *in, int k,
+                  float *y, int r0, int r1)
+{
+    if (v->kind == TT_DENSE_F16) v->f16((const uint16_t *)w, x, k, y, r0, r1);
+    else if (v->kind == TT_DENSE_I8) v->i8((const int8_t *)w, scale, x, k, y, r0, r1);
+    else {
+        const size_t rb = tt_dense_row_bytes(v->kind, k);
+        for (int r = r0; r < r1; r++) y[r] = v->q((const uint8_t *)w + (size_t)r * rb, in->q, in->d, in->bsum, k);
+    }
+}
 
 const tt_dense_variant *tt_dense_variants(int *n)
 {
@@ -561,18 +648,22 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
     return NULL;
 }
 
-/* Without a tuned winner (tt_pick_head): f16 one row at a time, one block ahead, through AVX2+F16C even where
+/* Without a tuned winner (tt_pick_head): the quantized kinds' widest usable member; f16 one row at a time, one block ahead, through AVX2+F16C even where
  * AVX-512 is usable (the f16 head is a pure stream; the tuner's head race found the single-stream AVX2 member the
  * faster one where it was measured, docs/MEASUREMENT.md); i8 4 rows on AVX-512. */
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
 {
-    static const char *const pref[2][3] = {{"head_f16_r1_p1__avx2", "head_f16_portable", NULL},
-                                           {"head_i8_r4_p1__avx512f", "head_i8_portable", NULL}};
+    static const char *const pref[TT_DENSE_KINDS][3] = {{"head_f16_r1_p1__avx2", "head_f16_portable", NULL},
+                                                        {"head_i8_r4_p1__avx512f", "head_i8_portable", NULL},
+                                                        {"head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
+                                                        {"head_q80__avx2", "head_q80_portable", NULL},
+                                                        {"head_q40__avx2", "head_q40_portable", NULL}};
+    if (kind < 0 || kind >= TT_DENSE_KINDS) kind = TT_DENSE_F16;
     for (int i = 0; i < 3 && pref[kind][i]; i++) {
         const tt_dense_variant *v = tt_dense_variant_find(pref[kind][i]);
         if (v && tt_dense_variant_usable(v)) return v;
     }
-    return &variants[kind == TT_DENSE_F16 ? 0 : 1];
+    return &variants[kind]; /* the portable members come first, in kind order */
 }
 
 const char *tt_dense_impl(void)

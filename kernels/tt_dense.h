@@ -47,17 +47,49 @@ void tt_dense_add_ref(float *x, const float *y, int n);
 void tt_dense_relu2_mul_ref(float *g, const float *u, int n);
 void tt_dense_rope_ref(float *v, const float *cs, int half);
 void tt_dense_round_f16_ref(float *x, int n);
-/* The LM-head row-dot family: rows per block R (1, 2, 4, 8) sharing each activation load, software prefetch P
- * blocks of rows ahead (0 = none), per ISA; every member gives the bits of the portable order. */
-typedef enum tt_dense_kind { TT_DENSE_F16 = 0, TT_DENSE_I8 = 1 } tt_dense_kind;
+/* The LM-head row-dot family, one kind per way a head is stored: f16 (the file's), i8 (the --lm-head q8 copy: int8 rows
+ * + f32 row scale), and the quantized file heads read as stored, q6_K (input in Q8_K blocks), q8_0 and q4_0 (input
+ * in q8_0 blocks; kernels/tt_q6k.h, tt_q32.h). f16/i8 members: rows per block R (1, 2, 4, 8) sharing each
+ * activation load, software prefetch P blocks of rows ahead (0 = none), per ISA; quantized members: one per ISA.
+ * Every member gives the bits of its kind's portable member. The tuner races the members of each kind
+ * (tune/tt_head.c); the model runs the wisdom's winner (tt_pick_head). */
+typedef enum tt_dense_kind {
+    TT_DENSE_F16 = 0,
+    TT_DENSE_I8 = 1,
+    TT_DENSE_Q6K = 2,
+    TT_DENSE_Q80 = 3,
+    TT_DENSE_Q40 = 4,
+    TT_DENSE_KINDS
+} tt_dense_kind;
+const char *tt_dense_kind_name(tt_dense_kind kind); /* "f16", "i8", "q6_K", "q8_0", "q4_0" */
+int tt_dense_kind_parse(const char *name);          /* the kind, or -1 */
+bool tt_dense_kind_quantized(tt_dense_kind kind);    /* q6_K, q8_0, q4_0: the input goes in blocks (tt_qin) */
+/* Bytes of one row of k values (0 when k does not suit the kind: quantized rows are whole blocks). */
+size_t tt_dense_row_bytes(tt_dense_kind kind, int k);
+/* A quantized kind's input: x in Q8_K blocks (q6_K: q, d per 256, bsum per 16) or q8_0 blocks (q, d per 32). */
+typedef struct tt_qin {
+    int8_t *q;
+    float *d;
+    int32_t *bsum;
+} tt_qin;
+tt_status tt_qin_alloc(tt_qin *in, int k);
+void tt_qin_free(tt_qin *in);
+void tt_qin_quantize(tt_dense_kind kind, const float *x, int k, tt_qin *in);
+/* One quantized row times the input (q6_K's signature; the q8_0/q4_0 members ignore bsum). */
+typedef float (*tt_qrow_fn)(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k);
 typedef struct tt_dense_variant {
-    const char *name; /* head_<f16|i8>_r<R>_p<P>__<avx512f|avx2>, or head_<f16|i8>_portable */
+    const char *name; /* head_<f16|i8>_r<R>_p<P>__<avx512f|avx2>, head_<q6k|q80|q40>__<isa>, head_<kind>_portable */
     tt_dense_kind kind;
     uint32_t needs;   /* TT_F_* features that must be usable */
     int rows, prefetch_blocks;
     void (*f16)(const uint16_t *w, const float *x, int k, float *y, int r0, int r1);
     void (*i8)(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1);
+    tt_qrow_fn q; /* quantized kinds */
 } tt_dense_variant;
+/* y[r] for rows [r0, r1) of a head of kind v->kind: w its rows (tt_dense_row_bytes each), scale the i8 row scales,
+ * x the input (f16, i8) or in the input in blocks (quantized kinds). */
+void tt_dense_run(const tt_dense_variant *v, const void *w, const float *scale, const float *x, const tt_qin *in, int k,
+                  float *y, int r0, int r1);
 const tt_dense_variant *tt_dense_variants(int *n);
 bool tt_dense_variant_usable(const tt_dense_variant *v);
 const tt_dense_variant *tt_dense_variant_find(const char *name);

@@ -226,34 +226,35 @@ tt_status tt_verify_variant(const tt_variant *v, bool quick, int *cases_out, cha
     return st;
 }
 
-static void dense_run(const tt_dense_variant *v, const void *w, const float *scale, const float *x, int k, float *y,
-                      int r0, int r1)
-{
-    if (v->kind == TT_DENSE_F16) v->f16((const uint16_t *)w, x, k, y, r0, r1);
-    else v->i8((const int8_t *)w, scale, x, k, y, r0, r1);
-}
-
 tt_status tt_verify_dense(const tt_dense_variant *v, const void *w, const float *scale, const float *x, int m, int k,
                           char *detail, size_t dlen)
 {
     if (detail && dlen) detail[0] = 0;
-    if (!v || !w || !x || m < 1 || k < 16 || k % 16 || (v->kind == TT_DENSE_I8 && !scale))
+    if (!v || !w || !x || m < 1 || k < 16 || k % 16 || (v->kind == TT_DENSE_I8 && !scale) ||
+        !tt_dense_row_bytes(v->kind, k))
         return tt_fail(TT_ERR_VALUE, "tt_verify_dense: bad arguments");
-    const tt_dense_variant *ref = tt_dense_variant_find(v->kind == TT_DENSE_F16 ? "head_f16_portable" : "head_i8_portable");
-    if (!ref) return tt_fail(TT_ERR_NOTFOUND, "tt_verify_dense: no portable head kernel");
+    /* the reference: the kind's portable member (no ISA needed) */
+    const tt_dense_variant *ref = NULL;
+    int nv;
+    const tt_dense_variant *all = tt_dense_variants(&nv);
+    for (int i = 0; i < nv && !ref; i++)
+        if (all[i].kind == v->kind && !all[i].needs) ref = &all[i];
+    if (!ref) return tt_fail(TT_ERR_NOTFOUND, "tt_verify_dense: no portable %s head kernel", tt_dense_kind_name(v->kind));
     float *want = malloc(sizeof(float) * (size_t)m), *got = malloc(sizeof(float) * (size_t)m);
+    tt_qin in = {0};
     tt_status st = TT_OK;
-    if (!want || !got) {
+    if (!want || !got || (tt_dense_kind_quantized(v->kind) && tt_qin_alloc(&in, k))) {
         st = tt_fail(TT_ERR_NOMEM, "tt_verify_dense: no memory");
         goto out;
     }
-    dense_run(ref, w, scale, x, k, want, 0, m);
+    if (in.q) tt_qin_quantize(v->kind, x, k, &in); /* the input as the model gives it to a quantized head */
+    tt_dense_run(ref, w, scale, x, &in, k, want, 0, m);
     const int ranges[4][2] = {{0, m}, {m > 5 ? 5 : 0, m > 29 ? 29 : m}, {m > 3 ? m - 3 : 0, m}, {m / 2, m / 2 + (m > 1)}};
     for (int t = 0; t < 4 && !st; t++) {
         int r0 = ranges[t][0], r1 = ranges[t][1];
         const uint32_t sentinel = 0x7fc5a5a5u; /* a NaN no kernel computes */
         for (int r = 0; r < m; r++) memcpy(&got[r], &sentinel, 4);
-        dense_run(v, w, scale, x, k, got, r0, r1);
+        tt_dense_run(v, w, scale, x, &in, k, got, r0, r1);
         for (int r = 0; r < m; r++) {
             bool inside = r >= r0 && r < r1;
             if (inside ? !memcmp(&got[r], &want[r], 4) : !memcmp(&got[r], &sentinel, 4)) continue;
@@ -267,5 +268,6 @@ tt_status tt_verify_dense(const tt_dense_variant *v, const void *w, const float 
     }
 out:
     free(want), free(got);
+    tt_qin_free(&in);
     return st;
 }

@@ -118,7 +118,7 @@ static float dot_f32(const float *w, const float *x, int n)
 typedef struct head_job {
     const tt_model *m;
     const float *x;
-    const tt_dense_variant *v; /* the head kernel (f16 and q8 heads), NULL for f32 / q8_0 file heads */
+    const tt_dense_variant *v; /* the head kernel; NULL for an f32 file head */
 } head_job;
 
 static void head_worker(void *ctx, int tid, int nth)
@@ -129,22 +129,25 @@ static void head_worker(void *ctx, int tid, int nth)
     int D = m->config.dim, r0, r1;
     float *logits = m->s.logits;
     tt_split_even(m->config.vocab_size, 64, tid, nth, &r0, &r1);
-    /* f16 and 8-bit heads: a member of the head family (kernels/tt_dense.h, model_head_pick); all give the bits of
-     * the portable order, as the loops below do for the other file types */
-    if (j->v && j->v->kind == TT_DENSE_I8) {
-        j->v->i8(m->w.head_q8, m->w.head_q8_scale, j->x, D, logits, r0, r1);
+    if (j->v) { /* a member of the head family (kernels/tt_dense.h, model_head_pick): its kind's portable bits */
+        const tt_qin in = {m->s.head_q, m->s.head_d, m->s.head_bsum};
+        const void *w = j->v->kind == TT_DENSE_I8 ? (const void *)m->w.head_q8 : (const void *)te->data;
+        tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &in, D, logits, r0, r1);
         return;
     }
-    if (j->v) {
-        j->v->f16((const uint16_t *)te->data, j->x, D, logits, r0, r1);
-        return;
-    }
-    const size_t rb = model_head_row_bytes(m); /* the file's row, as stored */
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *row = te->data + (size_t)r * rb;
-        if (te->type == TT_GGML_F32) logits[r] = dot_f32((const float *)row, j->x, D);
-        else if (te->type == TT_GGML_Q6_K) logits[r] = m->head_q6k(row, m->s.head_q, m->s.head_d, m->s.head_bsum, D);
-        else logits[r] = m->head_q32(row, m->s.head_q, m->s.head_d, D); /* q8_0, q4_0 */
+    for (int r = r0; r < r1; r++) logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
+}
+
+/* The head family's kind for this model's head: the requantized copy (i8) or the file's type as stored. */
+static int head_kind(const tt_model *m)
+{
+    if (m->lm_head == TT_LM_HEAD_Q8) return TT_DENSE_I8;
+    switch (m->w.token_embd->type) {
+    case TT_GGML_F16: return TT_DENSE_F16;
+    case TT_GGML_Q6_K: return TT_DENSE_Q6K;
+    case TT_GGML_Q8_0: return TT_DENSE_Q80;
+    case TT_GGML_Q4_0: return TT_DENSE_Q40;
+    default: return -1; /* f32: the portable loop above */
     }
 }
 
@@ -154,32 +157,26 @@ static void head_worker(void *ctx, int tid, int nth)
 tt_status model_head_pick(tt_model *m)
 {
     const tt_gguf_tensor *te = m->w.token_embd;
-    tt_dense_kind kind = m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : TT_DENSE_F16;
+    int kind = head_kind(m);
     m->head_v = NULL;
-    if (kind == TT_DENSE_F16 &&
-        (te->type == TT_GGML_Q8_0 || te->type == TT_GGML_Q4_0 || te->type == TT_GGML_Q6_K)) {
-        const char *name;
-        if (te->type == TT_GGML_Q6_K) m->head_q6k = tt_q6k_dot_pick(&name);
-        else m->head_q32 = te->type == TT_GGML_Q8_0 ? tt_q80_dot_pick(&name) : tt_q40_dot_pick(&name);
-        snprintf(m->head_note, sizeof m->head_note, "%s (%s head in the file, read as stored)", name,
-                 tt_ggml_type_name(te->type));
-        return TT_OK;
-    }
-    if (kind == TT_DENSE_F16 && te->type != TT_GGML_F16) {
+    const char *as = m->lm_head == TT_LM_HEAD_Q8 ? "requantized" : "in the file, read as stored";
+    if (kind < 0) {
         snprintf(m->head_note, sizeof m->head_note, "portable loop (%s head in the file)", tt_ggml_type_name(te->type));
         return TT_OK;
     }
     const tt_dense_variant *v = NULL;
-    tt_status st = model_head_forced(kind, &v);
+    tt_status st = model_head_forced((tt_dense_kind)kind, &v);
     if (st) return st;
     if (v) {
         m->head_v = v;
-        snprintf(m->head_note, sizeof m->head_note, "%s (TRITUNE_HEAD_KERNEL)", v->name);
+        snprintf(m->head_note, sizeof m->head_note, "%s (TRITUNE_HEAD_KERNEL; %s head %s)", v->name,
+                 tt_dense_kind_name((tt_dense_kind)kind), as);
         return TT_OK;
     }
     char why[120];
-    m->head_v = tt_pick_head(kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why);
-    snprintf(m->head_note, sizeof m->head_note, "%s (%s)", m->head_v->name, why);
+    m->head_v = tt_pick_head((tt_dense_kind)kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why);
+    snprintf(m->head_note, sizeof m->head_note, "%s (%s; %s head %s)", m->head_v->name, why,
+             tt_dense_kind_name((tt_dense_kind)kind), as);
     return TT_OK;
 }
 

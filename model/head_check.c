@@ -12,14 +12,12 @@ static tt_status file_head_logits(tt_model *m, const float *x)
 {
     tt_lm_head lm = m->lm_head;
     const tt_dense_variant *hv = m->head_v;
-    tt_q6k_dot_fn q6 = m->head_q6k;
-    tt_q40_dot_fn q32 = m->head_q32;
     char note[sizeof m->head_note];
     memcpy(note, m->head_note, sizeof note);
     m->lm_head = TT_LM_HEAD_FILE;
     tt_status st = model_head_pick(m);
     if (!st) model_head_logits(m, x, false);
-    m->lm_head = lm, m->head_v = hv, m->head_q6k = q6, m->head_q32 = q32;
+    m->lm_head = lm, m->head_v = hv;
     memcpy(m->head_note, note, sizeof note);
     return st;
 }

@@ -191,9 +191,7 @@ typedef struct tt_model {
     size_t bytes_gemm_copy;     /* extra packed bytes for GEMM kernels whose layout differs from the GEMV one */
     tt_fuse fuse;
     bool fused_qkv, fused_gate_up; /* the decision of tt_model_opts.fuse */
-    const struct tt_dense_variant *head_v; /* LM-head kernel (NULL: f32 / q8_0 / q6_K / q4_0 file head) */
-    tt_q6k_dot_fn head_q6k;     /* q6_K head in the file: the row product (tt_q6k_dot_pick) */
-    tt_q40_dot_fn head_q32;     /* q8_0 or q4_0 head in the file: the row product (tt_q80/tt_q40_dot_pick) */
+    const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */
     char fuse_note[256];        /* why, for reports */
     bool prof;                  /* accumulate prof_ns per decode phase */

@@ -3,6 +3,8 @@
 #include "tt_format.h"
 #include "tt_gbench.h"
 #include "tt_pool.h"
+#include "tt_q32.h"
+#include "tt_q6k.h"
 #include "tt_verify.h"
 
 #include <stdio.h>
@@ -19,6 +21,7 @@ typedef struct head_arg {
     float **scale;     /* i8: per-row scales of each copy */
     int ncopies, next;
     const float *x;
+    const tt_qin *in; /* quantized kinds: x in the kind's input blocks */
     float *y;
     int m, k;
     const uint8_t *cur_w;
@@ -30,8 +33,7 @@ static void head_rows(void *ctx, int tid, int nth)
     const head_arg *a = ctx;
     int r0, r1;
     tt_split_even(a->m, 64, tid, nth, &r0, &r1); /* the model's split of the head (model/head.c, head_worker) */
-    if (a->v->kind == TT_DENSE_F16) a->v->f16((const uint16_t *)a->cur_w, a->x, a->k, a->y, r0, r1);
-    else a->v->i8((const int8_t *)a->cur_w, a->cur_s, a->x, a->k, a->y, r0, r1);
+    if (r0 < r1) tt_dense_run(a->v, a->cur_w, a->cur_s, a->x, a->in, a->k, a->y, r0, r1);
 }
 
 static void head_bench(void *arg, int64_t iters)
@@ -54,7 +56,7 @@ static tt_status race(head_arg *base, const tt_dense_variant *const *cand, int n
     tt_gb_session *s = tt_gb_new();
     head_arg *args = calloc((size_t)n, sizeof *args);
     tt_status st = !s || !args ? tt_fail(TT_ERR_NOMEM, "head race: no memory") : TT_OK;
-    double bytes = (double)base->m * base->k * (base->v && base->v->kind == TT_DENSE_I8 ? 1 : 2);
+    double bytes = (double)base->m * (double)tt_dense_row_bytes(cand[0]->kind, base->k);
     for (int i = 0; !st && i < n; i++) {
         char name[TT_GB_NAME_MAX];
         snprintf(name, sizeof name, "%s/%dx%d/t%d", cand[i]->name, base->m, base->k, tt_pool_threads(base->pool));
@@ -80,8 +82,9 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
 {
     memset(out, 0, sizeof *out);
     if (log && logn) log[0] = 0;
-    if (m < 1 || k < 16 || k % 16 || threads < 1) return tt_fail(TT_ERR_VALUE, "head race: shape %dx%d t%d", m, k, threads);
-    const size_t esz = kind == TT_DENSE_I8 ? 1 : 2, bytes = (size_t)m * k * esz;
+    if (m < 1 || k < 16 || k % 16 || threads < 1 || !tt_dense_row_bytes(kind, k))
+        return tt_fail(TT_ERR_VALUE, "head race: %s shape %dx%d t%d", tt_dense_kind_name(kind), m, k, threads);
+    const size_t rowb = tt_dense_row_bytes(kind, k), bytes = (size_t)m * rowb;
     int ncopies = cold_bytes > bytes ? (int)((cold_bytes + bytes - 1) / bytes) : 1;
     if (ncopies > 16) ncopies = 16;
     head_arg a = {.m = m, .k = k, .ncopies = ncopies};
@@ -90,7 +93,10 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
     float *x = malloc(sizeof(float) * (size_t)k);
     a.y = tt_alloc(sizeof(float) * (size_t)m);
     a.x = x;
+    tt_qin in = {0};
+    a.in = &in;
     tt_status st = !a.w || (kind == TT_DENSE_I8 && !a.scale) || !x || !a.y ? tt_fail(TT_ERR_NOMEM, "head race") : TT_OK;
+    if (!st && tt_dense_kind_quantized(kind)) st = tt_qin_alloc(&in, k);
     uint64_t seed = 0x4ead0000u + (uint64_t)m * 31 + (uint64_t)k;
     for (int c = 0; !st && c < ncopies; c++) { /* random finite weights: f16 magnitudes 2^-3..2^1, any int8 */
         if (!(a.w[c] = tt_alloc(bytes)) || (a.scale && !(a.scale[c] = malloc(sizeof(float) * (size_t)m)))) {
@@ -107,9 +113,16 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
                 }
             else memcpy(a.w[c] + i, &r, bytes - i < 8 ? bytes - i : 8);
         }
+        if (tt_dense_kind_quantized(kind)) /* every block's f16 scale a finite normal: d at byte 208 (q6_K) or 0 */
+            for (size_t b = 0, bb = kind == TT_DENSE_Q6K ? TT_Q6K_BYTES : kind == TT_DENSE_Q80 ? TT_Q80_BYTES : TT_Q40_BYTES;
+                 b + bb <= bytes; b += bb) {
+                uint16_t h = (uint16_t)(0x1400 + tt_rand_next(&seed) % 0x1000);
+                memcpy(a.w[c] + b + (kind == TT_DENSE_Q6K ? 208 : 0), &h, 2);
+            }
         for (int r = 0; a.scale && r < m; r++) a.scale[c][r] = 1e-3f * (float)(1 + r % 97);
     }
     for (int j = 0; !st && j < k; j++) x[j] = (float)((double)(tt_rand_next(&seed) % 2001) / 1000.0 - 1.0);
+    if (!st && in.q) tt_qin_quantize(kind, x, k, &in);
     const tt_dense_variant *cand[HEAD_MAX_CAND + 1], *def = tt_dense_variant_default(kind);
     int nc = 0;
     if (!st) {
@@ -131,7 +144,7 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
         }
         out->verified = nc;
         if (!nc) st = tt_fail(TT_ERR_NOTFOUND, "head race: no usable %s head kernel passed verification",
-                              kind == TT_DENSE_F16 ? "f16" : "i8");
+                              tt_dense_kind_name(kind));
     }
     if (!st && !(a.pool = tt_pool_new(threads, bind_cb, topo)))
         st = tt_fail(TT_ERR_NOMEM, "head race: cannot start %d threads", threads);
@@ -159,7 +172,7 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
     }
     if (!st) st = race(&a, fin, nf, 0.1, 7, json, med2);
     if (!st) {
-        snprintf(out->kind, sizeof out->kind, "%s", kind == TT_DENSE_F16 ? "f16" : "i8");
+        snprintf(out->kind, sizeof out->kind, "%s", tt_dense_kind_name(kind));
         out->m = m, out->k = k, out->threads = threads;
         for (int i = 0; i < nf; i++) {
             if (med2[i] > 0 && (!out->winner_ns || med2[i] < out->winner_ns)) {
@@ -181,5 +194,6 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
     }
     free(a.w), free(a.scale), free(x);
     tt_free(a.y);
+    tt_qin_free(&in);
     return st;
 }

@@ -370,8 +370,8 @@ static tt_status read_head(json_t *o, tt_prof_head *h, size_t idx)
         (st = get_int(o, "candidates", &h->candidates, ctx)) || (st = get_int(o, "verified", &h->verified, ctx)) ||
         (st = get_int(o, "excluded", &h->excluded, ctx)))
         return st;
-    if (strcmp(h->kind, "f16") && strcmp(h->kind, "i8"))
-        return tt_fail(TT_ERR_FORMAT, "profile: %s.kind is '%s' (f16 or i8)", ctx, h->kind);
+    if (tt_dense_kind_parse(h->kind) < 0)
+        return tt_fail(TT_ERR_FORMAT, "profile: %s.kind is '%s' (f16, i8, q6_K, q8_0 or q4_0)", ctx, h->kind);
     if (h->m < 1 || h->k < 16 || h->k % 16 || h->threads < 1)
         return tt_fail(TT_ERR_FORMAT, "profile: %s has a non-positive m or threads, or k not a positive multiple of 16", ctx);
     if (!h->winner[0] || !(h->winner_ns > 0)) return tt_fail(TT_ERR_FORMAT, "profile: %s has no winner time", ctx);
@@ -511,7 +511,7 @@ tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int
     for (int i = 0; i < p->nh; i++) {
         const tt_prof_head *h = &p->h[i];
         const tt_dense_variant *v = tt_dense_variant_find(h->winner);
-        if (!v || v->kind != (strcmp(h->kind, "i8") ? TT_DENSE_F16 : TT_DENSE_I8))
+        if (!v || (int)v->kind != tt_dense_kind_parse(h->kind))
             return tt_fail(TT_ERR_FORMAT, "profile head[%d]: %s is not a %s LM-head kernel of this build", i, h->winner,
                            h->kind);
     }

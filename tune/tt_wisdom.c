@@ -28,7 +28,7 @@ tt_status tt_wisdom_install_profile(const tt_profile *p, const char *path)
                                s ? s->name : NULL, s ? s->gemm : NULL, pg->shared_ns};
     }
     for (int i = 0; !st && i < p->nh; i++) /* names checked by tt_profile_winners */
-        h[i] = (tt_baked_head){strcmp(p->h[i].kind, "i8") ? TT_DENSE_F16 : TT_DENSE_I8, p->h[i].m, p->h[i].k,
+        h[i] = (tt_baked_head){tt_dense_kind_parse(p->h[i].kind), p->h[i].m, p->h[i].k,
                                p->h[i].threads, p->h[i].winner, p->h[i].winner_ns};
     if (!st) {
         char src[900];

@@ -3,6 +3,7 @@
  * The decoder is checked against ggml's dequantize_row_q4_0 loop as ggml writes it (x0 = (qs[j] & 0x0F) - 8 to
  * y[j], x1 = (qs[j] >> 4) - 8 to y[j + 16], times d) rewritten here on random blocks; the writer against ggml's rule
  * on chosen values; the product against its exact integer form; every usable SIMD form against the portable loop. */
+#include "tt_dense.h"
 #include "tt_half.h"
 #include "tt_q32.h"
 #include "tt_test.h"
@@ -83,8 +84,8 @@ static void check_dot(void)
     int8_t q[2560];
     float dx[80];
     int bad = 0, badf = 0;
-    const char *name;
-    bool usable;
+    int nv;
+    const tt_dense_variant *vs = tt_dense_variants(&nv);
     for (int it = 0; it < 200; it++) {
         for (int b = 0; b < 80; b++) random_block(blk + b * TT_Q40_BYTES);
         for (int i = 0; i < 2560; i++) q[i] = (int8_t)((int)(rnd() % 255) - 127);
@@ -107,17 +108,19 @@ static void check_dot(void)
         }
         float got = tt_q40_dot_q80(blk, q, dx, 2560);
         bad += memcmp(&got, &want, sizeof got) != 0;
-        for (int fi = 1; tt_q40_dot_form(fi, &name, &usable); fi++)
-            if (usable) {
-                float f = tt_q40_dot_form(fi, NULL, NULL)(blk, q, dx, 2560);
+        for (int fi = 0; fi < nv; fi++)
+            if (vs[fi].kind == TT_DENSE_Q40 && vs[fi].needs && tt_dense_variant_usable(&vs[fi])) {
+                float f = vs[fi].q(blk, q, dx, NULL, 2560);
                 badf += memcmp(&f, &got, sizeof f) != 0;
             }
     }
     CHECKF(!bad, "%d of 200 products differ from the exact integer form", bad);
     CHECKF(!badf, "%d SIMD products differ from the portable loop", badf);
-    for (int fi = 1; tt_q40_dot_form(fi, &name, &usable); fi++)
-        printf("test_q32: %s: %s\n", name, usable ? "= portable on 200 rows of 2560 (extremes included)"
-                                                  : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+    for (int fi = 0; fi < nv; fi++)
+        if (vs[fi].kind == TT_DENSE_Q40 && vs[fi].needs)
+            printf("test_q32: %s: %s\n", vs[fi].name, tt_dense_variant_usable(&vs[fi])
+                                                          ? "= portable on 200 rows of 2560 (extremes included)"
+                                                          : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
 }
 
 /* Q8_0 rows: the product against its exact integer form, every usable form against the portable loop (w = -128,
@@ -128,8 +131,8 @@ static void check_q80(void)
     int8_t q[2560];
     float dx[80];
     int bad = 0, badf = 0;
-    const char *name;
-    bool usable;
+    int nv;
+    const tt_dense_variant *vs = tt_dense_variants(&nv);
     for (int it = 0; it < 200; it++) {
         for (int b = 0; b < 80; b++) {
             uint8_t *p = blk + b * TT_Q80_BYTES;
@@ -151,17 +154,19 @@ static void check_q80(void)
         }
         float got = tt_q80_dot_q80(blk, q, dx, 2560);
         bad += memcmp(&got, &want, sizeof got) != 0;
-        for (int fi = 1; tt_q80_dot_form(fi, &name, &usable); fi++)
-            if (usable) {
-                float f = tt_q80_dot_form(fi, NULL, NULL)(blk, q, dx, 2560);
+        for (int fi = 0; fi < nv; fi++)
+            if (vs[fi].kind == TT_DENSE_Q80 && vs[fi].needs && tt_dense_variant_usable(&vs[fi])) {
+                float f = vs[fi].q(blk, q, dx, NULL, 2560);
                 badf += memcmp(&f, &got, sizeof f) != 0;
             }
     }
     CHECKF(!bad, "q8_0: %d of 200 products differ from the exact integer form", bad);
     CHECKF(!badf, "q8_0: %d SIMD products differ from the portable loop", badf);
-    for (int fi = 1; tt_q80_dot_form(fi, &name, &usable); fi++)
-        printf("test_q32: %s: %s\n", name, usable ? "= portable on 200 rows of 2560 (extremes included)"
-                                                  : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+    for (int fi = 0; fi < nv; fi++)
+        if (vs[fi].kind == TT_DENSE_Q80 && vs[fi].needs)
+            printf("test_q32: %s: %s\n", vs[fi].name, tt_dense_variant_usable(&vs[fi])
+                                                          ? "= portable on 200 rows of 2560 (extremes included)"
+                                                          : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
     float x[64];
     int8_t qq[64];
     float d[2];

@@ -6,7 +6,9 @@
  * pack/codes round trip, the Q8_K rounding rule, the exact integer form of the product, and the writer's error. */
 #include "tt_test.h"
 #include "tt_half.h"
+#include "tt_dense.h"
 #include "tt_q6k.h"
+#include "tt_verify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -161,10 +163,13 @@ static void check_dot(void)
  * skipped with the reason. */
 static void check_forms(void)
 {
-    const char *name;
-    bool usable;
-    for (int fi = 1; tt_q6k_dot_form(fi, &name, &usable); fi++) {
-        tt_q6k_dot_fn f = tt_q6k_dot_form(fi, NULL, NULL);
+    int nv;
+    const tt_dense_variant *vs = tt_dense_variants(&nv);
+    for (int fi = 0; fi < nv; fi++) {
+        if (vs[fi].kind != TT_DENSE_Q6K || !vs[fi].needs) continue; /* the ISA members of the q6_K head kind */
+        const char *name = vs[fi].name;
+        bool usable = tt_dense_variant_usable(&vs[fi]);
+        tt_qrow_fn f = vs[fi].q;
         if (!usable) {
             printf("test_q6k: SKIP %s: this CPU (or TRITUNE_ISA) does not allow it\n", name);
             continue;
@@ -190,10 +195,12 @@ static void check_forms(void)
             bad += memcmp(&a, &b, sizeof a) != 0;
         }
         CHECKF(!bad, "%s: %d of 300 rows differ from the portable product", name, bad);
+        /* and through the family's runner and verifier, on row ranges of a 10-row head */
+        char detail[300];
+        CHECKF(tt_verify_dense(&vs[fi], blk, NULL, x, 1, 2560, detail, sizeof detail) == TT_OK, "%s", detail);
         printf("test_q6k: %s = portable on 300 rows of 2560 (extremes included)\n", name);
     }
-    tt_q6k_dot_pick(&name);
-    printf("test_q6k: the model uses %s here\n", name);
+    printf("test_q6k: the static default here is %s\n", tt_dense_variant_default(TT_DENSE_Q6K)->name);
 }
 
 static void check_writer(void)

@@ -1,4 +1,4 @@
-/* The LM-head race (tune/tt_head.c) on a small head: every usable member of the kind is verified and raced, the
+/* The LM-head race (tune/tt_head.c) on a small head of every kind (f16, i8, q6_K, q8_0, q4_0): every usable member of the kind is verified and raced, the
  * winner is one of them and runs here, the static default is timed beside it, and the numbers are consistent. */
 #include "tt_head.h"
 #include "tt_test.h"
@@ -19,10 +19,10 @@ static void race_kind(tt_dense_kind kind, int threads, tt_topo *topo)
         if (st) return;
         const tt_dense_variant *w = tt_dense_variant_find(h.winner);
         CHECKF(w && w->kind == kind && tt_dense_variant_usable(w), "winner %s", h.winner);
-        CHECK(!strcmp(h.kind, kind == TT_DENSE_F16 ? "f16" : "i8") && h.m == m && h.k == k && h.threads == threads);
+        CHECK(!strcmp(h.kind, tt_dense_kind_name(kind)) && h.m == m && h.k == k && h.threads == threads);
         CHECK(h.candidates == usable && h.verified == usable && h.excluded == 0 && !log[0]);
         CHECK(!strcmp(h.deflt, def->name) && h.default_ns >= h.winner_ns && h.winner_ns > 0);
-        CHECK(h.gbps > 0 && h.gbps * h.winner_ns > 0.99 * (double)m * k * (kind == TT_DENSE_F16 ? 2 : 1));
+        CHECK(h.gbps > 0 && h.gbps * h.winner_ns > 0.99 * (double)m * (double)tt_dense_row_bytes(kind, k));
         printf("head %s t%d: %d candidates, winner %s %.1f us, default %s %.1f us\n", h.kind, threads, h.candidates,
                h.winner, h.winner_ns / 1e3, h.deflt, h.default_ns / 1e3);
     }
@@ -37,6 +37,9 @@ int main(void)
     CHECK(tt_topo_load(&topo) == TT_OK);
     race_kind(TT_DENSE_F16, 2, &topo); /* two threads: the model's row split */
     race_kind(TT_DENSE_I8, 1, &topo);
+    race_kind(TT_DENSE_Q6K, 2, &topo); /* the quantized file heads, read as stored */
+    race_kind(TT_DENSE_Q80, 1, &topo);
+    race_kind(TT_DENSE_Q40, 1, &topo);
     tt_topo_free(&topo);
     return tt_test_end("head");
 }

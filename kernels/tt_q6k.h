@@ -44,11 +44,11 @@ void tt_q6k_quantize(const float *x, int n, uint8_t *blocks);
 void tt_q8k_quantize(const float *x, int n, int8_t *q, float *d, int32_t *bsum);
 /* Σ over blocks of (d6 · d8) · Σ_j scale_j Σ q6 · q8, blocks in increasing order. */
 float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
-/* The fastest usable form of that product (AVX-512BW, else AVX2, where the CPU and OS allow it and TRITUNE_ISA does
- * not cap it away, else tt_q6k_dot_q8k); all give tt_q6k_dot_q8k's bits. name (optional): which. */
-typedef float (*tt_q6k_dot_fn)(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
-tt_q6k_dot_fn tt_q6k_dot_pick(const char **name);
-/* Form i (0 = portable, then by ISA; NULL past the last), its name and whether this CPU may run it (tests). */
-tt_q6k_dot_fn tt_q6k_dot_form(int i, const char **name, bool *usable);
+/* The same product with AVX2+F16C and with AVX-512BW+F16C (x86 builds only): tt_q6k_dot_q8k's bits. They are members
+ * of the LM-head family (kernels/tt_dense.h, kind TT_DENSE_Q6K): run them where tt_dense_variant_usable says so. */
+#if defined(__x86_64__) || defined(__i386__)
+float tt_q6k_dot_q8k_avx2(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
+float tt_q6k_dot_q8k_avx512(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
+#endif
 
 #endif

@@ -1,8 +1,7 @@
-/* q32.c — ggml's blocks of 32 (Q4_0, Q8_0) and their products with q8_0 input blocks (tt_q32.h: the layouts and
+/* tt_q32.c — ggml's blocks of 32 (Q4_0, Q8_0) and their products with q8_0 input blocks (tt_q32.h: the layouts and
  * rules, with sources). */
 #include "tt_q32.h"
 #include "tt_half.h"
-#include "tt_qforms.h"
 
 #include <math.h>
 #include <string.h>
@@ -94,7 +93,7 @@ __attribute__((target("avx2,f16c"))) static inline __m256i q80_block(const uint8
  * scalar code; the f16 scales through F16C, exact and without float-subnormal assists), then added to acc one by
  * one in block order: the portable loop's bits. */
 #define Q32_AVX2_DOT(NAME, BLOCK, BYTES)                                                                              \
-    __attribute__((target("avx2,f16c"))) static float NAME(const uint8_t *blocks, const int8_t *q, const float *dx, int n)  \
+    __attribute__((target("avx2,f16c"))) float NAME(const uint8_t *blocks, const int8_t *q, const float *dx, int n)  \
     {                                                                                                                 \
         const int nb = n / 32;                                                                                        \
         float acc = 0.0f;                                                                                             \
@@ -127,29 +126,6 @@ __attribute__((target("avx2,f16c"))) static inline __m256i q80_block(const uint8
         return acc;                                                                                                   \
     }
 
-Q32_AVX2_DOT(dot_avx2, q40_block, TT_Q40_BYTES)
-Q32_AVX2_DOT(dot80_avx2, q80_block, TT_Q80_BYTES)
+Q32_AVX2_DOT(tt_q40_dot_q80_avx2, q40_block, TT_Q40_BYTES)
+Q32_AVX2_DOT(tt_q80_dot_q80_avx2, q80_block, TT_Q80_BYTES)
 #endif
-
-typedef struct form {
-    const char *name;
-    uint32_t needs;
-    tt_q40_dot_fn fn;
-} form;
-
-static const form forms80[] = {
-    {"q8_0 x q8_0, portable", 0, tt_q80_dot_q80},
-#if defined(__x86_64__) || defined(__i386__)
-    {"q8_0 x q8_0, AVX2", TT_F_AVX2 | TT_F_F16C, dot80_avx2},
-#endif
-};
-
-static const form forms[] = {
-    {"q4_0 x q8_0, portable", 0, tt_q40_dot_q80},
-#if defined(__x86_64__) || defined(__i386__)
-    {"q4_0 x q8_0, AVX2", TT_F_AVX2 | TT_F_F16C, dot_avx2},
-#endif
-};
-
-TT_QFORMS(forms, tt_q40_dot_fn, tt_q40_dot_form, tt_q40_dot_pick)
-TT_QFORMS(forms80, tt_q40_dot_fn, tt_q80_dot_form, tt_q80_dot_pick)

@@ -1,7 +1,6 @@
-/* q6k.c — Q6_K blocks and Q8_K activations (tt_q6k.h: the layout and the rules, with their sources). */
+/* tt_q6k.c — Q6_K blocks and Q8_K activations (tt_q6k.h: the layout and the rules, with their sources). */
 #include "tt_q6k.h"
 #include "tt_half.h"
-#include "tt_qforms.h"
 
 #include <math.h>
 #include <string.h>
@@ -140,7 +139,7 @@ float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, con
  * the portable loop's bits. The f16 block scale goes through F16C: tt_half_to_float_vec's branch-free trick
  * multiplies a float subnormal for f16 subnormal scales (common in q6_K heads: d ~ 1e-5), which costs a microcode
  * assist per block and made the in-model head 2x slower. */
-__attribute__((target("avx2,f16c"))) static float dot_avx2(const uint8_t *blocks, const int8_t *q, const float *d,
+__attribute__((target("avx2,f16c"))) float tt_q6k_dot_q8k_avx2(const uint8_t *blocks, const int8_t *q, const float *d,
                                                       const int32_t *bsum, int n)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
@@ -195,7 +194,7 @@ __attribute__((target("avx2,f16c"))) static float dot_avx2(const uint8_t *blocks
 /* AVX-512BW: one half-block (128 values) per step in two 64-byte vectors: groups 0|1 (values 0..63) and 2|3
  * (64..127), each 128-bit lane one run of 16 values, so lane k of the scale vector is scales[8h + k] (groups 0|1)
  * or scales[8h + 4 + k] (2|3). Same integer per block as the portable loop, same float accumulation. */
-__attribute__((target("avx512f,avx512bw,f16c"))) static float dot_avx512(const uint8_t *blocks, const int8_t *q,
+__attribute__((target("avx512f,avx512bw,f16c"))) float tt_q6k_dot_q8k_avx512(const uint8_t *blocks, const int8_t *q,
                                                                     const float *d, const int32_t *bsum, int n)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(0x30);
@@ -231,18 +230,3 @@ __attribute__((target("avx512f,avx512bw,f16c"))) static float dot_avx512(const u
     return acc;
 }
 #endif
-
-/* Every form of the product, fastest last. */
-static const struct {
-    const char *name;
-    uint32_t needs;
-    tt_q6k_dot_fn fn;
-} forms[] = {
-    {"q6_K x Q8_K, portable", 0, tt_q6k_dot_q8k},
-#if defined(__x86_64__) || defined(__i386__)
-    {"q6_K x Q8_K, AVX2", TT_F_AVX2 | TT_F_F16C, dot_avx2},
-    {"q6_K x Q8_K, AVX-512BW", TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, dot_avx512},
-#endif
-};
-
-TT_QFORMS(forms, tt_q6k_dot_fn, tt_q6k_dot_form, tt_q6k_dot_pick)

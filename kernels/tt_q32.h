@@ -25,11 +25,6 @@ void tt_q40_quantize(const float *x, int n, uint8_t *blocks); /* ggml's referenc
 /* Σ over blocks of (d4 · dx) · Σ q4 · q8, blocks in increasing order; q (n int8) and dx (n/32 scales) are the
  * input in q8_0 blocks. */
 float tt_q40_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
-typedef float (*tt_q40_dot_fn)(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
-/* The fastest usable form (AVX2 where allowed, else the portable loop); all give tt_q40_dot_q80's bits. */
-tt_q40_dot_fn tt_q40_dot_pick(const char **name);
-/* Form i (0 = portable; NULL past the last), its name, whether this CPU may run it (tests). */
-tt_q40_dot_fn tt_q40_dot_form(int i, const char **name, bool *usable);
 
 /* Q8_0, 34 bytes: {ggml_half d; int8_t qs[32];}, value j = qs[j] · d. */
 #define TT_Q80_BLOCK 32
@@ -39,8 +34,11 @@ tt_q40_dot_fn tt_q40_dot_form(int i, const char **name, bool *usable);
 void tt_q80_quantize(const float *x, int n, int8_t *q, float *d);
 /* A q8_0 row times that input: per block the exact integer dot times the two scales, blocks in order. */
 float tt_q80_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
-/* Same shape as tt_q40_dot_fn; forms and pick as for Q4_0, all with tt_q80_dot_q80's bits. */
-tt_q40_dot_fn tt_q80_dot_pick(const char **name);
-tt_q40_dot_fn tt_q80_dot_form(int i, const char **name, bool *usable);
+/* Both products with AVX2+F16C, the blocks 8 at a time (x86 builds only): the portable loops' bits. Members of the
+ * LM-head family (kernels/tt_dense.h, kinds TT_DENSE_Q40, TT_DENSE_Q80). */
+#if defined(__x86_64__) || defined(__i386__)
+float tt_q40_dot_q80_avx2(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
+float tt_q80_dot_q80_avx2(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
+#endif
 
 #endif
