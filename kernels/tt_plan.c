@@ -6,6 +6,7 @@
 #include "tt_pool.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- the oracle backend: plain I2_S read by the scalar format oracle ---- */
@@ -167,6 +168,24 @@ void tt_plan_bind(tt_plan *p, const uint8_t *packed)
 }
 
 size_t tt_plan_bytes(const tt_plan *p) { return p->packed_bytes + p->packed_g_bytes; }
+
+bool tt_plan_fuse(const int *ms, int n, int k, int threads, char *why, size_t why_n)
+{
+    int mf = 0;
+    double parts = 0;
+    for (int i = 0; i < n; i++) {
+        double t = tt_baked_median_ns(ms[i], k, threads);
+        parts = t > 0 && parts >= 0 ? parts + t : -1;
+        mf += ms[i];
+    }
+    double fused = tt_baked_median_ns(mf, k, threads);
+    if (!(fused > 0) || !(parts > 0)) {
+        snprintf(why, why_n, "no tuned medians");
+        return false;
+    }
+    snprintf(why, why_n, "profile: %.1f µs fused vs %.1f µs separate", fused / 1e3, parts / 1e3);
+    return fused < parts;
+}
 
 static int align_of(const tt_variant *v) { return v && v->row_align > 0 ? v->row_align : 1; }
 

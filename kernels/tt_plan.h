@@ -56,6 +56,11 @@ typedef struct tt_plan {
     size_t packed_g_bytes;   /* its size (0 when shared) */
 } tt_plan;
 
+/* Whether n matrices of ms[i] rows (one k), read with one input, are better planned as one stacked matrix (q/k/v,
+ * gate/up): fused when the wisdom's (or baked) cold medians time the stacked shape faster than the parts together
+ * at this thread count; without those medians, not. why: the numbers, or their absence. */
+bool tt_plan_fuse(const int *ms, int n, int k, int threads, char *why, size_t why_n);
+
 /* What a plan is made for. */
 typedef struct tt_plan_opts {
     int threads;                 /* >= 1 */

@@ -258,33 +258,17 @@ static tt_status build_linear(const tt_model *mod, const char *name, int m, int 
  * their kernels' row blocks (all divide 32), so the activation runs on the thread that made both. */
 #define GATE_UP_GRANULE 32
 
-/* Fuse when asked, or (auto) when the baked profile timed the fused shape faster than its parts at this thread
- * count (cold medians from the tuning races). Without those medians auto does not fuse. */
+/* Fuse when asked, or (auto) as the plans decide from the wisdom (tt_plan_fuse). The note says which and why. */
 static bool decide_fuse(tt_fuse mode, const int *ms, int n, int k, int threads, const char *what, char *note,
                         size_t note_n)
 {
     size_t used = strlen(note);
-    char *p = note + used;
+    char *p = note + used, why[160];
     size_t left = note_n > used ? note_n - used : 0;
-    if (mode != TT_FUSE_AUTO) {
-        snprintf(p, left, "%s%s %s (forced)", used ? "; " : "", what, mode == TT_FUSE_ON ? "fused" : "separate");
-        return mode == TT_FUSE_ON;
-    }
-    int mf = 0;
-    double parts = 0;
-    for (int i = 0; i < n; i++) {
-        double t = tt_baked_median_ns(ms[i], k, threads);
-        parts = t > 0 && parts >= 0 ? parts + t : -1;
-        mf += ms[i];
-    }
-    double fused = tt_baked_median_ns(mf, k, threads);
-    if (!(fused > 0) || !(parts > 0)) {
-        snprintf(p, left, "%s%s separate (no tuned medians)", used ? "; " : "", what);
-        return false;
-    }
-    bool fuse = fused < parts;
-    snprintf(p, left, "%s%s %s (profile: %.1f µs fused vs %.1f µs separate)", used ? "; " : "", what,
-             fuse ? "fused" : "separate", fused / 1e3, parts / 1e3);
+    bool fuse = mode == TT_FUSE_ON;
+    if (mode == TT_FUSE_AUTO) fuse = tt_plan_fuse(ms, n, k, threads, why, sizeof why);
+    else snprintf(why, sizeof why, "forced");
+    snprintf(p, left, "%s%s %s (%s)", used ? "; " : "", what, fuse ? "fused" : "separate", why);
     return fuse;
 }
 

@@ -5,6 +5,7 @@
  * default without an entry, with a stale one, or with one measured against another GEMV kernel; TRITUNE_GEMM_KERNEL
  * over everything; and no baked table (GEMV or GEMM) at all when it was tuned on another CPU. */
 #include "tt_baked.h"
+#include "tt_plan.h"
 #include "tt_test.h"
 
 static tt_baked_gemm g_table[4];
@@ -133,6 +134,18 @@ int main(void)
     CHECK(tt_baked_find(m, k, 1) == G && tt_baked_median_ns(m, k, 1) == 1000 && tt_baked_best_threads() == 1);
     g_ngemv = 0;
     g_cpu = NULL;
+    /* the fusion decision reads the same medians: fused only when the stacked shape was timed faster than its parts */
+    {
+        tt_baked_entry wf[3] = {{m, k, 1, G->name, G->gemv, 400}, {m / 2, k, 1, G->name, G->gemv, 300},
+                                {m + m / 2, k, 1, G->name, G->gemv, 650}};
+        CHECK(tt_wisdom_install(&(tt_wisdom){.e = wf, .n = 3, .source = "fuse wisdom"}) == TT_OK);
+        CHECK(tt_plan_fuse((const int[]){m, m / 2}, 2, k, 1, why, sizeof why) && strstr(why, "0.7 µs separate"));
+        wf[2].median_ns = 750; /* slower than 400 + 300 (the wisdom is copied at install: install it again) */
+        CHECK(tt_wisdom_install(&(tt_wisdom){.e = wf, .n = 3, .source = "fuse wisdom"}) == TT_OK);
+        CHECK(!tt_plan_fuse((const int[]){m, m / 2}, 2, k, 1, why, sizeof why) && strstr(why, "0.8 µs fused"));
+        CHECK(!tt_plan_fuse((const int[]){m, m / 4}, 2, k, 1, why, sizeof why) && !strcmp(why, "no tuned medians"));
+        CHECK(tt_wisdom_install(NULL) == TT_OK);
+    }
     setenv("TRITUNE_GEMM_KERNEL", S->name, 1); /* forced: over the table */
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == S);
     unsetenv("TRITUNE_GEMM_KERNEL");
