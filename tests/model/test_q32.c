@@ -58,6 +58,31 @@ static void check_decoder(void)
     CHECKF(got[3] == -6.0f && got[19] == 2.0f && got[0] == -8.0f, "hand block: %g %g %g", got[3], got[19], got[0]);
 }
 
+/* How many of the kind's usable ISA members (LM-head family, kernels/tt_dense.h) differ from the portable bits got on
+ * one row of 2560; and what ran. */
+static int simd_mismatches(tt_dense_kind kind, const uint8_t *blk, const int8_t *q, const float *dx, float got)
+{
+    int nv, bad = 0;
+    const tt_dense_variant *vs = tt_dense_variants(&nv);
+    for (int fi = 0; fi < nv; fi++)
+        if (vs[fi].kind == kind && vs[fi].needs && tt_dense_variant_usable(&vs[fi])) {
+            float f = vs[fi].q(blk, q, dx, NULL, 2560);
+            bad += memcmp(&f, &got, sizeof f) != 0;
+        }
+    return bad;
+}
+
+static void print_members(tt_dense_kind kind)
+{
+    int nv;
+    const tt_dense_variant *vs = tt_dense_variants(&nv);
+    for (int fi = 0; fi < nv; fi++)
+        if (vs[fi].kind == kind && vs[fi].needs)
+            printf("test_q32: %s: %s\n", vs[fi].name, tt_dense_variant_usable(&vs[fi])
+                                                          ? "= portable on 200 rows of 2560 (extremes included)"
+                                                          : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+}
+
 static void check_writer(void)
 {
     float x[64], y[64];
@@ -84,8 +109,6 @@ static void check_dot(void)
     int8_t q[2560];
     float dx[80];
     int bad = 0, badf = 0;
-    int nv;
-    const tt_dense_variant *vs = tt_dense_variants(&nv);
     for (int it = 0; it < 200; it++) {
         for (int b = 0; b < 80; b++) random_block(blk + b * TT_Q40_BYTES);
         for (int i = 0; i < 2560; i++) q[i] = (int8_t)((int)(rnd() % 255) - 127);
@@ -108,19 +131,11 @@ static void check_dot(void)
         }
         float got = tt_q40_dot_q80(blk, q, dx, 2560);
         bad += memcmp(&got, &want, sizeof got) != 0;
-        for (int fi = 0; fi < nv; fi++)
-            if (vs[fi].kind == TT_DENSE_Q40 && vs[fi].needs && tt_dense_variant_usable(&vs[fi])) {
-                float f = vs[fi].q(blk, q, dx, NULL, 2560);
-                badf += memcmp(&f, &got, sizeof f) != 0;
-            }
+        badf += simd_mismatches(TT_DENSE_Q40, blk, q, dx, got);
     }
     CHECKF(!bad, "%d of 200 products differ from the exact integer form", bad);
     CHECKF(!badf, "%d SIMD products differ from the portable loop", badf);
-    for (int fi = 0; fi < nv; fi++)
-        if (vs[fi].kind == TT_DENSE_Q40 && vs[fi].needs)
-            printf("test_q32: %s: %s\n", vs[fi].name, tt_dense_variant_usable(&vs[fi])
-                                                          ? "= portable on 200 rows of 2560 (extremes included)"
-                                                          : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+    print_members(TT_DENSE_Q40);
 }
 
 /* Q8_0 rows: the product against its exact integer form, every usable form against the portable loop (w = -128,
@@ -131,8 +146,6 @@ static void check_q80(void)
     int8_t q[2560];
     float dx[80];
     int bad = 0, badf = 0;
-    int nv;
-    const tt_dense_variant *vs = tt_dense_variants(&nv);
     for (int it = 0; it < 200; it++) {
         for (int b = 0; b < 80; b++) {
             uint8_t *p = blk + b * TT_Q80_BYTES;
@@ -154,19 +167,11 @@ static void check_q80(void)
         }
         float got = tt_q80_dot_q80(blk, q, dx, 2560);
         bad += memcmp(&got, &want, sizeof got) != 0;
-        for (int fi = 0; fi < nv; fi++)
-            if (vs[fi].kind == TT_DENSE_Q80 && vs[fi].needs && tt_dense_variant_usable(&vs[fi])) {
-                float f = vs[fi].q(blk, q, dx, NULL, 2560);
-                badf += memcmp(&f, &got, sizeof f) != 0;
-            }
+        badf += simd_mismatches(TT_DENSE_Q80, blk, q, dx, got);
     }
     CHECKF(!bad, "q8_0: %d of 200 products differ from the exact integer form", bad);
     CHECKF(!badf, "q8_0: %d SIMD products differ from the portable loop", badf);
-    for (int fi = 0; fi < nv; fi++)
-        if (vs[fi].kind == TT_DENSE_Q80 && vs[fi].needs)
-            printf("test_q32: %s: %s\n", vs[fi].name, tt_dense_variant_usable(&vs[fi])
-                                                          ? "= portable on 200 rows of 2560 (extremes included)"
-                                                          : "SKIP: this CPU (or TRITUNE_ISA) does not allow it");
+    print_members(TT_DENSE_Q80);
     float x[64];
     int8_t qq[64];
     float d[2];
