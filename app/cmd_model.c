@@ -1064,8 +1064,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                    "---------------------------:");
             header = true;
         }
-        printf("|   %d thread(s): %s; LM head kernel %s, %.1f MB/token of the row's MB/token\n", m->threads, m->fuse_note,
-               m->head_note, m->bytes_head / 1e6);
+        printf("|   %d thread(s): %s; LM head kernel %s, reading %.1f of the %.1f MB per token\n", m->threads,
+               m->fuse_note, m->head_note, m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
