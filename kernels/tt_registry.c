@@ -92,11 +92,17 @@ static int isa_rank(tt_isa i)
     return rank[i];
 }
 
+/* Untuned GEMV guess. Decode streams every weight from memory once per token, so the guess is the shape that streams
+ * best without tuning: the row-interleaved layout (one sequential stream per tile of rows instead of one per row:
+ * what hardware prefetchers follow best), software prefetch 4 KiB ahead (about one core's bandwidth-delay product,
+ * ~30 GB/s x ~130 ns), 8-row tiles with two vectors per row per step, the widest int16 fold. Measured against the
+ * former guess (plain rows, 1 KiB ahead) in docs/MEASUREMENT.md. The tuner replaces the guess with measured winners. */
 static int default_score(const tt_variant *v)
 {
-    /* Untuned guess: 8-row blocks with prefetch and the plain layout are robust everywhere. */
     int s = isa_rank(v->isa) * 1000;
-    if (v->fmt == TT_FMT_I2S) s += (v->p.rows == 8 ? 50 : 0) + (v->p.pf ? 10 : 0) + (v->p.il ? 0 : 5);
+    if (v->fmt == TT_FMT_I2S)
+        s += (v->p.il ? 40 : 0) + (v->p.pf == 4096 ? 20 : v->p.pf ? 10 : 0) + (v->p.rows == 8 ? 8 : 0) +
+             (v->p.unroll == 2 ? 4 : 0) + (v->p.fold == 0 || v->p.fold == 64 || v->p.fold == 128 ? 1 : 0);
     if (v->baseline) s -= 500;
     return s;
 }
