@@ -100,19 +100,6 @@ static const char *gemm_derive(gen_variant *v)
     return NULL;
 }
 
-void gen_i2s_fill(gen_variant *v)
-{
-    const tt_params *p = &v->x.p;
-    v->layout = p->il ? TT_LAYOUT_I2S_IL : TT_LAYOUT_I2S;
-    v->exact = 1; /* multiply-add kernels are exact over the whole int8 range (docs/FORMATS.md §2) */
-    v->act_min = -128;
-    v->act_max = 127;
-    v->row_align = p->il ? p->rows : 1;
-    v->k_align = 128;
-    v->k_max = TT_K_MAX;
-    v->has_prep = gen_isa_vbytes(v->x.isa) == 64; /* 512-bit vectors read q interleaved per 256 weights */
-}
-
 /* ---- the block: R rows x N tokens ----
  * static inline void blk(const uint8_t *wb, const int8_t *q, size_t ldq, int kb, const int32_t *sum_q, int32_t *out,
  *                        int ldo): out[t*ldo + i] = Σ T*q for row i at wb (plain: stride kb; il: one tile) and token t
