@@ -36,6 +36,11 @@ cpus=$(getconf _NPROCESSORS_ONLN)
 # an output folder that does not exist is refused up front
 "$T" bench --variant x --json /nonexistent-dir/x.json >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || { echo "FAILED: bench --json into a missing folder: exit $rc, want 2"; fail=1; }
+# a generator A/B library that cannot be loaded is a clear error, before any timing
+err=$("$T" bench --variant tt_i2s_gemv --ab /nonexistent-dir/old.so 2>&1 >/dev/null); rc=$?
+if [ $rc -ne 1 ] || ! printf '%s' "$err" | grep -q -- '--ab /nonexistent-dir/old.so'; then
+    echo "FAILED: bench --ab with a missing library: exit $rc: $err"; fail=1
+fi
 echo "verbs: $n walked"
 [ $fail -eq 0 ] && echo "verbs: ok" || echo "verbs: FAILED"
 exit $fail
