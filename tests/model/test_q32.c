@@ -7,6 +7,7 @@
 #include "tt_half.h"
 #include "tt_q32.h"
 #include "tt_test.h"
+#include "tt_verify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -182,9 +183,39 @@ static void check_q80(void)
            "q8_0 input: %d %d %g", qq[10], qq[0], d[0]);
 }
 
+/* Every usable member of the q4_0 and q8_0 head kinds (the 4-row forms included) gives its portable member's bits on
+ * a 37-row head through the family's runner, row ranges and all (tt_verify_dense). */
+static void check_family(void)
+{
+    enum { M = 37, K = 2560 };
+    static uint8_t w[M * (K / 32) * TT_Q80_BYTES];
+    float x[K];
+    for (int i = 0; i < K; i++) x[i] = (float)((int)(rnd() % 4001) - 2000) / 997.0f;
+    int nv, tried = 0;
+    const tt_dense_variant *vs = tt_dense_variants(&nv);
+    for (int kind = TT_DENSE_Q80; kind <= TT_DENSE_Q40; kind++) {
+        size_t bb = kind == TT_DENSE_Q80 ? TT_Q80_BYTES : TT_Q40_BYTES;
+        for (size_t b = 0; b < (size_t)M * (K / 32); b++) {
+            uint8_t *p = w + b * bb;
+            for (size_t i = 2; i < bb; i++) p[i] = (uint8_t)rnd();
+            uint16_t d = (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff);
+            p[0] = (uint8_t)d, p[1] = (uint8_t)(d >> 8);
+        }
+        for (int i = 0; i < nv; i++) {
+            if ((int)vs[i].kind != kind || !tt_dense_variant_usable(&vs[i])) continue;
+            char detail[300];
+            CHECKF(tt_verify_dense(&vs[i], w, NULL, x, M, K, detail, sizeof detail) == TT_OK, "%s", detail);
+            tried++;
+        }
+    }
+    CHECK(tried >= 2);
+    printf("test_q32: %d q8_0/q4_0 head members = portable on a %d-row head, row ranges included\n", tried, M);
+}
+
 int main(void)
 {
     check_decoder();
+    check_family();
     check_writer();
     check_dot();
     check_q80();
