@@ -227,12 +227,12 @@ static void emit_x86_step(FILE *o, const gen_variant *v, const gen_x86 *X, int R
     }
 }
 
-/* x86: a loop of steps of U vectors, in the block's accumulation mode (main: with prefetch) or, for the vectors
- * the unrolled steps leave over, one vector per step folded at once. */
-static void emit_x86_loop(FILE *o, const gen_variant *v, const gen_x86 *X, int R, int N, int U, int main)
+/* x86: the main loop of steps of U vectors, in the block's accumulation mode and with prefetch, or (leftover) a loop
+ * over the vectors the unrolled steps leave, one per step, folded at once. */
+static void emit_x86_loop(FILE *o, const gen_variant *v, const gen_x86 *X, int R, int N, int U, int leftover)
 {
-    int vb = X->vb, st = U * vb, pf = main;
-    acc_mode mode = main || is_dot_isa(v->x.isa) ? mode_of(v, U) : ACC_STEP;
+    int vb = X->vb, st = U * vb, pf = !leftover;
+    acc_mode mode = !leftover || is_dot_isa(v->x.isa) ? mode_of(v, U) : ACC_STEP;
     if (mode == ACC_PERSIST) {
         int steps = v->x.p.fold / (4 * U);
         fprintf(o, "    while (j + %d <= kb) { /* int16 lanes take %d maddubs terms (<= 64), then fold */\n", st,
@@ -267,8 +267,8 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
     for (int i = 0; i < R; i++)
         for (int t = 0; t < N; t++) fprintf(o, "    %s acc%d_%d = %s;\n", X->V, i, t, X->zero);
     fprintf(o, "    int j = 0;\n");
-    emit_x86_loop(o, v, X, R, N, U, 1);
-    if (U > 1) emit_x86_loop(o, v, X, R, N, 1, 0); /* the vectors left over by the unrolled steps */
+    emit_x86_loop(o, v, X, R, N, U, 0);
+    if (U > 1) emit_x86_loop(o, v, X, R, N, 1, 1);
     if (vb == 64) {
         /* An odd last block: 256-bit maddubs (AVX2 is implied by AVX-512BW), folded at once; q is not interleaved
          * for a lone block. */
@@ -347,7 +347,6 @@ static void emit_arm_step(FILE *o, const gen_variant *v, int R, int N, int U, ac
                 fprintf(o, "%s}\n", ind);
             }
     }
-    (void)mode;
 }
 
 static void emit_arm_loop(FILE *o, const gen_variant *v, int R, int N, int U, int pf)

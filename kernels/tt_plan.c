@@ -211,8 +211,7 @@ void tt_plan_prep(const tt_plan *p, const int8_t *q)
 
 void tt_plan_gemv(const tt_plan *p, const int8_t *q, int32_t sum_q, int32_t *dot, int r0, int r1)
 {
-    tt_gemv_args a = {p->packed, q, p->ws, sum_q, p->m, p->k};
-    p->v->gemv(&a, dot, r0, r1);
+    tt_plan_gemv_ws(p, q, p->ws, sum_q, dot, r0, r1);
 }
 
 void tt_plan_gemv_ws(const tt_plan *p, const int8_t *q, const void *ws, int32_t sum_q, int32_t *dot, int r0, int r1)
@@ -241,9 +240,12 @@ void tt_plan_gemm_prep(const tt_plan *p, const int8_t *q, size_t ldq, int n, voi
 void tt_plan_run_gemv(const tt_plan *p, tt_pool *pool, const int8_t *q, int32_t sum_q, int32_t *dot, tt_split split)
 {
     tt_plan_prep(p, q);
+    if (!pool) {
+        tt_plan_gemv(p, q, sum_q, dot, 0, p->m);
+        return;
+    }
     tt_gemv_args a = {p->packed, q, p->ws, sum_q, p->m, p->k};
-    if (pool) tt_pool_gemv(pool, p->v, &a, dot, split);
-    else p->v->gemv(&a, dot, 0, p->m);
+    tt_pool_gemv(pool, p->v, &a, dot, split);
 }
 
 typedef struct gemm_job {

@@ -15,15 +15,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The head family's kind for this model's head: the requantized copy (i8) or the file's type as stored. */
+static int head_kind(const tt_model *m)
+{
+    if (m->lm_head == TT_LM_HEAD_Q8) return TT_DENSE_I8;
+    switch (m->w.token_embd->type) {
+    case TT_GGML_F16: return TT_DENSE_F16;
+    case TT_GGML_Q6_K: return TT_DENSE_Q6K;
+    case TT_GGML_Q8_0: return TT_DENSE_Q80;
+    case TT_GGML_Q4_0: return TT_DENSE_Q40;
+    default: return -1; /* f32: the portable loop in head_worker */
+    }
+}
+
 size_t model_head_row_bytes(const tt_model *m)
 {
-    const tt_gguf_tensor *te = m->w.token_embd;
-    int dim = m->config.dim;
-    if (m->lm_head == TT_LM_HEAD_Q8) return (size_t)dim + 4;
-    if (te->type == TT_GGML_Q6_K) return (size_t)dim / TT_Q6K_BLOCK * TT_Q6K_BYTES;
-    if (te->type == TT_GGML_Q4_0) return (size_t)dim / TT_Q40_BLOCK * TT_Q40_BYTES;
-    return te->type == TT_GGML_F32 ? (size_t)dim * 4 : te->type == TT_GGML_F16 ? (size_t)dim * 2
-                                                                             : (size_t)dim / 32 * TT_Q8_0_BYTES;
+    int kind = head_kind(m), dim = m->config.dim;
+    if (kind < 0) return (size_t)dim * 4;                     /* f32 */
+    return tt_dense_row_bytes((tt_dense_kind)kind, dim) + (kind == TT_DENSE_I8 ? 4 : 0); /* i8: + its f32 row scale */
 }
 
 tt_status model_head_build_q8(tt_model *m)
@@ -84,16 +93,14 @@ tt_status model_head_forced(tt_dense_kind kind, const tt_dense_variant **out)
 }
 
 /* The LM head's input as llama.cpp's product with token_embd sees it: converted to f16 for an f16 head, to q8_0
- * blocks for a q8_0 or q4_0 head, to Q8_K blocks for a q6_K head (tt_run_state.head_q/head_d/head_bsum); as it is
- * for f32 and for the requantized q8 head. */
+ * blocks for a q8_0 or q4_0 head, to Q8_K blocks for a q6_K head (tt_qin_quantize into tt_run_state.head_in); as it
+ * is for f32 and for the requantized q8 head. */
 static void head_input(tt_model *m, float *x)
 {
-    if (m->lm_head != TT_LM_HEAD_FILE) return;
-    if (m->w.token_embd->type == TT_GGML_F16) tt_dense_round_f16(x, m->config.dim);
-    else if (m->w.token_embd->type == TT_GGML_Q8_0 || m->w.token_embd->type == TT_GGML_Q4_0)
-        tt_q80_quantize(x, m->config.dim, m->s.head_q, m->s.head_d);
-    else if (m->w.token_embd->type == TT_GGML_Q6_K)
-        tt_q8k_quantize(x, m->config.dim, m->s.head_q, m->s.head_d, m->s.head_bsum);
+    int kind = head_kind(m);
+    if (kind == TT_DENSE_F16) tt_dense_round_f16(x, m->config.dim);
+    else if (kind >= 0 && tt_dense_kind_quantized((tt_dense_kind)kind))
+        tt_qin_quantize((tt_dense_kind)kind, x, m->config.dim, &m->s.head_in);
 }
 
 /* LM-head row dots. The row streams from memory once per token (657 MB for 2B4T in f16), so these loops must
@@ -130,25 +137,11 @@ static void head_worker(void *ctx, int tid, int nth)
     float *logits = m->s.logits;
     tt_split_even(m->config.vocab_size, 64, tid, nth, &r0, &r1);
     if (j->v) { /* a member of the head family (kernels/tt_dense.h, model_head_pick): its kind's portable bits */
-        const tt_qin in = {m->s.head_q, m->s.head_d, m->s.head_bsum};
         const void *w = j->v->kind == TT_DENSE_I8 ? (const void *)m->w.head_q8 : (const void *)te->data;
-        tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &in, D, logits, r0, r1);
+        tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &m->s.head_in, D, logits, r0, r1);
         return;
     }
     for (int r = r0; r < r1; r++) logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
-}
-
-/* The head family's kind for this model's head: the requantized copy (i8) or the file's type as stored. */
-static int head_kind(const tt_model *m)
-{
-    if (m->lm_head == TT_LM_HEAD_Q8) return TT_DENSE_I8;
-    switch (m->w.token_embd->type) {
-    case TT_GGML_F16: return TT_DENSE_F16;
-    case TT_GGML_Q6_K: return TT_DENSE_Q6K;
-    case TT_GGML_Q8_0: return TT_DENSE_Q80;
-    case TT_GGML_Q4_0: return TT_DENSE_Q40;
-    default: return -1; /* f32: the portable loop above */
-    }
 }
 
 /* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise tt_pick_head: the tuner's head winner for

@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The file head's logits for the residual stream x: its kernel picked as a model opened with it would pick it, the
- * requantized head's state put back afterwards. */
-static tt_status file_head_logits(tt_model *m, const float *x)
+/* The file head's kernel, as a model opened with it would pick it; the requantized head's state is left as it was. */
+static tt_status file_head_kernel(tt_model *m, const tt_dense_variant **out)
 {
     tt_lm_head lm = m->lm_head;
     const tt_dense_variant *hv = m->head_v;
@@ -16,10 +15,19 @@ static tt_status file_head_logits(tt_model *m, const float *x)
     memcpy(note, m->head_note, sizeof note);
     m->lm_head = TT_LM_HEAD_FILE;
     tt_status st = model_head_pick(m);
-    if (!st) model_head_logits(m, x, false);
+    *out = m->head_v;
     m->lm_head = lm, m->head_v = hv;
     memcpy(m->head_note, note, sizeof note);
     return st;
+}
+
+/* The file head's logits for the residual stream x through its kernel fv (its input rounding included). */
+static void file_head_logits(tt_model *m, const tt_dense_variant *fv, const float *x)
+{
+    const tt_dense_variant *hv = m->head_v;
+    m->lm_head = TT_LM_HEAD_FILE, m->head_v = fv;
+    model_head_logits(m, x, false);
+    m->lm_head = TT_LM_HEAD_Q8, m->head_v = hv;
 }
 
 tt_status tt_model_head_error(tt_model *m, int positions, tt_head_error *e)
@@ -33,12 +41,13 @@ tt_status tt_model_head_error(tt_model *m, int positions, tt_head_error *e)
     snprintf(e->file_head, sizeof e->file_head, "%s", tt_ggml_type_name(m->w.token_embd->type));
     uint64_t s = TT_HEAD_CHECK_SEED;
     double sum_abs = 0, sum = 0, sum2 = 0;
-    tt_status st = TT_OK;
+    const tt_dense_variant *fv;
+    tt_status st = file_head_kernel(m, &fv);
     for (int pos = 0; pos < n && !st; pos++) {
         int token = (int)(tt_rand_next(&s) % (uint64_t)V);
         if ((st = tt_model_forward(m, token, pos, true))) break;
         memcpy(q8, m->s.logits, sizeof(float) * (size_t)V);
-        if ((st = file_head_logits(m, m->s.x))) break;
+        file_head_logits(m, fv, m->s.x);
         const float *ref = m->s.logits;
         e->top1_agree += tt_argmax(ref, V) == tt_argmax(q8, V);
         for (int i = 0; i < V; i++) {

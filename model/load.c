@@ -406,12 +406,9 @@ static tt_status build_state(tt_model *m)
     size_t cache = (size_t)c->n_layers * (size_t)m->n_ctx * (size_t)kvd;
     s->att = calloc((size_t)c->n_heads * (size_t)m->n_ctx, sizeof(float));
     s->logits = calloc((size_t)c->vocab_size, sizeof(float));
-    s->head_q = malloc((size_t)c->dim);
-    s->head_d = malloc((size_t)(c->dim / 32 + 1) * sizeof(float));
-    s->head_bsum = malloc((size_t)(c->dim / 16 + 1) * sizeof(int32_t));
     s->key_cache = calloc(cache, sizeof(float));
     s->value_cache = calloc(cache, sizeof(float));
-    if (!s->att || !s->logits || !s->head_q || !s->head_d || !s->head_bsum || !s->key_cache || !s->value_cache)
+    if (!s->att || !s->logits || tt_qin_alloc(&s->head_in, c->dim) || !s->key_cache || !s->value_cache)
         return tt_fail(TT_ERR_NOMEM, "no memory for the run state (KV cache %zu MB for n_ctx %d)",
                        2 * cache * sizeof(float) >> 20, m->n_ctx);
     return model_state_reserve(m, 1);
@@ -472,9 +469,7 @@ static void free_state(tt_run_state *s)
 {
     free_rows(s);
     free(s->att);
-    free(s->head_q);
-    free(s->head_d);
-    free(s->head_bsum);
+    tt_qin_free(&s->head_in);
     free(s->logits);
     free(s->key_cache);
     free(s->value_cache);

@@ -10,8 +10,7 @@
 #include "tt_format.h"
 #include "tt_pool.h"
 #include "tt_plan.h"
-#include "tt_q32.h"
-#include "tt_q6k.h"
+#include "tt_dense.h"
 #include "tt_registry.h"
 
 #ifdef __cplusplus
@@ -135,9 +134,7 @@ typedef struct tt_run_state {
     /* Independent of the number of tokens */
     float *att;     /* (n_heads, n_ctx) scores */
     float *logits;  /* (vocab) */
-    int8_t *head_q;  /* (dim) the LM head's input in q8_0 blocks (q8_0, q4_0 heads) or Q8_K blocks (q6_K head) */
-    float *head_d;   /* (dim / 32) their scales (f16 values); for a q6_K head, Q8_K blocks of 256: dim / 256 scales */
-    int32_t *head_bsum; /* (dim / 16) q6_K head: Σ of each run of 16 quantized inputs (tt_q6k.h) */
+    tt_qin head_in;  /* the LM head's input in blocks for a quantized file head: q8_0 (q8_0, q4_0) or Q8_K (q6_K) */
     float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim): the rows of n tokens are consecutive */
 } tt_run_state;
 

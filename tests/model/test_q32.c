@@ -31,11 +31,14 @@ static void ggml_shape_dequant(const uint8_t *blk, float *y)
     }
 }
 
+/* A positive finite f16 block scale: normal, or (one block in four) subnormal, as small block scales are in real
+ * heads. */
+static uint16_t random_scale(void) { return (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff); }
+
 static void random_block(uint8_t *blk)
 {
     for (int i = 2; i < TT_Q40_BYTES; i++) blk[i] = (uint8_t)rnd();
-    /* a finite f16 of either sign: normal, or (one block in four) subnormal, as small block scales are in real heads */
-    uint16_t d = (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff);
+    uint16_t d = random_scale(); /* of either sign */
     if (rnd() & 1) d |= 0x8000;
     blk[0] = (uint8_t)d, blk[1] = (uint8_t)(d >> 8);
 }
@@ -151,8 +154,7 @@ static void check_q80(void)
         for (int b = 0; b < 80; b++) {
             uint8_t *p = blk + b * TT_Q80_BYTES;
             for (int i = 2; i < TT_Q80_BYTES; i++) p[i] = (uint8_t)rnd();
-            /* a finite f16 of either sign: normal, or (one block in four) subnormal, as small block scales are in real heads */
-    uint16_t d = (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff);
+            uint16_t d = random_scale();
             p[0] = (uint8_t)d, p[1] = (uint8_t)(d >> 8);
             if (it < 2) memset(p + 2, it ? 0x80 : 0x7F, 32);
         }
@@ -198,7 +200,7 @@ static void check_family(void)
         for (size_t b = 0; b < (size_t)M * (K / 32); b++) {
             uint8_t *p = w + b * bb;
             for (size_t i = 2; i < bb; i++) p[i] = (uint8_t)rnd();
-            uint16_t d = (uint16_t)(rnd() % 4 ? 0x1000 + rnd() % 0x2000 : 1 + rnd() % 0x3ff);
+            uint16_t d = random_scale();
             p[0] = (uint8_t)d, p[1] = (uint8_t)(d >> 8);
         }
         for (int i = 0; i < nv; i++) {
