@@ -83,6 +83,22 @@ static bool parse_fuse(const char *s, tt_fuse *f)
     return true;
 }
 
+static void parse_weights(const char *s, tt_weights *w)
+{
+    *w = !strcmp(s, "i2s") ? TT_WEIGHTS_I2S : !strcmp(s, "tl1") ? TT_WEIGHTS_TL1 : !strcmp(s, "tl2") ? TT_WEIGHTS_TL2
+                                                                                           : TT_WEIGHTS_AUTO;
+}
+
+/* "I2_S", or the formats the model's matrices are held in, e.g. "I2_S+TL2" */
+static const char *weights_label(const tt_model *m, char *buf, size_t n)
+{
+    static const char *const up[3] = {"I2_S", "TL1", "TL2"};
+    buf[0] = 0;
+    for (int f = 0; f < 3; f++)
+        if (m->n_fmt[f]) snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", buf[0] ? "+" : "", up[f]);
+    return buf;
+}
+
 static bool parse_backend(const char *s, const tt_plan_backend **be)
 {
     if (!strcmp(s, "registry")) *be = &tt_plan_backend_registry;
@@ -281,11 +297,17 @@ int tt_cmd_model(int argc, char **argv)
     return 0;
 }
 
+#define WEIGHTS_HELP                                                                                              \
+    "  --weights       the format the ternary matrices are repacked into at load, all exact (same logits bit for\n" \
+    "                  bit): auto (per matrix shape, the format of the profile's winner for it: the tuner races\n"  \
+    "                  I2_S, TL1 and TL2 kernels; I2_S without one), or i2s, tl1, tl2 for every matrix. TL2\n"     \
+    "                  holds 1.67 bits per weight (I2_S 2); a TL1/TL2 matrix keeps an I2_S copy for prefill\n"
+
 /* ---- tritune run ---- */
 static void usage_run(FILE *f)
 {
     fprintf(f, "usage: tritune run -m FILE.gguf [-p \"text\"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel registry|oracle]\n"
-               "                  [--batch N] [--fuse auto|on|off]\n"
+               "                  [--batch N] [--fuse auto|on|off] [--weights auto|i2s|tl1|tl2]\n"
                "Greedy decoding: encodes the prompt (BOS first), runs it through the model (batched prefill: one GEMM\n"
                "per linear layer per chunk of --batch tokens, default 64; 1 = token by token through the GEMV path),\n"
                "then generates -n tokens (stopping at EOS), printing the text as it goes, then prompt and generation\n"
@@ -298,6 +320,7 @@ static void usage_run(FILE *f)
                "  -t              threads (default: the count the baked profile timed fastest; 1 without one)\n"
                "  --fuse          q/k/v and gate/up as one GEMV each: auto (when the baked profile timed the fused\n"
                "                  shape faster than its parts), on, off\n"
+               WEIGHTS_HELP
                "  --no-special    encode special-token text in the prompt (<|eot_id|>, ...) as plain text\n"
                "  --chat          chat with an instruct model: the prompt (-p) or each line read from standard input is\n"
                "                  a user turn, rendered in the file's chat format (tokenizer.chat_template: Llama 3, or\n"
@@ -409,6 +432,7 @@ static int run_chat(tt_model *m, tt_tokenizer *tok, tt_chat_format fmt, bool add
 int tt_cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *prompt = "", *system = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
+    const char *weights_s = "auto";
     long n_gen = 64, threads = 0, batch = 0, n_ctx = 0; /* threads 0: the tuned count; n_ctx 0: the model's, <= 4096 */
     bool chat = false, no_special = false, over = false;
     tt_model_opts o = {.threads = 1};
@@ -425,6 +449,7 @@ int tt_cmd_run(int argc, char **argv)
         TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
+        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
         TT_O_FLAG("--chat", NULL, &chat),
         TT_O_FLAG("--no-special", NULL, &no_special),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -436,6 +461,7 @@ int tt_cmd_run(int argc, char **argv)
     parse_lm_head(head_s, &o.lm_head);
     parse_backend(kernel_s, &o.backend);
     parse_fuse(fuse_s, &o.fuse);
+    parse_weights(weights_s, &o.weights);
     int th = (int)threads;
     if (th && (prc = tt_opt_check_threads("run", &th, 1, over)) >= 0) return prc;
     if (!path) {
@@ -485,6 +511,7 @@ int tt_cmd_run(int argc, char **argv)
             m->batch, lm_head_label(m), m->threads, m->fuse_note);
     fprintf(stderr, "tritune run: LM head kernel %s; the head reads %.1f MB per token of %.1f MB in all\n", m->head_note,
             m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
+    fprintf(stderr, "tritune run: ternary weights %.1f MB per token: %s\n", m->bytes_ternary / 1e6, m->fmt_note);
     tt_head_error herr;
     report_head_error(m, "run", &herr);
     if (chat) {
@@ -527,7 +554,7 @@ static void usage_eval(FILE *f)
 {
     fprintf(f, "usage: tritune eval -m FILE.gguf (--ids 1,2,3 | --ids-file F | -p TEXT) [--top 5] [--logits OUT.f32]\n"
                "                   [--greedy N] [--ref REF.f32 [--check]] [--json] [-t threads] [--batch N]\n"
-               "                   [--lm-head f16|q8] [--kernel registry|oracle]\n"
+               "                   [--lm-head f16|q8] [--kernel registry|oracle] [--weights auto|i2s|tl1|tl2]\n"
                "Runs the given token ids through the model in one pass from position 0 (as llama.cpp's llama_decode of\n"
                "one batch) and prints the top logits of the LAST position: the numbers any implementation can be\n"
                "compared with on the same file.\n"
@@ -539,7 +566,8 @@ static void usage_eval(FILE *f)
                "                      |diff| against the reference's range, the top-5 of each; --check exits 1 unless\n"
                "                      Pearson >= %.4f, max |diff| <= %.0f %% of the range and the same top-5 up\n"
                "                      to near ties (reference logits within 0.1 may trade places)\n"
-               "  --json              the result as one JSON object on stdout\n",
+               "  --json              the result as one JSON object on stdout\n"
+               WEIGHTS_HELP,
             TT_PARITY_MIN_PEARSON, 100.0 * TT_PARITY_MAX_DIFF_OF_RANGE);
 }
 
@@ -598,7 +626,7 @@ static bool read_f32_file(const char *path, int n, float *out)
 int tt_cmd_eval(int argc, char **argv)
 {
     const char *path = NULL, *ids_arg = NULL, *ids_file = NULL, *text = NULL, *logits_out = NULL, *ref_path = NULL;
-    const char *head_s = "f16", *kernel_s = "registry";
+    const char *head_s = "f16", *kernel_s = "registry", *weights_s = "auto";
     long top = 5, greedy = 0, threads = 1, batch = 0;
     bool json = false, check = false, over = false;
     tt_model_opts o = {.threads = 1};
@@ -615,6 +643,7 @@ int tt_cmd_eval(int argc, char **argv)
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--lm-head", NULL, &head_s, "f16|file|q8"),
         TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
+        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
         TT_O_FLAG("--json", NULL, &json),
         TT_O_FLAG("--check", NULL, &check),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -624,6 +653,7 @@ int tt_cmd_eval(int argc, char **argv)
     if (prc >= 0) return prc;
     parse_lm_head(head_s, &o.lm_head);
     parse_backend(kernel_s, &o.backend);
+    parse_weights(weights_s, &o.weights);
     int th = (int)threads;
     if ((prc = tt_opt_check_threads("eval", &th, 1, over)) >= 0 ||
         (logits_out && (prc = tt_opt_check_writable("eval", logits_out)) >= 0))
@@ -805,7 +835,7 @@ static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
                "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
-               "                         [--profile] [--no-ceiling]\n"
+               "                         [--profile] [--no-ceiling] [--weights auto|i2s|tl1|tl2]\n"
                "-t: thread counts (default: the count the baked profile timed fastest; 1 without one).\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
@@ -824,7 +854,8 @@ static void usage_bench(FILE *f)
                "pieces (one pool call per GEMV group, then the LM head) with a pure streaming reader and no compute,\n"
                "next to each probe: what this thread count can stream in those pieces; the line shows it as t/s\n"
                "and as %% of the probe, and the share of it decode reached (each repetition against the higher\n"
-               "ceiling around it, median).\n",
+               "ceiling around it, median).\n"
+               WEIGHTS_HELP,
                TT_MODEL_BATCH_DEFAULT);
 }
 
@@ -879,7 +910,8 @@ static void ceil_add(ceil_group *g, const tt_linear *L)
 {
     if (L->plan.m && L->plan.packed && g->np < CEIL_MAX_PIECES) {
         g->p[g->np] = L->plan.packed;
-        g->n[g->np++] = (size_t)L->plan.m * (size_t)L->plan.k / 4; /* the rows a GEMV reads (not the scale tail) */
+        /* the rows a GEMV reads, in its layout (I2_S: m·k/4; TL2 fewer), not the scale tail every layout ends with */
+        g->n[g->np++] = L->plan.packed_bytes > TT_TAIL_BYTES ? L->plan.packed_bytes - TT_TAIL_BYTES : L->plan.packed_bytes;
     }
 }
 
@@ -964,6 +996,8 @@ static void fmt_count(double v, char *buf, size_t n)
 int tt_cmd_bench_e2e(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
+    const char *weights_s = "auto";
+    tt_weights weights = TT_WEIGHTS_AUTO;
     long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
     int threads[16] = {0}, n_threads = 1; /* default: the tuned count */
     tt_opt_ints th = {{0}, 0};
@@ -983,6 +1017,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
+        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
         TT_O_FLAG("--profile", NULL, &profile),
         TT_O_FLAG("--no-ceiling", NULL, &no_ceiling),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -994,6 +1029,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     parse_lm_head(head_s, &head);
     parse_backend(kernel_s, &backend);
     parse_fuse(fuse_s, &fuse);
+    parse_weights(weights_s, &weights);
     if (th.n > 16) {
         fprintf(stderr, "tritune bench-e2e: at most 16 thread counts\n");
         return 2;
@@ -1028,7 +1064,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     if (!threads[0]) threads[0] = default_threads();
     for (int ti = 0; ti < n_threads && !rc; ti++) {
         tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse,
-                           .backend = backend};
+                           .backend = backend, .weights = weights};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
         o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
         tt_model *m;
@@ -1040,9 +1076,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         size_t model_rss = rss_bytes(); /* the model's footprint, before any bandwidth probe buffer */
         if (model_rss > model_rss_max) model_rss_max = model_rss;
         const tt_model_config *c = &m->config;
-        char model[96], params[32];
+        char model[96], params[32], wl[32];
         fmt_count((double)m->n_params, params, sizeof params);
-        snprintf(model, sizeof model, "%s %s I2_S", c->arch, params);
+        snprintf(model, sizeof model, "%s %s %s", c->arch, params, weights_label(m, wl, sizeof wl));
         if (!header) {
             char ebuf[400];
             printf("kernel: %s (backend %s; winners: %s)   LM head: %s\n", m->kernel_name, m->backend->name,
@@ -1066,6 +1102,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         }
         printf("|   %d thread(s): %s; LM head kernel %s, reading %.1f of the %.1f MB per token\n", m->threads,
                m->fuse_note, m->head_note, m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
+        printf("|   %d thread(s): ternary weights %.1f MB per token: %s\n", m->threads, m->bytes_ternary / 1e6,
+               m->fmt_note);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
@@ -1204,6 +1242,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "fused_qkv", json_boolean(m->fused_qkv));
             json_object_set_new(row, "fused_gate_up", json_boolean(m->fused_gate_up));
             json_object_set_new(row, "fusion", json_string(m->fuse_note));
+            json_object_set_new(row, "weights", json_string(m->fmt_note));
             json_object_set_new(row, "lm_head_kernel", json_string(m->head_note));
             json_object_set_new(row, "n_threads", json_integer(r.threads));
             json_object_set_new(row, "test", json_string(r.test));

@@ -265,6 +265,29 @@ const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads)
     return tt_dispatch_default(fmt, m, k);
 }
 
+tt_fmt tt_pick_fmt(int m, int k, int threads, char *why, size_t why_n)
+{
+    char own[200];
+    if (!why) why = own, why_n = sizeof own;
+    const char *forced = getenv("TRITUNE_KERNEL");
+    if (forced && *forced) {
+        const tt_variant *v = tt_variant_find(forced);
+        if (v && v->op == TT_OP_GEMV && tt_variant_eligible(v, tt_cpu_get(), NULL, 0) && !tt_variant_check_shape(v, m, k)) {
+            snprintf(why, why_n, "TRITUNE_KERNEL=%s", v->name);
+            return v->fmt;
+        }
+    }
+    const tt_baked_entry *e = find_entry(m, k, threads);
+    const tt_variant *v = e ? entry_usable(e) : NULL;
+    if (v && !tt_variant_check_shape(v, m, k)) {
+        snprintf(why, why_n, "%s winner at %d thread%s: %s", rt.set ? "wisdom" : "baked", e->threads,
+                 e->threads == 1 ? "" : "s", v->name);
+        return v->fmt;
+    }
+    snprintf(why, why_n, "%s", e ? "the tuned winner is not runnable here" : "no tuned winner for this shape");
+    return TT_FMT_I2S;
+}
+
 static bool has_entry(const tt_baked_entry *t, int n, int m, int k, int threads)
 {
     for (int i = 0; i < n; i++)

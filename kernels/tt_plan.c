@@ -76,6 +76,15 @@ void tt_plan_free(tt_plan *p)
     memset(p, 0, sizeof *p);
 }
 
+/* The format a plan's GEMM runs in: the GEMV's when the registry has GEMM kernels for it, else I2_S. Every layout
+ * packs from the same trits, so a GEMM in another format is one more packed copy, as for any layout that differs. */
+static tt_fmt gemm_fmt(tt_fmt fmt)
+{
+    for (int i = 0; i < tt_registry_count; i++)
+        if (tt_registry[i].op == TT_OP_GEMM && tt_registry[i].fmt == fmt) return fmt;
+    return TT_FMT_I2S;
+}
+
 tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, const tt_plan_opts *o)
 {
     if (!p || !w || !o) return tt_fail(TT_ERR_NULL, "tt_plan_create: NULL argument");
@@ -99,7 +108,7 @@ tt_status tt_plan_create(tt_plan *p, tt_fmt fmt, const tt_tern *w, const tt_plan
         st = tt_fail_prefix(st, "packing for %s", p->v->name);
     /* The GEMM kernel reads the GEMV kernel's copy when the layouts agree, else a second copy in its own layout
      * (the backend only picks one that needs it where that is worth it: tt_pick_gemm). */
-    p->vg = !st && batch > 1 && be->select_gemm ? be->select_gemm(fmt, w->m, w->k, threads, p->v) : NULL;
+    p->vg = !st && batch > 1 && be->select_gemm ? be->select_gemm(gemm_fmt(fmt), w->m, w->k, threads, p->v) : NULL;
     if (p->vg && tt_variant_layouts_agree(p->vg, p->v)) {
         p->packed_g = p->packed;
     } else if (p->vg) {

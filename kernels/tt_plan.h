@@ -4,7 +4,8 @@
  *     backend: the registry's picks read the wisdom (tt_pick / tt_pick_gemm: the tuned winner for this shape and
  *     thread count, else the static default; a second packed copy for the GEMM only where the tuner measured it
  *     TT_GEMM_SECOND_COPY_GAIN faster), or the scalar oracle (tests);
- *   - the packed bytes in the GEMV kernel's layout, and the GEMM kernel's own copy only when its layout differs;
+ *   - the packed bytes in the GEMV kernel's layout, and the GEMM kernel's own copy only when its layout differs
+ *     (a TL1 or TL2 GEMV gets an I2_S GEMM and so a second copy: the registry has GEMM kernels for I2_S only);
  *   - the per-token workspace of the GEMV kernel's activation prep;
  *   - the thread split: rows in blocks of the kernel's row alignment and of the epilogue's granule (the rows an
  *     epilogue needs on one thread: a RoPE head, matched gate/up rows), evenly over the threads.

@@ -103,6 +103,12 @@ static int default_score(const tt_variant *v)
     if (v->fmt == TT_FMT_I2S)
         s += (v->p.il ? 40 : 0) + (v->p.pf == 4096 ? 20 : v->p.pf ? 10 : 0) + (v->p.rows == 8 ? 8 : 0) +
              (v->p.unroll == 2 ? 4 : 0) + (v->p.fold == 0 || v->p.fold == 64 || v->p.fold == 128 ? 1 : 0);
+    /* TL2 is chosen for its bytes (1.67 bits per weight in the tiled layout; the one-byte-per-triple layout of the
+     * vpermb kernels holds 2.67): the tiled layout before any ISA, then prefetch, 64-row blocks, 240-column
+     * blocks, the plain LUT build (the fastest TL2 shape in docs/MEASUREMENT.md's race). */
+    if (v->fmt == TT_FMT_TL2)
+        s += (v->layout == TT_LAYOUT_TL2_TILE ? 100000 : 0) + (v->p.pf ? 20 : 0) + (v->p.bm == 64 ? 8 : 0) +
+             (v->p.bk == 240 ? 4 : 0) + (v->p.lut == 0 ? 2 : 0);
     if (v->baseline) s -= 500;
     return s;
 }

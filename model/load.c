@@ -186,10 +186,32 @@ static tt_status get_ternary(const tt_gguf *g, const char *name, uint64_t k, uin
     return get_tensor(g, name, type, k, m, out);
 }
 
+/* The format an m x k matrix is repacked into (tt_model_opts.weights); the first time a shape is seen, the note
+ * says which and why. */
+static tt_status pick_weights_fmt(tt_model *mod, int m, int k, tt_fmt *fmt)
+{
+    char why[200] = "forced";
+    if (mod->weights != TT_WEIGHTS_AUTO) *fmt = (tt_fmt)(mod->weights - TT_WEIGHTS_I2S);
+    else if (mod->backend == &tt_plan_backend_registry) *fmt = tt_pick_fmt(m, k, mod->threads, why, sizeof why);
+    else *fmt = TT_FMT_I2S, snprintf(why, sizeof why, "the %s backend", mod->backend->name);
+    if (*fmt != TT_FMT_I2S && mod->backend != &tt_plan_backend_registry)
+        return tt_fail(TT_ERR_UNSUPPORTED, "the %s backend reads I2_S only, not %s", mod->backend->name,
+                       tt_fmt_name(*fmt));
+    char shape[64];
+    snprintf(shape, sizeof shape, "%dx%d ", m, k);
+    size_t used = strlen(mod->fmt_note);
+    if (!strstr(mod->fmt_note, shape) && used + 1 < sizeof mod->fmt_note)
+        snprintf(mod->fmt_note + used, sizeof mod->fmt_note - used, "%s%s%s (%s)", used ? "; " : "", shape,
+                 tt_fmt_name(*fmt), why);
+    mod->n_fmt[*fmt]++;
+    return TT_OK;
+}
+
 /* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
- * the layout of the kernel the seam picked for this shape (and of the GEMM kernel, when it needs another). With
+ * the format pick_weights_fmt chose and the layout of the kernel the seam picked for it (and of the GEMM kernel,
+ * when it needs another). With
  * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
-static tt_status build_linear_multi(const tt_model *mod, const char *const *names, const int *ms, int nseg, int k,
+static tt_status build_linear_multi(tt_model *mod, const char *const *names, const int *ms, int nseg, int k,
                                     int granule, tt_linear *L)
 {
     const tt_gguf *g = mod->gguf;
@@ -239,7 +261,10 @@ static tt_status build_linear_multi(const tt_model *mod, const char *const *name
     }
     L->scale = L->seg_scale[0];
     w.scale = L->scale; /* kernels compute int32 dots only: the scales are applied per segment */
-    if ((st = tt_plan_create(&L->plan, TT_FMT_I2S, &w,
+    tt_fmt fmt = TT_FMT_I2S;
+    if ((st = pick_weights_fmt(mod, m, k, &fmt)) || (st = tt_fmt_check_shape(fmt, m, k)))
+        st = tt_fail_prefix(st, "tensor \"%s\"", name);
+    else if ((st = tt_plan_create(&L->plan, fmt, &w,
                              &(tt_plan_opts){.threads = threads, .batch = batch, .be = mod->backend, .granule = granule})))
         st = tt_fail_prefix(st, "tensor \"%s\"", name);
     tt_tern_free(&w);
@@ -248,7 +273,7 @@ static tt_status build_linear_multi(const tt_model *mod, const char *const *name
     return st;
 }
 
-static tt_status build_linear(const tt_model *mod, const char *name, int m, int k, int granule, tt_linear *L)
+static tt_status build_linear(tt_model *mod, const char *name, int m, int k, int granule, tt_linear *L)
 {
     return build_linear_multi(mod, (const char *const[]){name}, (const int[]){m}, 1, k, granule, L);
 }
@@ -487,6 +512,8 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     m->threads = o.threads;
     m->lm_head = o.lm_head;
     m->fuse = o.fuse;
+    m->weights = o.weights;
+    if ((unsigned)o.weights > TT_WEIGHTS_TL2) return free(m), tt_fail(TT_ERR_VALUE, "weights = %d", (int)o.weights);
     m->backend = o.backend ? o.backend : &tt_plan_backend_registry;
     if (o.batch < 0 || o.batch > TT_MODEL_BATCH_MAX)
         return free(m), tt_fail(TT_ERR_VALUE, "batch = %d (must be 0..%d)", o.batch, TT_MODEL_BATCH_MAX);

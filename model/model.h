@@ -47,6 +47,11 @@ typedef enum tt_lm_head { TT_LM_HEAD_FILE = 0, TT_LM_HEAD_Q8 } tt_lm_head;
  * than its parts (no profile: not fused), or always / never. */
 typedef enum tt_fuse { TT_FUSE_AUTO = 0, TT_FUSE_ON, TT_FUSE_OFF } tt_fuse;
 
+/* The storage format the ternary matrices are repacked into at load (all exact: the same int32 dots, so the same
+ * logits bit for bit). AUTO: per matrix, the format of the wisdom's winner for its shape and thread count
+ * (tt_pick_fmt: the tuner races I2_S, TL1 and TL2 kernels on each shape), I2_S without one. */
+typedef enum tt_weights { TT_WEIGHTS_AUTO = 0, TT_WEIGHTS_I2S, TT_WEIGHTS_TL1, TT_WEIGHTS_TL2 } tt_weights;
+
 typedef struct tt_model_config {
     char arch[32];      /* "bitnet-b1.58" (ReLU² FFN) or "bitnet" (SiLU FFN) */
     int dim;            /* hidden size: 2560 for 2B4T */
@@ -144,6 +149,7 @@ typedef struct tt_model_opts {
     tt_lm_head lm_head;
     int batch;           /* prefill tokens per weight pass (chunk); 0 = TT_MODEL_BATCH_DEFAULT, 1 = token by token */
     tt_fuse fuse;        /* q/k/v and gate/up as one GEMV each (see tt_fuse) */
+    tt_weights weights;  /* format of the ternary matrices (see tt_weights) */
     void (*bind)(void *ctx, int idx); /* optional: pins pool thread idx (0 = the caller, pinned in tt_model_open) */
     void *bind_ctx;
     const tt_plan_backend *backend; /* the GEMV seam for this model; NULL = &tt_plan_backend_registry */
@@ -188,6 +194,9 @@ typedef struct tt_model {
     size_t bytes_gemm_copy;     /* extra packed bytes for GEMM kernels whose layout differs from the GEMV one */
     tt_fuse fuse;
     bool fused_qkv, fused_gate_up; /* the decision of tt_model_opts.fuse */
+    tt_weights weights;
+    int n_fmt[3];               /* ternary matrices held in each tt_fmt (I2_S, TL1, TL2) */
+    char fmt_note[256];         /* the format of each matrix shape, and why (for reports) */
     const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */
     char fuse_note[256];        /* why, for reports */

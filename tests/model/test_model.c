@@ -15,6 +15,7 @@
  * - The requantized q8 LM head stays close to the f16 one.
  * - Bad tokens, positions, files and corrupted weights give errors with messages. */
 #include "model.h"
+#include "tt_baked.h"
 #include "tt_dense.h"
 #include "tt_half.h"
 #include "tt_model_test.h"
@@ -259,6 +260,116 @@ out:
     free(got);
 }
 
+/* The ternary matrices held in TL1 or TL2 (tt_model_opts.weights, or per shape from the wisdom's winner) give the
+ * I2_S model's bits: decode, and batched prefill through the I2_S GEMM copy those plans keep. */
+static int count_fmt(const tt_model *m, tt_fmt f)
+{
+    int n = 0;
+    for (int l = 0; l < m->config.n_layers; l++) {
+        const tt_layer_weights *L = &m->w.layers[l];
+        const tt_linear *all[9] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv,
+                                   &L->w_gate_up};
+        for (int i = 0; i < 9; i++) n += all[i]->plan.m && all[i]->plan.v->fmt == f && all[i]->plan.fmt == f;
+    }
+    return n;
+}
+
+static bool decode_weights(const char *path, tt_weights wf, const tt_plan_backend *be, int *tokens, float *logits,
+                           float *pre, tt_model **keep)
+{
+    tt_model_opts o = {.threads = g_threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = 8, .weights = wf,
+                       .backend = be};
+    tt_model *m = NULL;
+    tt_status st = tt_model_open(path, &o, &m);
+    CHECKF(!st, "open with weights %d: %s", (int)wf, tt_last_error());
+    if (st) return false;
+    bool ok = decode(m, tokens, logits);
+    int V = m->config.vocab_size, ids[PROMPT];
+    for (int i = 0; i < PROMPT; i++) ids[i] = (i * 7 + 3) % V;
+    ok = ok && !tt_model_prefill(m, ids, PROMPT, 0, true);
+    memcpy(pre, m->s.logits, (size_t)V * sizeof(float));
+    *keep = m;
+    return ok;
+}
+
+static void check_weights_formats(const char *path)
+{
+    tt_model *m = open_model(path, 1, TT_LM_HEAD_FILE);
+    if (!m) return;
+    int V = m->config.vocab_size, nmat = m->n_fmt[0] + m->n_fmt[1] + m->n_fmt[2];
+    tt_model_close(m);
+    int t0[STEPS + 1], t1[STEPS + 1];
+    float *l0 = malloc((size_t)V * 4), *l1 = malloc((size_t)V * 4), *p0 = malloc((size_t)V * 4),
+          *p1 = malloc((size_t)V * 4);
+    if (!decode_weights(path, TT_WEIGHTS_I2S, NULL, t0, l0, p0, &m)) goto out;
+    CHECK(m->n_fmt[TT_FMT_I2S] == nmat && count_fmt(m, TT_FMT_I2S) == nmat);
+    tt_model_close(m);
+    static const tt_weights forced[] = {TT_WEIGHTS_TL1, TT_WEIGHTS_TL2};
+    for (int i = 0; i < 2; i++) {
+        tt_fmt f = (tt_fmt)(forced[i] - TT_WEIGHTS_I2S);
+        if (!decode_weights(path, forced[i], NULL, t1, l1, p1, &m)) continue;
+        const tt_plan *pl = &m->w.layers[0].w_down.plan;
+        CHECKF(m->n_fmt[f] == nmat && count_fmt(m, f) == nmat, "%s: %d of %d matrices", tt_fmt_name(f), count_fmt(m, f),
+               nmat);
+        /* prefill runs an I2_S GEMM on its own copy: no GEMM kernel reads TL bytes */
+        CHECK(m->batch == 8 && pl->vg && pl->vg->fmt == TT_FMT_I2S && pl->packed_g_own && m->bytes_gemm_copy > 0);
+        CHECKF(!memcmp(t0, t1, sizeof t0) && !memcmp(l0, l1, (size_t)V * 4), "%s weights: decode differs from I2_S",
+               tt_fmt_name(f));
+        CHECKF(!memcmp(p0, p1, (size_t)V * 4), "%s weights: prefill differs from I2_S", tt_fmt_name(f));
+        printf("weights %s (%s): %d matrices, decode and prefill bit-identical to I2_S; prefill GEMM %s\n",
+               tt_fmt_name(f), pl->v->name, nmat, pl->vg ? pl->vg->name : "none");
+        tt_model_close(m);
+    }
+    /* auto: a wisdom whose winner for the ffn_down shape is a TL2 kernel puts those matrices, and only those, in TL2 */
+    tt_model *mc = open_model(path, 1, TT_LM_HEAD_FILE);
+    if (!mc) goto out;
+    int dm = mc->config.dim, dk = mc->config.hidden_dim, layers = mc->config.n_layers;
+    tt_model_close(mc);
+    const tt_variant *tl2 = NULL;
+    for (int i = 0; i < tt_registry_count && !tl2; i++) {
+        const tt_variant *v = &tt_registry[i];
+        if (v->op == TT_OP_GEMV && v->fmt == TT_FMT_TL2 && v->exact && tt_variant_eligible(v, tt_cpu_get(), NULL, 0) &&
+            !tt_variant_check_shape(v, dm, dk))
+            tl2 = v;
+    }
+    CHECK(tl2 != NULL);
+    if (tl2) {
+        tt_baked_entry e = {.m = dm, .k = dk, .threads = g_threads, .variant = tl2->name, .gemv = tl2->gemv,
+                            .median_ns = 1000};
+        CHECK(!tt_wisdom_install(&(tt_wisdom){.e = &e, .n = 1, .source = "test"}));
+        char why[200];
+        CHECK(tt_pick_fmt(dm, dk, g_threads, why, sizeof why) == TT_FMT_TL2 && strstr(why, tl2->name));
+        CHECK(tt_pick_fmt(dm, dm, g_threads, why, sizeof why) == TT_FMT_I2S);
+        if (decode_weights(path, TT_WEIGHTS_AUTO, NULL, t1, l1, p1, &m)) {
+            CHECKF(m->n_fmt[TT_FMT_TL2] == layers && count_fmt(m, TT_FMT_TL2) == layers &&
+                       m->w.layers[0].w_down.plan.v == tl2 && m->n_fmt[TT_FMT_I2S] == nmat - layers,
+                   "auto: %d TL2 matrices, want %d (%s)", m->n_fmt[TT_FMT_TL2], layers, m->fmt_note);
+            CHECK(strstr(m->fmt_note, "tl2") != NULL);
+            CHECK(!memcmp(t0, t1, sizeof t0) && !memcmp(l0, l1, (size_t)V * 4) && !memcmp(p0, p1, (size_t)V * 4));
+            printf("weights auto: %s\n", m->fmt_note);
+            tt_model_close(m);
+        }
+        /* the oracle backend reads I2_S only: under the same wisdom it holds I2_S; asked for TL2 it refuses */
+        if (decode_weights(path, TT_WEIGHTS_AUTO, &tt_plan_backend_oracle, t1, l1, p1, &m)) {
+            CHECK(m->n_fmt[TT_FMT_I2S] == nmat && !memcmp(l0, l1, (size_t)V * 4));
+            tt_model_close(m);
+        }
+        tt_wisdom_install(NULL);
+        /* TRITUNE_KERNEL's format wins over the wisdom's */
+        setenv("TRITUNE_KERNEL", tl2->name, 1);
+        CHECK(tt_pick_fmt(dm, dk, 1, why, sizeof why) == TT_FMT_TL2 && strstr(why, "TRITUNE_KERNEL"));
+        unsetenv("TRITUNE_KERNEL");
+        CHECK(tt_pick_fmt(dm, dk, 1, why, sizeof why) == TT_FMT_I2S);
+    }
+    tt_model_opts o = {.threads = 1, .n_ctx = 64, .weights = TT_WEIGHTS_TL2, .backend = &tt_plan_backend_oracle};
+    m = NULL;
+    CHECK(tt_model_open(path, &o, &m) == TT_ERR_UNSUPPORTED && !m && strstr(tt_last_error(), "I2_S only"));
+    o.weights = (tt_weights)7, o.backend = NULL;
+    CHECK(tt_model_open(path, &o, &m) == TT_ERR_VALUE && !m);
+out:
+    free(l0), free(l1), free(p0), free(p1);
+}
+
 static void tweak_silu(tt_synth_opts *o)
 {
     /* The older "bitnet" architecture (SiLU FFN), q8_0 LM head in the file, MQA (one KV head), partial RoPE. */
@@ -447,6 +558,7 @@ int main(void)
         check_prefill(g_path, "tiny");
         check_errors(g_path);
         check_head_error(g_path, "f16 head");
+        check_weights_formats(g_path);
     }
     if (!(st = write_model("tiny", tweak_silu, p2, sizeof p2))) {
         check_against_reference(p2, "tiny silu q8_0-head mqa partial-rope");
