@@ -977,7 +977,10 @@ int tt_cmd_tune(int argc, char **argv)
         const char *kname = tt_dense_kind_name((tt_dense_kind)kd);
         if (!tt_dense_row_bytes((tt_dense_kind)kd, head_k)) continue; /* the head's width is not whole blocks */
         for (int t = 0; t < o.nthreads && !g_stop; t++) {
-            if (tt_profile_find_head(&prof, kname, head_m, head_k, o.threads[t])) continue;
+            /* resumed: an entry stays unless its winner is not a member of this build's head family (renamed or
+             * removed): then the kind is raced again and the new entry takes its place */
+            tt_prof_head *old = (tt_prof_head *)tt_profile_find_head(&prof, kname, head_m, head_k, o.threads[t]);
+            if (old && tt_dense_variant_find(old->winner)) continue;
             char what[200], gbj[4400], hlog[2000];
             snprintf(what, sizeof what, "LM head %s %dx%d t%d: verifying and racing head kernels", kname, head_m,
                      head_k, o.threads[t]);
@@ -992,7 +995,7 @@ int tt_cmd_tune(int argc, char **argv)
                 rc = 1;
                 continue;
             }
-            tt_prof_head *ph = tt_profile_add_head(&prof);
+            tt_prof_head *ph = old ? old : tt_profile_add_head(&prof);
             if (ph) *ph = h;
             if (tt_profile_write(&prof, ppath)) logf_("error: %s", tt_last_error());
             logf_("LM head %s %dx%d t%d: winner %s %.2f ms (%.1f GB/s), static default %s at %.2fx its time; %d "

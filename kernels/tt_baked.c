@@ -151,9 +151,13 @@ const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threa
         snprintf(why, why_n, "%s head winner at %d thread%s, %.2f ms/pass", rt.set ? "wisdom" : "baked", e->threads,
                  e->threads == 1 ? "" : "s", e->median_ns / 1e6);
     } else {
+        const bool known = v != NULL;
         v = tt_dense_variant_default(kind);
-        snprintf(why, why_n, "static default: %s", !e ? "no tuned head winner for this shape"
-                                                   : "the tuned head winner is not runnable here");
+        if (!e) snprintf(why, why_n, "static default: no tuned head winner for this shape");
+        else if (!known)
+            snprintf(why, why_n, "static default: the tuned head winner %s is not in this build (tune again)",
+                     e->variant);
+        else snprintf(why, why_n, "static default: the tuned head winner %s is not runnable here", e->variant);
     }
     tt_debug("pick head %s %dx%d t%d -> %s (%s)", tt_dense_kind_name(kind), m, k, threads, v->name, why);
     return v;

@@ -531,9 +531,9 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 /* The LM-head kernel family: every kind's portable member first, in kind order (tt_dense_variant_default falls back on
  * variants[kind]), then the ISA members. */
 #define V_F16(isa, name, feat, R, P)                                                                                   \
-    {"head_f16_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL},
+    {"head_f16_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL},
 #define V_I8(isa, name, feat, R, P)                                                                                    \
-    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL},
+    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL},
 /* The q8_0/q4_0 row products in the family's row signature (their input has no bsum). */
 #define Q32_ROW(NAME, FN)                                                                                              \
     static float NAME(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k)              \
@@ -543,16 +543,12 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
     }
 Q32_ROW(q80_portable, tt_q80_dot_q80)
 Q32_ROW(q40_portable, tt_q40_dot_q80)
-#if defined(__x86_64__)
-Q32_ROW(q80_avx2, tt_q80_dot_q80_avx2)
-Q32_ROW(q40_avx2, tt_q40_dot_q80_avx2)
-#endif
 static const tt_dense_variant variants[] = {
-    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL},
-    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL},
-    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k},
-    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable},
-    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable},
+    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL},
+    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL},
+    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL},
+    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL},
+    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL},
 #if defined(__x86_64__)
 #define F16V512(R, P) V_F16(512, "avx512f", TT_F_AVX512F, R, P)
 #define I8V512(R, P) V_I8(512, "avx512f", TT_F_AVX512F, R, P)
@@ -560,11 +556,21 @@ static const tt_dense_variant variants[] = {
     EACH_512(F16V512) EACH_512(I8V512)
     F16V256(1, 0) F16V256(1, 1) F16V256(1, 2) F16V256(2, 0) F16V256(2, 1) F16V256(2, 2) F16V256(4, 0) F16V256(4, 1)
     F16V256(4, 2)
-    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2},
+    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
-     tt_q6k_dot_q8k_avx512},
-    {"head_q80__avx2", TT_DENSE_Q80, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, q80_avx2},
-    {"head_q40__avx2", TT_DENSE_Q40, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, q40_avx2},
+     tt_q6k_dot_q8k_avx512, NULL},
+#define V_Q32(kind, KIND, R, isa, feat)                                                                                \
+    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa},
+#define V_Q32_R(R)                                                                                                     \
+    V_Q32(q80, TT_DENSE_Q80, R, avx2, TT_F_AVX2 | TT_F_FMA | TT_F_F16C)                                                \
+    V_Q32(q80, TT_DENSE_Q80, R, avxvnni, TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI)                              \
+    V_Q32(q40, TT_DENSE_Q40, R, avx2, TT_F_AVX2 | TT_F_FMA | TT_F_F16C)                                                \
+    V_Q32(q40, TT_DENSE_Q40, R, avxvnni, TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI)
+    V_Q32_R(1) V_Q32_R(2) V_Q32_R(4)
+#define Z_FEAT TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVX512F | TT_F_AVX512BW | TT_F_AVX512VL | TT_F_AVX512VNNI
+    V_Q32(q80, TT_DENSE_Q80, 2, avx512vnni, Z_FEAT) V_Q32(q80, TT_DENSE_Q80, 4, avx512vnni, Z_FEAT)
+    V_Q32(q80, TT_DENSE_Q80, 8, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 2, avx512vnni, Z_FEAT)
+    V_Q32(q40, TT_DENSE_Q40, 4, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 8, avx512vnni, Z_FEAT)
 #endif
 };
 
@@ -624,6 +630,7 @@ void tt_dense_run(const tt_dense_variant *v, const void *w, const float *scale, 
 {
     if (v->kind == TT_DENSE_F16) v->f16((const uint16_t *)w, x, k, y, r0, r1);
     else if (v->kind == TT_DENSE_I8) v->i8((const int8_t *)w, scale, x, k, y, r0, r1);
+    else if (v->qrows) v->qrows((const uint8_t *)w, in->q, in->d, k, y, r0, r1);
     else {
         const size_t rb = tt_dense_row_bytes(v->kind, k);
         for (int r = r0; r < r1; r++) y[r] = v->q((const uint8_t *)w + (size_t)r * rb, in->q, in->d, in->bsum, k);
@@ -648,18 +655,20 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
     return NULL;
 }
 
-/* Without a tuned winner (tt_pick_head): the quantized kinds' widest usable member; f16 one row at a time, one block ahead, through AVX2+F16C even where
+/* Without a tuned winner (tt_pick_head): the quantized kinds' widest usable member (q8_0 / q4_0: 8 rows, two per
+ * AVX-512 register, then 4 rows on AVX-VNNI or AVX2: the head race's order, docs/MEASUREMENT.md); f16 one row at a time, one block ahead, through AVX2+F16C even where
  * AVX-512 is usable (the f16 head is a pure stream; the tuner's head race found the single-stream AVX2 member the
  * faster one where it was measured, docs/MEASUREMENT.md); i8 4 rows on AVX-512. */
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
 {
-    static const char *const pref[TT_DENSE_KINDS][3] = {{"head_f16_r1_p1__avx2", "head_f16_portable", NULL},
-                                                        {"head_i8_r4_p1__avx512f", "head_i8_portable", NULL},
-                                                        {"head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
-                                                        {"head_q80__avx2", "head_q80_portable", NULL},
-                                                        {"head_q40__avx2", "head_q40_portable", NULL}};
+    static const char *const pref[TT_DENSE_KINDS][4] = {
+        {"head_f16_r1_p1__avx2", "head_f16_portable"},
+        {"head_i8_r4_p1__avx512f", "head_i8_portable"},
+        {"head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
+        {"head_q80_r8__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
+        {"head_q40_r8__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
     if (kind < 0 || kind >= TT_DENSE_KINDS) kind = TT_DENSE_F16;
-    for (int i = 0; i < 3 && pref[kind][i]; i++) {
+    for (int i = 0; i < 4 && pref[kind][i]; i++) {
         const tt_dense_variant *v = tt_dense_variant_find(pref[kind][i]);
         if (v && tt_dense_variant_usable(v)) return v;
     }

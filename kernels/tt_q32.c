@@ -33,16 +33,33 @@ void tt_q40_quantize(const float *x, int n, uint8_t *blocks)
     }
 }
 
+/* The summation order every member of the q8_0 / q4_0 head kinds keeps (tt_q32.h): eight lanes, block after block. */
+static float hsum8(const float *l)
+{
+    const float r0 = l[4] + l[0], r1 = l[5] + l[1], r2 = l[6] + l[2], r3 = l[7] + l[3];
+    const float s0 = r0 + r2, s1 = r1 + r3;
+    return s0 + s1;
+}
+
+/* One block's turn: lane j += (dw·dx) · (exact integer sum of values 4j..4j+3 times their inputs), one rounding. */
+static void lanes_add(float *l, float d, const int *v, const int8_t *q)
+{
+    for (int j = 0; j < 8; j++) {
+        int32_t p = 0;
+        for (int i = 4 * j; i < 4 * j + 4; i++) p += v[i] * q[i];
+        l[j] = fmaf(d, (float)p, l[j]);
+    }
+}
+
 float tt_q40_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n)
 {
-    float acc = 0.0f;
+    float l[8] = {0};
     for (int b = 0; b < n / TT_Q40_BLOCK; b++, blocks += TT_Q40_BYTES, q += TT_Q40_BLOCK) {
-        int32_t isum = 0;
-        for (int j = 0; j < 16; j++) isum += ((blocks[2 + j] & 0xF) - 8) * q[j] + ((blocks[2 + j] >> 4) - 8) * q[j + 16];
-        float dw = tt_half_to_float_vec((uint16_t)(blocks[0] | blocks[1] << 8));
-        acc += (dw * dx[b]) * (float)isum;
+        int v[32];
+        for (int j = 0; j < 16; j++) v[j] = (blocks[2 + j] & 0xF) - 8, v[j + 16] = (blocks[2 + j] >> 4) - 8;
+        lanes_add(l, tt_half_to_float_vec((uint16_t)(blocks[0] | blocks[1] << 8)) * dx[b], v, q);
     }
-    return acc;
+    return hsum8(l);
 }
 
 void tt_q80_quantize(const float *x, int n, int8_t *q, float *d)
@@ -58,74 +75,181 @@ void tt_q80_quantize(const float *x, int n, int8_t *q, float *d)
 
 float tt_q80_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n)
 {
-    float acc = 0.0f;
+    float l[8] = {0};
     for (int b = 0; b < n / 32; b++, blocks += TT_Q80_BYTES, q += 32) {
-        float d = tt_half_to_float_vec((uint16_t)(blocks[0] | blocks[1] << 8));
-        int32_t isum = 0;
-        for (int j = 0; j < 32; j++) isum += (int8_t)blocks[2 + j] * q[j];
-        acc += (d * dx[b]) * (float)isum;
+        int v[32];
+        for (int j = 0; j < 32; j++) v[j] = (int8_t)blocks[2 + j];
+        lanes_add(l, tt_half_to_float_vec((uint16_t)(blocks[0] | blocks[1] << 8)) * dx[b], v, q);
     }
-    return acc;
+    return hsum8(l);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-/* The 32 values of block b as int8 times its q8 block, as 8 int32 partial sums (sign/abs + maddubs: |w| <= 128 and
- * |q| <= 127, so the pairs fit int16; then madd by ones). */
-__attribute__((target("avx2,f16c"))) static inline __m256i q40_block(const uint8_t *blk, const int8_t *q)
+/* ggml's hsum_float_8: the high half plus the low half, then lanes 0+2 and 1+3, then those two. */
+#define Q32_TARGET __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
+Q32_TARGET float q32_hsum(__m256 a)
 {
-    const __m128i raw = _mm_loadu_si128((const __m128i *)(blk + 2)), m4 = _mm_set1_epi8(0x0F);
-    __m256i w = _mm256_sub_epi8(_mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4)),
-                                _mm256_set1_epi8(8));
-    __m256i x = _mm256_loadu_si256((const __m256i *)q);
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(a, 1), _mm256_castps256_ps128(a));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
 }
 
-__attribute__((target("avx2,f16c"))) static inline __m256i q80_block(const uint8_t *blk, const int8_t *q)
+Q32_TARGET float q32_scale(const uint8_t *blk, float dx) { return _cvtsh_ss((unsigned short)(blk[0] | blk[1] << 8)) * dx; }
+
+/* q4_0 values as nibbles 0..15 in element order (low nibbles are values 0..15, high nibbles 16..31): the lane sums
+ * of nibble·input are formed exactly (|pair| <= 2·15·127 fits int16), and 8·Σ input over the lane's four values,
+ * shared by all rows, is taken off: the exact integer Σ (nibble − 8)·input of each lane. */
+Q32_TARGET __m256i q40_nibbles(const uint8_t *blk)
 {
-    __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 2)), x = _mm256_loadu_si256((const __m256i *)q);
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(blk + 2));
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
 }
 
-/* The row product with the blocks taken 8 at a time: their 8 partial-sum vectors reduced together (one hadd tree,
- * lane i = block i's exact integer), the 8 terms (dw·dx)·isum computed as vectors (the same IEEE products as the
- * scalar code; the f16 scales through F16C, exact and without float-subnormal assists), then added to acc one by
- * one in block order: the portable loop's bits. */
-#define Q32_AVX2_DOT(NAME, BLOCK, BYTES)                                                                              \
-    __attribute__((target("avx2,f16c"))) float NAME(const uint8_t *blocks, const int8_t *q, const float *dx, int n)  \
-    {                                                                                                                 \
-        const int nb = n / 32;                                                                                        \
-        float acc = 0.0f;                                                                                             \
-        int b = 0;                                                                                                    \
-        for (; b + 8 <= nb; b += 8) {                                                                                 \
-            __m256i p[8];                                                                                             \
-            uint16_t hs[8];                                                                                           \
-            float t[8];                                                                                               \
-            for (int i = 0; i < 8; i++) {                                                                             \
-                const uint8_t *blk = blocks + (size_t)(b + i) * BYTES;                                                \
-                p[i] = BLOCK(blk, q + 32 * (b + i));                                                                  \
-                hs[i] = (uint16_t)(blk[0] | blk[1] << 8);                                                             \
-            }                                                                                                         \
-            __m256 sc = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)hs)), _mm256_loadu_ps(dx + b)); \
-            __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));            \
-            __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));            \
-            __m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20), _mm256_permute2x128_si256(h0, h1, 0x31)); \
-            _mm256_storeu_ps(t, _mm256_mul_ps(sc, _mm256_cvtepi32_ps(s)));                                            \
-            for (int i = 0; i < 8; i++) acc += t[i];                                                                  \
-        }                                                                                                             \
-        for (; b < nb; b++) {                                                                                         \
-            const uint8_t *blk = blocks + (size_t)b * BYTES;                                                          \
-            __m256i v = BLOCK(blk, q + 32 * b);                                                                       \
-            __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));                    \
-            s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));                                                         \
-            s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));                                                         \
-            float d = _cvtsh_ss((unsigned short)(blk[0] | blk[1] << 8));                                              \
-            acc += (d * dx[b]) * (float)_mm_cvtsi128_si32(s);                                                         \
-        }                                                                                                             \
-        return acc;                                                                                                   \
+/* R rows at a time, each row's lanes in their own accumulator: independent chains for the out-of-order core, and
+ * each input block loaded once for R rows; the rows left over go one at a time. VNNI forms sum the four products of
+ * a lane in one instruction; the integers are the same. BLOCK(blk, x, x8, DOT4) is one block's eight lane sums. */
+#define Q32_ROWS(NAME, TARGET, R, BYTES, BLOCK, DOT4)                                                                 \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME##_core(                                   \
+        const uint8_t *row, size_t rb, const int8_t *q, const float *dx, int nb, float *y, const int n)             \
+    {                                                                                                                \
+        const __m256i zero = _mm256_setzero_si256();                                                                 \
+        __m256 acc[R];                                                                                               \
+        for (int i = 0; i < n; i++) acc[i] = _mm256_setzero_ps();                                                    \
+        for (int b = 0; b < nb; b++) {                                                                               \
+            /* the next group's rows, one group ahead, in the order they will be read: R rows are R short streams \
+             * that restart every group, which the hardware prefetchers do not follow (2.4x slower without) */      \
+            const char *next = (const char *)(row + (size_t)n * rb) + (size_t)b * n * BYTES;                        \
+            for (int o = 0; n > 1 && o < n * BYTES; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);                   \
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(q + 32 * b));                                     \
+            const __m256i x8 = DOT4(zero, _mm256_set1_epi8(8), x); /* q4_0's offset; unused for q8_0 */             \
+            (void)x8;                                                                                                \
+            for (int i = 0; i < n; i++) {                                                                            \
+                const uint8_t *blk = row + (size_t)i * rb + (size_t)b * BYTES;                                       \
+                const __m256i p = BLOCK(blk, x, x8, DOT4);                                                           \
+                acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(q32_scale(blk, dx[b])), _mm256_cvtepi32_ps(p), acc[i]);      \
+            }                                                                                                        \
+        }                                                                                                            \
+        for (int i = 0; i < n; i++) y[i] = q32_hsum(acc[i]);                                                         \
+    }                                                                                                                \
+    __attribute__((target(TARGET))) void NAME(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y,  \
+                                              int r0, int r1)                                                       \
+    {                                                                                                                \
+        const int nb = k / 32;                                                                                       \
+        const size_t rb = (size_t)nb * BYTES;                                                                        \
+        int r = r0;                                                                                                  \
+        for (; r + R <= r1; r += R) NAME##_core(w + (size_t)r * rb, rb, q, dx, nb, y + r, R);                        \
+        for (; r < r1; r++) NAME##_core(w + (size_t)r * rb, rb, q, dx, nb, y + r, 1);                               \
     }
 
-Q32_AVX2_DOT(tt_q40_dot_q80_avx2, q40_block, TT_Q40_BYTES)
-Q32_AVX2_DOT(tt_q80_dot_q80_avx2, q80_block, TT_Q80_BYTES)
+/* One q4_0 block's lane sums: Σ nibble·input − 8·Σ input. */
+#define Q40_BLOCK(blk, x, x8, DOT4) _mm256_sub_epi32(DOT4(_mm256_setzero_si256(), q40_nibbles(blk), (x)), (x8))
+/* One q8_0 block's: q8_0 values are signed: |w| times the input with w's sign (ggml's mul_sum_i8_pairs; |w| <= 128,
+ * so the pairs of maddubs fit int16; the input is in [-127, 127] as tt_q80_quantize makes it, so its negation fits). */
+#define Q80_BLOCK(blk, x, x8, DOT4)                                                                                    \
+    q80_block_##DOT4(_mm256_loadu_si256((const __m256i *)((blk) + 2)), (x))
+
+/* Σ over each lane's four (unsigned a) × (signed b) products, added to c: exact for the values used here. */
+#define DOT4_AVX2(c, a, b) _mm256_add_epi32((c), _mm256_madd_epi16(_mm256_maddubs_epi16((a), (b)), _mm256_set1_epi16(1)))
+#define DOT4_VNNI(c, a, b) _mm256_dpbusd_avx_epi32((c), (a), (b))
+
+#define Q80_SIGNED(DOT4, TARGET)                                                                                       \
+    __attribute__((target(TARGET), always_inline)) static inline __m256i q80_block_##DOT4(__m256i v, __m256i x)        \
+    {                                                                                                                \
+        return DOT4(_mm256_setzero_si256(), _mm256_sign_epi8(v, v), _mm256_sign_epi8(x, v));                         \
+    }
+Q80_SIGNED(DOT4_AVX2, "avx2,fma,f16c")
+Q80_SIGNED(DOT4_VNNI, "avx2,fma,f16c,avxvnni")
+
+#define Q32_MEMBERS(R)                                                                                                 \
+    Q32_ROWS(tt_q40_rows_r##R##_avx2, "avx2,fma,f16c", R, TT_Q40_BYTES, Q40_BLOCK, DOT4_AVX2)                         \
+    Q32_ROWS(tt_q40_rows_r##R##_avxvnni, "avx2,fma,f16c,avxvnni", R, TT_Q40_BYTES, Q40_BLOCK, DOT4_VNNI)              \
+    Q32_ROWS(tt_q80_rows_r##R##_avx2, "avx2,fma,f16c", R, TT_Q80_BYTES, Q80_BLOCK, DOT4_AVX2)                         \
+    Q32_ROWS(tt_q80_rows_r##R##_avxvnni, "avx2,fma,f16c,avxvnni", R, TT_Q80_BYTES, Q80_BLOCK, DOT4_VNNI)
+Q32_MEMBERS(1)
+Q32_MEMBERS(2)
+Q32_MEMBERS(4)
+
+/* AVX-512 VNNI: two rows per 512-bit register, row A in the low half and row B in the high half, each half the eight
+ * lanes of its own row (so each lane still takes its row's blocks in order); an input block is broadcast to both
+ * halves. Rows come in groups of R (R/2 registers); a row left over goes through the AVX2 one-row form. */
+#define Z_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+__attribute__((target(Z_TARGET), always_inline)) static inline __m512 z_scales(const uint8_t *a, const uint8_t *b,
+                                                                               __m128 dxb)
+{ /* [dA·dx ×8 | dB·dx ×8] */
+    const __m128 s = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)(a[0] | a[1] << 8) |
+                                                                     (uint32_t)(b[0] | b[1] << 8) << 16))), dxb);
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(s));
+}
+
+/* q4_0: [A's 32 nibbles | B's 32 nibbles] in element order */
+__attribute__((target(Z_TARGET), always_inline)) static inline __m512i z_q40(const uint8_t *a, const uint8_t *b)
+{
+    const __m256i raw = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(a + 2))),
+                                                _mm_loadu_si128((const __m128i *)(b + 2)), 1);
+    const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1); /* A B A' B' */
+    return _mm512_and_si512(_mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8(0x0F));
+}
+
+#define Z_ROWS(NAME, R, BYTES, IS_Q40)                                                                                \
+    __attribute__((target(Z_TARGET), always_inline)) static inline void NAME##_core(                                 \
+        const uint8_t *row, size_t rb, const int8_t *q, const float *dx, int nb, float *y)                          \
+    {                                                                                                                \
+        enum { P = R / 2 };                                                                                          \
+        __m512 acc[P];                                                                                               \
+        for (int i = 0; i < P; i++) acc[i] = _mm512_setzero_ps();                                                    \
+        for (int b = 0; b < nb; b++) {                                                                               \
+            for (int o = 0; o < R * BYTES; o += 64) /* the next group, one group ahead (see Q32_ROWS) */             \
+                _mm_prefetch((const char *)(row + (size_t)R * rb) + (size_t)b * R * BYTES + o, _MM_HINT_T0);         \
+            const __m512i xx = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q + 32 * b)));            \
+            const __m512i x8 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), xx);                 \
+            const __m128 dxb = _mm_set1_ps(dx[b]);                                                                   \
+            for (int i = 0; i < P; i++) {                                                                            \
+                const uint8_t *ba = row + (size_t)(2 * i) * rb + (size_t)b * BYTES, *bb = ba + rb;                   \
+                __m512i p;                                                                                           \
+                if (IS_Q40) {                                                                                        \
+                    p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z_q40(ba, bb), xx), x8);        \
+                } else {                                                                                             \
+                    const __m512i v = _mm512_inserti64x4(                                                            \
+                        _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),                       \
+                        _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);                                           \
+                    const __m512i sx = _mm512_mask_sub_epi8(xx, _mm512_movepi8_mask(v), _mm512_setzero_si512(), xx); \
+                    p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(v), sx);                         \
+                }                                                                                                    \
+                acc[i] = _mm512_fmadd_ps(z_scales(ba, bb, dxb), _mm512_cvtepi32_ps(p), acc[i]);                     \
+            }                                                                                                        \
+        }                                                                                                            \
+        for (int i = 0; i < P; i++) {                                                                                \
+            y[2 * i] = q32_hsum(_mm512_castps512_ps256(acc[i]));                                                     \
+            y[2 * i + 1] = q32_hsum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1)));          \
+        }                                                                                                            \
+    }
+
+Z_ROWS(zq40_r2, 2, TT_Q40_BYTES, 1)
+Z_ROWS(zq40_r4, 4, TT_Q40_BYTES, 1)
+Z_ROWS(zq40_r8, 8, TT_Q40_BYTES, 1)
+Z_ROWS(zq80_r2, 2, TT_Q80_BYTES, 0)
+Z_ROWS(zq80_r4, 4, TT_Q80_BYTES, 0)
+Z_ROWS(zq80_r8, 8, TT_Q80_BYTES, 0)
+
+/* Groups of R rows, then pairs, then a last row through the AVX2 one-row form (the same bits). */
+#define Z_PUBLIC(KIND, R, BYTES)                                                                                      \
+    __attribute__((target(Z_TARGET))) void tt_##KIND##_rows_r##R##_avx512vnni(                                       \
+        const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0, int r1)                        \
+    {                                                                                                                \
+        const int nb = k / 32;                                                                                       \
+        const size_t rb = (size_t)nb * BYTES;                                                                        \
+        int r = r0;                                                                                                  \
+        for (; r + R <= r1; r += R) z##KIND##_r##R##_core(w + (size_t)r * rb, rb, q, dx, nb, y + r);                \
+        for (; r + 2 <= r1; r += 2) z##KIND##_r2_core(w + (size_t)r * rb, rb, q, dx, nb, y + r);                    \
+        if (r < r1) tt_##KIND##_rows_r1_avx2(w, q, dx, k, y, r, r1);                                                 \
+    }
+Z_PUBLIC(q40, 2, TT_Q40_BYTES)
+Z_PUBLIC(q40, 4, TT_Q40_BYTES)
+Z_PUBLIC(q40, 8, TT_Q40_BYTES)
+Z_PUBLIC(q80, 2, TT_Q80_BYTES)
+Z_PUBLIC(q80, 4, TT_Q80_BYTES)
+Z_PUBLIC(q80, 8, TT_Q80_BYTES)
 #endif

@@ -8,8 +8,11 @@
  * Q4_0, 18 bytes: {ggml_half d; uint8_t qs[16];}. Value j (j < 16) is (qs[j] & 0xF) - 8, value j + 16 is
  *   (qs[j] >> 4) - 8; times d. ggml's writer: the element of largest magnitude max (signed), d = max / -8,
  *   q = min(15, (int8_t)(x / d + 8.5)).
- * The product with q8_0 input blocks (f16 scale dx, 32 int8): per block the exact integer Σ q4 · q8, times the two
- *   scales (f32), summed over the blocks. */
+ * The product with q8_0 input blocks (f16 scale dx, 32 int8), in the order of ggml's AVX2 loop (ggml-cpu/arch/x86/
+ *   quants.c, ggml_vec_dot_q4_0_q8_0 / _q8_0_q8_0), which is what llama.cpp computes on an AVX2 machine: eight float
+ *   lanes; for each block in order, lane j = fma(dw · dx, p_j, lane j), p_j the exact integer Σ w·q over the block's
+ *   values 4j..4j+3 (dw·dx one f32 product, fma one rounding); then ggml's hsum_float_8: r_i = lane i + lane i+4
+ *   (i < 4), then (r_0 + r_2) + (r_1 + r_3). Every member of the q8_0 / q4_0 head kinds gives these bits. */
 #ifndef TT_Q32_H
 #define TT_Q32_H
 
@@ -22,8 +25,7 @@
 
 void tt_q40_dequant(const uint8_t *blocks, int n, float *y);
 void tt_q40_quantize(const float *x, int n, uint8_t *blocks); /* ggml's reference rule (synth, tests) */
-/* Σ over blocks of (d4 · dx) · Σ q4 · q8, blocks in increasing order; q (n int8) and dx (n/32 scales) are the
- * input in q8_0 blocks. */
+/* The row product above; q (n int8) and dx (n/32 scales) are the input in q8_0 blocks. */
 float tt_q40_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
 
 /* Q8_0, 34 bytes: {ggml_half d; int8_t qs[32];}, value j = qs[j] · d. */
@@ -32,13 +34,31 @@ float tt_q40_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, in
 /* The head input in q8_0 blocks, as ggml's x86 path quantizes the other operand of a q8_0 / q4_0 product:
  * d = max|x| / 127 stored as f16, q = x · (127 / max|x|) rounded half to even. n % 32 == 0. */
 void tt_q80_quantize(const float *x, int n, int8_t *q, float *d);
-/* A q8_0 row times that input: per block the exact integer dot times the two scales, blocks in order. */
+/* A q8_0 row times that input, in the same order. */
 float tt_q80_dot_q80(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
-/* Both products with AVX2+F16C, the blocks 8 at a time (x86 builds only): the portable loops' bits. Members of the
- * LM-head family (kernels/tt_dense.h, kinds TT_DENSE_Q40, TT_DENSE_Q80). */
+/* Rows [r0, r1) of a head (rows of k/32 blocks, consecutive) times that input into y[r], with AVX2+FMA+F16C or
+ * AVX-VNNI, R = 1, 2 or 4 rows interleaved (x86 builds only): the portable product's bits. Members of the LM-head
+ * family (kernels/tt_dense.h, kinds TT_DENSE_Q40, TT_DENSE_Q80). */
 #if defined(__x86_64__) || defined(__i386__)
-float tt_q40_dot_q80_avx2(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
-float tt_q80_dot_q80_avx2(const uint8_t *blocks, const int8_t *q, const float *dx, int n);
+#define TT_Q32_ROWS_DECL(R)                                                                                            \
+    void tt_q40_rows_r##R##_avx2(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0, int r1); \
+    void tt_q40_rows_r##R##_avxvnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0,       \
+                                    int r1);                                                                           \
+    void tt_q80_rows_r##R##_avx2(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0, int r1); \
+    void tt_q80_rows_r##R##_avxvnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0,       \
+                                    int r1);
+TT_Q32_ROWS_DECL(1)
+TT_Q32_ROWS_DECL(2)
+TT_Q32_ROWS_DECL(4)
+/* AVX-512 VNNI, two rows per register, R = 2, 4 or 8 rows at a time. */
+#define TT_Q32_ROWS_DECL_Z(R)                                                                                          \
+    void tt_q40_rows_r##R##_avx512vnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0,    \
+                                       int r1);                                                                        \
+    void tt_q80_rows_r##R##_avx512vnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0,    \
+                                       int r1);
+TT_Q32_ROWS_DECL_Z(2)
+TT_Q32_ROWS_DECL_Z(4)
+TT_Q32_ROWS_DECL_Z(8)
 #endif
 
 #endif

@@ -2,7 +2,8 @@
  *
  * The decoder is checked against ggml's dequantize_row_q4_0 loop as ggml writes it (x0 = (qs[j] & 0x0F) - 8 to
  * y[j], x1 = (qs[j] >> 4) - 8 to y[j + 16], times d) rewritten here on random blocks; the writer against ggml's rule
- * on chosen values; the product against its exact integer form; every usable SIMD form against the portable loop. */
+ * on chosen values; the product against ggml's AVX2 order (written out here) over its exact integer products; every
+ * usable SIMD form against the portable loop. */
 #include "tt_dense.h"
 #include "tt_half.h"
 #include "tt_q32.h"
@@ -70,7 +71,8 @@ static int simd_mismatches(tt_dense_kind kind, const uint8_t *blk, const int8_t 
     const tt_dense_variant *vs = tt_dense_variants(&nv);
     for (int fi = 0; fi < nv; fi++)
         if (vs[fi].kind == kind && vs[fi].needs && tt_dense_variant_usable(&vs[fi])) {
-            float f = vs[fi].q(blk, q, dx, NULL, 2560);
+            float f;
+            tt_dense_run(&vs[fi], blk, NULL, NULL, &(tt_qin){(int8_t *)q, (float *)dx, NULL}, 2560, &f, 0, 1);
             bad += memcmp(&f, &got, sizeof f) != 0;
         }
     return bad;
@@ -107,6 +109,19 @@ static void check_writer(void)
     CHECKF(worst <= 1.0 + 1e-3, "writer: worst error %.3f steps", worst);
 }
 
+/* The order of ggml's AVX2 loop written out here: 8 lanes, lane j of block b gets fmaf(d_b, sum of the block's
+ * integer products 4j..4j+3, lane), then ggml's hsum_float_8. prod[b][i] are the exact integer products. */
+static float ggml_avx2_order(const int32_t (*prod)[32], const float *d, int nb)
+{
+    float lane[8] = {0};
+    for (int b = 0; b < nb; b++)
+        for (int j = 0; j < 8; j++)
+            lane[j] = fmaf(d[b], (float)(prod[b][4 * j] + prod[b][4 * j + 1] + prod[b][4 * j + 2] + prod[b][4 * j + 3]),
+                           lane[j]);
+    float h0 = lane[0] + lane[4], h1 = lane[1] + lane[5], h2 = lane[2] + lane[6], h3 = lane[3] + lane[7];
+    return (h0 + h2) + (h1 + h3);
+}
+
 static void check_dot(void)
 {
     uint8_t blk[80 * TT_Q40_BYTES];
@@ -121,23 +136,23 @@ static void check_dot(void)
             for (int b = 0; b < 80; b++) memset(blk + b * TT_Q40_BYTES + 2, it ? 0xFF : 0x00, 16);
             memset(q, it ? 0x81 : 0x7F, sizeof q);
         }
-        float want = 0.0f;
+        int32_t prod[80][32];
+        float d[80];
         for (int b = 0; b < 80; b++) {
             uint8_t cp[TT_Q40_BYTES];
             float y[32];
             memcpy(cp, blk + b * TT_Q40_BYTES, TT_Q40_BYTES);
             cp[0] = 0x00, cp[1] = 0x3c; /* d = 1: the dequantized values are the integers */
             ggml_shape_dequant(cp, y);
-            int32_t isum = 0;
-            for (int i = 0; i < 32; i++) isum += (int32_t)y[i] * q[32 * b + i];
-            float dw = tt_half_to_float((uint16_t)(blk[b * TT_Q40_BYTES] | blk[b * TT_Q40_BYTES + 1] << 8));
-            want += (dw * dx[b]) * (float)isum;
+            for (int i = 0; i < 32; i++) prod[b][i] = (int32_t)y[i] * q[32 * b + i];
+            d[b] = tt_half_to_float((uint16_t)(blk[b * TT_Q40_BYTES] | blk[b * TT_Q40_BYTES + 1] << 8)) * dx[b];
         }
+        float want = ggml_avx2_order(prod, d, 80);
         float got = tt_q40_dot_q80(blk, q, dx, 2560);
         bad += memcmp(&got, &want, sizeof got) != 0;
         badf += simd_mismatches(TT_DENSE_Q40, blk, q, dx, got);
     }
-    CHECKF(!bad, "%d of 200 products differ from the exact integer form", bad);
+    CHECKF(!bad, "%d of 200 products differ from ggml's AVX2 order over the exact integer products", bad);
     CHECKF(!badf, "%d SIMD products differ from the portable loop", badf);
     print_members(TT_DENSE_Q40);
 }
@@ -161,18 +176,19 @@ static void check_q80(void)
         for (int i = 0; i < 2560; i++) q[i] = (int8_t)((int)(rnd() % 255) - 127);
         if (it < 2) memset(q, it ? 0x7F : 0x81, sizeof q);
         for (int b = 0; b < 80; b++) dx[b] = (float)(rnd() % 1000 + 1) / 4096.0f;
-        float want = 0.0f;
+        int32_t prod[80][32];
+        float d[80];
         for (int b = 0; b < 80; b++) {
             const uint8_t *p = blk + b * TT_Q80_BYTES;
-            int32_t isum = 0;
-            for (int i = 0; i < 32; i++) isum += (int8_t)p[2 + i] * q[32 * b + i];
-            want += (tt_half_to_float((uint16_t)(p[0] | p[1] << 8)) * dx[b]) * (float)isum;
+            for (int i = 0; i < 32; i++) prod[b][i] = (int8_t)p[2 + i] * q[32 * b + i];
+            d[b] = tt_half_to_float((uint16_t)(p[0] | p[1] << 8)) * dx[b];
         }
+        float want = ggml_avx2_order(prod, d, 80);
         float got = tt_q80_dot_q80(blk, q, dx, 2560);
         bad += memcmp(&got, &want, sizeof got) != 0;
         badf += simd_mismatches(TT_DENSE_Q80, blk, q, dx, got);
     }
-    CHECKF(!bad, "q8_0: %d of 200 products differ from the exact integer form", bad);
+    CHECKF(!bad, "q8_0: %d of 200 products differ from ggml's AVX2 order over the exact integer products", bad);
     CHECKF(!badf, "q8_0: %d SIMD products differ from the portable loop", badf);
     print_members(TT_DENSE_Q80);
     float x[64];
@@ -185,7 +201,7 @@ static void check_q80(void)
            "q8_0 input: %d %d %g", qq[10], qq[0], d[0]);
 }
 
-/* Every usable member of the q4_0 and q8_0 head kinds (the 4-row forms included) gives its portable member's bits on
+/* Every usable member of the q4_0 and q8_0 head kinds (1, 2 and 4 rows at a time) gives its portable member's bits on
  * a 37-row head through the family's runner, row ranges and all (tt_verify_dense). */
 static void check_family(void)
 {

@@ -86,8 +86,9 @@ int main(void)
     CHECK(!strcmp(q.g[0].winner, "gemm_a") && !strcmp(q.g[0].shared, "gemm_b") && !strcmp(q.g[0].gemv, "gemv_c"));
     CHECK(q.g[0].candidates == 56 && q.g[0].verified == 55 && q.g[0].excluded == 1);
     CHECK(tt_profile_find_gemm(&q, 2560, 2560, 1) != NULL && tt_profile_find_gemm(&q, 2560, 2560, 2) == NULL);
-    /* LM-head races (1.3): read back, found by kind, shape and threads; a winner that is no head kernel of its kind
-     * is refused by tt_profile_winners (bake and wisdom) with its name */
+    /* LM-head races (1.3): read back, found by kind, shape and threads; a winner that is a head kernel of another
+     * kind is refused by tt_profile_winners (bake and wisdom) with its name; one this build does not have (renamed
+     * or replaced) is not: that head alone falls to the static default (tt_pick_head) */
     CHECK(q.nh == 1 && q.h[0].winner_ns == 21000125 && q.h[0].gbps == 31.25 && q.h[0].verified == 21 &&
           !strcmp(q.h[0].deflt, "head_f16_portable"));
     CHECK(tt_profile_find_head(&q, "f16", 128256, 2560, 2) && !tt_profile_find_head(&q, "i8", 128256, 2560, 2) &&
@@ -101,6 +102,14 @@ int main(void)
         CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_ERR_FORMAT && strstr(tt_last_error(), "head[0]") &&
               strstr(tt_last_error(), "head_f16_portable"));
         snprintf(q.h[0].kind, sizeof q.h[0].kind, "f16");
+        char keep[sizeof q.h[0].winner];
+        memcpy(keep, q.h[0].winner, sizeof keep);
+        snprintf(q.h[0].winner, sizeof q.h[0].winner, "head_f16_gone__avx9");
+        CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_OK);
+        snprintf(q.h[0].kind, sizeof q.h[0].kind, "f17"); /* but the kind must be one */
+        CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_ERR_FORMAT && strstr(tt_last_error(), "head[0]"));
+        snprintf(q.h[0].kind, sizeof q.h[0].kind, "f16");
+        memcpy(q.h[0].winner, keep, sizeof keep);
         q.ng = ng, q.flags_accepted = false;
     }
     CHECK(tt_profile_find(&q, 2560, 2560, 1, NULL) != NULL && tt_profile_find(&q, 2560, 2560, 2, NULL) == NULL);
