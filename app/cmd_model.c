@@ -1371,3 +1371,160 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     json_decref(rows);
     return rc;
 }
+
+/* ---- tritune bench-ab: model configurations raced inside the model, interleaved in one process ---- */
+static void usage_ab(FILE *f)
+{
+    fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [-t 1] [-n 64] [-r 6]\n"
+               "                        [--json FILE]\n"
+               "Decode speed of several configurations of one model file, compared inside the model: every\n"
+               "combination of the --weights formats (auto, i2s, tl1, tl2; all exact, the same logits) and the\n"
+               "--lm-head choices (file, q8) is loaded at once, and each round decodes -n tokens (tg, from position\n"
+               "0, logits every token) with each configuration in turn, the order rotated every round so that drift\n"
+               "in the host's bandwidth falls on all of them alike. After one warm-up round, -r rounds are timed.\n"
+               "Prints each configuration's t/s per round, its median, its weight bytes per token, and the median\n"
+               "over rounds of its speed relative to the first configuration in the same round. --json writes\n"
+               "the same. At least two configurations, at most 8.\n");
+}
+
+typedef struct ab_cfg {
+    tt_weights weights;
+    tt_lm_head head;
+    char label[48];
+    tt_model *m;
+    double *ts;
+} ab_cfg;
+
+int tt_cmd_bench_ab(int argc, char **argv)
+{
+    const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file";
+    long threads = 0, n_gen = 64, reps = 6;
+    bool over = false;
+    const tt_opt opts[] = {
+        TT_O_STR("--model", "-m", &path),
+        TT_O_STR("--weights", NULL, &weights_s),
+        TT_O_STR("--lm-head", NULL, &head_s),
+        TT_O_INT("--threads", "-t", &threads, 1, 4096),
+        TT_O_INT("--n-gen", "-n", &n_gen, 1, 1 << 16),
+        TT_O_INT("--repetitions", "-r", &reps, 1, 1000),
+        TT_O_STR("--json", NULL, &json_path),
+        TT_O_FLAG("--oversubscribe", NULL, &over),
+    };
+    int prc = tt_opt_parse(&(tt_cmd){.verb = "bench-ab", .usage = usage_ab, .opts = opts, .nopts = TT_NOPTS(opts)},
+                           argc, argv);
+    if (prc >= 0) return prc;
+    int th = threads ? (int)threads : default_threads();
+    if ((prc = tt_opt_check_threads("bench-ab", &th, 1, over)) >= 0 ||
+        (json_path && (prc = tt_opt_check_writable("bench-ab", json_path)) >= 0))
+        return prc;
+    if (!path) {
+        fprintf(stderr, "tritune bench-ab: -m FILE.gguf is required\n");
+        return 2;
+    }
+    enum { AB_MAX = 8 };
+    ab_cfg cfg[AB_MAX];
+    int nc = 0;
+    char wl[128], hl[64];
+    snprintf(wl, sizeof wl, "%s", weights_s);
+    for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
+        if (strcmp(w, "auto") && strcmp(w, "i2s") && strcmp(w, "tl1") && strcmp(w, "tl2")) {
+            fprintf(stderr, "tritune bench-ab: --weights %s: expected auto, i2s, tl1 or tl2\n", w);
+            return 2;
+        }
+        snprintf(hl, sizeof hl, "%s", head_s);
+        char *save = NULL;
+        for (char *h = strtok_r(hl, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+            tt_lm_head lh;
+            if (!parse_lm_head(h, &lh)) {
+                fprintf(stderr, "tritune bench-ab: --lm-head %s: expected file or q8\n", h);
+                return 2;
+            }
+            if (nc == AB_MAX) {
+                fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
+                return 2;
+            }
+            cfg[nc] = (ab_cfg){.head = lh};
+            parse_weights(w, &cfg[nc].weights);
+            snprintf(cfg[nc].label, sizeof cfg[nc].label, "weights %s, head %s", w, h);
+            nc++;
+        }
+    }
+    if (nc < 2) {
+        fprintf(stderr, "tritune bench-ab: give at least two configurations (e.g. --weights i2s,tl2)\n");
+        return 2;
+    }
+    tt_topo topo;
+    bool have_topo = tt_topo_load(&topo) == TT_OK;
+    int rc = 0;
+    for (int i = 0; i < nc && !rc; i++) {
+        tt_model_opts o = {.threads = th, .n_ctx = (int)n_gen, .lm_head = cfg[i].head, .weights = cfg[i].weights};
+        if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
+        cfg[i].ts = calloc((size_t)reps, sizeof *cfg[i].ts);
+        if (!cfg[i].ts) rc = tt_fail(TT_ERR_NOMEM, "no memory");
+        else if (tt_model_open(path, &o, &cfg[i].m)) rc = 1;
+        if (rc) break;
+        printf("config %d: %s: %.1f MB per token (ternary %.1f: %s; LM head %s)\n", i + 1, cfg[i].label,
+               (cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6,
+               cfg[i].m->bytes_ternary / 1e6, cfg[i].m->fmt_note, cfg[i].m->head_note);
+    }
+    if (!rc) {
+        printf("tg%ld at %d thread(s), %ld rounds after one warm-up round, configurations in turn, order rotated each "
+               "round\n", n_gen, th, reps);
+        fflush(stdout);
+    }
+    for (int round = -1; round < reps && !rc; round++) {
+        for (int j = 0; j < nc && !rc; j++) {
+            int i = (j + (round < 0 ? 0 : round)) % nc;
+            uint64_t rng = 42 + (uint64_t)(round + 1); /* the same start token for every configuration in a round */
+            double secs;
+            if (bench_pass(cfg[i].m, (int)n_gen, true, &rng, &secs)) rc = 1;
+            else if (round >= 0) cfg[i].ts[round] = (double)n_gen / secs;
+        }
+    }
+    if (rc) fprintf(stderr, "tritune bench-ab: %s\n", tt_last_error());
+    json_t *rows = json_array();
+    for (int i = 0; i < nc && !rc; i++) {
+        double *tmp = malloc(sizeof(double) * (size_t)reps), *ratio = malloc(sizeof(double) * (size_t)reps);
+        if (!tmp || !ratio) {
+            free(tmp), free(ratio);
+            rc = 1;
+            break;
+        }
+        for (int r = 0; r < reps; r++) tmp[r] = cfg[i].ts[r], ratio[r] = cfg[i].ts[r] / cfg[0].ts[r];
+        qsort(tmp, (size_t)reps, sizeof *tmp, cmp_double);
+        qsort(ratio, (size_t)reps, sizeof *ratio, cmp_double);
+        double med = reps % 2 ? tmp[reps / 2] : 0.5 * (tmp[reps / 2 - 1] + tmp[reps / 2]);
+        double rmed = reps % 2 ? ratio[reps / 2] : 0.5 * (ratio[reps / 2 - 1] + ratio[reps / 2]);
+        int faster = 0;
+        for (int r = 0; r < reps; r++) faster += cfg[i].ts[r] > cfg[0].ts[r];
+        printf("| %-28s | t/s per round:", cfg[i].label);
+        for (int r = 0; r < reps; r++) printf(" %.2f", cfg[i].ts[r]);
+        if (i) printf(" | median %.2f t/s | vs config 1: median %.3fx (faster in %d of %ld rounds)\n", med, rmed, faster, reps);
+        else printf(" | median %.2f t/s | reference\n", med);
+        json_t *row = json_object(), *samples = json_array();
+        for (int r = 0; r < reps; r++) json_array_append_new(samples, json_real(cfg[i].ts[r]));
+        json_object_set_new(row, "config", json_string(cfg[i].label));
+        json_object_set_new(row, "weights", json_string(cfg[i].m->fmt_note));
+        json_object_set_new(row, "lm_head", json_string(cfg[i].m->head_note));
+        json_object_set_new(row, "mb_per_token",
+                            json_real((cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6));
+        json_object_set_new(row, "threads", json_integer(th));
+        json_object_set_new(row, "n_gen", json_integer(n_gen));
+        json_object_set_new(row, "tokens_per_s", samples);
+        json_object_set_new(row, "median_tokens_per_s", json_real(med));
+        json_object_set_new(row, "median_ratio_to_first", json_real(rmed));
+        json_array_append_new(rows, row);
+        free(tmp), free(ratio);
+    }
+    if (!rc && json_path && json_dump_file(rows, json_path, JSON_INDENT(2))) {
+        fprintf(stderr, "tritune bench-ab: cannot write %s\n", json_path);
+        rc = 1;
+    }
+    json_decref(rows);
+    for (int i = 0; i < nc; i++) {
+        tt_model_close(cfg[i].m);
+        free(cfg[i].ts);
+    }
+    if (have_topo) tt_topo_free(&topo);
+    return rc ? 1 : 0;
+}

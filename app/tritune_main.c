@@ -28,6 +28,7 @@ static const command commands[] = {
     {"eval", tt_cmd_eval, "last-position logits of given token ids, to compare implementations: -m F --ids 1,2,3"},
     {"tokenize", tt_cmd_tokenize, "token ids and pieces of a text: -m FILE.gguf [--ids|--json] [--no-special] TEXT"},
     {"bench-e2e", tt_cmd_bench_e2e, "end-to-end tokens/s: -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--json F]"},
+    {"bench-ab", tt_cmd_bench_ab, "model configurations raced in one process: -m F --weights i2s,tl2 [--lm-head file,q8]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     /* The verbs that run the model load the tuned kernels (wisdom) first; --wisdom FILE / --no-wisdom steer it. */
-    static const char *const wise[] = {"run", "eval", "bench-e2e"};
+    static const char *const wise[] = {"run", "eval", "bench-e2e", "bench-ab"};
     for (int i = 0; i < N_COMMANDS; i++) {
         if (strcmp(argv[1], commands[i].name)) continue;
         int sub_argc = argc - 1;

@@ -23,6 +23,8 @@ int tt_cmd_tokenize(int argc, char **argv);
 
 /* tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8] [--json FILE] */
 int tt_cmd_bench_e2e(int argc, char **argv);
+/* tritune bench-ab -m FILE.gguf --weights i2s,tl2 [--lm-head file,q8] [-t N] [-n 64] [-r 6] [--json FILE] */
+int tt_cmd_bench_ab(int argc, char **argv);
 
 /* All of f as a NUL-terminated string (*len bytes before the NUL), or NULL on a read error or no memory. */
 #include <stdio.h>

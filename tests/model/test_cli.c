@@ -1,4 +1,4 @@
-/* test_cli.c — the model commands end to end on a tiny model: synth, info, run, bench-e2e (with its JSON), and
+/* test_cli.c — the model commands end to end on a tiny model: synth, info, run, bench-e2e (with its JSON), bench-ab, and
  * usage errors (exit 2) and --help (exit 0); synth's --arch, --layers and --ternary. */
 #include "tt_model_cli.h"
 #include "tt_model_test.h"
@@ -71,6 +71,30 @@ int main(void)
             CHECK(cp == NULL);
     }
     json_decref(root);
+
+    /* bench-ab: the configurations raced in one process, each with its rounds; the first is the reference */
+    char *ab[] = {"bench-ab", "-m", model, "--weights", "i2s,tl2", "--lm-head", "file,q8", "-n", "4", "-r", "3",
+                  "-t", "1", "--json", json};
+    CHECK(tt_cmd_bench_ab(ARGC(ab), ab) == 0);
+    root = json_load_file(json, 0, &err);
+    CHECKF(root != NULL, "%s", err.text);
+    CHECK(json_is_array(root) && json_array_size(root) == 4); /* {i2s, tl2} x {file, q8} */
+    for (size_t i = 0; root && i < json_array_size(root); i++) {
+        json_t *r = json_array_get(root, i);
+        json_t *ts = json_object_get(r, "tokens_per_s");
+        CHECK(json_is_array(ts) && json_array_size(ts) == 3 && json_real_value(json_array_get(ts, 0)) > 0);
+        double ratio = json_real_value(json_object_get(r, "median_ratio_to_first"));
+        CHECK(i ? ratio > 0 : ratio == 1.0);
+        const char *w = json_string_value(json_object_get(r, "weights"));
+        CHECK(w && strstr(w, i < 2 ? "i2s" : "tl2"));
+    }
+    json_decref(root);
+    char *ab1[] = {"bench-ab", "-m", model, "--weights", "i2s"};          /* one configuration: nothing to compare */
+    char *ab2[] = {"bench-ab", "-m", model, "--weights", "i2s,tl3"};      /* not a format */
+    char *ab3[] = {"bench-ab", "-m", model, "--weights", "i2s,tl1", "--lm-head", "f8"};
+    char *ab4[] = {"bench-ab", "--weights", "i2s,tl1"};
+    CHECK(tt_cmd_bench_ab(ARGC(ab1), ab1) == 2 && tt_cmd_bench_ab(ARGC(ab2), ab2) == 2 &&
+          tt_cmd_bench_ab(ARGC(ab3), ab3) == 2 && tt_cmd_bench_ab(ARGC(ab4), ab4) == 2);
 
     char *help1[] = {"model", "--help"}, *help2[] = {"run", "--help"}, *help3[] = {"bench-e2e", "--help"};
     CHECK(tt_cmd_model(2, help1) == 0 && tt_cmd_run(2, help2) == 0 && tt_cmd_bench_e2e(2, help3) == 0);
