@@ -1375,8 +1375,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
 /* ---- tritune bench-ab: model configurations raced inside the model, interleaved in one process ---- */
 static void usage_ab(FILE *f)
 {
-    fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [-t 1] [-n 64] [-r 6]\n"
-               "                        [--json FILE]\n"
+    fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [-t N] [-n 64] [-r 6]\n"
+               "                        [--json FILE] [--wisdom FILE | --no-wisdom]\n"
+               "-t: threads (default: the count the profile timed fastest; 1 without one).\n"
                "Decode speed of several configurations of one model file, compared inside the model: every\n"
                "combination of the --weights formats (auto, i2s, tl1, tl2; all exact, the same logits) and the\n"
                "--lm-head choices (file, q8) is loaded at once, and each round decodes -n tokens (tg, from position\n"
