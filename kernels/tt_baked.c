@@ -193,10 +193,15 @@ const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_v
      * another one (TRITUNE_KERNEL, another thread count's entry), the second-copy comparison has no measured basis:
      * then the static default, which prefers gemv's bytes, decides. */
     const bool s_fits = s && gemv && tt_variant_layouts_agree(s, gemv);
-    const tt_variant *d = e && gemv ? tt_dispatch_default_gemm(fmt, m, k, gemv) : NULL;
+    const bool cross = w && gemv && gemv->fmt != fmt; /* a TL1/TL2 GEMV: no GEMM reads its bytes */
+    const tt_variant *d = e && gemv && !cross ? tt_dispatch_default_gemm(fmt, m, k, gemv) : NULL;
     const bool some_fits = d && tt_variant_layouts_agree(d, gemv); /* can any GEMM here read gemv's bytes? */
     const tt_variant *v = NULL;
-    if (w && (!gemv || tt_variant_layouts_agree(w, gemv))) {
+    if (cross) { /* a second copy is a given */
+        v = w;
+        snprintf(why, why_n, "baked prefill winner, in its own packed copy (no %s GEMM reads the %s GEMV's bytes)",
+                 tt_fmt_name(fmt), tt_fmt_name(gemv->fmt));
+    } else if (w && (!gemv || tt_variant_layouts_agree(w, gemv))) {
         v = w;
         snprintf(why, why_n, "baked prefill winner%s", gemv ? ", reads the GEMV kernel's bytes" : "");
     } else if (s_fits && (!w || !(e->winner_ns * TT_GEMM_SECOND_COPY_GAIN <= e->shared_ns))) {

@@ -80,6 +80,8 @@ const char *tt_wisdom_source(void);
  * (the entry was measured against another GEMV kernel) the winner is kept only if no GEMM can read gemv's bytes;
  * otherwise, and without an entry, the static default (tt_dispatch_default_gemm) decides. The choice and its
  * reason go to why (optional) and to the debug log. */
+/* A GEMV kernel of another format than fmt (TL1/TL2; the GEMM runs in I2_S on its own copy) takes the prefill
+ * winner whatever the entry's GEMV kernel was. */
 const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_variant *gemv, char *why, size_t why_n);
 
 /* The LM-head kernel for (kind, m = vocab, k = dim, threads): the wisdom's (or baked) head winner for that shape at

@@ -77,6 +77,20 @@ int main(void)
      * the static default (on G's bytes) decides, not a second copy without a measured gain */
     g_table[0] = row(m, k, 1, X, 100, NULL, 0);
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def && strstr(why, "another GEMV"));
+    /* a TL2 GEMV kernel (no GEMM reads its bytes): the prefill winner, on its own copy, whatever the entry's shared
+     * kernel was */
+    bool tl2_seen = false;
+    for (int i = 0; i < tt_registry_count && !tl2_seen; i++) {
+        const tt_variant *t = &tt_registry[i];
+        if (t->op != TT_OP_GEMV || t->fmt != TT_FMT_TL2 || !tt_variant_eligible(t, cpu, NULL, 0) ||
+            tt_variant_check_shape(t, m, k))
+            continue;
+        g_table[0] = row(m, k, 1, X, 100, S, 90);
+        CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, t, why, sizeof why) == X && strstr(why, "tl2 GEMV"));
+        tl2_seen = true;
+    }
+    CHECK(tl2_seen); /* the scalar TL2 kernels run everywhere */
+    g_table[0] = row(m, k, 1, X, 100, NULL, 0);
     /* the same when the table's shared kernel does not read G's bytes */
     g_table[0] = row(m, k, 1, X, 100, X, 100.5);
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
