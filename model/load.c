@@ -198,10 +198,11 @@ static tt_status pick_weights_fmt(tt_model *mod, int m, int k, tt_fmt *fmt)
         return tt_fail(TT_ERR_UNSUPPORTED, "the %s backend reads I2_S only, not %s", mod->backend->name,
                        tt_fmt_name(*fmt));
     char shape[64];
-    snprintf(shape, sizeof shape, "%dx%d ", m, k);
+    snprintf(shape, sizeof shape, "; %dx%d ", m, k); /* entries are "; MxK fmt (why)" after the first */
     size_t used = strlen(mod->fmt_note);
-    if (!strstr(mod->fmt_note, shape) && used + 1 < sizeof mod->fmt_note)
-        snprintf(mod->fmt_note + used, sizeof mod->fmt_note - used, "%s%s%s (%s)", used ? "; " : "", shape,
+    bool seen = !strncmp(mod->fmt_note, shape + 2, strlen(shape + 2)) || strstr(mod->fmt_note, shape);
+    if (!seen && used + 1 < sizeof mod->fmt_note)
+        snprintf(mod->fmt_note + used, sizeof mod->fmt_note - used, "%s%s (%s)", used ? shape : shape + 2,
                  tt_fmt_name(*fmt), why);
     mod->n_fmt[*fmt]++;
     return TT_OK;

@@ -196,7 +196,7 @@ typedef struct tt_model {
     bool fused_qkv, fused_gate_up; /* the decision of tt_model_opts.fuse */
     tt_weights weights;
     int n_fmt[3];               /* ternary matrices held in each tt_fmt (I2_S, TL1, TL2) */
-    char fmt_note[256];         /* the format of each matrix shape, and why (for reports) */
+    char fmt_note[768];         /* the format of each matrix shape, and why (for reports) */
     const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */
     char fuse_note[256];        /* why, for reports */
