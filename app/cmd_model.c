@@ -83,10 +83,12 @@ static bool parse_fuse(const char *s, tt_fuse *f)
     return true;
 }
 
-static void parse_weights(const char *s, tt_weights *w)
+static bool parse_weights(const char *s, tt_weights *w)
 {
-    *w = !strcmp(s, "i2s") ? TT_WEIGHTS_I2S : !strcmp(s, "tl1") ? TT_WEIGHTS_TL1 : !strcmp(s, "tl2") ? TT_WEIGHTS_TL2
-                                                                                           : TT_WEIGHTS_AUTO;
+    static const char *const names[] = {"auto", "i2s", "tl1", "tl2"}; /* in tt_weights order */
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return *w = (tt_weights)i, true;
+    return false;
 }
 
 /* "I2_S", or the formats the model's matrices are held in, e.g. "I2_S+TL2" */
@@ -1428,7 +1430,8 @@ int tt_cmd_bench_ab(int argc, char **argv)
     char wl[128], hl[64];
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
-        if (strcmp(w, "auto") && strcmp(w, "i2s") && strcmp(w, "tl1") && strcmp(w, "tl2")) {
+        tt_weights wf;
+        if (!parse_weights(w, &wf)) {
             fprintf(stderr, "tritune bench-ab: --weights %s: expected auto, i2s, tl1 or tl2\n", w);
             return 2;
         }
@@ -1444,8 +1447,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
                 fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
                 return 2;
             }
-            cfg[nc] = (ab_cfg){.head = lh};
-            parse_weights(w, &cfg[nc].weights);
+            cfg[nc] = (ab_cfg){.weights = wf, .head = lh};
             snprintf(cfg[nc].label, sizeof cfg[nc].label, "weights %s, head %s", w, h);
             nc++;
         }
