@@ -1,9 +1,9 @@
 /* LM-head row dots (see tt_dense.h). The ISA paths are per-function target attributes selected once at run time:
- * the rest of the binary stays baseline x86-64. Four rows at a time share each activation load and keep four
- * independent add chains in flight; each row's own chain is the portable order, so results are identical.
- * Each step prefetches as many bytes of the next block of rows as it reads of this one, so the prefetches run one
- * block ahead. The hardware prefetchers alone left the 4-row f16 loop at 23 GB/s on a core that streams 39 GB/s
- * (2560-wide rows of the 2B4T head, 1 thread, AMD Zen 5 VM); with the prefetches it streams 37 GB/s. */
+ * the rest of the binary stays baseline x86-64. Several rows at a time share each activation load and keep more
+ * independent add chains in flight; each row's own chains are the portable order, so results are identical.
+ * Each step of a multi-row member prefetches as many bytes of the next block of rows as it reads of this one, so the
+ * prefetches run one block ahead (an earlier 4-row f16 loop streamed 23 GB/s on the hardware prefetchers alone and
+ * 37 GB/s with them, of a 39 GB/s read, 1 thread, AMD Zen 5 VM). */
 #include "tt_dense.h"
 
 #include "tt_cpu.h"
@@ -44,15 +44,41 @@ static float sum_lanes(const float *l)
     return s;
 }
 
+/* ggml_vec_dot_f16's order in an AVX-512 build (ggml-cpu: GGML_F16_STEP 64, GGML_F16_EPR 16): four 16-lane
+ * accumulators s0..s3, s_j takes elements i + 16j .. i + 16j + 15 of each step of 64 (multiply, then add: the products
+ * of two halves are exact in f32, so this equals ggml's fma on its f16 input); then GGML_F32x16_REDUCE: s0 += s2,
+ * s1 += s3, s0 += s1, and _mm512_reduce_add_ps's tree (lane l += lane l + 8, then l + 4, l + 2, lane 0 + lane 1); the
+ * elements past the last step of 64 are added in double, one product at a time, and the double is rounded to float
+ * at the end. bitnet.cpp's logits on the golden files (tests/data/golden/, made on an AVX-512 machine with
+ * -march=native) are these bits at position 0. */
+static float f16_finish(float s[4][16], const uint16_t *w, const float *x, int n)
+{
+    for (int l = 0; l < 16; l++) {
+        s[0][l] += s[2][l];
+        s[1][l] += s[3][l];
+    }
+    for (int l = 0; l < 16; l++) s[0][l] += s[1][l];
+    for (int h = 8; h >= 1; h /= 2)
+        for (int l = 0; l < h; l++) s[0][l] += s[0][l + h];
+    double d = (double)s[0][0];
+    for (int i = 0; i < n; i++) {
+        float p = tt_dense_half_to_float(w[i]) * x[i];
+        d += (double)p;
+    }
+    return (float)d;
+}
+
 float tt_dense_f16_dot_ref(const uint16_t *w, const float *x, int k)
 {
-    float l[LANES] = {0};
-    for (int i = 0; i < k; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            float p = tt_dense_half_to_float(w[i + j]) * x[i + j];
-            l[j] += p;
-        }
-    return sum_lanes(l);
+    float s[4][16] = {{0}};
+    int np = k & ~63;
+    for (int i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 16; l++) {
+                float p = tt_dense_half_to_float(w[i + 16 * j + l]) * x[i + 16 * j + l];
+                s[j][l] += p;
+            }
+    return f16_finish(s, w + np, x + np, k - np);
 }
 
 static float tree16(float *l)
@@ -172,31 +198,39 @@ __attribute__((target("avx512f"))) static float hsum16_512(__m512 v)
     return sum_lanes(l);
 }
 
-/* R rows share each activation load and keep R independent add chains; each step prefetches as many bytes of the
- * block of R rows P blocks ahead as it reads of this block (P = 0: the hardware prefetchers alone). R and P are
- * constants in each instance (always_inline), so the accumulators stay in registers. Each row's own chain is the
- * portable order, so every instance gives the same bits. On the 2B4T head (2560-wide rows, AMD Zen 5 VM, 1 thread)
- * the 4-row loop streamed 23 GB/s without prefetches and 37 GB/s with one block ahead, of a 39 GB/s read bound. */
+/* R rows share each activation load; each row keeps its four registers (ggml's s0..s3), so 4R independent add chains;
+ * each step prefetches as many bytes of the block of R rows P blocks ahead as it reads of this block (P = 0: the
+ * hardware prefetchers alone). R and P are constants in each instance (always_inline), so the accumulators stay in
+ * registers. Every instance gives the portable bits. */
 #define TT_INLINE_512 __attribute__((target("avx512f"), always_inline)) static inline
 TT_INLINE_512 void f16_rows_512(const uint16_t *w, const float *x, int k, float *y, int r0, int r1, const int R,
                                 const int P)
 {
+    const int np = k & ~63;
     int r = r0;
     for (; r + R <= r1; r += R) {
         const uint16_t *a = w + (size_t)r * k;
         const char *pf = (const char *)(a + (size_t)P * R * k);
-        __m512 s[8];
-        for (int q = 0; q < R; q++) s[q] = _mm512_setzero_ps();
-        for (int i = 0; i < k; i += LANES) {
+        __m512 s[4][4];
+        for (int q = 0; q < R; q++) s[q][0] = s[q][1] = s[q][2] = s[q][3] = _mm512_setzero_ps();
+        for (int i = 0; i < np; i += 64) {
             if (P)
-                for (int l = 0; l < 32 * R; l += 64) _mm_prefetch(pf + 2 * (size_t)R * i + l, _MM_HINT_T0);
-            __m512 xv = _mm512_loadu_ps(x + i);
+                for (int l = 0; l < 128 * R; l += 64) _mm_prefetch(pf + 2 * (size_t)R * i + l, _MM_HINT_T0);
+            __m512 xv[4];
+            for (int j = 0; j < 4; j++) xv[j] = _mm512_loadu_ps(x + i + 16 * j);
             for (int q = 0; q < R; q++) {
-                __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + (size_t)q * k + i)));
-                s[q] = _mm512_add_ps(s[q], _mm512_mul_ps(wv, xv));
+                const uint16_t *row = a + (size_t)q * k + i;
+                for (int j = 0; j < 4; j++) {
+                    __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16 * j)));
+                    s[q][j] = _mm512_add_ps(s[q][j], _mm512_mul_ps(wv, xv[j]));
+                }
             }
         }
-        for (int q = 0; q < R; q++) y[r + q] = hsum16_512(s[q]);
+        for (int q = 0; q < R; q++) {
+            float l[4][16];
+            for (int j = 0; j < 4; j++) _mm512_storeu_ps(l[j], s[q][j]);
+            y[r + q] = f16_finish(l, a + (size_t)q * k + np, x + np, k - np);
+        }
     }
     f16_portable(w, x, k, y, r, r1);
 }
@@ -238,7 +272,9 @@ TT_INLINE_512 void i8_rows_512(const int8_t *w, const float *scale, const float 
         i8_rows_512(w, sc, x, k, y, r0, r1, R, P);                                                                     \
     }
 #define EACH_512(X) X(1, 0) X(1, 1) X(1, 2) X(2, 0) X(2, 1) X(2, 2) X(4, 0) X(4, 1) X(4, 2) X(8, 0) X(8, 1) X(8, 2)
-EACH_512(F16_512)
+/* f16: four registers per row, so at most 4 rows (16 accumulators, 4 activations) */
+#define EACH_F16_512(X) X(1, 0) X(1, 1) X(1, 2) X(2, 0) X(2, 1) X(2, 2) X(4, 0) X(4, 1) X(4, 2)
+EACH_F16_512(F16_512)
 EACH_512(I8_512)
 
 /* l[j] += l[j+8], l[j] += l[j+4], l[j] += l[j+2], l[0] + l[1] (tree16's order) */
@@ -361,38 +397,35 @@ __attribute__((target("avx2"))) static float dot_f32_avx2(const float *a, const 
     return tree16(l);
 }
 
-__attribute__((target("avx2,f16c"))) static float hsum16_256(__m256 lo, __m256 hi)
-{
-    float l[LANES];
-    _mm256_storeu_ps(l, lo);
-    _mm256_storeu_ps(l + 8, hi);
-    return sum_lanes(l);
-}
-
-/* two 8-lane halves per row (lanes 0-7 and 8-15 of the portable order) */
+/* one row at a time in eight 8-lane registers (ggml's s_j is registers 2j and 2j + 1) */
 __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_256(const uint16_t *w, const float *x,
                                                                                    int k, float *y, int r0, int r1,
                                                                                    const int R, const int P)
 {
+    const int np = k & ~63;
     int r = r0;
     for (; r + R <= r1; r += R) {
         const uint16_t *a = w + (size_t)r * k;
         const char *pf = (const char *)(a + (size_t)P * R * k);
-        __m256 lo[4], hi[4];
-        for (int q = 0; q < R; q++) lo[q] = hi[q] = _mm256_setzero_ps();
-        for (int i = 0; i < k; i += LANES) {
+        __m256 s[1][8];
+        for (int q = 0; q < R; q++)
+            for (int j = 0; j < 8; j++) s[q][j] = _mm256_setzero_ps();
+        for (int i = 0; i < np; i += 64) {
             if (P)
-                for (int l = 0; l < 32 * R; l += 64) _mm_prefetch(pf + 2 * (size_t)R * i + l, _MM_HINT_T0);
-            __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+                for (int l = 0; l < 128 * R; l += 64) _mm_prefetch(pf + 2 * (size_t)R * i + l, _MM_HINT_T0);
             for (int q = 0; q < R; q++) {
                 const uint16_t *row = a + (size_t)q * k + i;
-                __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)row));
-                __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 8)));
-                lo[q] = _mm256_add_ps(lo[q], _mm256_mul_ps(w0, x0));
-                hi[q] = _mm256_add_ps(hi[q], _mm256_mul_ps(w1, x1));
+                for (int j = 0; j < 8; j++) {
+                    __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 8 * j)));
+                    s[q][j] = _mm256_add_ps(s[q][j], _mm256_mul_ps(wv, _mm256_loadu_ps(x + i + 8 * j)));
+                }
             }
         }
-        for (int q = 0; q < R; q++) y[r + q] = hsum16_256(lo[q], hi[q]);
+        for (int q = 0; q < R; q++) {
+            float l[4][16];
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(&l[j / 2][8 * (j % 2)], s[q][j]);
+            y[r + q] = f16_finish(l, a + (size_t)q * k + np, x + np, k - np);
+        }
     }
     f16_portable(w, x, k, y, r, r1);
 }
@@ -403,8 +436,7 @@ __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_
     {                                                                                                                  \
         f16_rows_256(w, x, k, y, r0, r1, R, P);                                                                        \
     }
-F16_256(1, 0) F16_256(1, 1) F16_256(1, 2) F16_256(2, 0) F16_256(2, 1) F16_256(2, 2) F16_256(4, 0) F16_256(4, 1)
-F16_256(4, 2)
+F16_256(1, 0) F16_256(1, 1) F16_256(1, 2)
 
 /* Elementwise ops: masked tails on AVX-512, the portable loop for the tail on AVX2. The rotation pairs each lane
  * with its neighbour (permute 0xB1) and duplicates cos into even and sin into odd lanes (moveldup / movehdup):
@@ -531,7 +563,7 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 /* The LM-head kernel family: every kind's portable member first, in kind order (tt_dense_variant_default falls back on
  * variants[kind]), then the ISA members. */
 #define V_F16(isa, name, feat, R, P)                                                                                   \
-    {"head_f16_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL},
+    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL},
 #define V_I8(isa, name, feat, R, P)                                                                                    \
     {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL},
 /* The q8_0/q4_0 row products in the family's row signature (their input has no bsum). */
@@ -553,9 +585,8 @@ static const tt_dense_variant variants[] = {
 #define F16V512(R, P) V_F16(512, "avx512f", TT_F_AVX512F, R, P)
 #define I8V512(R, P) V_I8(512, "avx512f", TT_F_AVX512F, R, P)
 #define F16V256(R, P) V_F16(256, "avx2", TT_F_AVX2 | TT_F_F16C, R, P)
-    EACH_512(F16V512) EACH_512(I8V512)
-    F16V256(1, 0) F16V256(1, 1) F16V256(1, 2) F16V256(2, 0) F16V256(2, 1) F16V256(2, 2) F16V256(4, 0) F16V256(4, 1)
-    F16V256(4, 2)
+    EACH_F16_512(F16V512) EACH_512(I8V512)
+    F16V256(1, 0) F16V256(1, 1) F16V256(1, 2)
     {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
      tt_q6k_dot_q8k_avx512, NULL},
@@ -571,6 +602,11 @@ static const tt_dense_variant variants[] = {
     V_Q32(q80, TT_DENSE_Q80, 2, avx512vnni, Z_FEAT) V_Q32(q80, TT_DENSE_Q80, 4, avx512vnni, Z_FEAT)
     V_Q32(q80, TT_DENSE_Q80, 8, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 2, avx512vnni, Z_FEAT)
     V_Q32(q40, TT_DENSE_Q40, 4, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 8, avx512vnni, Z_FEAT)
+#define V_L4(kind, KIND, R, P)                                                                                         \
+    {"head_" #kind "_l4_r" #R "_p" #P "__avx512vnni", KIND, Z_FEAT, R, P, NULL, NULL, NULL,                           \
+     tt_##kind##_l4_r##R##_p##P##_avx512vnni},
+#define V_L4_BOTH(R, P) V_L4(q80, TT_DENSE_Q80, R, P) V_L4(q40, TT_DENSE_Q40, R, P)
+    V_L4_BOTH(4, 1) V_L4_BOTH(4, 3) V_L4_BOTH(8, 1) V_L4_BOTH(8, 3) V_L4_BOTH(16, 1) V_L4_BOTH(16, 3)
 #endif
 };
 
@@ -662,11 +698,11 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
 {
     static const char *const pref[TT_DENSE_KINDS][4] = {
-        {"head_f16_r1_p1__avx2", "head_f16_portable"},
+        {"head_f16_l64_r1_p1__avx2", "head_f16_portable"},
         {"head_i8_r4_p1__avx512f", "head_i8_portable"},
         {"head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
         {"head_q80_r8__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
-        {"head_q40_r8__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
+        {"head_q40_l4_r8_p3__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
     if (kind < 0 || kind >= TT_DENSE_KINDS) kind = TT_DENSE_F16;
     for (int i = 0; i < 4 && pref[kind][i]; i++) {
         const tt_dense_variant *v = tt_dense_variant_find(pref[kind][i]);

@@ -1,6 +1,10 @@
-/* tt_dense.h — dense row dots for the LM head (f16 tied embedding, or an 8-bit per-row quantized copy), chosen at
- * run time by ISA. Every path sums in the same order (16 lanes: lane j takes elements j, j+16, ...; multiply, then
- * add; the lanes are summed 0..15 at the end), so every ISA gives bit-identical floats to the portable code. */
+/* tt_dense.h — dense row dots for the LM head (f16 tied embedding, an 8-bit per-row quantized copy, or a quantized
+ * file head), chosen at run time by ISA. Every member of a kind sums in that kind's one order, so every ISA gives
+ * bit-identical floats to the portable code. f16: ggml_vec_dot_f16's order in an AVX-512 build (four 16-lane
+ * accumulators over steps of 64, its reduction, a tail past the last step of 64 in double; tt_dense.c), which is what
+ * bitnet.cpp computed for tests/data/golden/ (products of two halves are exact, so its fma equals our
+ * multiply-then-add). i8: 16 lanes (lane j takes elements j, j+16, ...; multiply, then add; the lanes are summed
+ * 0..15 at the end). */
 #ifndef TT_DENSE_H
 #define TT_DENSE_H
 
@@ -8,7 +12,7 @@
 
 #include <stdbool.h>
 
-/* y[r] = Σ_k half(w[r*k + j]) * x[j] for r in [r0, r1); k % 16 == 0. */
+/* y[r] = Σ_k half(w[r*k + j]) * x[j] for r in [r0, r1); any k >= 1. */
 void tt_dense_f16_rows(const uint16_t *w, const float *x, int k, float *y, int r0, int r1);
 /* y[r] = scale[r] * Σ_k w[r*k + j] * x[j] for r in [r0, r1); k % 16 == 0. */
 void tt_dense_i8_rows(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1);
@@ -49,8 +53,9 @@ void tt_dense_rope_ref(float *v, const float *cs, int half);
 void tt_dense_round_f16_ref(float *x, int n);
 /* The LM-head row-dot family, one kind per way a head is stored: f16 (the file's), i8 (the --lm-head q8 copy: int8 rows
  * + f32 row scale), and the quantized file heads read as stored, q6_K (input in Q8_K blocks), q8_0 and q4_0 (input
- * in q8_0 blocks; kernels/tt_q6k.h, tt_q32.h). f16/i8 members: rows per block R (1, 2, 4, 8) sharing each
- * activation load, software prefetch P blocks of rows ahead (0 = none), per ISA; quantized members: one per ISA.
+ * in q8_0 blocks; kernels/tt_q6k.h, tt_q32.h). f16/i8 members: rows per block R (f16: 1 on AVX2, 1, 2, 4 on
+ * AVX-512; i8: 1, 2, 4, 8) sharing each activation load, software prefetch P blocks of rows ahead (0 = none), per ISA;
+ * quantized members: rows per block and ISA (q8_0/q4_0 also one row per 128-bit lane, kernels/tt_q32.h).
  * Every member gives the bits of its kind's portable member. The tuner races the members of each kind
  * (tune/tt_head.c); the model runs the wisdom's winner (tt_pick_head). */
 typedef enum tt_dense_kind {

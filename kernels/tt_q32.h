@@ -59,6 +59,19 @@ TT_Q32_ROWS_DECL(4)
 TT_Q32_ROWS_DECL_Z(2)
 TT_Q32_ROWS_DECL_Z(4)
 TT_Q32_ROWS_DECL_Z(8)
+/* AVX-512 VNNI, one row per 128-bit lane (four rows per register), R = 4, 8 or 16 rows at a time, software prefetch
+ * P = 1 or 3 groups of R rows ahead. */
+#define TT_Q32_ROWS_DECL_L4(R, P)                                                                                      \
+    void tt_q40_l4_r##R##_p##P##_avx512vnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y,     \
+                                            int r0, int r1);                                                          \
+    void tt_q80_l4_r##R##_p##P##_avx512vnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y,     \
+                                            int r0, int r1);
+TT_Q32_ROWS_DECL_L4(4, 1)
+TT_Q32_ROWS_DECL_L4(4, 3)
+TT_Q32_ROWS_DECL_L4(8, 1)
+TT_Q32_ROWS_DECL_L4(8, 3)
+TT_Q32_ROWS_DECL_L4(16, 1)
+TT_Q32_ROWS_DECL_L4(16, 3)
 #endif
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-/* A wrong member: one accumulator in plain row order, not the 16-lane order every member must keep. */
+/* A wrong member: one accumulator in plain row order, not ggml's four-accumulator order every member must keep. */
 static void bad_order_f16(const uint16_t *w, const float *x, int k, float *y, int r0, int r1)
 {
     for (int r = r0; r < r1; r++) {
@@ -70,6 +70,42 @@ int main(void)
         CHECK(tried >= 2);
         CHECK(tt_dense_variant_find("head_f16_portable") && !tt_dense_variant_find("head_f16_r3_p9__avx2"));
         printf("dense: %d head kernels usable here, all bit-identical\n", tried);
+    }
+    /* the f16 order itself, worked by hand, through every usable member (9 equal rows: blocks of 1..4 and a rest).
+     * A (k = 64): products 2^24 at element 2, -2^24 at element 3, 1 at element 40 (ggml's s2, lane 8). s0 += s2 puts
+     * the 1 in lane 8; the tree adds lane 8 into lane 0 (1), then lane 2 into lane 0: 1 + 2^24 rounds to 2^24, and
+     * lane 3 into lane 1 (-2^24); the sum is 0. A sum in index order, the AVX2 build's order (32 lanes) and the
+     * former 16-lane order all give 1. B (k = 66): 2^24 in the steps of 64, then a tail of 1 and 1 added in double:
+     * 2^24 + 2; in float each +1 would round back to 2^24. */
+    {
+        static uint16_t hw[9 * 66];
+        static float hx[66], hy[9];
+        const uint16_t H2048 = 0x6800, H1 = 0x3c00, HM2048 = 0xe800;
+        struct { int k; float want; } cs[2] = {{64, 0.0f}, {66, 16777218.0f}};
+        int nv, tried = 0;
+        const tt_dense_variant *vs = tt_dense_variants(&nv);
+        for (int c = 0; c < 2; c++) {
+            int kk = cs[c].k;
+            memset(hw, 0, sizeof hw);
+            for (int j = 0; j < kk; j++) hx[j] = 1.0f;
+            hx[0] = hx[2] = hx[3] = 8192.0f;
+            for (int r = 0; r < 9; r++) {
+                uint16_t *row = hw + (size_t)r * kk;
+                if (c == 0) row[2] = H2048, row[3] = HM2048, row[40] = H1;
+                else row[0] = H2048, row[64] = H1, row[65] = H1;
+            }
+            CHECKF(tt_dense_f16_dot_ref(hw, hx, kk) == cs[c].want, "f16 order, case %c: %.1f, want %.1f", 'A' + c,
+                   tt_dense_f16_dot_ref(hw, hx, kk), cs[c].want);
+            for (int i = 0; i < nv; i++) {
+                if (vs[i].kind != TT_DENSE_F16 || !tt_dense_variant_usable(&vs[i])) continue;
+                vs[i].f16(hw, hx, kk, hy, 0, 9);
+                for (int r = 0; r < 9; r++)
+                    CHECKF(hy[r] == cs[c].want, "%s case %c row %d: %.1f, want %.1f", vs[i].name, 'A' + c, r, hy[r],
+                           cs[c].want);
+                tried++;
+            }
+        }
+        CHECK(tried >= 2);
     }
     /* a split range gives the same rows */
     float y2[37];

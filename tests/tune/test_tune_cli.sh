@@ -83,7 +83,7 @@ mkdir -p "$dir/cwd/results/another-brand-f0m0-1c" && cp "$prof" "$dir/cwd/result
 python3 - "$dir/cwd/results/another-brand-f0m0-1c/profile.json" "$dir/tiny.gguf" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
-p["head"] = [{"kind": "f16", "m": 512, "k": 256, "threads": 1, "winner": "head_f16_r2_p0__avx2", "winner_ns": 20000.0,
+p["head"] = [{"kind": "f16", "m": 512, "k": 256, "threads": 1, "winner": "head_f16_l64_r1_p0__avx2", "winner_ns": 20000.0,
               "default": "head_f16_portable", "default_ns": 30000.0, "gbps": 13.1, "candidates": 1, "verified": 1,
               "excluded": 0}]
 json.dump(p, open(sys.argv[1], "w"))
@@ -91,7 +91,7 @@ PY
 (cd "$dir/cwd" && TRITUNE_DEBUG=1 "$T" eval -m "$dir/tiny.gguf" --ids 1,2,3) > "$dir/out7.txt" 2>&1
 check "[ \$? -eq 0 ] && grep -q 'another brand string' '$dir/out7.txt' && grep -q 'wisdom: .* from wisdom results/another-brand-f0m0-1c/profile.json' '$dir/out7.txt'" "eval loads the re-branded profile from results/ with a note, TRITUNE_DEBUG names it"
 if grep -q ' avx2 ' /proc/cpuinfo && grep -q ' f16c ' /proc/cpuinfo; then
-    check "grep -q 'pick head f16 512x256 t1 -> head_f16_r2_p0__avx2 (wisdom head winner' '$dir/out7.txt'" "the model takes the LM-head winner from the wisdom"
+    check "grep -q 'pick head f16 512x256 t1 -> head_f16_l64_r1_p0__avx2 (wisdom head winner' '$dir/out7.txt'" "the model takes the LM-head winner from the wisdom"
 else
     check "grep -q 'pick head f16 512x256 t1 -> .*(static default: the tuned head winner is not runnable here)' '$dir/out7.txt'" "an LM-head winner this CPU cannot run falls back to the static default"
 fi
