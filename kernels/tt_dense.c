@@ -397,44 +397,36 @@ __attribute__((target("avx2"))) static float dot_f32_avx2(const float *a, const 
     return tree16(l);
 }
 
-/* one row at a time in eight 8-lane registers (ggml's s_j is registers 2j and 2j + 1) */
+/* one row at a time in eight 8-lane registers (ggml's s_j is registers 2j and 2j + 1: sixteen registers hold one
+ * row's accumulators, so AVX2 members take R = 1), the row P rows ahead prefetched in step */
 __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_256(const uint16_t *w, const float *x,
                                                                                    int k, float *y, int r0, int r1,
-                                                                                   const int R, const int P)
+                                                                                   const int P)
 {
     const int np = k & ~63;
-    int r = r0;
-    for (; r + R <= r1; r += R) {
-        const uint16_t *a = w + (size_t)r * k;
-        const char *pf = (const char *)(a + (size_t)P * R * k);
-        __m256 s[1][8];
-        for (int q = 0; q < R; q++)
-            for (int j = 0; j < 8; j++) s[q][j] = _mm256_setzero_ps();
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *row = w + (size_t)r * k;
+        const char *pf = (const char *)(row + (size_t)P * k);
+        __m256 s[8];
+        for (int j = 0; j < 8; j++) s[j] = _mm256_setzero_ps();
         for (int i = 0; i < np; i += 64) {
-            if (P)
-                for (int l = 0; l < 128 * R; l += 64) _mm_prefetch(pf + 2 * (size_t)R * i + l, _MM_HINT_T0);
-            for (int q = 0; q < R; q++) {
-                const uint16_t *row = a + (size_t)q * k + i;
-                for (int j = 0; j < 8; j++) {
-                    __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 8 * j)));
-                    s[q][j] = _mm256_add_ps(s[q][j], _mm256_mul_ps(wv, _mm256_loadu_ps(x + i + 8 * j)));
-                }
+            if (P) _mm_prefetch(pf + 2 * (size_t)i, _MM_HINT_T0), _mm_prefetch(pf + 2 * (size_t)i + 64, _MM_HINT_T0);
+            for (int j = 0; j < 8; j++) {
+                __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i + 8 * j)));
+                s[j] = _mm256_add_ps(s[j], _mm256_mul_ps(wv, _mm256_loadu_ps(x + i + 8 * j)));
             }
         }
-        for (int q = 0; q < R; q++) {
-            float l[4][16];
-            for (int j = 0; j < 8; j++) _mm256_storeu_ps(&l[j / 2][8 * (j % 2)], s[q][j]);
-            y[r + q] = f16_finish(l, a + (size_t)q * k + np, x + np, k - np);
-        }
+        float l[4][16];
+        for (int j = 0; j < 8; j++) _mm256_storeu_ps(&l[j / 2][8 * (j % 2)], s[j]);
+        y[r] = f16_finish(l, row + np, x + np, k - np);
     }
-    f16_portable(w, x, k, y, r, r1);
 }
 
 #define F16_256(R, P)                                                                                                  \
     __attribute__((target("avx2,f16c"))) static void f16_256_r##R##_p##P(const uint16_t *w, const float *x, int k,    \
                                                                          float *y, int r0, int r1)                     \
     {                                                                                                                  \
-        f16_rows_256(w, x, k, y, r0, r1, R, P);                                                                        \
+        f16_rows_256(w, x, k, y, r0, r1, P);                                                                           \
     }
 F16_256(1, 0) F16_256(1, 1) F16_256(1, 2)
 

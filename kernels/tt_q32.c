@@ -242,7 +242,7 @@ Z_ROWS(zq80_r8, 8, TT_Q80_BYTES, 0)
  * dpbusd starts from the negated offset (q4_0: 8·Σ input over the lane's four values; q8_0: 128·Σ input, its signed
  * values taken as w xor 0x80 = w + 128), so the integer is the exact Σ w·input. Fewer operations per block than the
  * two-rows-per-register form: no lane shuffles, the offset inside the dpbusd, the four rows' scales in one convert. */
-#define L4_ROWS(NAME, R, BYTES, IS_Q40, PFG, TAIL)                                                                               \
+#define L4_ROWS(NAME, R, BYTES, IS_Q40, PFG, TAIL)                                                            \
     __attribute__((target(Z_TARGET), always_inline)) static inline void NAME##_core(                                 \
         const uint8_t *row, size_t rb, const int8_t *q, const float *dx, int nb, float *y)                          \
     {                                                                                                                \
@@ -277,7 +277,8 @@ Z_ROWS(zq80_r8, 8, TT_Q80_BYTES, 0)
                 memcpy(&h0, a0, 2), memcpy(&h1, a1, 2), memcpy(&h2, a2, 2), memcpy(&h3, a3, 2);                      \
                 __m128i hv = _mm_cvtsi32_si128(h0);                                                                  \
                 hv = _mm_insert_epi16(_mm_insert_epi16(_mm_insert_epi16(hv, h1, 1), h2, 2), h3, 3);                  \
-                const __m512 sc = _mm512_permutexvar_ps(sidx, _mm512_castps128_ps512(_mm_mul_ps(_mm_cvtph_ps(hv), dxv))); \
+                const __m512 sc =                                                                                    \
+                    _mm512_permutexvar_ps(sidx, _mm512_castps128_ps512(_mm_mul_ps(_mm_cvtph_ps(hv), dxv)));          \
                 lo[g] = _mm512_fmadd_ps(sc, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(ol, wl, xl)), lo[g]);             \
                 hi[g] = _mm512_fmadd_ps(sc, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(oh, wh, xh)), hi[g]);             \
             }                                                                                                        \
@@ -299,7 +300,7 @@ Z_ROWS(zq80_r8, 8, TT_Q80_BYTES, 0)
         const size_t rb = (size_t)nb * BYTES;                                                                        \
         int r = r0;                                                                                                  \
         for (; r + R <= r1; r += R) NAME##_core(w + (size_t)r * rb, rb, q, dx, nb, y + r);                           \
-        if (r < r1) TAIL(w, q, dx, k, y, r, r1);                                                         \
+        if (r < r1) TAIL(w, q, dx, k, y, r, r1);                                                                     \
     }
 
 /* four 16-byte pieces, one per 128-bit lane */
