@@ -1,5 +1,7 @@
 /* tritune list | verify | bench: the registry, the exactness sweep, and Google Benchmark timing of variants. */
 #include "tt_cli.h"
+#include "tt_dense.h"
+#include "tt_cpu.h"
 #include "tt_opt.h"
 #include "tt_verify.h"
 #include "tt_gbench.h"
@@ -16,24 +18,72 @@
 static void list_usage(FILE *f)
 {
     fprintf(f, "usage: tritune list [--format i2s|tl1|tl2] [--isa ISA] [--eligible] [--json] [PATTERN]\n"
+               "       tritune list --heads [--eligible] [--json] [PATTERN]\n"
                "  one row per registry variant: name, format, ISA, layout parameters, exactness, activation\n"
-               "  domain, and whether this CPU/OS can run it (with the missing feature if not).\n");
+               "  domain, and whether this CPU/OS can run it (with the missing feature if not).\n"
+               "  --heads: the LM-head kernel family instead (f16, i8, q6_K, q8_0, q4_0 members: kind, rows per\n"
+               "  step, prefetch, whether this CPU/OS can run it); the names TRITUNE_HEAD_KERNEL and\n"
+               "  bench-ab --head-kernel take.\n");
+}
+
+/* The LM-head family (kernels/tt_dense.h). */
+static int list_heads(const char *pat, bool eligible_only, bool json)
+{
+    int n, shown = 0, usable_n = 0;
+    const tt_dense_variant *vs = tt_dense_variants(&n);
+    const uint32_t have = tt_cpu_get()->usable;
+    json_t *arr = json_array();
+    if (!json) printf("%-36s %-5s %4s %8s %s\n", "head kernel", "kind", "rows", "prefetch", "usable here");
+    for (int i = 0; i < n; i++) {
+        const tt_dense_variant *v = &vs[i];
+        if (pat && !tt_match(pat, v->name)) continue;
+        bool u = tt_dense_variant_usable(v);
+        if (eligible_only && !u) continue;
+        char why[160] = "";
+        for (int f = 0, o = 0; !u && f < tt_feature_count && o < (int)sizeof why - 16; f++)
+            if ((v->needs & tt_feature_names[f].bit) && !(have & tt_feature_names[f].bit))
+                o += snprintf(why + o, sizeof why - (size_t)o, "%s%s", o ? ", " : "missing ", tt_feature_names[f].name);
+        shown++, usable_n += u;
+        if (json)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:i, s:b, s:s}", "name", v->name, "kind",
+                                                 tt_dense_kind_name(v->kind), "rows", v->rows, "prefetch",
+                                                 v->prefetch_blocks, "usable", u, "why_not", why));
+        else
+            printf("%-36s %-5s %4d %8d %s%s\n", v->name, tt_dense_kind_name(v->kind), v->rows, v->prefetch_blocks,
+                   u ? "yes" : "no: ", why);
+    }
+    if (json) {
+        json_dumpf(arr, stdout, JSON_INDENT(1));
+        printf("\n");
+    } else {
+        printf("%d head kernels listed, %d usable here\n", shown, usable_n);
+    }
+    json_decref(arr);
+    return 0;
 }
 
 int tt_cmd_list(int argc, char **argv)
 {
     const char *fmt = NULL, *isa = NULL, *pat = NULL;
-    bool json = false, eligible_only = false;
+    bool json = false, eligible_only = false, heads = false;
     const tt_opt opts[] = {
         TT_O_STR("--format", NULL, &fmt),
         TT_O_STR("--isa", NULL, &isa),
         TT_O_FLAG("--json", NULL, &json),
         TT_O_FLAG("--eligible", NULL, &eligible_only),
+        TT_O_FLAG("--heads", NULL, &heads),
     };
     int rc = tt_opt_parse(&(tt_cmd){.verb = "list", .usage = list_usage, .opts = opts, .nopts = TT_NOPTS(opts),
                                     .pos = &pat, .max_pos = 1},
                           argc, argv);
     if (rc >= 0) return rc;
+    if (heads) {
+        if (fmt || isa) {
+            fprintf(stderr, "tritune list: --heads takes no --format or --isa (filter by PATTERN)\n");
+            return 2;
+        }
+        return list_heads(pat, eligible_only, json);
+    }
     if (fmt && tt_fmt_from_name(fmt) < 0) {
         fprintf(stderr, "tritune list: unknown format '%s' (i2s, tl1, tl2)\n", fmt);
         return 2;

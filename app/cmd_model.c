@@ -304,12 +304,18 @@ int tt_cmd_model(int argc, char **argv)
     "                  bit): auto (per matrix shape, the format of the profile's winner for it: the tuner races\n"  \
     "                  I2_S, TL1 and TL2 kernels; I2_S without one), or i2s, tl1, tl2 for every matrix. TL2\n"     \
     "                  holds 1.67 bits per weight (I2_S 2); a TL1/TL2 matrix keeps an I2_S copy for prefill\n"
+#define PLACE_HELP                                                                                                \
+    "  --place on|off  (run, bench-e2e; default on) after loading, read every 2 MiB page of the weights and of as\n" \
+    "                  many fresh pages, and move the weights onto the fastest ones (contents unchanged; about 0.6 s\n"\
+    "                  and twice the weights' memory for that moment; skipped with a note when that much memory is\n" \
+    "                  not available). On a VM the host's memory behind the pages does not stream alike. Also\n"   \
+    "                  TRITUNE_PLACE=0 (off) or =<rounds> (1..16, default 8)\n"
 
 /* ---- tritune run ---- */
 static void usage_run(FILE *f)
 {
     fprintf(f, "usage: tritune run -m FILE.gguf [-p \"text\"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel registry|oracle]\n"
-               "                  [--batch N] [--fuse auto|on|off] [--weights auto|i2s|tl1|tl2]\n"
+               "                  [--batch N] [--fuse auto|on|off] [--weights auto|i2s|tl1|tl2] [--place on|off]\n"
                "Greedy decoding: encodes the prompt (BOS first), runs it through the model (batched prefill: one GEMM\n"
                "per linear layer per chunk of --batch tokens, default 64; 1 = token by token through the GEMV path),\n"
                "then generates -n tokens (stopping at EOS), printing the text as it goes, then prompt and generation\n"
@@ -322,7 +328,7 @@ static void usage_run(FILE *f)
                "  -t              threads (default: the count the baked profile timed fastest; 1 without one)\n"
                "  --fuse          q/k/v and gate/up as one GEMV each: auto (when the baked profile timed the fused\n"
                "                  shape faster than its parts), on, off\n"
-               WEIGHTS_HELP
+               WEIGHTS_HELP PLACE_HELP
                "  --no-special    encode special-token text in the prompt (<|eot_id|>, ...) as plain text\n"
                "  --chat          chat with an instruct model: the prompt (-p) or each line read from standard input is\n"
                "                  a user turn, rendered in the file's chat format (tokenizer.chat_template: Llama 3, or\n"
@@ -434,7 +440,7 @@ static int run_chat(tt_model *m, tt_tokenizer *tok, tt_chat_format fmt, bool add
 int tt_cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *prompt = "", *system = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
-    const char *weights_s = "auto";
+    const char *weights_s = "auto", *place_s = "on";
     long n_gen = 64, threads = 0, batch = 0, n_ctx = 0; /* threads 0: the tuned count; n_ctx 0: the model's, <= 4096 */
     bool chat = false, no_special = false, over = false;
     tt_model_opts o = {.threads = 1};
@@ -452,6 +458,7 @@ int tt_cmd_run(int argc, char **argv)
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
         TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
+        TT_O_CHOICE("--place", NULL, &place_s, "on|off"),
         TT_O_FLAG("--chat", NULL, &chat),
         TT_O_FLAG("--no-special", NULL, &no_special),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -464,6 +471,7 @@ int tt_cmd_run(int argc, char **argv)
     parse_backend(kernel_s, &o.backend);
     parse_fuse(fuse_s, &o.fuse);
     parse_weights(weights_s, &o.weights);
+    if (!strcmp(place_s, "off")) o.place = -1;
     int th = (int)threads;
     if (th && (prc = tt_opt_check_threads("run", &th, 1, over)) >= 0) return prc;
     if (!path) {
@@ -514,6 +522,7 @@ int tt_cmd_run(int argc, char **argv)
     fprintf(stderr, "tritune run: LM head kernel %s; the head reads %.1f MB per token of %.1f MB in all\n", m->head_note,
             m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
     fprintf(stderr, "tritune run: ternary weights %.1f MB per token: %s\n", m->bytes_ternary / 1e6, m->fmt_note);
+    if (m->place_note[0]) fprintf(stderr, "tritune run: placement: %s\n", m->place_note);
     tt_head_error herr;
     report_head_error(m, "run", &herr);
     if (chat) {
@@ -837,7 +846,7 @@ static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
                "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
-               "                         [--profile] [--no-ceiling] [--weights auto|i2s|tl1|tl2]\n"
+               "                         [--profile] [--no-ceiling] [--weights auto|i2s|tl1|tl2] [--place on|off]\n"
                "-t: thread counts (default: the count the baked profile timed fastest; 1 without one).\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
@@ -845,7 +854,8 @@ static void usage_bench(FILE *f)
                "linear layer per chunk of --batch tokens (default %d; --batch 1: token by token through the decode\n"
                "GEMV path). Also reported: bytes read per token (ternary weights once per chunk + LM head + norms +\n"
                "KV cache at the mean position), achieved GB/s and its share of the read bandwidth (%% BW: read\n"
-               "bandwidth is probed before the first repetition and after each; each repetition is divided by the\n"
+               "bandwidth is probed before the first repetition and after each, on a buffer placed like the weights\n"
+               "when they were (--place); each repetition is divided by the\n"
                "higher probe around it, the median is shown; the JSON also has the share of the highest probe of\n"
                "the test), energy per token with its source (measured-RAPL,\n"
                "measured-PAPI, measured-perf, or estimated-model where the machine has no meter), RSS with the\n"
@@ -857,7 +867,7 @@ static void usage_bench(FILE *f)
                "next to each probe: what this thread count can stream in those pieces; the line shows it as t/s\n"
                "and as %% of the probe, and the share of it decode reached (each repetition against the higher\n"
                "ceiling around it, median).\n"
-               WEIGHTS_HELP,
+               WEIGHTS_HELP PLACE_HELP,
                TT_MODEL_BATCH_DEFAULT);
 }
 
@@ -998,7 +1008,7 @@ static void fmt_count(double v, char *buf, size_t n)
 int tt_cmd_bench_e2e(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
-    const char *weights_s = "auto";
+    const char *weights_s = "auto", *place_s = "on";
     tt_weights weights = TT_WEIGHTS_AUTO;
     long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
     int threads[16] = {0}, n_threads = 1; /* default: the tuned count */
@@ -1020,6 +1030,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
         TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
+        TT_O_CHOICE("--place", NULL, &place_s, "on|off"),
         TT_O_FLAG("--profile", NULL, &profile),
         TT_O_FLAG("--no-ceiling", NULL, &no_ceiling),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -1066,7 +1077,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     if (!threads[0]) threads[0] = default_threads();
     for (int ti = 0; ti < n_threads && !rc; ti++) {
         tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse,
-                           .backend = backend, .weights = weights};
+                           .backend = backend, .weights = weights, .place = strcmp(place_s, "off") ? 0 : -1};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
         o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
         tt_model *m;
@@ -1106,6 +1117,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                m->fuse_note, m->head_note, m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
         printf("|   %d thread(s): ternary weights %.1f MB per token: %s\n", m->threads, m->bytes_ternary / 1e6,
                m->fmt_note);
+        if (m->place_note[0]) printf("|   %d thread(s): placement: %s\n", m->threads, m->place_note);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
@@ -1141,7 +1153,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             memset(m->prof_ns, 0, sizeof m->prof_ns);
             m->prof = profile && gen;
             for (int i = 0; i <= reps && !rc; i++) {
-                tt_membw_opts mo = {.threads = m->threads, .runs = 5};
+                tt_membw_opts mo = {.threads = m->threads, .runs = 5, .place = m->placed_rounds};
                 tt_membw_result mr;
                 if (tt_membw_measure(have_topo ? &topo : NULL, &mo, &mr) == TT_OK) {
                     probes[n_probes++] = mr.gbps_median;
@@ -1245,6 +1257,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "fused_gate_up", json_boolean(m->fused_gate_up));
             json_object_set_new(row, "fusion", json_string(m->fuse_note));
             json_object_set_new(row, "weights", json_string(m->fmt_note));
+            json_object_set_new(row, "placement", json_string(m->place_note));
             json_object_set_new(row, "lm_head_kernel", json_string(m->head_note));
             json_object_set_new(row, "n_threads", json_integer(r.threads));
             json_object_set_new(row, "test", json_string(r.test));
@@ -1377,14 +1390,28 @@ int tt_cmd_bench_e2e(int argc, char **argv)
 /* ---- tritune bench-ab: model configurations raced inside the model, interleaved in one process ---- */
 static void usage_ab(FILE *f)
 {
-    fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [-t N] [-n 64] [-r 6]\n"
+    fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [--head-kernel A,B]\n"
+               "                        [--kernel A,B] [--place off,on] [--control] [-t N] [-n 64] [-r 6]\n"
                "                        [--json FILE] [--wisdom FILE | --no-wisdom]\n"
                "-t: threads (default: the count the profile timed fastest; 1 without one).\n"
-               "Decode speed of several configurations of one model file, compared inside the model: every\n"
-               "combination of the --weights formats (auto, i2s, tl1, tl2; all exact, the same logits) and the\n"
-               "--lm-head choices (file, q8) is loaded at once, and each round decodes -n tokens (tg, from position\n"
-               "0, logits every token) with each configuration in turn, the order rotated every round so that drift\n"
-               "in the host's bandwidth falls on all of them alike. After one warm-up round, -r rounds are timed.\n"
+               "Decode speed of several configurations of one model file, compared inside the model. Every\n"
+               "combination of\n"
+               "  --weights      ternary formats (auto, i2s, tl1, tl2; all exact, the same logits),\n"
+               "  --lm-head      file or q8,\n"
+               "  --head-kernel  LM-head kernels of the head's kind (tritune list --heads; auto: the model's pick),\n"
+               "  --kernel       one GEMV kernel for every ternary matrix, as TRITUNE_KERNEL forces it (auto: the\n"
+               "                 model's picks),\n"
+               "  --place        on or off (the load-time placement, run --help; default on); a list such as\n"
+               "                 off,on,off,on loads a copy for each entry\n"
+               "is loaded at once, and each round decodes -n tokens (tg, from position 0, logits every token) with\n"
+               "each configuration in turn, the order rotated every round so that drift in the host's bandwidth\n"
+               "falls on all of them alike. After one warm-up round, -r rounds are timed.\n"
+               "Configurations that differ only in --head-kernel share one loaded model (the head kernel is swapped\n"
+               "before each pass: the same bytes at the same addresses). The others each load a copy, and where a\n"
+               "copy's pages land can move its speed by itself (unplaced copies of one configuration decoded up to\n"
+               "19 %% apart on the VM class this was written on; placement narrows that):\n"
+               "--control loads configuration 1 a second time and reports it as one more configuration, the floor\n"
+               "below which a difference between copies means nothing.\n"
                "Prints each configuration's t/s per round, its median, its weight bytes per token, and the median\n"
                "over rounds of its speed relative to the first configuration in the same round. --json writes\n"
                "the same. At least two configurations, at most 8.\n");
@@ -1393,20 +1420,32 @@ static void usage_ab(FILE *f)
 typedef struct ab_cfg {
     tt_weights weights;
     tt_lm_head head;
-    char label[48];
+    const char *head_kernel; /* NULL: the model's pick */
+    const char *kernel;      /* GEMV kernel for every ternary matrix (NULL: the model's picks) */
+    int place;               /* tt_model_opts.place */
+    int place_i;             /* its position in --place (each position loads a copy of its own) */
+    char label[96];
     tt_model *m;
+    int owner;                         /* the configuration whose loaded model this one runs (itself, or an earlier
+                                        * one that differs only in the head kernel: the same bytes in memory) */
+    const tt_dense_variant *head_v;    /* its LM-head kernel on that model */
+    char head_note[192];
     double *ts;
 } ab_cfg;
 
 int tt_cmd_bench_ab(int argc, char **argv)
 {
-    const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file";
+    const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file", *hk_s = "auto", *gk_s = "auto", *place_s = "on";
     long threads = 0, n_gen = 64, reps = 6;
-    bool over = false;
+    bool over = false, control = false;
     const tt_opt opts[] = {
         TT_O_STR("--model", "-m", &path),
+        TT_O_FLAG("--control", NULL, &control),
         TT_O_STR("--weights", NULL, &weights_s),
         TT_O_STR("--lm-head", NULL, &head_s),
+        TT_O_STR("--head-kernel", NULL, &hk_s),
+        TT_O_STR("--kernel", NULL, &gk_s),
+        TT_O_STR("--place", NULL, &place_s),
         TT_O_INT("--threads", "-t", &threads, 1, 4096),
         TT_O_INT("--n-gen", "-n", &n_gen, 1, 1 << 16),
         TT_O_INT("--repetitions", "-r", &reps, 1, 1000),
@@ -1427,7 +1466,58 @@ int tt_cmd_bench_ab(int argc, char **argv)
     enum { AB_MAX = 8 };
     ab_cfg cfg[AB_MAX];
     int nc = 0;
-    char wl[128], hl[64];
+    char wl[128], hl[64], kl[512];
+    snprintf(kl, sizeof kl, "%s", hk_s);
+    const char *kn[AB_MAX];
+    int nk = 0;
+    for (char *k = strtok(kl, ","); k; k = strtok(NULL, ",")) {
+        if (nk == AB_MAX) {
+            fprintf(stderr, "tritune bench-ab: at most %d head kernels\n", AB_MAX);
+            return 2;
+        }
+        const tt_dense_variant *v = strcmp(k, "auto") ? tt_dense_variant_find(k) : NULL;
+        if (strcmp(k, "auto") && (!v || !tt_dense_variant_usable(v))) {
+            fprintf(stderr, "tritune bench-ab: --head-kernel %s: %s\n", k,
+                    v ? "needs an ISA this CPU lacks" : "no such LM-head kernel (tritune list --heads)");
+            return 2;
+        }
+        kn[nk++] = strcmp(k, "auto") ? k : NULL;
+    }
+    if (!nk) kn[nk++] = NULL;
+    char gl[1024];
+    snprintf(gl, sizeof gl, "%s", gk_s);
+    const char *gn[AB_MAX];
+    int ng = 0;
+    for (char *k = strtok(gl, ","); k; k = strtok(NULL, ",")) {
+        if (ng == AB_MAX) {
+            fprintf(stderr, "tritune bench-ab: at most %d GEMV kernels\n", AB_MAX);
+            return 2;
+        }
+        if (strcmp(k, "auto")) {
+            const tt_variant *v = tt_variant_find(k);
+            char why[200] = "";
+            if (!v || v->op != TT_OP_GEMV || !tt_variant_eligible(v, tt_cpu_get(), why, sizeof why)) {
+                fprintf(stderr, "tritune bench-ab: --kernel %s: %s\n", k,
+                        !v ? "no such kernel (tritune list)" : v->op != TT_OP_GEMV ? "not a GEMV kernel" : why);
+                return 2;
+            }
+        }
+        gn[ng++] = strcmp(k, "auto") ? k : NULL;
+    }
+    if (!ng) gn[ng++] = NULL;
+    int pl[AB_MAX], npl = 0;
+    {
+        char pb[128];
+        snprintf(pb, sizeof pb, "%s", place_s);
+        for (char *k = strtok(pb, ","); k; k = strtok(NULL, ",")) {
+            if (npl == AB_MAX || (strcmp(k, "off") && strcmp(k, "on"))) {
+                fprintf(stderr, "tritune bench-ab: --place %s: expected a list of off and on\n", place_s);
+                return 2;
+            }
+            pl[npl++] = strcmp(k, "on") ? -1 : 8;
+        }
+        if (!npl) pl[npl++] = -1;
+    }
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
         tt_weights wf;
@@ -1443,29 +1533,93 @@ int tt_cmd_bench_ab(int argc, char **argv)
                 fprintf(stderr, "tritune bench-ab: --lm-head %s: expected file or q8\n", h);
                 return 2;
             }
-            if (nc == AB_MAX) {
-                fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
-                return 2;
-            }
-            cfg[nc] = (ab_cfg){.weights = wf, .head = lh};
-            snprintf(cfg[nc].label, sizeof cfg[nc].label, "weights %s, head %s", w, h);
-            nc++;
+            for (int ki = 0; ki < nk; ki++)
+                for (int gi = 0; gi < ng; gi++)
+                    for (int pi = 0; pi < npl; pi++) {
+                        if (nc == AB_MAX) {
+                            fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
+                            return 2;
+                        }
+                        cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
+                                           .place = pl[pi], .place_i = pi};
+                        snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s", gn[gi] ? gn[gi] : w,
+                                 kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h, npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "");
+                        nc++;
+                    }
         }
+    }
+    if (control) { /* configuration 1 again, in a copy of its own: the placement floor */
+        if (nc == AB_MAX) {
+            fprintf(stderr, "tritune bench-ab: at most %d configurations (with --control)\n", AB_MAX);
+            return 2;
+        }
+        cfg[nc] = cfg[0];
+        snprintf(cfg[nc].label, sizeof cfg[nc].label, "control: config 1, another copy");
+        nc++;
     }
     if (nc < 2) {
         fprintf(stderr, "tritune bench-ab: give at least two configurations (e.g. --weights i2s,tl2)\n");
         return 2;
     }
+    /* Configurations that differ only in the LM-head kernel run one loaded model (the kernel is swapped before each
+     * pass): they read the same bytes at the same addresses. Two copies of one model differ in where their pages
+     * landed, and on this VM class that alone moved identical configurations by up to 9 % (bench-ab --control). */
+    for (int i = 0; i < nc; i++) {
+        cfg[i].owner = i;
+        for (int j = 0; j < i && (!control || i < nc - 1); j++)
+            if (cfg[j].owner == j && cfg[j].weights == cfg[i].weights && cfg[j].head == cfg[i].head &&
+                cfg[j].place == cfg[i].place && cfg[j].place_i == cfg[i].place_i &&
+                ((!cfg[j].kernel && !cfg[i].kernel) ||
+                 (cfg[j].kernel && cfg[i].kernel && !strcmp(cfg[j].kernel, cfg[i].kernel)))) {
+                cfg[i].owner = j;
+                break;
+            }
+    }
     tt_topo topo;
     bool have_topo = tt_topo_load(&topo) == TT_OK;
     int rc = 0;
     for (int i = 0; i < nc && !rc; i++) {
-        tt_model_opts o = {.threads = th, .n_ctx = (int)n_gen, .lm_head = cfg[i].head, .weights = cfg[i].weights};
+        if (cfg[i].owner != i) { /* the owner's model with this configuration's head kernel */
+            ab_cfg *o = &cfg[cfg[i].owner];
+            const tt_dense_variant *hv = cfg[i].head_kernel ? tt_dense_variant_find(cfg[i].head_kernel) : NULL;
+            if (!o->m->head_v || (hv && hv->kind != o->m->head_v->kind)) {
+                rc = tt_fail(TT_ERR_VALUE, "head kernel %s: not a kernel for this LM-head format",
+                             cfg[i].head_kernel ? cfg[i].head_kernel : "auto");
+                break;
+            }
+            char why[120];
+            if (!hv) /* auto: what a model opened without a head kernel picks */
+                hv = tt_pick_head(o->m->head_v->kind, o->m->config.vocab_size, o->m->config.dim, th, why, sizeof why);
+            cfg[i].m = o->m, cfg[i].head_v = hv;
+            cfg[i].ts = calloc((size_t)reps, sizeof *cfg[i].ts);
+            if (!cfg[i].ts) rc = tt_fail(TT_ERR_NOMEM, "no memory");
+            snprintf(cfg[i].head_note, sizeof cfg[i].head_note, "%s (on config %d's loaded model)", hv ? hv->name : "?",
+                     cfg[i].owner + 1);
+            printf("config %d: %s: config %d's model, LM head %s\n", i + 1, cfg[i].label, cfg[i].owner + 1,
+                   cfg[i].head_note);
+            continue;
+        }
+        tt_model_opts o = {.threads = th, .n_ctx = (int)n_gen, .lm_head = cfg[i].head, .weights = cfg[i].weights,
+                           .head_kernel = cfg[i].head_kernel, .place = cfg[i].place};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
         cfg[i].ts = calloc((size_t)reps, sizeof *cfg[i].ts);
         if (!cfg[i].ts) rc = tt_fail(TT_ERR_NOMEM, "no memory");
-        else if (tt_model_open(path, &o, &cfg[i].m)) rc = 1;
+        else {
+            /* a forced GEMV kernel is read when the plans are made, at open: set for this model's open only */
+            const char *prev = getenv("TRITUNE_KERNEL");
+            char *saved = prev ? strdup(prev) : NULL;
+            if (cfg[i].kernel) setenv("TRITUNE_KERNEL", cfg[i].kernel, 1);
+            if (tt_model_open(path, &o, &cfg[i].m)) rc = 1;
+            if (cfg[i].kernel) {
+                if (saved) setenv("TRITUNE_KERNEL", saved, 1);
+                else unsetenv("TRITUNE_KERNEL");
+            }
+            free(saved);
+        }
         if (rc) break;
+        cfg[i].head_v = cfg[i].m->head_v;
+        snprintf(cfg[i].head_note, sizeof cfg[i].head_note, "%s", cfg[i].m->head_note);
+        if (cfg[i].m->place_note[0]) printf("config %d: placement: %s\n", i + 1, cfg[i].m->place_note);
         printf("config %d: %s: %.1f MB per token (ternary %.1f: %s; LM head %s)\n", i + 1, cfg[i].label,
                (cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6,
                cfg[i].m->bytes_ternary / 1e6, cfg[i].m->fmt_note, cfg[i].m->head_note);
@@ -1480,6 +1634,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
             int i = (j + (round < 0 ? 0 : round)) % nc;
             uint64_t rng = 42 + (uint64_t)(round + 1); /* the same start token for every configuration in a round */
             double secs;
+            cfg[i].m->head_v = cfg[i].head_v;
             if (bench_pass(cfg[i].m, (int)n_gen, true, &rng, &secs)) rc = 1;
             else if (round >= 0) cfg[i].ts[round] = (double)n_gen / secs;
         }
@@ -1500,7 +1655,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         double rmed = reps % 2 ? ratio[reps / 2] : 0.5 * (ratio[reps / 2 - 1] + ratio[reps / 2]);
         int faster = 0;
         for (int r = 0; r < reps; r++) faster += cfg[i].ts[r] > cfg[0].ts[r];
-        printf("| %-28s | t/s per round:", cfg[i].label);
+        printf("| %-40s | t/s per round:", cfg[i].label);
         for (int r = 0; r < reps; r++) printf(" %.2f", cfg[i].ts[r]);
         if (i) printf(" | median %.2f t/s | vs config 1: median %.3fx (faster in %d of %ld rounds)\n", med, rmed, faster, reps);
         else printf(" | median %.2f t/s | reference\n", med);
@@ -1508,7 +1663,9 @@ int tt_cmd_bench_ab(int argc, char **argv)
         for (int r = 0; r < reps; r++) json_array_append_new(samples, json_real(cfg[i].ts[r]));
         json_object_set_new(row, "config", json_string(cfg[i].label));
         json_object_set_new(row, "weights", json_string(cfg[i].m->fmt_note));
-        json_object_set_new(row, "lm_head", json_string(cfg[i].m->head_note));
+        json_object_set_new(row, "lm_head", json_string(cfg[i].head_note));
+        json_object_set_new(row, "model_copy", json_integer(cfg[i].owner + 1));
+        json_object_set_new(row, "gemv_kernel", json_string(cfg[i].kernel ? cfg[i].kernel : "auto"));
         json_object_set_new(row, "mb_per_token",
                             json_real((cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6));
         json_object_set_new(row, "threads", json_integer(th));
@@ -1525,7 +1682,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
     }
     json_decref(rows);
     for (int i = 0; i < nc; i++) {
-        tt_model_close(cfg[i].m);
+        if (cfg[i].owner == i) tt_model_close(cfg[i].m);
         free(cfg[i].ts);
     }
     if (have_topo) tt_topo_free(&topo);

@@ -978,9 +978,11 @@ int tt_cmd_tune(int argc, char **argv)
         if (!tt_dense_row_bytes((tt_dense_kind)kd, head_k)) continue; /* the head's width is not whole blocks */
         for (int t = 0; t < o.nthreads && !g_stop; t++) {
             /* resumed: an entry stays unless its winner is not a member of this build's head family (renamed or
-             * removed): then the kind is raced again and the new entry takes its place */
+             * removed) or the family raced here has another size (members added): then the kind is raced again
+             * and the new entry takes its place */
             tt_prof_head *old = (tt_prof_head *)tt_profile_find_head(&prof, kname, head_m, head_k, o.threads[t]);
-            if (old && tt_dense_variant_find(old->winner)) continue;
+            if (old && tt_dense_variant_find(old->winner) && old->candidates == tt_head_candidates((tt_dense_kind)kd))
+                continue;
             char what[200], gbj[4400], hlog[2000];
             snprintf(what, sizeof what, "LM head %s %dx%d t%d: verifying and racing head kernels", kname, head_m,
                      head_k, o.threads[t]);

@@ -115,6 +115,7 @@ typedef struct membw_shared {
     int runs;
     double *start, *end; /* [run * threads + thread] */
     int nthreads;
+    int place; /* tt_membw_opts.place */
     int bind_failures;
     int alloc_failures;
     pthread_mutex_t lock;
@@ -142,10 +143,12 @@ static void *membw_worker(void *arg)
         return NULL;
     bool bound = sh->topo && tt_topo_bind_thread(sh->topo, th->index) == TT_OK;
     /* Allocated and first touched by the reading thread after binding, so its pages are local to it. */
-    uint8_t *buf = sh->topo ? tt_topo_alloc_local(sh->topo, sh->slice) : tt_alloc(sh->slice);
+    /* (placement needs tt_alloc's own mappings; first touched here, after binding, so local all the same) */
+    const bool local = sh->topo && !sh->place;
+    uint8_t *buf = local ? tt_topo_alloc_local(sh->topo, sh->slice) : tt_alloc(sh->slice);
 #ifdef MADV_HUGEPAGE
     /* huge pages as for the weights (tt_alloc does this itself): the bound must not be a 4 KiB-page bound */
-    if (buf && sh->topo) {
+    if (buf && local) {
         uintptr_t a = ((uintptr_t)buf + 4095) & ~(uintptr_t)4095, b = ((uintptr_t)buf + sh->slice) & ~(uintptr_t)4095;
         if (b > a) madvise((void *)a, b - a, MADV_HUGEPAGE);
     }
@@ -169,7 +172,7 @@ static void *membw_worker(void *arg)
         }
     }
     if (buf) {
-        if (sh->topo)
+        if (local)
             tt_topo_free_local(sh->topo, buf, sh->slice);
         else
             tt_free(buf);
@@ -217,7 +220,9 @@ static tt_status membw_measure_fn(const tt_topo *t, const tt_membw_opts *opts, t
     if (slice == 0)
         return tt_fail(TT_ERR_SIZE, "tt_membw_measure: %zu bytes cannot be split over %d threads", bytes, threads);
 
-    membw_shared sh = {.topo = t && t->handle ? t : NULL, .slice = slice, .runs = runs, .nthreads = threads};
+    membw_shared sh = {.topo = t && t->handle ? t : NULL, .slice = slice, .runs = runs, .nthreads = threads,
+                       .place = o.place};
+    const uint64_t mark = tt_alloc_seq(); /* the probe's buffers are the big ones made after this */
     sh.fn = read_scalar;
     snprintf(out->method, sizeof out->method, "scalar-u64");
 #if defined(__x86_64__)
@@ -264,6 +269,10 @@ static tt_status membw_measure_fn(const tt_topo *t, const tt_membw_opts *opts, t
         if (sh.alloc_failures)
             st = tt_fail(TT_ERR_NOMEM, "tt_membw_measure: %d of %d threads could not allocate %zu bytes",
                          sh.alloc_failures, threads, slice);
+        else if (o.place > 0) { /* the workers wait at the barrier: nothing reads the buffers meanwhile */
+            tt_place_report pr;
+            out->placed = tt_alloc_place(mark, o.place, &pr) == TT_OK && pr.pages > 0;
+        }
         pthread_barrier_wait(&sh.barrier);
         if (!sh.alloc_failures)
             for (int r = 0; r < runs; r++)

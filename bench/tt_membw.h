@@ -19,6 +19,8 @@ typedef struct tt_membw_opts {
     int runs;      /* timed passes; the median is reported; 0 = 5 (quick: 3) */
     int threads;   /* 0 = all physical cores */
     bool quick;    /* tests: small buffer, few runs — a sanity number, not a roofline */
+    int place;     /* > 0: the buffer goes onto the fastest 2 MiB pages first (tt_alloc_place, this many rounds), as
+                    * a placed model's weights do: the probe then reads pages like theirs */
 } tt_membw_opts;
 
 typedef struct tt_membw_result {
@@ -29,6 +31,7 @@ typedef struct tt_membw_result {
     double gbps_min, gbps_max;
     bool bound;         /* every thread was bound to its PU */
     char method[32];    /* "avx2-load" or "scalar-u64" */
+    bool placed;        /* the buffer was placed (tt_membw_opts.place) */
 } tt_membw_result;
 
 /* 8 x the L3 (all instances), at least 256 MiB, at most 1 GiB and at most a quarter of the memory available now:

@@ -1,11 +1,17 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mremap (the generator builds this file without the project flags) */
+#endif
 #include "tt_common.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 static const char *const tt_status_names[TT_STATUS_COUNT] = {
     [TT_OK] = "ok",
@@ -76,9 +82,11 @@ static int thp_wanted(void)
 typedef struct big_map {
     void *p;
     size_t len;
+    uint64_t seq; /* tt_alloc_seq() when it was made */
     struct big_map *next;
 } big_map;
 static big_map *big_maps;
+static uint64_t big_seq;
 static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void *alloc_mapping(size_t n)
@@ -98,6 +106,7 @@ static void *alloc_mapping(size_t n)
 #endif
     b->p = p, b->len = body;
     pthread_mutex_lock(&big_mu);
+    b->seq = big_seq++;
     b->next = big_maps, big_maps = b;
     pthread_mutex_unlock(&big_mu);
     return p;
@@ -142,3 +151,189 @@ void tt_free(void *p)
 #endif
     free(p);
 }
+
+/* ---- tt_alloc_place: the big buffers onto this process's fastest 2 MiB pages ----
+ * On a VM the guest's physical pages are backed by host memory that does not stream alike: a plain read of one
+ * region ran 10-20 % faster than of another, in contiguous stretches of hundreds of MiB, the same from one pass to
+ * the next (docs/MEASUREMENT.md, "Where the pages land"). Two copies of one model loaded side by side decoded up to
+ * 19 % apart for that reason alone. This probes every 2 MiB page of the buffers tt_alloc mapped and of a spare pool
+ * of as many fresh pages, all in a random order per round, and moves the fastest pages under the buffers' addresses
+ * (mremap: the page tables move, the data is copied once); the spare pages left are unmapped. */
+#if TT_OWN_MAPPINGS && defined(__linux__)
+
+typedef struct place_page {
+    uint8_t *addr;
+    int pool;  /* 1: a spare page, 0: a page of a buffer */
+    float t[TT_PLACE_MAX_ROUNDS];
+    float score;
+} place_page;
+
+static double place_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static uint64_t place_sink;
+
+/* MemAvailable from /proc/meminfo in bytes, -1 if unknown. */
+static long long mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[128];
+    long long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+static void place_read(const uint8_t *p)
+{
+    const uint64_t *q = (const uint64_t *)p;
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    for (size_t i = 0; i < TT_HUGE / 8; i += 32) /* one word per 64-byte line, four lines per step */
+        a += q[i], b += q[i + 8], c += q[i + 16], d += q[i + 24];
+    place_sink += a ^ b ^ c ^ d;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+    float x = (*(place_page *const *)a)->score, y = (*(place_page *const *)b)->score;
+    return x < y ? -1 : x > y;
+}
+
+uint64_t tt_alloc_seq(void)
+{
+    pthread_mutex_lock(&big_mu);
+    uint64_t s = big_seq;
+    pthread_mutex_unlock(&big_mu);
+    return s;
+}
+
+tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r)
+{
+    memset(r, 0, sizeof *r);
+    if (rounds < 1 || rounds > TT_PLACE_MAX_ROUNDS)
+        return tt_fail(TT_ERR_VALUE, "placement: %d rounds (1..%d)", rounds, TT_PLACE_MAX_ROUNDS);
+    if (!thp_wanted()) return tt_fail(TT_ERR_UNSUPPORTED, "placement: TRITUNE_THP=0 (buffers on the heap)");
+    pthread_mutex_lock(&big_mu);
+    size_t n = 0;
+    for (big_map *b = big_maps; b; b = b->next) n += b->seq >= since ? b->len / TT_HUGE : 0;
+    uint8_t *pool = NULL;
+    size_t pool_len = n * TT_HUGE, pool_map = pool_len + TT_HUGE;
+    place_page *pg = n ? calloc(2 * n, sizeof *pg) : NULL;
+    place_page **order = n ? malloc(2 * n * sizeof *order) : NULL;
+    tt_status st = TT_OK;
+    char *base = MAP_FAILED;
+    const long long avail = mem_available();
+    if (!n) { /* nothing to place */
+        pthread_mutex_unlock(&big_mu);
+        r->rounds = rounds;
+        return TT_OK;
+    }
+    if (avail >= 0 && (unsigned long long)avail < pool_len + ((size_t)1 << 30))
+        /* the spare pool is touched: it must fit with room to spare, or the kernel would reclaim or kill */
+        st = tt_fail(TT_ERR_NOMEM, "placement: a spare pool of %zu MiB does not fit (MemAvailable %lld MiB)",
+                     pool_len >> 20, avail >> 20);
+    else if (!pg || !order) st = tt_fail(TT_ERR_NOMEM, "placement: %zu pages", 2 * n);
+    else if ((base = mmap(NULL, pool_map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+        st = tt_fail(TT_ERR_NOMEM, "placement: a spare pool of %zu MiB: %s", pool_len >> 20, strerror(errno));
+    if (st) {
+        pthread_mutex_unlock(&big_mu);
+        free(pg), free(order);
+        return st;
+    }
+    pool = (uint8_t *)(((uintptr_t)base + TT_HUGE - 1) & ~(uintptr_t)(TT_HUGE - 1));
+    if (pool > (uint8_t *)base) munmap(base, (size_t)(pool - (uint8_t *)base));
+    if ((uint8_t *)base + pool_map > pool + pool_len)
+        munmap(pool + pool_len, (size_t)((uint8_t *)base + pool_map - (pool + pool_len)));
+#ifdef MADV_HUGEPAGE
+    madvise(pool, pool_len, MADV_HUGEPAGE);
+#endif
+    size_t k = 0;
+    for (big_map *b = big_maps; b; b = b->next)
+        for (size_t o = 0; b->seq >= since && o + TT_HUGE <= b->len; o += TT_HUGE)
+            pg[k].addr = (uint8_t *)b->p + o, pg[k++].pool = 0;
+    for (size_t i = 0; i < n; i++) {
+        pg[n + i].addr = pool + i * TT_HUGE, pg[n + i].pool = 1;
+        memset(pg[n + i].addr, 0, TT_HUGE); /* fault it in (a huge page where the kernel has one) */
+    }
+    const size_t np = 2 * n;
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    const double t0 = place_now();
+    for (int rd = 0; rd < rounds; rd++) {
+        for (size_t i = 0; i < np; i++) order[i] = &pg[i];
+        for (size_t i = np - 1; i > 0; i--) { /* a fresh random order each round: no page always follows another */
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t j = (size_t)(rng % (i + 1));
+            place_page *x = order[i];
+            order[i] = order[j], order[j] = x;
+        }
+        for (size_t i = 0; i < np; i++) {
+            double a = place_now();
+            place_read(order[i]->addr);
+            order[i]->t[rd] = (float)(place_now() - a);
+        }
+    }
+    r->probe_s = place_now() - t0;
+    double before = 0, after = 0;
+    for (size_t i = 0; i < np; i++) {
+        float t[TT_PLACE_MAX_ROUNDS];
+        memcpy(t, pg[i].t, sizeof t);
+        qsort(t, (size_t)rounds, sizeof *t, cmp_float);
+        pg[i].score = rounds % 2 ? t[rounds / 2] : 0.5f * (t[rounds / 2 - 1] + t[rounds / 2]);
+        if (!pg[i].pool) before += pg[i].score;
+        order[i] = &pg[i];
+    }
+    qsort(order, np, sizeof *order, cmp_score);
+    /* the n fastest pages hold the buffers: each buffer page outside them takes a spare page inside them */
+    size_t spare = 0;
+    for (size_t i = 0; i < n; i++) {
+        after += order[i]->score;
+        if (order[i]->pool) continue;
+        order[i]->pool = -1; /* kept where it is */
+    }
+    for (size_t i = n; i < np; i++) {
+        if (order[i]->pool) continue;
+        while (spare < n && order[spare]->pool != 1) spare++;
+        if (spare == n) break; /* cannot happen: as many fast spare pages as slow buffer pages */
+        place_page *dst = order[i], *src = order[spare++];
+        memcpy(src->addr, dst->addr, TT_HUGE);
+        if (mremap(src->addr, TT_HUGE, TT_HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, dst->addr) == MAP_FAILED) {
+            st = tt_fail(TT_ERR_NOMEM, "placement: mremap: %s (the buffers are intact)", strerror(errno));
+            break;
+        }
+        src->pool = 2; /* moved */
+        r->moved++;
+    }
+    /* the spare pages that were not moved, one range at a time (the moved ones left holes) */
+    for (size_t i = 0; i < n; i++)
+        if (pg[n + i].pool == 1) munmap(pg[n + i].addr, TT_HUGE);
+    pthread_mutex_unlock(&big_mu);
+    r->pages = n;
+    r->mean_before_us = 1e6 * before / (double)n;
+    r->mean_after_us = st ? r->mean_before_us : 1e6 * after / (double)n;
+    r->rounds = rounds;
+    r->total_s = place_now() - t0;
+    free(pg), free(order);
+    return st;
+}
+#else
+uint64_t tt_alloc_seq(void) { return 0; }
+
+tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r)
+{
+    (void)since, (void)rounds;
+    memset(r, 0, sizeof *r);
+    return tt_fail(TT_ERR_UNSUPPORTED, "placement: buffers are not in mappings of their own in this build");
+}
+#endif

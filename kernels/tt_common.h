@@ -36,6 +36,22 @@ tt_status tt_fail(tt_status s, const char *fmt, ...) __attribute__((format(print
 void *tt_alloc(size_t bytes);
 void tt_free(void *p);
 
+/* Moves the pages of every live tt_alloc buffer of 2 MiB or more made since tt_alloc_seq() returned `since` onto the
+ * fastest 2 MiB pages this process can get:
+ * each of the buffers' pages and of a spare pool of as many fresh ones is read `rounds` times (random order per
+ * round, median), and the buffers' slower pages are exchanged for faster spare ones (copied, then mremap'd under
+ * the same addresses; contents and addresses do not change). No other thread may touch the buffers meanwhile.
+ * Needs the buffers in mappings of their own (not under ASan, not with TRITUNE_THP=0). */
+#define TT_PLACE_MAX_ROUNDS 16
+typedef struct tt_place_report {
+    size_t pages, moved;                 /* 2 MiB pages of the buffers, and how many were exchanged */
+    int rounds;
+    double mean_before_us, mean_after_us; /* mean probe time of a buffer page (median of its rounds) */
+    double probe_s, total_s;
+} tt_place_report;
+uint64_t tt_alloc_seq(void);
+tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -555,9 +555,9 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 /* The LM-head kernel family: every kind's portable member first, in kind order (tt_dense_variant_default falls back on
  * variants[kind]), then the ISA members. */
 #define V_F16(isa, name, feat, R, P)                                                                                   \
-    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL},
+    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL, NULL},
 #define V_I8(isa, name, feat, R, P)                                                                                    \
-    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL},
+    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL, NULL},
 /* The q8_0/q4_0 row products in the family's row signature (their input has no bsum). */
 #define Q32_ROW(NAME, FN)                                                                                              \
     static float NAME(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k)              \
@@ -568,22 +568,22 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 Q32_ROW(q80_portable, tt_q80_dot_q80)
 Q32_ROW(q40_portable, tt_q40_dot_q80)
 static const tt_dense_variant variants[] = {
-    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL},
-    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL},
-    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL},
-    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL},
-    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL},
+    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL, NULL},
+    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL, NULL},
+    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL, NULL},
+    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL, NULL},
+    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL, NULL},
 #if defined(__x86_64__)
 #define F16V512(R, P) V_F16(512, "avx512f", TT_F_AVX512F, R, P)
 #define I8V512(R, P) V_I8(512, "avx512f", TT_F_AVX512F, R, P)
 #define F16V256(R, P) V_F16(256, "avx2", TT_F_AVX2 | TT_F_F16C, R, P)
     EACH_F16_512(F16V512) EACH_512(I8V512)
     F16V256(1, 0) F16V256(1, 1) F16V256(1, 2)
-    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL},
+    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
-     tt_q6k_dot_q8k_avx512, NULL},
+     tt_q6k_dot_q8k_avx512, NULL, NULL},
 #define V_Q32(kind, KIND, R, isa, feat)                                                                                \
-    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa},
+    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL},
 #define V_Q32_R(R)                                                                                                     \
     V_Q32(q80, TT_DENSE_Q80, R, avx2, TT_F_AVX2 | TT_F_FMA | TT_F_F16C)                                                \
     V_Q32(q80, TT_DENSE_Q80, R, avxvnni, TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI)                              \
@@ -596,9 +596,13 @@ static const tt_dense_variant variants[] = {
     V_Q32(q40, TT_DENSE_Q40, 4, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 8, avx512vnni, Z_FEAT)
 #define V_L4(kind, KIND, R, P)                                                                                         \
     {"head_" #kind "_l4_r" #R "_p" #P "__avx512vnni", KIND, Z_FEAT, R, P, NULL, NULL, NULL,                           \
-     tt_##kind##_l4_r##R##_p##P##_avx512vnni},
+     tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL},
 #define V_L4_BOTH(R, P) V_L4(q80, TT_DENSE_Q80, R, P) V_L4(q40, TT_DENSE_Q40, R, P)
     V_L4_BOTH(4, 1) V_L4_BOTH(4, 3) V_L4_BOTH(8, 1) V_L4_BOTH(8, 3) V_L4_BOTH(16, 1) V_L4_BOTH(16, 3)
+#define V_Q6(R, P)                                                                                                     \
+    {"head_q6k_r" #R "_p" #P "__avx512vnni", TT_DENSE_Q6K, Z_FEAT, R, P, NULL, NULL, NULL, NULL,                       \
+     tt_q6k_rows_r##R##_p##P##_avx512vnni},
+    TT_Q6K_EACH_512(V_Q6)
 #endif
 };
 
@@ -659,6 +663,7 @@ void tt_dense_run(const tt_dense_variant *v, const void *w, const float *scale, 
     if (v->kind == TT_DENSE_F16) v->f16((const uint16_t *)w, x, k, y, r0, r1);
     else if (v->kind == TT_DENSE_I8) v->i8((const int8_t *)w, scale, x, k, y, r0, r1);
     else if (v->qrows) v->qrows((const uint8_t *)w, in->q, in->d, k, y, r0, r1);
+    else if (v->q6rows) v->q6rows((const uint8_t *)w, in->q, in->d, in->bsum, k, y, r0, r1);
     else {
         const size_t rb = tt_dense_row_bytes(v->kind, k);
         for (int r = r0; r < r1; r++) y[r] = v->q((const uint8_t *)w + (size_t)r * rb, in->q, in->d, in->bsum, k);
@@ -684,7 +689,9 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
 }
 
 /* Without a tuned winner (tt_pick_head): the quantized kinds' widest usable member (q8_0 / q4_0: 8 rows, two per
- * AVX-512 register, then 4 rows on AVX-VNNI or AVX2: the head race's order, docs/MEASUREMENT.md); f16 one row at a time, one block ahead, through AVX2+F16C even where
+ * AVX-512 register, then 4 rows on AVX-VNNI or AVX2: the head race's order, docs/MEASUREMENT.md; q6_K one row,
+ * prefetch 8 rows ahead, which was never slower than the former AVX-512 member inside the model in either host
+ * state); f16 one row at a time, one block ahead, through AVX2+F16C even where
  * AVX-512 is usable (the f16 head is a pure stream; the tuner's head race found the single-stream AVX2 member the
  * faster one where it was measured, docs/MEASUREMENT.md); i8 4 rows on AVX-512. */
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
@@ -692,7 +699,7 @@ const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
     static const char *const pref[TT_DENSE_KINDS][4] = {
         {"head_f16_l64_r1_p1__avx2", "head_f16_portable"},
         {"head_i8_r4_p1__avx512f", "head_i8_portable"},
-        {"head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
+        {"head_q6k_r1_p8__avx512vnni", "head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
         {"head_q80_r8__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
         {"head_q40_l4_r8_p3__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
     if (kind < 0 || kind >= TT_DENSE_KINDS) kind = TT_DENSE_F16;

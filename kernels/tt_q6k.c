@@ -230,3 +230,82 @@ __attribute__((target("avx512f,avx512bw,f16c"))) float tt_q6k_dot_q8k_avx512(con
     return acc;
 }
 #endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#define Q6_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+/* AVX-512 VNNI, R rows at a time: each half-block's codes are rebuilt with one variable shift per 2-bit field pair
+ * (sllv/srlv: the two 256-bit halves of the broadcast qh take different shifts), a mask and a ternary-logic merge;
+ * maddubs, then vpdpwssd by the run's scale (every 128-bit lane one run of 16 values, as above). The -32 offset comes
+ * off with one more vpdpwssd per block: 32 · scale (int16) against -bsum (int16, |bsum| <= 16 · 128). Same integer
+ * per block as the portable loop, same float steps per row in block order: the portable bits. The block of the row
+ * P groups of R rows ahead is prefetched in step (4 lines per 210-byte block, every line of the stream once or
+ * twice). */
+__attribute__((target(Q6_TARGET), always_inline)) static inline void
+q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1,
+             const int R, const int P)
+{
+    const int nb = k / TT_Q6K_BLOCK;
+    const size_t rb = (size_t)nb * TT_Q6K_BYTES;
+    const __m512i m0f = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    /* field 0 | field 1 of qh into bits 4-5 (values l | l + 32), then field 2 | field 3 (values l + 64 | l + 96) */
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    /* the int16 scale of each 128-bit lane's run: half h, values 0..63 take runs 8h + 0..3, values 64..127 8h + 4..7 */
+    const __m512i run4 = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
+                                          0, 0, 0, 0, 0, 0);
+    const __m512i idx[4] = {run4, _mm512_add_epi16(run4, _mm512_set1_epi16(4)),
+                            _mm512_add_epi16(run4, _mm512_set1_epi16(8)), _mm512_add_epi16(run4, _mm512_set1_epi16(12))};
+    for (int r = r0; r + R <= r1; r += R) {
+        const uint8_t *row = w + (size_t)r * rb;
+        float acc[16];
+        for (int i = 0; i < R; i++) acc[i] = 0.0f;
+        for (int b = 0; b < nb; b++) {
+            const int8_t *qb = q + (size_t)TT_Q6K_BLOCK * b;
+            const __m256i nbs = _mm256_sub_epi16(_mm256_setzero_si256(),
+                                                 _mm512_cvtepi32_epi16(_mm512_loadu_si512((const void *)(bsum + 16 * b))));
+            const __m512i q0 = _mm512_loadu_si512((const void *)qb), q1 = _mm512_loadu_si512((const void *)(qb + 64));
+            const __m512i q2 = _mm512_loadu_si512((const void *)(qb + 128)), q3 = _mm512_loadu_si512((const void *)(qb + 192));
+            int32_t isum[16];
+            for (int i = 0; i < R; i++) {
+                const uint8_t *blk = row + (size_t)i * rb + (size_t)b * TT_Q6K_BYTES;
+                if (P)
+                    for (int o = 0; o < 256; o += 64)
+                        _mm_prefetch((const char *)(blk + (size_t)P * R * rb + o), _MM_HINT_T0);
+                const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
+                const __m512i s = _mm512_castsi256_si512(s16);
+                __m512i sum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(_mm256_slli_epi16(s16, 5)),
+                                                  _mm512_zextsi256_si512(nbs)); /* upper halves zero: no terms */
+                for (int h = 0; h < 2; h++) {
+                    const __m512i l = _mm512_loadu_si512((const void *)(blk + 64 * h));
+                    const __m512i hy = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h)));
+                    const __m512i h01 = _mm512_and_si512(_mm512_sllv_epi16(hy, shl), m30);
+                    const __m512i h23 = _mm512_and_si512(_mm512_srlv_epi16(hy, shr), m30);
+                    const __m512i c01 = _mm512_ternarylogic_epi32(l, h01, m0f, 0xEC);                      /* (a & c) | b */
+                    const __m512i c23 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), h23, m0f, 0xEC);
+                    const __m512i p01 = _mm512_maddubs_epi16(c01, h ? q2 : q0);
+                    const __m512i p23 = _mm512_maddubs_epi16(c23, h ? q3 : q1);
+                    sum = _mm512_dpwssd_epi32(sum, p01, _mm512_permutexvar_epi16(idx[2 * h], s));
+                    sum = _mm512_dpwssd_epi32(sum, p23, _mm512_permutexvar_epi16(idx[2 * h + 1], s));
+                }
+                isum[i] = _mm512_reduce_add_epi32(sum);
+            }
+            for (int i = 0; i < R; i++) {
+                const uint8_t *blk = row + (size_t)i * rb + (size_t)b * TT_Q6K_BYTES;
+                const float dw = _cvtsh_ss((unsigned short)(blk[208] | blk[209] << 8));
+                acc[i] += (dw * d[b]) * (float)isum[i];
+            }
+        }
+        for (int i = 0; i < R; i++) y[r + i] = acc[i];
+    }
+}
+
+#define Q6_ROWS(R, P)                                                                                                 \
+    __attribute__((target(Q6_TARGET))) void tt_q6k_rows_r##R##_p##P##_avx512vnni(                                    \
+        const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
+    {                                                                                                                \
+        const int full = r0 + (r1 - r0) / R * R;                                                                     \
+        q6k_rows_512(w, q, d, bsum, k, y, r0, full, R, P);                                                           \
+        q6k_rows_512(w, q, d, bsum, k, y, full, r1, 1, P ? 1 : 0);                                                   \
+    }
+TT_Q6K_EACH_512(Q6_ROWS)
+#endif

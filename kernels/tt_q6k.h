@@ -49,6 +49,15 @@ float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, con
 #if defined(__x86_64__) || defined(__i386__)
 float tt_q6k_dot_q8k_avx2(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
 float tt_q6k_dot_q8k_avx512(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
+/* Rows [r0, r1) of a Q6_K head (rows of k/256 blocks, consecutive) into y[r], AVX-512 VNNI (+F16C), R rows at a time
+ * and software prefetch P groups of R rows ahead (P = 0: none): tt_q6k_dot_q8k's bits for every row. Members of the
+ * LM-head family, named head_q6k_r<R>_p<P>__avx512vnni. */
+#define TT_Q6K_EACH_512(X)                                                                                             \
+    X(1, 0) X(1, 4) X(1, 8) X(1, 16) X(2, 4) X(2, 8) X(4, 2) X(4, 4) X(4, 8) X(4, 16) X(8, 4)
+#define TT_Q6K_DECL(R, P)                                                                                              \
+    void tt_q6k_rows_r##R##_p##P##_avx512vnni(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, \
+                                              int k, float *y, int r0, int r1);
+TT_Q6K_EACH_512(TT_Q6K_DECL)
 #endif
 
 #endif

@@ -78,16 +78,18 @@ void model_embed_row(const tt_gguf_tensor *te, int dim, int token, float *x)
 }
 
 /* TRITUNE_HEAD_KERNEL, checked before the weights are loaded (a typo should not cost a load). */
-tt_status model_head_forced(tt_dense_kind kind, const tt_dense_variant **out)
+tt_status model_head_forced(tt_dense_kind kind, const char *name, const tt_dense_variant **out)
 {
-    const char *forced = getenv("TRITUNE_HEAD_KERNEL");
+    const char *forced = name ? name : getenv("TRITUNE_HEAD_KERNEL");
+    const char *what = name ? "head kernel" : "TRITUNE_HEAD_KERNEL";
     *out = NULL;
     if (!forced || !*forced) return TT_OK;
     const tt_dense_variant *v = tt_dense_variant_find(forced);
-    if (!v || v->kind != kind || !tt_dense_variant_usable(v))
-        return tt_fail(TT_ERR_VALUE, "TRITUNE_HEAD_KERNEL=%s: %s", forced,
-                       !v ? "no such head kernel" : v->kind != kind ? "not a kernel for this LM-head format"
-                                                                     : "needs an ISA this CPU lacks");
+    const bool wrong = v && (int)kind >= 0 && v->kind != kind; /* kind < 0: any (checked before the file is read) */
+    if (!v || wrong || !tt_dense_variant_usable(v))
+        return tt_fail(TT_ERR_VALUE, "%s=%s: %s", what, forced,
+                       !v ? "no such head kernel" : wrong ? "not a kernel for this LM-head format"
+                                                          : "needs an ISA this CPU lacks");
     *out = v;
     return TT_OK;
 }
@@ -158,12 +160,12 @@ tt_status model_head_pick(tt_model *m)
         return TT_OK;
     }
     const tt_dense_variant *v = NULL;
-    tt_status st = model_head_forced((tt_dense_kind)kind, &v);
+    tt_status st = model_head_forced((tt_dense_kind)kind, m->head_forced, &v);
     if (st) return st;
     if (v) {
         m->head_v = v;
-        snprintf(m->head_note, sizeof m->head_note, "%s (TRITUNE_HEAD_KERNEL; %s head %s)", v->name,
-                 tt_dense_kind_name((tt_dense_kind)kind), as);
+        snprintf(m->head_note, sizeof m->head_note, "%s (%s; %s head %s)", v->name,
+                 m->head_forced ? "asked for" : "TRITUNE_HEAD_KERNEL", tt_dense_kind_name((tt_dense_kind)kind), as);
         return TT_OK;
     }
     char why[120];

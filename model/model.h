@@ -153,9 +153,15 @@ typedef struct tt_model_opts {
     void (*bind)(void *ctx, int idx); /* optional: pins pool thread idx (0 = the caller, pinned in tt_model_open) */
     void *bind_ctx;
     const tt_plan_backend *backend; /* the GEMV seam for this model; NULL = &tt_plan_backend_registry */
+    const char *head_kernel;        /* LM-head kernel by name (a member of the head's kind); NULL: TRITUNE_HEAD_KERNEL,
+                                     * else the wisdom's winner or the default */
+    int place;                      /* > 0: move the weights onto the process's fastest 2 MiB pages at load
+                                     * (tt_alloc_place, this many probe rounds); < 0: no; 0: TRITUNE_PLACE=<rounds>
+                                     * (0: no), else TT_MODEL_PLACE_DEFAULT */
 } tt_model_opts;
 
 #define TT_MODEL_BATCH_DEFAULT 64
+#define TT_MODEL_PLACE_DEFAULT 8 /* probe rounds of the load-time placement (docs/MEASUREMENT.md) */
 #define TT_MODEL_BATCH_MAX 512
 
 /* Where decode time goes (tt_model_forward only; off unless tt_model.prof is set): wall time on the calling thread
@@ -199,6 +205,10 @@ typedef struct tt_model {
     char fmt_note[768];         /* the format of each matrix shape, and why (for reports) */
     const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */
+    char place_note[192];       /* what tt_alloc_place did at load ("" when not asked for) */
+    uint64_t alloc_seq0;        /* tt_alloc_seq() before the weights were built */
+    int placed_rounds;          /* the placement's probe rounds when the weights were placed, else 0 */
+    const char *head_forced;    /* tt_model_opts.head_kernel while tt_model_open picks the head (NULL after) */
     char fuse_note[256];        /* why, for reports */
     bool prof;                  /* accumulate prof_ns per decode phase */
     double prof_ns[TT_PROF_COUNT];

@@ -28,7 +28,9 @@ void model_release_pages(const tt_gguf *g, const uint8_t *p, size_t n);
 void model_step(tt_model *m, const int *tokens, int n, int pos0, bool prof);
 
 /* head.c */
-tt_status model_head_forced(tt_dense_kind kind, const tt_dense_variant **out); /* TRITUNE_HEAD_KERNEL */
+/* The head kernel named by `name` (NULL: TRITUNE_HEAD_KERNEL), checked against kind (< 0: any kind); *out NULL when
+ * none is named. */
+tt_status model_head_forced(tt_dense_kind kind, const char *name, const tt_dense_variant **out);
 tt_status model_head_pick(tt_model *m);
 tt_status model_head_build_q8(tt_model *m);   /* the requantized 8-bit head (--lm-head q8) */
 size_t model_head_row_bytes(const tt_model *m);

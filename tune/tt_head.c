@@ -77,6 +77,20 @@ static tt_status race(head_arg *base, const tt_dense_variant *const *cand, int n
     return st;
 }
 
+/* A member raced for kind: usable here; the portable member only as the static default (it is the reference). */
+static bool head_candidate(const tt_dense_variant *v, tt_dense_kind kind, const tt_dense_variant *def)
+{
+    return v->kind == kind && tt_dense_variant_usable(v) && (v->needs || v == def);
+}
+
+int tt_head_candidates(tt_dense_kind kind)
+{
+    int nv, n = 0;
+    const tt_dense_variant *vs = tt_dense_variants(&nv), *def = tt_dense_variant_default(kind);
+    for (int i = 0; i < nv; i++) n += head_candidate(&vs[i], kind, def);
+    return n;
+}
+
 tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *topo, size_t cold_bytes,
                        const char *json, tt_prof_head *out, char *log, size_t logn)
 {
@@ -131,8 +145,7 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
         int vrows = m < HEAD_VERIFY_ROWS ? m : HEAD_VERIFY_ROWS;
         for (int i = 0; i < nv && nc < HEAD_MAX_CAND; i++) {
             const tt_dense_variant *v = &vs[i];
-            if (v->kind != kind || !tt_dense_variant_usable(v)) continue;
-            if (!v->needs && v != def) continue; /* the portable member: the reference, raced only as the default */
+            if (!head_candidate(v, kind, def)) continue;
             out->candidates++;
             char detail[300];
             if (tt_verify_dense(v, a.w[0], a.scale ? a.scale[0] : NULL, x, vrows, k, detail, sizeof detail)) {

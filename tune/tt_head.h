@@ -19,4 +19,8 @@
 tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *topo, size_t cold_bytes,
                        const char *json, tt_prof_head *out, char *log, size_t logn);
 
+/* How many members tt_tune_head races for kind on this CPU (a profile's entry with another count was raced by a
+ * build whose head family differed: the tuner races it again). */
+int tt_head_candidates(tt_dense_kind kind);
+
 #endif

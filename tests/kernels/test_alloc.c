@@ -5,6 +5,8 @@
 #include "tt_test.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ASAN 1
@@ -46,6 +48,45 @@ static int count_mappings(void)
     while ((c = fgetc(f)) != EOF) n += c == '\n';
     fclose(f);
     return n;
+}
+
+/* tt_alloc_place: the buffers made since the mark keep their addresses and every byte, the pages counted are theirs
+ * only (an older buffer is not touched), and a second call after they are freed has nothing to do. */
+static void check_place(void)
+{
+    const size_t M2 = (size_t)2 << 20;
+    uint8_t *old = tt_alloc(2 * M2);
+    const uint64_t mark = tt_alloc_seq();
+    const size_t sz[3] = {4 * M2, 3 * M2 + 12345, M2 - 8192}; /* the last: no whole 2 MiB page */
+    uint8_t *b[3];
+    for (int i = 0; i < 3; i++) {
+        b[i] = tt_alloc(sz[i]);
+        CHECK(b[i] != NULL);
+        for (size_t j = 0; b[i] && j < sz[i]; j++) b[i][j] = (uint8_t)(j * 131 + i * 7 + (j >> 21));
+    }
+    if (old) memset(old, 0x5a, 2 * M2);
+    tt_place_report r;
+    tt_status st = tt_alloc_place(mark, 3, &r);
+    if (st == TT_ERR_UNSUPPORTED) {
+        printf("alloc: SKIP placement: %s\n", tt_last_error());
+    } else {
+        CHECKF(st == TT_OK, "placement: %s", tt_last_error());
+        CHECKF(r.pages == 4 + 3, "placement: %zu pages (want 7: whole 2 MiB pages of the new buffers only)", r.pages);
+        CHECK(r.moved <= r.pages && r.rounds == 3 && r.mean_before_us > 0 && r.mean_after_us > 0);
+        CHECKF(r.mean_after_us <= r.mean_before_us * 1.0001, "placement: mean page time %.1f -> %.1f us",
+               r.mean_before_us, r.mean_after_us);
+        printf("alloc: placement moved %zu of %zu pages (mean %.1f -> %.1f us per page)\n", r.moved, r.pages,
+               r.mean_before_us, r.mean_after_us);
+    }
+    size_t bad = 0;
+    for (int i = 0; i < 3; i++)
+        for (size_t j = 0; b[i] && j < sz[i]; j++) bad += b[i][j] != (uint8_t)(j * 131 + i * 7 + (j >> 21));
+    for (size_t j = 0; old && j < 2 * M2; j++) bad += old[j] != 0x5a;
+    CHECKF(!bad, "placement: %zu bytes changed", bad);
+    for (int i = 0; i < 3; i++) tt_free(b[i]);
+    tt_free(old);
+    CHECK(tt_alloc_place(mark, 2, &r) == TT_ERR_UNSUPPORTED || r.pages == 0); /* freed: nothing left to place */
+    CHECK(tt_alloc_place(mark, 0, &r) == TT_ERR_VALUE || ASAN);
 }
 
 int main(void)
@@ -96,5 +137,6 @@ int main(void)
     if (before >= 0 && after >= 0 && !ASAN) /* ASan's allocator maps memory of its own (quarantine, shadow) */
         CHECKF(after <= before + 2, "mappings: %d before 200 rounds of tt_alloc/tt_free, %d after", before, after);
     if (ASAN) printf("alloc: AddressSanitizer build: buffers of 1 MiB and more stay on the (checked) heap\n");
+    check_place();
     return tt_test_end("alloc");
 }

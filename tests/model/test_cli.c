@@ -89,6 +89,31 @@ int main(void)
         CHECK(w && strstr(w, i < 2 ? "i2s" : "tl2"));
     }
     json_decref(root);
+    /* head kernels share one loaded model; --kernel forces a GEMV kernel in a copy of its own; --control adds a
+     * second copy of configuration 1 */
+    char *abk[] = {"bench-ab", "-m", model, "--weights", "i2s", "--head-kernel", "head_f16_portable,auto", "--kernel",
+                   "auto,tt_i2s_gemv_r4_u1_f0_p0__scalar", "--control", "-n", "4", "-r", "2", "-t", "1", "--json", json};
+    CHECK(tt_cmd_bench_ab(ARGC(abk), abk) == 0);
+    root = json_load_file(json, 0, &err);
+    CHECKF(root != NULL, "%s", err.text);
+    CHECK(json_is_array(root) && json_array_size(root) == 5); /* {portable, auto} x {auto, scalar} + control */
+    static const int copy[] = {1, 2, 1, 2, 5};                 /* configurations in head-major order */
+    for (size_t i = 0; root && i < json_array_size(root) && i < 5; i++) {
+        json_t *r = json_array_get(root, i);
+        CHECKF(json_integer_value(json_object_get(r, "model_copy")) == copy[i], "row %zu: model copy %lld", i,
+               (long long)json_integer_value(json_object_get(r, "model_copy")));
+        const char *h = json_string_value(json_object_get(r, "lm_head")), *w = json_string_value(json_object_get(r, "weights"));
+        CHECK(h && w);
+        if (i < 2) CHECK(h && strstr(h, "head_f16_portable"));
+        const char *g = json_string_value(json_object_get(r, "gemv_kernel"));
+        CHECK(g && !strcmp(g, i == 1 || i == 3 ? "tt_i2s_gemv_r4_u1_f0_p0__scalar" : "auto"));
+    }
+    json_decref(root);
+    char *ab5[] = {"bench-ab", "-m", model, "--head-kernel", "head_f16_nope,auto"};
+    char *ab6[] = {"bench-ab", "-m", model, "--kernel", "auto,tt_i2s_gemm_r1_n2_u1_f0_p0__scalar"}; /* a GEMM kernel */
+    char *ab7[] = {"bench-ab", "-m", model, "--head-kernel", "head_q6k_portable,auto", "-n", "2", "-r", "1"};
+    CHECK(tt_cmd_bench_ab(ARGC(ab5), ab5) == 2 && tt_cmd_bench_ab(ARGC(ab6), ab6) == 2);
+    CHECK(tt_cmd_bench_ab(ARGC(ab7), ab7) == 1); /* a q6_K head kernel for an f16 head: refused at open */
     char *ab1[] = {"bench-ab", "-m", model, "--weights", "i2s"};          /* one configuration: nothing to compare */
     char *ab2[] = {"bench-ab", "-m", model, "--weights", "i2s,tl3"};      /* not a format */
     char *ab3[] = {"bench-ab", "-m", model, "--weights", "i2s,tl1", "--lm-head", "f8"};

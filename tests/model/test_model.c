@@ -545,6 +545,21 @@ out:
     tt_model_close(q);
 }
 
+/* TRITUNE_HEAD_KERNEL on a file whose head is not f16: a member of the file's kind is used, another kind's refused
+ * once the file's head type is known. */
+static void check_forced_head(const char *path, const char *ok, const char *wrong)
+{
+    tt_model_opts o = {.threads = 1, .lm_head = TT_LM_HEAD_FILE};
+    tt_model *m = NULL;
+    setenv("TRITUNE_HEAD_KERNEL", ok, 1);
+    CHECKF(tt_model_open(path, &o, &m) == TT_OK && m && !strcmp(m->head_v->name, ok), "%s: %s", ok, tt_last_error());
+    tt_model_close(m);
+    m = NULL;
+    setenv("TRITUNE_HEAD_KERNEL", wrong, 1);
+    CHECK(tt_model_open(path, &o, &m) == TT_ERR_VALUE && strstr(tt_last_error(), "not a kernel for this LM-head"));
+    unsetenv("TRITUNE_HEAD_KERNEL");
+}
+
 int main(void)
 {
     check_half();
@@ -576,6 +591,7 @@ int main(void)
     if (!(st = write_model("tiny", tweak_q6k, p3, sizeof p3))) {
         check_against_reference(p3, "q6_K head");
         check_head_error(p3, "q6_K head");
+        check_forced_head(p3, "head_q6k_portable", "head_f16_portable");
         check_prefill(p3, "q6_K head");
         unlink(p3);
     }

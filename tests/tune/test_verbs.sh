@@ -24,7 +24,7 @@ done
 # malformed or out-of-range values are refused before any work
 for args in "bench --variant x --threads zero" "bench --variant x --shape 12" "bench-gemm --tokens -3" \
             "tune --budget -1" "tune --regime lukewarm" "list --json=1" "eval -m x --ids 1 --top 99" \
-            "bench-e2e -m x -t 1,,2" "run -m x -n many"; do
+            "bench-e2e -m x -t 1,,2" "run -m x -n many" "run -m x --place maybe" "bench-ab -m x --place on,maybe"; do
     # shellcheck disable=SC2086
     "$T" $args >/dev/null 2>&1; rc=$?
     [ $rc -eq 2 ] || { echo "FAILED: tritune $args: exit $rc, want 2"; fail=1; }
@@ -41,6 +41,16 @@ err=$("$T" bench --variant tt_i2s_gemv --ab /nonexistent-dir/old.so 2>&1 >/dev/n
 if [ $rc -ne 1 ] || ! printf '%s' "$err" | grep -q -- '--ab /nonexistent-dir/old.so'; then
     echo "FAILED: bench --ab with a missing library: exit $rc: $err"; fail=1
 fi
+# the LM-head family: every kind's portable member is listed and usable; --json parses to the same count
+out=$("$T" list --heads); rc=$?
+for k in f16 i8 q6k q80 q40; do
+    printf '%s' "$out" | grep -q "^head_${k}_portable .* yes" || { echo "FAILED: list --heads: no usable head_${k}_portable"; fail=1; }
+done
+nt=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) head kernels listed.*/\1/p')
+nj=$("$T" list --heads --json | grep -c '"name"')
+[ $rc -eq 0 ] && [ -n "$nt" ] && [ "$nt" = "$nj" ] || { echo "FAILED: list --heads: exit $rc, $nt listed, $nj in JSON"; fail=1; }
+"$T" list --heads --format i2s >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || { echo "FAILED: list --heads --format: exit $rc, want 2"; fail=1; }
 echo "verbs: $n walked"
 [ $fail -eq 0 ] && echo "verbs: ok" || echo "verbs: FAILED"
 exit $fail
