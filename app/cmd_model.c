@@ -1417,6 +1417,8 @@ static void usage_ab(FILE *f)
                "the same. At least two configurations, at most 8.\n");
 }
 
+enum { AB_MAX = 8 }; /* bench-ab configurations */
+
 typedef struct ab_cfg {
     tt_weights weights;
     tt_lm_head head;
@@ -1432,6 +1434,44 @@ typedef struct ab_cfg {
     char head_note[192];
     double *ts;
 } ab_cfg;
+
+/* Why a --head-kernel name cannot be raced here (NULL: it can). */
+static const char *check_head_kernel(const char *k)
+{
+    const tt_dense_variant *v = tt_dense_variant_find(k);
+    return !v ? "no such LM-head kernel (tritune list --heads)" : !tt_dense_variant_usable(v) ? "needs an ISA this CPU lacks"
+                                                                                               : NULL;
+}
+
+/* Why a --kernel name cannot be raced here (NULL: it can). */
+static const char *check_gemv_kernel(const char *k)
+{
+    static char why[200];
+    const tt_variant *v = tt_variant_find(k);
+    why[0] = 0;
+    if (!v) return "no such kernel (tritune list)";
+    if (v->op != TT_OP_GEMV) return "not a GEMV kernel";
+    return tt_variant_eligible(v, tt_cpu_get(), why, sizeof why) ? NULL : why;
+}
+
+/* A comma-separated list of kernel names into out[] (at most AB_MAX; "auto" becomes NULL; none: one NULL), the
+ * names kept in buf. -1 after printing why when a name is refused or there are too many. */
+static int ab_names(const char *list, const char *opt, const char *(*check)(const char *), char *buf, size_t n,
+                    const char **out)
+{
+    int c = 0;
+    snprintf(buf, n, "%s", list);
+    for (char *save = NULL, *k = strtok_r(buf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+        const char *why = strcmp(k, "auto") ? check(k) : NULL;
+        if (c == AB_MAX || why) {
+            fprintf(stderr, "tritune bench-ab: %s %s: %s\n", opt, k, why ? why : "too many names");
+            return -1;
+        }
+        out[c++] = strcmp(k, "auto") ? k : NULL;
+    }
+    if (!c) out[c++] = NULL;
+    return c;
+}
 
 int tt_cmd_bench_ab(int argc, char **argv)
 {
@@ -1463,48 +1503,13 @@ int tt_cmd_bench_ab(int argc, char **argv)
         fprintf(stderr, "tritune bench-ab: -m FILE.gguf is required\n");
         return 2;
     }
-    enum { AB_MAX = 8 };
     ab_cfg cfg[AB_MAX];
     int nc = 0;
-    char wl[128], hl[64], kl[512];
-    snprintf(kl, sizeof kl, "%s", hk_s);
-    const char *kn[AB_MAX];
-    int nk = 0;
-    for (char *k = strtok(kl, ","); k; k = strtok(NULL, ",")) {
-        if (nk == AB_MAX) {
-            fprintf(stderr, "tritune bench-ab: at most %d head kernels\n", AB_MAX);
-            return 2;
-        }
-        const tt_dense_variant *v = strcmp(k, "auto") ? tt_dense_variant_find(k) : NULL;
-        if (strcmp(k, "auto") && (!v || !tt_dense_variant_usable(v))) {
-            fprintf(stderr, "tritune bench-ab: --head-kernel %s: %s\n", k,
-                    v ? "needs an ISA this CPU lacks" : "no such LM-head kernel (tritune list --heads)");
-            return 2;
-        }
-        kn[nk++] = strcmp(k, "auto") ? k : NULL;
-    }
-    if (!nk) kn[nk++] = NULL;
-    char gl[1024];
-    snprintf(gl, sizeof gl, "%s", gk_s);
-    const char *gn[AB_MAX];
-    int ng = 0;
-    for (char *k = strtok(gl, ","); k; k = strtok(NULL, ",")) {
-        if (ng == AB_MAX) {
-            fprintf(stderr, "tritune bench-ab: at most %d GEMV kernels\n", AB_MAX);
-            return 2;
-        }
-        if (strcmp(k, "auto")) {
-            const tt_variant *v = tt_variant_find(k);
-            char why[200] = "";
-            if (!v || v->op != TT_OP_GEMV || !tt_variant_eligible(v, tt_cpu_get(), why, sizeof why)) {
-                fprintf(stderr, "tritune bench-ab: --kernel %s: %s\n", k,
-                        !v ? "no such kernel (tritune list)" : v->op != TT_OP_GEMV ? "not a GEMV kernel" : why);
-                return 2;
-            }
-        }
-        gn[ng++] = strcmp(k, "auto") ? k : NULL;
-    }
-    if (!ng) gn[ng++] = NULL;
+    char wl[128], hl[64], kl[512], gl[1024];
+    const char *kn[AB_MAX], *gn[AB_MAX];
+    const int nk = ab_names(hk_s, "--head-kernel", check_head_kernel, kl, sizeof kl, kn),
+              ng = ab_names(gk_s, "--kernel", check_gemv_kernel, gl, sizeof gl, gn);
+    if (nk < 0 || ng < 0) return 2;
     int pl[AB_MAX], npl = 0;
     {
         char pb[128];
