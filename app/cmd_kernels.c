@@ -39,10 +39,8 @@ static int list_heads(const char *pat, bool eligible_only, bool json)
         if (pat && !tt_match(pat, v->name)) continue;
         bool u = tt_dense_variant_usable(v);
         if (eligible_only && !u) continue;
-        char why[160] = "";
-        for (int f = 0, o = 0; !u && f < tt_feature_count && o < (int)sizeof why - 16; f++)
-            if ((v->needs & tt_feature_names[f].bit) && !(have & tt_feature_names[f].bit))
-                o += snprintf(why + o, sizeof why - (size_t)o, "%s%s", o ? ", " : "missing ", tt_feature_names[f].name);
+        char why[200] = "", miss[160];
+        if (!u) snprintf(why, sizeof why, "missing %s", tt_features_str(v->needs & ~have, miss, sizeof miss));
         shown++, usable_n += u;
         if (json)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:i, s:b, s:s}", "name", v->name, "kind",

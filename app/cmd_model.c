@@ -306,7 +306,7 @@ int tt_cmd_model(int argc, char **argv)
     "                  holds 1.67 bits per weight (I2_S 2); a TL1/TL2 matrix keeps an I2_S copy for prefill\n"
 #define PLACE_HELP                                                                                                \
     "  --place on|off  (run, bench-e2e; default on) after loading, read every 2 MiB page of the weights and of as\n" \
-    "                  many fresh pages, and move the weights onto the fastest ones (contents unchanged; about 0.6 s\n"\
+    "                  many fresh pages, and move the weights onto the fastest ones (contents unchanged; 0.5-1 s\n"\
     "                  and twice the weights' memory for that moment; skipped with a note when that much memory is\n" \
     "                  not available). On a VM the host's memory behind the pages does not stream alike. Also\n"   \
     "                  TRITUNE_PLACE=0 (off) or =<rounds> (1..16, default 8)\n"

@@ -265,7 +265,6 @@ q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
                                                  _mm512_cvtepi32_epi16(_mm512_loadu_si512((const void *)(bsum + 16 * b))));
             const __m512i q0 = _mm512_loadu_si512((const void *)qb), q1 = _mm512_loadu_si512((const void *)(qb + 64));
             const __m512i q2 = _mm512_loadu_si512((const void *)(qb + 128)), q3 = _mm512_loadu_si512((const void *)(qb + 192));
-            int32_t isum[16];
             for (int i = 0; i < R; i++) {
                 const uint8_t *blk = row + (size_t)i * rb + (size_t)b * TT_Q6K_BYTES;
                 if (P)
@@ -287,12 +286,8 @@ q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
                     sum = _mm512_dpwssd_epi32(sum, p01, _mm512_permutexvar_epi16(idx[2 * h], s));
                     sum = _mm512_dpwssd_epi32(sum, p23, _mm512_permutexvar_epi16(idx[2 * h + 1], s));
                 }
-                isum[i] = _mm512_reduce_add_epi32(sum);
-            }
-            for (int i = 0; i < R; i++) {
-                const uint8_t *blk = row + (size_t)i * rb + (size_t)b * TT_Q6K_BYTES;
                 const float dw = _cvtsh_ss((unsigned short)(blk[208] | blk[209] << 8));
-                acc[i] += (dw * d[b]) * (float)isum[i];
+                acc[i] += (dw * d[b]) * (float)_mm512_reduce_add_epi32(sum);
             }
         }
         for (int i = 0; i < R; i++) y[r + i] = acc[i];

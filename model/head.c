@@ -149,7 +149,7 @@ static void head_worker(void *ctx, int tid, int nth)
 /* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise tt_pick_head: the tuner's head winner for
  * this head (kind, vocab x dim, threads) from the wisdom or the baked table, else the static default. Nothing is
  * timed at load. */
-tt_status model_head_pick(tt_model *m)
+tt_status model_head_pick(tt_model *m, const char *name)
 {
     const tt_gguf_tensor *te = m->w.token_embd;
     int kind = head_kind(m);
@@ -160,12 +160,12 @@ tt_status model_head_pick(tt_model *m)
         return TT_OK;
     }
     const tt_dense_variant *v = NULL;
-    tt_status st = model_head_forced((tt_dense_kind)kind, m->head_forced, &v);
+    tt_status st = model_head_forced((tt_dense_kind)kind, name, &v);
     if (st) return st;
     if (v) {
         m->head_v = v;
         snprintf(m->head_note, sizeof m->head_note, "%s (%s; %s head %s)", v->name,
-                 m->head_forced ? "asked for" : "TRITUNE_HEAD_KERNEL", tt_dense_kind_name((tt_dense_kind)kind), as);
+                 name ? "asked for" : "TRITUNE_HEAD_KERNEL", tt_dense_kind_name((tt_dense_kind)kind), as);
         return TT_OK;
     }
     char why[120];

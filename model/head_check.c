@@ -14,7 +14,7 @@ static tt_status file_head_kernel(tt_model *m, const tt_dense_variant **out)
     char note[sizeof m->head_note];
     memcpy(note, m->head_note, sizeof note);
     m->lm_head = TT_LM_HEAD_FILE;
-    tt_status st = model_head_pick(m);
+    tt_status st = model_head_pick(m, NULL);
     *out = m->head_v;
     m->lm_head = lm, m->head_v = hv;
     memcpy(m->head_note, note, sizeof note);

@@ -522,9 +522,8 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     const tt_dense_variant *head_check;
     /* a forced head kernel that does not exist fails before the file is read; its kind is checked against the
      * file's head in model_head_pick (a requantized head is i8 whatever the file holds) */
-    m->head_forced = o.head_kernel;
-    m->alloc_seq0 = tt_alloc_seq(); /* the model's big buffers are the ones made from here on (tt_alloc_place) */
-    tt_status st = model_head_forced(m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : (tt_dense_kind)-1, m->head_forced,
+    const uint64_t seq0 = tt_alloc_seq(); /* the model's big buffers are the ones made from here on (placement) */
+    tt_status st = model_head_forced(m->lm_head == TT_LM_HEAD_Q8 ? TT_DENSE_I8 : (tt_dense_kind)-1, o.head_kernel,
                                      &head_check);
     if (!st) st = tt_gguf_open(path, &m->gguf);
     if (!st) st = tt_model_config_read(m->gguf, &m->config);
@@ -540,14 +539,13 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
         st = tt_fail(TT_ERR_NOMEM, "cannot start a pool of %d threads", m->threads);
     if (!st && tt_pool_threads(m->pool) != m->threads)
         st = tt_fail(TT_ERR_UNSUPPORTED, "started only %d of %d threads", tt_pool_threads(m->pool), m->threads);
-    if (!st) st = model_head_pick(m);
-    m->head_forced = NULL; /* borrowed for the pick only */
+    if (!st) st = model_head_pick(m, o.head_kernel);
     int place = o.place;
     if (!place) place = getenv("TRITUNE_PLACE") ? atoi(getenv("TRITUNE_PLACE")) : TT_MODEL_PLACE_DEFAULT;
     if (!st && place <= 0) snprintf(m->place_note, sizeof m->place_note, "off");
     if (!st && place > 0) {
         tt_place_report pr;
-        if (tt_alloc_place(m->alloc_seq0, place > TT_PLACE_MAX_ROUNDS ? TT_PLACE_MAX_ROUNDS : place, &pr))
+        if (tt_alloc_place(seq0, place > TT_PLACE_MAX_ROUNDS ? TT_PLACE_MAX_ROUNDS : place, &pr))
             snprintf(m->place_note, sizeof m->place_note, "not placed: %s", tt_last_error());
         else if (pr.pages && (m->placed_rounds = pr.rounds))
             snprintf(m->place_note, sizeof m->place_note,

@@ -206,9 +206,7 @@ typedef struct tt_model {
     const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */
     char place_note[192];       /* what tt_alloc_place did at load ("" when not asked for) */
-    uint64_t alloc_seq0;        /* tt_alloc_seq() before the weights were built */
     int placed_rounds;          /* the placement's probe rounds when the weights were placed, else 0 */
-    const char *head_forced;    /* tt_model_opts.head_kernel while tt_model_open picks the head (NULL after) */
     char fuse_note[256];        /* why, for reports */
     bool prof;                  /* accumulate prof_ns per decode phase */
     double prof_ns[TT_PROF_COUNT];

@@ -31,7 +31,8 @@ void model_step(tt_model *m, const int *tokens, int n, int pos0, bool prof);
 /* The head kernel named by `name` (NULL: TRITUNE_HEAD_KERNEL), checked against kind (< 0: any kind); *out NULL when
  * none is named. */
 tt_status model_head_forced(tt_dense_kind kind, const char *name, const tt_dense_variant **out);
-tt_status model_head_pick(tt_model *m);
+/* The head's kernel: `name` (NULL: TRITUNE_HEAD_KERNEL), else the wisdom's winner or the default. */
+tt_status model_head_pick(tt_model *m, const char *name);
 tt_status model_head_build_q8(tt_model *m);   /* the requantized 8-bit head (--lm-head q8) */
 size_t model_head_row_bytes(const tt_model *m);
 /* m->s.logits = E · (rmsnorm(x)·output_norm), x one residual stream (dim) */
