@@ -195,7 +195,9 @@ const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_v
     const bool s_fits = s && gemv && tt_variant_layouts_agree(s, gemv);
     const bool cross = w && gemv && gemv->fmt != fmt; /* a TL1/TL2 GEMV: no GEMM reads its bytes */
     const tt_variant *d = e && gemv && !cross ? tt_dispatch_default_gemm(fmt, m, k, gemv) : NULL;
-    const bool some_fits = d && tt_variant_layouts_agree(d, gemv); /* can any GEMM here read gemv's bytes? */
+    /* does the static default read gemv's bytes? (Within the default's ISA it prefers a kernel that does; an ISA
+     * with no such kernel, AMX, takes a copy of its own anyway.) */
+    const bool some_fits = d && tt_variant_layouts_agree(d, gemv);
     const tt_variant *v = NULL;
     if (cross) { /* a second copy is a given */
         v = w;
