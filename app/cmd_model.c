@@ -310,12 +310,19 @@ int tt_cmd_model(int argc, char **argv)
     "                  and twice the weights' memory for that moment; skipped with a note when that much memory is\n" \
     "                  not available). On a VM the host's memory behind the pages does not stream alike. Also\n"   \
     "                  TRITUNE_PLACE=0 (off) or =<rounds> (1..16, default 8)\n"
+#define CALIB_HELP                                                                                                \
+    "  --calibrate on|off  (run, bench-e2e; default on) where no tuned winner applies (no profile for this CPU),\n" \
+    "                  time the untuned GEMV kernel's prefetch distances and the LM head's members on the model's\n" \
+    "                  own weights at load (two passes, ~0.1-0.3 s) and keep the fastest when it beats the static\n" \
+    "                  default by 3 %%; the same bytes are read whatever is picked, so the output is unchanged. Also\n" \
+    "                  TRITUNE_CALIBRATE=0 (off) or =<passes> (1..16, default 2)\n"
 
 /* ---- tritune run ---- */
 static void usage_run(FILE *f)
 {
     fprintf(f, "usage: tritune run -m FILE.gguf [-p \"text\"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel registry|oracle]\n"
                "                  [--batch N] [--fuse auto|on|off] [--weights auto|i2s|tl1|tl2] [--place on|off]\n"
+               "                  [--calibrate on|off]\n"
                "Greedy decoding: encodes the prompt (BOS first), runs it through the model (batched prefill: one GEMM\n"
                "per linear layer per chunk of --batch tokens, default 64; 1 = token by token through the GEMV path),\n"
                "then generates -n tokens (stopping at EOS), printing the text as it goes, then prompt and generation\n"
@@ -328,7 +335,7 @@ static void usage_run(FILE *f)
                "  -t              threads (default: the count the baked profile timed fastest; 1 without one)\n"
                "  --fuse          q/k/v and gate/up as one GEMV each: auto (when the baked profile timed the fused\n"
                "                  shape faster than its parts), on, off\n"
-               WEIGHTS_HELP PLACE_HELP
+               WEIGHTS_HELP PLACE_HELP CALIB_HELP
                "  --no-special    encode special-token text in the prompt (<|eot_id|>, ...) as plain text\n"
                "  --chat          chat with an instruct model: the prompt (-p) or each line read from standard input is\n"
                "                  a user turn, rendered in the file's chat format (tokenizer.chat_template: Llama 3, or\n"
@@ -440,7 +447,7 @@ static int run_chat(tt_model *m, tt_tokenizer *tok, tt_chat_format fmt, bool add
 int tt_cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *prompt = "", *system = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
-    const char *weights_s = "auto", *place_s = "on";
+    const char *weights_s = "auto", *place_s = "on", *calib_s = "on";
     long n_gen = 64, threads = 0, batch = 0, n_ctx = 0; /* threads 0: the tuned count; n_ctx 0: the model's, <= 4096 */
     bool chat = false, no_special = false, over = false;
     tt_model_opts o = {.threads = 1};
@@ -459,6 +466,7 @@ int tt_cmd_run(int argc, char **argv)
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
         TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
         TT_O_CHOICE("--place", NULL, &place_s, "on|off"),
+        TT_O_CHOICE("--calibrate", NULL, &calib_s, "on|off"),
         TT_O_FLAG("--chat", NULL, &chat),
         TT_O_FLAG("--no-special", NULL, &no_special),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -472,6 +480,7 @@ int tt_cmd_run(int argc, char **argv)
     parse_fuse(fuse_s, &o.fuse);
     parse_weights(weights_s, &o.weights);
     if (!strcmp(place_s, "off")) o.place = -1;
+    if (!strcmp(calib_s, "off")) o.calibrate = -1;
     int th = (int)threads;
     if (th && (prc = tt_opt_check_threads("run", &th, 1, over)) >= 0) return prc;
     if (!path) {
@@ -523,6 +532,7 @@ int tt_cmd_run(int argc, char **argv)
             m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
     fprintf(stderr, "tritune run: ternary weights %.1f MB per token: %s\n", m->bytes_ternary / 1e6, m->fmt_note);
     if (m->place_note[0]) fprintf(stderr, "tritune run: placement: %s\n", m->place_note);
+    if (m->calib_note[0]) fprintf(stderr, "tritune run: calibration: %s\n", m->calib_note);
     tt_head_error herr;
     report_head_error(m, "run", &herr);
     if (chat) {
@@ -847,6 +857,7 @@ static void usage_bench(FILE *f)
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
                "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
                "                         [--profile] [--no-ceiling] [--weights auto|i2s|tl1|tl2] [--place on|off]\n"
+               "                         [--calibrate on|off]\n"
                "-t: thread counts (default: the count the baked profile timed fastest; 1 without one).\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
                "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
@@ -867,7 +878,7 @@ static void usage_bench(FILE *f)
                "next to each probe: what this thread count can stream in those pieces; the line shows it as t/s\n"
                "and as %% of the probe, and the share of it decode reached (each repetition against the higher\n"
                "ceiling around it, median).\n"
-               WEIGHTS_HELP PLACE_HELP,
+               WEIGHTS_HELP PLACE_HELP CALIB_HELP,
                TT_MODEL_BATCH_DEFAULT);
 }
 
@@ -1008,7 +1019,7 @@ static void fmt_count(double v, char *buf, size_t n)
 int tt_cmd_bench_e2e(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
-    const char *weights_s = "auto", *place_s = "on";
+    const char *weights_s = "auto", *place_s = "on", *calib_s = "on";
     tt_weights weights = TT_WEIGHTS_AUTO;
     long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
     int threads[16] = {0}, n_threads = 1; /* default: the tuned count */
@@ -1031,6 +1042,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
         TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
         TT_O_CHOICE("--place", NULL, &place_s, "on|off"),
+        TT_O_CHOICE("--calibrate", NULL, &calib_s, "on|off"),
         TT_O_FLAG("--profile", NULL, &profile),
         TT_O_FLAG("--no-ceiling", NULL, &no_ceiling),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -1077,7 +1089,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     if (!threads[0]) threads[0] = default_threads();
     for (int ti = 0; ti < n_threads && !rc; ti++) {
         tt_model_opts o = {.threads = threads[ti], .lm_head = head, .batch = (int)batch, .fuse = fuse,
-                           .backend = backend, .weights = weights, .place = strcmp(place_s, "off") ? 0 : -1};
+                           .backend = backend, .weights = weights, .place = strcmp(place_s, "off") ? 0 : -1,
+                           .calibrate = strcmp(calib_s, "off") ? 0 : -1};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
         o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
         tt_model *m;
@@ -1118,6 +1131,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         printf("|   %d thread(s): ternary weights %.1f MB per token: %s\n", m->threads, m->bytes_ternary / 1e6,
                m->fmt_note);
         if (m->place_note[0]) printf("|   %d thread(s): placement: %s\n", m->threads, m->place_note);
+        if (m->calib_note[0]) printf("|   %d thread(s): calibration: %s\n", m->threads, m->calib_note);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
@@ -1258,6 +1272,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "fusion", json_string(m->fuse_note));
             json_object_set_new(row, "weights", json_string(m->fmt_note));
             json_object_set_new(row, "placement", json_string(m->place_note));
+            json_object_set_new(row, "calibration", json_string(m->calib_note));
             json_object_set_new(row, "lm_head_kernel", json_string(m->head_note));
             json_object_set_new(row, "n_threads", json_integer(r.threads));
             json_object_set_new(row, "test", json_string(r.test));
@@ -1625,6 +1640,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         cfg[i].head_v = cfg[i].m->head_v;
         snprintf(cfg[i].head_note, sizeof cfg[i].head_note, "%s", cfg[i].m->head_note);
         if (cfg[i].m->place_note[0]) printf("config %d: placement: %s\n", i + 1, cfg[i].m->place_note);
+        if (cfg[i].m->calib_note[0]) printf("config %d: calibration: %s\n", i + 1, cfg[i].m->calib_note);
         printf("config %d: %s: %.1f MB per token (ternary %.1f: %s; LM head %s)\n", i + 1, cfg[i].label,
                (cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6,
                cfg[i].m->bytes_ternary / 1e6, cfg[i].m->fmt_note, cfg[i].m->head_note);

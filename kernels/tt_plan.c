@@ -282,3 +282,30 @@ void tt_plan_run_gemm(const tt_plan *p, tt_pool *pool, const int8_t *q, size_t l
     if (pool) tt_pool_run(pool, gemm_worker, &j);
     else gemm_worker(&j, 0, 1);
 }
+
+const tt_variant *tt_variant_pf_sibling(const tt_variant *v, int pf)
+{
+    if (!v || v->op != TT_OP_GEMV) return NULL;
+    if (v->p.pf == pf) return v;
+    const tt_cpu *cpu = tt_cpu_get();
+    for (int i = 0; i < tt_registry_count; i++) {
+        const tt_variant *s = &tt_registry[i];
+        tt_params a = s->p, b = v->p;
+        a.pf = b.pf = 0;
+        if (s->p.pf == pf && s->op == TT_OP_GEMV && s->fmt == v->fmt && s->isa == v->isa && s->layout == v->layout &&
+            !memcmp(&a, &b, sizeof a) && s->exact == v->exact && s->baseline == v->baseline &&
+            s->act_min == v->act_min && s->act_max == v->act_max && s->row_align == v->row_align &&
+            s->k_align == v->k_align && s->k_max == v->k_max && s->prep == v->prep && tt_variant_eligible(s, cpu, NULL, 0))
+            return s;
+    }
+    return NULL;
+}
+
+tt_status tt_plan_set_gemv(tt_plan *p, const tt_variant *v)
+{
+    if (!p || !p->v || !v) return tt_fail(TT_ERR_NULL, "tt_plan_set_gemv: NULL argument");
+    if (v != p->v && tt_variant_pf_sibling(p->v, v->p.pf) != v)
+        return tt_fail(TT_ERR_VALUE, "%s is not a prefetch sibling of the plan's kernel %s", v->name, p->v->name);
+    p->v = v;
+    return TT_OK;
+}

@@ -115,6 +115,14 @@ void tt_plan_run_gemv(const tt_plan *p, tt_pool *pool, const int8_t *q, int32_t 
 void tt_plan_run_gemm(const tt_plan *p, tt_pool *pool, const int8_t *q, size_t ldq, const void *ws,
                       const int32_t *sum_q, int n, int32_t *dot);
 
+/* The eligible GEMV variant that is v in every respect but its software prefetch distance, which is pf (same
+ * format, ISA, layout and every other parameter, so the same packed bytes, prep, split and shape rules): v itself
+ * when pf is v's; NULL when the registry has none. */
+const tt_variant *tt_variant_pf_sibling(const tt_variant *v, int pf);
+/* Run p's GEMV through v from now on: v must be a prefetch sibling of p's kernel (it reads the same bytes). The
+ * model's load-time calibration of untuned plans (model/calib.c) is the one user. */
+tt_status tt_plan_set_gemv(tt_plan *p, const tt_variant *v);
+
 #ifdef __cplusplus
 }
 #endif

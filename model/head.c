@@ -128,6 +128,7 @@ typedef struct head_job {
     const tt_model *m;
     const float *x;
     const tt_dense_variant *v; /* the head kernel; NULL for an f32 file head */
+    int a, b;                  /* the rows [a, b) of the vocabulary, split over the threads */
 } head_job;
 
 static void head_worker(void *ctx, int tid, int nth)
@@ -137,7 +138,8 @@ static void head_worker(void *ctx, int tid, int nth)
     const tt_gguf_tensor *te = m->w.token_embd;
     int D = m->config.dim, r0, r1;
     float *logits = m->s.logits;
-    tt_split_even(m->config.vocab_size, 64, tid, nth, &r0, &r1);
+    tt_split_even(j->b - j->a, 64, tid, nth, &r0, &r1);
+    r0 += j->a, r1 += j->a;
     if (j->v) { /* a member of the head family (kernels/tt_dense.h, model_head_pick): its kind's portable bits */
         const void *w = j->v->kind == TT_DENSE_I8 ? (const void *)m->w.head_q8 : (const void *)te->data;
         tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &m->s.head_in, D, logits, r0, r1);
@@ -147,8 +149,8 @@ static void head_worker(void *ctx, int tid, int nth)
 }
 
 /* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise tt_pick_head: the tuner's head winner for
- * this head (kind, vocab x dim, threads) from the wisdom or the baked table, else the static default. Nothing is
- * timed at load. */
+ * this head (kind, vocab x dim, threads) from the wisdom or the baked table, else the static default, which the
+ * load-time calibration (calib.c) may replace by a member it measured faster (head_untuned marks that case). */
 tt_status model_head_pick(tt_model *m, const char *name)
 {
     const tt_gguf_tensor *te = m->w.token_embd;
@@ -170,9 +172,17 @@ tt_status model_head_pick(tt_model *m, const char *name)
     }
     char why[120];
     m->head_v = tt_pick_head((tt_dense_kind)kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why);
+    m->head_untuned = !strncmp(why, "static default", 14); /* tt_pick_head's words for "no usable tuned winner" */
     snprintf(m->head_note, sizeof m->head_note, "%s (%s; %s head %s)", m->head_v->name, why,
              tt_dense_kind_name((tt_dense_kind)kind), as);
     return TT_OK;
+}
+
+void model_head_input(tt_model *m, float *x) { head_input(m, x); }
+
+void model_head_rows(tt_model *m, const tt_dense_variant *v, const float *x, int a, int b)
+{
+    tt_pool_run(m->pool, head_worker, &(head_job){m, x, v, a, b});
 }
 
 int tt_argmax(const float *v, int n)
@@ -190,6 +200,6 @@ void model_head_logits(tt_model *m, const float *x, bool prof)
     model_rmsnorm(s->xb, x, m->w.output_norm, m->config.dim, m->config.norm_eps);
     model_prof_mark(m, prof, TT_PROF_ELEMWISE);
     head_input(m, s->xb);
-    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v});
+    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v, 0, m->config.vocab_size});
     model_prof_mark(m, prof, TT_PROF_HEAD);
 }

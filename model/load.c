@@ -552,6 +552,15 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
                      "%zu of %zu 2 MiB pages moved to faster ones (mean page read %.1f -> %.1f us, %d rounds, %.2f s)",
                      pr.moved, pr.pages, pr.mean_before_us, pr.mean_after_us, pr.rounds, pr.total_s);
     }
+    /* after the placement, so that the calibration reads the pages decode will read */
+    int calib = o.calibrate;
+    if (!calib) calib = getenv("TRITUNE_CALIBRATE") ? atoi(getenv("TRITUNE_CALIBRATE")) : TT_MODEL_CALIB_DEFAULT;
+    if (!st && calib <= 0) snprintf(m->calib_note, sizeof m->calib_note, "off");
+    if (!st && calib > 0) {
+        model_calibrate(m, calib);
+        const tt_linear *big = m->fused_gate_up ? &m->w.layers[0].w_gate_up : &m->w.layers[0].w_gate;
+        m->kernel_name = big->plan.v->name;
+    }
     if (st) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", tt_last_error());

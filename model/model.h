@@ -158,10 +158,17 @@ typedef struct tt_model_opts {
     int place;                      /* > 0: move the weights onto the process's fastest 2 MiB pages at load
                                      * (tt_alloc_place, this many probe rounds); < 0: no; 0: TRITUNE_PLACE=<rounds>
                                      * (0: no), else TT_MODEL_PLACE_DEFAULT */
+    int calibrate;                  /* where no tuned winner applies, time the untuned kernels' prefetch siblings and
+                                     * the head's members on the model's weights at load (docs/MEASUREMENT.md):
+                                     * > 0 that many passes, < 0 no, 0: TRITUNE_CALIBRATE=<passes> (0: no), else
+                                     * TT_MODEL_CALIB_DEFAULT */
 } tt_model_opts;
 
 #define TT_MODEL_BATCH_DEFAULT 64
 #define TT_MODEL_PLACE_DEFAULT 8 /* probe rounds of the load-time placement (docs/MEASUREMENT.md) */
+#define TT_MODEL_CALIB_DEFAULT 2 /* passes of the load-time calibration over the untuned weights */
+#define TT_MODEL_CALIB_MAX 16
+#define TT_CALIB_GAIN 1.03       /* a calibrated kernel replaces the static default only when this much faster */
 #define TT_MODEL_BATCH_MAX 512
 
 /* Where decode time goes (tt_model_forward only; off unless tt_model.prof is set): wall time on the calling thread
@@ -206,6 +213,8 @@ typedef struct tt_model {
     const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */
     char place_note[192];       /* what tt_alloc_place did at load ("" when not asked for) */
+    char calib_note[512];       /* what the load-time calibration did (model_calibrate; "" when not asked for) */
+    bool head_untuned;          /* the head kernel is the static default (no usable tuned winner, none forced) */
     int placed_rounds;          /* the placement's probe rounds when the weights were placed, else 0 */
     char fuse_note[256];        /* why, for reports */
     bool prof;                  /* accumulate prof_ns per decode phase */

@@ -1,6 +1,7 @@
 /* model_int.h — what the model's own files share (not installed, not for callers of model.h).
  *
  *   load.c     config, architecture table, weights (plans), run state, open/close
+ *   calib.c    the load-time calibration of untuned kernels (called by load.c at the end of tt_model_open)
  *   forward.c  the layer, written once for n tokens, and tt_model_forward (decode: n = 1)
  *   prefill.c  tt_model_prefill: chunks of m->batch tokens through the same layer
  *   head.c     the LM head: its kernel (tt_pick_head), the input rounding llama.cpp applies, the row dots
@@ -38,6 +39,16 @@ size_t model_head_row_bytes(const tt_model *m);
 /* m->s.logits = E · (rmsnorm(x)·output_norm), x one residual stream (dim) */
 void model_head_logits(tt_model *m, const float *x, bool prof);
 void model_embed_row(const tt_gguf_tensor *te, int dim, int token, float *x);
+/* x (dim) made the head's input in place (rounded to f16, or quantized into m->s.head_in); then rows [a, b) of the
+ * head through member v (of the head's kind) into m->s.logits, split over the pool. */
+void model_head_input(tt_model *m, float *x);
+void model_head_rows(tt_model *m, const tt_dense_variant *v, const float *x, int a, int b);
+
+/* calib.c: where the model runs untuned (no usable tuned winner), the load-time calibration: the untuned GEMV
+ * plans' software prefetch distance (tt_variant_pf_sibling: the same packed bytes) and the head's member, each timed
+ * on the model's own weights in `passes` interleaved passes; a candidate replaces the static default only when at
+ * least TT_CALIB_GAIN faster. Fills m->calib_note. Nothing it picks changes a bit of the output. */
+void model_calibrate(tt_model *m, int passes);
 
 /* o = x / sqrt(mean(x²) + eps) · w, in tt_dense_dot_f32's order (the float reference sums the same way). */
 static inline void model_rmsnorm(float *o, const float *x, const float *w, int n, float eps)

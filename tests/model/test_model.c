@@ -560,6 +560,71 @@ static void check_forced_head(const char *path, const char *ok, const char *wron
     unsetenv("TRITUNE_HEAD_KERNEL");
 }
 
+/* The load-time calibration (model/calib.c): it only moves untuned GEMV plans to prefetch siblings of their kernel
+ * (the same packed bytes) and the head to another member of its kind, so the logits keep every bit; off, forced
+ * kernels and the oracle seam are left alone. Which candidate wins is a timing and is not checked. */
+static void check_calibration(const char *path)
+{
+    tt_model_opts off = {.threads = 1, .lm_head = TT_LM_HEAD_FILE, .calibrate = -1},
+                  on = {.threads = 1, .lm_head = TT_LM_HEAD_FILE, .calibrate = 3};
+    tt_model *a = NULL, *b = NULL;
+    CHECKF(tt_model_open(path, &off, &a) == TT_OK && tt_model_open(path, &on, &b) == TT_OK, "%s", tt_last_error());
+    if (!a || !b) goto done;
+    printf("calibration: %s\n", b->calib_note);
+    CHECK(!strcmp(a->calib_note, "off") && strstr(b->calib_note, "3 passes") && strstr(b->calib_note, "GEMV"));
+    int pf = -1, moved = 0;
+    for (int l = 0; l < a->config.n_layers; l++) {
+        tt_linear *la[9], *lb[9];
+        tt_layer_weights *wa = &a->w.layers[l], *wb = &b->w.layers[l];
+        tt_linear *xa[9] = {&wa->wq, &wa->wk, &wa->wv, &wa->wo, &wa->w_gate, &wa->w_up, &wa->w_down, &wa->wqkv, &wa->w_gate_up};
+        tt_linear *xb[9] = {&wb->wq, &wb->wk, &wb->wv, &wb->wo, &wb->w_gate, &wb->w_up, &wb->w_down, &wb->wqkv, &wb->w_gate_up};
+        memcpy(la, xa, sizeof la), memcpy(lb, xb, sizeof lb);
+        for (int i = 0; i < 9; i++) {
+            if (!la[i]->plan.m) continue;
+            const tt_variant *va = la[i]->plan.v, *vb = lb[i]->plan.v;
+            CHECKF(tt_variant_pf_sibling(va, vb->p.pf) == vb, "layer %d: %s is not a prefetch sibling of %s", l,
+                   vb->name, va->name);
+            CHECK(pf < 0 || vb->p.pf == pf); /* one distance for every untuned linear */
+            pf = vb->p.pf;
+            moved += va != vb;
+        }
+    }
+    printf("calibration: %d linears moved to p%d\n", moved, pf);
+    CHECK(a->head_v && b->head_v && a->head_v->kind == b->head_v->kind && tt_dense_variant_usable(b->head_v));
+    CHECK(b->head_v == a->head_v || strstr(b->head_note, "calibrated at load"));
+    CHECK(!strcmp(a->kernel_name, b->kernel_name) || moved > 0);
+    int V = a->config.vocab_size, tok = 1, bits_equal = 1;
+    for (int pos = 0; pos < 6 && bits_equal; pos++) {
+        CHECK(tt_model_forward(a, tok, pos, true) == TT_OK && tt_model_forward(b, tok, pos, true) == TT_OK);
+        bits_equal = !memcmp(a->s.logits, b->s.logits, (size_t)V * sizeof(float));
+        tok = tt_argmax(a->s.logits, V);
+    }
+    CHECK(bits_equal);
+    /* a plan takes only a prefetch sibling of its kernel */
+    const tt_variant *v = a->w.layers[0].w_down.plan.v, *other = NULL;
+    for (int i = 0; i < tt_registry_count && !other; i++)
+        if (tt_registry[i].op == TT_OP_GEMV && tt_registry[i].layout != v->layout) other = &tt_registry[i];
+    CHECK(tt_variant_pf_sibling(v, v->p.pf) == v);
+    CHECK(other && tt_plan_set_gemv(&a->w.layers[0].w_down.plan, other) == TT_ERR_VALUE &&
+          a->w.layers[0].w_down.plan.v == v);
+    tt_model_close(b);
+    b = NULL;
+    /* TRITUNE_CALIBRATE=0 turns it off; a forced kernel is not calibrated */
+    on.calibrate = 0;
+    setenv("TRITUNE_CALIBRATE", "0", 1);
+    CHECK(tt_model_open(path, &on, &b) == TT_OK && b && !strcmp(b->calib_note, "off"));
+    tt_model_close(b);
+    b = NULL;
+    unsetenv("TRITUNE_CALIBRATE");
+    setenv("TRITUNE_KERNEL", v->name, 1);
+    CHECK(tt_model_open(path, &on, &b) == TT_OK && b && strstr(b->calib_note, "tuned (or forced)") &&
+          b->w.layers[0].w_down.plan.v == v);
+    unsetenv("TRITUNE_KERNEL");
+done:
+    tt_model_close(a);
+    tt_model_close(b);
+}
+
 int main(void)
 {
     check_half();
@@ -574,6 +639,7 @@ int main(void)
         check_errors(g_path);
         check_head_error(g_path, "f16 head");
         check_weights_formats(g_path);
+        check_calibration(g_path);
     }
     if (!(st = write_model("tiny", tweak_silu, p2, sizeof p2))) {
         check_against_reference(p2, "tiny silu q8_0-head mqa partial-rope");
