@@ -30,6 +30,11 @@ $(BUILD)/build.ninja:
 	$(MESON_SETUP) $(BUILD)
 
 build: deps $(BUILD)/build.ninja
+	@b=$$(meson introspect --buildoptions $(BUILD) 2>/dev/null | python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "baked"), ""))' 2>/dev/null); \
+	if [ -n "$$b" ] && [ ! -f "$$b" ]; then \
+		echo "tritune: the baked table $$b is gone (results removed?): building without one"; \
+		meson configure $(BUILD) -Dbaked= >/dev/null; \
+	fi
 	ninja -C $(BUILD)
 
 test: deps

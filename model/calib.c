@@ -9,10 +9,11 @@
  * weights, without repacking, and change no bit of the output.
  *
  * How: every pass reads each untuned linear once, each with one candidate distance (a balanced random deal: every
- * candidate gets the same number of linears per pass, of every shape over the passes), and the head once, in
- * slices of HEAD_SLICE_ROWS rows dealt to its members the same way. Weights are read once per pass, so they come
- * from memory as in decode. A candidate's rate is its bytes over its time summed over the passes; the fastest
- * replaces the static default only when TT_CALIB_GAIN faster. Two passes take about 0.1-0.2 s for 2B4T. */
+ * candidate gets the same number of linears per pass, of every shape over the passes), and the head once, in one
+ * contiguous chunk per member (dealt at random per pass): chunks of a few MB ranked the members by how fast they
+ * start a stream, not by what decode sees. Weights are read once per pass, so they come from memory as in decode.
+ * A candidate's rate is its bytes over its time summed over the passes; the fastest replaces the static default
+ * only when TT_CALIB_GAIN faster. Two passes took 0.12-0.22 s for 2B4T (docs/MEASUREMENT.md). */
 #include "model_int.h"
 #include "tt_baked.h"
 #include "tt_errctx.h"
@@ -22,7 +23,7 @@
 #include <string.h>
 
 #define MAX_CAND 16
-#define HEAD_SLICE_ROWS 64
+#define HEAD_SLICE_ROWS 64 /* the smallest chunk of head rows (a small head: fewer chunks than members) */
 
 static long now_ns(void)
 {
@@ -151,7 +152,7 @@ static int calib_gemv(tt_model *m, int passes, char *note, size_t nn)
     return w;
 }
 
-/* The head part: the usable members of the head's kind, rows dealt in slices. */
+/* The head part: the usable members of the head's kind, each pass's chunks of rows dealt to them. */
 static int calib_head(tt_model *m, int passes, char *note, size_t nn)
 {
     if (!m->head_v || !m->head_untuned) return snprintf(note, nn, "head: %s", m->head_v ? "tuned or forced" : "f32");
