@@ -10,7 +10,8 @@
  *   - the thread split: rows in blocks of the kernel's row alignment and of the epilogue's granule (the rows an
  *     epilogue needs on one thread: a RoPE head, matched gate/up rows), evenly over the threads.
  * A plan is read-only once created, except its workspace, which tt_plan_prep writes for the next tt_plan_gemv
- * calls (one token at a time per plan).
+ * calls (one token at a time per plan), and its GEMV kernel, which tt_plan_set_gemv may swap for a prefetch sibling
+ * (the same bytes) before use: the model's load-time calibration.
  *
  * Plans for a given kernel (tt_plan_for, tt_plan_view) are how the verbs that name kernels run them: `bench`, the
  * tuner's candidates and the ceiling pseudo-variants, `bench-gemm` and the verifier (kernels/tt_verify.h). Every

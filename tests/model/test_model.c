@@ -574,11 +574,9 @@ static void check_calibration(const char *path)
     CHECK(!strcmp(a->calib_note, "off") && strstr(b->calib_note, "3 passes") && strstr(b->calib_note, "GEMV"));
     int pf = -1, moved = 0;
     for (int l = 0; l < a->config.n_layers; l++) {
-        tt_linear *la[9], *lb[9];
         tt_layer_weights *wa = &a->w.layers[l], *wb = &b->w.layers[l];
-        tt_linear *xa[9] = {&wa->wq, &wa->wk, &wa->wv, &wa->wo, &wa->w_gate, &wa->w_up, &wa->w_down, &wa->wqkv, &wa->w_gate_up};
-        tt_linear *xb[9] = {&wb->wq, &wb->wk, &wb->wv, &wb->wo, &wb->w_gate, &wb->w_up, &wb->w_down, &wb->wqkv, &wb->w_gate_up};
-        memcpy(la, xa, sizeof la), memcpy(lb, xb, sizeof lb);
+        tt_linear *la[9] = {&wa->wq, &wa->wk, &wa->wv, &wa->wo, &wa->w_gate, &wa->w_up, &wa->w_down, &wa->wqkv, &wa->w_gate_up};
+        tt_linear *lb[9] = {&wb->wq, &wb->wk, &wb->wv, &wb->wo, &wb->w_gate, &wb->w_up, &wb->w_down, &wb->wqkv, &wb->w_gate_up};
         for (int i = 0; i < 9; i++) {
             if (!la[i]->plan.m) continue;
             const tt_variant *va = la[i]->plan.v, *vb = lb[i]->plan.v;
