@@ -1608,8 +1608,11 @@ int tt_cmd_bench_ab(int argc, char **argv)
                 break;
             }
             char why[120];
-            if (!hv) /* auto: what a model opened without a head kernel picks */
-                hv = tt_pick_head(o->m->head_v->kind, o->m->config.vocab_size, o->m->config.dim, th, why, sizeof why);
+            if (!hv && !o->head_kernel) /* auto: the owner picked it so (wisdom, default or calibration) */
+                hv = o->m->head_v;
+            else if (!hv) /* auto: what a model opened without a head kernel picks (uncalibrated) */
+                hv = tt_pick_head(o->m->head_v->kind, o->m->config.vocab_size, o->m->config.dim, th, why, sizeof why,
+                                  NULL);
             cfg[i].m = o->m, cfg[i].head_v = hv;
             cfg[i].ts = calloc((size_t)reps, sizeof *cfg[i].ts);
             if (!cfg[i].ts) rc = tt_fail(TT_ERR_NOMEM, "no memory");

@@ -134,7 +134,8 @@ __attribute__((weak)) const tt_baked_head *tt_baked_head_table(int *n)
     return NULL;
 }
 
-const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threads, char *why, size_t why_n)
+const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threads, char *why, size_t why_n,
+                                     bool *untuned)
 {
     char own[300];
     if (!why) why = own, why_n = sizeof own;
@@ -147,7 +148,9 @@ const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threa
         if (!e || abs(t[i].threads - threads) < abs(e->threads - threads)) e = &t[i];
     }
     const tt_dense_variant *v = e ? tt_dense_variant_find(e->variant) : NULL;
-    if (v && v->kind == kind && tt_dense_variant_usable(v)) {
+    const bool tuned = v && v->kind == kind && tt_dense_variant_usable(v);
+    if (untuned) *untuned = !tuned;
+    if (tuned) {
         snprintf(why, why_n, "%s head winner at %d thread%s, %.2f ms/pass", rt.set ? "wisdom" : "baked", e->threads,
                  e->threads == 1 ? "" : "s", e->median_ns / 1e6);
     } else {

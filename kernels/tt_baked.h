@@ -86,8 +86,10 @@ const tt_variant *tt_pick_gemm(tt_fmt fmt, int m, int k, int threads, const tt_v
 
 /* The LM-head kernel for (kind, m = vocab, k = dim, threads): the wisdom's (or baked) head winner for that shape at
  * the nearest tuned thread count, if this CPU can run it; else the static default (tt_dense_variant_default). No
- * timing happens here: head kernels are raced by the tuner like the GEMVs. why (optional) gets the reason. */
-const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threads, char *why, size_t why_n);
+ * timing happens here: head kernels are raced by the tuner like the GEMVs. why (optional) gets the reason; *untuned
+ * (optional) whether it is the static default for want of a usable tuned winner. */
+const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threads, char *why, size_t why_n,
+                                     bool *untuned);
 
 /* The baked winner for (m, k) at this thread count (or the nearest tuned count), if it is eligible here; NULL if the
  * table has no entry for the shape. */

@@ -304,7 +304,7 @@ const tt_variant *tt_variant_pf_sibling(const tt_variant *v, int pf)
 tt_status tt_plan_set_gemv(tt_plan *p, const tt_variant *v)
 {
     if (!p || !p->v || !v) return tt_fail(TT_ERR_NULL, "tt_plan_set_gemv: NULL argument");
-    if (v != p->v && tt_variant_pf_sibling(p->v, v->p.pf) != v)
+    if (tt_variant_pf_sibling(p->v, v->p.pf) != v) /* p->v itself is its own sibling */
         return tt_fail(TT_ERR_VALUE, "%s is not a prefetch sibling of the plan's kernel %s", v->name, p->v->name);
     p->v = v;
     return TT_OK;

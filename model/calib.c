@@ -190,12 +190,12 @@ static int calib_head(tt_model *m, int passes, char *note, size_t nn)
     }
     free(x);
     free(d);
+    if (!(ns[def] > 0)) return snprintf(note, nn, "head: nothing timed");
     int best = def;
     for (int j = 0; j < nc; j++) {
         if (ns[j] > 0 && by[j] / ns[j] > by[best] / ns[best]) best = j;
         tt_debug("calibrate head: %s %.2f GB/s over %.1f MB", c[j]->name, ns[j] > 0 ? by[j] / ns[j] : 0.0, by[j] / 1e6);
     }
-    if (!(ns[def] > 0)) return snprintf(note, nn, "head: nothing timed");
     int pick = by[best] / ns[best] >= TT_CALIB_GAIN * by[def] / ns[def] ? best : def;
     int w = snprintf(note, nn, "head %s%s, %.1f GB/s (default %s %.1f GB/s; %d members)", c[pick]->name,
                      pick == def ? " (the default)" : "", by[pick] / ns[pick], c[def]->name, by[def] / ns[def], nc);

@@ -97,7 +97,7 @@ tt_status model_head_forced(tt_dense_kind kind, const char *name, const tt_dense
 /* The LM head's input as llama.cpp's product with token_embd sees it: converted to f16 for an f16 head, to q8_0
  * blocks for a q8_0 or q4_0 head, to Q8_K blocks for a q6_K head (tt_qin_quantize into tt_run_state.head_in); as it
  * is for f32 and for the requantized q8 head. */
-static void head_input(tt_model *m, float *x)
+void model_head_input(tt_model *m, float *x)
 {
     int kind = head_kind(m);
     if (kind == TT_DENSE_F16) tt_dense_round_f16(x, m->config.dim);
@@ -171,14 +171,12 @@ tt_status model_head_pick(tt_model *m, const char *name)
         return TT_OK;
     }
     char why[120];
-    m->head_v = tt_pick_head((tt_dense_kind)kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why);
-    m->head_untuned = !strncmp(why, "static default", 14); /* tt_pick_head's words for "no usable tuned winner" */
+    m->head_v = tt_pick_head((tt_dense_kind)kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why,
+                             &m->head_untuned);
     snprintf(m->head_note, sizeof m->head_note, "%s (%s; %s head %s)", m->head_v->name, why,
              tt_dense_kind_name((tt_dense_kind)kind), as);
     return TT_OK;
 }
-
-void model_head_input(tt_model *m, float *x) { head_input(m, x); }
 
 void model_head_rows(tt_model *m, const tt_dense_variant *v, const float *x, int a, int b)
 {
@@ -199,7 +197,7 @@ void model_head_logits(tt_model *m, const float *x, bool prof)
     tt_run_state *s = &m->s;
     model_rmsnorm(s->xb, x, m->w.output_norm, m->config.dim, m->config.norm_eps);
     model_prof_mark(m, prof, TT_PROF_ELEMWISE);
-    head_input(m, s->xb);
+    model_head_input(m, s->xb);
     tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v, 0, m->config.vocab_size});
     model_prof_mark(m, prof, TT_PROF_HEAD);
 }

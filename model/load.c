@@ -304,6 +304,12 @@ static void free_linear(tt_linear *L)
     memset(L, 0, sizeof *L);
 }
 
+/* The matrix whose kernel names the model's in reports (tt_model.kernel_name): gate (or gate/up) of layer 0. */
+static const tt_linear *largest_linear(const tt_model *m)
+{
+    return m->fused_gate_up ? &m->w.layers[0].w_gate_up : &m->w.layers[0].w_gate;
+}
+
 static tt_status build_weights(tt_model *m)
 {
     const tt_model_config *c = &m->config;
@@ -370,7 +376,7 @@ static tt_status build_weights(tt_model *m)
             if (!all[i]->plan.vg) m->batch = 1; /* a shape without a GEMM kernel: prefill token by token */
         }
     }
-    const tt_linear *big = m->fused_gate_up ? &w->layers[0].w_gate_up : &w->layers[0].w_gate;
+    const tt_linear *big = largest_linear(m);
     m->kernel_name = big->plan.v->name;
     m->gemm_kernel_name = big->plan.vg ? big->plan.vg->name : NULL;
     if (!m->gemm_kernel_name) m->batch = 1; /* no GEMM kernel: prefill runs token by token */
@@ -558,8 +564,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     if (!st && calib <= 0) snprintf(m->calib_note, sizeof m->calib_note, "off");
     if (!st && calib > 0) {
         model_calibrate(m, calib);
-        const tt_linear *big = m->fused_gate_up ? &m->w.layers[0].w_gate_up : &m->w.layers[0].w_gate;
-        m->kernel_name = big->plan.v->name;
+        m->kernel_name = largest_linear(m)->plan.v->name; /* its kernel may be a prefetch sibling now */
     }
     if (st) {
         char msg[512];
