@@ -17,7 +17,7 @@
 
 static void list_usage(FILE *f)
 {
-    fprintf(f, "usage: tritune list [--format i2s|tl1|tl2] [--isa ISA] [--eligible] [--json] [PATTERN]\n"
+    fprintf(f, "usage: tritune list [--format i2s|tl1|tl2|b3] [--isa ISA] [--eligible] [--json] [PATTERN]\n"
                "       tritune list --heads [--eligible] [--json] [PATTERN]\n"
                "  one row per registry variant: name, format, ISA, layout parameters, exactness, activation\n"
                "  domain, and whether this CPU/OS can run it (with the missing feature if not).\n"
@@ -83,7 +83,7 @@ int tt_cmd_list(int argc, char **argv)
         return list_heads(pat, eligible_only, json);
     }
     if (fmt && tt_fmt_from_name(fmt) < 0) {
-        fprintf(stderr, "tritune list: unknown format '%s' (i2s, tl1, tl2)\n", fmt);
+        fprintf(stderr, "tritune list: unknown format '%s' (i2s, tl1, tl2, b3)\n", fmt);
         return 2;
     }
     if (isa && tt_isa_from_name(isa) < 0) {

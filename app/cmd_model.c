@@ -85,8 +85,8 @@ static bool parse_fuse(const char *s, tt_fuse *f)
 
 static bool parse_weights(const char *s, tt_weights *w)
 {
-    static const char *const names[] = {"auto", "i2s", "tl1", "tl2"}; /* in tt_weights order */
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"auto", "i2s", "tl1", "tl2", "b3"}; /* in tt_weights order */
+    for (int i = 0; i < (int)(sizeof names / sizeof *names); i++)
         if (!strcmp(s, names[i])) return *w = (tt_weights)i, true;
     return false;
 }
@@ -94,9 +94,9 @@ static bool parse_weights(const char *s, tt_weights *w)
 /* "I2_S", or the formats the model's matrices are held in, e.g. "I2_S+TL2" */
 static const char *weights_label(const tt_model *m, char *buf, size_t n)
 {
-    static const char *const up[3] = {"I2_S", "TL1", "TL2"};
+    static const char *const up[TT_FMT_COUNT] = {"I2_S", "TL1", "TL2", "B3"};
     buf[0] = 0;
-    for (int f = 0; f < 3; f++)
+    for (int f = 0; f < TT_FMT_COUNT; f++)
         if (m->n_fmt[f]) snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", buf[0] ? "+" : "", up[f]);
     return buf;
 }
@@ -302,8 +302,9 @@ int tt_cmd_model(int argc, char **argv)
 #define WEIGHTS_HELP                                                                                              \
     "  --weights       the format the ternary matrices are repacked into at load, all exact (same logits bit for\n" \
     "                  bit): auto (per matrix shape, the format of the profile's winner for it: the tuner races\n"  \
-    "                  I2_S, TL1 and TL2 kernels; I2_S without one), or i2s, tl1, tl2 for every matrix. TL2\n"     \
-    "                  holds 1.67 bits per weight (I2_S 2); a TL1/TL2 matrix keeps an I2_S copy for prefill\n"
+    "                  I2_S, TL1, TL2 and B3 kernels; I2_S without one), or i2s, tl1, tl2, b3 for every matrix.\n"  \
+    "                  TL2 holds 1.67 bits per weight, B3 1.6 (five trits per byte), I2_S 2; a TL1/TL2/B3 matrix\n"  \
+    "                  keeps an I2_S copy for prefill\n"
 #define PLACE_HELP                                                                                                \
     "  --place on|off  (run, bench-e2e; default on) after loading, read every 2 MiB page of the weights and of as\n" \
     "                  many fresh pages, and move the weights onto the fastest ones (contents unchanged; 0.5-1 s\n"\
@@ -321,7 +322,7 @@ int tt_cmd_model(int argc, char **argv)
 static void usage_run(FILE *f)
 {
     fprintf(f, "usage: tritune run -m FILE.gguf [-p \"text\"] [-n 64] [-t threads] [--lm-head f16|q8] [--kernel registry|oracle]\n"
-               "                  [--batch N] [--fuse auto|on|off] [--weights auto|i2s|tl1|tl2] [--place on|off]\n"
+               "                  [--batch N] [--fuse auto|on|off] [--weights auto|i2s|tl1|tl2|b3] [--place on|off]\n"
                "                  [--calibrate on|off]\n"
                "Greedy decoding: encodes the prompt (BOS first), runs it through the model (batched prefill: one GEMM\n"
                "per linear layer per chunk of --batch tokens, default 64; 1 = token by token through the GEMV path),\n"
@@ -464,7 +465,7 @@ int tt_cmd_run(int argc, char **argv)
         TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
-        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
+        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2|b3"),
         TT_O_CHOICE("--place", NULL, &place_s, "on|off"),
         TT_O_CHOICE("--calibrate", NULL, &calib_s, "on|off"),
         TT_O_FLAG("--chat", NULL, &chat),
@@ -575,7 +576,7 @@ static void usage_eval(FILE *f)
 {
     fprintf(f, "usage: tritune eval -m FILE.gguf (--ids 1,2,3 | --ids-file F | -p TEXT) [--top 5] [--logits OUT.f32]\n"
                "                   [--greedy N] [--ref REF.f32 [--check]] [--json] [-t threads] [--batch N]\n"
-               "                   [--lm-head f16|q8] [--kernel registry|oracle] [--weights auto|i2s|tl1|tl2]\n"
+               "                   [--lm-head f16|q8] [--kernel registry|oracle] [--weights auto|i2s|tl1|tl2|b3]\n"
                "Runs the given token ids through the model in one pass from position 0 (as llama.cpp's llama_decode of\n"
                "one batch) and prints the top logits of the LAST position: the numbers any implementation can be\n"
                "compared with on the same file.\n"
@@ -664,7 +665,7 @@ int tt_cmd_eval(int argc, char **argv)
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--lm-head", NULL, &head_s, "f16|file|q8"),
         TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
-        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
+        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2|b3"),
         TT_O_FLAG("--json", NULL, &json),
         TT_O_FLAG("--check", NULL, &check),
         TT_O_FLAG("--oversubscribe", NULL, &over),
@@ -856,7 +857,7 @@ static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
                "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
-               "                         [--profile] [--no-ceiling] [--weights auto|i2s|tl1|tl2] [--place on|off]\n"
+               "                         [--profile] [--no-ceiling] [--weights auto|i2s|tl1|tl2|b3] [--place on|off]\n"
                "                         [--calibrate on|off]\n"
                "-t: thread counts (default: the count the baked profile timed fastest; 1 without one).\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
@@ -1040,7 +1041,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         TT_O_CHOICE("--kernel", NULL, &kernel_s, "registry|oracle"),
         TT_O_INT("--batch", NULL, &batch, 1, TT_MODEL_BATCH_MAX),
         TT_O_CHOICE("--fuse", NULL, &fuse_s, "auto|on|off"),
-        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2"),
+        TT_O_CHOICE("--weights", NULL, &weights_s, "auto|i2s|tl1|tl2|b3"),
         TT_O_CHOICE("--place", NULL, &place_s, "on|off"),
         TT_O_CHOICE("--calibrate", NULL, &calib_s, "on|off"),
         TT_O_FLAG("--profile", NULL, &profile),
@@ -1411,7 +1412,7 @@ static void usage_ab(FILE *f)
                "-t: threads (default: the count the profile timed fastest; 1 without one).\n"
                "Decode speed of several configurations of one model file, compared inside the model. Every\n"
                "combination of\n"
-               "  --weights      ternary formats (auto, i2s, tl1, tl2; all exact, the same logits),\n"
+               "  --weights      ternary formats (auto, i2s, tl1, tl2, b3; all exact, the same logits),\n"
                "  --lm-head      file or q8,\n"
                "  --head-kernel  LM-head kernels of the head's kind (tritune list --heads; auto: the model's pick),\n"
                "  --kernel       one GEMV kernel for every ternary matrix, as TRITUNE_KERNEL forces it (auto: the\n"
@@ -1542,7 +1543,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
         tt_weights wf;
         if (!parse_weights(w, &wf)) {
-            fprintf(stderr, "tritune bench-ab: --weights %s: expected auto, i2s, tl1 or tl2\n", w);
+            fprintf(stderr, "tritune bench-ab: --weights %s: expected auto, i2s, tl1, tl2 or b3\n", w);
             return 2;
         }
         snprintf(hl, sizeof hl, "%s", head_s);

@@ -29,6 +29,7 @@ typedef struct gen_family {
 extern const gen_family gen_family_i2s;
 extern const gen_family gen_family_tl1;
 extern const gen_family gen_family_tl2;
+extern const gen_family gen_family_b3;
 extern const gen_family gen_family_i2s_gemm;
 
 /* Helpers for emitters. */

@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* Families in output order: one file per (family, ISA). */
-static const gen_family *const families[] = {&gen_family_i2s, &gen_family_tl1, &gen_family_tl2,
+static const gen_family *const families[] = {&gen_family_i2s, &gen_family_tl1, &gen_family_tl2, &gen_family_b3,
                                              &gen_family_i2s_gemm};
 #define N_FAMILIES (int)(sizeof families / sizeof families[0])
 
@@ -227,8 +227,8 @@ static FILE *open_out(const char *dir, const char *name)
 
 static const char *const layout_enum[TT_LAYOUT_COUNT] = {"TT_LAYOUT_I2S", "TT_LAYOUT_I2S_IL", "TT_LAYOUT_TL1_TILE",
                                                          "TT_LAYOUT_TL2_TILE", "TT_LAYOUT_TL2_BYTE",
-                                                         "TT_LAYOUT_TL1_QUAD"};
-static const char *const fmt_enum[TT_FMT_COUNT] = {"TT_FMT_I2S", "TT_FMT_TL1", "TT_FMT_TL2"};
+                                                         "TT_LAYOUT_TL1_QUAD", "TT_LAYOUT_B3"};
+static const char *const fmt_enum[TT_FMT_COUNT] = {"TT_FMT_I2S", "TT_FMT_TL1", "TT_FMT_TL2", "TT_FMT_B3"};
 static const char *const isa_enum[TT_ISA_COUNT] = {"TT_ISA_SCALAR", "TT_ISA_AVX2", "TT_ISA_AVXVNNI",
                                                    "TT_ISA_AVX512BW", "TT_ISA_AVX512VNNI", "TT_ISA_AVX512VBMI",
                                                    "TT_ISA_NEON", "TT_ISA_DOTPROD", "TT_ISA_I8MM",

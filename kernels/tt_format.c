@@ -5,6 +5,7 @@
  *        Rows K/4 bytes (K % 4 == 0).
  *  TL2   per row: triple plane (|v|, v = 9w0+3w1+w2, two per byte, low nibble first), sign plane (bit t%8 of
  *        byte t/8 set when v < 0), then a TL1 pair plane for the K - K3 tail columns. 5 bits / 3 weights.
+ *  B3    base 3, five trits per byte in 64-byte groups of 320 columns (tt_format.h); rows 64·ceil(K/320) bytes.
  * Every tensor ends with a 32-byte tail holding the f32 scale first. */
 #include "tt_format.h"
 
@@ -12,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const fmt_names[TT_FMT_COUNT] = {"i2s", "tl1", "tl2"};
+static const char *const fmt_names[TT_FMT_COUNT] = {"i2s", "tl1", "tl2", "b3"};
 
 const char *tt_fmt_name(tt_fmt f) { return (unsigned)f < TT_FMT_COUNT ? fmt_names[f] : "?"; }
 
@@ -24,8 +25,9 @@ int tt_fmt_from_name(const char *s)
     return -1;
 }
 
-/* K granularity per format: I2_S 128-weight blocks; TL1 two pairs per byte; TL2 pair tail of 32s. */
-static const int fmt_k_multiple[TT_FMT_COUNT] = {128, 4, 32};
+/* K granularity per format: I2_S 128-weight blocks; TL1 two pairs per byte; TL2 pair tail of 32s; B3 one digit of a
+ * 64-byte group. */
+static const int fmt_k_multiple[TT_FMT_COUNT] = {128, 4, 32, 64};
 
 tt_status tt_fmt_check_shape(tt_fmt f, int m, int k)
 {
@@ -47,7 +49,12 @@ static size_t tl2_row_bytes(int k)
     return (size_t)(k3 / 6 + k3 / 24 + (k - k3) / 4);
 }
 
-static size_t fmt_row_bytes(tt_fmt f, int k) { return f == TT_FMT_TL2 ? tl2_row_bytes(k) : (size_t)k / 4; }
+static size_t b3_row_bytes(int k) { return (size_t)(k + TT_B3_GROUP_COLS - 1) / TT_B3_GROUP_COLS * TT_B3_GROUP_BYTES; }
+
+static size_t fmt_row_bytes(tt_fmt f, int k)
+{
+    return f == TT_FMT_TL2 ? tl2_row_bytes(k) : f == TT_FMT_B3 ? b3_row_bytes(k) : (size_t)k / 4;
+}
 
 size_t tt_fmt_size(tt_fmt f, int m, int k)
 {
@@ -116,6 +123,47 @@ static void tl2_pack_row(const int8_t *t, int k, uint8_t *row)
     tl1_pack_pairs(t + k3, k - k3, tail);
 }
 
+/* ---- B3 ---- */
+static const int pow3[6] = {1, 3, 9, 27, 81, 243};
+
+static uint8_t b3_of_value(int v, int n) { return (uint8_t)(((v * 256 + pow3[n] - 1) / pow3[n]) ^ 0x80); }
+
+uint8_t tt_b3_encode(const int8_t *trits, int n, size_t stride)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) v = 3 * v + trits[(size_t)i * stride] + 1;
+    return b3_of_value(v, n);
+}
+
+int tt_b3_digit(uint8_t s, int i)
+{
+    int8_t x = (int8_t)s;
+    while (i-- > 0) x = (int8_t)(uint8_t)(3u * (uint8_t)x);
+    return (x > -43) + (x > 42);
+}
+
+int tt_b3_valid(uint8_t s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) v = 3 * v + tt_b3_digit(s, i);
+    return b3_of_value(v, n) == s;
+}
+
+/* Digits in group g of a K-column row (5, or fewer in the last group). */
+static int b3_digits(int k, int g)
+{
+    int left = (k - g * TT_B3_GROUP_COLS) / 64;
+    return left < 5 ? left : 5;
+}
+
+static void b3_pack_row(const int8_t *t, int k, uint8_t *row)
+{
+    for (int g = 0; g * TT_B3_GROUP_COLS < k; g++) {
+        int n = b3_digits(k, g);
+        for (int j = 0; j < 64; j++) row[g * 64 + j] = tt_b3_encode(t + g * TT_B3_GROUP_COLS + j, n, 64);
+    }
+}
+
 tt_status tt_fmt_pack(tt_fmt f, const tt_tern *w, uint8_t *dst, size_t dst_len)
 {
     tt_status st = check_tern(w, f);
@@ -134,6 +182,7 @@ tt_status tt_fmt_pack(tt_fmt f, const tt_tern *w, uint8_t *dst, size_t dst_len)
         switch (f) {
         case TT_FMT_I2S: i2s_pack_row(t, w->k, row); break;
         case TT_FMT_TL1: tl1_pack_pairs(t, w->k, row); break;
+        case TT_FMT_B3: b3_pack_row(t, w->k, row); break;
         default: tl2_pack_row(t, w->k, row); break;
         }
     }
@@ -180,6 +229,19 @@ static tt_status tl2_unpack_row(const uint8_t *row, int k, int8_t *t)
     return tl1_unpack_pairs(tail, k - k3, t + k3);
 }
 
+static tt_status b3_unpack_row(const uint8_t *row, int k, int8_t *t)
+{
+    for (int g = 0; g * TT_B3_GROUP_COLS < k; g++) {
+        int n = b3_digits(k, g);
+        for (int j = 0; j < 64; j++) {
+            uint8_t s = row[g * 64 + j];
+            if (!tt_b3_valid(s, n)) return tt_fail(TT_ERR_VALUE, "B3 byte 0x%02x is not a %d-digit code (group %d byte %d)", s, n, g, j);
+            for (int i = 0; i < n; i++) t[g * TT_B3_GROUP_COLS + i * 64 + j] = (int8_t)(tt_b3_digit(s, i) - 1);
+        }
+    }
+    return TT_OK;
+}
+
 static tt_status check_src(tt_fmt f, const uint8_t *src, size_t src_len, int m, int k)
 {
     tt_status st = tt_fmt_check_shape(f, m, k);
@@ -202,6 +264,7 @@ tt_status tt_fmt_unpack(tt_fmt f, const uint8_t *src, size_t src_len, tt_tern *w
         int8_t *t = w->t + (size_t)r * w->k;
         st = f == TT_FMT_I2S ? i2s_unpack_row(row, w->k, t)
            : f == TT_FMT_TL1 ? tl1_unpack_pairs(row, w->k, t)
+           : f == TT_FMT_B3  ? b3_unpack_row(row, w->k, t)
                              : tl2_unpack_row(row, w->k, t);
         if (st) return st;
     }
@@ -378,6 +441,16 @@ tt_status tt_fmt_oracle_dot(tt_fmt f, const uint8_t *src, size_t src_len, int m,
             }
         } else if (f == TT_FMT_TL1) {
             if ((st = tl1_dot_pairs(row, k, q, &s))) return st;
+        } else if (f == TT_FMT_B3) { /* digit by digit from the bytes, as every decoder does */
+            for (int g = 0; g * TT_B3_GROUP_COLS < k; g++) {
+                int n = b3_digits(k, g);
+                for (int j = 0; j < 64; j++) {
+                    uint8_t b = row[g * 64 + j];
+                    if (!tt_b3_valid(b, n))
+                        return tt_fail(TT_ERR_VALUE, "B3 byte 0x%02x at row %d group %d is not a %d-digit code", b, r, g, n);
+                    for (int i = 0; i < n; i++) s += (tt_b3_digit(b, i) - 1) * q[g * TT_B3_GROUP_COLS + i * 64 + j];
+                }
+            }
         } else {
             int k3 = tt_tl2_k3(k), nt = k3 / 3;
             const uint8_t *mag = row, *sgn = row + k3 / 6;

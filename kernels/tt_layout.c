@@ -18,7 +18,8 @@ int tt_variant_il_granule(const tt_variant *v)
 bool tt_variant_layouts_agree(const tt_variant *a, const tt_variant *b)
 {
     if (!a || !b || a->layout != b->layout) return false;
-    if (a->layout != TT_LAYOUT_I2S_IL) return a->layout == TT_LAYOUT_I2S; /* TL layouts depend on more than this */
+    if (a->layout != TT_LAYOUT_I2S_IL) /* TL layouts depend on more than this */
+        return a->layout == TT_LAYOUT_I2S || a->layout == TT_LAYOUT_B3;
     return a->p.rows == b->p.rows && il_granule(a) == il_granule(b);
 }
 
@@ -43,6 +44,7 @@ size_t tt_variant_packed_size(const tt_variant *v, int m, int k)
     switch (v->layout) {
     case TT_LAYOUT_I2S: return tt_fmt_size(TT_FMT_I2S, m, k);
     case TT_LAYOUT_I2S_IL: return (size_t)pad_rows(m, v->p.rows) * (size_t)(k / 4) + TT_TAIL_BYTES;
+    case TT_LAYOUT_B3: return tt_fmt_size(TT_FMT_B3, m, k);
     default: return tt_layout_tl_size(v, m, k);
     }
 }
@@ -50,6 +52,7 @@ size_t tt_variant_packed_size(const tt_variant *v, int m, int k)
 size_t tt_variant_ws_size(const tt_variant *v, int k)
 {
     if (v->fmt == TT_FMT_I2S) return v->prep ? (size_t)k + 64 : 0;
+    if (v->fmt == TT_FMT_B3) return 0; /* B3 kernels read q as it is */
     return tt_layout_tl_ws(v, k);
 }
 
@@ -95,6 +98,7 @@ tt_status tt_variant_pack(const tt_variant *v, const tt_tern *w, uint8_t *dst, s
     switch (v->layout) {
     case TT_LAYOUT_I2S: return tt_fmt_pack(TT_FMT_I2S, w, dst, len);
     case TT_LAYOUT_I2S_IL: return pack_i2s_il(v, w, dst);
+    case TT_LAYOUT_B3: return tt_fmt_pack(TT_FMT_B3, w, dst, len);
     default: return tt_layout_tl_pack(v, w, dst, len);
     }
 }

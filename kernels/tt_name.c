@@ -53,6 +53,7 @@ static const char *const fmt_tokens[TT_OP_COUNT][TT_FMT_COUNT] = {
         [TT_FMT_I2S] = "r u f p il",
         [TT_FMT_TL1] = "bm bk lut p",
         [TT_FMT_TL2] = "bm bk lut p",
+        [TT_FMT_B3] = "r lut p",
     },
     [TT_OP_GEMM] = {
         [TT_FMT_I2S] = "r n u f p il",

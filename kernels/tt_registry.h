@@ -43,6 +43,7 @@ typedef enum tt_layout {
     TT_LAYOUT_TL2_TILE,   /* TL2 triple magnitudes + sign bits tiled bm rows, pair tail tiled likewise */
     TT_LAYOUT_TL2_BYTE,   /* TL2 5-bit index (sign<<4 | magnitude) one byte per triple, tiled bm rows */
     TT_LAYOUT_TL1_QUAD,   /* TL1 family, one byte per 4-weight quad (index 0..80), tiled bm rows (vpermi2b) */
+    TT_LAYOUT_B3,         /* plain B3 rows (base 3, five trits per byte; tt_format.h) */
     TT_LAYOUT_COUNT
 } tt_layout;
 

@@ -520,7 +520,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     m->lm_head = o.lm_head;
     m->fuse = o.fuse;
     m->weights = o.weights;
-    if ((unsigned)o.weights > TT_WEIGHTS_TL2) return free(m), tt_fail(TT_ERR_VALUE, "weights = %d", (int)o.weights);
+    if ((unsigned)o.weights > TT_WEIGHTS_B3) return free(m), tt_fail(TT_ERR_VALUE, "weights = %d", (int)o.weights);
     m->backend = o.backend ? o.backend : &tt_plan_backend_registry;
     if (o.batch < 0 || o.batch > TT_MODEL_BATCH_MAX)
         return free(m), tt_fail(TT_ERR_VALUE, "batch = %d (must be 0..%d)", o.batch, TT_MODEL_BATCH_MAX);

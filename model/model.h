@@ -50,7 +50,7 @@ typedef enum tt_fuse { TT_FUSE_AUTO = 0, TT_FUSE_ON, TT_FUSE_OFF } tt_fuse;
 /* The storage format the ternary matrices are repacked into at load (all exact: the same int32 dots, so the same
  * logits bit for bit). AUTO: per matrix, the format of the wisdom's winner for its shape and thread count
  * (tt_pick_fmt: the tuner races I2_S, TL1 and TL2 kernels on each shape), I2_S without one. */
-typedef enum tt_weights { TT_WEIGHTS_AUTO = 0, TT_WEIGHTS_I2S, TT_WEIGHTS_TL1, TT_WEIGHTS_TL2 } tt_weights;
+typedef enum tt_weights { TT_WEIGHTS_AUTO = 0, TT_WEIGHTS_I2S, TT_WEIGHTS_TL1, TT_WEIGHTS_TL2, TT_WEIGHTS_B3 } tt_weights;
 
 typedef struct tt_model_config {
     char arch[32];      /* "bitnet-b1.58" (ReLU² FFN) or "bitnet" (SiLU FFN) */
@@ -208,7 +208,7 @@ typedef struct tt_model {
     tt_fuse fuse;
     bool fused_qkv, fused_gate_up; /* the decision of tt_model_opts.fuse */
     tt_weights weights;
-    int n_fmt[3];               /* ternary matrices held in each tt_fmt (I2_S, TL1, TL2) */
+    int n_fmt[TT_FMT_COUNT];    /* ternary matrices held in each tt_fmt (I2_S, TL1, TL2, B3) */
     char fmt_note[768];         /* the format of each matrix shape, and why (for reports) */
     const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */

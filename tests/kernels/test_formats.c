@@ -2,6 +2,8 @@
 #include "tt_format.h"
 #include "tt_test.h"
 
+#include <stdbool.h>
+
 static void fill(tt_tern *w, int mode, uint64_t seed)
 {
     size_t n = (size_t)w->m * w->k;
@@ -134,6 +136,57 @@ static void tl2_hand_example(void)
     tt_tern_free(&w);
 }
 
+/* B3 by hand and exhaustively. Every code of n = 1..5 digits decodes to its digits (tt_b3_digit is the arithmetic
+ * every kernel decoder does), exactly 3^n bytes are valid codes, and the byte values: all-zero trits -> 0x00
+ * (v = 121, ceil(121·256/243) = 128, ^0x80), all +1 -> 0x7f (v = 242 -> 255), all -1 -> 0x80 (v = 0). The column of
+ * a trit: group g, digit i, byte j hold column 320g + 64i + j; the last group of K = 384 has one digit. */
+static void b3_hand_example(void)
+{
+    for (int n = 1; n <= 5; n++) {
+        int pw = 1, valid = 0;
+        for (int i = 0; i < n; i++) pw *= 3;
+        for (int v = 0; v < pw; v++) {
+            int8_t t[5];
+            for (int i = n - 1, x = v; i >= 0; i--, x /= 3) t[i] = (int8_t)(x % 3 - 1);
+            uint8_t b = tt_b3_encode(t, n, 1);
+            CHECK(tt_b3_valid(b, n));
+            for (int i = 0; i < n; i++) CHECKF(tt_b3_digit(b, i) == t[i] + 1, "n %d v %d digit %d", n, v, i);
+        }
+        for (int b = 0; b < 256; b++) valid += tt_b3_valid((uint8_t)b, n);
+        CHECKF(valid == pw, "%d valid %d-digit bytes, want %d", valid, n, pw);
+    }
+    tt_tern w;
+    tt_tern_alloc(&w, 3, 384);
+    memset(w.t, 0, 3 * 384);
+    for (int j = 0; j < 384; j++) w.t[384 + j] = 1, w.t[768 + j] = -1;
+    w.t[64 * 3 + 5] = 1;  /* row 0: group 0, digit 3, byte 5 */
+    w.t[320 + 7] = -1;    /* row 0: group 1 (one digit), byte 7 */
+    size_t n = tt_fmt_size(TT_FMT_B3, 3, 384);
+    CHECK(n == 3 * 128 + 32 && tt_fmt_size(TT_FMT_B3, 1, 6912) == 22 * 64 + 32 && tt_fmt_size(TT_FMT_B3, 1, 2560) == 512 + 32);
+    uint8_t got[3 * 128 + 32];
+    CHECK(tt_fmt_pack(TT_FMT_B3, &w, got, sizeof got) == TT_OK);
+    bool ok = true;
+    for (int j = 0; j < 64; j++) {
+        ok &= got[j] == (j == 5 ? (uint8_t)(((121 + 3) * 256 + 242) / 243 ^ 0x80) : 0x00); /* digit 3 of 5: +3 */
+        ok &= got[64 + j] == (j == 7 ? (uint8_t)(0 ^ 0x80) : (uint8_t)(((1 * 256 + 2) / 3) ^ 0x80));
+        ok &= got[128 + j] == 0x7f && got[256 + j] == 0x80;                                   /* row 1 all +1, row 2 -1 */
+        ok &= got[192 + j] == (uint8_t)(((2 * 256 + 2) / 3) ^ 0x80) && got[320 + j] == 0x80; /* one-digit groups */
+    }
+    CHECK(ok);
+    int8_t q[384];
+    for (int j = 0; j < 384; j++) q[j] = (int8_t)(j % 7 - 3);
+    int32_t dot[3], want[3];
+    CHECK(tt_fmt_oracle_dot(TT_FMT_B3, got, sizeof got, 3, 384, q, dot) == TT_OK);
+    CHECK(tt_oracle_dot(&w, q, want) == TT_OK);
+    CHECK(!memcmp(dot, want, sizeof dot));
+    got[64 + 9] = 0x7f; /* not a one-digit code */
+    tt_tern back = {3, 384, 0, w.t};
+    CHECK(tt_fmt_unpack(TT_FMT_B3, got, sizeof got, &back) == TT_ERR_VALUE && strstr(tt_last_error(), "B3 byte 0x7f"));
+    CHECK(tt_fmt_oracle_dot(TT_FMT_B3, got, sizeof got, 3, 384, q, dot) == TT_ERR_VALUE);
+    CHECK(tt_fmt_check_shape(TT_FMT_B3, 1, 96) == TT_ERR_SHAPE && strstr(tt_last_error(), "K % 64"));
+    tt_tern_free(&w);
+}
+
 static void bad_inputs(void)
 {
     tt_tern w;
@@ -180,16 +233,19 @@ int main(void)
     static const int ks_i2s[] = {128, 256, 384, 640, 2560};
     static const int ks_tl1[] = {4, 8, 124, 128, 132, 252, 256, 260, 2560};
     static const int ks_tl2[] = {32, 64, 96, 128, 160, 192, 224, 288, 2560, 6912};
+    static const int ks_b3[] = {64, 128, 192, 256, 320, 384, 640, 704, 2560, 6912};
     static const int ms[] = {1, 2, 3, 17};
     for (size_t a = 0; a < sizeof ms / sizeof *ms; a++) {
         for (size_t b = 0; b < sizeof ks_i2s / sizeof *ks_i2s; b++) round_trip(TT_FMT_I2S, ms[a], ks_i2s[b]);
         for (size_t b = 0; b < sizeof ks_tl1 / sizeof *ks_tl1; b++) round_trip(TT_FMT_TL1, ms[a], ks_tl1[b]);
         for (size_t b = 0; b < sizeof ks_tl2 / sizeof *ks_tl2; b++) round_trip(TT_FMT_TL2, ms[a], ks_tl2[b]);
+        for (size_t b = 0; b < sizeof ks_b3 / sizeof *ks_b3; b++) round_trip(TT_FMT_B3, ms[a], ks_b3[b]);
     }
     i2s_bitnet_vector();
     i2s_hand_example();
     tl1_hand_example();
     tl2_hand_example();
+    b3_hand_example();
     bad_inputs();
     return tt_test_end("formats");
 }

@@ -296,7 +296,7 @@ static void check_weights_formats(const char *path)
 {
     tt_model *m = open_model(path, 1, TT_LM_HEAD_FILE);
     if (!m) return;
-    int V = m->config.vocab_size, nmat = m->n_fmt[0] + m->n_fmt[1] + m->n_fmt[2];
+    int V = m->config.vocab_size, nmat = m->n_fmt[0] + m->n_fmt[1] + m->n_fmt[2] + m->n_fmt[3];
     tt_model_close(m);
     int t0[STEPS + 1], t1[STEPS + 1];
     float *l0 = malloc((size_t)V * 4), *l1 = malloc((size_t)V * 4), *p0 = malloc((size_t)V * 4),
@@ -304,14 +304,14 @@ static void check_weights_formats(const char *path)
     if (!decode_weights(path, TT_WEIGHTS_I2S, NULL, t0, l0, p0, &m)) goto out;
     CHECK(m->n_fmt[TT_FMT_I2S] == nmat && count_fmt(m, TT_FMT_I2S) == nmat);
     tt_model_close(m);
-    static const tt_weights forced[] = {TT_WEIGHTS_TL1, TT_WEIGHTS_TL2};
-    for (int i = 0; i < 2; i++) {
+    static const tt_weights forced[] = {TT_WEIGHTS_TL1, TT_WEIGHTS_TL2, TT_WEIGHTS_B3};
+    for (int i = 0; i < 3; i++) {
         tt_fmt f = (tt_fmt)(forced[i] - TT_WEIGHTS_I2S);
         if (!decode_weights(path, forced[i], NULL, t1, l1, p1, &m)) continue;
         const tt_plan *pl = &m->w.layers[0].w_down.plan;
         CHECKF(m->n_fmt[f] == nmat && count_fmt(m, f) == nmat, "%s: %d of %d matrices", tt_fmt_name(f), count_fmt(m, f),
                nmat);
-        /* prefill runs an I2_S GEMM on its own copy: no GEMM kernel reads TL bytes */
+        /* prefill runs an I2_S GEMM on its own copy: no GEMM kernel reads TL or B3 bytes */
         CHECK(m->batch == 8 && pl->vg && pl->vg->fmt == TT_FMT_I2S && pl->packed_g_own && m->bytes_gemm_copy > 0);
         CHECKF(!memcmp(t0, t1, sizeof t0) && !memcmp(l0, l1, (size_t)V * 4), "%s weights: decode differs from I2_S",
                tt_fmt_name(f));
