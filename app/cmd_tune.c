@@ -290,7 +290,26 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
      * full calibrated rotation, so the cold numbers recorded are really from DRAM. */
     size_t race_cold = hp->cold_bytes;
     hp->cold_bytes = sc->cold_full;
-    const tt_variant *uniq[5];
+    /* Challengers: the two fastest of every other format in the race (by median, dropped or not). The race's
+     * rotation is a share of the memory budget and can be partly cache-resident (logged above), which favours
+     * kernels that compute less per byte over formats that read fewer bytes; the final session rotates the full
+     * calibrated size, so it decides between formats (below). */
+    const tt_variant *chal[2 * TT_FMT_COUNT];
+    int nch = 0;
+    for (int f = 0; f < TT_FMT_COUNT; f++) {
+        if (f == (int)win->fmt) continue;
+        int best[2] = {-1, -1};
+        double bmed[2] = {0, 0};
+        for (int i = 0; i < nc; i++) {
+            if ((int)cand[i]->fmt != f || race.c[i].n < 1) continue;
+            double md = tt_median(race.c[i].s, race.c[i].n);
+            if (best[0] < 0 || md < bmed[0]) best[1] = best[0], bmed[1] = bmed[0], best[0] = i, bmed[0] = md;
+            else if (best[1] < 0 || md < bmed[1]) best[1] = i, bmed[1] = md;
+        }
+        for (int b = 0; b < 2; b++)
+            if (best[b] >= 0 && cand[best[b]] != run && cand[best[b]] != base) chal[nch++] = cand[best[b]];
+    }
+    const tt_variant *uniq[3 + 2 * TT_FMT_COUNT + 2];
     int nu = 0;
     const tt_variant *roles[3] = {win, run, base};
     for (int i = 0; i < 3; i++) {
@@ -298,15 +317,16 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
         for (int j = 0; j < nu && !dup; j++) dup = uniq[j] == roles[i];
         if (!dup) uniq[nu++] = roles[i];
     }
+    for (int i = 0; i < nch; i++) uniq[nu++] = chal[i];
     tt_papi *papi;
     tt_gb_session *s = tt_bench_session(sh->m, sh->k, threads, fmax(0.002, 10 * est), 8, &papi);
     /* the cold ceiling (a pure read of the same bytes, no compute) joins the cold session: what any GEMV could reach */
     const tt_variant *ceil[2] = {tt_ceiling_variant(0, sh->m, sh->k), tt_ceiling_variant(1, sh->m, sh->k)};
     for (int c = 0; c < 2; c++)
         if (ceil[c]) uniq[nu++] = ceil[c];
-    tt_bench_arg fa[10];
-    const tt_variant *fv[10];
-    bool fwarm[10];
+    tt_bench_arg fa[2 * (3 + 2 * TT_FMT_COUNT + 2)];
+    const tt_variant *fv[2 * (3 + 2 * TT_FMT_COUNT + 2)];
+    bool fwarm[2 * (3 + 2 * TT_FMT_COUNT + 2)];
     int nf = 0;
     for (int i = 0; i < nu; i++)
         for (int r = 0; r < 2; r++) {
@@ -319,8 +339,8 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
             fv[nf] = uniq[i];
             fwarm[nf++] = r;
         }
-    snprintf(what, sizeof what, "%s %dx%d t%d: final measurement (winner, runner-up, baseline; cold and warm; cold read ceiling)", sh->name,
-             sh->m, sh->k, threads);
+    snprintf(what, sizeof what, "%s %dx%d t%d: final measurement (winner, runner-up, baseline, %d of other formats; cold and warm; "
+             "cold read ceiling)", sh->name, sh->m, sh->k, threads, nch);
     progress(done, combos, o->budget_s, what);
     tt_status st = tt_gb_run(s, gb_json);
     if (st) logf_("error: final benchmark run failed: %s", tt_last_error());
@@ -375,6 +395,31 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
         e->runner_up = t;
         for (int j = 0; j < nf; j++)
             if (fv[j] == run) *(fwarm[j] ? &e->warm_winner_ns : &e->cold_winner_ns) = tt_gb_get(s, j)->median_ns;
+        e->ncounters = 0;
+    }
+    /* Between formats the final session decides: a challenger faster than the winner with confidence (the race's
+     * rule: median gap and Mann-Whitney p) in the main regime takes its place, the former winner becomes runner-up. */
+    const tt_variant *cur = swap ? run : win;
+    const tt_gb_stats *gcur = NULL, *gbest = NULL;
+    const double *cs[2 * TT_FMT_COUNT];
+    int cn[2 * TT_FMT_COUNT], cj[2 * TT_FMT_COUNT], ncs = 0, jbest = -1;
+    for (int j = 0; j < nf && !st; j++) {
+        if (fwarm[j] != (o->regime == TT_REGIME_WARM)) continue;
+        const tt_gb_stats *g = tt_gb_get(s, j);
+        if (fv[j] == cur) gcur = g;
+        for (int c = 0; c < nch; c++)
+            if (fv[j] == chal[c] && g && !g->error) cs[ncs] = g->samples_ns, cn[ncs] = g->reps, cj[ncs++] = j;
+    }
+    int pick = gcur ? tt_race_challenger(gcur->samples_ns, gcur->reps, cs, cn, ncs, race.alpha, race.min_gap) : -1;
+    if (pick >= 0) jbest = cj[pick], gbest = tt_gb_get(s, jbest);
+    if (gbest) {
+        logf_("%s %dx%d t%d: %s (%s) beats the race's winner %s in the final measurement (full cold rotation): %.1f vs "
+              "%.1f us", sh->name, sh->m, sh->k, threads, fv[jbest]->name, tt_fmt_name(fv[jbest]->fmt), cur->name,
+              gbest->median_ns / 1e3, gcur->median_ns / 1e3);
+        e->runner_up = e->winner;
+        fill_stat(&e->winner, fv[jbest], gbest, tt_bench_bytes(&fa[jbest]), bw);
+        for (int j = 0; j < nf; j++)
+            if (fv[j] == fv[jbest]) *(fwarm[j] ? &e->warm_winner_ns : &e->cold_winner_ns) = tt_gb_get(s, j)->median_ns;
         e->ncounters = 0;
     }
     for (int j = 0; j < nf; j++) tt_bench_arg_free(&fa[j]);

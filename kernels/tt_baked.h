@@ -107,8 +107,9 @@ const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads);
 
 /* The storage format to run an m x k matrix in at this thread count: that of TRITUNE_KERNEL when it names a GEMV
  * kernel runnable here that accepts the shape; else that of the wisdom's (or baked) winner for the shape (the tuner
- * races the I2_S, TL1 and TL2 kernels on every shape, so this is the format measured fastest); else I2_S, the
- * format every CPU runs and the files carry. why (optional) gets the reason. */
+ * races the I2_S, TL1, TL2 and B3 kernels on every shape, so this is the format measured fastest); else, untuned,
+ * B3 where its carry decoder runs on AVX-512 VNNI (docs/MEASUREMENT.md, "B3"), else I2_S, the format every CPU runs
+ * and the files carry. why (optional) gets the reason. */
 tt_fmt tt_pick_fmt(int m, int k, int threads, char *why, size_t why_n);
 
 #endif

@@ -10,6 +10,7 @@
 #include "tt_format.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,11 +157,30 @@ static int b3_digits(int k, int g)
     return left < 5 ? left : 5;
 }
 
+/* Packing runs over every weight of a model at load: the byte of each 5-digit value comes from a table, not a
+ * division. */
+static uint8_t b3_lut5[243];
+static pthread_once_t b3_lut5_once = PTHREAD_ONCE_INIT;
+static void b3_lut5_init(void)
+{
+    for (int v = 0; v < 243; v++) b3_lut5[v] = b3_of_value(v, 5);
+}
+
 static void b3_pack_row(const int8_t *t, int k, uint8_t *row)
 {
+    pthread_once(&b3_lut5_once, b3_lut5_init);
+    const uint8_t *lut5 = b3_lut5;
     for (int g = 0; g * TT_B3_GROUP_COLS < k; g++) {
         int n = b3_digits(k, g);
-        for (int j = 0; j < 64; j++) row[g * 64 + j] = tt_b3_encode(t + g * TT_B3_GROUP_COLS + j, n, 64);
+        const int8_t *c = t + g * TT_B3_GROUP_COLS;
+        uint8_t *o = row + g * 64;
+        if (n == 5) {
+            for (int j = 0; j < 64; j++)
+                o[j] = lut5[81 * (c[j] + 1) + 27 * (c[64 + j] + 1) + 9 * (c[128 + j] + 1) + 3 * (c[192 + j] + 1) +
+                              (c[256 + j] + 1)];
+        } else {
+            for (int j = 0; j < 64; j++) o[j] = tt_b3_encode(c + j, n, 64);
+        }
     }
 }
 

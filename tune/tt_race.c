@@ -177,6 +177,19 @@ bool tt_race_faster(const double *a, int na, const double *b, int nb, double alp
     return mb > ma * (1 + min_gap) && tt_mwu_p_greater(b, nb, a, na) < alpha;
 }
 
+int tt_race_challenger(const double *cur, int ncur, const double *const *s, const int *n, int nch, double alpha,
+                       double min_gap)
+{
+    int best = -1;
+    double best_med = 0;
+    for (int c = 0; c < nch; c++) {
+        if (!s[c] || n[c] < 1 || !tt_race_faster(s[c], n[c], cur, ncur, alpha, min_gap)) continue;
+        double md = tt_median(s[c], n[c]);
+        if (best < 0 || md < best_med) best = c, best_med = md;
+    }
+    return best;
+}
+
 int tt_race_prefer_gap(const tt_race *r, int lead, int prefer, double gap)
 {
     if (lead < 0 || prefer < 0 || prefer >= r->n || prefer == lead) return lead;

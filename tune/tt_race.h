@@ -45,6 +45,11 @@ int tt_race_prefer(const tt_race *r, int lead, int prefer);
  * race's small lead did not hold inside the model (app/cmd_tune.c). */
 int tt_race_prefer_gap(const tt_race *r, int lead, int prefer, double gap);
 
+/* The final session's rule between formats: of nch challengers (samples s[c], n[c] each), the one with the lowest
+ * median among those faster than the current winner (cur, ncur) with confidence (tt_race_faster); -1 if none. */
+int tt_race_challenger(const double *cur, int ncur, const double *const *s, const int *n, int nch, double alpha,
+                       double min_gap);
+
 /* Statistics helpers. */
 double tt_median(const double *x, int n);             /* copies; n >= 1 */
 double tt_quantile(const double *x, int n, double q); /* linear interpolation */

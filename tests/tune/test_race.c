@@ -107,5 +107,15 @@ int main(void)
     double fa[6] = {80, 81, 80, 79, 80, 81}, sl[6] = {100, 101, 99, 100, 102, 100}, ne[6] = {100, 99, 101, 100, 100, 99};
     CHECK(tt_race_faster(fa, 6, sl, 6, 0.01, 0.02) && !tt_race_faster(sl, 6, fa, 6, 0.01, 0.02));
     CHECK(!tt_race_faster(ne, 6, sl, 6, 0.01, 0.02)); /* within the 2 % gap */
+    /* challengers in the final session: the fastest of those faster with confidence, else none */
+    double fb[6] = {70, 71, 70, 69, 70, 72};
+    const double *ch[4] = {ne, fa, NULL, fb};
+    int chn[4] = {6, 6, 6, 6};
+    CHECK(tt_race_challenger(sl, 6, ch, chn, 4, 0.01, 0.02) == 3);
+    CHECK(tt_race_challenger(sl, 6, ch, chn, 2, 0.01, 0.02) == 1);  /* ne is a tie, fa wins */
+    CHECK(tt_race_challenger(sl, 6, ch, chn, 1, 0.01, 0.02) == -1); /* a tie never displaces the winner */
+    CHECK(tt_race_challenger(fb, 6, ch, chn, 4, 0.01, 0.02) == -1); /* none beats the fastest */
+    chn[3] = 0;
+    CHECK(tt_race_challenger(sl, 6, ch, chn, 4, 0.01, 0.02) == 1);  /* unmeasured: no evidence */
     return tt_test_end("race");
 }
