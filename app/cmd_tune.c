@@ -167,7 +167,7 @@ static int shape_setup(shape_ctx *c, const tt_shape *sh, size_t cold_bytes, int 
     size_t per = tt_cold_budget_total() / (size_t)(nlay > 0 ? nlay : 1);
     if (c->h.cold_bytes > per) {
         logf_("cold copies for the race: %d layouts share %.1f GiB: %.0f MiB per layout; the final measurement of "
-              "winner, runner-up and baseline rotates the full %.0f MiB", nlay,
+              "winner, runner-up, baseline and the best of other formats rotates the full %.0f MiB", nlay,
               (double)tt_cold_budget_total() / (1 << 30), (double)per / (1 << 20), (double)c->h.cold_bytes / (1 << 20));
         c->h.cold_bytes = per;
     }
@@ -400,9 +400,9 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
     /* Between formats the final session decides: a challenger faster than the winner with confidence (the race's
      * rule: median gap and Mann-Whitney p) in the main regime takes its place, the former winner becomes runner-up. */
     const tt_variant *cur = swap ? run : win;
-    const tt_gb_stats *gcur = NULL, *gbest = NULL;
+    const tt_gb_stats *gcur = NULL;
     const double *cs[2 * TT_FMT_COUNT];
-    int cn[2 * TT_FMT_COUNT], cj[2 * TT_FMT_COUNT], ncs = 0, jbest = -1;
+    int cn[2 * TT_FMT_COUNT], cj[2 * TT_FMT_COUNT], ncs = 0;
     for (int j = 0; j < nf && !st; j++) {
         if (fwarm[j] != (o->regime == TT_REGIME_WARM)) continue;
         const tt_gb_stats *g = tt_gb_get(s, j);
@@ -411,8 +411,9 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
             if (fv[j] == chal[c] && g && !g->error) cs[ncs] = g->samples_ns, cn[ncs] = g->reps, cj[ncs++] = j;
     }
     int pick = gcur ? tt_race_challenger(gcur->samples_ns, gcur->reps, cs, cn, ncs, race.alpha, race.min_gap) : -1;
-    if (pick >= 0) jbest = cj[pick], gbest = tt_gb_get(s, jbest);
-    if (gbest) {
+    if (pick >= 0) {
+        int jbest = cj[pick];
+        const tt_gb_stats *gbest = tt_gb_get(s, jbest);
         logf_("%s %dx%d t%d: %s (%s) beats the race's winner %s in the final measurement (full cold rotation): %.1f vs "
               "%.1f us", sh->name, sh->m, sh->k, threads, fv[jbest]->name, tt_fmt_name(fv[jbest]->fmt), cur->name,
               gbest->median_ns / 1e3, gcur->median_ns / 1e3);

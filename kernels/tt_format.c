@@ -10,6 +10,7 @@
 #include "tt_format.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,11 +144,22 @@ int tt_b3_digit(uint8_t s, int i)
     return (x > -43) + (x > 42);
 }
 
+/* The n digits of byte s into d (one pass of the advance), and whether s is the code of exactly those digits. */
+static bool b3_decode(uint8_t s, int n, int *d)
+{
+    int8_t x = (int8_t)s;
+    int v = 0;
+    for (int i = 0; i < n; i++, x = (int8_t)(uint8_t)(3u * (uint8_t)x)) {
+        d[i] = (x > -43) + (x > 42);
+        v = 3 * v + d[i];
+    }
+    return b3_of_value(v, n) == s;
+}
+
 int tt_b3_valid(uint8_t s, int n)
 {
-    int v = 0;
-    for (int i = 0; i < n; i++) v = 3 * v + tt_b3_digit(s, i);
-    return b3_of_value(v, n) == s;
+    int d[5];
+    return b3_decode(s, n, d);
 }
 
 /* Digits in group g of a K-column row (5, or fewer in the last group). */
@@ -255,8 +267,9 @@ static tt_status b3_unpack_row(const uint8_t *row, int k, int8_t *t)
         int n = b3_digits(k, g);
         for (int j = 0; j < 64; j++) {
             uint8_t s = row[g * 64 + j];
-            if (!tt_b3_valid(s, n)) return tt_fail(TT_ERR_VALUE, "B3 byte 0x%02x is not a %d-digit code (group %d byte %d)", s, n, g, j);
-            for (int i = 0; i < n; i++) t[g * TT_B3_GROUP_COLS + i * 64 + j] = (int8_t)(tt_b3_digit(s, i) - 1);
+            int d[5];
+            if (!b3_decode(s, n, d)) return tt_fail(TT_ERR_VALUE, "B3 byte 0x%02x is not a %d-digit code (group %d byte %d)", s, n, g, j);
+            for (int i = 0; i < n; i++) t[g * TT_B3_GROUP_COLS + i * 64 + j] = (int8_t)(d[i] - 1);
         }
     }
     return TT_OK;
@@ -466,9 +479,10 @@ tt_status tt_fmt_oracle_dot(tt_fmt f, const uint8_t *src, size_t src_len, int m,
                 int n = b3_digits(k, g);
                 for (int j = 0; j < 64; j++) {
                     uint8_t b = row[g * 64 + j];
-                    if (!tt_b3_valid(b, n))
+                    int d[5];
+                    if (!b3_decode(b, n, d))
                         return tt_fail(TT_ERR_VALUE, "B3 byte 0x%02x at row %d group %d is not a %d-digit code", b, r, g, n);
-                    for (int i = 0; i < n; i++) s += (tt_b3_digit(b, i) - 1) * q[g * TT_B3_GROUP_COLS + i * 64 + j];
+                    for (int i = 0; i < n; i++) s += (d[i] - 1) * q[g * TT_B3_GROUP_COLS + i * 64 + j];
                 }
             }
         } else {
