@@ -1,5 +1,6 @@
 /* tritune bake: turn a profile (or, for untuned machines, the static default of an ISA level) into a C table that
  * wires each (shape, threads) to its winner's kernel symbol. Both paths write the same file format. */
+#include "tt_baked.h"
 #include "tt_cli.h"
 #include "tt_dense.h"
 #include "tt_opt.h"
@@ -164,7 +165,9 @@ int tt_cmd_bake(int argc, char **argv)
         int ns = tt_workload_shapes(d, sh, 32), n = 0;
         bake_row rows[32];
         for (int i = 0; i < ns; i++) {
-            const tt_variant *v = tt_dispatch_default(TT_FMT_I2S, sh[i].m, sh[i].k);
+            /* the format an untuned model would hold (tt_untuned_fmt), then I2_S, then TL2 */
+            const tt_variant *v = tt_dispatch_default(tt_untuned_fmt(sh[i].m, sh[i].k), sh[i].m, sh[i].k);
+            if (!v) v = tt_dispatch_default(TT_FMT_I2S, sh[i].m, sh[i].k);
             if (!v) v = tt_dispatch_default(TT_FMT_TL2, sh[i].m, sh[i].k);
             if (v) rows[n++] = (bake_row){sh[i].m, sh[i].k, 1, v->name, 0};
         }

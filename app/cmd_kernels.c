@@ -43,12 +43,17 @@ static int list_heads(const char *pat, bool eligible_only, bool json)
         if (!u) snprintf(why, sizeof why, "missing %s", tt_features_str(v->needs & ~have, miss, sizeof miss));
         shown++, usable_n += u;
         if (json)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:i, s:b, s:s}", "name", v->name, "kind",
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:i, s:i, s:b, s:s}", "name", v->name, "kind",
                                                  tt_dense_kind_name(v->kind), "rows", v->rows, "prefetch",
-                                                 v->prefetch_blocks, "usable", u, "why_not", why));
-        else
-            printf("%-36s %-5s %4d %8d %s%s\n", v->name, tt_dense_kind_name(v->kind), v->rows, v->prefetch_blocks,
-                   u ? "yes" : "no: ", why);
+                                                 v->prefetch_blocks, "prefetch_bytes", v->prefetch_bytes, "usable", u,
+                                                 "why_not", why));
+        else {
+            char pf[16]; /* blocks of rows ahead, or bytes ahead in each row ("1024B") */
+            if (v->prefetch_bytes) snprintf(pf, sizeof pf, "%dB", v->prefetch_bytes);
+            else snprintf(pf, sizeof pf, "%d", v->prefetch_blocks);
+            printf("%-36s %-5s %4d %8s %s%s\n", v->name, tt_dense_kind_name(v->kind), v->rows, pf, u ? "yes" : "no: ",
+                   why);
+        }
     }
     if (json) {
         json_dumpf(arr, stdout, JSON_INDENT(1));
@@ -192,9 +197,10 @@ static void bench_usage(FILE *f)
                "  Google Benchmark run.\n"
                "  cold: rotating weight copies (4x the measured cache-resident size, >= 256 MiB) so weights\n"
                "  stream from DRAM; warm: one copy. Every variant is verified against the oracle first.\n"
-               "  Cold runs also time two pseudo-variants marked (ceiling): a pure streaming read of the same\n"
-               "  I2_S weight bytes with no compute, without and with software prefetch. No I2_S GEMV can beat\n"
-               "  the faster of them (TL formats read fewer bytes), so it bounds the I2_S speedup over the\n"
+               "  Cold runs also time three pseudo-variants marked (ceiling): a pure streaming read of the same\n"
+               "  I2_S weight bytes with no compute, without software prefetch and with it 8 KiB and 1 KiB ahead.\n"
+               "  No I2_S GEMV can beat the fastest of them (TL formats and B3 read fewer bytes), so it bounds\n"
+               "  the I2_S speedup over the\n"
                "  baseline this machine allows (--no-ceiling: off).\n"
                "  Prints median time, GB/s of weights (bytes / wall time) and the ratio to the first baseline;\n"
                "  --json writes Google Benchmark's own JSON (compare.py works on it). More threads than online\n"
@@ -283,8 +289,8 @@ int tt_cmd_bench(int argc, char **argv)
         fprintf(stderr, "--ab %s: %d of the %d selected kernels found there, raced beside their namesakes\n", ab_lib,
                 na, n0);
     }
-    if (do_cold && ceiling && n + 2 <= 4096) /* rows laid out as plain I2_S: they share the baseline's copies */
-        for (int c = 0; c < 2; c++)
+    if (do_cold && ceiling && n + TT_CEILINGS <= 4096) /* rows laid out as plain I2_S: they share the baseline's copies */
+        for (int c = 0; c < TT_CEILINGS; c++)
             if (tt_ceiling_variant(c, m, k)) sel[n++] = tt_ceiling_variant(c, m, k);
     tt_topo topo;
     bool have_topo = tt_topo_load(&topo) == TT_OK;
@@ -379,7 +385,7 @@ int tt_cmd_bench(int argc, char **argv)
             }
         }
         if (any && ceil_ns > 0 && base > 0)
-            printf("ceiling: the faster pure read of the I2_S bytes is %.2fx the baseline (%.2f GB/s)%s%s%s",
+            printf("ceiling: the fastest pure read of the I2_S bytes is %.2fx the baseline (%.2f GB/s)%s%s%s",
                    base / ceil_ns, ceil_gbs, best_name ? "; best I2_S variant " : "",
                    best_name ? best_name : "", best_name ? "" : "\n");
         if (any && ceil_ns > 0 && base > 0 && best_name)

@@ -309,7 +309,7 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
         for (int b = 0; b < 2; b++)
             if (best[b] >= 0 && cand[best[b]] != run && cand[best[b]] != base) chal[nch++] = cand[best[b]];
     }
-    const tt_variant *uniq[3 + 2 * TT_FMT_COUNT + 2];
+    const tt_variant *uniq[3 + 2 * TT_FMT_COUNT + TT_CEILINGS];
     int nu = 0;
     const tt_variant *roles[3] = {win, run, base};
     for (int i = 0; i < 3; i++) {
@@ -321,12 +321,11 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
     tt_papi *papi;
     tt_gb_session *s = tt_bench_session(sh->m, sh->k, threads, fmax(0.002, 10 * est), 8, &papi);
     /* the cold ceiling (a pure read of the same bytes, no compute) joins the cold session: what any GEMV could reach */
-    const tt_variant *ceil[2] = {tt_ceiling_variant(0, sh->m, sh->k), tt_ceiling_variant(1, sh->m, sh->k)};
-    for (int c = 0; c < 2; c++)
-        if (ceil[c]) uniq[nu++] = ceil[c];
-    tt_bench_arg fa[2 * (3 + 2 * TT_FMT_COUNT + 2)];
-    const tt_variant *fv[2 * (3 + 2 * TT_FMT_COUNT + 2)];
-    bool fwarm[2 * (3 + 2 * TT_FMT_COUNT + 2)];
+    for (int c = 0; c < TT_CEILINGS; c++)
+        if (tt_ceiling_variant(c, sh->m, sh->k)) uniq[nu++] = tt_ceiling_variant(c, sh->m, sh->k);
+    tt_bench_arg fa[2 * (3 + 2 * TT_FMT_COUNT + TT_CEILINGS)];
+    const tt_variant *fv[2 * (3 + 2 * TT_FMT_COUNT + TT_CEILINGS)];
+    bool fwarm[2 * (3 + 2 * TT_FMT_COUNT + TT_CEILINGS)];
     int nf = 0;
     for (int i = 0; i < nu; i++)
         for (int r = 0; r < 2; r++) {
@@ -378,7 +377,9 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
             e->cold_ceiling_ns = g->median_ns;
     }
     /* The final interleaved session may reorder a near-tie; the profile's winner is the faster of the two there
-     * (when the single-thread winner was kept through a tie: only if the runner-up is faster with confidence). */
+     * (when the single-thread winner was kept: only if the runner-up is faster with confidence by the same
+     * MT_PREFER_GAP that kept it, or the final session would undo the rule on a 2 % lead). */
+    const double keep_gap = MT_PREFER_GAP > race.min_gap ? MT_PREFER_GAP : race.min_gap;
     bool swap = !st && run && e->runner_up.median_ns > 0 && e->runner_up.median_ns < e->winner.median_ns;
     if (swap && kept_preferred) {
         const tt_gb_stats *gw = NULL, *gr = NULL;
@@ -387,7 +388,7 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
                 if (fv[j] == win) gw = tt_gb_get(s, j);
                 if (fv[j] == run) gr = tt_gb_get(s, j);
             }
-        swap = gw && gr && tt_race_faster(gr->samples_ns, gr->reps, gw->samples_ns, gw->reps, race.alpha, race.min_gap);
+        swap = gw && gr && tt_race_faster(gr->samples_ns, gr->reps, gw->samples_ns, gw->reps, race.alpha, keep_gap);
     }
     if (swap) {
         tt_prof_stat t = e->winner;
@@ -398,8 +399,11 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
         e->ncounters = 0;
     }
     /* Between formats the final session decides: a challenger faster than the winner with confidence (the race's
-     * rule: median gap and Mann-Whitney p) in the main regime takes its place, the former winner becomes runner-up. */
+     * rule: median gap and Mann-Whitney p) in the main regime takes its place, the former winner becomes runner-up.
+     * Where the winner is the single-thread winner of a multi-thread race, the challenger must beat it by
+     * MT_PREFER_GAP, as the race's own leader must. */
     const tt_variant *cur = swap ? run : win;
+    const double ch_gap = prefer && !strcmp(cur->name, prefer) ? keep_gap : race.min_gap;
     const tt_gb_stats *gcur = NULL;
     const double *cs[2 * TT_FMT_COUNT];
     int cn[2 * TT_FMT_COUNT], cj[2 * TT_FMT_COUNT], ncs = 0;
@@ -410,13 +414,13 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
         for (int c = 0; c < nch; c++)
             if (fv[j] == chal[c] && g && !g->error) cs[ncs] = g->samples_ns, cn[ncs] = g->reps, cj[ncs++] = j;
     }
-    int pick = gcur ? tt_race_challenger(gcur->samples_ns, gcur->reps, cs, cn, ncs, race.alpha, race.min_gap) : -1;
+    int pick = gcur ? tt_race_challenger(gcur->samples_ns, gcur->reps, cs, cn, ncs, race.alpha, ch_gap) : -1;
     if (pick >= 0) {
         int jbest = cj[pick];
         const tt_gb_stats *gbest = tt_gb_get(s, jbest);
-        logf_("%s %dx%d t%d: %s (%s) beats the race's winner %s in the final measurement (full cold rotation): %.1f vs "
-              "%.1f us", sh->name, sh->m, sh->k, threads, fv[jbest]->name, tt_fmt_name(fv[jbest]->fmt), cur->name,
-              gbest->median_ns / 1e3, gcur->median_ns / 1e3);
+        logf_("%s %dx%d t%d: %s (%s) beats the race's winner %s in the final measurement (full cold rotation, by "
+              "more than %.0f %% with confidence): %.1f vs %.1f us", sh->name, sh->m, sh->k, threads, fv[jbest]->name,
+              tt_fmt_name(fv[jbest]->fmt), cur->name, 100 * ch_gap, gbest->median_ns / 1e3, gcur->median_ns / 1e3);
         e->runner_up = e->winner;
         fill_stat(&e->winner, fv[jbest], gbest, tt_bench_bytes(&fa[jbest]), bw);
         for (int j = 0; j < nf; j++)

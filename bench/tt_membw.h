@@ -30,7 +30,9 @@ typedef struct tt_membw_result {
     double gbps_median; /* 1e9 bytes per second */
     double gbps_min, gbps_max;
     bool bound;         /* every thread was bound to its PU */
-    char method[32];    /* "avx2-load" or "scalar-u64" */
+    char method[64];    /* the winning reader: "avx2-load, best of 5 readers", "avx2-load+prefetch-<D>B, best of 5
+                         * readers" or "scalar-u64" */
+    size_t prefetch;    /* the winning reader's software prefetch distance in bytes (0: plain loads) */
     bool placed;        /* the buffer was placed (tt_membw_opts.place) */
 } tt_membw_result;
 
@@ -40,12 +42,16 @@ typedef struct tt_membw_result {
 size_t tt_membw_default_bytes(const tt_topo *t);
 
 /* Reads [p, p + bytes) with the probe's loop (any alignment and length): a pure streaming reader with no compute,
- * the ceiling a GEMV over the same bytes is held against in the same run (tritune bench). With prefetch, the loop
- * also prefetches 8 KiB ahead, as the kernels do. Returns, mod 2^64, the sum of the little-endian 64-bit words of
+ * the ceiling a GEMV over the same bytes is held against in the same run (tritune bench). prefetch > 0: the loop
+ * also prefetches that many bytes ahead, as the kernels do. Returns, mod 2^64, the sum of the little-endian 64-bit words of
  * the first bytes & ~255 bytes plus the remaining bytes one by one (so the loads are live and testable). */
-uint64_t tt_membw_read_span(const void *p, size_t bytes, bool prefetch);
+uint64_t tt_membw_read_span(const void *p, size_t bytes, size_t prefetch);
 
-/* One thread count. t may be NULL (no binding, no topology-sized default). */
+/* The software prefetch distances (bytes) the probe tries besides plain loads; returns their count. */
+int tt_membw_prefetch_distances(const size_t **d);
+
+/* One thread count: the best median of a plain reader and the prefetching ones (tt_membw_prefetch_distances).
+ * t may be NULL (no binding, no topology-sized default). */
 tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out);
 
 /* The sweep over tt_topo_thread_counts(); returns how many results were written (<= max), or -1 on error. */

@@ -298,20 +298,24 @@ tt_fmt tt_pick_fmt(int m, int k, int threads, char *why, size_t why_n)
                  e->threads == 1 ? "" : "s", v->name);
         return v->fmt;
     }
-    /* Untuned: B3 reads 0.8x the bytes of I2_S, and where the carry decoder has 512-bit byte dots it computes faster
-     * than one core streams (measured on a 2-core Xeon: 1.08-1.09x I2_S in the model, both untuned; the race is
-     * the check everywhere else). */
+    tt_fmt f = tt_untuned_fmt(m, k);
+    snprintf(why, why_n, "%s%s", e ? "the tuned winner is not runnable here" : "no tuned winner for this shape",
+             f == TT_FMT_B3 ? "; untuned guess: B3, its carry decoder runs here" : "");
+    return f;
+}
+
+/* Untuned: B3 reads 0.8x the bytes of I2_S, and where the carry decoder has 512-bit byte dots it computes faster
+ * than one core streams (measured on a 2-core Xeon: 1.08-1.09x I2_S in the model, both untuned; the race is the
+ * check everywhere else). */
+tt_fmt tt_untuned_fmt(int m, int k)
+{
     const tt_cpu *cpu = tt_cpu_get();
     for (int i = 0; i < tt_registry_count; i++) {
         const tt_variant *b = &tt_registry[i];
         if (b->op == TT_OP_GEMV && b->fmt == TT_FMT_B3 && b->exact && b->p.lut == 2 && b->isa == TT_ISA_AVX512VNNI &&
-            tt_variant_eligible(b, cpu, NULL, 0) && !tt_variant_check_shape(b, m, k)) {
-            snprintf(why, why_n, "%s; untuned guess: B3, its carry decoder runs here",
-                     e ? "the tuned winner is not runnable here" : "no tuned winner for this shape");
+            tt_variant_eligible(b, cpu, NULL, 0) && !tt_variant_check_shape(b, m, k))
             return TT_FMT_B3;
-        }
     }
-    snprintf(why, why_n, "%s", e ? "the tuned winner is not runnable here" : "no tuned winner for this shape");
     return TT_FMT_I2S;
 }
 

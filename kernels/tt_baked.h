@@ -112,4 +112,8 @@ const tt_variant *tt_pick(tt_fmt fmt, int m, int k, int threads);
  * and the files carry. why (optional) gets the reason. */
 tt_fmt tt_pick_fmt(int m, int k, int threads, char *why, size_t why_n);
 
+/* The untuned part of that rule: B3 where an exact B3 carry kernel for AVX-512 VNNI runs here and accepts the shape,
+ * else I2_S (what `tritune bake --default` bakes, so a default table holds what an untuned model would). */
+tt_fmt tt_untuned_fmt(int m, int k);
+
 #endif

@@ -204,7 +204,7 @@ __attribute__((target("avx512f"))) static float hsum16_512(__m512 v)
  * registers. Every instance gives the portable bits. */
 #define TT_INLINE_512 __attribute__((target("avx512f"), always_inline)) static inline
 TT_INLINE_512 void f16_rows_512(const uint16_t *w, const float *x, int k, float *y, int r0, int r1, const int R,
-                                const int P)
+                                const int P, const int D)
 {
     const int np = k & ~63;
     int r = r0;
@@ -216,6 +216,11 @@ TT_INLINE_512 void f16_rows_512(const uint16_t *w, const float *x, int k, float 
         for (int i = 0; i < np; i += 64) {
             if (P)
                 for (int l = 0; l < 128 * R; l += 64) _mm_prefetch(pf + 2 * (size_t)R * i + l, _MM_HINT_T0);
+            if (D)
+                for (int q = 0; q < R; q++) {
+                    const char *d = (const char *)(a + (size_t)q * k + i) + D;
+                    _mm_prefetch(d, _MM_HINT_T0), _mm_prefetch(d + 64, _MM_HINT_T0);
+                }
             __m512 xv[4];
             for (int j = 0; j < 4; j++) xv[j] = _mm512_loadu_ps(x + i + 16 * j);
             for (int q = 0; q < R; q++) {
@@ -263,7 +268,7 @@ TT_INLINE_512 void i8_rows_512(const int8_t *w, const float *scale, const float 
     __attribute__((target("avx512f"))) static void f16_512_r##R##_p##P(const uint16_t *w, const float *x, int k,      \
                                                                        float *y, int r0, int r1)                       \
     {                                                                                                                  \
-        f16_rows_512(w, x, k, y, r0, r1, R, P);                                                                        \
+        f16_rows_512(w, x, k, y, r0, r1, R, P, 0);                                                                     \
     }
 #define I8_512(R, P)                                                                                                   \
     __attribute__((target("avx512f"))) static void i8_512_r##R##_p##P(const int8_t *w, const float *sc,               \
@@ -276,6 +281,17 @@ TT_INLINE_512 void i8_rows_512(const int8_t *w, const float *scale, const float 
 #define EACH_F16_512(X) X(1, 0) X(1, 1) X(1, 2) X(2, 0) X(2, 1) X(2, 2) X(4, 0) X(4, 1) X(4, 2)
 EACH_F16_512(F16_512)
 EACH_512(I8_512)
+/* D bytes ahead in each row's own stream (every step prefetches the two lines D bytes past the two it reads of each
+ * row): short distances, inside the row or into the next row's start. On the 2-core Xeon VM a streaming read with
+ * 0.5-3 KiB software prefetch reads ~1.25x a plain one; 4 KiB and more gain nothing (docs/MEASUREMENT.md). */
+#define F16_512D(R, D)                                                                                                 \
+    __attribute__((target("avx512f"))) static void f16_512_r##R##_d##D(const uint16_t *w, const float *x, int k,      \
+                                                                       float *y, int r0, int r1)                       \
+    {                                                                                                                  \
+        f16_rows_512(w, x, k, y, r0, r1, R, 0, D);                                                                     \
+    }
+#define EACH_F16_512D(X) X(1, 512) X(1, 1024) X(1, 2048) X(2, 512) X(2, 1024) X(2, 2048) X(4, 512) X(4, 1024) X(4, 2048)
+EACH_F16_512D(F16_512D)
 
 /* l[j] += l[j+8], l[j] += l[j+4], l[j] += l[j+2], l[0] + l[1] (tree16's order) */
 __attribute__((target("avx512f"))) static inline float tree512(__m512 s)
@@ -401,7 +417,7 @@ __attribute__((target("avx2"))) static float dot_f32_avx2(const float *a, const 
  * row's accumulators, so AVX2 members take R = 1), the row P rows ahead prefetched in step */
 __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_256(const uint16_t *w, const float *x,
                                                                                    int k, float *y, int r0, int r1,
-                                                                                   const int P)
+                                                                                   const int P, const int D)
 {
     const int np = k & ~63;
     for (int r = r0; r < r1; r++) {
@@ -411,6 +427,10 @@ __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_
         for (int j = 0; j < 8; j++) s[j] = _mm256_setzero_ps();
         for (int i = 0; i < np; i += 64) {
             if (P) _mm_prefetch(pf + 2 * (size_t)i, _MM_HINT_T0), _mm_prefetch(pf + 2 * (size_t)i + 64, _MM_HINT_T0);
+            if (D) {
+                const char *d = (const char *)(row + i) + D;
+                _mm_prefetch(d, _MM_HINT_T0), _mm_prefetch(d + 64, _MM_HINT_T0);
+            }
             for (int j = 0; j < 8; j++) {
                 __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i + 8 * j)));
                 s[j] = _mm256_add_ps(s[j], _mm256_mul_ps(wv, _mm256_loadu_ps(x + i + 8 * j)));
@@ -426,9 +446,16 @@ __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_
     __attribute__((target("avx2,f16c"))) static void f16_256_r##R##_p##P(const uint16_t *w, const float *x, int k,    \
                                                                          float *y, int r0, int r1)                     \
     {                                                                                                                  \
-        f16_rows_256(w, x, k, y, r0, r1, P);                                                                           \
+        f16_rows_256(w, x, k, y, r0, r1, P, 0);                                                                        \
     }
 F16_256(1, 0) F16_256(1, 1) F16_256(1, 2)
+#define F16_256D(D)                                                                                                    \
+    __attribute__((target("avx2,f16c"))) static void f16_256_r1_d##D(const uint16_t *w, const float *x, int k,         \
+                                                                     float *y, int r0, int r1)                         \
+    {                                                                                                                  \
+        f16_rows_256(w, x, k, y, r0, r1, 0, D);                                                                        \
+    }
+F16_256D(512) F16_256D(1024) F16_256D(2048)
 
 /* Elementwise ops: masked tails on AVX-512, the portable loop for the tail on AVX2. The rotation pairs each lane
  * with its neighbour (permute 0xB1) and duplicates cos into even and sin into odd lanes (moveldup / movehdup):
@@ -555,9 +582,9 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 /* The LM-head kernel family: every kind's portable member first, in kind order (tt_dense_variant_default falls back on
  * variants[kind]), then the ISA members. */
 #define V_F16(isa, name, feat, R, P)                                                                                   \
-    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL, NULL},
+    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL, NULL, 0},
 #define V_I8(isa, name, feat, R, P)                                                                                    \
-    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL, NULL},
+    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL, NULL, 0},
 /* The q8_0/q4_0 row products in the family's row signature (their input has no bsum). */
 #define Q32_ROW(NAME, FN)                                                                                              \
     static float NAME(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k)              \
@@ -568,22 +595,28 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 Q32_ROW(q80_portable, tt_q80_dot_q80)
 Q32_ROW(q40_portable, tt_q40_dot_q80)
 static const tt_dense_variant variants[] = {
-    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL, NULL},
-    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL, NULL},
-    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL, NULL},
-    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL, NULL},
-    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL, NULL},
+    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL, NULL, 0},
+    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL, NULL, 0},
+    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL, NULL, 0},
+    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL, NULL, 0},
+    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL, NULL, 0},
 #if defined(__x86_64__)
 #define F16V512(R, P) V_F16(512, "avx512f", TT_F_AVX512F, R, P)
 #define I8V512(R, P) V_I8(512, "avx512f", TT_F_AVX512F, R, P)
 #define F16V256(R, P) V_F16(256, "avx2", TT_F_AVX2 | TT_F_F16C, R, P)
     EACH_F16_512(F16V512) EACH_512(I8V512)
     F16V256(1, 0) F16V256(1, 1) F16V256(1, 2)
-    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL},
+#define V_F16D(isa, name, feat, R, D)                                                                                  \
+    {"head_f16_l64_r" #R "_d" #D "__" name, TT_DENSE_F16, feat, R, 0, f16_##isa##_r##R##_d##D, NULL, NULL, NULL, NULL, D},
+#define F16V512D(R, D) V_F16D(512, "avx512f", TT_F_AVX512F, R, D)
+    EACH_F16_512D(F16V512D)
+    V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, 512) V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, 1024)
+    V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, 2048)
+    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
-     tt_q6k_dot_q8k_avx512, NULL, NULL},
+     tt_q6k_dot_q8k_avx512, NULL, NULL, 0},
 #define V_Q32(kind, KIND, R, isa, feat)                                                                                \
-    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL},
+    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL, 0},
 #define V_Q32_R(R)                                                                                                     \
     V_Q32(q80, TT_DENSE_Q80, R, avx2, TT_F_AVX2 | TT_F_FMA | TT_F_F16C)                                                \
     V_Q32(q80, TT_DENSE_Q80, R, avxvnni, TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI)                              \
@@ -596,12 +629,12 @@ static const tt_dense_variant variants[] = {
     V_Q32(q40, TT_DENSE_Q40, 4, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 8, avx512vnni, Z_FEAT)
 #define V_L4(kind, KIND, R, P)                                                                                         \
     {"head_" #kind "_l4_r" #R "_p" #P "__avx512vnni", KIND, Z_FEAT, R, P, NULL, NULL, NULL,                           \
-     tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL},
+     tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL, 0},
 #define V_L4_BOTH(R, P) V_L4(q80, TT_DENSE_Q80, R, P) V_L4(q40, TT_DENSE_Q40, R, P)
     V_L4_BOTH(4, 1) V_L4_BOTH(4, 3) V_L4_BOTH(8, 1) V_L4_BOTH(8, 3) V_L4_BOTH(16, 1) V_L4_BOTH(16, 3)
 #define V_Q6(R, P)                                                                                                     \
     {"head_q6k_r" #R "_p" #P "__avx512vnni", TT_DENSE_Q6K, Z_FEAT, R, P, NULL, NULL, NULL, NULL,                       \
-     tt_q6k_rows_r##R##_p##P##_avx512vnni},
+     tt_q6k_rows_r##R##_p##P##_avx512vnni, 0},
     TT_Q6K_EACH_512(V_Q6)
 #endif
 };

@@ -83,12 +83,13 @@ void tt_qin_quantize(tt_dense_kind kind, const float *x, int k, tt_qin *in);
 /* One quantized row times the input (q6_K's signature; the q8_0/q4_0 members ignore bsum). */
 typedef float (*tt_qrow_fn)(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k);
 typedef struct tt_dense_variant {
-    const char *name; /* head_f16_l64_r<R>_p<P>__<isa>, head_i8_r<R>_p<P>__avx512f, head_q6k__<isa>,
+    const char *name; /* head_f16_l64_r<R>_p<P>__<isa>, head_f16_l64_r<R>_d<D>__<isa> (D bytes ahead in each row),
+                       * head_i8_r<R>_p<P>__avx512f, head_q6k__<isa>,
                        * head_q6k_r<R>_p<P>__avx512vnni, head_<q80|q40>_r<R>__<isa>,
                        * head_<q80|q40>_l4_r<R>_p<P>__avx512vnni, head_<kind>_portable */
     tt_dense_kind kind;
     uint32_t needs;   /* TT_F_* features that must be usable */
-    int rows, prefetch_blocks;
+    int rows, prefetch_blocks; /* prefetch_blocks: blocks of rows ahead (_p<P>); 0 for the _d<D> members */
     void (*f16)(const uint16_t *w, const float *x, int k, float *y, int r0, int r1);
     void (*i8)(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1);
     tt_qrow_fn q; /* quantized kinds: one row (or NULL and qrows) */
@@ -97,6 +98,7 @@ typedef struct tt_dense_variant {
     /* q6_K rows [r0, r1) (the input's run sums too) */
     void (*q6rows)(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0,
                    int r1);
+    int prefetch_bytes; /* _d<D> members: D bytes ahead in each row's stream (0 otherwise) */
 } tt_dense_variant;
 /* y[r] for rows [r0, r1) of a head of kind v->kind: w its rows (tt_dense_row_bytes each), scale the i8 row scales,
  * x the input (f16, i8) or in the input in blocks (quantized kinds). */

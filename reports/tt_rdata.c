@@ -458,6 +458,7 @@ static void read_tune_log(tt_bundle *b)
     if (!f) return;
     bool sep_pending = false; /* a separator was just read: the next "tune on" line is the same run */
     bool prefetch = false;    /* some probe read with prefetch (newer probes keep the better of both readers) */
+    bool best_of = false;     /* probes that try plain loads and several prefetch distances ("best of N readers") */
     while (fgets(line, sizeof line, f)) {
         const char *p;
         if (!strncmp(line, "==== tritune tune run", 21)) {
@@ -483,10 +484,13 @@ static void read_tune_log(tt_bundle *b)
             char m[64] = "";
             if (sscanf(p + 6, "%63[^)]", m) == 1) snprintf(b->bw_method, sizeof b->bw_method, "%s", m);
             prefetch |= strstr(m, "prefetch") != NULL;
+            best_of |= strstr(m, "best of") != NULL;
         }
     }
     fclose(f);
-    if (prefetch) snprintf(b->bw_method, sizeof b->bw_method, "with and without prefetch (the better kept)");
+    if (best_of)
+        snprintf(b->bw_method, sizeof b->bw_method, "plain and 0.5-8 KiB prefetching readers (best kept)");
+    else if (prefetch) snprintf(b->bw_method, sizeof b->bw_method, "with and without prefetch (the better kept)");
 }
 
 tt_status tt_bundle_load(const char *dir, tt_bundle *b)

@@ -134,30 +134,50 @@ tt_status tt_harness_verify(tt_harness *h, const tt_variant *v, char *detail, si
     return st;
 }
 
-/* Rows [r0, r1) of the plain layout read through; the sum lands in dot[r0] so the reads stay live. Two entry
- * points because a GEMV function carries no context. */
-static void ceiling_span(const tt_gemv_args *a, int32_t *dot, int r0, int r1, bool prefetch)
+/* Rows [r0, r1) of the plain layout read through; the sum lands in dot[r0] so the reads stay live. One entry point
+ * per prefetch distance because a GEMV function carries no context. */
+static void ceiling_span(const tt_gemv_args *a, int32_t *dot, int r0, int r1, size_t prefetch)
 {
     if (r0 >= r1) return;
     size_t kb = (size_t)a->k / 4;
     dot[r0] = (int32_t)tt_membw_read_span(a->w + (size_t)r0 * kb, (size_t)(r1 - r0) * kb, prefetch);
 }
-static void ceiling_read(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, false); }
-static void ceiling_read_pf(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, true); }
+static void ceiling_read(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, 0); }
+static void ceiling_read_pf(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, 8192); }
+static void ceiling_read_pf1k(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
+{
+    ceiling_span(a, dot, r0, r1, 1024);
+}
 
-bool tt_is_ceiling(const tt_variant *v) { return v && (v->gemv == ceiling_read || v->gemv == ceiling_read_pf); }
+static const struct {
+    tt_gemv_fn fn;
+    const char *bench, *name;
+} ceilings[TT_CEILINGS] = {
+    {ceiling_read, "ceiling_stream_read", "(ceiling) stream read, no compute"},
+    {ceiling_read_pf, "ceiling_stream_read_pf", "(ceiling) stream read + prefetch 8 KiB, no compute"},
+    {ceiling_read_pf1k, "ceiling_stream_read_pf1k", "(ceiling) stream read + prefetch 1 KiB, no compute"},
+};
+
+bool tt_is_ceiling(const tt_variant *v)
+{
+    for (int c = 0; v && c < TT_CEILINGS; c++)
+        if (v->gemv == ceilings[c].fn) return true;
+    return false;
+}
 
 const char *tt_bench_name(const tt_variant *v)
 {
-    if (!tt_is_ceiling(v)) return v->name;
-    return v->gemv == ceiling_read ? "ceiling_stream_read" : "ceiling_stream_read_pf";
+    for (int c = 0; v && c < TT_CEILINGS; c++)
+        if (v->gemv == ceilings[c].fn) return ceilings[c].bench;
+    return v->name;
 }
 
-const tt_variant *tt_ceiling_variant(int prefetch, int m, int k)
+const tt_variant *tt_ceiling_variant(int which, int m, int k)
 {
-    static tt_variant cv[2];
+    static tt_variant cv[TT_CEILINGS];
     static const tt_variant *plain;
     const tt_cpu *cpu = tt_cpu_get();
+    if (which < 0 || which >= TT_CEILINGS) return NULL;
     if (!plain || tt_variant_check_shape(plain, m, k)) {
         plain = NULL;
         for (int i = 0; i < tt_registry_count && !plain; i++) {
@@ -168,14 +188,13 @@ const tt_variant *tt_ceiling_variant(int prefetch, int m, int k)
         }
         if (!plain) return NULL;
     }
-    int c = prefetch ? 1 : 0;
-    cv[c] = *plain;
-    cv[c].name = c ? "(ceiling) stream read + prefetch, no compute" : "(ceiling) stream read, no compute";
-    cv[c].gemv = c ? ceiling_read_pf : ceiling_read;
-    cv[c].baseline = false;
-    cv[c].exact = false;
-    cv[c].row_align = 1;
-    return &cv[c];
+    cv[which] = *plain;
+    cv[which].name = ceilings[which].name;
+    cv[which].gemv = ceilings[which].fn;
+    cv[which].baseline = false;
+    cv[which].exact = false;
+    cv[which].row_align = 1;
+    return &cv[which];
 }
 
 tt_status tt_bench_arg_init(tt_bench_arg *a, const tt_variant *v, tt_harness *h, tt_regime regime, tt_pool *pool,

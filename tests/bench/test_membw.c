@@ -22,6 +22,19 @@ int main(void)
     CHECK(r.gbps_min <= r.gbps_median && r.gbps_median <= r.gbps_max);
     CHECK(r.threads == 1 && r.runs == 3 && r.bytes > 0 && r.method[0]);
     printf("1 thread: %.2f GB/s (%s, %zu MiB, bound=%d)\n", r.gbps_median, r.method, r.bytes >> 20, r.bound);
+    /* the result names the reader that won: plain loads, or one of the probe's prefetch distances */
+    {
+        const size_t *d;
+        int nd = tt_membw_prefetch_distances(&d), known = r.prefetch == 0;
+        CHECK(nd >= 1);
+        for (int i = 0; i < nd; i++) {
+            CHECK(d[i] > 0 && (i == 0 || d[i] > d[i - 1]));
+            known |= r.prefetch == d[i];
+        }
+        CHECKF(known, "prefetch %zu is none of the probe's distances", r.prefetch);
+        CHECKF((r.prefetch == 0) == (strstr(r.method, "prefetch") == NULL), "method %s, prefetch %zu", r.method,
+               r.prefetch);
+    }
 
     /* Without topology (no binding). */
     st = tt_membw_measure(NULL, &o, &r);
@@ -43,7 +56,8 @@ int main(void)
         CHECK(def >= (16u << 20) && def <= (1024u << 20));
     }
 
-    /* The ceiling reader: every length and misalignment, with and without prefetch, against a plain sum. */
+    /* The ceiling reader: every length and misalignment, without prefetch and at several distances, against a
+     * plain sum. */
     {
         enum { N = 4096 + 64 };
         uint8_t *b = malloc(N + 64);
@@ -60,8 +74,8 @@ int main(void)
                     want += x;
                 }
                 for (size_t i = body; i < len; i++) want += b[off + i];
-                bad_sums += tt_membw_read_span(b + off, len, false) != want;
-                bad_sums += tt_membw_read_span(b + off, len, true) != want;
+                for (size_t pf = 0; pf <= 8192; pf = pf ? 8 * pf : 64)
+                    bad_sums += tt_membw_read_span(b + off, len, pf) != want;
             }
         CHECKF(bad_sums == 0, "%d span sums differ", bad_sums);
         free(b);

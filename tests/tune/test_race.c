@@ -117,5 +117,11 @@ int main(void)
     CHECK(tt_race_challenger(fb, 6, ch, chn, 4, 0.01, 0.02) == -1); /* none beats the fastest */
     chn[3] = 0;
     CHECK(tt_race_challenger(sl, 6, ch, chn, 4, 0.01, 0.02) == 1);  /* unmeasured: no evidence */
+    /* against a kept single-thread winner the tuner asks for MT_PREFER_GAP (10 %): 6 % is not enough, 20 % is */
+    double f6[6] = {94, 95, 94, 93, 94, 95};
+    const double *c6[2] = {f6, fa};
+    int n6[2] = {6, 6};
+    CHECK(tt_race_challenger(sl, 6, c6, n6, 1, 0.01, 0.02) == 0 && tt_race_challenger(sl, 6, c6, n6, 1, 0.01, 0.10) == -1);
+    CHECK(tt_race_challenger(sl, 6, c6, n6, 2, 0.01, 0.10) == 1);
     return tt_test_end("race");
 }

@@ -122,12 +122,26 @@ check "grep -q 'Measurement conditions: 1 entries flagged' \$(dirname '$hprof')/
 # tritune bench, cold: the pure-read ceiling rows are timed with the variants; --no-ceiling drops them
 "$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 > "$dir/out6.txt" 2>&1
 check "[ \$? -eq 0 ]" "bench cold exit code"
-check "grep -q '^(ceiling) stream read, no compute ' '$dir/out6.txt' && grep -q '^(ceiling) stream read + prefetch, no compute ' '$dir/out6.txt'" "bench times both ceiling readers"
+check "grep -q '^(ceiling) stream read, no compute ' '$dir/out6.txt' && grep -q '^(ceiling) stream read + prefetch 8 KiB, no compute ' '$dir/out6.txt' && grep -q '^(ceiling) stream read + prefetch 1 KiB, no compute ' '$dir/out6.txt'" "bench times the three ceiling readers"
 if grep -q '_base ' "$dir/out6.txt"; then
-    check "grep -Eq '^ceiling: the faster pure read of the I2_S bytes is [0-9.]+x the baseline .*of the ceiling' '$dir/out6.txt'" "bench prints the ceiling line"
+    check "grep -Eq '^ceiling: the fastest pure read of the I2_S bytes is [0-9.]+x the baseline .*of the ceiling' '$dir/out6.txt'" "bench prints the ceiling line"
 fi
 "$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 --no-ceiling > "$dir/out7.txt" 2>&1
 check "[ \$? -eq 0 ] && ! grep -q 'ceiling' '$dir/out7.txt'" "--no-ceiling drops the ceiling rows"
+
+# bake --default bakes what an untuned model would hold: B3 where a B3 carry kernel for AVX-512 VNNI runs here
+# (tt_untuned_fmt), else I2_S; with the ISA capped at AVX2 no B3 kernel qualifies
+"$T" bake --default -o "$dir/def.c" > "$dir/out8.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q '\"tt_' '$dir/def.c'" "bake --default writes a table"
+if "$T" list --eligible 'tt_b3_gemv_*_lut2_*__avx512vnni' 2>/dev/null | grep -q 'tt_b3_gemv'; then
+    check "grep -q '\"tt_b3_gemv' '$dir/def.c' && ! grep -q '\"tt_i2s_gemv' '$dir/def.c'" "bake --default holds B3 where its carry kernel runs"
+else
+    check "! grep -q '\"tt_b3_gemv' '$dir/def.c'" "bake --default holds no B3 where its carry kernel does not run"
+fi
+if "$T" info | grep -Eq '^ *avx2 +yes +yes +yes'; then
+    TRITUNE_ISA=avx2 "$T" bake --default -o "$dir/def2.c" > "$dir/out9.txt" 2>&1
+    check "[ \$? -eq 0 ] && grep -q '\"tt_i2s_gemv' '$dir/def2.c' && ! grep -q '\"tt_b3_gemv' '$dir/def2.c'" "bake --default at AVX2 holds I2_S"
+fi
 
 [ $fail -eq 0 ] || { for f in "$dir"/out*.txt; do echo "== $f"; tail -20 "$f"; done; }
 rm -rf "$dir"
