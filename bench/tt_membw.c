@@ -89,8 +89,7 @@ uint64_t tt_membw_read_span(const void *p, size_t bytes, size_t prefetch)
     if (tt_cpu_get()->usable & TT_F_AVX2) sum = read_avx2(b, body, prefetch);
     else sum = read_scalar(b, body, 0);
 #else
-    (void)prefetch;
-    sum = read_scalar(b, body);
+    sum = read_scalar(b, body, prefetch);
 #endif
     for (size_t i = body; i < bytes; i++) sum += b[i];
     return sum;
@@ -103,11 +102,15 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The probe's software prefetch distances (bytes), tried besides plain loads where AVX2 runs. */
+static const size_t pf_distances[] = {512, 1024, 2048, 8192};
+#define N_PF (int)(sizeof pf_distances / sizeof pf_distances[0])
+
 typedef struct membw_shared {
     const tt_topo *topo;
     pthread_barrier_t barrier;
     read_fn fn;
-    size_t pf[8]; /* the readers: software prefetch distance in bytes, 0: none */
+    size_t pf[1 + N_PF]; /* the readers: software prefetch distance in bytes, 0: none */
     int nm;       /* how many readers */
     size_t slice;
     int runs;
@@ -203,10 +206,11 @@ size_t tt_membw_default_bytes(const tt_topo *t)
     return want;
 }
 
-static const size_t pf_distances[] = {512, 1024, 2048, 8192};
-#define N_PF (int)(sizeof pf_distances / sizeof pf_distances[0])
-
-static tt_status membw_measure_fn(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out)
+/* The read bandwidth is the best median of a plain streaming reader and prefetching ones (x86 with AVX2), one per
+ * distance in pf_distances, taken in turn within each run on one buffer: which distance streams fastest depends on
+ * the machine (on the 2-core Xeon VM 0.5-2 KiB read ~1.2x a plain reader and 8 KiB gained nothing; on the Zen 5 VM
+ * 8 KiB did best), and the kernels' prefetch distances are tuned per machine, so the roofline is the best of them. */
+tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out)
 {
     if (!out)
         return tt_fail(TT_ERR_NULL, "tt_membw_measure: result is NULL");
@@ -346,17 +350,8 @@ int tt_membw_sweep(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result 
     return w;
 }
 
-/* The read bandwidth is the best median of a plain streaming reader and prefetching ones (x86 with AVX2), one per
- * distance in pf_distances, taken in turn within each run on one buffer: which distance streams fastest depends on
- * the machine (on the 2-core Xeon VM 0.5-2 KiB read ~1.2x a plain reader and 8 KiB gained nothing; on the Zen 5 VM
- * 8 KiB did best), and the kernels' prefetch distances are tuned per machine, so the roofline is the best of them. */
 int tt_membw_prefetch_distances(const size_t **d)
 {
     if (d) *d = pf_distances;
     return N_PF;
-}
-
-tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out)
-{
-    return membw_measure_fn(t, opts, out);
 }

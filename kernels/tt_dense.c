@@ -610,8 +610,8 @@ static const tt_dense_variant variants[] = {
     {"head_f16_l64_r" #R "_d" #D "__" name, TT_DENSE_F16, feat, R, 0, f16_##isa##_r##R##_d##D, NULL, NULL, NULL, NULL, D},
 #define F16V512D(R, D) V_F16D(512, "avx512f", TT_F_AVX512F, R, D)
     EACH_F16_512D(F16V512D)
-    V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, 512) V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, 1024)
-    V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, 2048)
+#define F16V256D(D) V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, D)
+    F16V256D(512) F16V256D(1024) F16V256D(2048)
     {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
      tt_q6k_dot_q8k_avx512, NULL, NULL, 0},
