@@ -1412,8 +1412,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
 static void usage_ab(FILE *f)
 {
     fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [--head-kernel A,B]\n"
-               "                        [--kernel A,B] [--place off,on] [--control] [-t N] [-n 64] [-r 6]\n"
-               "                        [--json FILE] [--wisdom FILE | --no-wisdom]\n"
+               "                        [--kernel A,B] [--place off,on] [--pages whole,exact] [--control]\n"
+               "                        [-t N] [-n 64] [-r 6] [--json FILE] [--wisdom FILE | --no-wisdom]\n"
                "-t: threads (default: the count the profile timed fastest; 1 without one).\n"
                "Decode speed of several configurations of one model file, compared inside the model. Every\n"
                "combination of\n"
@@ -1424,6 +1424,9 @@ static void usage_ab(FILE *f)
                "                 model's picks),\n"
                "  --place        on or off (the load-time placement, run --help; default on); a list such as\n"
                "                 off,on,off,on loads a copy for each entry\n"
+               "  --pages        whole (default): the weights in mappings of whole 2 MiB pages (tt_alloc); exact:\n"
+               "                 as before that, a matrix under 2 MiB and the last part of a longer one on 4 KiB\n"
+               "                 pages (for measuring what whole huge pages are worth)\n"
                "is loaded at once, and each round decodes -n tokens (tg, from position 0, logits every token) with\n"
                "each configuration in turn, the order rotated every round so that drift in the host's bandwidth\n"
                "falls on all of them alike. After one warm-up round, -r rounds are timed.\n"
@@ -1447,7 +1450,8 @@ typedef struct ab_cfg {
     const char *kernel;      /* GEMV kernel for every ternary matrix (NULL: the model's picks) */
     int place;               /* tt_model_opts.place */
     int place_i;             /* its position in --place (each position loads a copy of its own) */
-    char label[96];
+    bool exact;              /* --pages exact: the model's buffers allocated as before slabs (tt_alloc_set_exact) */
+    char label[128];
     tt_model *m;
     int owner;                         /* the configuration whose loaded model this one runs (itself, or an earlier
                                         * one that differs only in the head kernel: the same bytes in memory) */
@@ -1496,7 +1500,8 @@ static int ab_names(const char *list, const char *opt, const char *(*check)(cons
 
 int tt_cmd_bench_ab(int argc, char **argv)
 {
-    const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file", *hk_s = "auto", *gk_s = "auto", *place_s = "on";
+    const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file", *hk_s = "auto", *gk_s = "auto", *place_s = "on",
+               *pages_s = "whole";
     long threads = 0, n_gen = 64, reps = 6;
     bool over = false, control = false;
     const tt_opt opts[] = {
@@ -1507,6 +1512,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         TT_O_STR("--head-kernel", NULL, &hk_s),
         TT_O_STR("--kernel", NULL, &gk_s),
         TT_O_STR("--place", NULL, &place_s),
+        TT_O_STR("--pages", NULL, &pages_s),
         TT_O_INT("--threads", "-t", &threads, 1, 4096),
         TT_O_INT("--n-gen", "-n", &n_gen, 1, 1 << 16),
         TT_O_INT("--repetitions", "-r", &reps, 1, 1000),
@@ -1544,6 +1550,20 @@ int tt_cmd_bench_ab(int argc, char **argv)
         }
         if (!npl) pl[npl++] = -1;
     }
+    bool pgx[2];
+    int npg = 0;
+    {
+        char pb[64];
+        snprintf(pb, sizeof pb, "%s", pages_s);
+        for (char *k = strtok(pb, ","); k; k = strtok(NULL, ",")) {
+            if (npg == 2 || (strcmp(k, "whole") && strcmp(k, "exact"))) {
+                fprintf(stderr, "tritune bench-ab: --pages %s: expected whole, exact or both\n", pages_s);
+                return 2;
+            }
+            pgx[npg++] = !strcmp(k, "exact");
+        }
+        if (!npg) pgx[npg++] = false;
+    }
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
         tt_weights wf;
@@ -1561,17 +1581,20 @@ int tt_cmd_bench_ab(int argc, char **argv)
             }
             for (int ki = 0; ki < nk; ki++)
                 for (int gi = 0; gi < ng; gi++)
-                    for (int pi = 0; pi < npl; pi++) {
-                        if (nc == AB_MAX) {
-                            fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
-                            return 2;
+                    for (int pi = 0; pi < npl; pi++)
+                        for (int xi = 0; xi < npg; xi++) {
+                            if (nc == AB_MAX) {
+                                fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
+                                return 2;
+                            }
+                            cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
+                                               .place = pl[pi], .place_i = pi, .exact = pgx[xi]};
+                            snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s%s", gn[gi] ? gn[gi] : w,
+                                     kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h,
+                                     npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "",
+                                     npg > 1 ? (pgx[xi] ? ", exact mappings" : ", whole huge pages") : "");
+                            nc++;
                         }
-                        cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
-                                           .place = pl[pi], .place_i = pi};
-                        snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s", gn[gi] ? gn[gi] : w,
-                                 kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h, npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "");
-                        nc++;
-                    }
         }
     }
     if (control) { /* configuration 1 again, in a copy of its own: the placement floor */
@@ -1594,7 +1617,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         cfg[i].owner = i;
         for (int j = 0; j < i && (!control || i < nc - 1); j++)
             if (cfg[j].owner == j && cfg[j].weights == cfg[i].weights && cfg[j].head == cfg[i].head &&
-                cfg[j].place == cfg[i].place && cfg[j].place_i == cfg[i].place_i &&
+                cfg[j].place == cfg[i].place && cfg[j].place_i == cfg[i].place_i && cfg[j].exact == cfg[i].exact &&
                 ((!cfg[j].kernel && !cfg[i].kernel) ||
                  (cfg[j].kernel && cfg[i].kernel && !strcmp(cfg[j].kernel, cfg[i].kernel)))) {
                 cfg[i].owner = j;
@@ -1638,7 +1661,9 @@ int tt_cmd_bench_ab(int argc, char **argv)
             const char *prev = getenv("TRITUNE_KERNEL");
             char *saved = prev ? strdup(prev) : NULL;
             if (cfg[i].kernel) setenv("TRITUNE_KERNEL", cfg[i].kernel, 1);
+            tt_alloc_set_exact(cfg[i].exact);
             if (tt_model_open(path, &o, &cfg[i].m)) rc = 1;
+            tt_alloc_set_exact(false);
             if (cfg[i].kernel) {
                 if (saved) setenv("TRITUNE_KERNEL", saved, 1);
                 else unsetenv("TRITUNE_KERNEL");
@@ -1696,6 +1721,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         json_object_set_new(row, "lm_head", json_string(cfg[i].head_note));
         json_object_set_new(row, "model_copy", json_integer(cfg[i].owner + 1));
         json_object_set_new(row, "gemv_kernel", json_string(cfg[i].kernel ? cfg[i].kernel : "auto"));
+        json_object_set_new(row, "pages", json_string(cfg[cfg[i].owner].exact ? "exact" : "whole"));
         json_object_set_new(row, "mb_per_token",
                             json_real((cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6));
         json_object_set_new(row, "threads", json_integer(th));

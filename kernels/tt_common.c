@@ -4,6 +4,7 @@
 #include "tt_common.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -78,50 +79,123 @@ static int thp_wanted(void)
 #endif
 
 #if TT_OWN_MAPPINGS
-/* The mappings tt_alloc made, so that tt_free knows them from malloc's blocks (few: one per weight matrix). */
+/* The mappings tt_alloc made, so that tt_free knows them from malloc's blocks. Every one is 2 MiB-aligned and a
+ * whole number of 2 MiB pages long, so that transparent huge pages can back all of it: a mapping of 1.9 MiB (the
+ * fused q/k/v of 2B4T in B3) or the last part of a longer one that is not a whole 2 MiB sat on 4 KiB pages, and
+ * the GEMV kernels streamed such a matrix 1.5x slower than the same bytes on huge pages (nested page walks in a
+ * VM; docs/MEASUREMENT.md, "Huge pages for every matrix"). A buffer of SLAB_MIN..SLAB_MAX bytes is carved out of
+ * a shared slab, back to back in the order of the calls (a model's matrices in load order), so that rounding each
+ * one up to 2 MiB does not cost up to 2 MiB of memory per matrix. */
+#define SLAB_BYTES ((size_t)64 << 20)
+#define SLAB_MIN ((size_t)1 << 18) /* smaller buffers come from the heap */
+#define SLAB_MAX ((size_t)16 << 20)
+#define SLAB_ALIGN ((size_t)4096)
 typedef struct big_map {
-    void *p;
-    size_t len;
+    uint8_t *p;
+    size_t len;  /* mapped bytes: whole 2 MiB pages */
+    size_t used; /* bytes handed out: a slab's bump offset; len for a buffer's own mapping */
+    long live;   /* a slab: its buffers not yet freed; -1: one buffer's own mapping */
     uint64_t seq; /* tt_alloc_seq() when it was made */
     struct big_map *next;
 } big_map;
-static big_map *big_maps;
+static big_map *big_maps, *open_slab; /* open_slab: the slab new small buffers go to (NULL: make one) */
+static bool exact_maps; /* tt_alloc_set_exact: the former allocation, for A/B measurement */
 static uint64_t big_seq;
 static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void *alloc_mapping(size_t n)
+/* A new 2 MiB-aligned mapping of len bytes (a multiple of 2 MiB) with huge pages advised, listed. Lock held. */
+static big_map *new_mapping(size_t len, long live)
 {
-    size_t body = (n + 4095) & ~(size_t)4095, len = body + TT_HUGE;
-    if (body < n || len < body) return NULL;
+    size_t map = len + TT_HUGE;
+    if (map < len) return NULL;
     big_map *b = malloc(sizeof *b);
     if (!b) return NULL;
-    char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *base = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) return free(b), NULL;
-    char *p = (char *)(((uintptr_t)base + TT_HUGE - 1) & ~(uintptr_t)(TT_HUGE - 1));
-    size_t head = (size_t)(p - base), tail = len - head - body;
+    uint8_t *p = (uint8_t *)(((uintptr_t)base + TT_HUGE - 1) & ~(uintptr_t)(TT_HUGE - 1));
+    size_t head = (size_t)(p - (uint8_t *)base), tail = map - head - len;
     if (head) munmap(base, head);
-    if (tail) munmap(p + body, tail);
+    if (tail) munmap(p + len, tail);
 #ifdef MADV_HUGEPAGE
-    madvise(p, body, MADV_HUGEPAGE); /* advisory: failure leaves 4 KiB pages */
+    madvise(p, len, MADV_HUGEPAGE); /* advisory: failure leaves 4 KiB pages */
 #endif
-    b->p = p, b->len = body;
-    pthread_mutex_lock(&big_mu);
+    b->p = p, b->len = len, b->used = live < 0 ? len : 0, b->live = live;
     b->seq = big_seq++;
     b->next = big_maps, big_maps = b;
+    return b;
+}
+
+static void *alloc_mapping(size_t n)
+{
+    void *r = NULL;
+    pthread_mutex_lock(&big_mu);
+    if (exact_maps) { /* the former rule: 1 MiB and more, a mapping of the buffer's size; less, the heap */
+        big_map *b = n < ((size_t)1 << 20) ? NULL : new_mapping((n + 4095) & ~(size_t)4095, -1);
+        pthread_mutex_unlock(&big_mu);
+        return b ? b->p : n < ((size_t)1 << 20) ? aligned_alloc(64, n) : NULL;
+    }
+    if (n >= SLAB_MIN && n <= SLAB_MAX) {
+        size_t at = open_slab ? (open_slab->used + SLAB_ALIGN - 1) & ~(SLAB_ALIGN - 1) : 0;
+        if (!open_slab || at + n > open_slab->len) {
+            open_slab = new_mapping(SLAB_BYTES, 0); /* the old one's rest stays unused (never touched: no memory) */
+            at = 0;
+        }
+        if (open_slab) r = open_slab->p + at, open_slab->used = at + n, open_slab->live++;
+    } else {
+        size_t len = (n + TT_HUGE - 1) & ~(TT_HUGE - 1);
+        big_map *b = len >= n ? new_mapping(len, -1) : NULL;
+        if (b) r = b->p;
+    }
     pthread_mutex_unlock(&big_mu);
-    return p;
+    return r;
+}
+
+/* Releases p if tt_alloc mapped it (its own mapping, or a slab whose last live buffer it was). Lock not held. */
+static bool free_mapping(void *p)
+{
+    big_map *b = NULL;
+    bool mine = false;
+    pthread_mutex_lock(&big_mu);
+    for (big_map **pp = &big_maps; *pp; pp = &(*pp)->next) {
+        big_map *c = *pp;
+        if ((uint8_t *)p < c->p || (uint8_t *)p >= c->p + c->len) continue;
+        mine = true;
+        if (c->live < 0 || --c->live == 0) {
+            b = c, *pp = c->next;
+            if (open_slab == c) open_slab = NULL;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&big_mu);
+    if (b) {
+        munmap(b->p, b->len);
+        free(b);
+    }
+    return mine;
 }
 #endif
+
+void tt_alloc_set_exact(bool on)
+{
+#if TT_OWN_MAPPINGS
+    pthread_mutex_lock(&big_mu);
+    exact_maps = on;
+    pthread_mutex_unlock(&big_mu);
+#else
+    (void)on;
+#endif
+}
 
 void *tt_alloc(size_t bytes)
 {
     size_t n = (bytes + 63) & ~(size_t)63;
     if (n < bytes) return NULL;
     if (n == 0) n = 64;
-    if (n < ((size_t)1 << 20) || !thp_wanted()) return aligned_alloc(64, n);
 #if TT_OWN_MAPPINGS
+    if (n < SLAB_MIN || !thp_wanted()) return aligned_alloc(64, n);
     return alloc_mapping(n);
 #else
+    if (n < ((size_t)1 << 20) || !thp_wanted()) return aligned_alloc(64, n);
     void *p = NULL; /* posix_memalign: aligned_alloc wants the size to be a multiple of 2 MiB */
     if (posix_memalign(&p, TT_HUGE, n)) return NULL;
 #ifdef MADV_HUGEPAGE
@@ -131,23 +205,26 @@ void *tt_alloc(size_t bytes)
 #endif
 }
 
+void *tt_alloc_zeroed(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    uint8_t *p = tt_alloc(bytes);
+    if (!p) return NULL;
+#if TT_OWN_MAPPINGS
+    /* tt_alloc's mappings are fresh anonymous memory (a slab hands out each byte once): zero, and not touched here */
+    if (bytes < ((size_t)1 << 20) || !thp_wanted()) memset(p, 0, bytes);
+#else
+    memset(p, 0, bytes);
+#endif
+    return p;
+}
+
 void tt_free(void *p)
 {
     if (!p) return;
 #if TT_OWN_MAPPINGS
-    big_map *b = NULL;
-    pthread_mutex_lock(&big_mu);
-    for (big_map **pp = &big_maps; *pp; pp = &(*pp)->next)
-        if ((*pp)->p == p) {
-            b = *pp, *pp = b->next;
-            break;
-        }
-    pthread_mutex_unlock(&big_mu);
-    if (b) {
-        munmap(b->p, b->len);
-        free(b);
-        return;
-    }
+    if (free_mapping(p)) return;
 #endif
     free(p);
 }
@@ -211,10 +288,18 @@ static int cmp_score(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The whole 2 MiB pages of a mapping that hold buffers (a slab's unused rest was never touched; a mapping made by
+ * tt_alloc_set_exact may end in part of one). */
+static size_t map_pages(const big_map *b)
+{
+    return b->live < 0 ? b->len / TT_HUGE : (b->used + TT_HUGE - 1) / TT_HUGE;
+}
+
 uint64_t tt_alloc_seq(void)
 {
     pthread_mutex_lock(&big_mu);
     uint64_t s = big_seq;
+    open_slab = NULL; /* the buffers made from here on go to mappings made from here on */
     pthread_mutex_unlock(&big_mu);
     return s;
 }
@@ -227,7 +312,7 @@ tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r)
     if (!thp_wanted()) return tt_fail(TT_ERR_UNSUPPORTED, "placement: TRITUNE_THP=0 (buffers on the heap)");
     pthread_mutex_lock(&big_mu);
     size_t n = 0;
-    for (big_map *b = big_maps; b; b = b->next) n += b->seq >= since ? b->len / TT_HUGE : 0;
+    for (big_map *b = big_maps; b; b = b->next) n += b->seq >= since ? map_pages(b) : 0;
     uint8_t *pool = NULL;
     size_t pool_len = n * TT_HUGE, pool_map = pool_len + TT_HUGE;
     place_page *pg = n ? calloc(2 * n, sizeof *pg) : NULL;
@@ -261,7 +346,7 @@ tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r)
 #endif
     size_t k = 0;
     for (big_map *b = big_maps; b; b = b->next)
-        for (size_t o = 0; b->seq >= since && o + TT_HUGE <= b->len; o += TT_HUGE)
+        for (size_t o = 0; b->seq >= since && o < map_pages(b) * TT_HUGE; o += TT_HUGE)
             pg[k].addr = (uint8_t *)b->p + o, pg[k++].pool = 0;
     for (size_t i = 0; i < n; i++) {
         pg[n + i].addr = pool + i * TT_HUGE, pg[n + i].pool = 1;

@@ -2,6 +2,7 @@
 #ifndef TT_COMMON_H
 #define TT_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,12 +32,21 @@ const char *tt_strerror(tt_status s);
 const char *tt_last_error(void);
 tt_status tt_fail(tt_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Aligned allocation (64 bytes, rounded-up size; 1 MiB and more: a 2 MiB-aligned mapping of its own with huge
- * pages advised). Free with tt_free, never free(). */
+/* Aligned allocation (64 bytes, rounded-up size). From 256 KiB on, in mappings tt_alloc makes with huge pages
+ * advised, 2 MiB-aligned and whole 2 MiB pages long, so that huge pages can back every byte: up to 16 MiB carved
+ * back to back (page-aligned) out of shared 64 MiB slabs, above that a mapping of its own (2 MiB-aligned). A slab
+ * is unmapped when its last buffer is freed. Free with tt_free, never free(). */
 void *tt_alloc(size_t bytes);
 void tt_free(void *p);
+/* tt_alloc of n·size bytes, all zero (NULL on overflow); a large buffer is not touched (its pages stay unfaulted). */
+void *tt_alloc_zeroed(size_t n, size_t size);
+/* For A/B measurement only (bench-ab --pages): on, later tt_alloc calls allocate as tritune did before slabs (from
+ * 1 MiB a mapping of the buffer's own size, whose part past the last whole 2 MiB page has 4 KiB pages; less, the
+ * heap). Process-wide; buffers keep the way they were made. */
+void tt_alloc_set_exact(bool on);
 
-/* Moves the pages of every live tt_alloc buffer of 2 MiB or more made since tt_alloc_seq() returned `since` onto the
+/* Moves the pages of every live tt_alloc mapping made since tt_alloc_seq() returned `since` (which also starts a new
+ * slab, so that the buffers made from then on are in those mappings only) onto the
  * fastest 2 MiB pages this process can get:
  * each of the buffers' pages and of a spare pool of as many fresh ones is read `rounds` times (random order per
  * round, median), and the buffers' slower pages are exchanged for faster spare ones (copied, then mremap'd under

@@ -429,21 +429,32 @@ static size_t act_ld(const tt_model_config *c)
     return ((size_t)wide + 63) / 64 * 64;
 }
 
-/* The buffers that do not depend on the number of tokens: attention scores, logits, the LM head's input, the cache. */
+/* The buffers that do not depend on the number of tokens: attention scores, logits, the LM head's input. */
 static tt_status build_state(tt_model *m)
 {
     const tt_model_config *c = &m->config;
     tt_run_state *s = &m->s;
-    int kvd = c->n_kv_heads * c->head_dim;
-    size_t cache = (size_t)c->n_layers * (size_t)m->n_ctx * (size_t)kvd;
     s->att = calloc((size_t)c->n_heads * (size_t)m->n_ctx, sizeof(float));
     s->logits = calloc((size_t)c->vocab_size, sizeof(float));
-    s->key_cache = calloc(cache, sizeof(float));
-    s->value_cache = calloc(cache, sizeof(float));
-    if (!s->att || !s->logits || tt_qin_alloc(&s->head_in, c->dim) || !s->key_cache || !s->value_cache)
-        return tt_fail(TT_ERR_NOMEM, "no memory for the run state (KV cache %zu MB for n_ctx %d)",
-                       2 * cache * sizeof(float) >> 20, m->n_ctx);
+    if (!s->att || !s->logits || tt_qin_alloc(&s->head_in, c->dim))
+        return tt_fail(TT_ERR_NOMEM, "no memory for the run state");
     return model_state_reserve(m, 1);
+}
+
+/* The KV cache: read every token like the weights, so on huge pages (tt_alloc; docs/MEASUREMENT.md, "Huge pages
+ * for every matrix"). Made after the placement: the placement would fault in all of it (n_ctx 4096: 630 MB for
+ * 2B4T) for pages that a short context never reads. */
+static tt_status build_cache(tt_model *m)
+{
+    const tt_model_config *c = &m->config;
+    tt_run_state *s = &m->s;
+    size_t cache = (size_t)c->n_layers * (size_t)m->n_ctx * (size_t)(c->n_kv_heads * c->head_dim);
+    s->key_cache = tt_alloc_zeroed(cache, sizeof(float));
+    s->value_cache = tt_alloc_zeroed(cache, sizeof(float));
+    if (!s->key_cache || !s->value_cache)
+        return tt_fail(TT_ERR_NOMEM, "no memory for the KV cache (%zu MB for n_ctx %d)", 2 * cache * sizeof(float) >> 20,
+                       m->n_ctx);
+    return TT_OK;
 }
 
 static void free_rows(tt_run_state *s)
@@ -503,8 +514,8 @@ static void free_state(tt_run_state *s)
     free(s->att);
     tt_qin_free(&s->head_in);
     free(s->logits);
-    free(s->key_cache);
-    free(s->value_cache);
+    tt_free(s->key_cache);
+    tt_free(s->value_cache);
     memset(s, 0, sizeof *s);
 }
 
@@ -558,6 +569,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
                      "%zu of %zu 2 MiB pages moved to faster ones (mean page read %.1f -> %.1f us, %d rounds, %.2f s)",
                      pr.moved, pr.pages, pr.mean_before_us, pr.mean_after_us, pr.rounds, pr.total_s);
     }
+    if (!st) st = build_cache(m);
     /* after the placement, so that the calibration reads the pages decode will read */
     int calib = o.calibrate;
     if (!calib) calib = getenv("TRITUNE_CALIBRATE") ? atoi(getenv("TRITUNE_CALIBRATE")) : TT_MODEL_CALIB_DEFAULT;

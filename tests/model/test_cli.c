@@ -109,6 +109,22 @@ int main(void)
         CHECK(g && !strcmp(g, i == 1 || i == 3 ? "tt_i2s_gemv_r4_u1_f0_p0__scalar" : "auto"));
     }
     json_decref(root);
+    /* --pages: each entry loads a copy of its own, allocated with whole huge pages or as before (exact) */
+    char *abp[] = {"bench-ab", "-m", model, "--weights", "i2s", "--pages", "whole,exact", "-n", "2", "-r", "1",
+                   "-t", "1", "--json", json};
+    CHECK(tt_cmd_bench_ab(ARGC(abp), abp) == 0);
+    root = json_load_file(json, 0, &err);
+    CHECKF(root != NULL, "%s", err.text);
+    CHECK(json_is_array(root) && json_array_size(root) == 2);
+    for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++) {
+        json_t *r = json_array_get(root, i);
+        const char *pg = json_string_value(json_object_get(r, "pages"));
+        CHECKF(pg && !strcmp(pg, i ? "exact" : "whole"), "row %zu: pages %s", i, pg ? pg : "(none)");
+        CHECK(json_integer_value(json_object_get(r, "model_copy")) == (json_int_t)i + 1);
+    }
+    json_decref(root);
+    char *abq[] = {"bench-ab", "-m", model, "--weights", "i2s", "--pages", "whole,huge"};
+    CHECK(tt_cmd_bench_ab(ARGC(abq), abq) == 2);
     char *ab5[] = {"bench-ab", "-m", model, "--head-kernel", "head_f16_nope,auto"};
     char *ab6[] = {"bench-ab", "-m", model, "--kernel", "auto,tt_i2s_gemm_r1_n2_u1_f0_p0__scalar"}; /* a GEMM kernel */
     char *ab7[] = {"bench-ab", "-m", model, "--head-kernel", "head_q6k_portable,auto", "-n", "2", "-r", "1"};
