@@ -533,6 +533,7 @@ int tt_cmd_run(int argc, char **argv)
             m->bytes_head / 1e6, (m->bytes_ternary + m->bytes_head + m->bytes_other) / 1e6);
     fprintf(stderr, "tritune run: ternary weights %.1f MB per token: %s\n", m->bytes_ternary / 1e6, m->fmt_note);
     if (m->place_note[0]) fprintf(stderr, "tritune run: placement: %s\n", m->place_note);
+    if (m->pages_note[0]) fprintf(stderr, "tritune run: huge pages: %s\n", m->pages_note);
     if (m->calib_note[0]) fprintf(stderr, "tritune run: calibration: %s\n", m->calib_note);
     tt_head_error herr;
     report_head_error(m, "run", &herr);
@@ -1135,6 +1136,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         printf("|   %d thread(s): ternary weights %.1f MB per token: %s\n", m->threads, m->bytes_ternary / 1e6,
                m->fmt_note);
         if (m->place_note[0]) printf("|   %d thread(s): placement: %s\n", m->threads, m->place_note);
+        if (m->pages_note[0]) printf("|   %d thread(s): huge pages: %s\n", m->threads, m->pages_note);
         if (m->calib_note[0]) printf("|   %d thread(s): calibration: %s\n", m->threads, m->calib_note);
         /* ternary multiply-accumulates per token (the energy model's operation count) */
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
@@ -1278,6 +1280,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "fusion", json_string(m->fuse_note));
             json_object_set_new(row, "weights", json_string(m->fmt_note));
             json_object_set_new(row, "placement", json_string(m->place_note));
+            json_object_set_new(row, "huge_pages", json_string(m->pages_note));
+            if (m->huge_frac >= 0) json_object_set_new(row, "huge_pages_frac", json_real(m->huge_frac));
             json_object_set_new(row, "calibration", json_string(m->calib_note));
             json_object_set_new(row, "lm_head_kernel", json_string(m->head_note));
             json_object_set_new(row, "n_threads", json_integer(r.threads));
@@ -1674,6 +1678,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         cfg[i].head_v = cfg[i].m->head_v;
         snprintf(cfg[i].head_note, sizeof cfg[i].head_note, "%s", cfg[i].m->head_note);
         if (cfg[i].m->place_note[0]) printf("config %d: placement: %s\n", i + 1, cfg[i].m->place_note);
+        if (cfg[i].m->pages_note[0]) printf("config %d: huge pages: %s\n", i + 1, cfg[i].m->pages_note);
         if (cfg[i].m->calib_note[0]) printf("config %d: calibration: %s\n", i + 1, cfg[i].m->calib_note);
         printf("config %d: %s: %.1f MB per token (ternary %.1f: %s; LM head %s)\n", i + 1, cfg[i].label,
                (cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6,

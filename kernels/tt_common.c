@@ -295,6 +295,9 @@ static size_t map_pages(const big_map *b)
     return b->live < 0 ? b->len / TT_HUGE : (b->used + TT_HUGE - 1) / TT_HUGE;
 }
 
+/* The bytes of a mapping that hold buffers: a slab's used pages, a buffer's whole mapping. */
+static size_t map_bytes(const big_map *b) { return b->live < 0 ? b->len : map_pages(b) * TT_HUGE; }
+
 uint64_t tt_alloc_seq(void)
 {
     pthread_mutex_lock(&big_mu);
@@ -302,6 +305,66 @@ uint64_t tt_alloc_seq(void)
     open_slab = NULL; /* the buffers made from here on go to mappings made from here on */
     pthread_mutex_unlock(&big_mu);
     return s;
+}
+
+const char *tt_thp_mode(void)
+{
+    static char mode[16];
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    char line[128] = "";
+    if (f) {
+        if (!fgets(line, sizeof line, f)) line[0] = 0;
+        fclose(f);
+    }
+    const char *o = strchr(line, '['), *c = o ? strchr(o, ']') : NULL;
+    if (!o || !c || c - o - 1 >= (long)sizeof mode) return "unknown";
+    memcpy(mode, o + 1, (size_t)(c - o - 1));
+    mode[c - o - 1] = 0;
+    return mode;
+}
+
+size_t tt_alloc_mapped(uint64_t since)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&big_mu);
+    for (big_map *b = big_maps; b; b = b->next) n += b->seq >= since ? map_bytes(b) : 0;
+    pthread_mutex_unlock(&big_mu);
+    return n;
+}
+
+tt_status tt_alloc_huge(uint64_t since, size_t *mapped, size_t *huge)
+{
+    *mapped = *huge = 0;
+    if (!thp_wanted()) return tt_fail(TT_ERR_UNSUPPORTED, "huge pages: TRITUNE_THP=0 (buffers on the heap)");
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return tt_fail(TT_ERR_IO, "huge pages: /proc/self/smaps: %s", strerror(errno));
+    pthread_mutex_lock(&big_mu);
+    for (big_map *b = big_maps; b; b = b->next) *mapped += b->seq >= since ? map_bytes(b) : 0;
+    /* the mappings' areas in smaps (the placement's mremap splits one into several; neighbours may merge): each
+     * area's AnonHugePages, at most as much of it as lies in the pages counted above (a slab's unused rest has no
+     * pages at all, so a share in proportion to the area would undercount) */
+    char line[256];
+    unsigned long long a = 0, e = 0;
+    size_t in = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long x, y, kb;
+        if (sscanf(line, "%llx-%llx ", &x, &y) == 2) {
+            a = x, e = y, in = 0;
+            for (big_map *b = big_maps; b; b = b->next) {
+                if (b->seq < since) continue;
+                unsigned long long lo = (uintptr_t)b->p, hi = lo + map_bytes(b);
+                lo = lo > a ? lo : a, hi = hi < e ? hi : e;
+                if (hi > lo) in += (size_t)(hi - lo);
+            }
+        } else if (in && sscanf(line, "AnonHugePages: %llu kB", &kb) == 1) {
+            *huge += (size_t)kb * 1024 < in ? (size_t)kb * 1024 : in;
+            in = 0;
+        }
+    }
+    pthread_mutex_unlock(&big_mu);
+    fclose(f);
+    if (*huge > *mapped) *huge = *mapped;
+    return TT_OK;
 }
 
 tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r)
@@ -414,6 +477,21 @@ tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r)
 }
 #else
 uint64_t tt_alloc_seq(void) { return 0; }
+
+const char *tt_thp_mode(void) { return "unknown"; }
+
+size_t tt_alloc_mapped(uint64_t since)
+{
+    (void)since;
+    return 0;
+}
+
+tt_status tt_alloc_huge(uint64_t since, size_t *mapped, size_t *huge)
+{
+    (void)since;
+    *mapped = *huge = 0;
+    return tt_fail(TT_ERR_UNSUPPORTED, "huge pages: buffers are not in mappings of their own in this build");
+}
 
 tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r)
 {

@@ -61,6 +61,14 @@ typedef struct tt_place_report {
 } tt_place_report;
 uint64_t tt_alloc_seq(void);
 tt_status tt_alloc_place(uint64_t since, int rounds, tt_place_report *r);
+/* How much of the mappings made since `since` (their pages that hold buffers) transparent huge pages back now
+ * (/proc/self/smaps, AnonHugePages): *mapped and *huge in bytes. TT_ERR_UNSUPPORTED where tt_alloc makes no
+ * mappings (ASan, TRITUNE_THP=0, not Linux). */
+tt_status tt_alloc_huge(uint64_t since, size_t *mapped, size_t *huge);
+/* The bytes of the mappings made since `since` that hold buffers (0 where tt_alloc makes none). */
+size_t tt_alloc_mapped(uint64_t since);
+/* The system's transparent huge page mode (always, madvise, never; "unknown" without the sysfs file). */
+const char *tt_thp_mode(void);
 
 #ifdef __cplusplus
 }

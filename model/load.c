@@ -519,6 +519,32 @@ static void free_state(tt_run_state *s)
     memset(s, 0, sizeof *s);
 }
 
+/* How much of the model's buffers (weights, GEMM copies, KV cache) huge pages back: a matrix on 4 KiB pages streamed
+ * up to 1.5x slower in a VM (docs/MEASUREMENT.md, "Huge pages for every matrix"), so a figure taken without them
+ * says so. */
+/* A model whose buffers are smaller than this is not placed: its weights stay in the caches between tokens. */
+#define PLACE_MIN_BYTES ((size_t)64 << 20)
+
+static void pages_note(tt_model *m, uint64_t seq0)
+{
+    size_t mapped, huge;
+    const char *mode = tt_thp_mode();
+    m->huge_frac = -1;
+    if (tt_alloc_huge(seq0, &mapped, &huge)) {
+        snprintf(m->pages_note, sizeof m->pages_note, "not known: %s", tt_last_error());
+        return;
+    }
+    if (!mapped) return;
+    m->huge_frac = (double)huge / (double)mapped;
+    int n = snprintf(m->pages_note, sizeof m->pages_note, "%zu of %zu MiB of the model's buffers on 2 MiB pages (THP %s)",
+                     huge >> 20, mapped >> 20, mode);
+    const char *why = !strcmp(mode, "never")
+                          ? "; huge pages are off: echo madvise > /sys/kernel/mm/transparent_hugepage/enabled"
+                          : "; the rest is on 4 KiB pages (memory too fragmented, or bench-ab --pages exact)";
+    if (n > 0 && (size_t)n < sizeof m->pages_note && m->huge_frac < 0.9)
+        snprintf(m->pages_note + n, sizeof m->pages_note - (size_t)n, "%s", why);
+}
+
 tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **out)
 {
     if (!path || !out) return tt_fail(TT_ERR_NULL, "tt_model_open: NULL argument");
@@ -560,6 +586,14 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
     int place = o.place;
     if (!place) place = getenv("TRITUNE_PLACE") ? atoi(getenv("TRITUNE_PLACE")) : TT_MODEL_PLACE_DEFAULT;
     if (!st && place <= 0) snprintf(m->place_note, sizeof m->place_note, "off");
+    const size_t mapped = st ? 0 : tt_alloc_mapped(seq0);
+    if (!st && place > 0 && mapped < PLACE_MIN_BYTES) { /* nothing streams from memory: the probe stays unplaced too */
+        if (mapped)
+            snprintf(m->place_note, sizeof m->place_note,
+                     "skipped: %zu MiB of buffers (under %zu MiB: read from the caches)", mapped >> 20,
+                     PLACE_MIN_BYTES >> 20);
+        place = 0;
+    }
     if (!st && place > 0) {
         tt_place_report pr;
         if (tt_alloc_place(seq0, place > TT_PLACE_MAX_ROUNDS ? TT_PLACE_MAX_ROUNDS : place, &pr))
@@ -578,6 +612,7 @@ tt_status tt_model_open(const char *path, const tt_model_opts *opts, tt_model **
         model_calibrate(m, calib);
         m->kernel_name = largest_linear(m)->plan.v->name; /* its kernel may be a prefetch sibling now */
     }
+    if (!st) pages_note(m, seq0);
     if (st) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", tt_last_error());

@@ -213,6 +213,8 @@ typedef struct tt_model {
     const struct tt_dense_variant *head_v; /* LM-head kernel (a member of the head family; NULL: f32 file head) */
     char head_note[192];        /* which, and how it was chosen */
     char place_note[192];       /* what tt_alloc_place did at load ("" when not asked for) */
+    char pages_note[256];       /* how much of the model's buffers huge pages back after the load (tt_alloc_huge) */
+    double huge_frac;           /* that share, 0..1 (-1: not known) */
     char calib_note[512];       /* what the load-time calibration did (model_calibrate; "" when not asked for) */
     bool head_untuned;          /* the head kernel is the static default (no usable tuned winner, none forced) */
     int placed_rounds;          /* the placement's probe rounds when the weights were placed, else 0 */

@@ -105,6 +105,34 @@ static void check_slabs(void)
         CHECKF(after <= before, "slabs: %d mappings before, %d after every buffer was freed", before, after);
 }
 
+/* tt_alloc_huge: the pages counted are those of the mappings made since the mark (a slab's used pages, whole), huge
+ * pages never more than that; with THP on, a touched buffer of whole pages is usually on them (said, not checked: the
+ * kernel may have none free). tt_thp_mode names the mode. */
+static void check_huge(void)
+{
+    const char *mode = tt_thp_mode();
+    CHECKF(!strcmp(mode, "always") || !strcmp(mode, "madvise") || !strcmp(mode, "never") || !strcmp(mode, "unknown"),
+           "THP mode '%s'", mode);
+    size_t mapped = 1, huge = 1;
+    uint64_t mark = tt_alloc_seq();
+    tt_status st = tt_alloc_huge(mark, &mapped, &huge);
+    if (st == TT_ERR_UNSUPPORTED) {
+        printf("alloc: SKIP huge-page accounting: %s\n", tt_last_error());
+        return;
+    }
+    CHECKF(st == TT_OK && mapped == 0 && huge == 0, "nothing made since the mark: %zu mapped, %zu huge", mapped, huge);
+    uint8_t *a = tt_alloc((size_t)3 << 20), *b = tt_alloc((size_t)20 << 20); /* a slab's 2 pages; a 10-page mapping */
+    CHECK(a && b);
+    if (a) memset(a, 1, (size_t)3 << 20);
+    if (b) memset(b, 2, (size_t)20 << 20);
+    st = tt_alloc_huge(mark, &mapped, &huge);
+    CHECKF(st == TT_OK && mapped == ((size_t)24 << 20) && huge <= mapped, "%zu mapped (want 24 MiB), %zu huge", mapped,
+           huge);
+    printf("alloc: THP %s: %zu of %zu MiB of fresh buffers on huge pages\n", mode, huge >> 20, mapped >> 20);
+    tt_free(a), tt_free(b);
+    CHECK(tt_alloc_huge(mark, &mapped, &huge) == TT_OK && mapped == 0); /* freed: none left */
+}
+
 /* tt_alloc_place: the buffers made since the mark keep their addresses and every byte, the pages counted are theirs
  * only (an older buffer is not touched), and a second call after they are freed has nothing to do. */
 static void check_place(void)
@@ -212,6 +240,7 @@ int main(void)
     }
     CHECK(tt_alloc_zeroed(SIZE_MAX / 2, 4) == NULL);
     check_slabs();
+    check_huge();
     check_place();
     return tt_test_end("alloc");
 }

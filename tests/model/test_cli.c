@@ -59,6 +59,9 @@ int main(void)
         CHECK(json_real_value(json_object_get(r, "bytes_per_token")) > 0);
         CHECK(json_integer_value(json_object_get(r, "peak_rss_bytes")) > 0);
         CHECK(json_integer_value(json_object_get(r, "model_rss_bytes")) > 0);
+        CHECK(json_is_string(json_object_get(r, "huge_pages"))); /* how much of the buffers huge pages back */
+        json_t *hf = json_object_get(r, "huge_pages_frac");
+        CHECK(!hf || (json_real_value(hf) >= 0 && json_real_value(hf) <= 1));
         const char *test = json_string_value(json_object_get(r, "test"));
         CHECK(test && (!strcmp(test, "pp16") || !strcmp(test, "tg8")));
         /* the decode read ceiling: one value per probe point for tg, none for pp */
