@@ -1502,6 +1502,25 @@ static int ab_names(const char *list, const char *opt, const char *(*check)(cons
     return c;
 }
 
+/* A comma-separated list of the words w0 and w1 into out[] as 0 and 1 (at most max; none: one 0). -1 after printing
+ * why when a word is neither or there are too many. */
+static int ab_pair_list(const char *list, const char *opt, const char *w0, const char *w1, int max, int *out)
+{
+    char buf[128];
+    int c = 0;
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *k = strtok_r(buf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+        if (c == max || (strcmp(k, w0) && strcmp(k, w1))) {
+            fprintf(stderr, "tritune bench-ab: %s %s: expected a list of %s and %s (at most %d)\n", opt, list, w0, w1,
+                    max);
+            return -1;
+        }
+        out[c++] = !strcmp(k, w1);
+    }
+    if (!c) out[c++] = 0;
+    return c;
+}
+
 int tt_cmd_bench_ab(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file", *hk_s = "auto", *gk_s = "auto", *place_s = "on",
@@ -1541,33 +1560,11 @@ int tt_cmd_bench_ab(int argc, char **argv)
     const int nk = ab_names(hk_s, "--head-kernel", check_head_kernel, kl, sizeof kl, kn),
               ng = ab_names(gk_s, "--kernel", check_gemv_kernel, gl, sizeof gl, gn);
     if (nk < 0 || ng < 0) return 2;
-    int pl[AB_MAX], npl = 0;
-    {
-        char pb[128];
-        snprintf(pb, sizeof pb, "%s", place_s);
-        for (char *k = strtok(pb, ","); k; k = strtok(NULL, ",")) {
-            if (npl == AB_MAX || (strcmp(k, "off") && strcmp(k, "on"))) {
-                fprintf(stderr, "tritune bench-ab: --place %s: expected a list of off and on\n", place_s);
-                return 2;
-            }
-            pl[npl++] = strcmp(k, "on") ? -1 : 8;
-        }
-        if (!npl) pl[npl++] = -1;
-    }
-    bool pgx[2];
-    int npg = 0;
-    {
-        char pb[64];
-        snprintf(pb, sizeof pb, "%s", pages_s);
-        for (char *k = strtok(pb, ","); k; k = strtok(NULL, ",")) {
-            if (npg == 2 || (strcmp(k, "whole") && strcmp(k, "exact"))) {
-                fprintf(stderr, "tritune bench-ab: --pages %s: expected whole, exact or both\n", pages_s);
-                return 2;
-            }
-            pgx[npg++] = !strcmp(k, "exact");
-        }
-        if (!npg) pgx[npg++] = false;
-    }
+    int pl[AB_MAX], pg[AB_MAX];
+    const int npl = ab_pair_list(place_s, "--place", "off", "on", AB_MAX, pl),
+              npg = ab_pair_list(pages_s, "--pages", "whole", "exact", 2, pg);
+    if (npl < 0 || npg < 0) return 2;
+    for (int i = 0; i < npl; i++) pl[i] = pl[i] ? 8 : -1; /* on: placed with 8 probe rounds */
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
         tt_weights wf;
@@ -1592,11 +1589,11 @@ int tt_cmd_bench_ab(int argc, char **argv)
                                 return 2;
                             }
                             cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
-                                               .place = pl[pi], .place_i = pi, .exact = pgx[xi]};
+                                               .place = pl[pi], .place_i = pi, .exact = pg[xi]};
                             snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s%s", gn[gi] ? gn[gi] : w,
                                      kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h,
                                      npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "",
-                                     npg > 1 ? (pgx[xi] ? ", exact mappings" : ", whole huge pages") : "");
+                                     npg > 1 ? (pg[xi] ? ", exact mappings" : ", whole huge pages") : "");
                             nc++;
                         }
         }

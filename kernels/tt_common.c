@@ -323,11 +323,18 @@ const char *tt_thp_mode(void)
     return mode;
 }
 
-size_t tt_alloc_mapped(uint64_t since)
+/* The bytes of the mappings made since `since` that hold buffers. Lock held. */
+static size_t mapped_since(uint64_t since)
 {
     size_t n = 0;
-    pthread_mutex_lock(&big_mu);
     for (big_map *b = big_maps; b; b = b->next) n += b->seq >= since ? map_bytes(b) : 0;
+    return n;
+}
+
+size_t tt_alloc_mapped(uint64_t since)
+{
+    pthread_mutex_lock(&big_mu);
+    size_t n = mapped_since(since);
     pthread_mutex_unlock(&big_mu);
     return n;
 }
@@ -339,7 +346,7 @@ tt_status tt_alloc_huge(uint64_t since, size_t *mapped, size_t *huge)
     FILE *f = fopen("/proc/self/smaps", "r");
     if (!f) return tt_fail(TT_ERR_IO, "huge pages: /proc/self/smaps: %s", strerror(errno));
     pthread_mutex_lock(&big_mu);
-    for (big_map *b = big_maps; b; b = b->next) *mapped += b->seq >= since ? map_bytes(b) : 0;
+    *mapped = mapped_since(since);
     /* the mappings' areas in smaps (the placement's mremap splits one into several; neighbours may merge): each
      * area's AnonHugePages, at most as much of it as lies in the pages counted above (a slab's unused rest has no
      * pages at all, so a share in proportion to the area would undercount) */
