@@ -33,7 +33,8 @@ static int list_heads(const char *pat, bool eligible_only, bool json)
     const tt_dense_variant *vs = tt_dense_variants(&n);
     const uint32_t have = tt_cpu_get()->usable;
     json_t *arr = json_array();
-    if (!json) printf("%-36s %-5s %4s %8s %s\n", "head kernel", "kind", "rows", "prefetch", "usable here");
+    if (!json)
+        printf("%-36s %-5s %4s %7s %8s %s\n", "head kernel", "kind", "rows", "streams", "prefetch", "usable here");
     for (int i = 0; i < n; i++) {
         const tt_dense_variant *v = &vs[i];
         if (pat && !tt_match(pat, v->name)) continue;
@@ -43,16 +44,16 @@ static int list_heads(const char *pat, bool eligible_only, bool json)
         if (!u) snprintf(why, sizeof why, "missing %s", tt_features_str(v->needs & ~have, miss, sizeof miss));
         shown++, usable_n += u;
         if (json)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:i, s:i, s:b, s:s}", "name", v->name, "kind",
-                                                 tt_dense_kind_name(v->kind), "rows", v->rows, "prefetch",
-                                                 v->prefetch_blocks, "prefetch_bytes", v->prefetch_bytes, "usable", u,
-                                                 "why_not", why));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:s}", "name", v->name, "kind",
+                                                 tt_dense_kind_name(v->kind), "rows", v->rows, "streams",
+                                                 v->streams ? v->streams : 1, "prefetch", v->prefetch_blocks,
+                                                 "prefetch_bytes", v->prefetch_bytes, "usable", u, "why_not", why));
         else {
-            char pf[16]; /* blocks of rows ahead, or bytes ahead in each row ("1024B") */
+            char pf[16]; /* blocks of rows ahead (rows ahead in each stream for q6_K _s), or bytes ahead ("1024B") */
             if (v->prefetch_bytes) snprintf(pf, sizeof pf, "%dB", v->prefetch_bytes);
             else snprintf(pf, sizeof pf, "%d", v->prefetch_blocks);
-            printf("%-36s %-5s %4d %8s %s%s\n", v->name, tt_dense_kind_name(v->kind), v->rows, pf, u ? "yes" : "no: ",
-                   why);
+            printf("%-36s %-5s %4d %7d %8s %s%s\n", v->name, tt_dense_kind_name(v->kind), v->rows,
+                   v->streams ? v->streams : 1, pf, u ? "yes" : "no: ", why);
         }
     }
     if (json) {

@@ -277,6 +277,37 @@ TT_INLINE_512 void i8_rows_512(const int8_t *w, const float *scale, const float 
         i8_rows_512(w, sc, x, k, y, r0, r1, R, P);                                                                     \
     }
 #define EACH_512(X) X(1, 0) X(1, 1) X(1, 2) X(2, 0) X(2, 1) X(2, 2) X(4, 0) X(4, 1) X(4, 2) X(8, 0) X(8, 1) X(8, 2)
+/* i8 as S streams (f16_streams_512 below says why): the range cut into S parts, row i of every part in the same step,
+ * each row its own register and order (the portable bits), each stream prefetching D bytes ahead once per line. */
+TT_INLINE_512 void i8_streams_512(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1,
+                                  const int S, const int D)
+{
+    const int part = (r1 - r0) / S;
+    for (int r = r0; r < r0 + part; r++) {
+        const int8_t *a[8];
+        __m512 s[8];
+        for (int q = 0; q < S; q++) a[q] = w + (size_t)(r + q * part) * k, s[q] = _mm512_setzero_ps();
+        for (int i = 0; i < k; i += LANES) {
+            if (!(i & 63))
+                for (int q = 0; q < S; q++) _mm_prefetch((const char *)(a[q] + i) + D, _MM_HINT_T0);
+            __m512 xv = _mm512_loadu_ps(x + i);
+            for (int q = 0; q < S; q++) {
+                __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(a[q] + i))));
+                s[q] = _mm512_add_ps(s[q], _mm512_mul_ps(wv, xv));
+            }
+        }
+        for (int q = 0; q < S; q++) y[r + q * part] = hsum16_512(s[q]) * scale[r + q * part];
+    }
+    i8_portable(w, scale, x, k, y, r0 + S * part, r1);
+}
+#define I8_512S(S, D)                                                                                                  \
+    __attribute__((target("avx512f"))) static void i8_512_s##S##_d##D(const int8_t *w, const float *sc,               \
+                                                                      const float *x, int k, float *y, int r0, int r1) \
+    {                                                                                                                  \
+        i8_streams_512(w, sc, x, k, y, r0, r1, S, D);                                                                  \
+    }
+#define EACH_I8_512S(X) X(4, 512) X(4, 1024) X(8, 512) X(8, 1024)
+EACH_I8_512S(I8_512S)
 /* f16: four registers per row, so at most 4 rows (16 accumulators, 4 activations) */
 #define EACH_F16_512(X) X(1, 0) X(1, 1) X(1, 2) X(2, 0) X(2, 1) X(2, 2) X(4, 0) X(4, 1) X(4, 2)
 EACH_F16_512(F16_512)
@@ -292,6 +323,52 @@ EACH_512(I8_512)
     }
 #define EACH_F16_512D(X) X(1, 512) X(1, 1024) X(1, 2048) X(2, 512) X(2, 1024) X(2, 2048) X(4, 512) X(4, 1024) X(4, 2048)
 EACH_F16_512D(F16_512D)
+
+/* S streams: the rows [r0, r1) cut into S contiguous parts, row i of every part read together (each row's own
+ * registers and order, so every member gives the portable bits), each stream prefetching D bytes ahead of itself; the
+ * rows past S equal parts go one at a time. One stream of consecutive rows left a core's reads short of a plain
+ * prefetching read on the 2-core Xeon VM (the f16 head's members 77-82 % of it, 4-6 streams 92 %;
+ * docs/MEASUREMENT.md): independent streams keep more lines in flight while the conversions and adds run. */
+TT_INLINE_512 void f16_streams_512(const uint16_t *w, const float *x, int k, float *y, int r0, int r1, const int S,
+                                   const int D)
+{
+    const int np = k & ~63, part = (r1 - r0) / S;
+    for (int r = r0; r < r0 + part; r++) {
+        const uint16_t *a[6];
+        __m512 s[6][4];
+        for (int q = 0; q < S; q++) {
+            a[q] = w + (size_t)(r + q * part) * k;
+            s[q][0] = s[q][1] = s[q][2] = s[q][3] = _mm512_setzero_ps();
+        }
+        for (int i = 0; i < np; i += 64) {
+            for (int q = 0; q < S; q++) {
+                const char *d = (const char *)(a[q] + i) + D;
+                _mm_prefetch(d, _MM_HINT_T0), _mm_prefetch(d + 64, _MM_HINT_T0);
+            }
+            __m512 xv[4];
+            for (int j = 0; j < 4; j++) xv[j] = _mm512_loadu_ps(x + i + 16 * j);
+            for (int q = 0; q < S; q++)
+                for (int j = 0; j < 4; j++) {
+                    __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a[q] + i + 16 * j)));
+                    s[q][j] = _mm512_add_ps(s[q][j], _mm512_mul_ps(wv, xv[j]));
+                }
+        }
+        for (int q = 0; q < S; q++) {
+            float l[4][16];
+            for (int j = 0; j < 4; j++) _mm512_storeu_ps(l[j], s[q][j]);
+            y[r + q * part] = f16_finish(l, a[q] + np, x + np, k - np);
+        }
+    }
+    f16_rows_512(w, x, k, y, r0 + S * part, r1, 1, 0, D);
+}
+#define F16_512S(S, D)                                                                                                 \
+    __attribute__((target("avx512f"))) static void f16_512_s##S##_d##D(const uint16_t *w, const float *x, int k,      \
+                                                                       float *y, int r0, int r1)                       \
+    {                                                                                                                  \
+        f16_streams_512(w, x, k, y, r0, r1, S, D);                                                                     \
+    }
+#define EACH_F16_512S(X) X(2, 512) X(2, 1024) X(2, 2048) X(4, 512) X(4, 1024) X(4, 2048) X(6, 512) X(6, 1024) X(6, 2048)
+EACH_F16_512S(F16_512S)
 
 /* l[j] += l[j+8], l[j] += l[j+4], l[j] += l[j+2], l[0] + l[1] (tree16's order) */
 __attribute__((target("avx512f"))) static inline float tree512(__m512 s)
@@ -582,9 +659,9 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 /* The LM-head kernel family: every kind's portable member first, in kind order (tt_dense_variant_default falls back on
  * variants[kind]), then the ISA members. */
 #define V_F16(isa, name, feat, R, P)                                                                                   \
-    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL, NULL, 0},
+    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL, NULL, 0, 0},
 #define V_I8(isa, name, feat, R, P)                                                                                    \
-    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL, NULL, 0},
+    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL, NULL, 0, 0},
 /* The q8_0/q4_0 row products in the family's row signature (their input has no bsum). */
 #define Q32_ROW(NAME, FN)                                                                                              \
     static float NAME(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k)              \
@@ -595,11 +672,11 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 Q32_ROW(q80_portable, tt_q80_dot_q80)
 Q32_ROW(q40_portable, tt_q40_dot_q80)
 static const tt_dense_variant variants[] = {
-    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL, NULL, 0},
-    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL, NULL, 0},
-    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL, NULL, 0},
-    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL, NULL, 0},
-    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL, NULL, 0},
+    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL, NULL, 0, 0},
+    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL, NULL, 0, 0},
+    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL, NULL, 0, 0},
+    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL, NULL, 0, 0},
+    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL, NULL, 0, 0},
 #if defined(__x86_64__)
 #define F16V512(R, P) V_F16(512, "avx512f", TT_F_AVX512F, R, P)
 #define I8V512(R, P) V_I8(512, "avx512f", TT_F_AVX512F, R, P)
@@ -607,16 +684,22 @@ static const tt_dense_variant variants[] = {
     EACH_F16_512(F16V512) EACH_512(I8V512)
     F16V256(1, 0) F16V256(1, 1) F16V256(1, 2)
 #define V_F16D(isa, name, feat, R, D)                                                                                  \
-    {"head_f16_l64_r" #R "_d" #D "__" name, TT_DENSE_F16, feat, R, 0, f16_##isa##_r##R##_d##D, NULL, NULL, NULL, NULL, D},
+    {"head_f16_l64_r" #R "_d" #D "__" name, TT_DENSE_F16, feat, R, 0, f16_##isa##_r##R##_d##D, NULL, NULL, NULL, NULL, D, 0},
 #define F16V512D(R, D) V_F16D(512, "avx512f", TT_F_AVX512F, R, D)
     EACH_F16_512D(F16V512D)
+#define V_F16S(S, D)                                                                                                   \
+    {"head_f16_l64_s" #S "_d" #D "__avx512f", TT_DENSE_F16, TT_F_AVX512F, 1, 0, f16_512_s##S##_d##D, NULL, NULL, NULL, NULL, D, S},
+    EACH_F16_512S(V_F16S)
+#define V_I8S(S, D)                                                                                                    \
+    {"head_i8_s" #S "_d" #D "__avx512f", TT_DENSE_I8, TT_F_AVX512F, 1, 0, NULL, i8_512_s##S##_d##D, NULL, NULL, NULL, D, S},
+    EACH_I8_512S(V_I8S)
 #define F16V256D(D) V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, D)
     F16V256D(512) F16V256D(1024) F16V256D(2048)
-    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0},
+    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0, 0},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
-     tt_q6k_dot_q8k_avx512, NULL, NULL, 0},
+     tt_q6k_dot_q8k_avx512, NULL, NULL, 0, 0},
 #define V_Q32(kind, KIND, R, isa, feat)                                                                                \
-    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL, 0},
+    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL, 0, 0},
 #define V_Q32_R(R)                                                                                                     \
     V_Q32(q80, TT_DENSE_Q80, R, avx2, TT_F_AVX2 | TT_F_FMA | TT_F_F16C)                                                \
     V_Q32(q80, TT_DENSE_Q80, R, avxvnni, TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI)                              \
@@ -629,13 +712,17 @@ static const tt_dense_variant variants[] = {
     V_Q32(q40, TT_DENSE_Q40, 4, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 8, avx512vnni, Z_FEAT)
 #define V_L4(kind, KIND, R, P)                                                                                         \
     {"head_" #kind "_l4_r" #R "_p" #P "__avx512vnni", KIND, Z_FEAT, R, P, NULL, NULL, NULL,                           \
-     tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL, 0},
+     tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL, 0, 0},
 #define V_L4_BOTH(R, P) V_L4(q80, TT_DENSE_Q80, R, P) V_L4(q40, TT_DENSE_Q40, R, P)
     V_L4_BOTH(4, 1) V_L4_BOTH(4, 3) V_L4_BOTH(8, 1) V_L4_BOTH(8, 3) V_L4_BOTH(16, 1) V_L4_BOTH(16, 3)
 #define V_Q6(R, P)                                                                                                     \
     {"head_q6k_r" #R "_p" #P "__avx512vnni", TT_DENSE_Q6K, Z_FEAT, R, P, NULL, NULL, NULL, NULL,                       \
-     tt_q6k_rows_r##R##_p##P##_avx512vnni, 0},
+     tt_q6k_rows_r##R##_p##P##_avx512vnni, 0, 0},
     TT_Q6K_EACH_512(V_Q6)
+#define V_Q6S(S, P)                                                                                                    \
+    {"head_q6k_s" #S "_p" #P "__avx512vnni", TT_DENSE_Q6K, Z_FEAT, 1, P, NULL, NULL, NULL, NULL,                       \
+     tt_q6k_rows_s##S##_p##P##_avx512vnni, 0, S},
+    TT_Q6K_EACH_512S(V_Q6S)
 #endif
 };
 
@@ -722,17 +809,16 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
 }
 
 /* Without a tuned winner (tt_pick_head): the quantized kinds' widest usable member (q8_0 / q4_0: 8 rows, two per
- * AVX-512 register, then 4 rows on AVX-VNNI or AVX2: the head race's order, docs/MEASUREMENT.md; q6_K one row,
- * prefetch 8 rows ahead, which was never slower than the former AVX-512 member inside the model in either host
- * state); f16 one row at a time, one block ahead, through AVX2+F16C even where
- * AVX-512 is usable (the f16 head is a pure stream; the tuner's head race found the single-stream AVX2 member the
- * faster one where it was measured, docs/MEASUREMENT.md); i8 4 rows on AVX-512. */
+ * AVX-512 register, then 4 rows on AVX-VNNI or AVX2: the head race's order, docs/MEASUREMENT.md); on AVX-512 the
+ * streams members the head races on the 2-core Xeon VM chose at one and two threads (docs/MEASUREMENT.md,
+ * "Independent streams"): f16 four streams 512 bytes ahead, q6_K four streams one row ahead, i8 eight streams 512
+ * bytes ahead; else f16 one row at a time, one block ahead, through AVX2+F16C, q6_K one row per call. */
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
 {
     static const char *const pref[TT_DENSE_KINDS][4] = {
-        {"head_f16_l64_r1_p1__avx2", "head_f16_portable"},
-        {"head_i8_r4_p1__avx512f", "head_i8_portable"},
-        {"head_q6k_r1_p8__avx512vnni", "head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
+        {"head_f16_l64_s4_d512__avx512f", "head_f16_l64_r1_p1__avx2", "head_f16_portable"},
+        {"head_i8_s8_d512__avx512f", "head_i8_portable"},
+        {"head_q6k_s4_p1__avx512vnni", "head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
         {"head_q80_r8__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
         {"head_q40_l4_r8_p3__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
     if (kind < 0 || kind >= TT_DENSE_KINDS) kind = TT_DENSE_F16;

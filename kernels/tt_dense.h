@@ -84,7 +84,8 @@ void tt_qin_quantize(tt_dense_kind kind, const float *x, int k, tt_qin *in);
 typedef float (*tt_qrow_fn)(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k);
 typedef struct tt_dense_variant {
     const char *name; /* head_f16_l64_r<R>_p<P>__<isa>, head_f16_l64_r<R>_d<D>__<isa> (D bytes ahead in each row),
-                       * head_i8_r<R>_p<P>__avx512f, head_q6k__<isa>,
+                       * head_f16_l64_s<S>_d<D>__avx512f (S streams, D ahead), head_i8_r<R>_p<P>__avx512f, head_i8_s<S>_d<D>__avx512f, head_q6k__<isa>,
+                       * head_q6k_s<S>_p<P>__avx512vnni,
                        * head_q6k_r<R>_p<P>__avx512vnni, head_<q80|q40>_r<R>__<isa>,
                        * head_<q80|q40>_l4_r<R>_p<P>__avx512vnni, head_<kind>_portable */
     tt_dense_kind kind;
@@ -99,6 +100,7 @@ typedef struct tt_dense_variant {
     void (*q6rows)(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0,
                    int r1);
     int prefetch_bytes; /* _d<D> members: D bytes ahead in each row's stream (0 otherwise) */
+    int streams;        /* _s<S> members: the rows cut into S parts read side by side (0: one stream) */
 } tt_dense_variant;
 /* y[r] for rows [r0, r1) of a head of kind v->kind: w its rows (tt_dense_row_bytes each), scale the i8 row scales,
  * x the input (f16, i8) or in the input in blocks (quantized kinds). */

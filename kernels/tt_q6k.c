@@ -239,10 +239,11 @@ __attribute__((target("avx512f,avx512bw,f16c"))) float tt_q6k_dot_q8k_avx512(con
  * off with one more vpdpwssd per block: 32 · scale (int16) against -bsum (int16, |bsum| <= 16 · 128). Same integer
  * per block as the portable loop, same float steps per row in block order: the portable bits. The block of the row
  * P groups of R rows ahead is prefetched in step (4 lines per 210-byte block, every line of the stream once or
- * twice). */
+ * twice). part > 0 (the _s members): the R rows of a group are part rows apart, not neighbours (row r + i·part for
+ * r in [r0, r0 + part)), R independent streams, each prefetching the row P ahead of itself. */
 __attribute__((target(Q6_TARGET), always_inline)) static inline void
 q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1,
-             const int R, const int P)
+             const int R, const int P, const int part)
 {
     const int nb = k / TT_Q6K_BLOCK;
     const size_t rb = (size_t)nb * TT_Q6K_BYTES;
@@ -255,7 +256,8 @@ q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
                                           0, 0, 0, 0, 0, 0);
     const __m512i idx[4] = {run4, _mm512_add_epi16(run4, _mm512_set1_epi16(4)),
                             _mm512_add_epi16(run4, _mm512_set1_epi16(8)), _mm512_add_epi16(run4, _mm512_set1_epi16(12))};
-    for (int r = r0; r + R <= r1; r += R) {
+    const size_t gap = part ? (size_t)part : 1, ahead = part ? (size_t)P * rb : (size_t)P * R * rb;
+    for (int r = r0; part ? r < r0 + part : r + R <= r1; r += part ? 1 : R) {
         const uint8_t *row = w + (size_t)r * rb;
         float acc[16];
         for (int i = 0; i < R; i++) acc[i] = 0.0f;
@@ -266,10 +268,9 @@ q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
             const __m512i q0 = _mm512_loadu_si512((const void *)qb), q1 = _mm512_loadu_si512((const void *)(qb + 64));
             const __m512i q2 = _mm512_loadu_si512((const void *)(qb + 128)), q3 = _mm512_loadu_si512((const void *)(qb + 192));
             for (int i = 0; i < R; i++) {
-                const uint8_t *blk = row + (size_t)i * rb + (size_t)b * TT_Q6K_BYTES;
+                const uint8_t *blk = row + (size_t)i * gap * rb + (size_t)b * TT_Q6K_BYTES;
                 if (P)
-                    for (int o = 0; o < 256; o += 64)
-                        _mm_prefetch((const char *)(blk + (size_t)P * R * rb + o), _MM_HINT_T0);
+                    for (int o = 0; o < 256; o += 64) _mm_prefetch((const char *)(blk + ahead + o), _MM_HINT_T0);
                 const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
                 const __m512i s = _mm512_castsi256_si512(s16);
                 __m512i sum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(_mm256_slli_epi16(s16, 5)),
@@ -290,7 +291,7 @@ q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
                 acc[i] += (dw * d[b]) * (float)_mm512_reduce_add_epi32(sum);
             }
         }
-        for (int i = 0; i < R; i++) y[r + i] = acc[i];
+        for (int i = 0; i < R; i++) y[r + (size_t)i * gap] = acc[i];
     }
 }
 
@@ -299,8 +300,17 @@ q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
         const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
     {                                                                                                                \
         const int full = r0 + (r1 - r0) / R * R;                                                                     \
-        q6k_rows_512(w, q, d, bsum, k, y, r0, full, R, P);                                                           \
-        q6k_rows_512(w, q, d, bsum, k, y, full, r1, 1, P ? 1 : 0);                                                   \
+        q6k_rows_512(w, q, d, bsum, k, y, r0, full, R, P, 0);                                                        \
+        q6k_rows_512(w, q, d, bsum, k, y, full, r1, 1, P ? 1 : 0, 0);                                                \
     }
 TT_Q6K_EACH_512(Q6_ROWS)
+#define Q6_STREAMS(S, P)                                                                                              \
+    __attribute__((target(Q6_TARGET))) void tt_q6k_rows_s##S##_p##P##_avx512vnni(                                    \
+        const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
+    {                                                                                                                \
+        const int part = (r1 - r0) / S;                                                                              \
+        if (part) q6k_rows_512(w, q, d, bsum, k, y, r0, r1, S, P, part);                                             \
+        q6k_rows_512(w, q, d, bsum, k, y, r0 + S * part, r1, 1, P ? 1 : 0, 0);                                       \
+    }
+TT_Q6K_EACH_512S(Q6_STREAMS)
 #endif

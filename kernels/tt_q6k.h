@@ -58,6 +58,13 @@ float tt_q6k_dot_q8k_avx512(const uint8_t *blocks, const int8_t *q, const float 
     void tt_q6k_rows_r##R##_p##P##_avx512vnni(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, \
                                               int k, float *y, int r0, int r1);
 TT_Q6K_EACH_512(TT_Q6K_DECL)
+/* The same rows as S streams: the range cut into S parts, row i of every part in the same step (each row's own sum,
+ * so the same bits), each part prefetching P rows ahead of itself. head_q6k_s<S>_p<P>__avx512vnni. */
+#define TT_Q6K_EACH_512S(X) X(4, 1) X(4, 2) X(4, 4) X(6, 1) X(6, 2)
+#define TT_Q6K_DECLS(S, P)                                                                                             \
+    void tt_q6k_rows_s##S##_p##P##_avx512vnni(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, \
+                                              int k, float *y, int r0, int r1);
+TT_Q6K_EACH_512S(TT_Q6K_DECLS)
 #endif
 
 #endif
