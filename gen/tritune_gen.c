@@ -43,6 +43,7 @@ static int set_param(tt_params *p, const char *key, int v)
         {"r", offsetof(tt_params, rows)}, {"u", offsetof(tt_params, unroll)}, {"f", offsetof(tt_params, fold)},
         {"p", offsetof(tt_params, pf)},   {"il", offsetof(tt_params, il)},    {"bm", offsetof(tt_params, bm)},
         {"bk", offsetof(tt_params, bk)},  {"lut", offsetof(tt_params, lut)}, {"n", offsetof(tt_params, n)},
+        {"st", offsetof(tt_params, st)},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(key, keys[i].k)) {
@@ -80,6 +81,8 @@ static void expand(const char *file, int line, const gen_family *fam, tt_isa isa
     v.x.p = *p;
     snprintf(v.x.trick, sizeof v.x.trick, "%s", trick);
     const char *why = fam->derive(&v);
+    if (!why && p->st && fam->fmt != TT_FMT_B3) why = "st (a stream per row of a block) is a b3 parameter";
+    if (!why && (p->st < 0 || p->st > 1)) why = "st is a flag: 0 or 1";
     if (why && !strncmp(why, "skip:", 5)) return;
     tt_name_format(&v.x, v.name, sizeof v.name);
     if (why) {
@@ -206,9 +209,9 @@ static void emit_variant(FILE *o, const gen_variant *v)
 {
     char what[400], nn[16] = "";
     if (v->x.op == TT_OP_GEMM) snprintf(nn, sizeof nn, " n=%d", v->x.p.n);
-    snprintf(what, sizeof what, "%s: r=%d%s u=%d f=%d p=%d il=%d bm=%d bk=%d lut=%d%s%s; exact on q in [%d, %d]",
+    snprintf(what, sizeof what, "%s: r=%d%s u=%d f=%d p=%d il=%d bm=%d bk=%d lut=%d%s%s%s; exact on q in [%d, %d]",
              v->name, v->x.p.rows, nn, v->x.p.unroll, v->x.p.fold, v->x.p.pf, v->x.p.il, v->x.p.bm, v->x.p.bk,
-             v->x.p.lut, v->x.trick[0] ? " trick=" : "", v->x.trick, v->act_min, v->act_max);
+             v->x.p.lut, v->x.p.st ? " st=1" : "", v->x.trick[0] ? " trick=" : "", v->x.trick, v->act_min, v->act_max);
     fprintf(o, "\n/* ---- %s ---- */\n", what);
     family_of(v->x.fmt, v->x.op)->emit(o, v);
 }
@@ -278,11 +281,11 @@ static void write_all(const char *dir, const char *arch)
         int gemm = v->x.op == TT_OP_GEMM;
         fprintf(o,
                 "    {.name = \"%s\", .fmt = %s, .isa = %s, .layout = %s,\n"
-                "     .p = {.rows = %d, .unroll = %d, .fold = %d, .pf = %d, .il = %d, .bm = %d, .bk = %d, .lut = %d, .n = %d},\n"
+                "     .p = {.rows = %d, .unroll = %d, .fold = %d, .pf = %d, .il = %d, .bm = %d, .bk = %d, .lut = %d, .n = %d, .st = %d},\n"
                 "     .exact = %s, .baseline = %s, .act_min = %d, .act_max = %d, .row_align = %d, .k_align = %d, .k_max = %d,\n"
                 "     .prep = %s, .op = %s, .%s = %s},\n",
                 v->name, fmt_enum[v->x.fmt], isa_enum[v->x.isa], layout_enum[v->layout], v->x.p.rows, v->x.p.unroll,
-                v->x.p.fold, v->x.p.pf, v->x.p.il, v->x.p.bm, v->x.p.bk, v->x.p.lut, v->x.p.n, v->exact ? "true" : "false",
+                v->x.p.fold, v->x.p.pf, v->x.p.il, v->x.p.bm, v->x.p.bk, v->x.p.lut, v->x.p.n, v->x.p.st, v->exact ? "true" : "false",
                 !strcmp(v->x.trick, "base") ? "true" : "false", v->act_min, v->act_max, v->row_align, v->k_align,
                 v->k_max, prep, gemm ? "TT_OP_GEMM" : "TT_OP_GEMV", gemm ? "gemm" : "gemv", v->name);
     }

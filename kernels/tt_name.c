@@ -30,7 +30,7 @@ int tt_op_from_name(const char *s)
     return -1;
 }
 
-/* Parameter tokens in name order: prefix + decimal value; a flag token (il) has no value. */
+/* Parameter tokens in name order: prefix + decimal value; a flag token (il, st) has no value. */
 typedef struct param_tok {
     const char *prefix;
     size_t off;
@@ -43,6 +43,7 @@ static const param_tok param_toks[] = {
     {"f", offsetof(tt_params, fold), 0},  {"bm", offsetof(tt_params, bm), 0},
     {"bk", offsetof(tt_params, bk), 0},   {"lut", offsetof(tt_params, lut), 0},
     {"p", offsetof(tt_params, pf), 0},    {"il", offsetof(tt_params, il), 1},
+    {"st", offsetof(tt_params, st), 1},
 };
 #define N_TOKS (int)(sizeof param_toks / sizeof param_toks[0])
 
@@ -53,7 +54,7 @@ static const char *const fmt_tokens[TT_OP_COUNT][TT_FMT_COUNT] = {
         [TT_FMT_I2S] = "r u f p il",
         [TT_FMT_TL1] = "bm bk lut p",
         [TT_FMT_TL2] = "bm bk lut p",
-        [TT_FMT_B3] = "r lut p",
+        [TT_FMT_B3] = "r lut p st",
     },
     [TT_OP_GEMM] = {
         [TT_FMT_I2S] = "r n u f p il",

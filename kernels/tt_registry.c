@@ -109,12 +109,13 @@ static int default_score(const tt_variant *v)
     if (v->fmt == TT_FMT_TL2)
         s += (v->layout == TT_LAYOUT_TL2_TILE ? 100000 : 0) + (v->p.pf ? 20 : 0) + (v->p.bm == 64 ? 8 : 0) +
              (v->p.bk == 240 ? 4 : 0) + (v->p.lut == 0 ? 2 : 0);
-    /* B3 (only when a profile or --weights chose it): the carry decoder (two byte dots per digit, no digit formed)
-     * before the compare decoder and the tables, then 2-row blocks and 4 KiB of prefetch (the fastest B3 shape of
-     * docs/MEASUREMENT.md's first race on a 2-core Xeon). */
+    /* B3: a block of rows as independent streams (st) first (1.2-1.3x one stream of neighbouring rows, the cold
+     * in-decode pass of docs/MEASUREMENT.md), then the carry decoder (two byte dots per digit, no digit formed)
+     * before the compare decoder and the tables, 4 KiB of prefetch, 4 streams (2-row blocks without st: the fastest
+     * B3 shape of the first race on a 2-core Xeon). */
     if (v->fmt == TT_FMT_B3)
-        s += (v->p.lut == 2 ? 40 : v->p.lut == 0 ? 10 : 0) + (v->p.pf == 4096 ? 20 : v->p.pf ? 10 : 0) +
-             (v->p.rows == 2 ? 8 : 0);
+        s += (v->p.st ? 80 : 0) + (v->p.lut == 2 ? 40 : v->p.lut == 0 ? 10 : 0) +
+             (v->p.pf == 4096 ? 20 : v->p.pf ? 10 : 0) + (v->p.rows == (v->p.st ? 4 : 2) ? 8 : 0);
     if (v->baseline) s -= 500;
     return s;
 }

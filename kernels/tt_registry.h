@@ -68,6 +68,7 @@ typedef struct tt_params {
     int bk;     /* bk: K columns per block between int16 -> int32 folds (TL) */
     int lut;    /* lut: LUT construction strategy id (TL) */
     int n;      /* n: tokens per block sharing one weight unpack (GEMM only; 0 for GEMV) */
+    int st;     /* st: the r rows of a block lie a part of the range apart, one stream each (B3) */
 } tt_params;
 
 /* One GEMV call computes dot[r] (absolute row index) for r in [r0, r1). */

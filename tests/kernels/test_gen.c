@@ -81,13 +81,16 @@ int main(int argc, char **argv)
     free(src);
     unlink(lp);
 
-    /* budget refusals: maddubs fold beyond 64 terms, NEON widening beyond 128, TL block beyond the int16 budget */
+    /* budget refusals: maddubs fold beyond 64 terms, NEON widening beyond 128, TL block beyond the int16 budget; and
+     * rows that name what does not exist */
     static const char *bad[] = {"i2s avx2 r=4 u=1 f=128 p=0 il=0\n", "i2s neon r=4 u=1 f=256 p=0 il=0\n",
                                 "i2s avx512bw r=4 u=1 f=72 p=0 il=0\n", "tl1 avx2 bm=32 bk=512 lut=0 p=0\n",
                                 "tl2 avx2 bm=32 bk=288 lut=0 p=0\n",
                                 "i2s avx2 op=gemm r=1 n=4 u=1 f=68 p=0 il=0\n",      /* GEMM maddubs fold > 64 */
                                 "i2s avx512vnni op=gemm r=8 n=4 u=1 f=0 p=0 il=0\n", /* 32 accumulators + temps */
-                                "tl1 avx2 op=gemm bm=32 bk=128 lut=0 p=0\n"};        /* no TL GEMM family */
+                                "tl1 avx2 op=gemm bm=32 bk=128 lut=0 p=0\n",        /* no TL GEMM family */
+                                "b3 avx2 r=1 lut=0 p=0 st=1\n",                     /* one row is one stream */
+                                "i2s avx2 r=4 u=1 f=64 p=0 il=0 st=1\n"};           /* st is a b3 parameter */
     for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
         char mp[sizeof d1 + 8];
         snprintf(mp, sizeof mp, "%s.bad", d1);
