@@ -1416,7 +1416,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
 static void usage_ab(FILE *f)
 {
     fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [--head-kernel A,B]\n"
-               "                        [--kernel A,B] [--place off,on] [--pages whole,exact] [--control]\n"
+               "                        [--kernel A,B] [--place off,on] [--pages whole,exact] [--fuse on,off]\n"
+               "                        [--control]\n"
                "                        [-t N] [-n 64] [-r 6] [--json FILE] [--wisdom FILE | --no-wisdom]\n"
                "-t: threads (default: the count the profile timed fastest; 1 without one).\n"
                "Decode speed of several configurations of one model file, compared inside the model. Every\n"
@@ -1431,6 +1432,7 @@ static void usage_ab(FILE *f)
                "  --pages        whole (default): the weights in mappings of whole 2 MiB pages (tt_alloc); exact:\n"
                "                 as before that, a matrix under 2 MiB and the last part of a longer one on 4 KiB\n"
                "                 pages (for measuring what whole huge pages are worth)\n"
+               "  --fuse         auto, on, off (run --help): q/k/v and gate/up as one GEMV each or not\n"
                "is loaded at once, and each round decodes -n tokens (tg, from position 0, logits every token) with\n"
                "each configuration in turn, the order rotated every round so that drift in the host's bandwidth\n"
                "falls on all of them alike. After one warm-up round, -r rounds are timed.\n"
@@ -1455,7 +1457,8 @@ typedef struct ab_cfg {
     int place;               /* tt_model_opts.place */
     int place_i;             /* its position in --place (each position loads a copy of its own) */
     bool exact;              /* --pages exact: the model's buffers allocated as before slabs (tt_alloc_set_exact) */
-    char label[128];
+    tt_fuse fuse;            /* --fuse: q/k/v and gate/up as one GEMV each (auto: the profile's choice) */
+    char label[160];
     tt_model *m;
     int owner;                         /* the configuration whose loaded model this one runs (itself, or an earlier
                                         * one that differs only in the head kernel: the same bytes in memory) */
@@ -1524,7 +1527,7 @@ static int ab_pair_list(const char *list, const char *opt, const char *w0, const
 int tt_cmd_bench_ab(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file", *hk_s = "auto", *gk_s = "auto", *place_s = "on",
-               *pages_s = "whole";
+               *pages_s = "whole", *fuse_s = "auto";
     long threads = 0, n_gen = 64, reps = 6;
     bool over = false, control = false;
     const tt_opt opts[] = {
@@ -1536,6 +1539,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         TT_O_STR("--kernel", NULL, &gk_s),
         TT_O_STR("--place", NULL, &place_s),
         TT_O_STR("--pages", NULL, &pages_s),
+        TT_O_STR("--fuse", NULL, &fuse_s),
         TT_O_INT("--threads", "-t", &threads, 1, 4096),
         TT_O_INT("--n-gen", "-n", &n_gen, 1, 1 << 16),
         TT_O_INT("--repetitions", "-r", &reps, 1, 1000),
@@ -1565,6 +1569,19 @@ int tt_cmd_bench_ab(int argc, char **argv)
               npg = ab_pair_list(pages_s, "--pages", "whole", "exact", 2, pg);
     if (npl < 0 || npg < 0) return 2;
     for (int i = 0; i < npl; i++) pl[i] = pl[i] ? 8 : -1; /* on: placed with 8 probe rounds */
+    tt_fuse fu[3];
+    const char *fn[3];
+    int nf = 0;
+    char fl[64];
+    snprintf(fl, sizeof fl, "%s", fuse_s);
+    for (char *save = NULL, *f = strtok_r(fl, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+        if (nf == 3 || !parse_fuse(f, &fu[nf])) {
+            fprintf(stderr, "tritune bench-ab: --fuse %s: expected a list of auto, on and off (at most 3)\n", fuse_s);
+            return 2;
+        }
+        fn[nf] = fu[nf] == TT_FUSE_ON ? "fused" : fu[nf] == TT_FUSE_OFF ? "not fused" : "fusion auto";
+        nf++;
+    }
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
         tt_weights wf;
@@ -1583,19 +1600,21 @@ int tt_cmd_bench_ab(int argc, char **argv)
             for (int ki = 0; ki < nk; ki++)
                 for (int gi = 0; gi < ng; gi++)
                     for (int pi = 0; pi < npl; pi++)
-                        for (int xi = 0; xi < npg; xi++) {
-                            if (nc == AB_MAX) {
-                                fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
-                                return 2;
+                        for (int xi = 0; xi < npg; xi++)
+                            for (int fi = 0; fi < nf; fi++) {
+                                if (nc == AB_MAX) {
+                                    fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
+                                    return 2;
+                                }
+                                cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
+                                                   .place = pl[pi], .place_i = pi, .exact = pg[xi], .fuse = fu[fi]};
+                                snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s%s%s%s", gn[gi] ? gn[gi] : w,
+                                         kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h,
+                                         npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "",
+                                         npg > 1 ? (pg[xi] ? ", exact mappings" : ", whole huge pages") : "",
+                                         nf > 1 ? ", " : "", nf > 1 ? fn[fi] : "");
+                                nc++;
                             }
-                            cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
-                                               .place = pl[pi], .place_i = pi, .exact = pg[xi]};
-                            snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s%s", gn[gi] ? gn[gi] : w,
-                                     kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h,
-                                     npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "",
-                                     npg > 1 ? (pg[xi] ? ", exact mappings" : ", whole huge pages") : "");
-                            nc++;
-                        }
         }
     }
     if (control) { /* configuration 1 again, in a copy of its own: the placement floor */
@@ -1619,6 +1638,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         for (int j = 0; j < i && (!control || i < nc - 1); j++)
             if (cfg[j].owner == j && cfg[j].weights == cfg[i].weights && cfg[j].head == cfg[i].head &&
                 cfg[j].place == cfg[i].place && cfg[j].place_i == cfg[i].place_i && cfg[j].exact == cfg[i].exact &&
+                cfg[j].fuse == cfg[i].fuse &&
                 ((!cfg[j].kernel && !cfg[i].kernel) ||
                  (cfg[j].kernel && cfg[i].kernel && !strcmp(cfg[j].kernel, cfg[i].kernel)))) {
                 cfg[i].owner = j;
@@ -1653,7 +1673,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
             continue;
         }
         tt_model_opts o = {.threads = th, .n_ctx = (int)n_gen, .lm_head = cfg[i].head, .weights = cfg[i].weights,
-                           .head_kernel = cfg[i].head_kernel, .place = cfg[i].place};
+                           .head_kernel = cfg[i].head_kernel, .place = cfg[i].place, .fuse = cfg[i].fuse};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
         cfg[i].ts = calloc((size_t)reps, sizeof *cfg[i].ts);
         if (!cfg[i].ts) rc = tt_fail(TT_ERR_NOMEM, "no memory");
@@ -1676,6 +1696,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         snprintf(cfg[i].head_note, sizeof cfg[i].head_note, "%s", cfg[i].m->head_note);
         if (cfg[i].m->place_note[0]) printf("config %d: placement: %s\n", i + 1, cfg[i].m->place_note);
         if (cfg[i].m->pages_note[0]) printf("config %d: huge pages: %s\n", i + 1, cfg[i].m->pages_note);
+        if (cfg[i].m->fuse_note[0]) printf("config %d: fusion: %s\n", i + 1, cfg[i].m->fuse_note);
         if (cfg[i].m->calib_note[0]) printf("config %d: calibration: %s\n", i + 1, cfg[i].m->calib_note);
         printf("config %d: %s: %.1f MB per token (ternary %.1f: %s; LM head %s)\n", i + 1, cfg[i].label,
                (cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6,
@@ -1724,6 +1745,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         json_object_set_new(row, "model_copy", json_integer(cfg[i].owner + 1));
         json_object_set_new(row, "gemv_kernel", json_string(cfg[i].kernel ? cfg[i].kernel : "auto"));
         json_object_set_new(row, "pages", json_string(cfg[cfg[i].owner].exact ? "exact" : "whole"));
+        json_object_set_new(row, "fusion", json_string(cfg[cfg[i].owner].m->fuse_note));
         json_object_set_new(row, "mb_per_token",
                             json_real((cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6));
         json_object_set_new(row, "threads", json_integer(th));

@@ -92,6 +92,22 @@ int main(void)
         CHECK(w && strstr(w, i < 2 ? "i2s" : "tl2"));
     }
     json_decref(root);
+    /* --fuse on,off: a copy each, fused and separate, the same tokens per second measured for both */
+    char *abf[] = {"bench-ab", "-m", model, "--weights", "i2s", "--fuse", "on,off", "-n", "4", "-r", "2", "-t", "1",
+                   "--json", json};
+    CHECK(tt_cmd_bench_ab(ARGC(abf), abf) == 0);
+    root = json_load_file(json, 0, &err);
+    CHECKF(root != NULL, "%s", err.text);
+    CHECK(json_is_array(root) && json_array_size(root) == 2);
+    for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++) {
+        json_t *r = json_array_get(root, i);
+        const char *f = json_string_value(json_object_get(r, "fusion")), *c = json_string_value(json_object_get(r, "config"));
+        CHECKF(f && strstr(f, i ? "q/k/v separate" : "q/k/v fused") && strstr(f, "forced"), "row %zu: fusion %s", i,
+               f ? f : "(none)");
+        CHECK(c && strstr(c, i ? "not fused" : ", fused"));
+        CHECK(json_integer_value(json_object_get(r, "model_copy")) == (json_int_t)i + 1);
+    }
+    json_decref(root);
     /* head kernels share one loaded model; --kernel forces a GEMV kernel in a copy of its own; --control adds a
      * second copy of configuration 1 */
     char *abk[] = {"bench-ab", "-m", model, "--weights", "i2s", "--head-kernel", "head_f16_portable,auto", "--kernel",

@@ -24,7 +24,7 @@ done
 # malformed or out-of-range values are refused before any work
 for args in "bench --variant x --threads zero" "bench --variant x --shape 12" "bench-gemm --tokens -3" \
             "tune --budget -1" "tune --regime lukewarm" "list --json=1" "eval -m x --ids 1 --top 99" \
-            "bench-e2e -m x -t 1,,2" "run -m x -n many" "run -m x --place maybe" "bench-ab -m x --place on,maybe" \
+            "bench-e2e -m x -t 1,,2" "run -m x -n many" "run -m x --place maybe" "bench-ab -m x --place on,maybe" "bench-ab -m x --fuse on,maybe" \
             "run -m x --calibrate maybe" "bench-e2e -m x --calibrate 1"; do
     # shellcheck disable=SC2086
     "$T" $args >/dev/null 2>&1; rc=$?
