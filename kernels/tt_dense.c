@@ -200,31 +200,35 @@ __attribute__((target("avx512f"))) static float hsum16_512(__m512 v)
 
 /* R rows share each activation load; each row keeps its four registers (ggml's s0..s3), so 4R independent add chains;
  * each step prefetches as many bytes of the block of R rows P blocks ahead as it reads of this block (P = 0: the
- * hardware prefetchers alone). R and P are constants in each instance (always_inline), so the accumulators stay in
- * registers. Every instance gives the portable bits. */
+ * hardware prefetchers alone), and (D > 0) the two lines D bytes past the two it reads of each row. A group's rows are
+ * part apart: part = 0, R neighbouring rows, a group after the next, the rows past the last full group one at a time
+ * by the portable loop; part > 0 (the streams members), row i of each of R parts of the range [r0, r0 + R·part) in
+ * step i, the rows past the parts left to the caller. R, P and D are constants in each instance (always_inline), so
+ * the accumulators stay in registers. Every instance gives the portable bits. */
 #define TT_INLINE_512 __attribute__((target("avx512f"), always_inline)) static inline
 TT_INLINE_512 void f16_rows_512(const uint16_t *w, const float *x, int k, float *y, int r0, int r1, const int R,
-                                const int P, const int D)
+                                const int P, const int D, const int part)
 {
     const int np = k & ~63;
+    const size_t gap = part ? (size_t)part : 1;
     int r = r0;
-    for (; r + R <= r1; r += R) {
+    for (; part ? r < r0 + part : r + R <= r1; r += part ? 1 : R) {
         const uint16_t *a = w + (size_t)r * k;
         const char *pf = (const char *)(a + (size_t)P * R * k);
-        __m512 s[4][4];
+        __m512 s[6][4];
         for (int q = 0; q < R; q++) s[q][0] = s[q][1] = s[q][2] = s[q][3] = _mm512_setzero_ps();
         for (int i = 0; i < np; i += 64) {
             if (P)
                 for (int l = 0; l < 128 * R; l += 64) _mm_prefetch(pf + 2 * (size_t)R * i + l, _MM_HINT_T0);
             if (D)
                 for (int q = 0; q < R; q++) {
-                    const char *d = (const char *)(a + (size_t)q * k + i) + D;
+                    const char *d = (const char *)(a + (size_t)q * gap * k + i) + D;
                     _mm_prefetch(d, _MM_HINT_T0), _mm_prefetch(d + 64, _MM_HINT_T0);
                 }
             __m512 xv[4];
             for (int j = 0; j < 4; j++) xv[j] = _mm512_loadu_ps(x + i + 16 * j);
             for (int q = 0; q < R; q++) {
-                const uint16_t *row = a + (size_t)q * k + i;
+                const uint16_t *row = a + (size_t)q * gap * k + i;
                 for (int j = 0; j < 4; j++) {
                     __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16 * j)));
                     s[q][j] = _mm512_add_ps(s[q][j], _mm512_mul_ps(wv, xv[j]));
@@ -234,17 +238,20 @@ TT_INLINE_512 void f16_rows_512(const uint16_t *w, const float *x, int k, float 
         for (int q = 0; q < R; q++) {
             float l[4][16];
             for (int j = 0; j < 4; j++) _mm512_storeu_ps(l[j], s[q][j]);
-            y[r + q] = f16_finish(l, a + (size_t)q * k + np, x + np, k - np);
+            y[r + q * gap] = f16_finish(l, a + (size_t)q * gap * k + np, x + np, k - np);
         }
     }
-    f16_portable(w, x, k, y, r, r1);
+    if (!part) f16_portable(w, x, k, y, r, r1);
 }
 
+/* i8: one register per row; R, P, part as f16_rows_512, and (D > 0) each row prefetching D bytes ahead of itself once
+ * per line. */
 TT_INLINE_512 void i8_rows_512(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1,
-                               const int R, const int P)
+                               const int R, const int P, const int D, const int part)
 {
+    const size_t gap = part ? (size_t)part : 1;
     int r = r0;
-    for (; r + R <= r1; r += R) {
+    for (; part ? r < r0 + part : r + R <= r1; r += part ? 1 : R) {
         const int8_t *a = w + (size_t)r * k;
         const char *pf = (const char *)(a + (size_t)P * R * k);
         __m512 s[8];
@@ -252,59 +259,43 @@ TT_INLINE_512 void i8_rows_512(const int8_t *w, const float *scale, const float 
         for (int i = 0; i < k; i += LANES) {
             if (P)
                 for (int l = 0; l < 16 * R; l += 64) _mm_prefetch(pf + (size_t)R * i + l, _MM_HINT_T0);
+            if (D && !(i & 63))
+                for (int q = 0; q < R; q++) _mm_prefetch((const char *)(a + (size_t)q * gap * k + i) + D, _MM_HINT_T0);
             __m512 xv = _mm512_loadu_ps(x + i);
             for (int q = 0; q < R; q++) {
-                __m128i b = _mm_loadu_si128((const __m128i *)(a + (size_t)q * k + i));
+                __m128i b = _mm_loadu_si128((const __m128i *)(a + (size_t)q * gap * k + i));
                 __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
                 s[q] = _mm512_add_ps(s[q], _mm512_mul_ps(wv, xv));
             }
         }
-        for (int q = 0; q < R; q++) y[r + q] = hsum16_512(s[q]) * scale[r + q];
+        for (int q = 0; q < R; q++) y[r + q * gap] = hsum16_512(s[q]) * scale[r + q * gap];
     }
-    i8_portable(w, scale, x, k, y, r, r1);
+    if (!part) i8_portable(w, scale, x, k, y, r, r1);
 }
 
 #define F16_512(R, P)                                                                                                  \
     __attribute__((target("avx512f"))) static void f16_512_r##R##_p##P(const uint16_t *w, const float *x, int k,      \
                                                                        float *y, int r0, int r1)                       \
     {                                                                                                                  \
-        f16_rows_512(w, x, k, y, r0, r1, R, P, 0);                                                                     \
+        f16_rows_512(w, x, k, y, r0, r1, R, P, 0, 0);                                                                  \
     }
 #define I8_512(R, P)                                                                                                   \
     __attribute__((target("avx512f"))) static void i8_512_r##R##_p##P(const int8_t *w, const float *sc,               \
                                                                       const float *x, int k, float *y, int r0, int r1) \
     {                                                                                                                  \
-        i8_rows_512(w, sc, x, k, y, r0, r1, R, P);                                                                     \
+        i8_rows_512(w, sc, x, k, y, r0, r1, R, P, 0, 0);                                                               \
     }
 #define EACH_512(X) X(1, 0) X(1, 1) X(1, 2) X(2, 0) X(2, 1) X(2, 2) X(4, 0) X(4, 1) X(4, 2) X(8, 0) X(8, 1) X(8, 2)
-/* i8 as S streams (f16_streams_512 below says why): the range cut into S parts, row i of every part in the same step,
- * each row its own register and order (the portable bits), each stream prefetching D bytes ahead once per line. */
-TT_INLINE_512 void i8_streams_512(const int8_t *w, const float *scale, const float *x, int k, float *y, int r0, int r1,
-                                  const int S, const int D)
-{
-    const int part = (r1 - r0) / S;
-    for (int r = r0; r < r0 + part; r++) {
-        const int8_t *a[8];
-        __m512 s[8];
-        for (int q = 0; q < S; q++) a[q] = w + (size_t)(r + q * part) * k, s[q] = _mm512_setzero_ps();
-        for (int i = 0; i < k; i += LANES) {
-            if (!(i & 63))
-                for (int q = 0; q < S; q++) _mm_prefetch((const char *)(a[q] + i) + D, _MM_HINT_T0);
-            __m512 xv = _mm512_loadu_ps(x + i);
-            for (int q = 0; q < S; q++) {
-                __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(a[q] + i))));
-                s[q] = _mm512_add_ps(s[q], _mm512_mul_ps(wv, xv));
-            }
-        }
-        for (int q = 0; q < S; q++) y[r + q * part] = hsum16_512(s[q]) * scale[r + q * part];
-    }
-    i8_portable(w, scale, x, k, y, r0 + S * part, r1);
-}
+/* i8 as S streams (F16_512S below says why): the range cut into S parts, row i of every part in the same step, each
+ * row its own register and order (the portable bits), each stream prefetching D bytes ahead once per line; the rows
+ * past S equal parts by the portable loop. */
 #define I8_512S(S, D)                                                                                                  \
     __attribute__((target("avx512f"))) static void i8_512_s##S##_d##D(const int8_t *w, const float *sc,               \
                                                                       const float *x, int k, float *y, int r0, int r1) \
     {                                                                                                                  \
-        i8_streams_512(w, sc, x, k, y, r0, r1, S, D);                                                                  \
+        const int part = (r1 - r0) / S;                                                                                \
+        if (part) i8_rows_512(w, sc, x, k, y, r0, r1, S, 0, D, part);                                                  \
+        i8_portable(w, sc, x, k, y, r0 + S * part, r1);                                                                \
     }
 #define EACH_I8_512S(X) X(4, 512) X(4, 1024) X(8, 512) X(8, 1024)
 EACH_I8_512S(I8_512S)
@@ -319,7 +310,7 @@ EACH_512(I8_512)
     __attribute__((target("avx512f"))) static void f16_512_r##R##_d##D(const uint16_t *w, const float *x, int k,      \
                                                                        float *y, int r0, int r1)                       \
     {                                                                                                                  \
-        f16_rows_512(w, x, k, y, r0, r1, R, 0, D);                                                                     \
+        f16_rows_512(w, x, k, y, r0, r1, R, 0, D, 0);                                                                  \
     }
 #define EACH_F16_512D(X) X(1, 512) X(1, 1024) X(1, 2048) X(2, 512) X(2, 1024) X(2, 2048) X(4, 512) X(4, 1024) X(4, 2048)
 EACH_F16_512D(F16_512D)
@@ -327,45 +318,15 @@ EACH_F16_512D(F16_512D)
 /* S streams: the rows [r0, r1) cut into S contiguous parts, row i of every part read together (each row's own
  * registers and order, so every member gives the portable bits), each stream prefetching D bytes ahead of itself; the
  * rows past S equal parts go one at a time. One stream of consecutive rows left a core's reads short of a plain
- * prefetching read on the 2-core Xeon VM (the f16 head's members 77-82 % of it, 4-6 streams 92 %;
+ * prefetching read on the 2-core Xeon VM (the f16 head's single-stream members 80-84 % of it, four streams 94-95 %;
  * docs/MEASUREMENT.md): independent streams keep more lines in flight while the conversions and adds run. */
-TT_INLINE_512 void f16_streams_512(const uint16_t *w, const float *x, int k, float *y, int r0, int r1, const int S,
-                                   const int D)
-{
-    const int np = k & ~63, part = (r1 - r0) / S;
-    for (int r = r0; r < r0 + part; r++) {
-        const uint16_t *a[6];
-        __m512 s[6][4];
-        for (int q = 0; q < S; q++) {
-            a[q] = w + (size_t)(r + q * part) * k;
-            s[q][0] = s[q][1] = s[q][2] = s[q][3] = _mm512_setzero_ps();
-        }
-        for (int i = 0; i < np; i += 64) {
-            for (int q = 0; q < S; q++) {
-                const char *d = (const char *)(a[q] + i) + D;
-                _mm_prefetch(d, _MM_HINT_T0), _mm_prefetch(d + 64, _MM_HINT_T0);
-            }
-            __m512 xv[4];
-            for (int j = 0; j < 4; j++) xv[j] = _mm512_loadu_ps(x + i + 16 * j);
-            for (int q = 0; q < S; q++)
-                for (int j = 0; j < 4; j++) {
-                    __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a[q] + i + 16 * j)));
-                    s[q][j] = _mm512_add_ps(s[q][j], _mm512_mul_ps(wv, xv[j]));
-                }
-        }
-        for (int q = 0; q < S; q++) {
-            float l[4][16];
-            for (int j = 0; j < 4; j++) _mm512_storeu_ps(l[j], s[q][j]);
-            y[r + q * part] = f16_finish(l, a[q] + np, x + np, k - np);
-        }
-    }
-    f16_rows_512(w, x, k, y, r0 + S * part, r1, 1, 0, D);
-}
 #define F16_512S(S, D)                                                                                                 \
     __attribute__((target("avx512f"))) static void f16_512_s##S##_d##D(const uint16_t *w, const float *x, int k,      \
                                                                        float *y, int r0, int r1)                       \
     {                                                                                                                  \
-        f16_streams_512(w, x, k, y, r0, r1, S, D);                                                                     \
+        const int part = (r1 - r0) / S;                                                                                \
+        if (part) f16_rows_512(w, x, k, y, r0, r1, S, 0, D, part);                                                     \
+        f16_rows_512(w, x, k, y, r0 + S * part, r1, 1, 0, D, 0);                                                       \
     }
 #define EACH_F16_512S(X) X(2, 512) X(2, 1024) X(2, 2048) X(4, 512) X(4, 1024) X(4, 2048) X(6, 512) X(6, 1024) X(6, 2048)
 EACH_F16_512S(F16_512S)
