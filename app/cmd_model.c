@@ -1505,22 +1505,25 @@ static int ab_names(const char *list, const char *opt, const char *(*check)(cons
     return c;
 }
 
-/* A comma-separated list of the words w0 and w1 into out[] as 0 and 1 (at most max; none: one 0). -1 after printing
- * why when a word is neither or there are too many. */
-static int ab_pair_list(const char *list, const char *opt, const char *w0, const char *w1, int max, int *out)
+/* A comma-separated list of the n words w[] into out[] as their indices in w (at most max; none: one entry empty, or
+ * no entry when empty < 0). -1 after printing why when a word is none of them or there are too many. */
+static int ab_word_list(const char *list, const char *opt, const char *const *w, int n, int max, int empty, int *out)
 {
     char buf[128];
     int c = 0;
     snprintf(buf, sizeof buf, "%s", list);
     for (char *save = NULL, *k = strtok_r(buf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-        if (c == max || (strcmp(k, w0) && strcmp(k, w1))) {
-            fprintf(stderr, "tritune bench-ab: %s %s: expected a list of %s and %s (at most %d)\n", opt, list, w0, w1,
-                    max);
+        int i = 0;
+        while (i < n && strcmp(k, w[i])) i++;
+        if (c == max || i == n) {
+            fprintf(stderr, "tritune bench-ab: %s %s: expected a list of ", opt, list);
+            for (int j = 0; j < n; j++) fprintf(stderr, "%s%s", j == 0 ? "" : j < n - 1 ? ", " : " and ", w[j]);
+            fprintf(stderr, " (at most %d)\n", max);
             return -1;
         }
-        out[c++] = !strcmp(k, w1);
+        out[c++] = i;
     }
-    if (!c) out[c++] = 0;
+    if (!c && empty >= 0) out[c++] = empty;
     return c;
 }
 
@@ -1564,24 +1567,15 @@ int tt_cmd_bench_ab(int argc, char **argv)
     const int nk = ab_names(hk_s, "--head-kernel", check_head_kernel, kl, sizeof kl, kn),
               ng = ab_names(gk_s, "--kernel", check_gemv_kernel, gl, sizeof gl, gn);
     if (nk < 0 || ng < 0) return 2;
-    int pl[AB_MAX], pg[AB_MAX];
-    const int npl = ab_pair_list(place_s, "--place", "off", "on", AB_MAX, pl),
-              npg = ab_pair_list(pages_s, "--pages", "whole", "exact", 2, pg);
+    int pl[AB_MAX], pg[AB_MAX], fu[3];
+    const int npl = ab_word_list(place_s, "--place", (const char *const[]){"off", "on"}, 2, AB_MAX, 0, pl),
+              npg = ab_word_list(pages_s, "--pages", (const char *const[]){"whole", "exact"}, 2, 2, 0, pg);
     if (npl < 0 || npg < 0) return 2;
     for (int i = 0; i < npl; i++) pl[i] = pl[i] ? 8 : -1; /* on: placed with 8 probe rounds */
-    tt_fuse fu[3];
-    const char *fn[3];
-    int nf = 0;
-    char fl[64];
-    snprintf(fl, sizeof fl, "%s", fuse_s);
-    for (char *save = NULL, *f = strtok_r(fl, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-        if (nf == 3 || !parse_fuse(f, &fu[nf])) {
-            fprintf(stderr, "tritune bench-ab: --fuse %s: expected a list of auto, on and off (at most 3)\n", fuse_s);
-            return 2;
-        }
-        fn[nf] = fu[nf] == TT_FUSE_ON ? "fused" : fu[nf] == TT_FUSE_OFF ? "not fused" : "fusion auto";
-        nf++;
-    }
+    /* in tt_fuse order: fu[] holds tt_fuse values; an empty --fuse list gives no configuration, as it did */
+    static const char *const fuse_w[] = {"auto", "on", "off"}, *const fn[] = {"fusion auto", "fused", "not fused"};
+    const int nf = ab_word_list(fuse_s, "--fuse", fuse_w, 3, 3, -1, fu);
+    if (nf < 0) return 2;
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
         tt_weights wf;
@@ -1607,12 +1601,13 @@ int tt_cmd_bench_ab(int argc, char **argv)
                                     return 2;
                                 }
                                 cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
-                                                   .place = pl[pi], .place_i = pi, .exact = pg[xi], .fuse = fu[fi]};
+                                                   .place = pl[pi], .place_i = pi, .exact = pg[xi],
+                                                   .fuse = (tt_fuse)fu[fi]};
                                 snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s%s%s%s", gn[gi] ? gn[gi] : w,
                                          kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h,
                                          npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "",
                                          npg > 1 ? (pg[xi] ? ", exact mappings" : ", whole huge pages") : "",
-                                         nf > 1 ? ", " : "", nf > 1 ? fn[fi] : "");
+                                         nf > 1 ? ", " : "", nf > 1 ? fn[fu[fi]] : "");
                                 nc++;
                             }
         }
