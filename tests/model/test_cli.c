@@ -7,6 +7,21 @@
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof(a[0])))
 
+/* bench-ab -m model --weights i2s OPT LIST -n N -r R -t 1 --json json, for a LIST of two entries that each load a copy
+ * of their own: the run, its JSON (two rows, model copies 1 and 2) checked; the rows for the caller (NULL: none) */
+static json_t *ab_two_copies(char *model, char *json, char *opt, char *list, char *n, char *r)
+{
+    char *ab[] = {"bench-ab", "-m", model, "--weights", "i2s", opt, list, "-n", n, "-r", r, "-t", "1", "--json", json};
+    CHECK(tt_cmd_bench_ab(ARGC(ab), ab) == 0);
+    json_error_t err;
+    json_t *root = json_load_file(json, 0, &err);
+    CHECKF(root != NULL, "%s", err.text);
+    CHECK(json_is_array(root) && json_array_size(root) == 2);
+    for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++)
+        CHECK(json_integer_value(json_object_get(json_array_get(root, i), "model_copy")) == (json_int_t)i + 1);
+    return root;
+}
+
 int main(void)
 {
     char model[256], json[256];
@@ -93,19 +108,13 @@ int main(void)
     }
     json_decref(root);
     /* --fuse on,off: a copy each, fused and separate, the same tokens per second measured for both */
-    char *abf[] = {"bench-ab", "-m", model, "--weights", "i2s", "--fuse", "on,off", "-n", "4", "-r", "2", "-t", "1",
-                   "--json", json};
-    CHECK(tt_cmd_bench_ab(ARGC(abf), abf) == 0);
-    root = json_load_file(json, 0, &err);
-    CHECKF(root != NULL, "%s", err.text);
-    CHECK(json_is_array(root) && json_array_size(root) == 2);
+    root = ab_two_copies(model, json, "--fuse", "on,off", "4", "2");
     for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++) {
         json_t *r = json_array_get(root, i);
         const char *f = json_string_value(json_object_get(r, "fusion")), *c = json_string_value(json_object_get(r, "config"));
         CHECKF(f && strstr(f, i ? "q/k/v separate" : "q/k/v fused") && strstr(f, "forced"), "row %zu: fusion %s", i,
                f ? f : "(none)");
         CHECK(c && strstr(c, i ? "not fused" : ", fused"));
-        CHECK(json_integer_value(json_object_get(r, "model_copy")) == (json_int_t)i + 1);
     }
     json_decref(root);
     /* head kernels share one loaded model; --kernel forces a GEMV kernel in a copy of its own; --control adds a
@@ -129,17 +138,10 @@ int main(void)
     }
     json_decref(root);
     /* --pages: each entry loads a copy of its own, allocated with whole huge pages or as before (exact) */
-    char *abp[] = {"bench-ab", "-m", model, "--weights", "i2s", "--pages", "whole,exact", "-n", "2", "-r", "1",
-                   "-t", "1", "--json", json};
-    CHECK(tt_cmd_bench_ab(ARGC(abp), abp) == 0);
-    root = json_load_file(json, 0, &err);
-    CHECKF(root != NULL, "%s", err.text);
-    CHECK(json_is_array(root) && json_array_size(root) == 2);
+    root = ab_two_copies(model, json, "--pages", "whole,exact", "2", "1");
     for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++) {
-        json_t *r = json_array_get(root, i);
-        const char *pg = json_string_value(json_object_get(r, "pages"));
+        const char *pg = json_string_value(json_object_get(json_array_get(root, i), "pages"));
         CHECKF(pg && !strcmp(pg, i ? "exact" : "whole"), "row %zu: pages %s", i, pg ? pg : "(none)");
-        CHECK(json_integer_value(json_object_get(r, "model_copy")) == (json_int_t)i + 1);
     }
     json_decref(root);
     char *abq[] = {"bench-ab", "-m", model, "--weights", "i2s", "--pages", "whole,huge"};
