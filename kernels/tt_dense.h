@@ -82,6 +82,12 @@ void tt_qin_free(tt_qin *in);
 void tt_qin_quantize(tt_dense_kind kind, const float *x, int k, tt_qin *in);
 /* One quantized row times the input (q6_K's signature; the q8_0/q4_0 members ignore bsum). */
 typedef float (*tt_qrow_fn)(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k);
+/* An LM head's rows go to the threads by tt_guided_take (kernels/tt_pool.h), in takes of at least this many rows
+ * (a multiple of 64), in the model (model/head.c) and in the tuner's head race (tune/tt_head.c) alike. Under an even
+ * split the two threads of a 2B4T decode finished the f16 head 0.5-1 ms apart per token on the 2-core Xeon VM
+ * (one pass is ~21 ms); guided, they finish within one take (256 f16 rows of 2560: 1.3 MB, ~0.1 ms). */
+#define TT_HEAD_TAKE 256
+
 typedef struct tt_dense_variant {
     const char *name; /* head_f16_l64_r<R>_p<P>__<isa>, head_f16_l64_r<R>_d<D>__<isa> (D bytes ahead in each row),
                        * head_f16_l64_s<S>_d<D>__avx512f (S streams, D ahead), head_i8_r<R>_p<P>__avx512f, head_i8_s<S>_d<D>__avx512f, head_q6k__<isa>,

@@ -160,6 +160,25 @@ void tt_split_even(int m, int align, int tid, int n, int *r0, int *r1)
     *r1 = u1 * align < m ? u1 * align : m;
 }
 
+bool tt_guided_take(_Atomic int *next, int m, int unit, int min_rows, int nth, int *r0, int *r1)
+{
+    if (unit < 1) unit = 1;
+    if (nth < 1) nth = 1;
+    int cur = atomic_load_explicit(next, memory_order_relaxed);
+    for (;;) {
+        int left = m - cur;
+        if (left <= 0) return false;
+        int take = left / (2 * nth);
+        if (take < min_rows) take = min_rows;
+        take = (int)(((long)take + unit - 1) / unit * unit);
+        if (take > left) take = left;
+        if (atomic_compare_exchange_weak_explicit(next, &cur, cur + take, memory_order_relaxed, memory_order_relaxed)) {
+            *r0 = cur, *r1 = cur + take;
+            return true;
+        }
+    }
+}
+
 typedef struct gemv_job {
     const tt_variant *v;
     const tt_gemv_args *a;

@@ -6,6 +6,11 @@
 
 #include "tt_registry.h"
 
+#include <stdbool.h>
+#ifndef __cplusplus
+#include <stdatomic.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,6 +36,16 @@ void tt_pool_run(tt_pool *p, void (*fn)(void *arg, int tid, int n), void *arg);
 
 /* Whole GEMV over rows [0, a->m) of a prepared call (prep already done), split by 'split'. */
 void tt_pool_gemv(tt_pool *p, const tt_variant *v, const tt_gemv_args *a, int32_t *dot, tt_split split);
+
+/* Guided self-scheduling of rows [0, m) over nth threads, for one pool call whose threads each loop
+ *     while (tt_guided_take(&next, m, unit, min_rows, nth, &r0, &r1)) work(r0, r1);
+ * on a counter set to 0 before the call. Each take is about a (2·nth)-th of the rows left, rounded up to whole
+ * units (the last take may be short), never under min_rows: the first takes are long streams, the last short, so a
+ * thread that streams slower (its pages, the host's other tenants) simply takes fewer rows and the threads finish
+ * within about one small take of each other. Returns false when no rows are left. */
+#ifndef __cplusplus
+bool tt_guided_take(_Atomic int *next, int m, int unit, int min_rows, int nth, int *r0, int *r1);
+#endif
 
 /* The row range thread tid of n gets under TT_SPLIT_EVEN (exposed for tests). */
 void tt_split_even(int m, int align, int tid, int n, int *r0, int *r1);

@@ -129,6 +129,7 @@ typedef struct head_job {
     const float *x;
     const tt_dense_variant *v; /* the head kernel; NULL for an f32 file head */
     int a, b;                  /* the rows [a, b) of the vocabulary, split over the threads */
+    _Atomic int next;          /* rows of [a, b) handed out so far (tt_guided_take) */
 } head_job;
 
 static void head_worker(void *ctx, int tid, int nth)
@@ -138,13 +139,15 @@ static void head_worker(void *ctx, int tid, int nth)
     const tt_gguf_tensor *te = m->w.token_embd;
     int D = m->config.dim, r0, r1;
     float *logits = m->s.logits;
-    tt_split_even(j->b - j->a, 64, tid, nth, &r0, &r1);
-    r0 += j->a, r1 += j->a;
-    if (j->v) { /* a member of the head family (kernels/tt_dense.h, model_head_pick): its kind's portable bits */
+    if (j->v) { /* a member of the head family (kernels/tt_dense.h, model_head_pick): its kind's portable bits, on
+                 * whatever rows; the rows handed out guided (TT_HEAD_TAKE) */
         const void *w = j->v->kind == TT_DENSE_I8 ? (const void *)m->w.head_q8 : (const void *)te->data;
-        tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &m->s.head_in, D, logits, r0, r1);
+        while (tt_guided_take((_Atomic int *)&j->next, j->b - j->a, 64, TT_HEAD_TAKE, nth, &r0, &r1))
+            tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &m->s.head_in, D, logits, j->a + r0, j->a + r1);
         return;
     }
+    tt_split_even(j->b - j->a, 64, tid, nth, &r0, &r1);
+    r0 += j->a, r1 += j->a;
     for (int r = r0; r < r1; r++) logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
 }
 
@@ -180,7 +183,7 @@ tt_status model_head_pick(tt_model *m, const char *name)
 
 void model_head_rows(tt_model *m, const tt_dense_variant *v, const float *x, int a, int b)
 {
-    tt_pool_run(m->pool, head_worker, &(head_job){m, x, v, a, b});
+    tt_pool_run(m->pool, head_worker, &(head_job){m, x, v, a, b, 0});
 }
 
 int tt_argmax(const float *v, int n)
@@ -198,6 +201,6 @@ void model_head_logits(tt_model *m, const float *x, bool prof)
     model_rmsnorm(s->xb, x, m->w.output_norm, m->config.dim, m->config.norm_eps);
     model_prof_mark(m, prof, TT_PROF_ELEMWISE);
     model_head_input(m, s->xb);
-    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v, 0, m->config.vocab_size});
+    tt_pool_run(m->pool, head_worker, &(head_job){m, s->xb, m->head_v, 0, m->config.vocab_size, 0});
     model_prof_mark(m, prof, TT_PROF_HEAD);
 }

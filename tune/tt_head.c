@@ -26,14 +26,16 @@ typedef struct head_arg {
     int m, k;
     const uint8_t *cur_w;
     const float *cur_s;
+    _Atomic int taken; /* rows handed out in this pass (tt_guided_take) */
 } head_arg;
 
 static void head_rows(void *ctx, int tid, int nth)
 {
-    const head_arg *a = ctx;
+    head_arg *a = ctx;
     int r0, r1;
-    tt_split_even(a->m, 64, tid, nth, &r0, &r1); /* the model's split of the head (model/head.c, head_worker) */
-    if (r0 < r1) tt_dense_run(a->v, a->cur_w, a->cur_s, a->x, a->in, a->k, a->y, r0, r1);
+    /* the model's split of the head (model/head.c, head_worker) */
+    while (tt_guided_take(&a->taken, a->m, 64, TT_HEAD_TAKE, nth, &r0, &r1))
+        tt_dense_run(a->v, a->cur_w, a->cur_s, a->x, a->in, a->k, a->y, r0, r1);
 }
 
 static void head_bench(void *arg, int64_t iters)
@@ -43,6 +45,7 @@ static void head_bench(void *arg, int64_t iters)
         a->cur_w = a->w[a->next];
         a->cur_s = a->scale ? a->scale[a->next] : NULL;
         a->next = (a->next + 1) % a->ncopies;
+        atomic_store(&a->taken, 0);
         tt_pool_run(a->pool, head_rows, a);
     }
 }

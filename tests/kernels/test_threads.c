@@ -1,7 +1,32 @@
 /* The thread pool: each split with 1, 2 and 3 threads gives the oracle's output, for one variant of each layout
- * and ISA runnable here; tt_split_even covers every row exactly once. */
+ * and ISA runnable here; tt_split_even and tt_guided_take cover every row exactly once. */
 #include "tt_pool.h"
 #include "tt_test.h"
+
+/* tt_guided_take from every thread of a pool: each row counted once, every take in whole units (but the last row's),
+ * at least min rows (but the last), no longer than a (2n)-th of the rows left when taken, rounded up. */
+typedef struct guided_arg {
+    _Atomic int next;
+    int m, unit, min;
+    _Atomic int *owner; /* per row: how many takes held it */
+    _Atomic int bad;
+} guided_arg;
+
+static void guided_worker(void *ctx, int tid, int nth)
+{
+    guided_arg *g = ctx;
+    int r0, r1;
+    (void)tid;
+    while (tt_guided_take(&g->next, g->m, g->unit, g->min, nth, &r0, &r1)) {
+        int left = g->m - r0, cap = left / (2 * nth);
+        cap = cap < g->min ? g->min : cap;
+        cap = (cap + g->unit - 1) / g->unit * g->unit;
+        if (r0 < 0 || r1 > g->m || r1 <= r0 || r0 % g->unit || (r1 % g->unit && r1 != g->m) ||
+            (r1 - r0 < g->min && r1 != g->m) || r1 - r0 > cap)
+            atomic_fetch_add(&g->bad, 1);
+        for (int r = r0; r < r1; r++) atomic_fetch_add(&g->owner[r], 1);
+    }
+}
 
 int main(void)
 {
@@ -18,6 +43,25 @@ int main(void)
                 }
                 CHECK(next == m);
             }
+    /* guided takes, from 1-4 threads at once */
+    for (int threads = 1; threads <= 4; threads++) {
+        tt_pool *p = tt_pool_new(threads, NULL, NULL);
+        const int ms[] = {1, 63, 64, 65, 1000, 128256}, units[] = {1, 8, 64}, mins[] = {1, 64, 256};
+        for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+            for (size_t b = 0; b < 3; b++)
+                for (size_t c = 0; c < 3; c++) {
+                    guided_arg g = {.m = ms[a], .unit = units[b], .min = mins[c]};
+                    g.owner = calloc((size_t)g.m, sizeof *g.owner);
+                    tt_pool_run(p, guided_worker, &g);
+                    int once = 1;
+                    for (int r = 0; r < g.m; r++) once &= g.owner[r] == 1;
+                    CHECKF(once && !g.bad, "guided m=%d unit=%d min=%d threads=%d", g.m, g.unit, g.min, threads);
+                    int r0, r1;
+                    CHECK(!tt_guided_take(&g.next, g.m, g.unit, g.min, threads, &r0, &r1)); /* all taken */
+                    free(g.owner);
+                }
+        tt_pool_free(p);
+    }
     const int m = 203, k = 640;
     tt_tern w;
     tt_tern_alloc(&w, m, k);
