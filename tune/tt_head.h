@@ -5,7 +5,7 @@
  * (tt_verify_dense, a prefix of rows that ends inside every row block); the survivors run in a short Google
  * Benchmark session, the 4 fastest and the static default again in a longer one, both randomly interleaved. The
  * weights stream from memory as in decode: the matrix is copied until the copies cover cold_bytes (at most 16) and
- * every pass reads the next copy. Threads split the rows as the model does (tt_split_even, 64-row alignment). */
+ * every pass reads the next copy. Threads take the rows as the model does (tt_guided_take, TT_HEAD_TAKE). */
 #ifndef TT_HEAD_H
 #define TT_HEAD_H
 
