@@ -168,7 +168,7 @@ bool tt_guided_take(_Atomic int *next, int m, int unit, int min_rows, int nth, i
     for (;;) {
         int left = m - cur;
         if (left <= 0) return false;
-        int take = left / (2 * nth);
+        int take = nth == 1 ? left : left / (2 * nth); /* one thread: one stream, one take */
         if (take < min_rows) take = min_rows;
         take = (int)(((long)take + unit - 1) / unit * unit);
         if (take > left) take = left;

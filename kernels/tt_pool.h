@@ -42,7 +42,8 @@ void tt_pool_gemv(tt_pool *p, const tt_variant *v, const tt_gemv_args *a, int32_
  * on a counter set to 0 before the call. Each take is about a (2·nth)-th of the rows left, rounded up to whole
  * units (the last take may be short), never under min_rows: the first takes are long streams, the last short, so a
  * thread that streams slower (its pages, the host's other tenants) simply takes fewer rows and the threads finish
- * within about one small take of each other. Returns false when no rows are left. */
+ * within about one small take of each other. One thread takes all the rows at once. Returns false when no rows
+ * are left. */
 #ifndef __cplusplus
 bool tt_guided_take(_Atomic int *next, int m, int unit, int min_rows, int nth, int *r0, int *r1);
 #endif

@@ -4,7 +4,8 @@
 #include "tt_test.h"
 
 /* tt_guided_take from every thread of a pool: each row counted once, every take in whole units (but the last row's),
- * at least min rows (but the last), no longer than a (2n)-th of the rows left when taken, rounded up. */
+ * at least min rows (but the last), no longer than a (2n)-th of the rows left when taken, rounded up (one thread:
+ * all of them in one take). */
 typedef struct guided_arg {
     _Atomic int next;
     int m, unit, min;
@@ -18,7 +19,7 @@ static void guided_worker(void *ctx, int tid, int nth)
     int r0, r1;
     (void)tid;
     while (tt_guided_take(&g->next, g->m, g->unit, g->min, nth, &r0, &r1)) {
-        int left = g->m - r0, cap = left / (2 * nth);
+        int left = g->m - r0, cap = nth == 1 ? left : left / (2 * nth);
         cap = cap < g->min ? g->min : cap;
         cap = (cap + g->unit - 1) / g->unit * g->unit;
         if (r0 < 0 || r1 > g->m || r1 <= r0 || r0 % g->unit || (r1 % g->unit && r1 != g->m) ||
@@ -58,6 +59,10 @@ int main(void)
                     CHECKF(once && !g.bad, "guided m=%d unit=%d min=%d threads=%d", g.m, g.unit, g.min, threads);
                     int r0, r1;
                     CHECK(!tt_guided_take(&g.next, g.m, g.unit, g.min, threads, &r0, &r1)); /* all taken */
+                    if (threads == 1) { /* one take of everything */
+                        atomic_store(&g.next, 0);
+                        CHECK(tt_guided_take(&g.next, g.m, g.unit, g.min, 1, &r0, &r1) && r0 == 0 && r1 == g.m);
+                    }
                     free(g.owner);
                 }
         tt_pool_free(p);
