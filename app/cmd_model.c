@@ -74,13 +74,13 @@ static int default_threads(void)
     return t > 0 ? t : 1;
 }
 
+static const char *const fuse_names[] = {"auto", "on", "off"}; /* in tt_fuse order (run/bench-e2e/bench-ab --fuse) */
+
 static bool parse_fuse(const char *s, tt_fuse *f)
 {
-    if (!strcmp(s, "auto")) *f = TT_FUSE_AUTO;
-    else if (!strcmp(s, "on")) *f = TT_FUSE_ON;
-    else if (!strcmp(s, "off")) *f = TT_FUSE_OFF;
-    else return false;
-    return true;
+    for (int i = 0; i < (int)(sizeof fuse_names / sizeof *fuse_names); i++)
+        if (!strcmp(s, fuse_names[i])) return *f = (tt_fuse)i, true;
+    return false;
 }
 
 static bool parse_weights(const char *s, tt_weights *w)
@@ -1572,9 +1572,9 @@ int tt_cmd_bench_ab(int argc, char **argv)
               npg = ab_word_list(pages_s, "--pages", (const char *const[]){"whole", "exact"}, 2, 2, 0, pg);
     if (npl < 0 || npg < 0) return 2;
     for (int i = 0; i < npl; i++) pl[i] = pl[i] ? 8 : -1; /* on: placed with 8 probe rounds */
-    /* in tt_fuse order: fu[] holds tt_fuse values; an empty --fuse list gives no configuration, as it did */
-    static const char *const fuse_w[] = {"auto", "on", "off"}, *const fn[] = {"fusion auto", "fused", "not fused"};
-    const int nf = ab_word_list(fuse_s, "--fuse", fuse_w, 3, 3, -1, fu);
+    /* fu[] holds tt_fuse values (fuse_names' order); an empty --fuse list gives no configuration, as it did */
+    static const char *const fn[] = {"fusion auto", "fused", "not fused"};
+    const int nf = ab_word_list(fuse_s, "--fuse", fuse_names, 3, 3, -1, fu);
     if (nf < 0) return 2;
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {

@@ -208,7 +208,8 @@ static int calib_head(tt_model *m, int passes, char *note, size_t nn)
     double ns[MAX_CAND * 2] = {0}, by[MAX_CAND * 2] = {0};
     time_head(m, c, nc, passes, &seed, ns, by);
     if (!(ns[def] > 0)) return snprintf(note, nn, "head: nothing timed");
-    for (int j = 0; j < nc; j++) tt_debug("calibrate head, round 1: %s %.2f GB/s over %.1f MB", c[j]->name, rate(ns, by, j), by[j] / 1e6);
+    for (int j = 0; j < nc; j++)
+        tt_debug("calibrate head, round 1: %s %.2f GB/s over %.1f MB", c[j]->name, rate(ns, by, j), by[j] / 1e6);
     /* round 2: the default and the HEAD_FINALISTS fastest others of round 1 */
     const tt_dense_variant *f[HEAD_FINALISTS + 1] = {c[def]};
     int nf = 1;

@@ -134,7 +134,7 @@ typedef struct head_job {
 
 static void head_worker(void *ctx, int tid, int nth)
 {
-    const head_job *j = ctx;
+    head_job *j = ctx;
     const tt_model *m = j->m;
     const tt_gguf_tensor *te = m->w.token_embd;
     int D = m->config.dim, r0, r1;
@@ -142,7 +142,7 @@ static void head_worker(void *ctx, int tid, int nth)
     if (j->v) { /* a member of the head family (kernels/tt_dense.h, model_head_pick): its kind's portable bits, on
                  * whatever rows; the rows handed out guided (TT_HEAD_TAKE) */
         const void *w = j->v->kind == TT_DENSE_I8 ? (const void *)m->w.head_q8 : (const void *)te->data;
-        while (tt_guided_take((_Atomic int *)&j->next, j->b - j->a, 64, TT_HEAD_TAKE, nth, &r0, &r1))
+        while (tt_guided_take(&j->next, j->b - j->a, 64, TT_HEAD_TAKE, nth, &r0, &r1))
             tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &m->s.head_in, D, logits, j->a + r0, j->a + r1);
         return;
     }

@@ -107,7 +107,7 @@ int main(void)
         CHECK(w && strstr(w, i < 2 ? "i2s" : "tl2"));
     }
     json_decref(root);
-    /* --fuse on,off: a copy each, fused and separate, the same tokens per second measured for both */
+    /* --fuse on,off: a copy each, fused and separate; each row says which it ran */
     root = ab_two_copies(model, json, "--fuse", "on,off", "4", "2");
     for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++) {
         json_t *r = json_array_get(root, i);
