@@ -1142,7 +1142,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
         double tern_per_token = (double)c->n_layers * ((double)c->dim * (qd + 2.0 * kvd) + (double)qd * c->dim +
                                                        3.0 * c->dim * c->hidden_dim);
-        size_t kv_row = 2 * (size_t)c->n_layers * (size_t)c->n_kv_heads * c->head_dim * sizeof(float);
+        size_t kv_row = 2 * (size_t)c->n_layers * (size_t)c->n_kv_heads * c->head_dim * sizeof(uint16_t);
         for (int test = 0; test < 2 && !rc; test++) {
             bool gen = test == 1;
             int n = (int)(gen ? n_gen : n_prompt);

@@ -117,6 +117,55 @@ static void wsum_portable(const float *att, const float *v, size_t stride, int n
     for (int t = 0; t < n; t++) axpy_portable(out, att[t], v + (size_t)t * stride, hd);
 }
 
+/* The f16 cache's portable paths: the conversion and then exactly the f32 definitions' operations and order. */
+static void scores_f16_portable(const float *q, const uint16_t *k, size_t stride, int n, int hd, float scale,
+                                float *att)
+{
+    for (int t = 0; t < n; t++) {
+        const uint16_t *r = k + (size_t)t * stride;
+        float l[LANES] = {0};
+        for (int i = 0; i < hd; i++) {
+            float p = q[i] * tt_dense_half_to_float(r[i]);
+            l[i % LANES] += p;
+        }
+        att[t] = tree16(l) * scale;
+    }
+}
+
+static void wsum_f16_portable(const float *att, const uint16_t *v, size_t stride, int n, int hd, float *out)
+{
+    for (int i = 0; i < hd; i++) out[i] = 0.0f;
+    for (int t = 0; t < n; t++) {
+        const uint16_t *r = v + (size_t)t * stride;
+        for (int i = 0; i < hd; i++) {
+            float p = att[t] * tt_dense_half_to_float(r[i]);
+            out[i] += p;
+        }
+    }
+}
+
+/* The bits of a float that is already a half value (tt_dense_round_f16_ref's output): nothing left to round. */
+static uint16_t half_bits_of_half_value(float f)
+{
+    uint32_t u, sign, ax;
+    memcpy(&u, &f, 4);
+    sign = (u >> 16) & 0x8000u, ax = u & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | ((ax >> 13) & 0x3ffu)); /* inf, NaN (payload kept) */
+    if (ax >= 0x38800000u) return (uint16_t)(sign | ((ax - 0x38000000u) >> 13));      /* normal */
+    float a;
+    memcpy(&a, &ax, 4);
+    return (uint16_t)(sign | (uint32_t)(a * 0x1p24f)); /* subnormal or zero: a multiple of 2^-24, exact */
+}
+
+void tt_dense_to_f16_ref(uint16_t *h, const float *x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float r = x[i];
+        tt_dense_round_f16_ref(&r, 1);
+        h[i] = half_bits_of_half_value(r);
+    }
+}
+
 /* ---- elementwise ops (tt_dense.h): portable definitions ---- */
 void tt_dense_scale_mul_ref(float *o, const float *x, float s, const float *w, int n)
 {
@@ -384,6 +433,73 @@ __attribute__((target("avx512f"))) static void scores_avx512(const float *q, con
     for (; t < n; t++) att[t] = dot_f32_avx512(q, k + (size_t)t * stride, hd) * scale;
 }
 
+/* scores_avx512 on f16 keys (hd a multiple of 16: no tail), each 16 halves converted in a register */
+__attribute__((target("avx512f"))) static inline __m512 ld_h16(const uint16_t *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+__attribute__((target("avx512f"))) static void scores_f16_avx512(const float *q, const uint16_t *k, size_t stride,
+                                                                 int n, int hd, float scale, float *att)
+{
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const uint16_t *k0 = k + (size_t)t * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int i = 0; i < hd; i += LANES) {
+            __m512 qv = _mm512_loadu_ps(q + i);
+            s0 = _mm512_add_ps(s0, _mm512_mul_ps(qv, ld_h16(k0 + i)));
+            s1 = _mm512_add_ps(s1, _mm512_mul_ps(qv, ld_h16(k1 + i)));
+            s2 = _mm512_add_ps(s2, _mm512_mul_ps(qv, ld_h16(k2 + i)));
+            s3 = _mm512_add_ps(s3, _mm512_mul_ps(qv, ld_h16(k3 + i)));
+        }
+        att[t] = tree512(s0) * scale, att[t + 1] = tree512(s1) * scale;
+        att[t + 2] = tree512(s2) * scale, att[t + 3] = tree512(s3) * scale;
+    }
+    for (; t < n; t++) {
+        const uint16_t *r = k + (size_t)t * stride;
+        __m512 s0 = _mm512_setzero_ps();
+        for (int i = 0; i < hd; i += LANES) s0 = _mm512_add_ps(s0, _mm512_mul_ps(_mm512_loadu_ps(q + i), ld_h16(r + i)));
+        att[t] = tree512(s0) * scale;
+    }
+}
+
+/* wsum_avx512 on f16 values: blocks of 64 outputs, then of 16; the last hd % 16 by the portable loop (each output
+ * is its own sum, so splitting the columns changes no bit) */
+__attribute__((target("avx512f"))) static void wsum_f16_avx512(const float *att, const uint16_t *v, size_t stride,
+                                                               int n, int hd, float *out)
+{
+    int i = 0;
+    for (; i + 64 <= hd; i += 64) {
+        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int t = 0; t < n; t++) {
+            const uint16_t *r = v + (size_t)t * stride + i;
+            __m512 a = _mm512_set1_ps(att[t]);
+            o0 = _mm512_add_ps(o0, _mm512_mul_ps(a, ld_h16(r)));
+            o1 = _mm512_add_ps(o1, _mm512_mul_ps(a, ld_h16(r + 16)));
+            o2 = _mm512_add_ps(o2, _mm512_mul_ps(a, ld_h16(r + 32)));
+            o3 = _mm512_add_ps(o3, _mm512_mul_ps(a, ld_h16(r + 48)));
+        }
+        _mm512_storeu_ps(out + i, o0), _mm512_storeu_ps(out + i + 16, o1);
+        _mm512_storeu_ps(out + i + 32, o2), _mm512_storeu_ps(out + i + 48, o3);
+    }
+    for (; i + 16 <= hd; i += 16) {
+        __m512 o = _mm512_setzero_ps();
+        for (int t = 0; t < n; t++) o = _mm512_add_ps(o, _mm512_mul_ps(_mm512_set1_ps(att[t]), ld_h16(v + (size_t)t * stride + i)));
+        _mm512_storeu_ps(out + i, o);
+    }
+    if (i < hd) wsum_f16_portable(att, v + i, stride, n, hd - i, out + i);
+}
+
+__attribute__((target("avx512f"))) static void to_f16_avx512(uint16_t *h, const float *x, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(h + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    tt_dense_to_f16_ref(h + i, x + i, n - i);
+}
+
 /* a block of 64 outputs in four registers across all positions: no store-to-load chain through out */
 __attribute__((target("avx512f"))) static void wsum_avx512(const float *att, const float *v, size_t stride, int n,
                                                            int hd, float *out)
@@ -431,6 +547,34 @@ __attribute__((target("avx2"))) static void wsum_avx2(const float *att, const fl
         _mm256_storeu_ps(out + i + 16, o2), _mm256_storeu_ps(out + i + 24, o3);
     }
     if (i < hd) wsum_portable(att, v + i, stride, n, hd - i, out + i);
+}
+
+__attribute__((target("avx2,f16c"))) static void wsum_f16_f16c(const float *att, const uint16_t *v, size_t stride,
+                                                               int n, int hd, float *out)
+{
+    int i = 0;
+    for (; i + 32 <= hd; i += 32) {
+        __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int t = 0; t < n; t++) {
+            const uint16_t *r = v + (size_t)t * stride + i;
+            __m256 a = _mm256_set1_ps(att[t]);
+            o0 = _mm256_add_ps(o0, _mm256_mul_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)r))));
+            o1 = _mm256_add_ps(o1, _mm256_mul_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 8)))));
+            o2 = _mm256_add_ps(o2, _mm256_mul_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 16)))));
+            o3 = _mm256_add_ps(o3, _mm256_mul_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 24)))));
+        }
+        _mm256_storeu_ps(out + i, o0), _mm256_storeu_ps(out + i + 8, o1);
+        _mm256_storeu_ps(out + i + 16, o2), _mm256_storeu_ps(out + i + 24, o3);
+    }
+    if (i < hd) wsum_f16_portable(att, v + i, stride, n, hd - i, out + i);
+}
+
+__attribute__((target("avx2,f16c"))) static void to_f16_f16c(uint16_t *h, const float *x, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    tt_dense_to_f16_ref(h + i, x + i, n - i);
 }
 
 __attribute__((target("avx2"))) static float dot_f32_avx2(const float *a, const float *b, int n)
@@ -849,6 +993,48 @@ void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int 
     wsum_portable(att, v, stride, n, hd, out);
 }
 
+void tt_dense_scores_f16(const float *q, const uint16_t *k, size_t stride, int n, int hd, float scale, float *att)
+{
+#if defined(__x86_64__)
+    if (f32_level() == 2 && hd % LANES == 0) {
+        scores_f16_avx512(q, k, stride, n, hd, scale, att);
+        return;
+    }
+#endif
+    scores_f16_portable(q, k, stride, n, hd, scale, att);
+}
+
+void tt_dense_weighted_sum_f16(const float *att, const uint16_t *v, size_t stride, int n, int hd, float *out)
+{
+#if defined(__x86_64__)
+    uint32_t u = tt_cpu_get()->usable;
+    if (u & TT_F_AVX512F) {
+        wsum_f16_avx512(att, v, stride, n, hd, out);
+        return;
+    }
+    if ((u & TT_F_AVX2) && (u & TT_F_F16C)) {
+        wsum_f16_f16c(att, v, stride, n, hd, out);
+        return;
+    }
+#endif
+    wsum_f16_portable(att, v, stride, n, hd, out);
+}
+
+void tt_dense_to_f16(uint16_t *h, const float *x, int n)
+{
+#if defined(__x86_64__)
+    uint32_t u = tt_cpu_get()->usable;
+    if (u & TT_F_AVX512F) {
+        to_f16_avx512(h, x, n);
+        return;
+    }
+    if ((u & TT_F_AVX2) && (u & TT_F_F16C)) {
+        to_f16_f16c(h, x, n);
+        return;
+    }
+#endif
+    tt_dense_to_f16_ref(h, x, n);
+}
 
 void tt_dense_scale_mul(float *o, const float *x, float s, const float *w, int n)
 {

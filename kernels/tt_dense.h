@@ -29,6 +29,14 @@ float tt_dense_dot_f32_ref(const float *a, const float *b, int n);
  * ones, so every ISA gives the same bits. */
 void tt_dense_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *att);
 void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int n, int hd, float *out);
+/* The same over an f16 KV cache (llama.cpp's default cache type): k and v rows of IEEE halves. Every half is exactly a
+ * float, so these give the bits of the f32 calls above on the rows converted to float (in registers, not stored). */
+void tt_dense_scores_f16(const float *q, const uint16_t *k, size_t stride, int n, int hd, float scale, float *att);
+void tt_dense_weighted_sum_f16(const float *att, const uint16_t *v, size_t stride, int n, int hd, float *out);
+/* h[i] = the IEEE half nearest x[i], rounded exactly as tt_dense_round_f16 rounds (so converting h back gives the
+ * floats tt_dense_round_f16 leaves); a NaN keeps its top 9 payload bits and is quiet. _ref: the portable definition. */
+void tt_dense_to_f16(uint16_t *h, const float *x, int n);
+void tt_dense_to_f16_ref(uint16_t *h, const float *x, int n);
 /* Elementwise float operations of the forward pass. Each element gets exactly the portable operations in the
  * portable order (no FMA contraction, no reassociation), so every ISA gives the same bits; any n >= 0.
  *   tt_dense_scale_mul: o[i] = (x[i] · s) · w[i]                    (RMSNorm's scaling; o may be x)

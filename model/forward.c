@@ -141,7 +141,8 @@ static void norm(const step *st, float *dst, size_t ldd, const float *src, size_
  * operations the serial code gives it, so this changes no bit); otherwise after the call, token by token. */
 typedef enum epilogue {
     EPI_NONE,
-    EPI_ROPE,     /* q, k, v: RoPE on the q and k rows, then all of them rounded to f16 (llama.cpp's f16 KV cache) */
+    EPI_ROPE,     /* q, k, v: RoPE on the q and k rows, then all of them rounded to f16: q in place, k and v into the
+                   * f16 cache (llama.cpp's f16 KV cache) */
     EPI_RESIDUAL, /* one linear: resid[t][r] += y[t][r] */
     EPI_ACT,      /* gate and up: y0[t][r] = act(y0[t][r]) ⊙ y1[t][r] */
 } epilogue;
@@ -163,6 +164,8 @@ typedef struct lin_job {
     size_t ldr;
     /* decode only: reads requested before the thread's rows */
     int layer;         /* with attn_pf: the attention that follows (its cache rows) */
+    uint16_t *kv[2];   /* EPI_ROPE: the key and value cache rows of the chunk's first token (kvd halves per token) */
+    size_t ldkv;
     bool attn_pf;
     const float *pf;   /* by thread 0: what the caller reads right after the call */
     int pf_n;
@@ -185,7 +188,7 @@ static void attn_prefetch(const tt_model *m, int layer, int pos, int tid, int nt
     tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
     if (h0 >= h1) return;
     int kh0 = h0 / group, kh1 = (h1 - 1) / group + 1;
-    size_t row = (size_t)(kh1 - kh0) * hd * sizeof(float), base = ((size_t)layer * m->n_ctx) * kvd + (size_t)kh0 * hd;
+    size_t row = (size_t)(kh1 - kh0) * hd * sizeof(uint16_t), base = ((size_t)layer * m->n_ctx) * kvd + (size_t)kh0 * hd;
     int n = pos;
     if ((size_t)n * 2 * row > ATTN_PF_BYTES) n = (int)(ATTN_PF_BYTES / (2 * row));
     for (int t = 0; t < n; t++) {
@@ -226,7 +229,8 @@ static void epi_rows(const lin_job *j, int i, int o, int r0, int r1, int t)
             if (lo >= hi) continue;
             float *y = p->y[sg] + (size_t)t * p->ldy[sg];
             if (o + sg < 2) rope_heads(y, lo - base, hi - base, c->head_dim, c->rope_dim, cs);
-            tt_dense_round_f16(y + (lo - base), hi - lo);
+            if (o + sg == 0) tt_dense_round_f16(y + (lo - base), hi - lo);
+            else tt_dense_to_f16(j->kv[o + sg - 1] + (size_t)t * j->ldkv + (lo - base), y + (lo - base), hi - lo);
         }
     } else if (j->epi == EPI_RESIDUAL) {
         tt_dense_add(j->resid + (size_t)t * j->ldr + r0, p->y[0] + (size_t)t * p->ldy[0] + r0, r1 - r0);
@@ -370,7 +374,7 @@ static void linear(const step *st, const float *x, size_t ldx, int k, int np, co
 /* ---- the layer's operations, named as the layer calls them ---- */
 
 /* The key or value cache rows of layer l at positions pos0.. (consecutive rows of n_kv_heads·head_dim). */
-static float *cache_rows(const tt_model *m, float *cache, int l, int pos0)
+static uint16_t *cache_rows(const tt_model *m, uint16_t *cache, int l, int pos0)
 {
     return cache + ((size_t)l * m->n_ctx + pos0) * (size_t)(m->config.n_kv_heads * m->config.head_dim);
 }
@@ -396,9 +400,10 @@ static void linear_qkv_rope(const step *st, int l)
     const tt_linear *qkv[3], *gu[2];
     int nqkv, ngu;
     layer_groups(w, qkv, &nqkv, gu, &ngu);
-    float *kc = cache_rows(m, s->key_cache, l, st->pos0), *vc = cache_rows(m, s->value_cache, l, st->pos0);
-    linear(st, s->xb, wide, c->dim, nqkv, qkv, (float *const[]){s->q, kc, vc}, (const size_t[]){qd, kvd, kvd},
-           (lin_job){.epi = EPI_ROPE, .layer = l, .attn_pf = true, .pf = w->attn_sub_norm, .pf_n = (int)qd},
+    uint16_t *kc = cache_rows(m, s->key_cache, l, st->pos0), *vc = cache_rows(m, s->value_cache, l, st->pos0);
+    linear(st, s->xb, wide, c->dim, nqkv, qkv, (float *const[]){s->q, s->kb, s->vb}, (const size_t[]){qd, kvd, kvd},
+           (lin_job){.epi = EPI_ROPE, .layer = l, .attn_pf = true, .pf = w->attn_sub_norm, .pf_n = (int)qd,
+                     .kv = {kc, vc}, .ldkv = kvd},
            TT_PROF_QKV);
 }
 
@@ -442,17 +447,17 @@ static void attn_worker(void *ctx, int tid, int nth)
     const tt_model_config *c = &m->config;
     tt_run_state *s = &m->s;
     int hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
-    const float *K = cache_rows(m, s->key_cache, j->layer, 0), *V = cache_rows(m, s->value_cache, j->layer, 0);
+    const uint16_t *K = cache_rows(m, s->key_cache, j->layer, 0), *V = cache_rows(m, s->value_cache, j->layer, 0);
     float scale = 1.0f / sqrtf((float)hd);
     tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
     for (int h = h0; h < h1; h++) {
-        const float *kh = K + (h / group) * hd, *vh = V + (h / group) * hd;
+        const uint16_t *kh = K + (h / group) * hd, *vh = V + (h / group) * hd;
         float *att = s->att + (size_t)h * m->n_ctx;
         for (int t = 0; t < j->st->n; t++) {
             int pos = j->st->pos0 + t;
-            tt_dense_scores(s->q + (size_t)t * qd + h * hd, kh, (size_t)kvd, pos + 1, hd, scale, att);
+            tt_dense_scores_f16(s->q + (size_t)t * qd + h * hd, kh, (size_t)kvd, pos + 1, hd, scale, att);
             softmax(att, pos + 1);
-            tt_dense_weighted_sum(att, vh, (size_t)kvd, pos + 1, hd, s->xb + (size_t)t * qd + h * hd);
+            tt_dense_weighted_sum_f16(att, vh, (size_t)kvd, pos + 1, hd, s->xb + (size_t)t * qd + h * hd);
         }
     }
 }

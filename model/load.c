@@ -442,17 +442,17 @@ static tt_status build_state(tt_model *m)
 }
 
 /* The KV cache: read every token like the weights, so on huge pages (tt_alloc; docs/MEASUREMENT.md, "Huge pages
- * for every matrix"). Made after the placement: the placement would fault in all of it (n_ctx 4096: 630 MB for
+ * for every matrix"). Made after the placement: the placement would fault in all of it (n_ctx 4096: 315 MB for
  * 2B4T) for pages that a short context never reads. */
 static tt_status build_cache(tt_model *m)
 {
     const tt_model_config *c = &m->config;
     tt_run_state *s = &m->s;
     size_t cache = (size_t)c->n_layers * (size_t)m->n_ctx * (size_t)(c->n_kv_heads * c->head_dim);
-    s->key_cache = tt_alloc_zeroed(cache, sizeof(float));
-    s->value_cache = tt_alloc_zeroed(cache, sizeof(float));
+    s->key_cache = tt_alloc_zeroed(cache, sizeof(uint16_t));
+    s->value_cache = tt_alloc_zeroed(cache, sizeof(uint16_t));
     if (!s->key_cache || !s->value_cache)
-        return tt_fail(TT_ERR_NOMEM, "no memory for the KV cache (%zu MB for n_ctx %d)", 2 * cache * sizeof(float) >> 20,
+        return tt_fail(TT_ERR_NOMEM, "no memory for the KV cache (%zu MB for n_ctx %d)", 2 * cache * sizeof(uint16_t) >> 20,
                        m->n_ctx);
     return TT_OK;
 }
@@ -463,6 +463,8 @@ static void free_rows(tt_run_state *s)
     free(s->xb);
     free(s->xb2);
     free(s->q);
+    free(s->kb);
+    free(s->vb);
     free(s->hb);
     free(s->hb2);
     free(s->rope_cs);
@@ -471,7 +473,7 @@ static void free_rows(tt_run_state *s)
     free(s->a_s);
     free(s->sum_q);
     tt_free(s->dot);
-    s->x = s->xb = s->xb2 = s->q = s->hb = s->hb2 = s->rope_cs = s->a_s = NULL;
+    s->x = s->xb = s->xb2 = s->q = s->kb = s->vb = s->hb = s->hb2 = s->rope_cs = s->a_s = NULL;
     s->xq = NULL, s->ws = NULL, s->sum_q = NULL, s->dot = NULL;
     s->cap = 0;
 }
@@ -490,6 +492,8 @@ tt_status model_state_reserve(tt_model *m, int n)
     s->xb = calloc(N * wide, sizeof(float));
     s->xb2 = calloc(N * D, sizeof(float));
     s->q = calloc(N * qd, sizeof(float));
+    s->kb = calloc(N * kvd, sizeof(float));
+    s->vb = calloc(N * kvd, sizeof(float));
     s->hb = calloc(N * H, sizeof(float));
     s->hb2 = calloc(N * H, sizeof(float));
     s->rope_cs = calloc(N * (size_t)c->rope_dim, sizeof(float));
@@ -498,7 +502,7 @@ tt_status model_state_reserve(tt_model *m, int n)
     s->a_s = malloc(N * sizeof(float));
     s->sum_q = malloc(N * sizeof(int32_t));
     s->dot = tt_alloc(N * dots * sizeof(int32_t));
-    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->rope_cs || !s->xq || !s->ws || !s->a_s ||
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->kb || !s->vb || !s->hb || !s->hb2 || !s->rope_cs || !s->xq || !s->ws || !s->a_s ||
         !s->sum_q || !s->dot) {
         free_rows(s);
         return tt_fail(TT_ERR_NOMEM, "no memory for the activations of %d tokens", n);

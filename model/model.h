@@ -119,7 +119,7 @@ typedef struct tt_model_weights {
     float *head_q8_scale;             /* (vocab) */
 } tt_model_weights;
 
-/* Activations for one token, plus the KV cache (f32). */
+/* Activations for one token, plus the KV cache (f16, as llama.cpp's default cache type). */
 typedef struct tt_run_state {
     /* Per-token rows: cap tokens (1 for decode; m->batch once a batched prefill has run), row t of each at t times
      * its width. Decode uses row 0. */
@@ -129,6 +129,7 @@ typedef struct tt_run_state {
     float *xb;      /* (cap, max(dim, hidden_dim)) normalized inputs; the attention's outputs at stride n_heads*head_dim */
     float *xb2;     /* (cap, dim) output of o_proj / down_proj before the residual add */
     float *q;       /* (cap, n_heads*head_dim) */
+    float *kb, *vb; /* (cap, n_kv_heads*head_dim) k and v as the GEMV gives them, before they enter the cache */
     float *hb, *hb2; /* (cap, hidden_dim) gate, up */
     float *rope_cs; /* (cap, rope_dim) cos then sin of each frequency at each token's position (tt_rope_cache) */
     int8_t *xq;     /* (cap, ldq) quantized activations */
@@ -140,7 +141,9 @@ typedef struct tt_run_state {
     float *att;     /* (n_heads, n_ctx) scores */
     float *logits;  /* (vocab) */
     tt_qin head_in;  /* the LM head's input in blocks for a quantized file head: q8_0 (q8_0, q4_0) or Q8_K (q6_K) */
-    float *key_cache, *value_cache; /* (n_layers, n_ctx, n_kv_heads*head_dim): the rows of n tokens are consecutive */
+    /* (n_layers, n_ctx, n_kv_heads*head_dim) IEEE halves, the rows of n tokens consecutive. The values are what an f32
+     * cache of f16-rounded values held (the same logits, bit for bit), in half the bytes the attention reads. */
+    uint16_t *key_cache, *value_cache;
 } tt_run_state;
 
 typedef struct tt_model_opts {

@@ -175,6 +175,31 @@ int main(void)
                 tt_dense_weighted_sum(att, vc, STRIDE, n, hd, got);
                 CHECKF(!memcmp(got, want, (size_t)hd * 4), "weighted sum hd=%d n=%d differs", hd, n);
             }
+        /* the f16 cache: rows of halves (the same values rounded; subnormals, ±0, the largest half among them) give
+         * the bits of the f32 calls on the rows converted to float */
+        static uint16_t kh[NMAX * STRIDE], vh[NMAX * STRIDE];
+        static float kf[NMAX * STRIDE], vf[NMAX * STRIDE], att2[NMAX];
+        for (int i = 0; i < NMAX * STRIDE; i++) {
+            if (i % 53 == 7) kc[i] = i % 2 ? 0x1p-20f : -0.0f;
+            if (i % 61 == 3) vc[i] = i % 2 ? -65504.0f : 3 * 0x1p-25f;
+        }
+        tt_dense_to_f16_ref(kh, kc, NMAX * STRIDE);
+        tt_dense_to_f16_ref(vh, vc, NMAX * STRIDE);
+        for (int i = 0; i < NMAX * STRIDE; i++) kf[i] = tt_dense_half_to_float(kh[i]), vf[i] = tt_dense_half_to_float(vh[i]);
+        int fbad = 0;
+        for (size_t h = 0; h < sizeof hds / sizeof *hds; h++)
+            for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
+                int hd = hds[h], n = ns[c];
+                tt_dense_scores(q, kf, STRIDE, n, hd, 0.0883883f, att);
+                tt_dense_scores_f16(q, kh, STRIDE, n, hd, 0.0883883f, att2);
+                fbad += n && memcmp(att, att2, (size_t)n * 4) != 0;
+                for (int t = 0; t < n; t++) att[t] = 1.0f / (float)(t + 3);
+                tt_dense_weighted_sum(att, vf, STRIDE, n, hd, want);
+                tt_dense_weighted_sum_f16(att, vh, STRIDE, n, hd, got);
+                fbad += memcmp(got, want, (size_t)hd * 4) != 0;
+            }
+        CHECKF(!fbad, "%d f16-cache attention calls differ from the f32 calls on the converted rows (%s)", fbad,
+               tt_dense_impl());
     }
     /* elementwise ops (norm scaling, residual add, ReLU² gate, RoPE pairs) and the int32 dot -> float conversion
      * against their portable definitions, bit for bit: every length 0..300 (odd ones, vector blocks and tails) and
@@ -240,6 +265,27 @@ int main(void)
                     if (!(isnan(ra[i]) && isnan(rb[i])) && memcmp(&ra[i], &rb[i], 4)) rbad++;
             }
             CHECKF(!rbad, "tt_dense_round_f16 differs from the portable rounding (%s)", tt_dense_impl());
+            /* into halves: the ISA path's bits are the portable path's, and each half read back is the float that
+             * tt_dense_round_f16 leaves (a NaN stays a NaN) */
+            static uint16_t ha[NR], hb[NR];
+            int hbad = 0;
+            for (uint32_t base = 0; base < 0x80000000u && !hbad; base += 0x00100000u - 0x1357u) {
+                for (int i = 0; i < NR; i++) {
+                    uint32_t u = base + (uint32_t)i * 0x2f1u + (i & 1 ? 0x80000000u : 0);
+                    if (i % 7 == 0) u = (u & ~0x1fffu) | 0x1000u;
+                    memcpy(&ra[i], &u, 4);
+                }
+                memcpy(rb, ra, sizeof ra);
+                tt_dense_to_f16(ha + 1, ra + 1, NR - 1);
+                tt_dense_to_f16_ref(hb + 1, ra + 1, NR - 1);
+                tt_dense_round_f16_ref(rb + 1, NR - 1);
+                for (int i = 1; i < NR; i++) {
+                    float back = tt_dense_half_to_float(hb[i]);
+                    hbad += ha[i] != hb[i] || (!(isnan(back) && isnan(rb[i])) && memcmp(&back, &rb[i], 4));
+                }
+            }
+            CHECKF(!hbad, "tt_dense_to_f16: %d halves differ from the portable ones or from tt_dense_round_f16 (%s)",
+                   hbad, tt_dense_impl());
             float h[6] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 65504.0f, 65520.0f, 0x1p-25f, 3 * 0x1p-26f};
             tt_dense_round_f16(h, 6); /* ties to even, the largest half, overflow, subnormal ties */
             CHECK(h[0] == 1.0f && h[1] == 1.0f + 4 * 0x1p-11f && h[2] == 65504.0f && isinf(h[3]) && h[4] == 0.0f &&
