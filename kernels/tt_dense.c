@@ -433,7 +433,9 @@ __attribute__((target("avx512f"))) static void scores_avx512(const float *q, con
     for (; t < n; t++) att[t] = dot_f32_avx512(q, k + (size_t)t * stride, hd) * scale;
 }
 
-/* scores_avx512 on f16 keys (hd a multiple of 16: no tail), each 16 halves converted in a register */
+/* scores_avx512 on f16 keys (hd a multiple of 16: no tail), each 16 halves converted in a register. The query (and
+ * in the weighted sums below, the weights) hold f16 values (tt_dense.h), so every product of two halves is exact in
+ * f32 and a fused multiply-add rounds once, as the multiply-then-add does. */
 __attribute__((target("avx512f"))) static inline __m512 ld_h16(const uint16_t *p)
 {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
@@ -448,10 +450,10 @@ __attribute__((target("avx512f"))) static void scores_f16_avx512(const float *q,
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
         for (int i = 0; i < hd; i += LANES) {
             __m512 qv = _mm512_loadu_ps(q + i);
-            s0 = _mm512_add_ps(s0, _mm512_mul_ps(qv, ld_h16(k0 + i)));
-            s1 = _mm512_add_ps(s1, _mm512_mul_ps(qv, ld_h16(k1 + i)));
-            s2 = _mm512_add_ps(s2, _mm512_mul_ps(qv, ld_h16(k2 + i)));
-            s3 = _mm512_add_ps(s3, _mm512_mul_ps(qv, ld_h16(k3 + i)));
+            s0 = _mm512_fmadd_ps(qv, ld_h16(k0 + i), s0);
+            s1 = _mm512_fmadd_ps(qv, ld_h16(k1 + i), s1);
+            s2 = _mm512_fmadd_ps(qv, ld_h16(k2 + i), s2);
+            s3 = _mm512_fmadd_ps(qv, ld_h16(k3 + i), s3);
         }
         att[t] = tree512(s0) * scale, att[t + 1] = tree512(s1) * scale;
         att[t + 2] = tree512(s2) * scale, att[t + 3] = tree512(s3) * scale;
@@ -459,7 +461,7 @@ __attribute__((target("avx512f"))) static void scores_f16_avx512(const float *q,
     for (; t < n; t++) {
         const uint16_t *r = k + (size_t)t * stride;
         __m512 s0 = _mm512_setzero_ps();
-        for (int i = 0; i < hd; i += LANES) s0 = _mm512_add_ps(s0, _mm512_mul_ps(_mm512_loadu_ps(q + i), ld_h16(r + i)));
+        for (int i = 0; i < hd; i += LANES) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), ld_h16(r + i), s0);
         att[t] = tree512(s0) * scale;
     }
 }
@@ -475,21 +477,113 @@ __attribute__((target("avx512f"))) static void wsum_f16_avx512(const float *att,
         for (int t = 0; t < n; t++) {
             const uint16_t *r = v + (size_t)t * stride + i;
             __m512 a = _mm512_set1_ps(att[t]);
-            o0 = _mm512_add_ps(o0, _mm512_mul_ps(a, ld_h16(r)));
-            o1 = _mm512_add_ps(o1, _mm512_mul_ps(a, ld_h16(r + 16)));
-            o2 = _mm512_add_ps(o2, _mm512_mul_ps(a, ld_h16(r + 32)));
-            o3 = _mm512_add_ps(o3, _mm512_mul_ps(a, ld_h16(r + 48)));
+            o0 = _mm512_fmadd_ps(a, ld_h16(r), o0);
+            o1 = _mm512_fmadd_ps(a, ld_h16(r + 16), o1);
+            o2 = _mm512_fmadd_ps(a, ld_h16(r + 32), o2);
+            o3 = _mm512_fmadd_ps(a, ld_h16(r + 48), o3);
         }
         _mm512_storeu_ps(out + i, o0), _mm512_storeu_ps(out + i + 16, o1);
         _mm512_storeu_ps(out + i + 32, o2), _mm512_storeu_ps(out + i + 48, o3);
     }
     for (; i + 16 <= hd; i += 16) {
         __m512 o = _mm512_setzero_ps();
-        for (int t = 0; t < n; t++) o = _mm512_add_ps(o, _mm512_mul_ps(_mm512_set1_ps(att[t]), ld_h16(v + (size_t)t * stride + i)));
+        for (int t = 0; t < n; t++) o = _mm512_fmadd_ps(_mm512_set1_ps(att[t]), ld_h16(v + (size_t)t * stride + i), o);
         _mm512_storeu_ps(out + i, o);
     }
     if (i < hd) wsum_f16_portable(att, v + i, stride, n, hd - i, out + i);
 }
+
+/* G heads (1..4) over the same keys, four keys at a time (4G independent add chains, and four rows in flight, as
+ * scores_f16_avx512 has: a long context's rows come from DRAM); each (head, key) sums as that function sums it */
+__attribute__((target("avx512f"), always_inline)) static inline void scores_f16_g_512(const float *q, const int G,
+                                                                                     const uint16_t *k, size_t stride,
+                                                                                     int n, int hd, float scale,
+                                                                                     float *att, size_t ldatt)
+{
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const uint16_t *k0 = k + (size_t)t * stride;
+        __m512 sc[4][4];
+        for (int g = 0; g < G; g++) sc[g][0] = sc[g][1] = sc[g][2] = sc[g][3] = _mm512_setzero_ps();
+        for (int i = 0; i < hd; i += LANES) {
+            __m512 kv[4];
+            for (int u = 0; u < 4; u++) kv[u] = ld_h16(k0 + (size_t)u * stride + i);
+            for (int g = 0; g < G; g++) {
+                __m512 qv = _mm512_loadu_ps(q + (size_t)g * hd + i);
+                for (int u = 0; u < 4; u++) sc[g][u] = _mm512_fmadd_ps(qv, kv[u], sc[g][u]);
+            }
+        }
+        for (int g = 0; g < G; g++)
+            for (int u = 0; u < 4; u++) att[g * ldatt + t + u] = tree512(sc[g][u]) * scale;
+    }
+    for (; t < n; t++) {
+        const uint16_t *k0 = k + (size_t)t * stride;
+        __m512 s0[4];
+        for (int g = 0; g < G; g++) s0[g] = _mm512_setzero_ps();
+        for (int i = 0; i < hd; i += LANES) {
+            __m512 a = ld_h16(k0 + i);
+            for (int g = 0; g < G; g++) s0[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + (size_t)g * hd + i), a, s0[g]);
+        }
+        for (int g = 0; g < G; g++) att[g * ldatt + t] = tree512(s0[g]) * scale;
+    }
+}
+
+/* G heads (1..4) over the same values in blocks of 64 outputs (4G accumulators: each pass reads two lines of every
+ * row, as wsum_f16_avx512 does), a last block of 32; each output sums as that function sums it. hd % 32 == 0. */
+__attribute__((target("avx512f"), always_inline)) static inline void wsum_f16_g_512(const float *att, size_t ldatt,
+                                                                                   const int G, const uint16_t *v,
+                                                                                   size_t stride, int n, int hd,
+                                                                                   float *out)
+{
+    int i = 0;
+    for (; i + 64 <= hd; i += 64) {
+        __m512 o[4][4];
+        for (int g = 0; g < G; g++) o[g][0] = o[g][1] = o[g][2] = o[g][3] = _mm512_setzero_ps();
+        for (int t = 0; t < n; t++) {
+            const uint16_t *r = v + (size_t)t * stride + i;
+            __m512 x[4];
+            for (int u = 0; u < 4; u++) x[u] = ld_h16(r + 16 * u);
+            for (int g = 0; g < G; g++) {
+                __m512 w = _mm512_set1_ps(att[g * ldatt + t]);
+                for (int u = 0; u < 4; u++) o[g][u] = _mm512_fmadd_ps(w, x[u], o[g][u]);
+            }
+        }
+        for (int g = 0; g < G; g++)
+            for (int u = 0; u < 4; u++) _mm512_storeu_ps(out + (size_t)g * hd + i + 16 * u, o[g][u]);
+    }
+    for (; i < hd; i += 32) {
+        __m512 o0[4], o1[4];
+        for (int g = 0; g < G; g++) o0[g] = o1[g] = _mm512_setzero_ps();
+        for (int t = 0; t < n; t++) {
+            const uint16_t *r = v + (size_t)t * stride + i;
+            __m512 a = ld_h16(r), b = ld_h16(r + 16);
+            for (int g = 0; g < G; g++) {
+                __m512 w = _mm512_set1_ps(att[g * ldatt + t]);
+                o0[g] = _mm512_fmadd_ps(w, a, o0[g]);
+                o1[g] = _mm512_fmadd_ps(w, b, o1[g]);
+            }
+        }
+        for (int g = 0; g < G; g++) _mm512_storeu_ps(out + (size_t)g * hd + i, o0[g]), _mm512_storeu_ps(out + (size_t)g * hd + i + 16, o1[g]);
+    }
+}
+
+#define GQA_512(G)                                                                                                     \
+    __attribute__((target("avx512f"))) static void scores_f16_g##G##_avx512(const float *q, const uint16_t *k,        \
+                                                                           size_t stride, int n, int hd, float scale, \
+                                                                           float *att, size_t ldatt)                  \
+    {                                                                                                                  \
+        scores_f16_g_512(q, G, k, stride, n, hd, scale, att, ldatt);                                                   \
+    }                                                                                                                  \
+    __attribute__((target("avx512f"))) static void wsum_f16_g##G##_avx512(const float *att, size_t ldatt,             \
+                                                                         const uint16_t *v, size_t stride, int n,     \
+                                                                         int hd, float *out)                          \
+    {                                                                                                                  \
+        wsum_f16_g_512(att, ldatt, G, v, stride, n, hd, out);                                                          \
+    }
+GQA_512(1)
+GQA_512(2)
+GQA_512(3)
+GQA_512(4)
 
 __attribute__((target("avx512f"))) static void to_f16_avx512(uint16_t *h, const float *x, int n)
 {
@@ -1018,6 +1112,36 @@ void tt_dense_weighted_sum_f16(const float *att, const uint16_t *v, size_t strid
     }
 #endif
     wsum_f16_portable(att, v, stride, n, hd, out);
+}
+
+void tt_dense_scores_f16_g(const float *q, int G, const uint16_t *k, size_t stride, int n, int hd, float scale,
+                           float *att, size_t ldatt)
+{
+#if defined(__x86_64__)
+    if (f32_level() == 2 && hd % LANES == 0) {
+        static void (*const fn[4])(const float *, const uint16_t *, size_t, int, int, float, float *, size_t) = {
+            scores_f16_g1_avx512, scores_f16_g2_avx512, scores_f16_g3_avx512, scores_f16_g4_avx512};
+        for (int g = 0; g < G; g += 4)
+            fn[(G - g < 4 ? G - g : 4) - 1](q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt, ldatt);
+        return;
+    }
+#endif
+    for (int g = 0; g < G; g++) tt_dense_scores_f16(q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt);
+}
+
+void tt_dense_weighted_sum_f16_g(const float *att, size_t ldatt, int G, const uint16_t *v, size_t stride, int n, int hd,
+                                 float *out)
+{
+#if defined(__x86_64__)
+    if (f32_level() == 2 && hd % 32 == 0) {
+        static void (*const fn[4])(const float *, size_t, const uint16_t *, size_t, int, int, float *) = {
+            wsum_f16_g1_avx512, wsum_f16_g2_avx512, wsum_f16_g3_avx512, wsum_f16_g4_avx512};
+        for (int g = 0; g < G; g += 4)
+            fn[(G - g < 4 ? G - g : 4) - 1](att + g * ldatt, ldatt, v, stride, n, hd, out + (size_t)g * hd);
+        return;
+    }
+#endif
+    for (int g = 0; g < G; g++) tt_dense_weighted_sum_f16(att + g * ldatt, v, stride, n, hd, out + (size_t)g * hd);
 }
 
 void tt_dense_to_f16(uint16_t *h, const float *x, int n)

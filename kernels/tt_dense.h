@@ -29,10 +29,19 @@ float tt_dense_dot_f32_ref(const float *a, const float *b, int n);
  * ones, so every ISA gives the same bits. */
 void tt_dense_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *att);
 void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int n, int hd, float *out);
-/* The same over an f16 KV cache (llama.cpp's default cache type): k and v rows of IEEE halves. Every half is exactly a
- * float, so these give the bits of the f32 calls above on the rows converted to float (in registers, not stored). */
+/* The same over an f16 KV cache (llama.cpp's default cache type): k and v rows of IEEE halves. q (scores) and att
+ * (weighted sum) must hold f16 values too, as the model's do (llama.cpp converts both to f16 for its f16 products).
+ * Then every product is exact in f32 and these give the bits of the f32 calls above on the rows converted to float
+ * (in registers, not stored), with a fused multiply-add where the ISA has one. */
 void tt_dense_scores_f16(const float *q, const uint16_t *k, size_t stride, int n, int hd, float scale, float *att);
 void tt_dense_weighted_sum_f16(const float *att, const uint16_t *v, size_t stride, int n, int hd, float *out);
+/* The same for G query heads that share one key/value head (grouped-query attention): head g's query at q + g·hd,
+ * its weights at att + g·ldatt, its output at out + g·hd. Each head gets the bits of the single-head call; the key
+ * and value rows are read (and converted) once for all G. */
+void tt_dense_scores_f16_g(const float *q, int G, const uint16_t *k, size_t stride, int n, int hd, float scale,
+                           float *att, size_t ldatt);
+void tt_dense_weighted_sum_f16_g(const float *att, size_t ldatt, int G, const uint16_t *v, size_t stride, int n, int hd,
+                                 float *out);
 /* h[i] = the IEEE half nearest x[i], rounded exactly as tt_dense_round_f16 rounds (so converting h back gives the
  * floats tt_dense_round_f16 leaves); a NaN keeps its top 9 payload bits and is quiet. _ref: the portable definition. */
 void tt_dense_to_f16(uint16_t *h, const float *x, int n);

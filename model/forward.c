@@ -164,8 +164,7 @@ typedef struct lin_job {
     size_t ldr;
     /* decode only: reads requested before the thread's rows */
     int layer;         /* with attn_pf: the attention that follows (its cache rows) */
-    uint16_t *kv[2];   /* EPI_ROPE: the key and value cache rows of the chunk's first token (kvd halves per token) */
-    size_t ldkv;
+    uint16_t *kv[2];   /* EPI_ROPE: the layer's key and value cache (kv_at: head-major rows of head_dim halves) */
     bool attn_pf;
     const float *pf;   /* by thread 0: what the caller reads right after the call */
     int pf_n;
@@ -181,19 +180,30 @@ static void prefetch_bytes(const void *p, size_t n)
  * attention would otherwise wait on one miss after another. At most ATTN_PF_BYTES per thread (a long context's
  * rows would only evict each other; the hardware prefetchers follow the rest). */
 #define ATTN_PF_BYTES ((size_t)512 << 10)
+
+/* The key or value cache row of layer l, key/value head kvh, position pos: each (layer, head) holds its n_ctx rows
+ * of head_dim halves back to back, so a head's attention reads one sequential stream (the rows of all heads of a
+ * position side by side made every head's read a stride of n_kv_heads·head_dim: 4 GB/s on the 2-core Xeon VM at
+ * 2100 positions, docs/MEASUREMENT.md). */
+static uint16_t *kv_at(const tt_model *m, uint16_t *cache, int l, int kvh, int pos)
+{
+    const tt_model_config *c = &m->config;
+    return cache + (((size_t)l * c->n_kv_heads + kvh) * m->n_ctx + pos) * (size_t)c->head_dim;
+}
+
 static void attn_prefetch(const tt_model *m, int layer, int pos, int tid, int nth)
 {
     const tt_model_config *c = &m->config;
-    int hd = c->head_dim, kvd = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
+    int hd = c->head_dim, group = c->n_heads / c->n_kv_heads, h0, h1;
     tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
     if (h0 >= h1) return;
     int kh0 = h0 / group, kh1 = (h1 - 1) / group + 1;
-    size_t row = (size_t)(kh1 - kh0) * hd * sizeof(uint16_t), base = ((size_t)layer * m->n_ctx) * kvd + (size_t)kh0 * hd;
+    size_t row = (size_t)hd * sizeof(uint16_t), heads = (size_t)(kh1 - kh0);
     int n = pos;
-    if ((size_t)n * 2 * row > ATTN_PF_BYTES) n = (int)(ATTN_PF_BYTES / (2 * row));
-    for (int t = 0; t < n; t++) {
-        prefetch_bytes(m->s.key_cache + base + (size_t)t * kvd, row);
-        prefetch_bytes(m->s.value_cache + base + (size_t)t * kvd, row);
+    if ((size_t)n * 2 * heads * row > ATTN_PF_BYTES) n = (int)(ATTN_PF_BYTES / (2 * heads * row));
+    for (int kvh = kh0; kvh < kh1; kvh++) {
+        prefetch_bytes(kv_at(m, m->s.key_cache, layer, kvh, 0), (size_t)n * row);
+        prefetch_bytes(kv_at(m, m->s.value_cache, layer, kvh, 0), (size_t)n * row);
     }
 }
 
@@ -229,8 +239,16 @@ static void epi_rows(const lin_job *j, int i, int o, int r0, int r1, int t)
             if (lo >= hi) continue;
             float *y = p->y[sg] + (size_t)t * p->ldy[sg];
             if (o + sg < 2) rope_heads(y, lo - base, hi - base, c->head_dim, c->rope_dim, cs);
-            if (o + sg == 0) tt_dense_round_f16(y + (lo - base), hi - lo);
-            else tt_dense_to_f16(j->kv[o + sg - 1] + (size_t)t * j->ldkv + (lo - base), y + (lo - base), hi - lo);
+            if (o + sg == 0) {
+                tt_dense_round_f16(y + (lo - base), hi - lo);
+                continue;
+            }
+            const tt_model *m = j->st->m;
+            for (int r = lo - base, e; r < hi - base; r = e) { /* row r is element r % hd of key/value head r / hd */
+                int kvh = r / c->head_dim;
+                e = (kvh + 1) * c->head_dim < hi - base ? (kvh + 1) * c->head_dim : hi - base;
+                tt_dense_to_f16(kv_at(m, j->kv[o + sg - 1], 0, kvh, j->st->pos0 + t) + r % c->head_dim, y + r, e - r);
+            }
         }
     } else if (j->epi == EPI_RESIDUAL) {
         tt_dense_add(j->resid + (size_t)t * j->ldr + r0, p->y[0] + (size_t)t * p->ldy[0] + r0, r1 - r0);
@@ -373,12 +391,6 @@ static void linear(const step *st, const float *x, size_t ldx, int k, int np, co
 
 /* ---- the layer's operations, named as the layer calls them ---- */
 
-/* The key or value cache rows of layer l at positions pos0.. (consecutive rows of n_kv_heads·head_dim). */
-static uint16_t *cache_rows(const tt_model *m, uint16_t *cache, int l, int pos0)
-{
-    return cache + ((size_t)l * m->n_ctx + pos0) * (size_t)(m->config.n_kv_heads * m->config.head_dim);
-}
-
 /* The linears of a layer's q/k/v group and gate/up group: one fused linear each, or the parts. Returns the counts. */
 static void layer_groups(const tt_layer_weights *w, const tt_linear **qkv, int *nqkv, const tt_linear **gu, int *ngu)
 {
@@ -400,10 +412,10 @@ static void linear_qkv_rope(const step *st, int l)
     const tt_linear *qkv[3], *gu[2];
     int nqkv, ngu;
     layer_groups(w, qkv, &nqkv, gu, &ngu);
-    uint16_t *kc = cache_rows(m, s->key_cache, l, st->pos0), *vc = cache_rows(m, s->value_cache, l, st->pos0);
+    uint16_t *kc = kv_at(m, s->key_cache, l, 0, 0), *vc = kv_at(m, s->value_cache, l, 0, 0);
     linear(st, s->xb, wide, c->dim, nqkv, qkv, (float *const[]){s->q, s->kb, s->vb}, (const size_t[]){qd, kvd, kvd},
            (lin_job){.epi = EPI_ROPE, .layer = l, .attn_pf = true, .pf = w->attn_sub_norm, .pf_n = (int)qd,
-                     .kv = {kc, vc}, .ldkv = kvd},
+                     .kv = {kc, vc}},
            TT_PROF_QKV);
 }
 
@@ -434,7 +446,8 @@ static void linear_add_residual(const step *st, const float *in, size_t ldin, in
 
 /* xb[t] = softmax(q[t]·Kᵀ/√hd)·V over positions 0..pos0+t (causal), per head; the cache holds the whole chunk.
  * Scores in the fixed order of tt_dense_dot_f32 (16 lanes, then a tree; the float reference sums the same way),
- * then Σ att[i]·v_i in increasing i (kernels/tt_dense.h). Heads split over the pool. */
+ * then Σ att[i]·v_i in increasing i (kernels/tt_dense.h). Heads split over the pool; a thread's heads that share a
+ * key/value head go through one grouped call. */
 typedef struct attn_job {
     const step *st;
     int layer;
@@ -446,18 +459,22 @@ static void attn_worker(void *ctx, int tid, int nth)
     tt_model *m = j->st->m;
     const tt_model_config *c = &m->config;
     tt_run_state *s = &m->s;
-    int hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
-    const uint16_t *K = cache_rows(m, s->key_cache, j->layer, 0), *V = cache_rows(m, s->value_cache, j->layer, 0);
+    int hd = c->head_dim, qd = c->n_heads * hd, group = c->n_heads / c->n_kv_heads, h0, h1;
     float scale = 1.0f / sqrtf((float)hd);
     tt_split_even(c->n_heads, 1, tid, nth, &h0, &h1);
-    for (int h = h0; h < h1; h++) {
-        const uint16_t *kh = K + (h / group) * hd, *vh = V + (h / group) * hd;
+    /* the thread's heads in runs that share a key/value head: each run reads the cache rows once */
+    for (int h = h0, G; h < h1; h += G) {
+        int kvh = h / group, end = (kvh + 1) * group < h1 ? (kvh + 1) * group : h1;
+        const uint16_t *kh = kv_at(m, s->key_cache, j->layer, kvh, 0), *vh = kv_at(m, s->value_cache, j->layer, kvh, 0);
         float *att = s->att + (size_t)h * m->n_ctx;
+        G = end - h;
         for (int t = 0; t < j->st->n; t++) {
             int pos = j->st->pos0 + t;
-            tt_dense_scores_f16(s->q + (size_t)t * qd + h * hd, kh, (size_t)kvd, pos + 1, hd, scale, att);
-            softmax(att, pos + 1);
-            tt_dense_weighted_sum_f16(att, vh, (size_t)kvd, pos + 1, hd, s->xb + (size_t)t * qd + h * hd);
+            tt_dense_scores_f16_g(s->q + (size_t)t * qd + h * hd, G, kh, (size_t)hd, pos + 1, hd, scale, att,
+                                  (size_t)m->n_ctx);
+            for (int g = 0; g < G; g++) softmax(att + (size_t)g * m->n_ctx, pos + 1);
+            tt_dense_weighted_sum_f16_g(att, (size_t)m->n_ctx, G, vh, (size_t)hd, pos + 1, hd,
+                                        s->xb + (size_t)t * qd + h * hd);
         }
     }
 }

@@ -141,8 +141,9 @@ typedef struct tt_run_state {
     float *att;     /* (n_heads, n_ctx) scores */
     float *logits;  /* (vocab) */
     tt_qin head_in;  /* the LM head's input in blocks for a quantized file head: q8_0 (q8_0, q4_0) or Q8_K (q6_K) */
-    /* (n_layers, n_ctx, n_kv_heads*head_dim) IEEE halves, the rows of n tokens consecutive. The values are what an f32
-     * cache of f16-rounded values held (the same logits, bit for bit), in half the bytes the attention reads. */
+    /* (n_layers, n_kv_heads, n_ctx, head_dim) IEEE halves: each key/value head's rows back to back (forward.c, kv_at).
+     * The values are what an f32 cache of f16-rounded values held (the same logits, bit for bit), in half the bytes
+     * the attention reads. */
     uint16_t *key_cache, *value_cache;
 } tt_run_state;
 

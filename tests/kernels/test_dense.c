@@ -176,7 +176,7 @@ int main(void)
                 CHECKF(!memcmp(got, want, (size_t)hd * 4), "weighted sum hd=%d n=%d differs", hd, n);
             }
         /* the f16 cache: rows of halves (the same values rounded; subnormals, ±0, the largest half among them) give
-         * the bits of the f32 calls on the rows converted to float */
+         * the bits of the f32 calls on the rows converted to float, for queries and weights that hold f16 values */
         static uint16_t kh[NMAX * STRIDE], vh[NMAX * STRIDE];
         static float kf[NMAX * STRIDE], vf[NMAX * STRIDE], att2[NMAX];
         for (int i = 0; i < NMAX * STRIDE; i++) {
@@ -186,6 +186,7 @@ int main(void)
         tt_dense_to_f16_ref(kh, kc, NMAX * STRIDE);
         tt_dense_to_f16_ref(vh, vc, NMAX * STRIDE);
         for (int i = 0; i < NMAX * STRIDE; i++) kf[i] = tt_dense_half_to_float(kh[i]), vf[i] = tt_dense_half_to_float(vh[i]);
+        tt_dense_round_f16_ref(q, HMAX);
         int fbad = 0;
         for (size_t h = 0; h < sizeof hds / sizeof *hds; h++)
             for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
@@ -194,12 +195,36 @@ int main(void)
                 tt_dense_scores_f16(q, kh, STRIDE, n, hd, 0.0883883f, att2);
                 fbad += n && memcmp(att, att2, (size_t)n * 4) != 0;
                 for (int t = 0; t < n; t++) att[t] = 1.0f / (float)(t + 3);
+                tt_dense_round_f16_ref(att, n);
                 tt_dense_weighted_sum(att, vf, STRIDE, n, hd, want);
                 tt_dense_weighted_sum_f16(att, vh, STRIDE, n, hd, got);
                 fbad += memcmp(got, want, (size_t)hd * 4) != 0;
             }
         CHECKF(!fbad, "%d f16-cache attention calls differ from the f32 calls on the converted rows (%s)", fbad,
                tt_dense_impl());
+        /* grouped-query calls: G heads (1..6, past the kernels' groups of 4) over one key/value head give each head
+         * the single-head call's bits */
+        enum { GMAX = 6, LDATT = NMAX + 3 };
+        static float qg[GMAX * HMAX], attg[GMAX * LDATT], att1[GMAX * LDATT], outg[GMAX * HMAX], out1[GMAX * HMAX];
+        for (int i = 0; i < GMAX * HMAX; i++) qg[i] = (float)((double)(tt_rand_next(&s) % 2001) / 500.0 - 2.0);
+        tt_dense_round_f16_ref(qg, GMAX * HMAX);
+        int gbad = 0;
+        for (int G = 1; G <= GMAX; G++)
+            for (size_t h = 0; h < sizeof hds / sizeof *hds; h++)
+                for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
+                    int hd = hds[h], n = ns[c];
+                    tt_dense_scores_f16_g(qg, G, kh, STRIDE, n, hd, 0.0883883f, attg, LDATT);
+                    for (int g = 0; g < G; g++) {
+                        tt_dense_scores_f16(qg + g * hd, kh, STRIDE, n, hd, 0.0883883f, att1 + g * LDATT);
+                        gbad += n && memcmp(attg + g * LDATT, att1 + g * LDATT, (size_t)n * 4) != 0;
+                        for (int t = 0; t < n; t++) att1[g * LDATT + t] = 1.0f / (float)(t + 3 + g);
+                        tt_dense_round_f16_ref(att1 + g * LDATT, n);
+                        tt_dense_weighted_sum_f16(att1 + g * LDATT, vh, STRIDE, n, hd, out1 + g * hd);
+                    }
+                    tt_dense_weighted_sum_f16_g(att1, LDATT, G, vh, STRIDE, n, hd, outg);
+                    gbad += memcmp(outg, out1, (size_t)G * hd * 4) != 0;
+                }
+        CHECKF(!gbad, "%d grouped-query attention calls differ from the single-head calls (%s)", gbad, tt_dense_impl());
     }
     /* elementwise ops (norm scaling, residual add, ReLU² gate, RoPE pairs) and the int32 dot -> float conversion
      * against their portable definitions, bit for bit: every length 0..300 (odd ones, vector blocks and tails) and
