@@ -433,37 +433,12 @@ __attribute__((target("avx512f"))) static void scores_avx512(const float *q, con
     for (; t < n; t++) att[t] = dot_f32_avx512(q, k + (size_t)t * stride, hd) * scale;
 }
 
-/* scores_avx512 on f16 keys (hd a multiple of 16: no tail), each 16 halves converted in a register. The query (and
- * in the weighted sums below, the weights) hold f16 values (tt_dense.h), so every product of two halves is exact in
- * f32 and a fused multiply-add rounds once, as the multiply-then-add does. */
+/* The f16 cache's AVX-512 paths: each 16 halves converted in a register. The query (scores) and the weights
+ * (weighted sums) hold f16 values (tt_dense.h), so every product of two halves is exact in f32 and a fused
+ * multiply-add rounds once, as the multiply-then-add does. */
 __attribute__((target("avx512f"))) static inline __m512 ld_h16(const uint16_t *p)
 {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-}
-
-__attribute__((target("avx512f"))) static void scores_f16_avx512(const float *q, const uint16_t *k, size_t stride,
-                                                                 int n, int hd, float scale, float *att)
-{
-    int t = 0;
-    for (; t + 4 <= n; t += 4) {
-        const uint16_t *k0 = k + (size_t)t * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (int i = 0; i < hd; i += LANES) {
-            __m512 qv = _mm512_loadu_ps(q + i);
-            s0 = _mm512_fmadd_ps(qv, ld_h16(k0 + i), s0);
-            s1 = _mm512_fmadd_ps(qv, ld_h16(k1 + i), s1);
-            s2 = _mm512_fmadd_ps(qv, ld_h16(k2 + i), s2);
-            s3 = _mm512_fmadd_ps(qv, ld_h16(k3 + i), s3);
-        }
-        att[t] = tree512(s0) * scale, att[t + 1] = tree512(s1) * scale;
-        att[t + 2] = tree512(s2) * scale, att[t + 3] = tree512(s3) * scale;
-    }
-    for (; t < n; t++) {
-        const uint16_t *r = k + (size_t)t * stride;
-        __m512 s0 = _mm512_setzero_ps();
-        for (int i = 0; i < hd; i += LANES) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), ld_h16(r + i), s0);
-        att[t] = tree512(s0) * scale;
-    }
 }
 
 /* wsum_avx512 on f16 values: blocks of 64 outputs, then of 16; the last hd % 16 by the portable loop (each output
@@ -493,8 +468,10 @@ __attribute__((target("avx512f"))) static void wsum_f16_avx512(const float *att,
     if (i < hd) wsum_f16_portable(att, v + i, stride, n, hd - i, out + i);
 }
 
-/* G heads (1..4) over the same keys, four keys at a time (4G independent add chains, and four rows in flight, as
- * scores_f16_avx512 has: a long context's rows come from DRAM); each (head, key) sums as that function sums it */
+/* G heads (1..4) over the same keys (hd a multiple of 16), four keys at a time: 4G independent add chains, and four
+ * rows in flight (a long context's rows come from DRAM: a first version with two keys and 32 outputs at a time
+ * decoded 7-11 % slower than one head at a time, docs/MEASUREMENT.md).
+ * Each (head, key) sums as scores_avx512 sums it: 16 lanes, then tree512. */
 __attribute__((target("avx512f"), always_inline)) static inline void scores_f16_g_512(const float *q, const int G,
                                                                                      const uint16_t *k, size_t stride,
                                                                                      int n, int hd, float scale,
@@ -1089,13 +1066,7 @@ void tt_dense_weighted_sum(const float *att, const float *v, size_t stride, int 
 
 void tt_dense_scores_f16(const float *q, const uint16_t *k, size_t stride, int n, int hd, float scale, float *att)
 {
-#if defined(__x86_64__)
-    if (f32_level() == 2 && hd % LANES == 0) {
-        scores_f16_avx512(q, k, stride, n, hd, scale, att);
-        return;
-    }
-#endif
-    scores_f16_portable(q, k, stride, n, hd, scale, att);
+    tt_dense_scores_f16_g(q, 1, k, stride, n, hd, scale, att, 0);
 }
 
 void tt_dense_weighted_sum_f16(const float *att, const uint16_t *v, size_t stride, int n, int hd, float *out)
@@ -1126,7 +1097,7 @@ void tt_dense_scores_f16_g(const float *q, int G, const uint16_t *k, size_t stri
         return;
     }
 #endif
-    for (int g = 0; g < G; g++) tt_dense_scores_f16(q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt);
+    for (int g = 0; g < G; g++) scores_f16_portable(q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt);
 }
 
 void tt_dense_weighted_sum_f16_g(const float *att, size_t ldatt, int G, const uint16_t *v, size_t stride, int n, int hd,
