@@ -7,6 +7,7 @@
 #include "tt_dense.h"
 
 #include "tt_cpu.h"
+#include "tt_half.h"
 #include "tt_q32.h"
 #include "tt_q6k.h"
 
@@ -117,7 +118,9 @@ static void wsum_portable(const float *att, const float *v, size_t stride, int n
     for (int t = 0; t < n; t++) axpy_portable(out, att[t], v + (size_t)t * stride, hd);
 }
 
-/* The f16 cache's portable paths: the conversion and then exactly the f32 definitions' operations and order. */
+/* The f16 cache's portable paths: the conversion (tt_half.h's branchless one, the same bits as
+ * tt_dense_half_to_float, so the loops can vectorize at the baseline ISA) and then exactly the f32 definitions'
+ * operations and order. */
 static void scores_f16_portable(const float *q, const uint16_t *k, size_t stride, int n, int hd, float scale,
                                 float *att)
 {
@@ -125,7 +128,7 @@ static void scores_f16_portable(const float *q, const uint16_t *k, size_t stride
         const uint16_t *r = k + (size_t)t * stride;
         float l[LANES] = {0};
         for (int i = 0; i < hd; i++) {
-            float p = q[i] * tt_dense_half_to_float(r[i]);
+            float p = q[i] * tt_half_to_float_vec(r[i]);
             l[i % LANES] += p;
         }
         att[t] = tree16(l) * scale;
@@ -138,7 +141,7 @@ static void wsum_f16_portable(const float *att, const uint16_t *v, size_t stride
     for (int t = 0; t < n; t++) {
         const uint16_t *r = v + (size_t)t * stride;
         for (int i = 0; i < hd; i++) {
-            float p = att[t] * tt_dense_half_to_float(r[i]);
+            float p = att[t] * tt_half_to_float_vec(r[i]);
             out[i] += p;
         }
     }
@@ -441,33 +444,6 @@ __attribute__((target("avx512f"))) static inline __m512 ld_h16(const uint16_t *p
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 
-/* wsum_avx512 on f16 values: blocks of 64 outputs, then of 16; the last hd % 16 by the portable loop (each output
- * is its own sum, so splitting the columns changes no bit) */
-__attribute__((target("avx512f"))) static void wsum_f16_avx512(const float *att, const uint16_t *v, size_t stride,
-                                                               int n, int hd, float *out)
-{
-    int i = 0;
-    for (; i + 64 <= hd; i += 64) {
-        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-        for (int t = 0; t < n; t++) {
-            const uint16_t *r = v + (size_t)t * stride + i;
-            __m512 a = _mm512_set1_ps(att[t]);
-            o0 = _mm512_fmadd_ps(a, ld_h16(r), o0);
-            o1 = _mm512_fmadd_ps(a, ld_h16(r + 16), o1);
-            o2 = _mm512_fmadd_ps(a, ld_h16(r + 32), o2);
-            o3 = _mm512_fmadd_ps(a, ld_h16(r + 48), o3);
-        }
-        _mm512_storeu_ps(out + i, o0), _mm512_storeu_ps(out + i + 16, o1);
-        _mm512_storeu_ps(out + i + 32, o2), _mm512_storeu_ps(out + i + 48, o3);
-    }
-    for (; i + 16 <= hd; i += 16) {
-        __m512 o = _mm512_setzero_ps();
-        for (int t = 0; t < n; t++) o = _mm512_fmadd_ps(_mm512_set1_ps(att[t]), ld_h16(v + (size_t)t * stride + i), o);
-        _mm512_storeu_ps(out + i, o);
-    }
-    if (i < hd) wsum_f16_portable(att, v + i, stride, n, hd - i, out + i);
-}
-
 /* G heads (1..4) over the same keys (hd a multiple of 16), four keys at a time: 4G independent add chains, and four
  * rows in flight (a long context's rows come from DRAM: a first version with two keys and 32 outputs at a time
  * decoded 7-11 % slower than one head at a time, docs/MEASUREMENT.md).
@@ -505,8 +481,9 @@ __attribute__((target("avx512f"), always_inline)) static inline void scores_f16_
     }
 }
 
-/* G heads (1..4) over the same values in blocks of 64 outputs (4G accumulators: each pass reads two lines of every
- * row, as wsum_f16_avx512 does), a last block of 32; each output sums as that function sums it. hd % 32 == 0. */
+/* G heads (1..4) over the same values: blocks of 64 outputs (4G accumulators; each pass reads two lines of every
+ * row), then of 16, the last hd % 16 by the portable loop. Each output is its own sum over the positions in order,
+ * so blocking the columns changes no bit: every output sums as wsum_portable sums it. */
 __attribute__((target("avx512f"), always_inline)) static inline void wsum_f16_g_512(const float *att, size_t ldatt,
                                                                                    const int G, const uint16_t *v,
                                                                                    size_t stride, int n, int hd,
@@ -528,20 +505,18 @@ __attribute__((target("avx512f"), always_inline)) static inline void wsum_f16_g_
         for (int g = 0; g < G; g++)
             for (int u = 0; u < 4; u++) _mm512_storeu_ps(out + (size_t)g * hd + i + 16 * u, o[g][u]);
     }
-    for (; i < hd; i += 32) {
-        __m512 o0[4], o1[4];
-        for (int g = 0; g < G; g++) o0[g] = o1[g] = _mm512_setzero_ps();
+    for (; i + 16 <= hd; i += 16) {
+        __m512 o[4];
+        for (int g = 0; g < G; g++) o[g] = _mm512_setzero_ps();
         for (int t = 0; t < n; t++) {
-            const uint16_t *r = v + (size_t)t * stride + i;
-            __m512 a = ld_h16(r), b = ld_h16(r + 16);
-            for (int g = 0; g < G; g++) {
-                __m512 w = _mm512_set1_ps(att[g * ldatt + t]);
-                o0[g] = _mm512_fmadd_ps(w, a, o0[g]);
-                o1[g] = _mm512_fmadd_ps(w, b, o1[g]);
-            }
+            __m512 x = ld_h16(v + (size_t)t * stride + i);
+            for (int g = 0; g < G; g++) o[g] = _mm512_fmadd_ps(_mm512_set1_ps(att[g * ldatt + t]), x, o[g]);
         }
-        for (int g = 0; g < G; g++) _mm512_storeu_ps(out + (size_t)g * hd + i, o0[g]), _mm512_storeu_ps(out + (size_t)g * hd + i + 16, o1[g]);
+        for (int g = 0; g < G; g++) _mm512_storeu_ps(out + (size_t)g * hd + i, o[g]);
     }
+    if (i < hd)
+        for (int g = 0; g < G; g++)
+            wsum_f16_portable(att + g * ldatt, v + i, stride, n, hd - i, out + (size_t)g * hd + i);
 }
 
 #define GQA_512(G)                                                                                                     \
@@ -638,6 +613,32 @@ __attribute__((target("avx2,f16c"))) static void wsum_f16_f16c(const float *att,
         _mm256_storeu_ps(out + i + 16, o2), _mm256_storeu_ps(out + i + 24, o3);
     }
     if (i < hd) wsum_f16_portable(att, v + i, stride, n, hd - i, out + i);
+}
+
+/* scores over f16 keys in dot_f32_avx2's order (lanes 0-7 and 8-15 in two registers, the tail into its lanes, then
+ * tree16), one key at a time */
+__attribute__((target("avx2,f16c"))) static void scores_f16_f16c(const float *q, const uint16_t *k, size_t stride,
+                                                                 int n, int hd, float scale, float *att)
+{
+    for (int t = 0; t < n; t++) {
+        const uint16_t *r = k + (size_t)t * stride;
+        __m256 lo = _mm256_setzero_ps(), hi = lo;
+        int i = 0;
+        for (; i + LANES <= hd; i += LANES) {
+            lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_loadu_ps(q + i),
+                                                 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + i)))));
+            hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_loadu_ps(q + i + 8),
+                                                 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + i + 8)))));
+        }
+        float l[LANES];
+        _mm256_storeu_ps(l, lo);
+        _mm256_storeu_ps(l + 8, hi);
+        for (int j = 0; i + j < hd; j++) {
+            float p = q[i + j] * tt_half_to_float_vec(r[i + j]);
+            l[j] += p;
+        }
+        att[t] = tree16(l) * scale;
+    }
 }
 
 __attribute__((target("avx2,f16c"))) static void to_f16_f16c(uint16_t *h, const float *x, int n)
@@ -1029,6 +1030,13 @@ static int f32_level(void)
     uint32_t u = tt_cpu_get()->usable;
     return (u & TT_F_AVX512F) ? 2 : (u & TT_F_AVX2) ? 1 : 0;
 }
+
+/* AVX2 with F16C: the f16 cache's paths below AVX-512 */
+static bool f16c_level(void)
+{
+    uint32_t u = tt_cpu_get()->usable;
+    return (u & TT_F_AVX2) && (u & TT_F_F16C);
+}
 #endif
 
 float tt_dense_dot_f32(const float *a, const float *b, int n)
@@ -1071,18 +1079,7 @@ void tt_dense_scores_f16(const float *q, const uint16_t *k, size_t stride, int n
 
 void tt_dense_weighted_sum_f16(const float *att, const uint16_t *v, size_t stride, int n, int hd, float *out)
 {
-#if defined(__x86_64__)
-    uint32_t u = tt_cpu_get()->usable;
-    if (u & TT_F_AVX512F) {
-        wsum_f16_avx512(att, v, stride, n, hd, out);
-        return;
-    }
-    if ((u & TT_F_AVX2) && (u & TT_F_F16C)) {
-        wsum_f16_f16c(att, v, stride, n, hd, out);
-        return;
-    }
-#endif
-    wsum_f16_portable(att, v, stride, n, hd, out);
+    tt_dense_weighted_sum_f16_g(att, 0, 1, v, stride, n, hd, out);
 }
 
 void tt_dense_scores_f16_g(const float *q, int G, const uint16_t *k, size_t stride, int n, int hd, float scale,
@@ -1096,6 +1093,10 @@ void tt_dense_scores_f16_g(const float *q, int G, const uint16_t *k, size_t stri
             fn[(G - g < 4 ? G - g : 4) - 1](q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt, ldatt);
         return;
     }
+    if (f16c_level()) {
+        for (int g = 0; g < G; g++) scores_f16_f16c(q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt);
+        return;
+    }
 #endif
     for (int g = 0; g < G; g++) scores_f16_portable(q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt);
 }
@@ -1104,26 +1105,29 @@ void tt_dense_weighted_sum_f16_g(const float *att, size_t ldatt, int G, const ui
                                  float *out)
 {
 #if defined(__x86_64__)
-    if (f32_level() == 2 && hd % 32 == 0) {
+    if (f32_level() == 2) {
         static void (*const fn[4])(const float *, size_t, const uint16_t *, size_t, int, int, float *) = {
             wsum_f16_g1_avx512, wsum_f16_g2_avx512, wsum_f16_g3_avx512, wsum_f16_g4_avx512};
         for (int g = 0; g < G; g += 4)
             fn[(G - g < 4 ? G - g : 4) - 1](att + g * ldatt, ldatt, v, stride, n, hd, out + (size_t)g * hd);
         return;
     }
+    if (f16c_level()) {
+        for (int g = 0; g < G; g++) wsum_f16_f16c(att + g * ldatt, v, stride, n, hd, out + (size_t)g * hd);
+        return;
+    }
 #endif
-    for (int g = 0; g < G; g++) tt_dense_weighted_sum_f16(att + g * ldatt, v, stride, n, hd, out + (size_t)g * hd);
+    for (int g = 0; g < G; g++) wsum_f16_portable(att + g * ldatt, v, stride, n, hd, out + (size_t)g * hd);
 }
 
 void tt_dense_to_f16(uint16_t *h, const float *x, int n)
 {
 #if defined(__x86_64__)
-    uint32_t u = tt_cpu_get()->usable;
-    if (u & TT_F_AVX512F) {
+    if (f32_level() == 2) {
         to_f16_avx512(h, x, n);
         return;
     }
-    if ((u & TT_F_AVX2) && (u & TT_F_F16C)) {
+    if (f16c_level()) {
         to_f16_f16c(h, x, n);
         return;
     }

@@ -452,8 +452,8 @@ static tt_status build_cache(tt_model *m)
     s->key_cache = tt_alloc_zeroed(cache, sizeof(uint16_t));
     s->value_cache = tt_alloc_zeroed(cache, sizeof(uint16_t));
     if (!s->key_cache || !s->value_cache)
-        return tt_fail(TT_ERR_NOMEM, "no memory for the KV cache (%zu MB for n_ctx %d)", 2 * cache * sizeof(uint16_t) >> 20,
-                       m->n_ctx);
+        return tt_fail(TT_ERR_NOMEM, "no memory for the KV cache (%zu MB for n_ctx %d)",
+                       2 * cache * sizeof(uint16_t) >> 20, m->n_ctx);
     return TT_OK;
 }
 
@@ -502,8 +502,8 @@ tt_status model_state_reserve(tt_model *m, int n)
     s->a_s = malloc(N * sizeof(float));
     s->sum_q = malloc(N * sizeof(int32_t));
     s->dot = tt_alloc(N * dots * sizeof(int32_t));
-    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->kb || !s->vb || !s->hb || !s->hb2 || !s->rope_cs || !s->xq || !s->ws || !s->a_s ||
-        !s->sum_q || !s->dot) {
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->kb || !s->vb || !s->hb || !s->hb2 || !s->rope_cs || !s->xq ||
+        !s->ws || !s->a_s || !s->sum_q || !s->dot) {
         free_rows(s);
         return tt_fail(TT_ERR_NOMEM, "no memory for the activations of %d tokens", n);
     }
