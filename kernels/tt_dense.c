@@ -223,6 +223,77 @@ void tt_dense_round_f16_ref(float *x, int n)
     }
 }
 
+/* tt_dense_expf's constants: log2(e); ln2 = LN2_HI + LN2_LO (LN2_HI the float nearest ln2); 1/i! for i = 7..2 */
+#define EXP_LOG2E 0x1.715476p+0f
+#define EXP_LN2_HI 0x1.62e430p-1f
+#define EXP_LN2_LO -0x1.05c610p-29f
+#define EXP_ROUND 0x1.8p23f /* added and taken away: rounds |v| < 2^22 to an integer, ties to even */
+#define EXP_C7 0x1.a01a02p-13f
+#define EXP_C6 0x1.6c16c2p-10f
+#define EXP_C5 0x1.111112p-7f
+#define EXP_C4 0x1.555556p-5f
+#define EXP_C3 0x1.555556p-3f
+#define EXP_C2 0x1p-1f
+
+static float exp_pow2(int32_t e) /* 2^e for -126 <= e <= 127 */
+{
+    uint32_t b = (uint32_t)(e + 127) << 23;
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+
+float tt_dense_expf(float x)
+{
+    if (x != x) return x + x;
+    float xc = x > -104.0f ? x : -104.0f;
+    xc = xc < 89.0f ? xc : 89.0f;
+    float kf = fmaf(xc, EXP_LOG2E, EXP_ROUND) - EXP_ROUND;
+    float r = fmaf(-kf, EXP_LN2_HI, xc);
+    r = fmaf(-kf, EXP_LN2_LO, r);
+    float p = fmaf(EXP_C7, r, EXP_C6);
+    p = fmaf(p, r, EXP_C5);
+    p = fmaf(p, r, EXP_C4);
+    p = fmaf(p, r, EXP_C3);
+    p = fmaf(p, r, EXP_C2);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    int32_t k = (int32_t)kf, k1 = k >> 1, k2 = k - k1;
+    return (p * exp_pow2(k1)) * exp_pow2(k2);
+}
+
+static float softmax_max(const float *x, int n)
+{
+    float m = x[0];
+    for (int i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+/* The end of the softmax, shared by every ISA: the sixteen partial sums s (each over the first n16 elements'
+ * lane), the tail added in order, then the scale. */
+static double softmax_finish(float *x, int n, int n16, double *s)
+{
+    for (int st = 8; st >= 1; st /= 2)
+        for (int j = 0; j < st; j++) s[j] += s[j + st];
+    double sum = s[0];
+    for (int i = n16; i < n; i++) sum += x[i];
+    float r = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= r;
+    return sum;
+}
+
+double tt_dense_softmax_ref(float *x, int n)
+{
+    float m = softmax_max(x, n);
+    int n16 = n - n % LANES;
+    double s[LANES] = {0};
+    for (int i = 0; i < n; i++) {
+        x[i] = tt_dense_expf(x[i] - m);
+        if (i < n16) s[i % LANES] += x[i];
+    }
+    return softmax_finish(x, n, n16, s);
+}
+
 static void f16_portable(const uint16_t *w, const float *x, int k, float *y, int r0, int r1)
 {
     for (int r = r0; r < r1; r++) y[r] = tt_dense_f16_dot_ref(w + (size_t)r * k, x, k);
@@ -786,6 +857,112 @@ __attribute__((target("avx2,f16c"))) static void round_f16_f16c(float *x, int n)
     tt_dense_round_f16_ref(x + i, n - i);
 }
 
+/* tt_dense_expf on 16 lanes (the same operations) */
+__attribute__((target("avx512f"))) static inline __m512 expf_512(__m512 x)
+{
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
+    __m512 kf = _mm512_sub_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(EXP_LOG2E), _mm512_set1_ps(EXP_ROUND)),
+                              _mm512_set1_ps(EXP_ROUND));
+    __m512 r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(EXP_LN2_HI), xc);
+    r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(EXP_LN2_LO), r);
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(EXP_C7), r, _mm512_set1_ps(EXP_C6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_C5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_C4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_C3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_C2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i k = _mm512_cvttps_epi32(kf), k1 = _mm512_srai_epi32(k, 1), k2 = _mm512_sub_epi32(k, k1);
+    __m512i b = _mm512_set1_epi32(127);
+    __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k1, b), 23));
+    __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k2, b), 23));
+    __m512 e = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+    return _mm512_mask_add_ps(e, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x, x);
+}
+
+__attribute__((target("avx512f"))) static double softmax_avx512(float *x, int n)
+{
+    __m512 mv = _mm512_set1_ps(x[0]);
+    int n16 = n - n % LANES;
+    for (int i = 0; i < n16; i += LANES) mv = _mm512_max_ps(_mm512_loadu_ps(x + i), mv); /* x > m ? x : m */
+    float lm[LANES], m;
+    _mm512_storeu_ps(lm, mv);
+    m = lm[0];
+    for (int j = 1; j < LANES; j++) m = lm[j] > m ? lm[j] : m;
+    for (int i = n16; i < n; i++) m = x[i] > m ? x[i] : m;
+    __m512 mb = _mm512_set1_ps(m);
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int i = 0; i < n16; i += LANES) {
+        __m512 e = expf_512(_mm512_sub_ps(_mm512_loadu_ps(x + i), mb));
+        _mm512_storeu_ps(x + i, e);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    for (int i = n16; i < n; i++) x[i] = tt_dense_expf(x[i] - m);
+    double s[LANES];
+    _mm512_storeu_pd(s, s0);
+    _mm512_storeu_pd(s + 8, s1);
+    return softmax_finish(x, n, n16, s);
+}
+
+/* tt_dense_expf on 8 lanes (the same operations) */
+__attribute__((target("avx2,fma"))) static inline __m256 expf_256(__m256 x)
+{
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+    __m256 kf = _mm256_sub_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(EXP_LOG2E), _mm256_set1_ps(EXP_ROUND)),
+                              _mm256_set1_ps(EXP_ROUND));
+    __m256 r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(EXP_LN2_HI), xc);
+    r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(EXP_LN2_LO), r);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C7), r, _mm256_set1_ps(EXP_C6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_C5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_C4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_C3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_C2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i k = _mm256_cvttps_epi32(kf), k1 = _mm256_srai_epi32(k, 1), k2 = _mm256_sub_epi32(k, k1);
+    __m256i b = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, b), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, b), 23));
+    __m256 e = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    return _mm256_blendv_ps(e, _mm256_add_ps(x, x), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+__attribute__((target("avx2,fma"))) static double softmax_avx2(float *x, int n)
+{
+    __m256 m0 = _mm256_set1_ps(x[0]), m1 = m0;
+    int n16 = n - n % LANES;
+    for (int i = 0; i < n16; i += LANES) { /* max_ps(x, m): x > m ? x : m */
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
+    }
+    float lm[LANES], m;
+    _mm256_storeu_ps(lm, m0);
+    _mm256_storeu_ps(lm + 8, m1);
+    m = lm[0];
+    for (int j = 1; j < LANES; j++) m = lm[j] > m ? lm[j] : m;
+    for (int i = n16; i < n; i++) m = x[i] > m ? x[i] : m;
+    __m256 mb = _mm256_set1_ps(m);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    for (int i = 0; i < n16; i += LANES) {
+        __m256 e0 = expf_256(_mm256_sub_ps(_mm256_loadu_ps(x + i), mb));
+        __m256 e1 = expf_256(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), mb));
+        _mm256_storeu_ps(x + i, e0);
+        _mm256_storeu_ps(x + i + 8, e1);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e0)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e0, 1)));
+        s2 = _mm256_add_pd(s2, _mm256_cvtps_pd(_mm256_castps256_ps128(e1)));
+        s3 = _mm256_add_pd(s3, _mm256_cvtps_pd(_mm256_extractf128_ps(e1, 1)));
+    }
+    for (int i = n16; i < n; i++) x[i] = tt_dense_expf(x[i] - m);
+    double s[LANES];
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    _mm256_storeu_pd(s + 8, s2);
+    _mm256_storeu_pd(s + 12, s3);
+    return softmax_finish(x, n, n16, s);
+}
+
 __attribute__((target("avx2"))) static void scale_mul_avx2(float *o, const float *x, float s, const float *w, int n)
 {
     __m256 sv = _mm256_set1_ps(s);
@@ -1177,6 +1354,20 @@ void tt_dense_rope(float *v, const float *cs, int half)
     }
 #endif
     tt_dense_rope_ref(v, cs, half);
+}
+
+double tt_dense_softmax(float *x, int n)
+{
+#if defined(__x86_64__)
+    uint32_t u = tt_cpu_get()->usable;
+    if (u & TT_F_AVX512F) {
+        return softmax_avx512(x, n);
+    }
+    if ((u & TT_F_AVX2) && (u & TT_F_FMA)) {
+        return softmax_avx2(x, n);
+    }
+#endif
+    return tt_dense_softmax_ref(x, n);
 }
 
 void tt_dense_round_f16(float *x, int n)

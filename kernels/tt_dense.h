@@ -68,6 +68,19 @@ void tt_dense_add_ref(float *x, const float *y, int n);
 void tt_dense_relu2_mul_ref(float *g, const float *u, int n);
 void tt_dense_rope_ref(float *v, const float *cs, int half);
 void tt_dense_round_f16_ref(float *x, int n);
+/* e^x in float, the exponential of the attention's softmax: x clamped to [-104, 89] (a NaN stays a NaN), k = x·log2(e)
+ * rounded to an integer, r = x − k·ln2 (two FMAs, ln2 split in two floats), p = Σ_{i<8} r^i / i! by Horner's rule in
+ * FMAs, e^x = (p·2^⌊k/2⌋)·2^(k−⌊k/2⌋) (subnormal results rounded once, ~e^-103.3 and below to 0, e^89 and above to
+ * inf). Within ~1 ulp of e^x over the normal range; every ISA performs these operations, so gives these bits. */
+float tt_dense_expf(float x);
+/* Softmax in place on x[0..n), n >= 1: m = the largest x[i] (x[i] > m ? x[i] : m from m = x[0]), e_i =
+ * tt_dense_expf(x[i] − m), x[i] = e_i · (float)(1 / S), S = Σ e_i in double in a fixed order: sixteen partial sums,
+ * sum j taking e_i for i ≡ j (mod 16) over the first n − n % 16 elements in increasing i; then sum j += sum j + 8,
+ * j + 4, j + 2 (j below the step), sum 0 += sum 1; then the last n % 16 e_i added in increasing i. (ggml sums its
+ * softmax in double too, in blocks of its vector width, with its own exp: both differ from this by rounding only.)
+ * Returns S. Every ISA gives the bits of the portable definition (_ref), S included. */
+double tt_dense_softmax(float *x, int n);
+double tt_dense_softmax_ref(float *x, int n);
 /* The LM-head row-dot family, one kind per way a head is stored: f16 (the file's), i8 (the --lm-head q8 copy: int8 rows
  * + f32 row scale), and the quantized file heads read as stored, q6_K (input in Q8_K blocks), q8_0 and q4_0 (input
  * in q8_0 blocks; kernels/tt_q6k.h, tt_q32.h). f16/i8 members: rows per block R (f16: 1 on AVX2, 1, 2, 4 on

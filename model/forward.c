@@ -67,17 +67,13 @@ static void each_token(const step *st, token_fn *fn, void *arg)
 
 /* ---- elementwise building blocks ---- */
 
-/* Softmax as ggml computes it (the sum of the exponentials in double, then one multiply by the f32 reciprocal), and
- * the weights rounded to f16 as llama.cpp's V·softmax product converts them (its V cache is f16, and ggml converts
- * the other operand of an f16 matrix product to f16). */
+/* Softmax as ggml computes it (the sum of the exponentials in double, then one multiply by the f32 reciprocal; the
+ * exponential and the order of the sum are tritune's, kernels/tt_dense.h), and the weights rounded to f16 as
+ * llama.cpp's V·softmax product converts them (its V cache is f16, and ggml converts the other operand of an f16
+ * matrix product to f16). */
 static void softmax(float *x, int n)
 {
-    float mx = x[0];
-    double sum = 0.0;
-    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (int i = 0; i < n; i++) sum += (x[i] = expf(x[i] - mx));
-    float r = (float)(1.0 / sum);
-    for (int i = 0; i < n; i++) x[i] *= r;
+    tt_dense_softmax(x, n);
     tt_dense_round_f16(x, n);
 }
 

@@ -264,16 +264,13 @@ tt_status tt_model_ref_forward(tt_model_ref *r, const int *tokens, int n, bool a
             for (int h = 0; h < c->n_heads; h++) {
                 const float *qv = Q + (size_t)t * qd + h * hd;
                 int kvh = h / group;
-                float mx = -INFINITY;
-                double sum = 0.0; /* ggml's softmax: a double sum, then a multiply by the f32 reciprocal */
                 for (int s = 0; s <= t; s++) {
                     const float *kv = K + (size_t)s * kvd + kvh * hd;
                     float d = tt_dense_dot_f32_ref(qv, kv, hd);
                     att[s] = d / sqrtf((float)hd);
-                    mx = fmaxf(mx, att[s]);
                 }
-                for (int s = 0; s <= t; s++) sum += (att[s] = expf(att[s] - mx));
-                for (int s = 0; s <= t; s++) att[s] *= (float)(1.0 / sum);
+                /* ggml's softmax: a double sum, then a multiply by the f32 reciprocal (tritune's exp and order) */
+                tt_dense_softmax_ref(att, t + 1);
                 ref_f16(att, t + 1); /* the weights as llama.cpp's f16 V·softmax product converts them */
                 float *o = A + (size_t)t * qd + h * hd;
                 for (int i = 0; i < hd; i++) o[i] = 0.0f;

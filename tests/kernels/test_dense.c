@@ -6,6 +6,8 @@
 #include "tt_verify.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* A wrong member: one accumulator in plain row order, not ggml's four-accumulator order every member must keep. */
 static void bad_order_f16(const uint16_t *w, const float *x, int k, float *y, int r0, int r1)
@@ -330,6 +332,69 @@ int main(void)
         float w4[4] = {1.0f, 10.0f, 2.0f, 20.0f}, cs4[4] = {0.0f, 1.0f, 1.0f, 0.0f};
         tt_dense_rope(w4, cs4, 2);
         CHECK(w4[0] == -2.0f && w4[1] == 10.0f && w4[2] == 1.0f && w4[3] == 20.0f);
+    }
+    {   /* the attention's exponential: within 2 ulp of e^x (a double computation) over the normal range, within
+         * one subnormal step below it; the edges exact */
+        double worst = 0;
+        int far = 0;
+        for (int i = 0; i <= 4000000; i++) {
+            float xv = -103.9f + (float)i * (192.6f / 4000000.0f);
+            float f = tt_dense_expf(xv);
+            double e = exp((double)xv);
+            if (e >= 0x1p-126) {
+                double ulp = ldexp(1.0, ilogb(e) - 23), err = fabs(f - e) / ulp;
+                worst = err > worst ? err : worst;
+                far += err > 2.0;
+            } else
+                far += fabs(f - e) > 0x1p-149;
+        }
+        CHECKF(!far, "tt_dense_expf: %d inputs beyond 2 ulp (or one subnormal step) of e^x; worst %.2f ulp", far, worst);
+        printf("dense: tt_dense_expf worst error %.3f ulp over [-87.3, 88.7]\n", worst);
+        CHECK(tt_dense_expf(0.0f) == 1.0f && tt_dense_expf(-0.0f) == 1.0f && tt_dense_expf(-INFINITY) == 0.0f &&
+              !signbit(tt_dense_expf(-200.0f)) && tt_dense_expf(-200.0f) == 0.0f && isinf(tt_dense_expf(INFINITY)) &&
+              isinf(tt_dense_expf(88.8f)) && isnan(tt_dense_expf(NAN)) && tt_dense_expf(88.7f) < INFINITY &&
+              tt_dense_expf(-103.0f) > 0.0f);
+        /* the softmax at every ISA against the portable definition, bit for bit (the double sum included): lengths
+         * across the vector block and tail, scores spread so that the order of the sum shows (e^-60 beside 1),
+         * ties at the maximum, ±0, -inf, and a NaN first (everything NaN) */
+        enum { SM = 2100 };
+        float *a = malloc(SM * sizeof(float)), *b = malloc(SM * sizeof(float)), *c0 = malloc(SM * sizeof(float));
+        uint64_t st = 77;
+        int sbad = 0, tried = 0;
+        const int lens[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 129, 255, 256, 257, 1000, 2049, 2100};
+        for (int li = 0; li < (int)(sizeof lens / sizeof *lens); li++)
+            for (int kind = 0; kind < 4; kind++) {
+                int n = lens[li];
+                for (int i = 0; i < n; i++) {
+                    st = st * 6364136223846793005ull + 1442695040888963407ull;
+                    float u = (float)(st >> 40) * 0x1p-24f; /* [0, 1) */
+                    c0[i] = kind == 0 ? 60.0f * u - 30.0f : kind == 1 ? 4.0f * u : (float)((st >> 33) % 5) - 2.0f;
+                }
+                if (kind == 3 && n > 3) c0[1] = -INFINITY, c0[2] = -0.0f, c0[3] = 0.0f;
+                memcpy(a, c0, (size_t)n * sizeof(float));
+                memcpy(b, c0, (size_t)n * sizeof(float));
+                double sa = tt_dense_softmax(a, n), sb = tt_dense_softmax_ref(b, n);
+                sbad += memcmp(&sa, &sb, sizeof sa) || memcmp(a, b, (size_t)n * sizeof(float));
+                /* and it is a softmax: weights summing to 1, each near the double computation on the same float
+                 * differences x[i] − m */
+                double tot = 0, se = 0;
+                float mx = c0[0];
+                for (int i = 1; i < n; i++) mx = c0[i] > mx ? c0[i] : mx;
+                for (int i = 0; i < n; i++) se += exp((double)(c0[i] - mx));
+                for (int i = 0; i < n; i++) {
+                    double w = exp((double)(c0[i] - mx)) / se;
+                    tot += a[i];
+                    sbad += fabs(a[i] - w) > 4e-7 * w + 1e-30;
+                }
+                sbad += fabs(tot - 1.0) > 1e-5;
+                tried++;
+            }
+        a[0] = NAN, a[1] = 1.0f, a[2] = 2.0f;
+        tt_dense_softmax(a, 3);
+        CHECK(isnan(a[0]) && isnan(a[1]) && isnan(a[2]));
+        CHECKF(!sbad && tried == 84, "tt_dense_softmax: %d of %d cases differ from the portable definition or from a "
+               "softmax (%s)", sbad, tried, tt_dense_impl());
+        free(a), free(b), free(c0);
     }
     printf("dense: implementation %s\n", tt_dense_impl());
     free(w), free(w8), free(x), free(y), free(sc);
