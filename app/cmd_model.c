@@ -859,10 +859,12 @@ static void usage_bench(FILE *f)
     fprintf(f, "usage: tritune bench-e2e -m FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 5] [--lm-head f16|q8]\n"
                "                         [--kernel registry|oracle] [--batch N] [--fuse auto|on|off] [--json FILE]\n"
                "                         [--profile] [--no-ceiling] [--weights auto|i2s|tl1|tl2|b3] [--place on|off]\n"
-               "                         [--calibrate on|off]\n"
+               "                         [--calibrate on|off] [-d DEPTH]\n"
                "-t: thread counts (default: the count the baked profile timed fastest; 1 without one).\n"
                "llama-bench style: pp<P> processes P random tokens from position 0 (logits for the last only);\n"
-               "tg<N> generates N tokens from position 0 (logits every token). Each test runs -r times after one\n"
+               "tg<N> generates N tokens from position 0 (logits every token). -d DEPTH (llama-bench's --n-depth):\n"
+               "before each pass, DEPTH random tokens fill the KV cache untimed, and the test runs from position\n"
+               "DEPTH (named pp<P> @ d<DEPTH>): attention over a long context. Each test runs -r times after one\n"
                "warm-up; t/s is mean ± sample stddev. Prompt tokens go through the batched prefill: one GEMM per\n"
                "linear layer per chunk of --batch tokens (default %d; --batch 1: token by token through the decode\n"
                "GEMV path). Also reported: bytes read per token (ternary weights once per chunk + LM head + norms +\n"
@@ -989,8 +991,25 @@ static double decode_read_ceiling(tt_model *m, int tokens, size_t pf, double *by
     return med;
 }
 
-/* One timed pass: n tokens from position 0. The prompt goes through tt_model_prefill (batched unless batch 1). */
-static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs)
+/* The KV cache filled with depth random tokens through the prefill (untimed, unprofiled): what a pass at depth
+ * (-d) starts from. */
+static tt_status bench_fill(tt_model *m, int depth, uint64_t *rng)
+{
+    if (depth <= 0) return TT_OK;
+    int *fill = malloc(sizeof(int) * (size_t)depth);
+    if (!fill) return tt_fail(TT_ERR_NOMEM, "bench: no memory for %d tokens", depth);
+    for (int i = 0; i < depth; i++) fill[i] = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+    bool prof = m->prof;
+    m->prof = false;
+    tt_status st = tt_model_prefill(m, fill, depth, 0, false);
+    m->prof = prof;
+    free(fill);
+    return st;
+}
+
+/* One timed pass: n tokens from position depth (the cache below it filled by bench_fill). The prompt goes through
+ * tt_model_prefill (batched unless batch 1). */
+static tt_status bench_pass_at(tt_model *m, int n, bool gen, uint64_t *rng, double *secs, int depth)
 {
     int tok = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
     if (!gen) {
@@ -999,19 +1018,24 @@ static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double 
         toks[0] = tok;
         for (int i = 1; i < n; i++) toks[i] = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
         double t0 = now_s();
-        tt_status st = tt_model_prefill(m, toks, n, 0, true);
+        tt_status st = tt_model_prefill(m, toks, n, depth, true);
         *secs = now_s() - t0;
         free(toks);
         return st;
     }
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
-        tt_status st = tt_model_forward(m, tok, i, gen || i == n - 1);
+        tt_status st = tt_model_forward(m, tok, depth + i, gen || i == n - 1);
         if (st) return st;
         tok = gen ? tt_argmax(m->s.logits, m->config.vocab_size) : (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
     }
     *secs = now_s() - t0;
     return TT_OK;
+}
+
+static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs)
+{
+    return bench_pass_at(m, n, gen, rng, secs, 0);
 }
 
 
@@ -1026,7 +1050,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
     const char *path = NULL, *json_path = NULL, *head_s = "f16", *kernel_s = "registry", *fuse_s = "auto";
     const char *weights_s = "auto", *place_s = "on", *calib_s = "on";
     tt_weights weights = TT_WEIGHTS_AUTO;
-    long n_prompt = 512, n_gen = 128, reps = 5, batch = 0;
+    long n_prompt = 512, n_gen = 128, reps = 5, batch = 0, depth = 0;
     int threads[16] = {0}, n_threads = 1; /* default: the tuned count */
     tt_opt_ints th = {{0}, 0};
     tt_lm_head head = TT_LM_HEAD_FILE;
@@ -1039,6 +1063,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
         TT_O_STR("--json", NULL, &json_path),
         TT_O_INT("--n-prompt", "-p", &n_prompt, 0, 1 << 20),
         TT_O_INT("--n-gen", "-n", &n_gen, 0, 1 << 20),
+        TT_O_INT("--n-depth", "-d", &depth, 0, 1 << 20),
         TT_O_INT("--repetitions", "-r", &reps, 1, 1000),
         TT_O_INTS("--threads", "-t", &th, 1, 4096),
         TT_O_CHOICE("--lm-head", NULL, &head_s, "f16|file|q8"),
@@ -1097,7 +1122,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                            .backend = backend, .weights = weights, .place = strcmp(place_s, "off") ? 0 : -1,
                            .calibrate = strcmp(calib_s, "off") ? 0 : -1};
         if (have_topo) o.bind = bind_cb, o.bind_ctx = &topo;
-        o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen);
+        o.n_ctx = (int)(depth + (n_prompt > n_gen ? n_prompt : n_gen));
         tt_model *m;
         if (tt_model_open(path, &o, &m)) {
             fprintf(stderr, "tritune bench-e2e: %s\n", tt_last_error());
@@ -1148,15 +1173,16 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             int n = (int)(gen ? n_gen : n_prompt);
             if (!n) continue;
             bench_row r = {.threads = m->threads, .n_prompt = gen ? 0 : n, .n_gen = gen ? n : 0, .reps = (int)reps};
-            snprintf(r.test, sizeof r.test, "%s%d", gen ? "tg" : "pp", n);
+            if (depth) snprintf(r.test, sizeof r.test, "%s%d @ d%ld", gen ? "tg" : "pp", n, depth);
+            else snprintf(r.test, sizeof r.test, "%s%d", gen ? "tg" : "pp", n);
             r.ts = calloc((size_t)reps, sizeof *r.ts);
             uint64_t rng = 42;
             double secs;
-            if (!r.ts || bench_pass(m, n < 8 ? n : 8, gen, &rng, &secs)) rc = 1; /* warm-up */
+            if (!r.ts || bench_pass(m, n < 8 ? n : 8, gen, &rng, &secs)) rc = 1; /* warm-up (from position 0) */
             /* Bytes per token: a batched prompt streams the ternary weights once per chunk, the LM head once. */
             int chunks = gen || m->batch <= 1 ? n : (n + m->batch - 1) / m->batch;
             r.bytes_per_token = (double)m->bytes_ternary * chunks / n + (double)m->bytes_other +
-                                (double)m->bytes_head * (gen ? 1.0 : 1.0 / n) + (double)kv_row * (n + 1) / 2.0;
+                                (double)m->bytes_head * (gen ? 1.0 : 1.0 / n) + (double)kv_row * ((double)depth + (n + 1) / 2.0);
             /* The roofline: streaming read bandwidth at this thread count, probed before the first repetition and
              * after each (median of 5 passes per probe). On a shared host it drifts by tens of percent within a
              * minute, so the bound is the highest probe: "% BW" is then a lower bound on the share achieved. */
@@ -1187,7 +1213,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 }
                 if (i == reps) break;
                 /* energy per repetition (the probes in between are not the model's work) */
-                if (tt_energy_begin(energy) || bench_pass(m, n, gen, &rng, &secs) || tt_energy_end(energy, &work, &er))
+                if (bench_fill(m, (int)depth, &rng) || tt_energy_begin(energy) ||
+                    bench_pass_at(m, n, gen, &rng, &secs, (int)depth) || tt_energy_end(energy, &work, &er))
                     rc = 1;
                 joules += er.joules;
                 r.ts[i] = n / secs;
@@ -1288,6 +1315,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             json_object_set_new(row, "test", json_string(r.test));
             json_object_set_new(row, "n_prompt", json_integer(r.n_prompt));
             json_object_set_new(row, "n_gen", json_integer(r.n_gen));
+            json_object_set_new(row, "n_depth", json_integer(depth));
             json_object_set_new(row, "avg_ts", json_real(r.mean));
             json_object_set_new(row, "stddev_ts", json_real(r.sd));
             json_object_set_new(row, "samples_ts", samples);

@@ -89,6 +89,29 @@ int main(void)
             CHECK(cp == NULL);
     }
     json_decref(root);
+    /* -d: the tests run from position DEPTH over a filled cache, named so, the cache's bytes counted; a depth past
+     * the model's context is an error, said before anything runs */
+    double bpt[2] = {0, 0};
+    for (int d = 0; d < 2; d++) {
+        char *bd[] = {"bench-e2e", "-m", model, "-p", "8", "-n", "4", "-d", d ? "40" : "0", "-t", "1", "-r", "1",
+                      "--no-ceiling", "--json", json};
+        CHECK(tt_cmd_bench_e2e(ARGC(bd), bd) == 0);
+        root = json_load_file(json, 0, &err);
+        rows = json_object_get(root, "rows");
+        CHECK(json_is_array(rows) && json_array_size(rows) == 2);
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+            json_t *r = json_array_get(rows, i);
+            const char *test = json_string_value(json_object_get(r, "test"));
+            CHECK(json_integer_value(json_object_get(r, "n_depth")) == (d ? 40 : 0));
+            CHECK(test && (!strcmp(test, d ? "pp8 @ d40" : "pp8") || !strcmp(test, d ? "tg4 @ d40" : "tg4")));
+            CHECK(json_real_value(json_object_get(r, "avg_ts")) > 0);
+            if (test && test[0] == 't') bpt[d] = json_real_value(json_object_get(r, "bytes_per_token"));
+        }
+        json_decref(root);
+    }
+    CHECK(bpt[0] > 0 && bpt[1] > bpt[0]); /* 40 more positions of cache read per token */
+    char *bdeep[] = {"bench-e2e", "-m", model, "-n", "4", "-p", "0", "-d", "100000", "-t", "1", "-r", "1"};
+    CHECK(tt_cmd_bench_e2e(ARGC(bdeep), bdeep) != 0);
 
     /* bench-ab: the configurations raced in one process, each with its rounds; the first is the reference */
     char *ab[] = {"bench-ab", "-m", model, "--weights", "i2s,tl2", "--lm-head", "file,q8", "-n", "4", "-r", "3",
