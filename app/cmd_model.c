@@ -1182,7 +1182,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             /* Bytes per token: a batched prompt streams the ternary weights once per chunk, the LM head once. */
             int chunks = gen || m->batch <= 1 ? n : (n + m->batch - 1) / m->batch;
             r.bytes_per_token = (double)m->bytes_ternary * chunks / n + (double)m->bytes_other +
-                                (double)m->bytes_head * (gen ? 1.0 : 1.0 / n) + (double)kv_row * ((double)depth + (n + 1) / 2.0);
+                                (double)m->bytes_head * (gen ? 1.0 : 1.0 / n) +
+                                (double)kv_row * ((double)depth + (n + 1) / 2.0);
             /* The roofline: streaming read bandwidth at this thread count, probed before the first repetition and
              * after each (median of 5 passes per probe). On a shared host it drifts by tens of percent within a
              * minute, so the bound is the highest probe: "% BW" is then a lower bound on the share achieved. */

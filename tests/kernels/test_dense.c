@@ -348,7 +348,8 @@ int main(void)
             } else
                 far += fabs(f - e) > 0x1p-149;
         }
-        CHECKF(!far, "tt_dense_expf: %d inputs beyond 2 ulp (or one subnormal step) of e^x; worst %.2f ulp", far, worst);
+        CHECKF(!far, "tt_dense_expf: %d inputs beyond 2 ulp (or one subnormal step) of e^x; worst %.2f ulp", far,
+               worst);
         printf("dense: tt_dense_expf worst error %.3f ulp over [-87.3, 88.7]\n", worst);
         CHECK(tt_dense_expf(0.0f) == 1.0f && tt_dense_expf(-0.0f) == 1.0f && tt_dense_expf(-INFINITY) == 0.0f &&
               !signbit(tt_dense_expf(-200.0f)) && tt_dense_expf(-200.0f) == 0.0f && isinf(tt_dense_expf(INFINITY)) &&
