@@ -991,14 +991,25 @@ static double decode_read_ceiling(tt_model *m, int tokens, size_t pf, double *by
     return med;
 }
 
+/* n random token ids, drawn in order (the caller frees them); NULL after tt_fail when out of memory. */
+static int *bench_tokens(const tt_model *m, int n, uint64_t *rng)
+{
+    int *t = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    if (!t) {
+        tt_fail(TT_ERR_NOMEM, "bench: no memory for %d tokens", n);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) t[i] = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+    return t;
+}
+
 /* The KV cache filled with depth random tokens through the prefill (untimed, unprofiled): what a pass at depth
  * (-d) starts from. */
 static tt_status bench_fill(tt_model *m, int depth, uint64_t *rng)
 {
     if (depth <= 0) return TT_OK;
-    int *fill = malloc(sizeof(int) * (size_t)depth);
-    if (!fill) return tt_fail(TT_ERR_NOMEM, "bench: no memory for %d tokens", depth);
-    for (int i = 0; i < depth; i++) fill[i] = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+    int *fill = bench_tokens(m, depth, rng);
+    if (!fill) return TT_ERR_NOMEM;
     bool prof = m->prof;
     m->prof = false;
     tt_status st = tt_model_prefill(m, fill, depth, 0, false);
@@ -1007,22 +1018,20 @@ static tt_status bench_fill(tt_model *m, int depth, uint64_t *rng)
     return st;
 }
 
-/* One timed pass: n tokens from position depth (the cache below it filled by bench_fill). The prompt goes through
- * tt_model_prefill (batched unless batch 1). */
-static tt_status bench_pass_at(tt_model *m, int n, bool gen, uint64_t *rng, double *secs, int depth)
+/* One timed pass: n tokens from position depth (the cache below it filled by bench_fill; 0: from the start). The
+ * prompt goes through tt_model_prefill (batched unless batch 1). */
+static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs, int depth)
 {
-    int tok = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
     if (!gen) {
-        int *toks = malloc(sizeof(int) * (size_t)n);
-        if (!toks) return tt_fail(TT_ERR_NOMEM, "bench: no memory for %d tokens", n);
-        toks[0] = tok;
-        for (int i = 1; i < n; i++) toks[i] = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
+        int *toks = bench_tokens(m, n, rng);
+        if (!toks) return TT_ERR_NOMEM;
         double t0 = now_s();
         tt_status st = tt_model_prefill(m, toks, n, depth, true);
         *secs = now_s() - t0;
         free(toks);
         return st;
     }
+    int tok = (int)(tt_rand_next(rng) % (uint64_t)m->config.vocab_size);
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
         tt_status st = tt_model_forward(m, tok, depth + i, gen || i == n - 1);
@@ -1031,11 +1040,6 @@ static tt_status bench_pass_at(tt_model *m, int n, bool gen, uint64_t *rng, doub
     }
     *secs = now_s() - t0;
     return TT_OK;
-}
-
-static tt_status bench_pass(tt_model *m, int n, bool gen, uint64_t *rng, double *secs)
-{
-    return bench_pass_at(m, n, gen, rng, secs, 0);
 }
 
 
@@ -1178,7 +1182,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             r.ts = calloc((size_t)reps, sizeof *r.ts);
             uint64_t rng = 42;
             double secs;
-            if (!r.ts || bench_pass(m, n < 8 ? n : 8, gen, &rng, &secs)) rc = 1; /* warm-up (from position 0) */
+            if (!r.ts || bench_pass(m, n < 8 ? n : 8, gen, &rng, &secs, 0)) rc = 1; /* warm-up (from position 0) */
             /* Bytes per token: a batched prompt streams the ternary weights once per chunk, the LM head once. */
             int chunks = gen || m->batch <= 1 ? n : (n + m->batch - 1) / m->batch;
             r.bytes_per_token = (double)m->bytes_ternary * chunks / n + (double)m->bytes_other +
@@ -1215,7 +1219,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 if (i == reps) break;
                 /* energy per repetition (the probes in between are not the model's work) */
                 if (bench_fill(m, (int)depth, &rng) || tt_energy_begin(energy) ||
-                    bench_pass_at(m, n, gen, &rng, &secs, (int)depth) || tt_energy_end(energy, &work, &er))
+                    bench_pass(m, n, gen, &rng, &secs, (int)depth) || tt_energy_end(energy, &work, &er))
                     rc = 1;
                 joules += er.joules;
                 r.ts[i] = n / secs;
@@ -1737,7 +1741,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
             uint64_t rng = 42 + (uint64_t)(round + 1); /* the same start token for every configuration in a round */
             double secs;
             cfg[i].m->head_v = cfg[i].head_v;
-            if (bench_pass(cfg[i].m, (int)n_gen, true, &rng, &secs)) rc = 1;
+            if (bench_pass(cfg[i].m, (int)n_gen, true, &rng, &secs, 0)) rc = 1;
             else if (round >= 0) cfg[i].ts[round] = (double)n_gen / secs;
         }
     }

@@ -262,10 +262,12 @@ float tt_dense_expf(float x)
     return (p * exp_pow2(k1)) * exp_pow2(k2);
 }
 
-static float softmax_max(const float *x, int n)
+/* The softmax's max: m, then x[i] > m ? x[i] : m for i in [i0, n) (what the vector paths' max_ps does lane by lane:
+ * a NaN is skipped unless it is the start, so any split of the elements gives the same m, but for the sign of a
+ * zero maximum, which changes no e^(x[i] − m): only a zero difference differs, and e^±0 = 1) */
+static float softmax_max_from(float m, const float *x, int i0, int n)
 {
-    float m = x[0];
-    for (int i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (int i = i0; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;
 }
 
@@ -284,7 +286,7 @@ static double softmax_finish(float *x, int n, int n16, double *s)
 
 double tt_dense_softmax_ref(float *x, int n)
 {
-    float m = softmax_max(x, n);
+    float m = softmax_max_from(x[0], x, 1, n);
     int n16 = n - n % LANES;
     double s[LANES] = {0};
     for (int i = 0; i < n; i++) {
@@ -927,11 +929,9 @@ __attribute__((target("avx512f"))) static double softmax_avx512(float *x, int n)
     __m512 mv = _mm512_set1_ps(x[0]);
     int n16 = n - n % LANES;
     for (int i = 0; i < n16; i += LANES) mv = _mm512_max_ps(_mm512_loadu_ps(x + i), mv); /* x > m ? x : m */
-    float lm[LANES], m;
+    float lm[LANES];
     _mm512_storeu_ps(lm, mv);
-    m = lm[0];
-    for (int j = 1; j < LANES; j++) m = lm[j] > m ? lm[j] : m;
-    for (int i = n16; i < n; i++) m = x[i] > m ? x[i] : m;
+    float m = softmax_max_from(softmax_max_from(lm[0], lm, 1, LANES), x, n16, n);
     __m512 mb = _mm512_set1_ps(m);
     __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
     for (int i = 0; i < n16; i += LANES) {
@@ -978,12 +978,10 @@ __attribute__((target("avx2,fma"))) static double softmax_avx2(float *x, int n)
         m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
         m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
     }
-    float lm[LANES], m;
+    float lm[LANES];
     _mm256_storeu_ps(lm, m0);
     _mm256_storeu_ps(lm + 8, m1);
-    m = lm[0];
-    for (int j = 1; j < LANES; j++) m = lm[j] > m ? lm[j] : m;
-    for (int i = n16; i < n; i++) m = x[i] > m ? x[i] : m;
+    float m = softmax_max_from(softmax_max_from(lm[0], lm, 1, LANES), x, n16, n);
     __m256 mb = _mm256_set1_ps(m);
     __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
     for (int i = 0; i < n16; i += LANES) {
