@@ -756,6 +756,126 @@ __attribute__((target("avx2,f16c"))) static void scores_f16_f16c(const float *q,
     }
 }
 
+/* The f16 cache's grouped paths below AVX-512 (AVX2, F16C, FMA; hd a multiple of 16): G heads (1..4) over the same
+ * rows, so a key/value head's rows are read once per group, not once per head, and the rows ATT_PF_ROWS positions
+ * ahead are requested. Products of two f16 values are exact in f32, so a fused multiply-add rounds as the
+ * multiply-then-add of the definitions does. */
+__attribute__((target("avx2,f16c"), always_inline)) static inline __m256 ld_h8(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+/* tree16 of eight sums at once, each given as its first level already (h = lanes 0-7 + lanes 8-15): the next three
+ * levels pair the lanes tree16 pairs, the same operand first, two registers at a time (tree512_x16's scheme at half
+ * the width); the sum of h[i] comes out in lane 4 (i % 2) + i / 2. */
+__attribute__((target("avx2"), always_inline)) static inline __m256 tree256_x8(const __m256 *h)
+{
+    __m256 p[4], r[2];
+    for (int i = 0; i < 4; i++) /* j and j + 4 */
+        p[i] = _mm256_add_ps(_mm256_permute2f128_ps(h[2 * i], h[2 * i + 1], 0x20),
+                             _mm256_permute2f128_ps(h[2 * i], h[2 * i + 1], 0x31));
+    for (int i = 0; i < 2; i++) /* j and j + 2 */
+        r[i] = _mm256_add_ps(_mm256_shuffle_ps(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm256_shuffle_ps(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm256_add_ps(_mm256_shuffle_ps(r[0], r[1], _MM_SHUFFLE(2, 0, 2, 0)), /* 0 and 1 */
+                         _mm256_shuffle_ps(r[0], r[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* G heads over two keys at a time: lanes 0-7 and 8-15 of each (head, key) in two registers (2G accumulators), as
+ * scores_f16_portable sums them; the 2G sums then reduced together (head g, key u in h[2g + u], lane 4u + g). */
+__attribute__((target("avx2,f16c,fma"), always_inline)) static inline void scores_f16_g_256(const float *q, const int G,
+                                                                                          const uint16_t *k,
+                                                                                          size_t stride, int n, int hd,
+                                                                                          float scale, float *att,
+                                                                                          size_t ldatt)
+{
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (int t = 0; t < n; t += 2) {
+        const int nu = n - t < 2 ? 1 : 2;
+        if (t + 2 + ATT_PF_ROWS <= n)
+            for (int u = 0; u < 2; u++) {
+                const char *ahead = (const char *)(k + (size_t)(t + ATT_PF_ROWS + u) * stride);
+                for (int b = 0; b < hd * 2; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+            }
+        __m256 h[8];
+        for (int i = 0; i < 8; i++) h[i] = _mm256_setzero_ps();
+        for (int u = 0; u < nu; u++) {
+            const uint16_t *r = k + (size_t)(t + u) * stride;
+            __m256 lo[4], hi[4];
+            for (int g = 0; g < G; g++) lo[g] = hi[g] = _mm256_setzero_ps();
+            for (int i = 0; i < hd; i += LANES) {
+                __m256 a = ld_h8(r + i), b = ld_h8(r + i + 8);
+                for (int g = 0; g < G; g++) {
+                    lo[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)g * hd + i), a, lo[g]);
+                    hi[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)g * hd + i + 8), b, hi[g]);
+                }
+            }
+            for (int g = 0; g < G; g++) h[2 * g + u] = _mm256_add_ps(lo[g], hi[g]);
+        }
+        float f[8];
+        _mm256_storeu_ps(f, _mm256_mul_ps(tree256_x8(h), sc));
+        for (int u = 0; u < nu; u++)
+            for (int g = 0; g < G; g++) att[g * ldatt + t + u] = f[4 * u + g];
+    }
+}
+
+/* G heads over the same values, NR registers (8 outputs each) per head: every output its own sum over the positions
+ * in order, as wsum_f16_portable sums it; the row ATT_PF_ROWS ahead requested once per 32 outputs */
+__attribute__((target("avx2,f16c,fma"), always_inline)) static inline void wsum_f16_block_256(const float *att,
+                                                                                            size_t ldatt, const int G,
+                                                                                            const uint16_t *v,
+                                                                                            size_t stride, int n,
+                                                                                            int hd, int i, const int NR,
+                                                                                            float *out)
+{
+    __m256 o[4][4];
+    for (int g = 0; g < G; g++)
+        for (int u = 0; u < NR; u++) o[g][u] = _mm256_setzero_ps();
+    for (int t = 0; t < n; t++) {
+        const uint16_t *r = v + (size_t)t * stride + i;
+        if ((i & 31) == 0 && t + ATT_PF_ROWS < n)
+            _mm_prefetch((const char *)(r + (size_t)ATT_PF_ROWS * stride), _MM_HINT_T0);
+        __m256 x[4];
+        for (int u = 0; u < NR; u++) x[u] = ld_h8(r + 8 * u);
+        for (int g = 0; g < G; g++) {
+            __m256 w = _mm256_broadcast_ss(att + g * ldatt + t);
+            for (int u = 0; u < NR; u++) o[g][u] = _mm256_fmadd_ps(w, x[u], o[g][u]);
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int u = 0; u < NR; u++) _mm256_storeu_ps(out + (size_t)g * hd + i + 8 * u, o[g][u]);
+}
+
+/* blocks of 32 outputs for one or two heads, of 16 for three or four: at most 8 accumulators */
+__attribute__((target("avx2,f16c,fma"), always_inline)) static inline void wsum_f16_g_256(const float *att, size_t ldatt,
+                                                                                        const int G, const uint16_t *v,
+                                                                                        size_t stride, int n, int hd,
+                                                                                        float *out)
+{
+    int i = 0;
+    if (G <= 2)
+        for (; i + 32 <= hd; i += 32) wsum_f16_block_256(att, ldatt, G, v, stride, n, hd, i, 4, out);
+    for (; i + 16 <= hd; i += 16) wsum_f16_block_256(att, ldatt, G, v, stride, n, hd, i, 2, out);
+}
+
+#define GQA_256(G)                                                                                                     \
+    __attribute__((target("avx2,f16c,fma"))) static void scores_f16_g##G##_avx2(const float *q, const uint16_t *k,    \
+                                                                               size_t stride, int n, int hd,           \
+                                                                               float scale, float *att, size_t ldatt)  \
+    {                                                                                                                  \
+        scores_f16_g_256(q, G, k, stride, n, hd, scale, att, ldatt);                                                   \
+    }                                                                                                                  \
+    __attribute__((target("avx2,f16c,fma"))) static void wsum_f16_g##G##_avx2(const float *att, size_t ldatt,         \
+                                                                             const uint16_t *v, size_t stride, int n, \
+                                                                             int hd, float *out)                      \
+    {                                                                                                                  \
+        wsum_f16_g_256(att, ldatt, G, v, stride, n, hd, out);                                                          \
+    }
+GQA_256(1)
+GQA_256(2)
+GQA_256(3)
+GQA_256(4)
+
 __attribute__((target("avx2,f16c"))) static void to_f16_f16c(uint16_t *h, const float *x, int n)
 {
     int i = 0;
@@ -810,6 +930,63 @@ __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_
         y[r] = f16_finish(l, row + np, x + np, k - np);
     }
 }
+
+/* i8 below AVX-512: each row's sixteen lanes in two 8-lane registers (the portable member's l[0..7], l[8..15]), R rows
+ * sharing each activation load (at most four: eight accumulators), or (part > 0) row i of each of R parts of the range
+ * in step i, each stream prefetching D bytes ahead of itself once per line; R, D, part as i8_rows_512. Multiply, then
+ * add (the activations are not f16 values: a fused multiply-add would round differently). Every instance gives the
+ * portable bits. */
+__attribute__((target("avx2"), always_inline)) static inline void i8_rows_256(const int8_t *w, const float *scale,
+                                                                             const float *x, int k, float *y, int r0,
+                                                                             int r1, const int R, const int D,
+                                                                             const int part)
+{
+    const size_t gap = part ? (size_t)part : 1;
+    int r = r0;
+    for (; part ? r < r0 + part : r + R <= r1; r += part ? 1 : R) {
+        const int8_t *a = w + (size_t)r * k;
+        __m256 s[4][2];
+        for (int q = 0; q < R; q++) s[q][0] = s[q][1] = _mm256_setzero_ps();
+        for (int i = 0; i < k; i += LANES) {
+            if (D && !(i & 63))
+                for (int q = 0; q < R; q++) _mm_prefetch((const char *)(a + (size_t)q * gap * k + i) + D, _MM_HINT_T0);
+            __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+            for (int q = 0; q < R; q++) {
+                __m128i b = _mm_loadu_si128((const __m128i *)(a + (size_t)q * gap * k + i));
+                __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+                __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
+                s[q][0] = _mm256_add_ps(s[q][0], _mm256_mul_ps(w0, x0));
+                s[q][1] = _mm256_add_ps(s[q][1], _mm256_mul_ps(w1, x1));
+            }
+        }
+        for (int q = 0; q < R; q++) {
+            float l[LANES];
+            _mm256_storeu_ps(l, s[q][0]);
+            _mm256_storeu_ps(l + 8, s[q][1]);
+            y[r + q * gap] = sum_lanes(l) * scale[r + q * gap];
+        }
+    }
+    if (!part) i8_portable(w, scale, x, k, y, r, r1);
+}
+
+#define I8_256(R)                                                                                                      \
+    __attribute__((target("avx2"))) static void i8_256_r##R(const int8_t *w, const float *sc, const float *x, int k,   \
+                                                           float *y, int r0, int r1)                                   \
+    {                                                                                                                  \
+        i8_rows_256(w, sc, x, k, y, r0, r1, R, 0, 0);                                                                  \
+    }
+#define I8_256S(S, D)                                                                                                  \
+    __attribute__((target("avx2"))) static void i8_256_s##S##_d##D(const int8_t *w, const float *sc, const float *x,  \
+                                                                   int k, float *y, int r0, int r1)                    \
+    {                                                                                                                  \
+        const int part = (r1 - r0) / S;                                                                                \
+        if (part) i8_rows_256(w, sc, x, k, y, r0, r1, S, D, part);                                                     \
+        i8_portable(w, sc, x, k, y, r0 + S * part, r1);                                                                \
+    }
+#define EACH_I8_256(X) X(1) X(2) X(4)
+#define EACH_I8_256S(X) X(2, 512) X(4, 512) X(4, 1024)
+EACH_I8_256(I8_256)
+EACH_I8_256S(I8_256S)
 
 #define F16_256(R, P)                                                                                                  \
     __attribute__((target("avx2,f16c"))) static void f16_256_r##R##_p##P(const uint16_t *w, const float *x, int k,    \
@@ -1089,6 +1266,10 @@ static const tt_dense_variant variants[] = {
     EACH_I8_512S(V_I8S)
 #define F16V256D(D) V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, D)
     F16V256D(512) F16V256D(1024) F16V256D(2048)
+#define I8V256(R) {"head_i8_r" #R "__avx2", TT_DENSE_I8, TT_F_AVX2, R, 0, NULL, i8_256_r##R, NULL, NULL, NULL, 0, 0},
+#define I8V256S(S, D)                                                                                                  \
+    {"head_i8_s" #S "_d" #D "__avx2", TT_DENSE_I8, TT_F_AVX2, 1, 0, NULL, i8_256_s##S##_d##D, NULL, NULL, NULL, D, S},
+    EACH_I8_256(I8V256) EACH_I8_256S(I8V256S)
     {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0, 0},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
      tt_q6k_dot_q8k_avx512, NULL, NULL, 0, 0},
@@ -1254,6 +1435,12 @@ static bool f16c_level(void)
     uint32_t u = tt_cpu_get()->usable;
     return (u & TT_F_AVX2) && (u & TT_F_F16C);
 }
+
+/* and with FMA: the grouped attention paths below AVX-512 */
+static bool f16c_fma_level(void)
+{
+    return f16c_level() && (tt_cpu_get()->usable & TT_F_FMA);
+}
 #endif
 
 float tt_dense_dot_f32(const float *a, const float *b, int n)
@@ -1310,6 +1497,13 @@ void tt_dense_scores_f16_g(const float *q, int G, const uint16_t *k, size_t stri
             fn[(G - g < 4 ? G - g : 4) - 1](q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt, ldatt);
         return;
     }
+    if (f16c_fma_level() && hd % LANES == 0) {
+        static void (*const fn[4])(const float *, const uint16_t *, size_t, int, int, float, float *, size_t) = {
+            scores_f16_g1_avx2, scores_f16_g2_avx2, scores_f16_g3_avx2, scores_f16_g4_avx2};
+        for (int g = 0; g < G; g += 4)
+            fn[(G - g < 4 ? G - g : 4) - 1](q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt, ldatt);
+        return;
+    }
     if (f16c_level()) {
         for (int g = 0; g < G; g++) scores_f16_f16c(q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt);
         return;
@@ -1325,6 +1519,13 @@ void tt_dense_weighted_sum_f16_g(const float *att, size_t ldatt, int G, const ui
     if (f32_level() == 2) {
         static void (*const fn[4])(const float *, size_t, const uint16_t *, size_t, int, int, float *) = {
             wsum_f16_g1_avx512, wsum_f16_g2_avx512, wsum_f16_g3_avx512, wsum_f16_g4_avx512};
+        for (int g = 0; g < G; g += 4)
+            fn[(G - g < 4 ? G - g : 4) - 1](att + g * ldatt, ldatt, v, stride, n, hd, out + (size_t)g * hd);
+        return;
+    }
+    if (f16c_fma_level() && hd % LANES == 0) {
+        static void (*const fn[4])(const float *, size_t, const uint16_t *, size_t, int, int, float *) = {
+            wsum_f16_g1_avx2, wsum_f16_g2_avx2, wsum_f16_g3_avx2, wsum_f16_g4_avx2};
         for (int g = 0; g < G; g += 4)
             fn[(G - g < 4 ? G - g : 4) - 1](att + g * ldatt, ldatt, v, stride, n, hd, out + (size_t)g * hd);
         return;
