@@ -486,6 +486,25 @@ static void entry_flags(const tt_prof_entry *e, const tt_load *l, const tt_prof_
     }
 }
 
+/* A resumed entry is kept unless it carries flags (measured under interference, or implausible) and --force-bake was
+ * not given: a rerun measures such entries again, so `make tune` run again on a quieter machine finishes the table
+ * instead of keeping what blocked the bake. */
+static bool entry_kept(const tt_prof_entry *e, const tune_opts *o)
+{
+    return e && (!e->flags[0] || o->force_bake);
+}
+
+/* the prefill entry of (m, k, threads) raced against the GEMV `gemv`, if any, out of the profile */
+static void drop_gemm(tt_profile *p, int m, int k, int threads, const char *gemv)
+{
+    for (int i = 0; i < p->ng; i++)
+        if (p->g[i].m == m && p->g[i].k == k && p->g[i].threads == threads && !strcmp(p->g[i].gemv, gemv)) {
+            memmove(&p->g[i], &p->g[i + 1], sizeof *p->g * (size_t)(p->ng - i - 1));
+            p->ng--;
+            return;
+        }
+}
+
 /* tune_one under watch (entry_flags): a flagged entry is measured once more after a pause; flags that stay are
  * recorded on the entry, and such entries are neither baked nor used as wisdom unless --force-bake. */
 static int tune_watched(const tt_shape *sh, int threads, tt_topo *topo, const tune_opts *o, double bw, shape_ctx *sc,
@@ -741,7 +760,8 @@ static void usage(FILE *f)
            "  Each entry is watched: other processes' CPU time and VM steal during its race (/proc/stat), the read\n"
            "  bandwidth probed before and after, and physical sanity (a cold winner faster than a pure read of its\n"
            "  bytes, above the measured bandwidth, slower at N threads than at 1). A flagged entry is measured again;\n"
-           "  flags that stay are recorded, and flagged entries are not baked or used unless --force-bake.\n"
+           "  flags that stay are recorded, and flagged entries are not baked or used unless --force-bake. A rerun\n"
+           "  measures the flagged entries again (without --force-bake) and keeps the others.\n"
            "  Ctrl-C stops after the current step and keeps what was measured.\n",
             tt_preset_names(names, sizeof names, ", ", true));
 }
@@ -938,16 +958,25 @@ int tt_cmd_tune(int argc, char **argv)
     json_decref(mj);
     snprintf(prof.energy, sizeof prof.energy, "see machine.json");
 
-    int combos = ns * o.nthreads, done = 0, todo = 0, rc = 0;
+    int combos = ns * o.nthreads, done = 0, todo = 0, reflag = 0, rc = 0;
     for (int s = 0; s < ns; s++)
-        for (int t = 0; t < o.nthreads; t++) todo += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));
-    if (resumed) logf_("resuming: %d of %d (shape, threads) entries already measured, %d to go", combos - todo, combos, todo);
+        for (int t = 0; t < o.nthreads; t++) {
+            const tt_prof_entry *pe = tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));
+            todo += !entry_kept(pe, &o);
+            reflag += pe && !entry_kept(pe, &o);
+        }
+    if (resumed)
+        logf_("resuming: %d of %d (shape, threads) entries already measured, %d to go", combos - todo, combos, todo);
+    if (reflag)
+        logf_("%d flagged entr%s measured again (measured under interference or implausible last time; --force-bake "
+              "keeps them as they are)", reflag, reflag == 1 ? "y is" : "ies are");
     if (todo && o.budget_s < 5.0 * todo)
         logf_("note: a budget of %.0f s is below the 5 s each of the %d entries to measure needs at least (race, final "
               "session, bandwidth probes); the run will take longer than the budget", o.budget_s, todo);
     for (int s = 0; s < ns && !g_stop; s++) {
         int need = 0;
-        for (int t = 0; t < o.nthreads; t++) need += !tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime));
+        for (int t = 0; t < o.nthreads; t++)
+            need += !entry_kept(tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime)), &o);
         if (!need) {
             done += o.nthreads;
             continue;
@@ -961,7 +990,7 @@ int tt_cmd_tune(int argc, char **argv)
             continue;
         }
         for (int t = 0; t < o.nthreads && !g_stop; t++) {
-            if (tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime))) {
+            if (entry_kept(tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t], tt_regime_name(o.regime)), &o)) {
                 done++;
                 continue;
             }
@@ -980,7 +1009,12 @@ int tt_cmd_tune(int argc, char **argv)
                 rc = 1;
                 continue;
             }
-            tt_prof_entry *pe = tt_profile_add(&prof);
+            /* a flagged entry measured again takes its old place; a prefill race of that (shape, threads) run
+             * against the old entry's winner is dropped and raced again below */
+            tt_prof_entry *pe = (tt_prof_entry *)tt_profile_find(&prof, shapes[s].m, shapes[s].k, o.threads[t],
+                                                                 tt_regime_name(o.regime));
+            if (pe) drop_gemm(&prof, shapes[s].m, shapes[s].k, o.threads[t], pe->winner.variant);
+            else pe = tt_profile_add(&prof);
             if (pe) *pe = e;
             if (tt_profile_write(&prof, ppath)) logf_("error: %s", tt_last_error());
             done++;
@@ -1091,9 +1125,10 @@ int tt_cmd_tune(int argc, char **argv)
     if (nflag && !o.force_bake) { /* a stale table from an earlier run must not be built in either */
         unlink(path);
         logf_("NOT BAKED: %d of %d entries were measured under interference or are physically implausible (see "
-              "'measurement conditions' above and the flags in %s). Rerun on a quiet machine (FORCE=1 make tune), or "
-              "accept them with tritune tune --force-bake (make tune FORCE_BAKE=1). Until then the model does not use "
-              "those entries.", nflag, prof.n, ppath);
+              "'measurement conditions' above and the flags in %s). Run the same command again when the machine is "
+              "quiet (make tune): the flagged entries are measured again and the others kept. Or accept them with "
+              "tritune tune --force-bake (make tune FORCE_BAKE=1). Until then the model does not use those entries.",
+              nflag, prof.n, ppath);
     } else {
         if (nflag) logf_("--force-bake: %d flagged entries accepted", nflag);
         if (tt_bake_write(&prof, ppath, path)) logf_("error: bake: %s", tt_last_error());

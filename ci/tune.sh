@@ -18,7 +18,7 @@ args="--model ${MODEL:-2b4t} --out results"
 id=$("$T" info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])')
 dir="results/$id"
 if [ -f "$dir/profile.json" ] && [ "${FORCE:-}" != 1 ]; then
-    echo "tritune: reusing $dir/profile.json (entries already measured are kept; FORCE=1 make tune retunes)"
+    echo "tritune: reusing $dir/profile.json (entries already measured are kept, flagged ones measured again; FORCE=1 make tune retunes)"
 fi
 export TRITUNE_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # shellcheck disable=SC2086

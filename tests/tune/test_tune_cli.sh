@@ -123,6 +123,13 @@ hprof=$(ls "$dir"/hog/*/profile.json 2>/dev/null | head -1)
 check "[ $hrc -eq 0 ] && grep -q 'measurement conditions: other processes kept' '$dir/out10.txt' && grep -q 'NOT BAKED' '$dir/out10.txt'" "a hog is reported and blocks baking"
 check "[ -n '$hprof' ] && [ ! -f \$(dirname '$hprof')/baked.c ] && python3 -c \"import json; e=json.load(open('$hprof'))['entries'][0]['conditions']; assert e['remeasured'] and 'other processes' in e['flags'] and e['others_cpus'] > 0.25\"" "flags recorded on the entry, no baked table"
 check "grep -q 'Measurement conditions: 1 entries flagged' \$(dirname '$hprof')/summary.md" "summary lists the flagged entry"
+# a rerun with --force-bake keeps the flagged entry as it is and bakes it; a plain rerun measures it again (and the
+# prefill race that was run against its winner), in its place
+"$T" tune --budget 10 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 --force-bake > "$dir/out11.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q 'resuming: 1 of 1' '$dir/out11.txt' && ! grep -q 'measured again' '$dir/out11.txt' && [ -f \$(dirname '$hprof')/baked.c ]" "--force-bake keeps the flagged entry and bakes it"
+"$T" tune --budget 10 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 > "$dir/out12.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q 'resuming: 0 of 1' '$dir/out12.txt' && grep -q '1 flagged entry is measured again' '$dir/out12.txt' && grep -q 'prefill .*256x512 t1 .*winner' '$dir/out12.txt'" "a rerun measures the flagged entry and its prefill race again"
+check "python3 -c \"import json; p=json.load(open('$hprof')); assert len(p['entries'])==1 and len(p['prefill'])==1 and p['prefill'][0]['gemv']==p['entries'][0]['winner']['variant']\"" "the new measurement takes the flagged entry's place"
 
 # tritune bench, cold: the pure-read ceiling rows are timed with the variants; --no-ceiling drops them
 "$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 > "$dir/out6.txt" 2>&1
