@@ -13,8 +13,9 @@ T="$BUILD/tritune"
 echo
 args="--model ${MODEL:-2b4t} --out results"
 [ -n "${THREADS:-}" ] && args="$args --threads $THREADS"
-[ "${FORCE:-}" = 1 ] && args="$args --force"
 [ "${FORCE_BAKE:-}" = 1 ] && args="$args --force-bake"
+force=
+[ "${FORCE:-}" = 1 ] && force=--force
 id=$("$T" info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_id"])')
 dir="results/$id"
 if [ -f "$dir/profile.json" ] && [ "${FORCE:-}" != 1 ]; then
@@ -22,11 +23,12 @@ if [ -f "$dir/profile.json" ] && [ "${FORCE:-}" != 1 ]; then
 fi
 export TRITUNE_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # shellcheck disable=SC2086
-"$T" tune $args --regime cold --budget "${TUNE_BUDGET:-330}"
-# the warm race resumes the same profile (never --force: that would drop the cold entries just measured)
-wargs=$(echo "$args" | sed 's/ --force//')
+"$T" tune $args $force --regime cold --budget "${TUNE_BUDGET:-330}"
+# the warm race resumes the same profile (never --force: that would drop the cold entries just measured). It once
+# took its arguments by deleting " --force" from the cold run's, which turned "--out results --force-bake" into
+# "--out results-bake": FORCE_BAKE=1 sent the warm race to another folder.
 # shellcheck disable=SC2086
-"$T" tune $wargs --regime warm --budget "${TUNE_WARM_BUDGET:-150}"
+"$T" tune $args --regime warm --budget "${TUNE_WARM_BUDGET:-150}"
 if [ -f "$dir/baked.c" ]; then
     echo "tritune: baking the winners into $T"
     meson configure "$BUILD" -Dbaked="$PWD/$dir/baked.c" >/dev/null
