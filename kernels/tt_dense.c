@@ -1491,16 +1491,13 @@ void tt_dense_scores_f16_g(const float *q, int G, const uint16_t *k, size_t stri
                            float *att, size_t ldatt)
 {
 #if defined(__x86_64__)
-    if (f32_level() == 2 && hd % LANES == 0) {
-        static void (*const fn[4])(const float *, const uint16_t *, size_t, int, int, float, float *, size_t) = {
-            scores_f16_g1_avx512, scores_f16_g2_avx512, scores_f16_g3_avx512, scores_f16_g4_avx512};
-        for (int g = 0; g < G; g += 4)
-            fn[(G - g < 4 ? G - g : 4) - 1](q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt, ldatt);
-        return;
-    }
-    if (f16c_fma_level() && hd % LANES == 0) {
-        static void (*const fn[4])(const float *, const uint16_t *, size_t, int, int, float, float *, size_t) = {
-            scores_f16_g1_avx2, scores_f16_g2_avx2, scores_f16_g3_avx2, scores_f16_g4_avx2};
+    /* the grouped kernels of 1..4 heads, in groups of four */
+    typedef void (*group_fn)(const float *, const uint16_t *, size_t, int, int, float, float *, size_t);
+    static const group_fn z[4] = {scores_f16_g1_avx512, scores_f16_g2_avx512, scores_f16_g3_avx512,
+                                  scores_f16_g4_avx512},
+                          a[4] = {scores_f16_g1_avx2, scores_f16_g2_avx2, scores_f16_g3_avx2, scores_f16_g4_avx2};
+    const group_fn *fn = hd % LANES ? NULL : f32_level() == 2 ? z : f16c_fma_level() ? a : NULL;
+    if (fn) {
         for (int g = 0; g < G; g += 4)
             fn[(G - g < 4 ? G - g : 4) - 1](q + (size_t)g * hd, k, stride, n, hd, scale, att + g * ldatt, ldatt);
         return;
@@ -1517,16 +1514,12 @@ void tt_dense_weighted_sum_f16_g(const float *att, size_t ldatt, int G, const ui
                                  float *out)
 {
 #if defined(__x86_64__)
-    if (f32_level() == 2) {
-        static void (*const fn[4])(const float *, size_t, const uint16_t *, size_t, int, int, float *) = {
-            wsum_f16_g1_avx512, wsum_f16_g2_avx512, wsum_f16_g3_avx512, wsum_f16_g4_avx512};
-        for (int g = 0; g < G; g += 4)
-            fn[(G - g < 4 ? G - g : 4) - 1](att + g * ldatt, ldatt, v, stride, n, hd, out + (size_t)g * hd);
-        return;
-    }
-    if (f16c_fma_level() && hd % LANES == 0) {
-        static void (*const fn[4])(const float *, size_t, const uint16_t *, size_t, int, int, float *) = {
-            wsum_f16_g1_avx2, wsum_f16_g2_avx2, wsum_f16_g3_avx2, wsum_f16_g4_avx2};
+    /* the grouped kernels of 1..4 heads, in groups of four (AVX-512 at any hd, AVX2 at multiples of 16) */
+    typedef void (*group_fn)(const float *, size_t, const uint16_t *, size_t, int, int, float *);
+    static const group_fn z[4] = {wsum_f16_g1_avx512, wsum_f16_g2_avx512, wsum_f16_g3_avx512, wsum_f16_g4_avx512},
+                          a[4] = {wsum_f16_g1_avx2, wsum_f16_g2_avx2, wsum_f16_g3_avx2, wsum_f16_g4_avx2};
+    const group_fn *fn = f32_level() == 2 ? z : f16c_fma_level() && hd % LANES == 0 ? a : NULL;
+    if (fn) {
         for (int g = 0; g < G; g += 4)
             fn[(G - g < 4 ? G - g : 4) - 1](att + g * ldatt, ldatt, v, stride, n, hd, out + (size_t)g * hd);
         return;
