@@ -917,7 +917,8 @@ typedef struct ceil_group {
     const uint8_t *p[CEIL_MAX_PIECES];
     size_t n[CEIL_MAX_PIECES];
     int np;
-    size_t pf; /* the reader's software prefetch distance: the probe's best (tt_membw_result.prefetch) */
+    size_t pf;   /* the reader's software prefetch distance: the probe's best (tt_membw_result.prefetch) */
+    int streams; /* and its streams per thread (tt_membw_result.streams) */
     volatile uint64_t sink;
 } ceil_group;
 
@@ -929,7 +930,7 @@ static void ceil_worker(void *arg, int tid, int nth)
         size_t lines = (g->n[i] + 63) / 64, per = lines / (size_t)nth, extra = lines % (size_t)nth;
         size_t l0 = (size_t)tid * per + ((size_t)tid < extra ? (size_t)tid : extra), l1 = l0 + per + ((size_t)tid < extra);
         size_t b0 = l0 * 64 < g->n[i] ? l0 * 64 : g->n[i], b1 = l1 * 64 < g->n[i] ? l1 * 64 : g->n[i];
-        if (b1 > b0) s += tt_membw_read_span(g->p[i] + b0, b1 - b0, g->pf);
+        if (b1 > b0) s += tt_membw_read_span_streams(g->p[i] + b0, b1 - b0, g->pf, g->streams);
     }
     if (s == 42) g->sink = s; /* keeps the sums live */
 }
@@ -944,8 +945,8 @@ static void ceil_add(ceil_group *g, const tt_linear *L)
 }
 
 /* Median seconds per token of `tokens` replayed token reads (after one unmeasured token), read with prefetch pf
- * bytes ahead (0: plain loads); *bytes: what one replayed token reads. */
-static double decode_read_ceiling(tt_model *m, int tokens, size_t pf, double *bytes)
+ * bytes ahead (0: plain loads) in `streams` streams per thread's share; *bytes: what one replayed token reads. */
+static double decode_read_ceiling(tt_model *m, int tokens, size_t pf, int streams, double *bytes)
 {
     const tt_model_config *c = &m->config;
     int ng = 4 * c->n_layers + 1;
@@ -976,7 +977,7 @@ static double decode_read_ceiling(tt_model *m, int tokens, size_t pf, double *by
     }
     *bytes = 0;
     for (int i = 0; i < ng; i++) {
-        g[i].pf = pf;
+        g[i].pf = pf, g[i].streams = streams;
         for (int p = 0; p < g[i].np; p++) *bytes += (double)g[i].n[p];
     }
     for (int r = -1; r < tokens; r++) {
@@ -1194,7 +1195,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             double *probes = calloc((size_t)reps + 1, sizeof *probes), read_gbps = 0;
             double *ceil_ts = calloc((size_t)reps + 1, sizeof *ceil_ts); /* decode read ceiling, t/s, per probe */
             int n_probes = 0, n_ceil = 0;
-            size_t ceil_pf = 0; /* the reader of the latest probe's best (plain or a prefetch distance) */
+            size_t ceil_pf = 0; /* the reader of the latest probe's best (plain or a prefetch distance, streams) */
+            int ceil_streams = 1;
             double ceil_bytes = 0; /* bytes one replayed token reads (weights only: no KV cache, no norms) */
             if (!probes || !ceil_ts) rc = 1;
             tt_energy_reading er = {0};
@@ -1210,10 +1212,10 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 if (tt_membw_measure(have_topo ? &topo : NULL, &mo, &mr) == TT_OK) {
                     probes[n_probes++] = mr.gbps_median;
                     if (mr.gbps_median > read_gbps) read_gbps = mr.gbps_median;
-                    ceil_pf = mr.prefetch;
+                    ceil_pf = mr.prefetch, ceil_streams = mr.streams > 0 ? mr.streams : 1;
                 }
                 if (gen && ceiling) {
-                    double sec = decode_read_ceiling(m, 9, ceil_pf, &ceil_bytes);
+                    double sec = decode_read_ceiling(m, 9, ceil_pf, ceil_streams, &ceil_bytes);
                     if (sec > 0) ceil_ts[n_ceil++] = 1.0 / sec;
                 }
                 if (i == reps) break;

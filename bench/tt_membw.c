@@ -22,7 +22,7 @@
 #define TT_MEMBW_MAX_THREADS 1024
 #define SLICE_ALIGN 256 /* both loops consume 256 bytes per step */
 
-typedef uint64_t (*read_fn)(const uint8_t *p, size_t bytes, size_t pf);
+typedef uint64_t (*read_fn)(const uint8_t *p, size_t bytes, size_t pf, int streams);
 
 /* Four independent accumulators keep several loads in flight; the sum is returned and stored to a volatile so
  * the loads are live. */
@@ -33,9 +33,9 @@ static inline uint64_t ld64(const uint8_t *p) /* any alignment (tt_membw_read_sp
     return x;
 }
 
-static uint64_t read_scalar(const uint8_t *p, size_t bytes, size_t pf)
+static uint64_t read_scalar(const uint8_t *p, size_t bytes, size_t pf, int streams)
 {
-    (void)pf;
+    (void)pf, (void)streams;
     uint64_t a = 0, b = 0, c = 0, d = 0;
     for (size_t i = 0; i < bytes / 8; i += 32) {
         for (size_t j = 0; j < 32; j += 4) {
@@ -74,22 +74,51 @@ __attribute__((target("avx2"))) static inline uint64_t read_avx2_body(const uint
     return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
 
-__attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t bytes, size_t pf)
+/* S plain streams: the span cut into S parts (whole 256-byte steps), 128 bytes of each part in turn per step, the
+ * bytes past S equal parts read as one stream. One core's single stream does not always keep enough lines in flight:
+ * on the 2-core Zen 3 VM two or four streams read ~1.2x one stream, with or without prefetch (docs/MEASUREMENT.md),
+ * and the LM head's streams members read that way. */
+__attribute__((target("avx2"))) static inline uint64_t read_avx2_streams(const uint8_t *p, size_t bytes, const int S)
 {
+    size_t part = bytes / (size_t)S / 256 * 256;
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i < part; i += 128)
+        for (int q = 0; q < S; q++) {
+            const __m256i *x = (const __m256i *)(p + (size_t)q * part + i);
+            a = _mm256_add_epi64(a, _mm256_loadu_si256(x + 0));
+            b = _mm256_add_epi64(b, _mm256_loadu_si256(x + 1));
+            c = _mm256_add_epi64(c, _mm256_loadu_si256(x + 2));
+            d = _mm256_add_epi64(d, _mm256_loadu_si256(x + 3));
+        }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, s);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + read_avx2_body(p + (size_t)S * part, bytes - (size_t)S * part, 0);
+}
+
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t bytes, size_t pf, int streams)
+{
+    if (streams == 2) return read_avx2_streams(p, bytes, 2);
+    if (streams == 4) return read_avx2_streams(p, bytes, 4);
     return pf ? read_avx2_body(p, bytes, pf) : read_avx2_body(p, bytes, 0);
 }
 #endif
 
 uint64_t tt_membw_read_span(const void *p, size_t bytes, size_t prefetch)
 {
+    return tt_membw_read_span_streams(p, bytes, prefetch, 1);
+}
+
+uint64_t tt_membw_read_span_streams(const void *p, size_t bytes, size_t prefetch, int streams)
+{
     const uint8_t *b = p;
     size_t body = bytes & ~(size_t)(SLICE_ALIGN - 1);
     uint64_t sum = 0;
 #if defined(__x86_64__)
-    if (tt_cpu_get()->usable & TT_F_AVX2) sum = read_avx2(b, body, prefetch);
-    else sum = read_scalar(b, body, 0);
+    if (tt_cpu_get()->usable & TT_F_AVX2) sum = read_avx2(b, body, streams > 1 ? 0 : prefetch, streams);
+    else sum = read_scalar(b, body, 0, 1);
 #else
-    sum = read_scalar(b, body, prefetch);
+    sum = read_scalar(b, body, prefetch, streams);
 #endif
     for (size_t i = body; i < bytes; i++) sum += b[i];
     return sum;
@@ -102,15 +131,19 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The probe's software prefetch distances (bytes), tried besides plain loads where AVX2 runs. */
+/* The probe's software prefetch distances (bytes), tried besides plain loads where AVX2 runs; and its stream counts
+ * (plain loads), tried besides one stream. */
 static const size_t pf_distances[] = {512, 1024, 2048, 8192};
 #define N_PF (int)(sizeof pf_distances / sizeof pf_distances[0])
+static const int stream_counts[] = {2, 4};
+#define N_ST (int)(sizeof stream_counts / sizeof stream_counts[0])
 
 typedef struct membw_shared {
     const tt_topo *topo;
     pthread_barrier_t barrier;
     read_fn fn;
-    size_t pf[1 + N_PF]; /* the readers: software prefetch distance in bytes, 0: none */
+    size_t pf[1 + N_PF + N_ST]; /* the readers: software prefetch distance in bytes, 0: none */
+    int streams[1 + N_PF + N_ST]; /* and streams (1, or stream_counts[]: plain loads) */
     int nm;       /* how many readers */
     size_t slice;
     int runs;
@@ -163,12 +196,12 @@ static void *membw_worker(void *arg)
     pthread_barrier_wait(&sh->barrier); /* everyone allocated: main checks for failures */
     pthread_barrier_wait(&sh->barrier); /* main's verdict is in alloc_failures */
     if (!sh->alloc_failures) {
-        th->sink += sh->fn(buf, sh->slice, 0); /* warm-up pass: TLB and page tables, not timed */
+        th->sink += sh->fn(buf, sh->slice, 0, 1); /* warm-up pass: TLB and page tables, not timed */
         for (int r = 0; r < sh->runs; r++) /* the readers in turn within each run: drift falls on all alike */
             for (int q = 0; q < sh->nm; q++) {
                 pthread_barrier_wait(&sh->barrier);
                 double t0 = now_s();
-                th->sink += sh->fn(buf, sh->slice, sh->pf[q]);
+                th->sink += sh->fn(buf, sh->slice, sh->pf[q], sh->streams[q]);
                 sh->start[(r * sh->nm + q) * sh->nthreads + th->index] = t0;
                 sh->end[(r * sh->nm + q) * sh->nthreads + th->index] = now_s();
             }
@@ -206,10 +239,11 @@ size_t tt_membw_default_bytes(const tt_topo *t)
     return want;
 }
 
-/* The read bandwidth is the best median of a plain streaming reader and prefetching ones (x86 with AVX2), one per
- * distance in pf_distances, taken in turn within each run on one buffer: which distance streams fastest depends on
- * the machine (on the 2-core Xeon VM 0.5-2 KiB read ~1.2x a plain reader and 8 KiB gained nothing; on the Zen 5 VM
- * 8 KiB did best), and the kernels' prefetch distances are tuned per machine, so the roofline is the best of them. */
+/* The read bandwidth is the best median of a plain streaming reader, prefetching ones (x86 with AVX2), one per
+ * distance in pf_distances, and multi-stream ones, one per count in stream_counts, taken in turn within each run on
+ * one buffer: which reader streams fastest depends on the machine (on the 2-core Xeon VM 0.5-2 KiB read ~1.2x a plain
+ * reader and 8 KiB gained nothing; on the Zen 5 VM 8 KiB did best; on the Zen 3 VM two and four streams did best), and
+ * the kernels' prefetch distances and stream counts are tuned per machine, so the roofline is the best of them. */
 tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out)
 {
     if (!out)
@@ -231,10 +265,12 @@ tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw
     const uint64_t mark = tt_alloc_seq(); /* the probe's buffers are the big ones made after this */
     sh.fn = read_scalar;
     sh.nm = 1; /* plain loads first */
+    sh.streams[0] = 1;
 #if defined(__x86_64__)
     if (tt_cpu_get()->usable & TT_F_AVX2) {
         sh.fn = read_avx2;
-        for (int i = 0; i < N_PF; i++) sh.pf[sh.nm++] = pf_distances[i];
+        for (int i = 0; i < N_PF; i++) sh.pf[sh.nm] = pf_distances[i], sh.streams[sh.nm++] = 1;
+        for (int i = 0; i < N_ST; i++) sh.pf[sh.nm] = 0, sh.streams[sh.nm++] = stream_counts[i];
     }
 #endif
     const int nm = sh.nm;
@@ -312,12 +348,15 @@ tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw
         out->gbps_min = g[0];
         out->gbps_max = g[runs - 1];
         out->prefetch = sh.pf[q];
+        out->streams = sh.streams[q];
     }
     out->threads = threads;
     out->bytes = slice * (size_t)threads;
     out->runs = runs;
     out->bound = sh.topo && sh.bind_failures == 0;
     if (sh.fn == read_scalar) snprintf(out->method, sizeof out->method, "scalar-u64");
+    else if (out->streams > 1)
+        snprintf(out->method, sizeof out->method, "avx2-load, %d streams, best of %d readers", out->streams, nm);
     else if (out->prefetch)
         snprintf(out->method, sizeof out->method, "avx2-load+prefetch-%zuB, best of %d readers", out->prefetch, nm);
     else snprintf(out->method, sizeof out->method, "avx2-load, best of %d readers", nm);
@@ -354,4 +393,10 @@ int tt_membw_prefetch_distances(const size_t **d)
 {
     if (d) *d = pf_distances;
     return N_PF;
+}
+
+int tt_membw_stream_counts(const int **s)
+{
+    if (s) *s = stream_counts;
+    return N_ST;
 }

@@ -30,9 +30,10 @@ typedef struct tt_membw_result {
     double gbps_median; /* 1e9 bytes per second */
     double gbps_min, gbps_max;
     bool bound;         /* every thread was bound to its PU */
-    char method[64];    /* the winning reader: "avx2-load, best of 5 readers", "avx2-load+prefetch-<D>B, best of 5
-                         * readers" or "scalar-u64" */
+    char method[64];    /* the winning reader: "avx2-load, best of 7 readers", "avx2-load+prefetch-<D>B, best of 7
+                         * readers", "avx2-load, <S> streams, best of 7 readers" or "scalar-u64" */
     size_t prefetch;    /* the winning reader's software prefetch distance in bytes (0: plain loads) */
+    int streams;        /* the winning reader's streams per thread (1, or one of tt_membw_stream_counts: plain loads) */
     bool placed;        /* the buffer was placed (tt_membw_opts.place) */
 } tt_membw_result;
 
@@ -47,10 +48,18 @@ size_t tt_membw_default_bytes(const tt_topo *t);
  * the first bytes & ~255 bytes plus the remaining bytes one by one (so the loads are live and testable). */
 uint64_t tt_membw_read_span(const void *p, size_t bytes, size_t prefetch);
 
+/* tt_membw_read_span as `streams` streams (1, 2 or 4; others read as one): the span's 256-byte steps cut into that
+ * many equal parts read in turn, plain loads (prefetch is used only with one stream); the same sum. */
+uint64_t tt_membw_read_span_streams(const void *p, size_t bytes, size_t prefetch, int streams);
+
 /* The software prefetch distances (bytes) the probe tries besides plain loads; returns their count. */
 int tt_membw_prefetch_distances(const size_t **d);
 
-/* One thread count: the best median of a plain reader and the prefetching ones (tt_membw_prefetch_distances).
+/* The stream counts (> 1, plain loads) the probe tries besides one stream; returns their count. */
+int tt_membw_stream_counts(const int **s);
+
+/* One thread count: the best median of a plain reader, the prefetching ones (tt_membw_prefetch_distances) and the
+ * multi-stream ones (tt_membw_stream_counts).
  * t may be NULL (no binding, no topology-sized default). */
 tt_status tt_membw_measure(const tt_topo *t, const tt_membw_opts *opts, tt_membw_result *out);
 

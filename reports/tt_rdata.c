@@ -459,6 +459,7 @@ static void read_tune_log(tt_bundle *b)
     bool sep_pending = false; /* a separator was just read: the next "tune on" line is the same run */
     bool prefetch = false;    /* some probe read with prefetch (newer probes keep the better of both readers) */
     bool best_of = false;     /* probes that try plain loads and several prefetch distances ("best of N readers") */
+    bool streams = false;     /* probes that also try multi-stream readers ("best of 7 readers") */
     while (fgets(line, sizeof line, f)) {
         const char *p;
         if (!strncmp(line, "==== tritune tune run", 21)) {
@@ -485,10 +486,14 @@ static void read_tune_log(tt_bundle *b)
             if (sscanf(p + 6, "%63[^)]", m) == 1) snprintf(b->bw_method, sizeof b->bw_method, "%s", m);
             prefetch |= strstr(m, "prefetch") != NULL;
             best_of |= strstr(m, "best of") != NULL;
+            streams |= strstr(m, "best of 7") != NULL;
         }
     }
     fclose(f);
-    if (best_of)
+    if (best_of && streams)
+        snprintf(b->bw_method, sizeof b->bw_method,
+                 "plain, 0.5-8 KiB prefetch and 2-4-stream readers (best kept)");
+    else if (best_of)
         snprintf(b->bw_method, sizeof b->bw_method, "plain and 0.5-8 KiB prefetching readers (best kept)");
     else if (prefetch) snprintf(b->bw_method, sizeof b->bw_method, "with and without prefetch (the better kept)");
 }

@@ -136,18 +136,19 @@ tt_status tt_harness_verify(tt_harness *h, const tt_variant *v, char *detail, si
 
 /* Rows [r0, r1) of the plain layout read through; the sum lands in dot[r0] so the reads stay live. One entry point
  * per prefetch distance because a GEMV function carries no context. */
-static void ceiling_span(const tt_gemv_args *a, int32_t *dot, int r0, int r1, size_t prefetch)
+static void ceiling_span(const tt_gemv_args *a, int32_t *dot, int r0, int r1, size_t prefetch, int streams)
 {
     if (r0 >= r1) return;
     size_t kb = (size_t)a->k / 4;
-    dot[r0] = (int32_t)tt_membw_read_span(a->w + (size_t)r0 * kb, (size_t)(r1 - r0) * kb, prefetch);
+    dot[r0] = (int32_t)tt_membw_read_span_streams(a->w + (size_t)r0 * kb, (size_t)(r1 - r0) * kb, prefetch, streams);
 }
-static void ceiling_read(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, 0); }
-static void ceiling_read_pf(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, 8192); }
+static void ceiling_read(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, 0, 1); }
+static void ceiling_read_pf(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, 8192, 1); }
 static void ceiling_read_pf1k(const tt_gemv_args *a, int32_t *dot, int r0, int r1)
 {
-    ceiling_span(a, dot, r0, r1, 1024);
+    ceiling_span(a, dot, r0, r1, 1024, 1);
 }
+static void ceiling_read_s4(const tt_gemv_args *a, int32_t *dot, int r0, int r1) { ceiling_span(a, dot, r0, r1, 0, 4); }
 
 static const struct {
     tt_gemv_fn fn;
@@ -156,6 +157,7 @@ static const struct {
     {ceiling_read, "ceiling_stream_read", "(ceiling) stream read, no compute"},
     {ceiling_read_pf, "ceiling_stream_read_pf", "(ceiling) stream read + prefetch 8 KiB, no compute"},
     {ceiling_read_pf1k, "ceiling_stream_read_pf1k", "(ceiling) stream read + prefetch 1 KiB, no compute"},
+    {ceiling_read_s4, "ceiling_stream_read_s4", "(ceiling) four-stream read, no compute"},
 };
 
 bool tt_is_ceiling(const tt_variant *v)

@@ -57,15 +57,15 @@ void tt_bench_fn(void *arg, int64_t iters);
 double tt_bench_bytes(const tt_bench_arg *a);
 
 /* The cold ceiling: pseudo-variants that read the same plain I2_S rows with a pure streaming reader and compute
- * nothing (which 0: plain loads; 1: also software prefetch 8 KiB ahead; 2: 1 KiB ahead; which distance streams
- * best depends on the machine). An I2_S GEMV must read every byte, so none beats the fastest of them by more than
+ * nothing (which 0: plain loads; 1: also software prefetch 8 KiB ahead; 2: 1 KiB ahead; 3: four plain streams per
+ * thread; which reader streams best depends on the machine). An I2_S GEMV must read every byte, so none beats the fastest of them by more than
  * noise (TL formats read fewer bytes and may): timed beside the variants, they bound the speedup over the baseline
  * that this machine allows. They share the plain-layout copies (the I2_S baseline's). NULL when no plain I2_S
  * variant runs this shape here. Never in the registry; never verified (they compute no dot). */
-#define TT_CEILINGS 3
+#define TT_CEILINGS 4
 const tt_variant *tt_ceiling_variant(int which, int m, int k);
 bool tt_is_ceiling(const tt_variant *v);
-/* A Google Benchmark name for v: its registry name, or ceiling_stream_read[_pf|_pf1k]. */
+/* A Google Benchmark name for v: its registry name, or ceiling_stream_read[_pf|_pf1k|_s4]. */
 const char *tt_bench_name(const tt_variant *v);
 
 /* Cold-regime size: the smallest buffer whose streaming read runs at DRAM speed, measured, times 4. */

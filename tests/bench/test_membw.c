@@ -34,6 +34,14 @@ int main(void)
         CHECKF(known, "prefetch %zu is none of the probe's distances", r.prefetch);
         CHECKF((r.prefetch == 0) == (strstr(r.method, "prefetch") == NULL), "method %s, prefetch %zu", r.method,
                r.prefetch);
+        /* or one of its stream counts (plain loads) */
+        const int *sc;
+        int ns = tt_membw_stream_counts(&sc), sknown = r.streams == 1;
+        CHECK(ns >= 1);
+        for (int i = 0; i < ns; i++) sknown |= r.streams == sc[i] && sc[i] > 1;
+        CHECKF(sknown, "streams %d is none of the probe's counts", r.streams);
+        CHECKF((r.streams > 1) == (strstr(r.method, "streams") != NULL) && (r.streams == 1 || r.prefetch == 0),
+               "method %s, streams %d, prefetch %zu", r.method, r.streams, r.prefetch);
     }
 
     /* Without topology (no binding). */
@@ -76,6 +84,8 @@ int main(void)
                 for (size_t i = body; i < len; i++) want += b[off + i];
                 for (size_t pf = 0; pf <= 8192; pf = pf ? 8 * pf : 64)
                     bad_sums += tt_membw_read_span(b + off, len, pf) != want;
+                for (int st = 1; st <= 5; st++) /* streams: every byte once, 3 and 5 read as one stream */
+                    bad_sums += tt_membw_read_span_streams(b + off, len, st & 1 ? 0 : 512, st) != want;
             }
         CHECKF(bad_sums == 0, "%d span sums differ", bad_sums);
         free(b);
