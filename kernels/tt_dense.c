@@ -903,31 +903,46 @@ __attribute__((target("avx2"))) static float dot_f32_avx2(const float *a, const 
 }
 
 /* one row at a time in eight 8-lane registers (ggml's s_j is registers 2j and 2j + 1: sixteen registers hold one
- * row's accumulators, so AVX2 members take R = 1), the row P rows ahead prefetched in step */
+ * row's accumulators, so AVX2 members take R = 1), the row P rows ahead prefetched in step; or (part > 0) row i of
+ * each of S parts of the range in step i, each stream prefetching D bytes ahead of itself (2-4 streams: 16-32
+ * accumulators, more than the sixteen registers, so some live in L1 — the loop waits on memory, not on those loads;
+ * on the 2-core Zen 3 VM four streams read ~1.3x one stream, as a plain multi-stream reader reads ~1.2x a one-stream
+ * reader there, docs/MEASUREMENT.md). Each row's accumulators and order are the one-row loop's: every instance gives
+ * the portable bits. */
 __attribute__((target("avx2,f16c"), always_inline)) static inline void f16_rows_256(const uint16_t *w, const float *x,
                                                                                    int k, float *y, int r0, int r1,
-                                                                                   const int P, const int D)
+                                                                                   const int P, const int D,
+                                                                                   const int S, const int part)
 {
     const int np = k & ~63;
-    for (int r = r0; r < r1; r++) {
-        const uint16_t *row = w + (size_t)r * k;
-        const char *pf = (const char *)(row + (size_t)P * k);
-        __m256 s[8];
-        for (int j = 0; j < 8; j++) s[j] = _mm256_setzero_ps();
+    const int R = part ? S : 1;
+    const size_t gap = part ? (size_t)part : 1;
+    for (int r = r0; part ? r < r0 + part : r < r1; r++) {
+        const uint16_t *a = w + (size_t)r * k;
+        const char *pf = (const char *)(a + (size_t)P * k);
+        __m256 s[6][8];
+        for (int q = 0; q < R; q++)
+            for (int j = 0; j < 8; j++) s[q][j] = _mm256_setzero_ps();
         for (int i = 0; i < np; i += 64) {
             if (P) _mm_prefetch(pf + 2 * (size_t)i, _MM_HINT_T0), _mm_prefetch(pf + 2 * (size_t)i + 64, _MM_HINT_T0);
-            if (D) {
-                const char *d = (const char *)(row + i) + D;
-                _mm_prefetch(d, _MM_HINT_T0), _mm_prefetch(d + 64, _MM_HINT_T0);
-            }
-            for (int j = 0; j < 8; j++) {
-                __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i + 8 * j)));
-                s[j] = _mm256_add_ps(s[j], _mm256_mul_ps(wv, _mm256_loadu_ps(x + i + 8 * j)));
+            if (D)
+                for (int q = 0; q < R; q++) {
+                    const char *d = (const char *)(a + (size_t)q * gap * k + i) + D;
+                    _mm_prefetch(d, _MM_HINT_T0), _mm_prefetch(d + 64, _MM_HINT_T0);
+                }
+            for (int q = 0; q < R; q++) {
+                const uint16_t *row = a + (size_t)q * gap * k + i;
+                for (int j = 0; j < 8; j++) {
+                    __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 8 * j)));
+                    s[q][j] = _mm256_add_ps(s[q][j], _mm256_mul_ps(wv, _mm256_loadu_ps(x + i + 8 * j)));
+                }
             }
         }
-        float l[4][16];
-        for (int j = 0; j < 8; j++) _mm256_storeu_ps(&l[j / 2][8 * (j % 2)], s[j]);
-        y[r] = f16_finish(l, row + np, x + np, k - np);
+        for (int q = 0; q < R; q++) {
+            float l[4][16];
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(&l[j / 2][8 * (j % 2)], s[q][j]);
+            y[r + q * gap] = f16_finish(l, a + (size_t)q * gap * k + np, x + np, k - np);
+        }
     }
 }
 
@@ -992,16 +1007,27 @@ EACH_I8_256S(I8_256S)
     __attribute__((target("avx2,f16c"))) static void f16_256_r##R##_p##P(const uint16_t *w, const float *x, int k,    \
                                                                          float *y, int r0, int r1)                     \
     {                                                                                                                  \
-        f16_rows_256(w, x, k, y, r0, r1, P, 0);                                                                        \
+        f16_rows_256(w, x, k, y, r0, r1, P, 0, 1, 0);                                                                  \
     }
 F16_256(1, 0) F16_256(1, 1) F16_256(1, 2)
 #define F16_256D(D)                                                                                                    \
     __attribute__((target("avx2,f16c"))) static void f16_256_r1_d##D(const uint16_t *w, const float *x, int k,         \
                                                                      float *y, int r0, int r1)                         \
     {                                                                                                                  \
-        f16_rows_256(w, x, k, y, r0, r1, 0, D);                                                                        \
+        f16_rows_256(w, x, k, y, r0, r1, 0, D, 1, 0);                                                                  \
     }
 F16_256D(512) F16_256D(1024) F16_256D(2048)
+/* S streams, as F16_512S: the range cut into S parts, the rows past S equal parts one at a time */
+#define F16_256S(S, D)                                                                                                 \
+    __attribute__((target("avx2,f16c"))) static void f16_256_s##S##_d##D(const uint16_t *w, const float *x, int k,     \
+                                                                         float *y, int r0, int r1)                     \
+    {                                                                                                                  \
+        const int part = (r1 - r0) / S;                                                                                \
+        if (part) f16_rows_256(w, x, k, y, r0, r1, 0, D, S, part);                                                     \
+        f16_rows_256(w, x, k, y, r0 + S * part, r1, 0, D, 1, 0);                                                       \
+    }
+#define EACH_F16_256S(X) X(2, 0) X(2, 512) X(2, 1024) X(4, 0) X(4, 512) X(4, 1024) X(6, 512)
+EACH_F16_256S(F16_256S)
 
 /* Elementwise ops: masked tails on AVX-512, the portable loop for the tail on AVX2. The rotation pairs each lane
  * with its neighbour (permute 0xB1) and duplicates cos into even and sin into odd lanes (moveldup / movehdup):
@@ -1266,6 +1292,10 @@ static const tt_dense_variant variants[] = {
     EACH_I8_512S(V_I8S)
 #define F16V256D(D) V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, D)
     F16V256D(512) F16V256D(1024) F16V256D(2048)
+#define V_F16S256(S, D)                                                                                                \
+    {"head_f16_l64_s" #S "_d" #D "__avx2", TT_DENSE_F16, TT_F_AVX2 | TT_F_F16C, 1, 0, f16_256_s##S##_d##D, NULL, NULL, \
+     NULL, NULL, D, S},
+    EACH_F16_256S(V_F16S256)
 #define I8V256(R) {"head_i8_r" #R "__avx2", TT_DENSE_I8, TT_F_AVX2, R, 0, NULL, i8_256_r##R, NULL, NULL, NULL, 0, 0},
 #define I8V256S(S, D)                                                                                                  \
     {"head_i8_s" #S "_d" #D "__avx2", TT_DENSE_I8, TT_F_AVX2, 1, 0, NULL, i8_256_s##S##_d##D, NULL, NULL, NULL, D, S},

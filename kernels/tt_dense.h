@@ -120,7 +120,7 @@ typedef float (*tt_qrow_fn)(const uint8_t *row, const int8_t *q, const float *d,
 
 typedef struct tt_dense_variant {
     const char *name; /* head_f16_l64_r<R>_p<P>__<isa>, head_f16_l64_r<R>_d<D>__<isa> (D bytes ahead in each row),
-                       * head_f16_l64_s<S>_d<D>__avx512f (S streams, D ahead), head_i8_r<R>_p<P>__avx512f, head_i8_s<S>_d<D>__avx512f, head_q6k__<isa>,
+                       * head_f16_l64_s<S>_d<D>__<isa> (S streams, D ahead), head_i8_r<R>_p<P>__avx512f, head_i8_s<S>_d<D>__avx512f, head_q6k__<isa>,
                        * head_q6k_s<S>_p<P>__avx512vnni,
                        * head_q6k_r<R>_p<P>__avx512vnni, head_<q80|q40>_r<R>__<isa>,
                        * head_<q80|q40>_l4_r<R>_p<P>__avx512vnni, head_<kind>_portable */
