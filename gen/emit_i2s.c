@@ -18,7 +18,11 @@
  * R-row tile, kernels/tt_layout.c).
  * GEMM register budget (refused otherwise, so a manifest row cannot silently spill): R*N accumulators (2*R*N with a
  * persistent int16 fold) plus 7 temporaries fit the ISA's vector registers (32 zmm / 16 ymm / 32 NEON).
- * Names: tt_i2s_gemv_r<R>_u<U>_f<F>_p<P>[_il]__<isa>, tt_i2s_gemm_r<R>_n<N>_u1_f<F>_p<P>[_il]__<isa>. */
+ * st (GEMV, plain layout): a block's R rows are a part of the range apart (rows r0 + j + i·part, part = (r1 - r0) /
+ * R; the rows past R parts one at a time), so a block reads R independent streams, each prefetching p ahead of
+ * itself: on the 2-core Zen 3 VM four streams of one thread read ~1.2x one stream (the tuner's cold ceilings,
+ * docs/MEASUREMENT.md). Every row is summed by the same code, so st changes no bit.
+ * Names: tt_i2s_gemv_r<R>_u<U>_f<F>_p<P>[_il|_st]__<isa>, tt_i2s_gemm_r<R>_n<N>_u1_f<F>_p<P>[_il]__<isa>. */
 #include "gen.h"
 
 #include <string.h>
@@ -66,11 +70,12 @@ static const char *i2s_derive(gen_variant *v)
     if (p->pf < 0 || p->pf % 64) return "prefetch distance must be a multiple of 64 bytes";
     if (p->il && p->rows == 1) return "skip: il with r1 is the plain layout";
     if (isa == TT_ISA_SCALAR && (p->unroll != 1 || p->pf || p->il)) return "scalar takes u1 p0 and no il";
+    if (p->st && (p->rows < 2 || p->il)) return "st needs r >= 2 and the plain layout (one stream per row of a block)";
     const char *why = fold_rule(v);
     if (why) return why;
     if (v->x.trick[0] && strcmp(v->x.trick, "base")) return "unknown trick for i2s";
     if (!strcmp(v->x.trick, "base") &&
-        (isa != TT_ISA_AVX2 || p->rows != 1 || p->unroll != 1 || p->il || p->pf || p->fold != 64))
+        (isa != TT_ISA_AVX2 || p->rows != 1 || p->unroll != 1 || p->il || p->pf || p->fold != 64 || p->st))
         return "the baseline is bitnet.cpp's loop: avx2 r1 u1 f64 p0, plain layout";
     gen_i2s_fill(v);
     return NULL;
@@ -87,6 +92,7 @@ static const char *gemm_derive(gen_variant *v)
     if (p->pf < 0 || p->pf % 64) return "prefetch distance must be a multiple of 64 bytes";
     if (p->il && p->rows == 1) return "skip: il with r1 is the plain layout";
     if (isa == TT_ISA_SCALAR && (p->pf || p->il)) return "scalar takes p0 and no il";
+    if (p->st) return "st is a GEMV parameter (a GEMM block's rows share its token loads)";
     if (isa == TT_ISA_NEON) return "no NEON GEMM family (vmlal): use dotprod or i8mm";
     if (p->bm || p->bk || p->lut) return "i2s gemm takes no TL parameters";
     if (!is_dot_isa(isa) && p->fold < 4) return "maddubs GEMM blocks fold at least every step: 4 <= f <= 64";
@@ -106,15 +112,30 @@ static const char *gemm_derive(gen_variant *v)
  * at q + t*ldq. */
 static void emit_head(FILE *o, const gen_variant *v, int R, int N, const char *fn)
 {
-    fprintf(o, "/* %d row(s) x %d token(s): out[t*ldo + i] = Σ T*q (plain rows at stride kb, or one %d-row il tile). */\n",
-            R, N, v->x.p.rows);
-    fprintf(o, "static inline void %s(const uint8_t *wb, const int8_t *q, size_t ldq, int kb, const int32_t *sum_q, "
-               "int32_t *out, int ldo)\n{\n", fn);
+    if (v->x.p.st) {
+        fprintf(o, "/* %d row(s), rs rows apart (st: one stream each): out[i*rs] = Σ T*q. */\n", R);
+        fprintf(o, "static inline void %s(const uint8_t *wb, const int8_t *q, size_t ldq, int kb, const int32_t *sum_q, "
+                   "int32_t *out, int ldo, size_t rs)\n{\n", fn);
+        for (int i = 0; i < R; i++) fprintf(o, "    const uint8_t *w%d = wb + (size_t)%d * rs * kb;\n", i, i);
+        fprintf(o, "    (void)ldo;\n");
+    } else {
+        fprintf(o, "/* %d row(s) x %d token(s): out[t*ldo + i] = Σ T*q (plain rows at stride kb, or one %d-row il tile). */\n",
+                R, N, v->x.p.rows);
+        fprintf(o, "static inline void %s(const uint8_t *wb, const int8_t *q, size_t ldq, int kb, const int32_t *sum_q, "
+                   "int32_t *out, int ldo)\n{\n", fn);
+    }
     if (v->x.p.il) fprintf(o, "    const uint8_t *t = wb;\n");
-    else
+    else if (!v->x.p.st)
         for (int i = 0; i < R; i++) fprintf(o, "    const uint8_t *w%d = wb + (size_t)%d * kb;\n", i, i);
     for (int t = 0; t < N; t++) fprintf(o, "    const int8_t *q%d = q + (size_t)%d * ldq;\n", t, t);
     if (N == 1) fprintf(o, "    (void)ldq;\n");
+}
+
+/* Where token t's row i lands: out[t*ldo + i], or (st, one token) out[i*rs]. */
+static void oaddr(char *buf, size_t n, const gen_variant *v, int t, int i)
+{
+    if (v->x.p.st) snprintf(buf, n, "(size_t)%d * rs", i);
+    else snprintf(buf, n, "(size_t)%d * ldo + %d", t, i);
 }
 
 /* Row i's u-th vector of `gran` bytes at byte offset j (plain: its own stream; il: the tile, granule-major). */
@@ -291,8 +312,11 @@ static void emit_x86_blk(FILE *o, const gen_variant *v, int R, int N, const char
         fprintf(o, "    }\n");
     }
     for (int t = 0; t < N; t++)
-        for (int i = 0; i < R; i++)
-            fprintf(o, "    out[(size_t)%d * ldo + %d] = %s(acc%d_%d) - sum_q[%d];\n", t, i, X->hsum, i, t, t);
+        for (int i = 0; i < R; i++) {
+            char oa[64];
+            oaddr(oa, sizeof oa, v, t, i);
+            fprintf(o, "    out[%s] = %s(acc%d_%d) - sum_q[%d];\n", oa, X->hsum, i, t, t);
+        }
     fprintf(o, "}\n\n");
 }
 
@@ -390,7 +414,9 @@ static void emit_arm_blk(FILE *o, const gen_variant *v, int R, int N, const char
     /* sdot and vmlal on T need no offset correction; usdot on c = T + 1 subtracts Σq */
     for (int t = 0; t < N; t++)
         for (int i = 0; i < R; i++) {
-            fprintf(o, "    out[(size_t)%d * ldo + %d] = %s(acc%d_%d)", t, i, A->hsum, i, t);
+            char oa[64];
+            oaddr(oa, sizeof oa, v, t, i);
+            fprintf(o, "    out[%s] = %s(acc%d_%d)", oa, A->hsum, i, t);
             if (i8mm) fprintf(o, " - sum_q[%d]", t);
             fprintf(o, ";\n");
         }
@@ -413,8 +439,8 @@ static void emit_scalar_blk(FILE *o, const gen_variant *v, int R, int N, const c
         fprintf(o, "        }\n");
     }
     fprintf(o, "    }\n");
-    fprintf(o, "    for (int t = 0; t < %d; t++)\n        for (int i = 0; i < %d; i++) out[(size_t)t * ldo + i] = acc[i][t] - sum_q[t];\n",
-            N, R);
+    fprintf(o, "    for (int t = 0; t < %d; t++)\n        for (int i = 0; i < %d; i++) out[%s] = acc[i][t] - sum_q[t];\n",
+            N, R, v->x.p.st ? "(size_t)i * rs" : "(size_t)t * ldo + i");
     fprintf(o, "}\n\n");
 }
 
@@ -486,6 +512,11 @@ static void emit_driver(FILE *o, const gen_variant *v, int gemm)
                     bR1, R, R);
         fprintf(o, "                for (int u = 0; u < nt; u++)\n                    for (int i = 0; i < r1 - r; i++) dot[(size_t)(t0 + u) * m + r + i] = tmp[u * %d + i];\n", R);
         fprintf(o, "            }\n        }\n    }\n");
+    } else if (p->st) { /* row i of block j is row r0 + j + i * part: R streams, each part's rows in order */
+        fprintf(o, "    (void)n, (void)ldq;\n");
+        fprintf(o, "    const int part = (r1 - r0) / %d;\n", R);
+        fprintf(o, "    for (; r < r0 + part; r++) %s(a->w + (size_t)r * kb, q, 0, kb, sum_q, dot + r, m, (size_t)part);\n", bRN);
+        fprintf(o, "    for (r = r0 + %d * part; r < r1; r++) %s(a->w + (size_t)r * kb, q, 0, kb, sum_q, dot + r, m, 1);\n", R, b1N);
     } else {
         fprintf(o, "    for (; r + %d <= r1; r += %d) {\n", R, R);
         emit_token_loop(o, "        ", bRN, N > 1 ? bR1 : bRN, N, "a->w + (size_t)r * kb", "dot + r");

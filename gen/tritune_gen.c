@@ -81,7 +81,8 @@ static void expand(const char *file, int line, const gen_family *fam, tt_isa isa
     v.x.p = *p;
     snprintf(v.x.trick, sizeof v.x.trick, "%s", trick);
     const char *why = fam->derive(&v);
-    if (!why && p->st && fam->fmt != TT_FMT_B3) why = "st (a stream per row of a block) is a b3 parameter";
+    if (!why && p->st && fam->fmt != TT_FMT_B3 && !(fam->fmt == TT_FMT_I2S && fam->op == TT_OP_GEMV))
+        why = "st (a stream per row of a block) is a b3 and i2s GEMV parameter";
     if (!why && (p->st < 0 || p->st > 1)) why = "st is a flag: 0 or 1";
     if (why && !strncmp(why, "skip:", 5)) return;
     tt_name_format(&v.x, v.name, sizeof v.name);

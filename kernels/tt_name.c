@@ -51,7 +51,7 @@ static const param_tok param_toks[] = {
  * NULL: the op does not exist for that format. */
 static const char *const fmt_tokens[TT_OP_COUNT][TT_FMT_COUNT] = {
     [TT_OP_GEMV] = {
-        [TT_FMT_I2S] = "r u f p il",
+        [TT_FMT_I2S] = "r u f p il st",
         [TT_FMT_TL1] = "bm bk lut p",
         [TT_FMT_TL2] = "bm bk lut p",
         [TT_FMT_B3] = "r lut p st",

@@ -100,7 +100,13 @@ static int isa_rank(tt_isa i)
 static int default_score(const tt_variant *v)
 {
     int s = isa_rank(v->isa) * 1000;
-    if (v->fmt == TT_FMT_I2S)
+    /* I2_S: a block of rows as independent streams (st: 1.2-1.3x the interleaved layout's one stream in the first
+     * race on the 2-core Zen 3 VM, as B3's streams on the Xeon VM; docs/MEASUREMENT.md) with 1 KiB of prefetch and
+     * 4 rows, then the interleaved layout with 4 KiB and 8 rows */
+    if (v->fmt == TT_FMT_I2S && v->p.st)
+        s += 60 + (v->p.pf == 1024 ? 20 : v->p.pf ? 10 : 0) + (v->p.rows == 4 ? 8 : 0) + (v->p.unroll == 2 ? 4 : 0) +
+             (v->p.fold == 0 || v->p.fold == 64 || v->p.fold == 128 ? 1 : 0);
+    else if (v->fmt == TT_FMT_I2S)
         s += (v->p.il ? 40 : 0) + (v->p.pf == 4096 ? 20 : v->p.pf ? 10 : 0) + (v->p.rows == 8 ? 8 : 0) +
              (v->p.unroll == 2 ? 4 : 0) + (v->p.fold == 0 || v->p.fold == 64 || v->p.fold == 128 ? 1 : 0);
     /* TL2 is chosen for its bytes (1.67 bits per weight in the tiled layout; the one-byte-per-triple layout of the

@@ -90,7 +90,10 @@ int main(int argc, char **argv)
                                 "i2s avx512vnni op=gemm r=8 n=4 u=1 f=0 p=0 il=0\n", /* 32 accumulators + temps */
                                 "tl1 avx2 op=gemm bm=32 bk=128 lut=0 p=0\n",        /* no TL GEMM family */
                                 "b3 avx2 r=1 lut=0 p=0 st=1\n",                     /* one row is one stream */
-                                "i2s avx2 r=4 u=1 f=64 p=0 il=0 st=1\n"};           /* st is a b3 parameter */
+                                "i2s avx2 r=4 u=1 f=64 p=0 il=1 st=1\n",           /* st reads the plain layout */
+                                "i2s avx2 r=1 u=1 f=64 p=0 il=0 st=1\n",           /* one row is one stream */
+                                "i2s avx2 op=gemm r=2 n=2 u=1 f=4 p=0 il=0 st=1\n", /* st is a GEMV parameter */
+                                "tl2 avx2 bm=32 bk=96 lut=0 p=0 st=1\n"};          /* st is a b3 / i2s parameter */
     for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
         char mp[sizeof d1 + 8];
         snprintf(mp, sizeof mp, "%s.bad", d1);
