@@ -1417,12 +1417,13 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
  * AVX-512 register, then 4 rows on AVX-VNNI or AVX2: the head race's order, docs/MEASUREMENT.md); on AVX-512 the
  * streams members the head races on the 2-core Xeon VM chose at one and two threads (docs/MEASUREMENT.md,
  * "Independent streams"): f16 four streams 512 bytes ahead, q6_K four streams one row ahead, i8 eight streams 512
- * bytes ahead; else f16 one row at a time, one block ahead, through AVX2+F16C, q6_K one row per call, i8 four
- * streams 1024 bytes ahead (the head race's winner at one and two threads on the 2-core Zen 3 VM). */
+ * bytes ahead; else f16 four streams 1024 bytes ahead through AVX2+F16C (the head race's winner at one thread on the
+ * 2-core Zen 3 VM, 1.54x the former one-row default; at two threads within 1.3 % of the winner), q6_K one row per
+ * call, i8 four streams 1024 bytes ahead (the head race's winner at one and two threads there at stop 31). */
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
 {
     static const char *const pref[TT_DENSE_KINDS][4] = {
-        {"head_f16_l64_s4_d512__avx512f", "head_f16_l64_r1_p1__avx2", "head_f16_portable"},
+        {"head_f16_l64_s4_d512__avx512f", "head_f16_l64_s4_d1024__avx2", "head_f16_portable"},
         {"head_i8_s8_d512__avx512f", "head_i8_s4_d1024__avx2", "head_i8_portable"},
         {"head_q6k_s4_p1__avx512vnni", "head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
         {"head_q80_r8__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
