@@ -49,29 +49,34 @@ static uint64_t read_scalar(const uint8_t *p, size_t bytes, size_t pf, int strea
 }
 
 #if defined(__x86_64__)
+/* acc[j] += the 64-bit lanes of the 32 bytes at x + j, j < 4: four independent accumulators keep loads in flight */
+__attribute__((target("avx2"), always_inline)) static inline void add_lines(__m256i *acc, const __m256i *x)
+{
+    for (int j = 0; j < 4; j++) acc[j] = _mm256_add_epi64(acc[j], _mm256_loadu_si256(x + j));
+}
+
+__attribute__((target("avx2"), always_inline)) static inline uint64_t sum_acc(const __m256i *acc)
+{
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(acc[0], acc[1]), _mm256_add_epi64(acc[2], acc[3]));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, s);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
 /* pf = 0: plain streaming loads; pf > 0: also software prefetch pf bytes ahead — on server parts one core's demand
  * misses alone do not keep enough lines in flight, and the kernels prefetch, so the roofline must be what a
  * prefetching reader gets too. */
 __attribute__((target("avx2"))) static inline uint64_t read_avx2_body(const uint8_t *p, size_t bytes, size_t pf)
 {
-    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
     for (size_t i = 0; i < bytes; i += 256) {
         const __m256i *q = (const __m256i *)(p + i);
         if (pf)
             for (int l = 0; l < 4; l++) _mm_prefetch((const char *)(p + i + pf + 64 * l), _MM_HINT_T0);
-        a = _mm256_add_epi64(a, _mm256_loadu_si256(q + 0));
-        b = _mm256_add_epi64(b, _mm256_loadu_si256(q + 1));
-        c = _mm256_add_epi64(c, _mm256_loadu_si256(q + 2));
-        d = _mm256_add_epi64(d, _mm256_loadu_si256(q + 3));
-        a = _mm256_add_epi64(a, _mm256_loadu_si256(q + 4));
-        b = _mm256_add_epi64(b, _mm256_loadu_si256(q + 5));
-        c = _mm256_add_epi64(c, _mm256_loadu_si256(q + 6));
-        d = _mm256_add_epi64(d, _mm256_loadu_si256(q + 7));
+        add_lines(acc, q);
+        add_lines(acc, q + 4);
     }
-    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
-    uint64_t lanes[4];
-    _mm256_storeu_si256((__m256i *)lanes, s);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    return sum_acc(acc);
 }
 
 /* S plain streams: the span cut into S parts (whole 256-byte steps), 128 bytes of each part in turn per step, the
@@ -81,19 +86,10 @@ __attribute__((target("avx2"))) static inline uint64_t read_avx2_body(const uint
 __attribute__((target("avx2"))) static inline uint64_t read_avx2_streams(const uint8_t *p, size_t bytes, const int S)
 {
     size_t part = bytes / (size_t)S / 256 * 256;
-    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
     for (size_t i = 0; i < part; i += 128)
-        for (int q = 0; q < S; q++) {
-            const __m256i *x = (const __m256i *)(p + (size_t)q * part + i);
-            a = _mm256_add_epi64(a, _mm256_loadu_si256(x + 0));
-            b = _mm256_add_epi64(b, _mm256_loadu_si256(x + 1));
-            c = _mm256_add_epi64(c, _mm256_loadu_si256(x + 2));
-            d = _mm256_add_epi64(d, _mm256_loadu_si256(x + 3));
-        }
-    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
-    uint64_t lanes[4];
-    _mm256_storeu_si256((__m256i *)lanes, s);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + read_avx2_body(p + (size_t)S * part, bytes - (size_t)S * part, 0);
+        for (int q = 0; q < S; q++) add_lines(acc, (const __m256i *)(p + (size_t)q * part + i));
+    return sum_acc(acc) + read_avx2_body(p + (size_t)S * part, bytes - (size_t)S * part, 0);
 }
 
 __attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t bytes, size_t pf, int streams)
