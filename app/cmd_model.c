@@ -1212,7 +1212,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 if (tt_membw_measure(have_topo ? &topo : NULL, &mo, &mr) == TT_OK) {
                     probes[n_probes++] = mr.gbps_median;
                     if (mr.gbps_median > read_gbps) read_gbps = mr.gbps_median;
-                    ceil_pf = mr.prefetch, ceil_streams = mr.streams > 0 ? mr.streams : 1;
+                    ceil_pf = mr.prefetch, ceil_streams = mr.streams;
                 }
                 if (gen && ceiling) {
                     double sec = decode_read_ceiling(m, 9, ceil_pf, ceil_streams, &ceil_bytes);

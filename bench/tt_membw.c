@@ -111,7 +111,7 @@ uint64_t tt_membw_read_span_streams(const void *p, size_t bytes, size_t prefetch
     size_t body = bytes & ~(size_t)(SLICE_ALIGN - 1);
     uint64_t sum = 0;
 #if defined(__x86_64__)
-    if (tt_cpu_get()->usable & TT_F_AVX2) sum = read_avx2(b, body, streams > 1 ? 0 : prefetch, streams);
+    if (tt_cpu_get()->usable & TT_F_AVX2) sum = read_avx2(b, body, prefetch, streams);
     else sum = read_scalar(b, body, 0, 1);
 #else
     sum = read_scalar(b, body, prefetch, streams);

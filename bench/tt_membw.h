@@ -49,7 +49,7 @@ size_t tt_membw_default_bytes(const tt_topo *t);
 uint64_t tt_membw_read_span(const void *p, size_t bytes, size_t prefetch);
 
 /* tt_membw_read_span as `streams` streams (1, 2 or 4; others read as one): the span's 256-byte steps cut into that
- * many equal parts read in turn, plain loads (prefetch is used only with one stream); the same sum. */
+ * many equal parts read in turn with plain loads (prefetch applies to one stream only); the same sum. */
 uint64_t tt_membw_read_span_streams(const void *p, size_t bytes, size_t prefetch, int streams);
 
 /* The software prefetch distances (bytes) the probe tries besides plain loads; returns their count. */
