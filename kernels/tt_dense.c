@@ -1306,6 +1306,14 @@ static const tt_dense_variant variants[] = {
     {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0, 0},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
      tt_q6k_dot_q8k_avx512, NULL, NULL, 0, 0},
+#define V_Q6_256(R, P)                                                                                                 \
+    {"head_q6k_r" #R "_p" #P "__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, R, P, NULL, NULL, NULL, NULL,               \
+     tt_q6k_rows_r##R##_p##P##_avx2, 0, 0},
+    TT_Q6K_EACH_256(V_Q6_256)
+#define V_Q6S_256(S, P)                                                                                                \
+    {"head_q6k_s" #S "_p" #P "__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, P, NULL, NULL, NULL, NULL,               \
+     tt_q6k_rows_s##S##_p##P##_avx2, 0, S},
+    TT_Q6K_EACH_256S(V_Q6S_256)
 #define V_Q32(kind, KIND, R, isa, feat)                                                                                \
     {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL, 0, 0},
 #define V_Q32_R(R)                                                                                                     \
@@ -1421,14 +1429,15 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
  * streams members the head races on the 2-core Xeon VM chose at one and two threads (docs/MEASUREMENT.md,
  * "Independent streams"): f16 four streams 512 bytes ahead, q6_K four streams one row ahead, i8 eight streams 512
  * bytes ahead; else f16 four streams 1024 bytes ahead through AVX2+F16C (the head race's winner at one thread on the
- * 2-core Zen 3 VM, 1.54x the former one-row default; at two threads within 1.3 % of the winner), q6_K one row per
- * call, i8 four streams 1024 bytes ahead (the head race's winner at one and two threads there at stop 31). */
+ * 2-core Zen 3 VM, 1.54x the former one-row default; at two threads within 1.3 % of the winner), q6_K two streams
+ * one row ahead (1.21x and 1.20x whole tokens over one row per call at one and two threads in one loaded model
+ * there), i8 four streams 1024 bytes ahead (the head race's winner at one and two threads there at stop 31). */
 const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
 {
     static const char *const pref[TT_DENSE_KINDS][4] = {
         {"head_f16_l64_s4_d512__avx512f", "head_f16_l64_s4_d1024__avx2", "head_f16_portable"},
         {"head_i8_s8_d512__avx512f", "head_i8_s4_d1024__avx2", "head_i8_portable"},
-        {"head_q6k_s4_p1__avx512vnni", "head_q6k__avx512bw", "head_q6k__avx2", "head_q6k_portable"},
+        {"head_q6k_s4_p1__avx512vnni", "head_q6k__avx512bw", "head_q6k_s2_p1__avx2", "head_q6k_portable"},
         {"head_q80_r8__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
         {"head_q40_l4_r8_p3__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
     if (kind < 0 || kind >= TT_DENSE_KINDS) kind = TT_DENSE_F16;

@@ -132,62 +132,130 @@ float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, con
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-/* The same sums with AVX2: per half-block the four 32-code streams are rebuilt from ql/qh with shifts and masks,
- * maddubs (codes 0..63 unsigned × q8 signed: pairs ≤ 2·63·127, no saturation) then madd by the run's scale
- * (lanes 0-7: the first run of 16, 8-15: the second) into int32; 32 · Σ scale · bsum comes off once per block.
- * The integer per block is the portable one exactly, and the float accumulation is the same, so the logits are
- * the portable loop's bits. The f16 block scale goes through F16C: tt_half_to_float_vec's branch-free trick
- * multiplies a float subnormal for f16 subnormal scales (common in q6_K heads: d ~ 1e-5), which costs a microcode
- * assist per block and made the in-model head 2x slower. */
-__attribute__((target("avx2,f16c"))) float tt_q6k_dot_q8k_avx2(const uint8_t *blocks, const int8_t *q, const float *d,
-                                                      const int32_t *bsum, int n)
+/* The byte shuffles of the broadcast int16 scales sc[8h .. 8h+7]: group g takes scale 2g in its low 128 bits and
+ * 2g + 1 in its high 128 bits (bytes 4g, 4g+1 | 4g+2, 4g+3); constants, built once per call. */
+typedef struct q6k_256 {
+    __m256i m4, m3, pick[4];
+} q6k_256;
+
+__attribute__((target("avx2,f16c"), always_inline)) static inline q6k_256 q6k_256_consts(void)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
-    /* byte shuffles of the broadcast int16 scales sc[8h .. 8h+7]: group g takes scale 2g in its low 128 bits and
-     * 2g + 1 in its high 128 bits (bytes 4g, 4g+1 | 4g+2, 4g+3); constants, not rebuilt per row */
+    q6k_256 c;
+    c.m4 = _mm256_set1_epi8(0x0F), c.m3 = _mm256_set1_epi8(0x30);
 #define PICK(g) _mm256_setr_epi8(4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, \
                                  4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3, 4 * g + 2, \
                                  4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, \
                                  4 * g + 3, 4 * g + 2, 4 * g + 3, 4 * g + 2, 4 * g + 3)
-    const __m256i pick[4] = {PICK(0), PICK(1), PICK(2), PICK(3)};
+    c.pick[0] = PICK(0), c.pick[1] = PICK(1), c.pick[2] = PICK(2), c.pick[3] = PICK(3);
 #undef PICK
+    return c;
+}
+
+/* One block's integer Σ_j scale_j Σ q6 · q8 (the portable loop's isum exactly): per half-block the four 32-code
+ * streams rebuilt from ql/qh with shifts and masks, maddubs (codes 0..63 unsigned × q8 signed: pairs ≤ 2·63·127, no
+ * saturation), then madd by the run's scale (lanes 0-7: the first run of 16, 8-15: the second) into int32; 32 ·
+ * Σ scale · bsum (bsum: the block's 16 run sums) comes off once. */
+__attribute__((target("avx2,f16c"), always_inline)) static inline int32_t q6k_block_256(const q6k_256 *c,
+                                                                                     const uint8_t *blk,
+                                                                                     const int8_t *q,
+                                                                                     const int32_t *bsum)
+{
+    const int8_t *scales = (const int8_t *)(blk + 192);
+    __m256i sum = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = blk + 64 * h, *qh = blk + 128 + 32 * h;
+        const int8_t *qq = q + 128 * h;
+        __m256i s16 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(scales + 8 * h))));
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+        __m256i hi = _mm256_loadu_si256((const __m256i *)qh);
+        __m256i cd[4];
+        cd[0] = _mm256_or_si256(_mm256_and_si256(l0, c->m4), _mm256_and_si256(_mm256_slli_epi16(hi, 4), c->m3));
+        cd[1] = _mm256_or_si256(_mm256_and_si256(l1, c->m4), _mm256_and_si256(_mm256_slli_epi16(hi, 2), c->m3));
+        cd[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), c->m4), _mm256_and_si256(hi, c->m3));
+        cd[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), c->m4),
+                                _mm256_and_si256(_mm256_srli_epi16(hi, 2), c->m3));
+        for (int g = 0; g < 4; g++) {
+            __m256i p = _mm256_maddubs_epi16(cd[g], _mm256_loadu_si256((const __m256i *)(qq + 32 * g)));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(s16, c->pick[g])));
+        }
+    }
+    /* - 32 · Σ_r scale_r · bsum_r (the codes are q6 + 32), as 32-bit products */
+    __m256i corr = _mm256_add_epi32(
+        _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)scales)),
+                           _mm256_loadu_si256((const __m256i *)bsum)),
+        _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(scales + 8))),
+                           _mm256_loadu_si256((const __m256i *)(bsum + 8))));
+    sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(corr, 5));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* The same sums with AVX2, one row. The integer per block is the portable one exactly, and the float accumulation
+ * is the same, so the logits are the portable loop's bits. The f16 block scale goes through F16C:
+ * tt_half_to_float_vec's branch-free trick multiplies a float subnormal for f16 subnormal scales (common in q6_K
+ * heads: d ~ 1e-5), which costs a microcode assist per block and made the in-model head 2x slower. */
+__attribute__((target("avx2,f16c"))) float tt_q6k_dot_q8k_avx2(const uint8_t *blocks, const int8_t *q, const float *d,
+                                                      const int32_t *bsum, int n)
+{
+    const q6k_256 c = q6k_256_consts();
     float acc = 0.0f;
     for (int b = 0; b < n / TT_Q6K_BLOCK; b++, blocks += TT_Q6K_BYTES, q += TT_Q6K_BLOCK) {
-        const int8_t *scales = (const int8_t *)(blocks + 192);
-        __m256i sum = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = blocks + 64 * h, *qh = blocks + 128 + 32 * h;
-            const int8_t *qq = q + 128 * h;
-            __m256i s16 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(scales + 8 * h))));
-            __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            __m256i hi = _mm256_loadu_si256((const __m256i *)qh);
-            __m256i c[4];
-            c[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hi, 4), m3));
-            c[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hi, 2), m3));
-            c[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hi, m3));
-            c[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                   _mm256_and_si256(_mm256_srli_epi16(hi, 2), m3));
-            for (int g = 0; g < 4; g++) {
-                __m256i p = _mm256_maddubs_epi16(c[g], _mm256_loadu_si256((const __m256i *)(qq + 32 * g)));
-                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(s16, pick[g])));
-            }
-        }
-        /* - 32 · Σ_r scale_r · bsum_r (the codes are q6 + 32), as 32-bit products */
-        __m256i corr = _mm256_add_epi32(
-            _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)scales)),
-                               _mm256_loadu_si256((const __m256i *)(bsum + 16 * b))),
-            _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(scales + 8))),
-                               _mm256_loadu_si256((const __m256i *)(bsum + 16 * b + 8))));
-        sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(corr, 5));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-        int32_t isum = _mm_cvtsi128_si32(s);
+        const int32_t isum = q6k_block_256(&c, blocks, q, bsum + 16 * b);
         float dw = _cvtsh_ss((unsigned short)(blocks[208] | blocks[209] << 8)); /* F16C: exact, subnormals too */
         acc += (dw * d[b]) * (float)isum;
     }
     return acc;
 }
+
+/* AVX2, R rows at a time, each row's sum in its own chain (block order, the same float steps: the portable bits);
+ * R rows give the out-of-order core independent chains where one row's blocks form one. part > 0 (the _s members):
+ * the R rows of a step are part rows apart, R independent streams (the f16 head's streams read ~1.5x one row
+ * here, docs/MEASUREMENT.md), each prefetching the row P ahead of itself (P = 0: none). */
+__attribute__((target("avx2,f16c"), always_inline)) static inline void
+q6k_rows_256(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1,
+             const int R, const int P, const int part)
+{
+    const q6k_256 c = q6k_256_consts();
+    const int nb = k / TT_Q6K_BLOCK;
+    const size_t rb = (size_t)nb * TT_Q6K_BYTES;
+    const size_t gap = part ? (size_t)part : 1, ahead = part ? (size_t)P * rb : (size_t)P * R * rb;
+    for (int r = r0; part ? r < r0 + part : r + R <= r1; r += part ? 1 : R) {
+        const uint8_t *row = w + (size_t)r * rb;
+        float acc[8];
+        for (int i = 0; i < R; i++) acc[i] = 0.0f;
+        for (int b = 0; b < nb; b++)
+            for (int i = 0; i < R; i++) {
+                const uint8_t *blk = row + (size_t)i * gap * rb + (size_t)b * TT_Q6K_BYTES;
+                if (P)
+                    for (int o = 0; o < 256; o += 64) _mm_prefetch((const char *)(blk + ahead + o), _MM_HINT_T0);
+                const int32_t isum = q6k_block_256(&c, blk, q + (size_t)TT_Q6K_BLOCK * b, bsum + 16 * b);
+                const float dw = _cvtsh_ss((unsigned short)(blk[208] | blk[209] << 8));
+                acc[i] += (dw * d[b]) * (float)isum;
+            }
+        for (int i = 0; i < R; i++) y[r + (size_t)i * gap] = acc[i];
+    }
+}
+
+#define Q6_ROWS_256(R, P)                                                                                             \
+    __attribute__((target("avx2,f16c"))) void tt_q6k_rows_r##R##_p##P##_avx2(                                         \
+        const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
+    {                                                                                                                \
+        const int full = r0 + (r1 - r0) / R * R;                                                                     \
+        q6k_rows_256(w, q, d, bsum, k, y, r0, full, R, P, 0);                                                        \
+        q6k_rows_256(w, q, d, bsum, k, y, full, r1, 1, P ? 1 : 0, 0);                                                \
+    }
+TT_Q6K_EACH_256(Q6_ROWS_256)
+#define Q6_STREAMS_256(S, P)                                                                                          \
+    __attribute__((target("avx2,f16c"))) void tt_q6k_rows_s##S##_p##P##_avx2(                                         \
+        const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
+    {                                                                                                                \
+        const int part = (r1 - r0) / S;                                                                              \
+        if (part) q6k_rows_256(w, q, d, bsum, k, y, r0, r1, S, P, part);                                             \
+        q6k_rows_256(w, q, d, bsum, k, y, r0 + S * part, r1, 1, P ? 1 : 0, 0);                                       \
+    }
+TT_Q6K_EACH_256S(Q6_STREAMS_256)
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)

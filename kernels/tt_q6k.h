@@ -49,6 +49,19 @@ float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, con
 #if defined(__x86_64__) || defined(__i386__)
 float tt_q6k_dot_q8k_avx2(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
 float tt_q6k_dot_q8k_avx512(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
+/* Rows [r0, r1) with AVX2 (+F16C), R rows at a time (head_q6k_r<R>_p<P>__avx2) or as S streams, the range cut into S
+ * parts (head_q6k_s<S>_p<P>__avx2), prefetching P rows (groups of R rows) ahead: tt_q6k_dot_q8k's bits per row. */
+/* (without prefetch, four neighbouring rows read 0.65x one row in the model on the 2-core Zen 3 VM: no p0 members) */
+#define TT_Q6K_EACH_256(X) X(2, 1) X(4, 1)
+#define TT_Q6K_EACH_256S(X) X(2, 1) X(2, 2) X(4, 1) X(4, 2)
+#define TT_Q6K_DECL256(R, P)                                                                                           \
+    void tt_q6k_rows_r##R##_p##P##_avx2(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, \
+                                        float *y, int r0, int r1);
+TT_Q6K_EACH_256(TT_Q6K_DECL256)
+#define TT_Q6K_DECLS256(S, P)                                                                                          \
+    void tt_q6k_rows_s##S##_p##P##_avx2(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, \
+                                        float *y, int r0, int r1);
+TT_Q6K_EACH_256S(TT_Q6K_DECLS256)
 /* Rows [r0, r1) of a Q6_K head (rows of k/256 blocks, consecutive) into y[r], AVX-512 VNNI (+F16C), R rows at a time
  * and software prefetch P groups of R rows ahead (P = 0: none): tt_q6k_dot_q8k's bits for every row. Members of the
  * LM-head family, named head_q6k_r<R>_p<P>__avx512vnni. */
