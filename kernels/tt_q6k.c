@@ -238,23 +238,27 @@ q6k_rows_256(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
     }
 }
 
-#define Q6_ROWS_256(R, P)                                                                                             \
-    __attribute__((target("avx2,f16c"))) void tt_q6k_rows_r##R##_p##P##_avx2(                                         \
+/* The public rows members of one ISA's core (q6k_rows_256, q6k_rows_512): tt_q6k_rows_r<R>_p<P>_<ISA> (groups of R
+ * neighbouring rows, the rows left over one at a time) and tt_q6k_rows_s<S>_p<P>_<ISA> (S streams). */
+#define Q6_ROWS_OF(CORE, TARGET, ISA, R, P)                                                                          \
+    __attribute__((target(TARGET))) void tt_q6k_rows_r##R##_p##P##_##ISA(                                           \
         const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
     {                                                                                                                \
         const int full = r0 + (r1 - r0) / R * R;                                                                     \
-        q6k_rows_256(w, q, d, bsum, k, y, r0, full, R, P, 0);                                                        \
-        q6k_rows_256(w, q, d, bsum, k, y, full, r1, 1, P ? 1 : 0, 0);                                                \
+        CORE(w, q, d, bsum, k, y, r0, full, R, P, 0);                                                                \
+        CORE(w, q, d, bsum, k, y, full, r1, 1, P ? 1 : 0, 0);                                                        \
     }
-TT_Q6K_EACH_256(Q6_ROWS_256)
-#define Q6_STREAMS_256(S, P)                                                                                          \
-    __attribute__((target("avx2,f16c"))) void tt_q6k_rows_s##S##_p##P##_avx2(                                         \
+#define Q6_STREAMS_OF(CORE, TARGET, ISA, S, P)                                                                       \
+    __attribute__((target(TARGET))) void tt_q6k_rows_s##S##_p##P##_##ISA(                                           \
         const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
     {                                                                                                                \
         const int part = (r1 - r0) / S;                                                                              \
-        if (part) q6k_rows_256(w, q, d, bsum, k, y, r0, r1, S, P, part);                                             \
-        q6k_rows_256(w, q, d, bsum, k, y, r0 + S * part, r1, 1, P ? 1 : 0, 0);                                       \
+        if (part) CORE(w, q, d, bsum, k, y, r0, r1, S, P, part);                                                     \
+        CORE(w, q, d, bsum, k, y, r0 + S * part, r1, 1, P ? 1 : 0, 0);                                               \
     }
+#define Q6_ROWS_256(R, P) Q6_ROWS_OF(q6k_rows_256, "avx2,f16c", avx2, R, P)
+#define Q6_STREAMS_256(S, P) Q6_STREAMS_OF(q6k_rows_256, "avx2,f16c", avx2, S, P)
+TT_Q6K_EACH_256(Q6_ROWS_256)
 TT_Q6K_EACH_256S(Q6_STREAMS_256)
 #endif
 
@@ -363,22 +367,8 @@ q6k_rows_512(const uint8_t *w, const int8_t *q, const float *d, const int32_t *b
     }
 }
 
-#define Q6_ROWS(R, P)                                                                                                 \
-    __attribute__((target(Q6_TARGET))) void tt_q6k_rows_r##R##_p##P##_avx512vnni(                                    \
-        const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
-    {                                                                                                                \
-        const int full = r0 + (r1 - r0) / R * R;                                                                     \
-        q6k_rows_512(w, q, d, bsum, k, y, r0, full, R, P, 0);                                                        \
-        q6k_rows_512(w, q, d, bsum, k, y, full, r1, 1, P ? 1 : 0, 0);                                                \
-    }
+#define Q6_ROWS(R, P) Q6_ROWS_OF(q6k_rows_512, Q6_TARGET, avx512vnni, R, P)
+#define Q6_STREAMS(S, P) Q6_STREAMS_OF(q6k_rows_512, Q6_TARGET, avx512vnni, S, P)
 TT_Q6K_EACH_512(Q6_ROWS)
-#define Q6_STREAMS(S, P)                                                                                              \
-    __attribute__((target(Q6_TARGET))) void tt_q6k_rows_s##S##_p##P##_avx512vnni(                                    \
-        const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1)    \
-    {                                                                                                                \
-        const int part = (r1 - r0) / S;                                                                              \
-        if (part) q6k_rows_512(w, q, d, bsum, k, y, r0, r1, S, P, part);                                             \
-        q6k_rows_512(w, q, d, bsum, k, y, r0 + S * part, r1, 1, P ? 1 : 0, 0);                                       \
-    }
 TT_Q6K_EACH_512S(Q6_STREAMS)
 #endif
