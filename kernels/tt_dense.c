@@ -1306,13 +1306,16 @@ static const tt_dense_variant variants[] = {
     {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0, 0},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
      tt_q6k_dot_q8k_avx512, NULL, NULL, 0, 0},
-#define V_Q6_256(R, P)                                                                                                 \
-    {"head_q6k_r" #R "_p" #P "__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, R, P, NULL, NULL, NULL, NULL,               \
-     tt_q6k_rows_r##R##_p##P##_avx2, 0, 0},
+/* the q6_K rows and streams members of one ISA (kernels/tt_q6k.h) */
+#define V_Q6_ROWS(isa, feat, R, P)                                                                                     \
+    {"head_q6k_r" #R "_p" #P "__" #isa, TT_DENSE_Q6K, feat, R, P, NULL, NULL, NULL, NULL, tt_q6k_rows_r##R##_p##P##_##isa, \
+     0, 0},
+#define V_Q6_STREAMS(isa, feat, S, P)                                                                                  \
+    {"head_q6k_s" #S "_p" #P "__" #isa, TT_DENSE_Q6K, feat, 1, P, NULL, NULL, NULL, NULL, tt_q6k_rows_s##S##_p##P##_##isa, \
+     0, S},
+#define V_Q6_256(R, P) V_Q6_ROWS(avx2, TT_F_AVX2 | TT_F_F16C, R, P)
+#define V_Q6S_256(S, P) V_Q6_STREAMS(avx2, TT_F_AVX2 | TT_F_F16C, S, P)
     TT_Q6K_EACH_256(V_Q6_256)
-#define V_Q6S_256(S, P)                                                                                                \
-    {"head_q6k_s" #S "_p" #P "__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, P, NULL, NULL, NULL, NULL,               \
-     tt_q6k_rows_s##S##_p##P##_avx2, 0, S},
     TT_Q6K_EACH_256S(V_Q6S_256)
 #define V_Q32(kind, KIND, R, isa, feat)                                                                                \
     {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL, 0, 0},
@@ -1331,13 +1334,9 @@ static const tt_dense_variant variants[] = {
      tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL, 0, 0},
 #define V_L4_BOTH(R, P) V_L4(q80, TT_DENSE_Q80, R, P) V_L4(q40, TT_DENSE_Q40, R, P)
     V_L4_BOTH(4, 1) V_L4_BOTH(4, 3) V_L4_BOTH(8, 1) V_L4_BOTH(8, 3) V_L4_BOTH(16, 1) V_L4_BOTH(16, 3)
-#define V_Q6(R, P)                                                                                                     \
-    {"head_q6k_r" #R "_p" #P "__avx512vnni", TT_DENSE_Q6K, Z_FEAT, R, P, NULL, NULL, NULL, NULL,                       \
-     tt_q6k_rows_r##R##_p##P##_avx512vnni, 0, 0},
+#define V_Q6(R, P) V_Q6_ROWS(avx512vnni, Z_FEAT, R, P)
+#define V_Q6S(S, P) V_Q6_STREAMS(avx512vnni, Z_FEAT, S, P)
     TT_Q6K_EACH_512(V_Q6)
-#define V_Q6S(S, P)                                                                                                    \
-    {"head_q6k_s" #S "_p" #P "__avx512vnni", TT_DENSE_Q6K, Z_FEAT, 1, P, NULL, NULL, NULL, NULL,                       \
-     tt_q6k_rows_s##S##_p##P##_avx512vnni, 0, S},
     TT_Q6K_EACH_512S(V_Q6S)
 #endif
 };

@@ -49,34 +49,26 @@ float tt_q6k_dot_q8k(const uint8_t *blocks, const int8_t *q, const float *d, con
 #if defined(__x86_64__) || defined(__i386__)
 float tt_q6k_dot_q8k_avx2(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
 float tt_q6k_dot_q8k_avx512(const uint8_t *blocks, const int8_t *q, const float *d, const int32_t *bsum, int n);
-/* Rows [r0, r1) with AVX2 (+F16C), R rows at a time (head_q6k_r<R>_p<P>__avx2) or as S streams, the range cut into S
- * parts (head_q6k_s<S>_p<P>__avx2), prefetching P rows (groups of R rows) ahead: tt_q6k_dot_q8k's bits per row. */
-/* (without prefetch, four neighbouring rows read 0.65x one row in the model on the 2-core Zen 3 VM: no p0 members) */
+/* Rows [r0, r1) of a Q6_K head (rows of k/256 blocks, consecutive) into y[r]: tt_q6k_dot_q8k's bits for every row.
+ * Members of the LM-head family: head_q6k_r<R>_p<P>__<isa> (R rows at a time, software prefetch P groups of R rows
+ * ahead; P = 0: none) and head_q6k_s<S>_p<P>__<isa> (the range cut into S parts, row i of every part in the same
+ * step, each part prefetching P rows ahead of itself), for AVX2 (+F16C) and AVX-512 VNNI (+F16C). */
+#define TT_Q6K_ROWS_PROTO(NAME)                                                                                        \
+    void NAME(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, float *y, int r0, int r1);
+/* AVX2 (without prefetch, four neighbouring rows read 0.65x one row in the model on the 2-core Zen 3 VM: no p0) */
 #define TT_Q6K_EACH_256(X) X(2, 1) X(4, 1)
 #define TT_Q6K_EACH_256S(X) X(2, 1) X(2, 2) X(4, 1) X(4, 2)
-#define TT_Q6K_DECL256(R, P)                                                                                           \
-    void tt_q6k_rows_r##R##_p##P##_avx2(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, \
-                                        float *y, int r0, int r1);
+#define TT_Q6K_DECL256(R, P) TT_Q6K_ROWS_PROTO(tt_q6k_rows_r##R##_p##P##_avx2)
+#define TT_Q6K_DECLS256(S, P) TT_Q6K_ROWS_PROTO(tt_q6k_rows_s##S##_p##P##_avx2)
 TT_Q6K_EACH_256(TT_Q6K_DECL256)
-#define TT_Q6K_DECLS256(S, P)                                                                                          \
-    void tt_q6k_rows_s##S##_p##P##_avx2(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, int k, \
-                                        float *y, int r0, int r1);
 TT_Q6K_EACH_256S(TT_Q6K_DECLS256)
-/* Rows [r0, r1) of a Q6_K head (rows of k/256 blocks, consecutive) into y[r], AVX-512 VNNI (+F16C), R rows at a time
- * and software prefetch P groups of R rows ahead (P = 0: none): tt_q6k_dot_q8k's bits for every row. Members of the
- * LM-head family, named head_q6k_r<R>_p<P>__avx512vnni. */
+/* AVX-512 VNNI */
 #define TT_Q6K_EACH_512(X)                                                                                             \
     X(1, 0) X(1, 4) X(1, 8) X(1, 16) X(2, 4) X(2, 8) X(4, 2) X(4, 4) X(4, 8) X(4, 16) X(8, 4)
-#define TT_Q6K_DECL(R, P)                                                                                              \
-    void tt_q6k_rows_r##R##_p##P##_avx512vnni(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, \
-                                              int k, float *y, int r0, int r1);
-TT_Q6K_EACH_512(TT_Q6K_DECL)
-/* The same rows as S streams: the range cut into S parts, row i of every part in the same step (each row's own sum,
- * so the same bits), each part prefetching P rows ahead of itself. head_q6k_s<S>_p<P>__avx512vnni. */
 #define TT_Q6K_EACH_512S(X) X(4, 1) X(4, 2) X(4, 4) X(6, 1) X(6, 2)
-#define TT_Q6K_DECLS(S, P)                                                                                             \
-    void tt_q6k_rows_s##S##_p##P##_avx512vnni(const uint8_t *w, const int8_t *q, const float *d, const int32_t *bsum, \
-                                              int k, float *y, int r0, int r1);
+#define TT_Q6K_DECL(R, P) TT_Q6K_ROWS_PROTO(tt_q6k_rows_r##R##_p##P##_avx512vnni)
+#define TT_Q6K_DECLS(S, P) TT_Q6K_ROWS_PROTO(tt_q6k_rows_s##S##_p##P##_avx512vnni)
+TT_Q6K_EACH_512(TT_Q6K_DECL)
 TT_Q6K_EACH_512S(TT_Q6K_DECLS)
 #endif
 
