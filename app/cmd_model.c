@@ -881,7 +881,11 @@ static void usage_bench(FILE *f)
                "pieces (one pool call per GEMV group, then the LM head) with a pure streaming reader and no compute,\n"
                "next to each probe: what this thread count can stream in those pieces; the line shows it as t/s\n"
                "and as %% of the probe, and the share of it decode reached (each repetition against the higher\n"
-               "ceiling around it, median).\n"
+               "ceiling around it, median). Beside it, the compute ceiling: layer 0's linears and the LM head,\n"
+               "each with the model's own kernel, on the first rows of their own weights that stay in the caches\n"
+               "(4 MiB per matrix), stood for every layer: the t/s if no read waited for memory, with the GEMVs'\n"
+               "and the head's GB/s at those rates. The lower of the two ceilings says what bounds this decode\n"
+               "(the kernels' arithmetic or the memory); JSON: compute_ceiling_ts, compute_ceiling_frac, ....\n"
                WEIGHTS_HELP PLACE_HELP CALIB_HELP,
                TT_MODEL_BATCH_DEFAULT);
 }
@@ -1198,7 +1202,10 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             size_t ceil_pf = 0; /* the reader of the latest probe's best (plain or a prefetch distance, streams) */
             int ceil_streams = 1;
             double ceil_bytes = 0; /* bytes one replayed token reads (weights only: no KV cache, no norms) */
-            if (!probes || !ceil_ts) rc = 1;
+            /* the compute ceiling beside each probe: the same kernels on cache-resident rows (tt_model_warm_ceiling) */
+            double *comp_ts = calloc((size_t)reps + 1, sizeof *comp_ts), comp_gemv = 0, comp_head = 0;
+            int n_comp = 0;
+            if (!probes || !ceil_ts || !comp_ts) rc = 1;
             tt_energy_reading er = {0};
             double joules = 0, tokens = (double)n * (double)reps;
             tt_energy_work work = {.dram_bytes = r.bytes_per_token * n,
@@ -1217,6 +1224,11 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 if (gen && ceiling) {
                     double sec = decode_read_ceiling(m, 9, ceil_pf, ceil_streams, &ceil_bytes);
                     if (sec > 0) ceil_ts[n_ceil++] = 1.0 / sec;
+                    tt_warm_ceiling wc;
+                    if (tt_model_warm_ceiling(m, 15, &wc) == TT_OK && wc.gemv_s + wc.head_s > 0) {
+                        comp_ts[n_comp++] = 1.0 / (wc.gemv_s + wc.head_s);
+                        comp_gemv += wc.gemv_bytes / wc.gemv_s / 1e9, comp_head += wc.head_bytes / wc.head_s / 1e9;
+                    }
                 }
                 if (i == reps) break;
                 /* energy per repetition (the probes in between are not the model's work) */
@@ -1230,6 +1242,7 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             if (rc) {
                 free(probes);
                 free(ceil_ts);
+                free(comp_ts);
                 fprintf(stderr, "tritune bench-e2e: %s\n", r.ts ? tt_last_error() : "no memory");
                 free(r.ts);
                 break;
@@ -1287,6 +1300,29 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 printf("|   read ceiling, %s at %d thread(s): the same weight bytes read in the decode's pieces, no "
                        "compute: %.2f t/s%s; decode reached %.0f%% of it\n", r.test, r.threads, ceil_max, cpb,
                        100 * ceil_frac);
+            }
+            /* the compute ceiling: each repetition against the higher one around it, as the read ceiling */
+            double comp_max = 0, comp_frac = 0;
+            for (int i = 0; i < n_comp; i++) comp_max = comp_ts[i] > comp_max ? comp_ts[i] : comp_max;
+            bool comp_done = n_comp == reps + 1;
+            if (comp_done) {
+                double *f = calloc((size_t)reps, sizeof *f);
+                for (int i = 0; f && i < reps; i++)
+                    f[i] = r.ts[i] / (comp_ts[i] > comp_ts[i + 1] ? comp_ts[i] : comp_ts[i + 1]);
+                if (f) {
+                    qsort(f, (size_t)reps, sizeof *f, cmp_double);
+                    comp_frac = reps % 2 ? f[reps / 2] : 0.5 * (f[reps / 2 - 1] + f[reps / 2]);
+                }
+                free(f);
+                comp_gemv /= n_comp, comp_head /= n_comp;
+                printf("|   compute ceiling, %s at %d thread(s): the same kernels on cache-resident rows of their own "
+                       "weights, no read waiting for memory: %.2f t/s (ternary GEMVs %.1f GB/s, LM head %.1f GB/s, "
+                       "mean of %d); decode reached %.0f%% of it%s\n",
+                       r.test, r.threads, comp_max, comp_gemv, comp_head, n_comp, 100 * comp_frac,
+                       ceil_done ? (comp_max < ceil_max ? " (the lower ceiling: the kernels, not the memory, bound this "
+                                                          "decode)"
+                                                        : " (the read ceiling is the lower)")
+                                 : "");
             }
             if (m->prof) {
                 double total = 0;
@@ -1348,8 +1384,16 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                 json_object_set_new(row, "ceiling_frac", ceil_done ? json_real(ceil_frac) : json_null());
                 json_object_set_new(row, "ceiling_vs_probe", ceil_probe > 0 ? json_real(ceil_probe) : json_null());
                 json_object_set_new(row, "read_ceiling_bytes_per_token", json_real(ceil_bytes));
+                json_t *kp = json_array();
+                for (int i = 0; i < n_comp; i++) json_array_append_new(kp, json_real(comp_ts[i]));
+                json_object_set_new(row, "compute_ceiling_ts_probes", kp);
+                json_object_set_new(row, "compute_ceiling_ts", comp_done ? json_real(comp_max) : json_null());
+                json_object_set_new(row, "compute_ceiling_frac", comp_done ? json_real(comp_frac) : json_null());
+                json_object_set_new(row, "compute_gemv_gbps", comp_done ? json_real(comp_gemv) : json_null());
+                json_object_set_new(row, "compute_head_gbps", comp_done ? json_real(comp_head) : json_null());
             }
             free(ceil_ts);
+            free(comp_ts);
             json_object_set_new(row, "bw_frac_vs_max_probe", json_real(frac_max));
             json_object_set_new(row, "energy_j_per_token", json_real(r.j_per_token));
             json_object_set_new(row, "energy_source", json_string(r.energy_source));

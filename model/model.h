@@ -261,6 +261,17 @@ typedef struct tt_head_error {
 /* Refused (TT_ERR_VALUE) unless m->lm_head is TT_LM_HEAD_Q8. */
 tt_status tt_model_head_error(tt_model *m, int positions, tt_head_error *e);
 
+/* The decode's compute ceiling (model/warm.c): every linear of layer 0 and the LM head, each with the kernel the model
+ * picked, on the first rows of its own weights that stay in the caches (4 MiB per matrix), the model's threads each on
+ * its even share, median of reps calls. Per token at those rates: gemv_s for the ternary GEMVs (all layers), head_s
+ * for the head; what decode would take if no read waited for memory. Overwrites the run state's scratch (xq, dot, xb,
+ * logits): call it between passes, not inside one. */
+typedef struct tt_warm_ceiling {
+    double gemv_s, head_s;         /* seconds per token */
+    double gemv_bytes, head_bytes; /* the bytes they stand for (per token) */
+} tt_warm_ceiling;
+tt_status tt_model_warm_ceiling(tt_model *m, int reps, tt_warm_ceiling *out);
+
 /* RoPE angles of position pos, as ggml computes them for its rope cache (ggml_rope_cache_init with freq_scale 1,
  * no YaRN): theta_scale = θ^(−2/rope_dim) in f32, angle_0 = pos, angle_{i+1} = angle_i · theta_scale (f32), so the
  * angles are the reference's bits, not those of a fresh powf per pair. Writes cos to cs[i] and sin to

@@ -85,6 +85,13 @@ int main(void)
             CHECK(json_is_array(cp) && json_array_size(cp) == 3);
             CHECK(json_real_value(json_object_get(r, "read_ceiling_ts")) > 0);
             CHECK(json_real_value(json_object_get(r, "ceiling_frac")) > 0);
+            /* the compute ceiling beside it: the same kernels on cache-resident rows, one value per probe point */
+            json_t *kp = json_object_get(r, "compute_ceiling_ts_probes");
+            CHECK(json_is_array(kp) && json_array_size(kp) == 3);
+            CHECK(json_real_value(json_object_get(r, "compute_ceiling_ts")) > 0);
+            CHECK(json_real_value(json_object_get(r, "compute_ceiling_frac")) > 0);
+            CHECK(json_real_value(json_object_get(r, "compute_gemv_gbps")) > 0);
+            CHECK(json_real_value(json_object_get(r, "compute_head_gbps")) > 0);
         } else
             CHECK(cp == NULL);
     }

@@ -638,6 +638,44 @@ done:
     tt_model_close(b);
 }
 
+/* The compute ceiling (model/warm.c): it times layer 0's linears and the head with the model's own kernels and
+ * stands them for every layer, so its bytes must be exactly the GEMV bytes a token reads (each linear once: the fused
+ * one or its parts, not both; the scale tails not counted) and the head's; and it runs between passes, so a decode
+ * after it gives the same bits as before it. */
+static void check_warm_ceiling(const char *path)
+{
+    for (int fuse = 0; fuse < 2; fuse++) {
+        tt_model_opts o = {.threads = 2, .lm_head = TT_LM_HEAD_FILE, .fuse = fuse ? TT_FUSE_ON : TT_FUSE_OFF};
+        tt_model *m = NULL;
+        CHECKF(tt_model_open(path, &o, &m) == TT_OK && m, "%s", tt_last_error());
+        if (!m) continue;
+        double want = 0;
+        for (int l = 0; l < m->config.n_layers; l++) {
+            tt_layer_weights *w = &m->w.layers[l];
+            tt_linear *all[9] = {&w->wqkv, &w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate_up, &w->w_gate, &w->w_up, &w->w_down};
+            for (int i = 0; i < 9; i++)
+                if (all[i]->plan.m) want += (double)(all[i]->plan.packed_bytes - TT_TAIL_BYTES);
+        }
+        int V = m->config.vocab_size;
+        float *before = malloc((size_t)V * sizeof *before);
+        CHECK(before != NULL);
+        for (int pos = 0; before && pos < 3; pos++) CHECK(tt_model_forward(m, 7 + pos, pos, true) == TT_OK);
+        if (before) memcpy(before, m->s.logits, (size_t)V * sizeof *before);
+        tt_warm_ceiling wc;
+        CHECKF(tt_model_warm_ceiling(m, 3, &wc) == TT_OK, "%s", tt_last_error());
+        printf("compute ceiling (fuse %s): GEMVs %.3f ms for %.0f bytes, head %.3f ms for %.0f bytes\n",
+               fuse ? "on" : "off", wc.gemv_s * 1e3, wc.gemv_bytes, wc.head_s * 1e3, wc.head_bytes);
+        CHECK(wc.gemv_s > 0 && wc.head_s > 0);
+        CHECKF(wc.gemv_bytes == want, "GEMV bytes %.0f, the token reads %.0f", wc.gemv_bytes, want);
+        CHECK(wc.head_bytes == (double)m->bytes_head);
+        for (int pos = 0; before && pos < 3; pos++) CHECK(tt_model_forward(m, 7 + pos, pos, true) == TT_OK);
+        CHECK(before && !memcmp(before, m->s.logits, (size_t)V * sizeof *before));
+        CHECK(tt_model_warm_ceiling(NULL, 3, &wc) == TT_ERR_NULL);
+        free(before);
+        tt_model_close(m);
+    }
+}
+
 int main(void)
 {
     check_half();
@@ -653,6 +691,7 @@ int main(void)
         check_head_error(g_path, "f16 head");
         check_weights_formats(g_path);
         check_calibration(g_path);
+        check_warm_ceiling(g_path);
     }
     if (!(st = write_model("tiny", tweak_silu, p2, sizeof p2))) {
         check_against_reference(p2, "tiny silu q8_0-head mqa partial-rope");
