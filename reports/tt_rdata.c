@@ -312,6 +312,10 @@ tt_status tt_re2e_load(const char *path, tt_re2e *e)
         w->gbps = num2(r, "gbps", "achieved_gbps");
         w->bw_frac = tt_jnum(r, "bw_frac", NAN);
         w->j_per_token = tt_jnum(r, "energy_j_per_token", NAN);
+        w->read_ceil_ts = tt_jnum(r, "read_ceiling_ts", NAN);
+        w->read_ceil_frac = tt_jnum(r, "ceiling_frac", NAN);
+        w->comp_ceil_ts = tt_jnum(r, "compute_ceiling_ts", NAN);
+        w->comp_ceil_frac = tt_jnum(r, "compute_ceiling_frac", NAN);
         snprintf(w->energy_source, sizeof w->energy_source, "%s", tt_jstr(r, "energy_source", ""));
         miss_energy |= !isfinite(w->j_per_token);
         miss_src |= isfinite(w->j_per_token) && !w->energy_source[0];

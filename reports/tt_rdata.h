@@ -61,6 +61,8 @@ typedef struct tt_re2e_row {
     int nsamples;
     double bytes_per_token, gbps, bw_frac; /* NAN when absent */
     double j_per_token;                    /* NAN when absent */
+    double read_ceil_ts, read_ceil_frac;   /* bench-e2e's decode read ceiling (t/s) and decode's share; NAN: absent */
+    double comp_ceil_ts, comp_ceil_frac;   /* its compute ceiling (the kernels on cache-resident rows); NAN: absent */
     char energy_source[48];                /* "" when absent */
 } tt_re2e_row;
 

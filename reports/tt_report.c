@@ -489,6 +489,19 @@ static void e2e_section(FILE *md, const tt_bundle *b)
     }
 }
 
+/* One ceiling cell of a tg row (bench-e2e's read or compute ceiling): its t/s, decode's share of it, and "lower"
+ * on the one that bounds; "–" where the file has none (pp rows, --no-ceiling, files from before it). */
+static void ceiling_cell(FILE *md, double ts, double frac, bool lower)
+{
+    if (!(isfinite(ts) && ts > 0)) {
+        fprintf(md, " – |");
+        return;
+    }
+    fprintf(md, " %.2f", ts);
+    if (isfinite(frac) && frac > 0) fprintf(md, " (%.0f %%)", 100 * frac);
+    fprintf(md, "%s |", lower ? ", the lower" : "");
+}
+
 static void e2e_table(FILE *md, const tt_bundle *b, const tt_re2e *e)
 {
     char s1[32], s2[32], s3[32];
@@ -499,9 +512,13 @@ static void e2e_table(FILE *md, const tt_bundle *b, const tt_re2e *e)
     if (e->params > 0 && n < sizeof info) n += (size_t)snprintf(info + n, sizeof info - n, " · %.2f × 10⁹ parameters", e->params / 1e9);
     if (*e->lm_head && n < sizeof info) snprintf(info + n, sizeof info - n, " · lm_head: %s", e->lm_head);
     fprintf(md, "%s. tokens/s is the mean ± standard deviation over the samples; GB/s = bytes streamed per token × "
-                "tokens/s; every J/token carries its energy source in brackets.\n\n", info);
-    fprintf(md, "| test | threads | tokens/s | samples | bytes/token | GB/s | %% BW | J/token [energy source] |\n"
-                "|---|---|---|---|---|---|---|---|\n");
+                "tokens/s; every J/token carries its energy source in brackets. For tg rows, bench-e2e's two ceilings "
+                "beside each bandwidth probe (highest value; decode's median share): the read ceiling replays a "
+                "token's weight reads with a pure reader, the compute ceiling times the same kernels on cache-resident "
+                "rows; the lower one bounds the decode (docs/MEASUREMENT.md, \"Ceilings\").\n\n", info);
+    fprintf(md, "| test | threads | tokens/s | samples | bytes/token | GB/s | %% BW | J/token [energy source] | "
+                "read ceiling, t/s (decode %%) | compute ceiling, t/s (decode %%) |\n"
+                "|---|---|---|---|---|---|---|---|---|---|\n");
     const char *sources[8];
     int nsrc = 0;
     for (int i = 0; i < e->n; i++) {
@@ -514,8 +531,11 @@ static void e2e_table(FILE *md, const tt_bundle *b, const tt_re2e *e)
         if (isfinite(frac) && frac > 0) fprintf(md, "%.0f %% | ", 100 * frac);
         else fprintf(md, "– | ");
         const char *src = r->energy_source[0] ? r->energy_source : "source unknown";
-        if (isfinite(r->j_per_token)) fprintf(md, "%.4g J [%s] |\n", r->j_per_token, src);
-        else fprintf(md, "– (no energy reported) |\n");
+        if (isfinite(r->j_per_token)) fprintf(md, "%.4g J [%s] |", r->j_per_token, src);
+        else fprintf(md, "– (no energy reported) |");
+        ceiling_cell(md, r->read_ceil_ts, r->read_ceil_frac, isfinite(r->comp_ceil_ts) && r->read_ceil_ts < r->comp_ceil_ts);
+        ceiling_cell(md, r->comp_ceil_ts, r->comp_ceil_frac, isfinite(r->read_ceil_ts) && r->comp_ceil_ts <= r->read_ceil_ts);
+        fprintf(md, "\n");
         if (!isfinite(r->j_per_token)) continue;
         int s = 0;
         while (s < nsrc && strcmp(sources[s], r->energy_source)) s++;

@@ -123,7 +123,11 @@ static void test_full_report(const char *bundle, bool gnuplot)
     CHECK(has(md, "| ffn_down | 2560×6912 | 1 | warm | – | i2s | avx2 | `tt_i2s_gemv_r4_u1_f16_p512__avx2` |"));
     CHECK(has(md, "GB/s = packed weight bytes / real (wall) time"));
     /* End to end with the energy source named and explained. */
-    CHECK(has(md, "| tg128 | 2 | 20.30 ± 0.40 | 5 | 1.0 GiB | 22.13 | 81 % | 0.5233 J [estimated-model] |"));
+    CHECK(has(md, "| tg128 | 2 | 20.30 ± 0.40 | 5 | 1.0 GiB | 22.13 | 81 % | 0.5233 J [estimated-model] | – | – |"));
+    /* bench-e2e's two ceilings on a tg row that has them: t/s, decode's share, and which one bounds */
+    CHECK(has(md, "| tg128 | 1 | 13.90 ± 0.20 | 5 | 1.0 GiB | 15.15 | 76 % | 0.6012 J [estimated-model] | 18.10 (77 %) | "
+                  "16.90 (82 %), the lower |"));
+    CHECK(has(md, "read ceiling, t/s (decode %) | compute ceiling, t/s (decode %) |"));
     CHECK(has(md, "| pp512 | 2 | 41.20 ± 0.60 | 5 |"));
     CHECK(has(md, "**estimated-model** — *not a measurement*"));
     CHECK(has(md, "no RAPL powercap zones"));
