@@ -996,6 +996,19 @@ static double decode_read_ceiling(tt_model *m, int tokens, size_t pf, int stream
     return med;
 }
 
+/* Decode's share of a ceiling measured before the first repetition and after each (reps + 1 values): each
+ * repetition's t/s against the higher ceiling around it, then the median; 0 when out of memory. */
+static double share_of_ceiling(const double *ts, const double *ceil, int reps)
+{
+    double *f = calloc((size_t)reps, sizeof *f), med = 0;
+    if (!f) return 0;
+    for (int i = 0; i < reps; i++) f[i] = ts[i] / (ceil[i] > ceil[i + 1] ? ceil[i] : ceil[i + 1]);
+    qsort(f, (size_t)reps, sizeof *f, cmp_double);
+    med = reps % 2 ? f[reps / 2] : 0.5 * (f[reps / 2 - 1] + f[reps / 2]);
+    free(f);
+    return med;
+}
+
 /* n random token ids, drawn in order (the caller frees them); NULL after tt_fail when out of memory. */
 static int *bench_tokens(const tt_model *m, int n, uint64_t *rng)
 {
@@ -1275,15 +1288,8 @@ int tt_cmd_bench_e2e(int argc, char **argv)
             double ceil_max = 0, ceil_frac = 0, ceil_probe = 0;
             for (int i = 0; i < n_ceil; i++) ceil_max = ceil_ts[i] > ceil_max ? ceil_ts[i] : ceil_max;
             bool ceil_done = n_ceil == reps + 1;
-            if (ceil_done) { /* each repetition against the higher ceiling around it, then the median */
-                double *f = calloc((size_t)reps, sizeof *f);
-                for (int i = 0; f && i < reps; i++)
-                    f[i] = r.ts[i] / (ceil_ts[i] > ceil_ts[i + 1] ? ceil_ts[i] : ceil_ts[i + 1]);
-                if (f) {
-                    qsort(f, (size_t)reps, sizeof *f, cmp_double);
-                    ceil_frac = reps % 2 ? f[reps / 2] : 0.5 * (f[reps / 2 - 1] + f[reps / 2]);
-                }
-                free(f);
+            if (ceil_done) {
+                ceil_frac = share_of_ceiling(r.ts, ceil_ts, reps);
                 /* the ceiling's own share of the probe taken just before it (same moment, same threads), in the
                  * bytes the replay reads; only when every probe succeeded, so that the pairs line up */
                 double *cp = n_probes == reps + 1 ? calloc((size_t)reps + 1, sizeof *cp) : NULL;
@@ -1301,19 +1307,12 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                        "compute: %.2f t/s%s; decode reached %.0f%% of it\n", r.test, r.threads, ceil_max, cpb,
                        100 * ceil_frac);
             }
-            /* the compute ceiling: each repetition against the higher one around it, as the read ceiling */
+            /* the compute ceiling, measured beside the read ceiling */
             double comp_max = 0, comp_frac = 0;
             for (int i = 0; i < n_comp; i++) comp_max = comp_ts[i] > comp_max ? comp_ts[i] : comp_max;
             bool comp_done = n_comp == reps + 1;
             if (comp_done) {
-                double *f = calloc((size_t)reps, sizeof *f);
-                for (int i = 0; f && i < reps; i++)
-                    f[i] = r.ts[i] / (comp_ts[i] > comp_ts[i + 1] ? comp_ts[i] : comp_ts[i + 1]);
-                if (f) {
-                    qsort(f, (size_t)reps, sizeof *f, cmp_double);
-                    comp_frac = reps % 2 ? f[reps / 2] : 0.5 * (f[reps / 2 - 1] + f[reps / 2]);
-                }
-                free(f);
+                comp_frac = share_of_ceiling(r.ts, comp_ts, reps);
                 comp_gemv /= n_comp, comp_head /= n_comp;
                 printf("|   compute ceiling, %s at %d thread(s): the same kernels on cache-resident rows of their own "
                        "weights, no read waiting for memory: %.2f t/s (ternary GEMVs %.1f GB/s, LM head %.1f GB/s, "
