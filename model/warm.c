@@ -31,13 +31,32 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double median(double *t, int n)
+/* Median seconds of reps calls of run(arg), after two untimed calls that bring the rows into the caches; 0 when out
+ * of memory. */
+static double median_secs(void (*run)(void *), void *arg, int reps)
 {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    double *t = malloc((size_t)reps * sizeof *t), med = 0;
+    if (!t) return 0;
+    for (int i = -2; i < reps; i++) {
+        double t0 = now_s();
+        run(arg);
+        if (i >= 0) t[i] = now_s() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    free(t);
+    return med;
+}
+
+/* the same fixed pseudo-random sequence for the inputs (the kernels' time does not depend on the values) */
+static int lcg(uint64_t *s, int n)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (int)((*s >> 33) % (uint64_t)n);
 }
 
 typedef struct warm_job {
+    tt_pool *pool;
     const tt_plan *p;
     const int8_t *q;
     int32_t sum_q;
@@ -54,6 +73,8 @@ static void warm_worker(void *arg, int tid, int nth)
     tt_gemv_args a = {j->p->packed, j->q, j->p->ws, j->sum_q, j->p->m, j->p->k};
     j->p->v->gemv(&a, j->dot, r0, r1);
 }
+
+static void warm_gemv_run(void *arg) { tt_pool_run(((warm_job *)arg)->pool, warm_worker, arg); }
 
 /* Bytes the GEMV reads per token (its rows in its layout, not the scale tail), as the read ceiling counts them. */
 static size_t plan_read_bytes(const tt_plan *p)
@@ -74,17 +95,8 @@ static double warm_gemv(tt_model *m, const tt_plan *p, int reps, int32_t sum_q)
     if (rows < unit) rows = unit;
     if (rows > p->m) rows = p->m;
     tt_plan_prep(p, m->s.xq);
-    warm_job j = {p, m->s.xq, sum_q, m->s.dot, rows, align};
-    double *t = malloc((size_t)reps * sizeof *t);
-    if (!t) return 0;
-    for (int i = -2; i < reps; i++) {
-        double t0 = now_s();
-        tt_pool_run(m->pool, warm_worker, &j);
-        if (i >= 0) t[i] = now_s() - t0;
-    }
-    double s = median(t, reps) / (row_bytes * rows);
-    free(t);
-    return s;
+    warm_job j = {m->pool, p, m->s.xq, sum_q, m->s.dot, rows, align};
+    return median_secs(warm_gemv_run, &j, reps) / (row_bytes * rows);
 }
 
 typedef struct warm_head {
@@ -106,6 +118,13 @@ static void warm_head_worker(void *arg, int tid, int nth)
     tt_dense_run(m->head_v, w, m->w.head_q8_scale, j->x, &m->s.head_in, m->config.dim, m->s.logits, r0, r1);
 }
 
+static void warm_head_run(void *arg)
+{
+    warm_head *j = arg;
+    if (j->m->head_v) tt_pool_run(j->m->pool, warm_head_worker, j);
+    else model_head_rows(j->m, NULL, j->x, 0, j->rows); /* the f32 file head's portable loop, split evenly too */
+}
+
 tt_status tt_model_warm_ceiling(tt_model *m, int reps, tt_warm_ceiling *out)
 {
     if (!m || !out) return tt_fail(TT_ERR_NULL, "tt_model_warm_ceiling: NULL argument");
@@ -113,14 +132,10 @@ tt_status tt_model_warm_ceiling(tt_model *m, int reps, tt_warm_ceiling *out)
     if (reps < 1) reps = 1;
     const tt_model_config *c = &m->config;
     tt_run_state *s = &m->s;
-    /* a fixed pseudo-random input: the kernels' time does not depend on the values */
     uint64_t seed = 0x7761726dULL;
     int32_t sum_q = 0;
     int width = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
-    for (int i = 0; i < width; i++) {
-        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        sum_q += (s->xq[i] = (int8_t)((int)((seed >> 33) % 255) - 127));
-    }
+    for (int i = 0; i < width; i++) sum_q += (s->xq[i] = (int8_t)(lcg(&seed, 255) - 127));
     const tt_layer_weights *w = &m->w.layers[0];
     const tt_linear *all[9] = {&w->wqkv, &w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate_up, &w->w_gate, &w->w_up, &w->w_down};
     double sec = 0, bytes = 0;
@@ -139,21 +154,11 @@ tt_status tt_model_warm_ceiling(tt_model *m, int reps, tt_warm_ceiling *out)
     int unit = 64 * m->threads, rows = (int)((double)TT_WARM_BYTES / row_bytes) / unit * unit;
     if (rows < unit) rows = unit;
     if (rows > c->vocab_size) rows = c->vocab_size;
-    for (int i = 0; i < c->dim; i++) {
-        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        s->xb[i] = (float)((int)((seed >> 33) % 2001) - 1000) / 1000.0f;
-    }
+    for (int i = 0; i < c->dim; i++) s->xb[i] = (float)(lcg(&seed, 2001) - 1000) / 1000.0f;
     model_head_input(m, s->xb);
-    double *t = malloc((size_t)reps * sizeof *t);
-    if (!t) return tt_fail(TT_ERR_NOMEM, "compute ceiling: no memory");
-    for (int i = -2; i < reps; i++) {
-        double t0 = now_s();
-        if (m->head_v) tt_pool_run(m->pool, warm_head_worker, &(warm_head){m, s->xb, rows});
-        else model_head_rows(m, NULL, s->xb, 0, rows); /* the f32 file head's portable loop, split evenly too */
-        if (i >= 0) t[i] = now_s() - t0;
-    }
-    out->head_s = median(t, reps) / (row_bytes * rows) * head_bytes;
+    double sec_head = median_secs(warm_head_run, &(warm_head){m, s->xb, rows}, reps);
+    if (!(sec_head > 0)) return tt_fail(TT_ERR_NOMEM, "compute ceiling: no memory");
+    out->head_s = sec_head / (row_bytes * rows) * head_bytes;
     out->head_bytes = head_bytes;
-    free(t);
     return TT_OK;
 }
