@@ -1,9 +1,12 @@
 /* Profile: write/read round trip, refusal of another CPU and of a stale registry, clear errors on truncated,
  * corrupted or future-version files. */
 #include "tt_profile.h"
+#include "tt_profile_diff.h"
 #include "tt_registry.h"
 #include "tt_test.h"
 
+#include <math.h>
+#include <string.h>
 #include <unistd.h>
 
 static void write_text(const char *path, const char *s)
@@ -11,6 +14,101 @@ static void write_text(const char *path, const char *s)
     FILE *f = fopen(path, "w");
     fputs(s, f);
     fclose(f);
+}
+
+/* A GEMV entry with a winner, a runner-up and a baseline (medians in ns; ru_ns 0: no runner-up). */
+static void diff_entry(tt_profile *p, const char *shape, int m, int threads, const char *regime, const char *win,
+                       double win_ns, const char *ru, double ru_ns, double base_ns)
+{
+    tt_prof_entry *e = tt_profile_add(p);
+    snprintf(e->shape, sizeof e->shape, "%s", shape);
+    e->m = m, e->k = 2560, e->threads = threads;
+    snprintf(e->regime, sizeof e->regime, "%s", regime);
+    snprintf(e->winner.variant, sizeof e->winner.variant, "%s", win);
+    e->winner.median_ns = win_ns;
+    if (ru_ns > 0) snprintf(e->runner_up.variant, sizeof e->runner_up.variant, "%s", ru), e->runner_up.median_ns = ru_ns;
+    snprintf(e->baseline.variant, sizeof e->baseline.variant, "base");
+    e->baseline.median_ns = base_ns;
+}
+
+static const tt_prof_diff_row *diff_row(const tt_prof_diff *d, const char *kind, int m, int threads, const char *regime)
+{
+    for (int i = 0; i < d->n; i++)
+        if (!strcmp(d->rows[i].kind, kind) && d->rows[i].m == m && d->rows[i].threads == threads &&
+            !strcmp(d->rows[i].regime, regime))
+            return &d->rows[i];
+    return NULL;
+}
+
+/* tt_profile_diff: verdicts (same, near tie either way, differs, only in one), the tie threshold, each session's own
+ * gain and their geometric means, prefill and head rows. */
+static void check_diff(void)
+{
+    tt_profile a, b;
+    tt_profile_init(&a), tt_profile_init(&b);
+    b.cpu = a.cpu; /* both zeroed: the same identity */
+    diff_entry(&a, "q", 2560, 1, "cold", "k1", 100, "k2", 104, 200);  /* gain 2 */
+    diff_entry(&b, "q", 2560, 1, "cold", "k1", 150, "k2", 160, 240);  /* the same winner, gain 1.6 */
+    diff_entry(&a, "q", 2560, 2, "cold", "k1", 100, "k2", 104, 150);  /* A timed B's winner 4 % slower: near tie */
+    diff_entry(&b, "q", 2560, 2, "cold", "k2", 100, "k3", 101, 150);
+    diff_entry(&a, "o", 3840, 1, "cold", "k4", 100, "k5", 120, 150);  /* B timed A's winner 2 % slower: near tie */
+    diff_entry(&b, "o", 3840, 1, "cold", "k6", 100, "k4", 102, 150);
+    diff_entry(&a, "d", 6912, 1, "cold", "k7", 100, "k8", 101, 150);  /* neither timed the other's winner */
+    diff_entry(&b, "d", 6912, 1, "cold", "k9", 100, "k8", 101, 150);
+    diff_entry(&a, "d", 6912, 1, "warm", "k7", 100, "", 0, 150);      /* another regime: only in A */
+    diff_entry(&b, "g", 1024, 1, "cold", "k7", 100, "", 0, 150);      /* only in B */
+    tt_prof_gemm *g = tt_profile_add_gemm(&a);
+    snprintf(g->shape, sizeof g->shape, "q"), g->m = 2560, g->k = 2560, g->threads = 1, g->tokens = 64;
+    snprintf(g->winner, sizeof g->winner, "gA"), snprintf(g->shared, sizeof g->shared, "gB");
+    g->winner_ns = 1000, g->shared_ns = 1030, g->gemv_ns = 4000;
+    g = tt_profile_add_gemm(&b);
+    snprintf(g->shape, sizeof g->shape, "q"), g->m = 2560, g->k = 2560, g->threads = 1, g->tokens = 64;
+    snprintf(g->winner, sizeof g->winner, "gB"), g->winner_ns = 900, g->gemv_ns = 2700;
+    tt_prof_head *h = tt_profile_add_head(&a);
+    snprintf(h->kind, sizeof h->kind, "f16"), h->m = 128256, h->k = 2560, h->threads = 1;
+    snprintf(h->winner, sizeof h->winner, "hA"), snprintf(h->deflt, sizeof h->deflt, "hD");
+    h->winner_ns = 30e6, h->default_ns = 45e6;
+    h = tt_profile_add_head(&b);
+    *h = a.h[0];
+    snprintf(h->winner, sizeof h->winner, "hB"), h->winner_ns = 28e6; /* B's default hD; A's winner not timed in B */
+
+    tt_prof_diff d;
+    CHECK(tt_profile_diff(&a, &b, 0.05, &d) == TT_OK);
+    CHECK(d.n == 8 && d.same == 1 && d.near == 3 && d.other == 2 && d.only_a == 1 && d.only_b == 1);
+    const tt_prof_diff_row *r = diff_row(&d, "gemv", 2560, 1, "cold");
+    CHECK(r && r->verdict == TT_DIFF_SAME && fabs(r->a_gain - 2.0) < 1e-12 && fabs(r->b_gain - 1.6) < 1e-12 &&
+          r->a_ns == 100 && r->b_ns == 150);
+    r = diff_row(&d, "gemv", 2560, 2, "cold");
+    CHECK(r && r->verdict == TT_DIFF_NEAR && fabs(r->margin - 1.04) < 1e-12);
+    r = diff_row(&d, "gemv", 3840, 1, "cold");
+    CHECK(r && r->verdict == TT_DIFF_NEAR && fabs(r->margin - 1.02) < 1e-12);
+    r = diff_row(&d, "gemv", 6912, 1, "cold");
+    CHECK(r && r->verdict == TT_DIFF_OTHER);
+    r = diff_row(&d, "gemv", 6912, 1, "warm");
+    CHECK(r && r->verdict == TT_DIFF_ONLY_A && !strcmp(r->a, "k7") && !r->b[0] && r->b_ns == 0);
+    r = diff_row(&d, "gemv", 1024, 1, "cold");
+    CHECK(r && r->verdict == TT_DIFF_ONLY_B && !r->a[0] && !strcmp(r->b, "k7"));
+    r = diff_row(&d, "prefill", 2560, 1, "");
+    CHECK(r && r->verdict == TT_DIFF_NEAR && fabs(r->margin - 1.03) < 1e-12 && fabs(r->a_gain - 4) < 1e-12 &&
+          fabs(r->b_gain - 3) < 1e-12);
+    r = diff_row(&d, "head", 128256, 1, "");
+    CHECK(r && r->verdict == TT_DIFF_OTHER && !strcmp(r->name, "f16") && fabs(r->a_gain - 1.5) < 1e-12);
+    /* geometric means over the four GEMV races in both: A (2, 1.5, 1.5, 1.5), B (1.6, 1.5, 1.5, 1.5) */
+    CHECK(d.n_gain == 4 && fabs(d.gain_a - pow(2 * 1.5 * 1.5 * 1.5, 0.25)) < 1e-12 &&
+          fabs(d.gain_b - pow(1.6 * 1.5 * 1.5 * 1.5, 0.25)) < 1e-12);
+    CHECK(d.cpu == TT_ID_SAME && d.same_registry);
+    tt_profile_diff_free(&d);
+    /* a tighter tie: the 4 % and 3 % margins differ, the 2 % one stays a near tie */
+    CHECK(tt_profile_diff(&a, &b, 0.025, &d) == TT_OK && d.near == 1 && d.other == 4);
+    tt_profile_diff_free(&d);
+    /* B against A: the same rows from the other side */
+    CHECK(tt_profile_diff(&b, &a, 0.05, &d) == TT_OK && d.same == 1 && d.near == 3 && d.only_a == 1 && d.only_b == 1);
+    tt_profile_diff_free(&d);
+    CHECK(tt_profile_diff(&a, &b, -0.1, &d) == TT_ERR_VALUE);
+    b.cpu.family = a.cpu.family + 1;
+    CHECK(tt_profile_diff(&a, &b, 0.05, &d) == TT_OK && d.cpu == TT_ID_OTHER && strstr(d.cpu_why, "family"));
+    tt_profile_diff_free(&d);
+    tt_profile_free(&a), tt_profile_free(&b);
 }
 
 int main(void)
@@ -235,5 +333,6 @@ int main(void)
 
     tt_profile_free(&p);
     unlink(path), unlink(bad), rmdir(dir);
+    check_diff();
     return tt_test_end("profile");
 }

@@ -107,6 +107,39 @@ check "! grep -q 'raced at load' '$dir/out7.txt'" "no LM-head race at load"
 check "[ \$? -eq 1 ] && grep -q 'not used' '$dir/out8.txt'" "a named wisdom file that cannot be used is an error"
 (cd "$dir/cwd" && "$T" wisdom show) > "$dir/out9.txt" 2>&1
 check "grep -q '^kernels: wisdom results/another-brand' '$dir/out9.txt' && grep -q '256x512' '$dir/out9.txt'" "wisdom show names the profile in effect and its winners"
+# wisdom diff: a tuned profile against itself is the same winner everywhere; a copy whose first race picked the
+# original's runner-up, timed 3 % slower there, is a near tie (and differs under --tie 0.01); a race the copy lacks
+# is "only in A"; no race in common is exit 3; an unreadable profile exit 1; one profile only, exit 2
+"$T" wisdom diff "$dir/orig.json" "$dir/orig.json" --json "$dir/diff0.json" > "$dir/out10.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q '^\\([0-9]*\\) races in both: \\1 the same winner, 0 near ties' '$dir/out10.txt' && python3 -c \"import json; j=json.load(open('$dir/diff0.json')); n=len(j['rows']); assert n>=2 and j['summary']['same']==n and j['cpu']=='same'\"" "wisdom diff of a profile against itself"
+python3 - "$dir/orig.json" "$dir/copy.json" "$dir/empty.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+def scaled(st, variant, f):
+    return {k: (v * f if k.endswith("_ns") else v) for k, v in st.items()} | {"variant": variant}
+e = p["entries"][0]
+win, other = e["winner"]["variant"], "tt_i2s_gemv_r1_u1_f0_p0__scalar"
+e["runner_up"] = scaled(e["winner"], other, 1.03)
+json.dump(p, open(sys.argv[1], "w"))
+q = json.loads(json.dumps(p))
+q["entries"] = q["entries"][:1]
+q.pop("head", None), q.pop("prefill", None)
+f = q["entries"][0]
+f["winner"], f["runner_up"] = scaled(f["winner"], other, 1.0), scaled(f["winner"], win, 1.10)
+json.dump(q, open(sys.argv[2], "w"))
+q["entries"] = []
+json.dump(q, open(sys.argv[3], "w"))
+PY
+"$T" wisdom diff "$dir/orig.json" "$dir/copy.json" --markdown "$dir/diff1.md" > "$dir/out11.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q 'near tie (+3.0 %)' '$dir/out11.txt' && grep -q 'only in A' '$dir/out11.txt' && grep -q '^1 races in both: 0 the same winner, 1 near ties' '$dir/diff1.md'" "wisdom diff: a runner-up within the tie is a near tie, a missing race is only in A"
+"$T" wisdom diff "$dir/orig.json" "$dir/copy.json" --tie 0.01 > "$dir/out12.txt" 2>&1
+check "[ \$? -eq 0 ] && grep -q '0 near ties (within 1 % in the race that picked), 1 different' '$dir/out12.txt'" "wisdom diff --tie: a 3 % runner-up is a difference at 1 %"
+"$T" wisdom diff "$dir/orig.json" "$dir/empty.json" > "$dir/out13.txt" 2>&1
+check "[ \$? -eq 3 ]" "wisdom diff with no race in common exits 3"
+"$T" wisdom diff "$dir/orig.json" "$dir/none.json" > "$dir/out14.txt" 2>&1
+check "[ \$? -eq 1 ] && grep -q 'none.json' '$dir/out14.txt'" "wisdom diff of an unreadable profile exits 1, naming it"
+"$T" wisdom diff "$dir/orig.json" > "$dir/out15.txt" 2>&1
+check "[ \$? -eq 2 ] && grep -q 'two profiles' '$dir/out15.txt'" "wisdom diff with one profile is a usage error"
 # a profile from another CPU (another model) is refused, naming the field
 python3 -c "import json; p=json.load(open('$dir/orig.json')); p['cpu']['model'] += 1; json.dump(p, open('$prof', 'w'))"
 "$T" tune --budget 5 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out4.txt" 2>&1
