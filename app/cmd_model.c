@@ -11,6 +11,8 @@
 #include "tt_model_cli.h"
 #include "tt_pool.h"
 #include "tt_preset.h"
+#include "tt_cli.h"
+#include "tt_profile.h"
 #include "tt_topo.h"
 
 #include <errno.h>
@@ -1498,7 +1500,7 @@ static void usage_ab(FILE *f)
 {
     fprintf(f, "usage: tritune bench-ab -m FILE.gguf [--weights i2s,tl2] [--lm-head file,q8] [--head-kernel A,B]\n"
                "                        [--kernel A,B] [--place off,on] [--pages whole,exact] [--fuse on,off]\n"
-               "                        [--control]\n"
+               "                        [--profiles A.json,B.json] [--control]\n"
                "                        [-t N] [-n 64] [-r 6] [--json FILE] [--wisdom FILE | --no-wisdom]\n"
                "-t: threads (default: the count the profile timed fastest; 1 without one).\n"
                "Decode speed of several configurations of one model file, compared inside the model. Every\n"
@@ -1514,6 +1516,11 @@ static void usage_ab(FILE *f)
                "                 as before that, a matrix under 2 MiB and the last part of a longer one on 4 KiB\n"
                "                 pages (for measuring what whole huge pages are worth)\n"
                "  --fuse         auto, on, off (run --help): q/k/v and gate/up as one GEMV each or not\n"
+               "  --profiles     tuning profiles (wisdom), each installed before its copy is loaded: every pick\n"
+               "                 the model makes at load (GEMV, prefill and LM-head kernels, formats, fusion)\n"
+               "                 follows it; e.g. two `make tune` runs, or a profile against the untuned\n"
+               "                 defaults with `none` (no profile and no baked table: static defaults and the\n"
+               "                 calibration at load); tritune wisdom diff compares the profiles themselves\n"
                "is loaded at once, and each round decodes -n tokens (tg, from position 0, logits every token) with\n"
                "each configuration in turn, the order rotated every round so that drift in the host's bandwidth\n"
                "falls on all of them alike. After one warm-up round, -r rounds are timed.\n"
@@ -1539,6 +1546,7 @@ typedef struct ab_cfg {
     int place_i;             /* its position in --place (each position loads a copy of its own) */
     bool exact;              /* --pages exact: the model's buffers allocated as before slabs (tt_alloc_set_exact) */
     tt_fuse fuse;            /* --fuse: q/k/v and gate/up as one GEMV each (auto: the profile's choice) */
+    int profile;             /* --profiles: index into the list (-1: the wisdom in effect at start) */
     char label[160];
     tt_model *m;
     int owner;                         /* the configuration whose loaded model this one runs (itself, or an earlier
@@ -1611,7 +1619,7 @@ static int ab_word_list(const char *list, const char *opt, const char *const *w,
 int tt_cmd_bench_ab(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL, *weights_s = "auto", *head_s = "file", *hk_s = "auto", *gk_s = "auto", *place_s = "on",
-               *pages_s = "whole", *fuse_s = "auto";
+               *pages_s = "whole", *fuse_s = "auto", *prof_s = NULL;
     long threads = 0, n_gen = 64, reps = 6;
     bool over = false, control = false;
     const tt_opt opts[] = {
@@ -1624,6 +1632,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         TT_O_STR("--place", NULL, &place_s),
         TT_O_STR("--pages", NULL, &pages_s),
         TT_O_STR("--fuse", NULL, &fuse_s),
+        TT_O_STR("--profiles", NULL, &prof_s),
         TT_O_INT("--threads", "-t", &threads, 1, 4096),
         TT_O_INT("--n-gen", "-n", &n_gen, 1, 1 << 16),
         TT_O_INT("--repetitions", "-r", &reps, 1, 1000),
@@ -1657,6 +1666,37 @@ int tt_cmd_bench_ab(int argc, char **argv)
     static const char *const fn[] = {"fusion auto", "fused", "not fused"};
     const int nf = ab_word_list(fuse_s, "--fuse", fuse_names, 3, 3, -1, fu);
     if (nf < 0) return 2;
+    /* --profiles: each path is read now, so a bad one is refused before any model is loaded */
+    char pbuf[2048];
+    const char *pn[AB_MAX];
+    int np = 0;
+    if (prof_s) {
+        snprintf(pbuf, sizeof pbuf, "%s", prof_s);
+        for (char *save = NULL, *k = strtok_r(pbuf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+            tt_profile tp;
+            if (np == AB_MAX) {
+                fprintf(stderr, "tritune bench-ab: --profiles: at most %d\n", AB_MAX);
+                return 2;
+            }
+            if (strcmp(k, "none")) {
+                if (tt_profile_read(k, &tp)) {
+                    fprintf(stderr, "tritune bench-ab: --profiles: %s\n", tt_last_error());
+                    return 2;
+                }
+                tt_profile_free(&tp);
+            }
+            pn[np++] = k;
+        }
+        if (!np) {
+            fprintf(stderr, "tritune bench-ab: --profiles: expected a list of profile.json files (or none)\n");
+            return 2;
+        }
+        for (int i = 0; i < np; i++) printf("profile %d: %s\n", i + 1, strcmp(pn[i], "none") ? pn[i] : "none (untuned defaults)");
+    }
+    const int npr = np ? np : 1;
+    char start_src[700]; /* the wisdom in effect at start: what configurations without --profiles run */
+    snprintf(start_src, sizeof start_src, "%s", tt_wisdom_source());
+
     snprintf(wl, sizeof wl, "%s", weights_s);
     for (char *w = strtok(wl, ","); w; w = strtok(NULL, ",")) {
         tt_weights wf;
@@ -1676,21 +1716,25 @@ int tt_cmd_bench_ab(int argc, char **argv)
                 for (int gi = 0; gi < ng; gi++)
                     for (int pi = 0; pi < npl; pi++)
                         for (int xi = 0; xi < npg; xi++)
-                            for (int fi = 0; fi < nf; fi++) {
-                                if (nc == AB_MAX) {
-                                    fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
-                                    return 2;
+                            for (int fi = 0; fi < nf; fi++)
+                                for (int ri = 0; ri < npr; ri++) {
+                                    if (nc == AB_MAX) {
+                                        fprintf(stderr, "tritune bench-ab: at most %d configurations\n", AB_MAX);
+                                        return 2;
+                                    }
+                                    cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki],
+                                                       .kernel = gn[gi], .place = pl[pi], .place_i = pi,
+                                                       .exact = pg[xi], .fuse = (tt_fuse)fu[fi],
+                                                       .profile = np ? ri : -1};
+                                    char pr[24] = "";
+                                    if (np) snprintf(pr, sizeof pr, ", profile %d", ri + 1);
+                                    snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s%s%s%s%s",
+                                             gn[gi] ? gn[gi] : w, kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h,
+                                             npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "",
+                                             npg > 1 ? (pg[xi] ? ", exact mappings" : ", whole huge pages") : "",
+                                             nf > 1 ? ", " : "", nf > 1 ? fn[fu[fi]] : "", pr);
+                                    nc++;
                                 }
-                                cfg[nc] = (ab_cfg){.weights = wf, .head = lh, .head_kernel = kn[ki], .kernel = gn[gi],
-                                                   .place = pl[pi], .place_i = pi, .exact = pg[xi],
-                                                   .fuse = (tt_fuse)fu[fi]};
-                                snprintf(cfg[nc].label, sizeof cfg[nc].label, "%s, %s%s%s%s%s%s", gn[gi] ? gn[gi] : w,
-                                         kn[ki] ? kn[ki] : "head ", kn[ki] ? "" : h,
-                                         npl > 1 ? (pl[pi] > 0 ? ", placed" : ", not placed") : "",
-                                         npg > 1 ? (pg[xi] ? ", exact mappings" : ", whole huge pages") : "",
-                                         nf > 1 ? ", " : "", nf > 1 ? fn[fu[fi]] : "");
-                                nc++;
-                            }
         }
     }
     if (control) { /* configuration 1 again, in a copy of its own: the placement floor */
@@ -1714,12 +1758,17 @@ int tt_cmd_bench_ab(int argc, char **argv)
         for (int j = 0; j < i && (!control || i < nc - 1); j++)
             if (cfg[j].owner == j && cfg[j].weights == cfg[i].weights && cfg[j].head == cfg[i].head &&
                 cfg[j].place == cfg[i].place && cfg[j].place_i == cfg[i].place_i && cfg[j].exact == cfg[i].exact &&
-                cfg[j].fuse == cfg[i].fuse &&
+                cfg[j].fuse == cfg[i].fuse && cfg[j].profile == cfg[i].profile &&
                 ((!cfg[j].kernel && !cfg[i].kernel) ||
                  (cfg[j].kernel && cfg[i].kernel && !strcmp(cfg[j].kernel, cfg[i].kernel)))) {
                 cfg[i].owner = j;
                 break;
             }
+    }
+    tt_wisdom_saved *saved_wisdom = NULL; /* put back before returning: a caller's later commands see no change */
+    if (np && !(saved_wisdom = tt_wisdom_detach())) {
+        fprintf(stderr, "tritune bench-ab: no memory\n");
+        return 1;
     }
     tt_topo topo;
     bool have_topo = tt_topo_load(&topo) == TT_OK;
@@ -1759,7 +1808,10 @@ int tt_cmd_bench_ab(int argc, char **argv)
             char *saved = prev ? strdup(prev) : NULL;
             if (cfg[i].kernel) setenv("TRITUNE_KERNEL", cfg[i].kernel, 1);
             tt_alloc_set_exact(cfg[i].exact);
-            if (tt_model_open(path, &o, &cfg[i].m)) rc = 1;
+            if (cfg[i].profile >= 0) { /* this copy's wisdom; every pick at open reads it */
+                if (tt_wisdom_use(pn[cfg[i].profile], "bench-ab")) rc = 2;
+            }
+            if (!rc && tt_model_open(path, &o, &cfg[i].m)) rc = 1;
             tt_alloc_set_exact(false);
             if (cfg[i].kernel) {
                 if (saved) setenv("TRITUNE_KERNEL", saved, 1);
@@ -1822,6 +1874,7 @@ int tt_cmd_bench_ab(int argc, char **argv)
         json_object_set_new(row, "gemv_kernel", json_string(cfg[i].kernel ? cfg[i].kernel : "auto"));
         json_object_set_new(row, "pages", json_string(cfg[cfg[i].owner].exact ? "exact" : "whole"));
         json_object_set_new(row, "fusion", json_string(cfg[cfg[i].owner].m->fuse_note));
+        json_object_set_new(row, "wisdom", json_string(cfg[i].profile >= 0 ? pn[cfg[i].profile] : start_src));
         json_object_set_new(row, "mb_per_token",
                             json_real((cfg[i].m->bytes_ternary + cfg[i].m->bytes_head + cfg[i].m->bytes_other) / 1e6));
         json_object_set_new(row, "threads", json_integer(th));
@@ -1842,5 +1895,6 @@ int tt_cmd_bench_ab(int argc, char **argv)
         free(cfg[i].ts);
     }
     if (have_topo) tt_topo_free(&topo);
+    if (np) tt_wisdom_restore(saved_wisdom);
     return rc ? 1 : 0;
 }

@@ -64,6 +64,23 @@ int tt_wisdom_startup(int *argc, char **argv, const char *verb)
     return 0;
 }
 
+int tt_wisdom_use(const char *path, const char *verb)
+{
+    if (!strcmp(path, "none")) /* an empty table: no baked winner applies either */
+        return tt_wisdom_install(&(tt_wisdom){.source = "none: no tuned winners (static defaults, calibration at load)"})
+                   ? (fprintf(stderr, "tritune %s: %s\n", verb, tt_last_error()), 1)
+                   : 0;
+    tt_cpu_id here;
+    identity_here(&here);
+    char note[500];
+    if (tt_wisdom_load(path, &here, note, sizeof note)) {
+        fprintf(stderr, "tritune %s: wisdom %s not used: %s\n", verb, path, tt_last_error());
+        return 1;
+    }
+    if (note[0]) fprintf(stderr, "tritune %s: wisdom %s: %s\n", verb, path, note);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tritune wisdom show [PROFILE.json]\n"

@@ -17,6 +17,10 @@ int tt_cmd_wisdom(int argc, char **argv);
  * argv (argc updated), loads the named or default profile. Returns 0, or an exit code (a named file that does not
  * apply, a malformed option). */
 int tt_wisdom_startup(int *argc, char **argv, const char *verb);
+/* Install the profile at path as the wisdom in effect from now on (checked against this machine and registry, as
+ * --wisdom FILE is; "none": an empty table, so that neither a profile nor the baked table applies): 0, or 1 after
+ * printing why on stderr. */
+int tt_wisdom_use(const char *path, const char *verb);
 
 
 /* "--flag value" / "--flag=value" parsing helpers: return the value or NULL. */

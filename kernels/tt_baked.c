@@ -36,7 +36,7 @@ static bool tables_apply(void)
 }
 
 /* The runtime wisdom (tt_wisdom_install): owned copies. */
-static struct {
+static struct tt_wisdom_saved {
     bool set;
     tt_baked_entry *e;
     int n;
@@ -54,6 +54,23 @@ static void rt_clear(void)
     for (int i = 0; i < rt.nh; i++) free((char *)rt.h[i].variant);
     free(rt.e), free(rt.g), free(rt.h), free(rt.source);
     memset(&rt, 0, sizeof rt);
+}
+
+tt_wisdom_saved *tt_wisdom_detach(void)
+{
+    tt_wisdom_saved *s = malloc(sizeof *s);
+    if (!s) return NULL;
+    *s = rt;
+    memset(&rt, 0, sizeof rt);
+    return s;
+}
+
+void tt_wisdom_restore(tt_wisdom_saved *s)
+{
+    rt_clear();
+    if (!s) return;
+    rt = *s;
+    free(s);
 }
 
 static char *dup_or_null(const char *s, bool *oom)

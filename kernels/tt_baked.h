@@ -69,6 +69,12 @@ typedef struct tt_wisdom {
 tt_status tt_wisdom_install(const tt_wisdom *w);
 /* Where the winners come from now: the runtime wisdom's source, the baked table's, or why there is none. */
 const char *tt_wisdom_source(void);
+/* Take the runtime table out of effect (none is then set: the baked table applies) and hand it to the caller, who
+ * puts it back with tt_wisdom_restore (which first removes whatever was installed meanwhile). For a verb that
+ * installs other tables for a while (bench-ab --profiles). NULL: out of memory (nothing changed). */
+typedef struct tt_wisdom_saved tt_wisdom_saved;
+tt_wisdom_saved *tt_wisdom_detach(void);
+void tt_wisdom_restore(tt_wisdom_saved *s);
 
 /* A second packed copy (the GEMM winner's own layout) is kept only when that winner is at least this much faster
  * than the fastest GEMM on the GEMV winner's bytes (prefill time ratio). */

@@ -1,7 +1,10 @@
 /* test_cli.c — the model commands end to end on a tiny model: synth, info, run, bench-e2e (with its JSON), bench-ab, and
  * usage errors (exit 2) and --help (exit 0); synth's --arch, --layers and --ternary. */
+#include "tt_baked.h"
 #include "tt_model_cli.h"
 #include "tt_model_test.h"
+#include "tt_profile.h"
+#include "tt_registry.h"
 
 #include <jansson.h>
 
@@ -174,6 +177,45 @@ int main(void)
         CHECKF(pg && !strcmp(pg, i ? "exact" : "whole"), "row %zu: pages %s", i, pg ? pg : "(none)");
     }
     json_decref(root);
+    /* --profiles: each copy loads under its own wisdom: a profile whose only winner is the tiny head's portable
+     * member, and none (no tuned winner: the static default and the calibration at load); the wisdom in effect before
+     * is in effect again after */
+    char prof[256];
+    tt_test_tmp(prof, sizeof prof, "cli-profile");
+    tt_profile pf;
+    tt_profile_init(&pf);
+    tt_cpu_id_here(&pf.cpu, NULL); /* topology unknown (0): the identity check skips it */
+    pf.registry_hash = tt_registry_hash(), pf.registry_count = tt_registry_count;
+    snprintf(pf.compiler, sizeof pf.compiler, "test"), snprintf(pf.flags, sizeof pf.flags, "test");
+    tt_prof_head *ph = tt_profile_add_head(&pf);
+    CHECK(ph != NULL);
+    if (ph) {
+        snprintf(ph->kind, sizeof ph->kind, "f16"), ph->m = 512, ph->k = 256, ph->threads = 1;
+        snprintf(ph->winner, sizeof ph->winner, "head_f16_portable");
+        snprintf(ph->deflt, sizeof ph->deflt, "head_f16_portable");
+        ph->winner_ns = ph->default_ns = 1e5, ph->gbps = 1, ph->candidates = ph->verified = 1;
+    }
+    CHECK(tt_profile_write(&pf, prof) == TT_OK);
+    tt_profile_free(&pf);
+    char before[700];
+    snprintf(before, sizeof before, "%s", tt_wisdom_source());
+    char profiles[600];
+    snprintf(profiles, sizeof profiles, "%s,none", prof);
+    root = ab_two_copies(model, json, "--profiles", profiles, "2", "1");
+    for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++) {
+        json_t *r = json_array_get(root, i);
+        const char *h = json_string_value(json_object_get(r, "lm_head")), *w = json_string_value(json_object_get(r, "wisdom"));
+        CHECKF(h && (i ? !strstr(h, "wisdom head winner") : !!strstr(h, "head_f16_portable (wisdom head winner")),
+               "row %zu: head %s", i, h ? h : "(none)");
+        CHECK(w && !strcmp(w, i ? "none" : prof));
+    }
+    json_decref(root);
+    CHECKF(!strcmp(before, tt_wisdom_source()), "wisdom after bench-ab --profiles: %s (before: %s)", tt_wisdom_source(),
+           before);
+    snprintf(profiles, sizeof profiles, "%s,/nonexistent/profile.json", prof);
+    char *abp[] = {"bench-ab", "-m", model, "--profiles", profiles};
+    CHECK(tt_cmd_bench_ab(ARGC(abp), abp) == 2); /* an unreadable profile is refused before any load */
+    remove(prof);
     char *abq[] = {"bench-ab", "-m", model, "--weights", "i2s", "--pages", "whole,huge"};
     CHECK(tt_cmd_bench_ab(ARGC(abq), abq) == 2);
     char *ab5[] = {"bench-ab", "-m", model, "--head-kernel", "head_f16_nope,auto"};
