@@ -1,7 +1,6 @@
 /* tt_profile_diff.c — two profiles side by side (tt_profile_diff.h). */
 #include "tt_profile_diff.h"
 
-#include "tt_registry.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,119 +40,84 @@ static void judge(tt_prof_diff_row *r, double ma, double mb)
     } else r->verdict = TT_DIFF_OTHER;
 }
 
-static tt_prof_diff_row *add_row(tt_prof_diff *d, int *cap)
+/* One race of either profile, whatever its kind: the key, the winner, the one other member its race kept a time for
+ * (GEMV: the runner-up; prefill: the fastest GEMM on the GEMV's bytes; head: the static default) and the reference
+ * of the gain (GEMV: the baseline; prefill: the token-by-token GEMV; head: the static default). */
+typedef struct race_rec {
+    const char *kind, *name, *regime; /* name is part of the key for heads only (their kind: f16, i8, ...) */
+    int m, k, threads;
+    const char *win, *other;
+    double win_ns, other_ns, ref_ns;
+} race_rec;
+
+static race_rec *races_of(const tt_profile *p, int *n)
 {
-    if (d->n == *cap) {
-        int nc = *cap ? 2 * *cap : 32;
-        tt_prof_diff_row *nr = realloc(d->rows, sizeof *nr * (size_t)nc);
-        if (!nr) return NULL;
-        d->rows = nr, *cap = nc;
+    race_rec *r = calloc((size_t)(p->n + p->ng + p->nh + 1), sizeof *r);
+    *n = 0;
+    if (!r) return NULL;
+    for (int i = 0; i < p->n; i++) {
+        const tt_prof_entry *e = &p->e[i];
+        r[(*n)++] = (race_rec){"gemv", e->shape, e->regime, e->m, e->k, e->threads, e->winner.variant,
+                               e->runner_up.variant, e->winner.median_ns, e->runner_up.median_ns,
+                               e->baseline.variant[0] ? e->baseline.median_ns : 0};
     }
-    tt_prof_diff_row *r = &d->rows[d->n++];
-    memset(r, 0, sizeof *r);
+    for (int i = 0; i < p->ng; i++) {
+        const tt_prof_gemm *g = &p->g[i];
+        r[(*n)++] = (race_rec){"prefill", g->shape, "", g->m, g->k, g->threads, g->winner, g->shared, g->winner_ns,
+                               g->shared_ns, g->gemv_ns};
+    }
+    for (int i = 0; i < p->nh; i++) {
+        const tt_prof_head *h = &p->h[i];
+        r[(*n)++] = (race_rec){"head", h->kind, "", h->m, h->k, h->threads, h->winner, h->deflt, h->winner_ns,
+                               h->default_ns, h->default_ns};
+    }
     return r;
 }
 
-static const tt_prof_entry *find_entry(const tt_profile *p, const tt_prof_entry *e)
+static const race_rec *find_race(const race_rec *r, int n, const race_rec *x)
 {
-    for (int i = 0; i < p->n; i++)
-        if (p->e[i].m == e->m && p->e[i].k == e->k && p->e[i].threads == e->threads &&
-            !strcmp(p->e[i].regime, e->regime))
-            return &p->e[i];
+    for (int i = 0; i < n; i++)
+        if (!strcmp(r[i].kind, x->kind) && r[i].m == x->m && r[i].k == x->k && r[i].threads == x->threads &&
+            !strcmp(r[i].regime, x->regime) && (strcmp(x->kind, "head") || !strcmp(r[i].name, x->name)))
+            return &r[i];
     return NULL;
 }
 
-static void gemv_side(tt_prof_diff_row *r, const tt_prof_entry *e, bool is_a)
+static void side(tt_prof_diff_row *r, const race_rec *x, bool is_a)
 {
-    snprintf(is_a ? r->a : r->b, sizeof r->a, "%s", e->winner.variant);
-    double g = e->baseline.variant[0] ? gain(e->baseline.median_ns, e->winner.median_ns) : 0;
-    if (is_a) r->a_ns = e->winner.median_ns, r->a_gain = g;
-    else r->b_ns = e->winner.median_ns, r->b_gain = g;
+    snprintf(is_a ? r->a : r->b, sizeof r->a, "%s", x->win);
+    *(is_a ? &r->a_ns : &r->b_ns) = x->win_ns;
+    *(is_a ? &r->a_gain : &r->b_gain) = gain(x->ref_ns, x->win_ns);
 }
 
-static tt_status diff_gemv(const tt_profile *a, const tt_profile *b, double tie, tt_prof_diff *d, int *cap)
+/* Rows in the order of kinds (GEMV, prefill, head), each kind a's races then b's that a lacks. */
+static tt_status diff_races(const race_rec *ra, int na, const race_rec *rb, int nb, double tie, tt_prof_diff *d)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        const tt_profile *p = pass ? b : a, *q = pass ? a : b;
-        for (int i = 0; i < p->n; i++) {
-            const tt_prof_entry *e = &p->e[i], *o = find_entry(q, e);
-            if (pass && o) continue; /* in both: done in the first pass */
-            tt_prof_diff_row *r = add_row(d, cap);
-            if (!r) return tt_fail(TT_ERR_NOMEM, "profile diff: out of memory");
-            snprintf(r->kind, sizeof r->kind, "gemv");
-            snprintf(r->name, sizeof r->name, "%s", e->shape);
-            snprintf(r->regime, sizeof r->regime, "%s", e->regime);
-            r->m = e->m, r->k = e->k, r->threads = e->threads;
-            gemv_side(r, e, !pass);
-            if (!o) {
-                r->verdict = pass ? TT_DIFF_ONLY_B : TT_DIFF_ONLY_A;
-                continue;
+    static const char *const kinds[] = {"gemv", "prefill", "head"};
+    d->rows = calloc((size_t)(na + nb + 1), sizeof *d->rows);
+    if (!d->rows) return tt_fail(TT_ERR_NOMEM, "profile diff: out of memory");
+    for (int kd = 0; kd < 3; kd++)
+        for (int pass = 0; pass < 2; pass++) {
+            const race_rec *p = pass ? rb : ra, *q = pass ? ra : rb;
+            const int np = pass ? nb : na, nq = pass ? na : nb;
+            for (int i = 0; i < np; i++) {
+                const race_rec *x = &p[i], *o = strcmp(x->kind, kinds[kd]) ? NULL : find_race(q, nq, x);
+                if (strcmp(x->kind, kinds[kd]) || (pass && o)) continue; /* in both: done in the first pass */
+                tt_prof_diff_row *r = &d->rows[d->n++];
+                snprintf(r->kind, sizeof r->kind, "%s", x->kind);
+                snprintf(r->name, sizeof r->name, "%s", x->name);
+                snprintf(r->regime, sizeof r->regime, "%s", x->regime);
+                r->m = x->m, r->k = x->k, r->threads = x->threads;
+                side(r, x, !pass);
+                if (!o) {
+                    r->verdict = pass ? TT_DIFF_ONLY_B : TT_DIFF_ONLY_A;
+                    continue;
+                }
+                side(r, o, false);
+                judge(r, near_margin(x->win, x->win_ns, x->other, x->other_ns, o->win, tie),
+                      near_margin(o->win, o->win_ns, o->other, o->other_ns, x->win, tie));
             }
-            gemv_side(r, o, false);
-            judge(r, near_margin(e->winner.variant, e->winner.median_ns, e->runner_up.variant, e->runner_up.median_ns,
-                                 o->winner.variant, tie),
-                  near_margin(o->winner.variant, o->winner.median_ns, o->runner_up.variant, o->runner_up.median_ns,
-                              e->winner.variant, tie));
         }
-    }
-    return TT_OK;
-}
-
-static tt_status diff_prefill(const tt_profile *a, const tt_profile *b, double tie, tt_prof_diff *d, int *cap)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        const tt_profile *p = pass ? b : a, *q = pass ? a : b;
-        for (int i = 0; i < p->ng; i++) {
-            const tt_prof_gemm *g = &p->g[i], *o = tt_profile_find_gemm(q, g->m, g->k, g->threads);
-            if (pass && o) continue;
-            tt_prof_diff_row *r = add_row(d, cap);
-            if (!r) return tt_fail(TT_ERR_NOMEM, "profile diff: out of memory");
-            snprintf(r->kind, sizeof r->kind, "prefill");
-            snprintf(r->name, sizeof r->name, "%s", g->shape);
-            r->m = g->m, r->k = g->k, r->threads = g->threads;
-            const tt_prof_gemm *sa = pass ? NULL : g, *sb = pass ? g : o;
-            if (sa) snprintf(r->a, sizeof r->a, "%s", sa->winner), r->a_ns = sa->winner_ns,
-                    r->a_gain = gain(sa->gemv_ns, sa->winner_ns);
-            if (sb) snprintf(r->b, sizeof r->b, "%s", sb->winner), r->b_ns = sb->winner_ns,
-                    r->b_gain = gain(sb->gemv_ns, sb->winner_ns);
-            if (!o) {
-                r->verdict = pass ? TT_DIFF_ONLY_B : TT_DIFF_ONLY_A;
-                continue;
-            }
-            /* the second GEMM each race measured is the fastest one on the GEMV's bytes (shared) */
-            judge(r, near_margin(g->winner, g->winner_ns, g->shared, g->shared_ns, o->winner, tie),
-                  near_margin(o->winner, o->winner_ns, o->shared, o->shared_ns, g->winner, tie));
-        }
-    }
-    return TT_OK;
-}
-
-static tt_status diff_head(const tt_profile *a, const tt_profile *b, double tie, tt_prof_diff *d, int *cap)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        const tt_profile *p = pass ? b : a, *q = pass ? a : b;
-        for (int i = 0; i < p->nh; i++) {
-            const tt_prof_head *h = &p->h[i], *o = tt_profile_find_head(q, h->kind, h->m, h->k, h->threads);
-            if (pass && o) continue;
-            tt_prof_diff_row *r = add_row(d, cap);
-            if (!r) return tt_fail(TT_ERR_NOMEM, "profile diff: out of memory");
-            snprintf(r->kind, sizeof r->kind, "head");
-            snprintf(r->name, sizeof r->name, "%s", h->kind);
-            r->m = h->m, r->k = h->k, r->threads = h->threads;
-            const tt_prof_head *sa = pass ? NULL : h, *sb = pass ? h : o;
-            if (sa) snprintf(r->a, sizeof r->a, "%s", sa->winner), r->a_ns = sa->winner_ns,
-                    r->a_gain = gain(sa->default_ns, sa->winner_ns);
-            if (sb) snprintf(r->b, sizeof r->b, "%s", sb->winner), r->b_ns = sb->winner_ns,
-                    r->b_gain = gain(sb->default_ns, sb->winner_ns);
-            if (!o) {
-                r->verdict = pass ? TT_DIFF_ONLY_B : TT_DIFF_ONLY_A;
-                continue;
-            }
-            /* the other member each head race keeps a time for is the static default */
-            judge(r, near_margin(h->winner, h->winner_ns, h->deflt, h->default_ns, o->winner, tie),
-                  near_margin(o->winner, o->winner_ns, o->deflt, o->default_ns, h->winner, tie));
-        }
-    }
     return TT_OK;
 }
 
@@ -169,10 +133,11 @@ tt_status tt_profile_diff(const tt_profile *a, const tt_profile *b, double tie, 
     if (!a || !b || !d) return tt_fail(TT_ERR_NULL, "tt_profile_diff: NULL argument");
     if (!(tie >= 0)) return tt_fail(TT_ERR_VALUE, "tt_profile_diff: tie %g must be >= 0", tie);
     memset(d, 0, sizeof *d);
-    int cap = 0;
-    tt_status st;
-    if ((st = diff_gemv(a, b, tie, d, &cap)) || (st = diff_prefill(a, b, tie, d, &cap)) ||
-        (st = diff_head(a, b, tie, d, &cap))) {
+    int na, nb;
+    race_rec *ra = races_of(a, &na), *rb = races_of(b, &nb);
+    tt_status st = ra && rb ? diff_races(ra, na, rb, nb, tie, d) : tt_fail(TT_ERR_NOMEM, "profile diff: out of memory");
+    free(ra), free(rb);
+    if (st) {
         tt_profile_diff_free(d);
         return st;
     }
