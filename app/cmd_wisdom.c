@@ -131,6 +131,9 @@ static void diff_table(FILE *f, const char *pa, const tt_profile *a, const char 
         snprintf(race, sizeof race, "%s %s%s%s", r->kind, r->name, r->regime[0] ? " " : "", r->regime);
         if (r->verdict == TT_DIFF_NEAR) snprintf(verdict, sizeof verdict, "near tie (%+.1f %%)", 100 * (r->margin - 1));
         else snprintf(verdict, sizeof verdict, "%s", tt_diff_verdict_name(r->verdict));
+        if (r->a_flagged || r->b_flagged)
+            snprintf(verdict + strlen(verdict), sizeof verdict - strlen(verdict), "; %s flagged",
+                     r->a_flagged && r->b_flagged ? "both" : r->a_flagged ? "A" : "B");
         if (r->a_gain > 0) snprintf(ag, sizeof ag, "%.2fx", r->a_gain);
         if (r->b_gain > 0) snprintf(bg, sizeof bg, "%.2fx", r->b_gain);
         if (r->a_ns > 0) snprintf(an, sizeof an, "%.1f", r->a_ns / 1e3);
@@ -142,6 +145,10 @@ static void diff_table(FILE *f, const char *pa, const tt_profile *a, const char 
     fprintf(f, "\n%d races in both: %d the same winner, %d near ties (within %.0f %% in the race that picked), %d "
                "different; %d only in A, %d only in B.\n",
             d->same + d->near + d->other, d->same, d->near, 100 * tie, d->other, d->only_a, d->only_b);
+    if (d->flagged)
+        fprintf(f, "%d of the races were measured under interference in A or B (flagged: the model does not use "
+                   "them unless the profile accepts flags).\n",
+                d->flagged);
     if (d->n_gain)
         fprintf(f, "GEMV winners over their baselines, geometric mean of the %d races in both: A %.3fx, B %.3fx "
                    "(each a ratio inside its own session).\n",
@@ -161,11 +168,14 @@ static json_t *diff_json(const char *pa, const char *pb, const tt_prof_diff *d, 
                               "b_winner", r->b, "a_ns", r->a_ns, "b_ns", r->b_ns, "a_gain", r->a_gain, "b_gain",
                               r->b_gain, "verdict", tt_diff_verdict_name(r->verdict));
         if (o && r->verdict == TT_DIFF_NEAR) json_object_set_new(o, "margin", json_real(r->margin));
+        if (o) json_object_set_new(o, "a_flagged", json_boolean(r->a_flagged));
+        if (o) json_object_set_new(o, "b_flagged", json_boolean(r->b_flagged));
         if (o) json_array_append_new(rows, o);
     }
     const char *cpu = d->cpu == TT_ID_SAME ? "same" : d->cpu == TT_ID_SAME_BUT_BRAND ? "same-part-other-brand" : "other";
-    return json_pack("{s:s,s:s,s:s,s:b,s:f,s:o,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f}}", "a", pa, "b", pb, "cpu", cpu, "same_registry", d->same_registry, "tie", tie, "rows", rows, "summary",
+    return json_pack("{s:s,s:s,s:s,s:b,s:f,s:o,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f}}", "a", pa, "b", pb, "cpu", cpu, "same_registry", d->same_registry, "tie", tie, "rows", rows, "summary",
                      "same", d->same, "near", d->near, "differs", d->other, "only_a", d->only_a, "only_b", d->only_b,
+                     "flagged", d->flagged,
                      "gemv_gain_races", d->n_gain, "gemv_gain_a", d->gain_a, "gemv_gain_b", d->gain_b);
 }
 

@@ -48,6 +48,7 @@ typedef struct race_rec {
     int m, k, threads;
     const char *win, *other;
     double win_ns, other_ns, ref_ns;
+    bool flagged;
 } race_rec;
 
 static race_rec *races_of(const tt_profile *p, int *n)
@@ -59,17 +60,17 @@ static race_rec *races_of(const tt_profile *p, int *n)
         const tt_prof_entry *e = &p->e[i];
         r[(*n)++] = (race_rec){"gemv", e->shape, e->regime, e->m, e->k, e->threads, e->winner.variant,
                                e->runner_up.variant, e->winner.median_ns, e->runner_up.median_ns,
-                               e->baseline.variant[0] ? e->baseline.median_ns : 0};
+                               e->baseline.variant[0] ? e->baseline.median_ns : 0, e->flags[0] != 0};
     }
     for (int i = 0; i < p->ng; i++) {
         const tt_prof_gemm *g = &p->g[i];
         r[(*n)++] = (race_rec){"prefill", g->shape, "", g->m, g->k, g->threads, g->winner, g->shared, g->winner_ns,
-                               g->shared_ns, g->gemv_ns};
+                               g->shared_ns, g->gemv_ns, false};
     }
     for (int i = 0; i < p->nh; i++) {
         const tt_prof_head *h = &p->h[i];
         r[(*n)++] = (race_rec){"head", h->kind, "", h->m, h->k, h->threads, h->winner, h->deflt, h->winner_ns,
-                               h->default_ns, h->default_ns};
+                               h->default_ns, h->default_ns, false};
     }
     return r;
 }
@@ -88,6 +89,7 @@ static void side(tt_prof_diff_row *r, const race_rec *x, bool is_a)
     snprintf(is_a ? r->a : r->b, sizeof r->a, "%s", x->win);
     *(is_a ? &r->a_ns : &r->b_ns) = x->win_ns;
     *(is_a ? &r->a_gain : &r->b_gain) = gain(x->ref_ns, x->win_ns);
+    *(is_a ? &r->a_flagged : &r->b_flagged) = x->flagged;
 }
 
 /* Rows in the order of kinds (GEMV, prefill, head), each kind a's races then b's that a lacks. */
@@ -151,6 +153,7 @@ tt_status tt_profile_diff(const tt_profile *a, const tt_profile *b, double tie, 
         case TT_DIFF_ONLY_A: d->only_a++; break;
         case TT_DIFF_ONLY_B: d->only_b++; break;
         }
+        d->flagged += r->a_flagged || r->b_flagged;
         if (!strcmp(r->kind, "gemv") && r->a_gain > 0 && r->b_gain > 0)
             la += log(r->a_gain), lb += log(r->b_gain), d->n_gain++;
     }

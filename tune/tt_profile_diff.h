@@ -29,6 +29,7 @@ typedef struct tt_prof_diff_row {
     double a_ns, b_ns;         /* their medians, each in its own session (0 where absent) */
     double a_gain, b_gain;     /* reference / winner in the same session (> 1: the winner is faster); 0: no reference */
     double margin;             /* TT_DIFF_NEAR: other's winner / own winner in the profile that measured both */
+    bool a_flagged, b_flagged; /* GEMV entry measured under interference (tt_prof_entry.flags): not used by a model */
     tt_diff_verdict verdict;
 } tt_prof_diff_row;
 
@@ -36,6 +37,7 @@ typedef struct tt_prof_diff {
     tt_prof_diff_row *rows;
     int n;
     int same, near, other, only_a, only_b;
+    int flagged;           /* rows with a flagged entry on either side */
     double gain_a, gain_b; /* geometric means of a_gain and b_gain over the races in both with both gains; 0: none */
     int n_gain;
     tt_id_match cpu;       /* B's CPU against A's (tt_cpu_id_match) */

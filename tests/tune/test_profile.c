@@ -56,6 +56,7 @@ static void check_diff(void)
     diff_entry(&a, "d", 6912, 1, "cold", "k7", 100, "k8", 101, 150);  /* neither timed the other's winner */
     diff_entry(&b, "d", 6912, 1, "cold", "k9", 100, "k8", 101, 150);
     diff_entry(&a, "d", 6912, 1, "warm", "k7", 100, "", 0, 150);      /* another regime: only in A */
+    snprintf(a.e[a.n - 1].flags, sizeof a.e[a.n - 1].flags, "read bandwidth moved");
     diff_entry(&b, "g", 1024, 1, "cold", "k7", 100, "", 0, 150);      /* only in B */
     tt_prof_gemm *g = tt_profile_add_gemm(&a);
     snprintf(g->shape, sizeof g->shape, "q"), g->m = 2560, g->k = 2560, g->threads = 1, g->tokens = 64;
@@ -85,7 +86,9 @@ static void check_diff(void)
     r = diff_row(&d, "gemv", 6912, 1, "cold");
     CHECK(r && r->verdict == TT_DIFF_OTHER);
     r = diff_row(&d, "gemv", 6912, 1, "warm");
-    CHECK(r && r->verdict == TT_DIFF_ONLY_A && !strcmp(r->a, "k7") && !r->b[0] && r->b_ns == 0);
+    CHECK(r && r->verdict == TT_DIFF_ONLY_A && !strcmp(r->a, "k7") && !r->b[0] && r->b_ns == 0 && r->a_flagged &&
+          !r->b_flagged);
+    CHECK(d.flagged == 1);
     r = diff_row(&d, "gemv", 1024, 1, "cold");
     CHECK(r && r->verdict == TT_DIFF_ONLY_B && !r->a[0] && !strcmp(r->b, "k7"));
     r = diff_row(&d, "prefill", 2560, 1, "");
