@@ -1785,7 +1785,10 @@ int tt_cmd_bench_ab(int argc, char **argv)
             char why[120];
             if (!hv && !o->head_kernel) /* auto: the owner picked it so (wisdom, default or calibration) */
                 hv = o->m->head_v;
-            else if (!hv) /* auto: what a model opened without a head kernel picks (uncalibrated) */
+            else if (!hv && cfg[i].profile >= 0 && tt_wisdom_use(pn[cfg[i].profile], "bench-ab")) {
+                rc = 2; /* the pick below reads the wisdom in effect: this configuration's, not the last loaded */
+                break;
+            } else if (!hv) /* auto: what a model opened without a head kernel picks (uncalibrated) */
                 hv = tt_pick_head(o->m->head_v->kind, o->m->config.vocab_size, o->m->config.dim, th, why, sizeof why,
                                   NULL);
             cfg[i].m = o->m, cfg[i].head_v = hv;

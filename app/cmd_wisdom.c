@@ -173,9 +173,9 @@ static json_t *diff_json(const char *pa, const char *pb, const tt_prof_diff *d, 
         if (o) json_array_append_new(rows, o);
     }
     const char *cpu = d->cpu == TT_ID_SAME ? "same" : d->cpu == TT_ID_SAME_BUT_BRAND ? "same-part-other-brand" : "other";
-    return json_pack("{s:s,s:s,s:s,s:b,s:f,s:o,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f}}", "a", pa, "b", pb, "cpu", cpu, "same_registry", d->same_registry, "tie", tie, "rows", rows, "summary",
-                     "same", d->same, "near", d->near, "differs", d->other, "only_a", d->only_a, "only_b", d->only_b,
-                     "flagged", d->flagged,
+    return json_pack("{s:s,s:s,s:s,s:b,s:f,s:o,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f}}", "a", pa, "b", pb, "cpu", cpu,
+                     "same_registry", d->same_registry, "tie", tie, "rows", rows, "summary", "same", d->same, "near",
+                     d->near, "differs", d->other, "only_a", d->only_a, "only_b", d->only_b, "flagged", d->flagged,
                      "gemv_gain_races", d->n_gain, "gemv_gain_a", d->gain_a, "gemv_gain_b", d->gain_b);
 }
 

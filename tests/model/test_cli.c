@@ -212,6 +212,17 @@ int main(void)
     json_decref(root);
     CHECKF(!strcmp(before, tt_wisdom_source()), "wisdom after bench-ab --profiles: %s (before: %s)", tt_wisdom_source(),
            before);
+    /* a head-kernel configuration on another's loaded model picks its head under its own profile, not under the
+     * profile loaded last: {portable, auto} x {profile, none}; config 3 (auto, profile) runs on config 1's model */
+    snprintf(profiles, sizeof profiles, "%s,none", prof);
+    char *abh[] = {"bench-ab", "-m", model, "--profiles", profiles, "--head-kernel", "head_f16_portable,auto", "-n",
+                   "2", "-r", "1", "-t", "1", "--json", json};
+    CHECK(tt_cmd_bench_ab(ARGC(abh), abh) == 0);
+    root = json_load_file(json, 0, &err);
+    CHECK(root && json_array_size(root) == 4);
+    const char *h3 = root ? json_string_value(json_object_get(json_array_get(root, 2), "lm_head")) : NULL;
+    CHECKF(h3 && strstr(h3, "head_f16_portable (on config 1"), "config 3's head: %s", h3 ? h3 : "(none)");
+    json_decref(root);
     snprintf(profiles, sizeof profiles, "%s,/nonexistent/profile.json", prof);
     char *abp[] = {"bench-ab", "-m", model, "--profiles", profiles};
     CHECK(tt_cmd_bench_ab(ARGC(abp), abp) == 2); /* an unreadable profile is refused before any load */
