@@ -886,8 +886,9 @@ static void usage_bench(FILE *f)
                "ceiling around it, median). Beside it, the compute ceiling: layer 0's linears and the LM head,\n"
                "each with the model's own kernel, on the first rows of their own weights that stay in the caches\n"
                "(4 MiB per matrix), stood for every layer: the t/s if no read waited for memory, with the GEMVs'\n"
-               "and the head's GB/s at those rates. The lower of the two ceilings says what bounds this decode\n"
-               "(the kernels' arithmetic or the memory); JSON: compute_ceiling_ts, compute_ceiling_frac, ....\n"
+               "and the head's GB/s at those rates. The lower of the two ceilings, the one decode came closer to\n"
+               "(the larger median share; each ceiling's t/s shown is its highest measurement), says what bounds\n"
+               "this decode (the kernels' arithmetic or the memory); JSON: compute_ceiling_ts, _frac, ....\n"
                WEIGHTS_HELP PLACE_HELP CALIB_HELP,
                TT_MODEL_BATCH_DEFAULT);
 }
@@ -1323,9 +1324,9 @@ int tt_cmd_bench_e2e(int argc, char **argv)
                        "weights, no read waiting for memory: %.2f t/s (ternary GEMVs %.1f GB/s, LM head %.1f GB/s, "
                        "mean of %d); decode reached %.0f%% of it%s\n",
                        r.test, r.threads, comp_max, comp_gemv, comp_head, n_comp, 100 * comp_frac,
-                       ceil_done ? (comp_max < ceil_max ? " (the lower ceiling: the kernels, not the memory, bound this "
-                                                          "decode)"
-                                                        : " (the read ceiling is the lower)")
+                       ceil_done ? (tt_compute_ceiling_binds(ceil_max, ceil_frac, comp_max, comp_frac)
+                                        ? " (the lower ceiling: the kernels, not the memory, bound this decode)"
+                                        : " (the read ceiling is the lower)")
                                  : "");
             }
             if (m->prof) {

@@ -70,6 +70,19 @@ size_t tt_alloc_mapped(uint64_t since);
 /* The system's transparent huge page mode (always, madvise, never; "unknown" without the sysfs file). */
 const char *tt_thp_mode(void);
 
+/* bench-e2e's two decode ceilings (read: a token's weight reads replayed with no compute; compute: the same kernels
+ * on cache-resident rows): true when the compute ceiling is the one that bounds the decode. Decided by decode's median
+ * share of each (every repetition against the ceilings measured around it): the ceiling decode came closer to is the
+ * lower, which one outlying ceiling measurement does not move (the t/s shown are the highest of the measurements);
+ * without both shares, by those t/s. False when a ceiling is missing. One rule for the CLI and the reports. */
+static inline bool tt_compute_ceiling_binds(double read_ts, double read_frac, double comp_ts, double comp_frac)
+{
+    bool have_ts = read_ts > 0 && read_ts < 1e300 && comp_ts > 0 && comp_ts < 1e300; /* false for NaN, inf */
+    if (!have_ts) return false;
+    if (read_frac > 0 && read_frac < 1e300 && comp_frac > 0 && comp_frac < 1e300) return comp_frac > read_frac;
+    return comp_ts <= read_ts;
+}
+
 #ifdef __cplusplus
 }
 #endif

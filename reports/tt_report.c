@@ -515,7 +515,8 @@ static void e2e_table(FILE *md, const tt_bundle *b, const tt_re2e *e)
                 "tokens/s; every J/token carries its energy source in brackets. For tg rows, bench-e2e's two ceilings "
                 "beside each bandwidth probe (highest value; decode's median share): the read ceiling replays a "
                 "token's weight reads with a pure reader, the compute ceiling times the same kernels on cache-resident "
-                "rows; the lower one bounds the decode (docs/MEASUREMENT.md, \"Ceilings\").\n\n", info);
+                "rows; the lower one, the one decode came closer to, bounds the decode (docs/MEASUREMENT.md, "
+                "\"Ceilings\").\n\n", info);
     fprintf(md, "| test | threads | tokens/s | samples | bytes/token | GB/s | %% BW | J/token [energy source] | "
                 "read ceiling, t/s (decode %%) | compute ceiling, t/s (decode %%) |\n"
                 "|---|---|---|---|---|---|---|---|---|---|\n");
@@ -533,8 +534,10 @@ static void e2e_table(FILE *md, const tt_bundle *b, const tt_re2e *e)
         const char *src = r->energy_source[0] ? r->energy_source : "source unknown";
         if (isfinite(r->j_per_token)) fprintf(md, "%.4g J [%s] |", r->j_per_token, src);
         else fprintf(md, "– (no energy reported) |");
-        ceiling_cell(md, r->read_ceil_ts, r->read_ceil_frac, isfinite(r->comp_ceil_ts) && r->read_ceil_ts < r->comp_ceil_ts);
-        ceiling_cell(md, r->comp_ceil_ts, r->comp_ceil_frac, isfinite(r->read_ceil_ts) && r->comp_ceil_ts <= r->read_ceil_ts);
+        const bool both = isfinite(r->read_ceil_ts) && r->read_ceil_ts > 0 && isfinite(r->comp_ceil_ts) && r->comp_ceil_ts > 0,
+                   comp = tt_compute_ceiling_binds(r->read_ceil_ts, r->read_ceil_frac, r->comp_ceil_ts, r->comp_ceil_frac);
+        ceiling_cell(md, r->read_ceil_ts, r->read_ceil_frac, both && !comp);
+        ceiling_cell(md, r->comp_ceil_ts, r->comp_ceil_frac, both && comp);
         fprintf(md, "\n");
         if (!isfinite(r->j_per_token)) continue;
         int s = 0;
