@@ -104,7 +104,8 @@ static void usage(FILE *f)
                "           the GEMV's bytes); differs; or only in one. Also each winner's gain over the reference\n"
                "           its own session raced beside it (GEMV baseline, head default, token-by-token GEMV):\n"
                "           a ratio inside one session, so it compares across sessions where the times themselves\n"
-               "           (shown, B/A) carry each session's host state. Neither profile has to apply here.\n"
+               "           (shown, B/A) carry each session's host state. Entries measured under interference\n"
+               "           are marked (flagged). Neither profile has to apply here.\n"
                "           Exit 0 when compared, 1 unreadable input, 3 no race in both.\n");
 }
 
