@@ -26,6 +26,18 @@ static void identity_here(tt_cpu_id *id)
     }
 }
 
+/* Install the profile at path where it applies here; else say why on stderr and return 1. */
+static int load_here(const char *path, const tt_cpu_id *here, const char *verb)
+{
+    char note[500];
+    if (tt_wisdom_load(path, here, note, sizeof note)) {
+        fprintf(stderr, "tritune %s: wisdom %s not used: %s\n", verb, path, tt_last_error());
+        return 1;
+    }
+    if (note[0]) fprintf(stderr, "tritune %s: wisdom %s: %s\n", verb, path, note);
+    return 0;
+}
+
 int tt_wisdom_startup(int *argc, char **argv, const char *verb)
 {
     const char *file = NULL;
@@ -48,19 +60,16 @@ int tt_wisdom_startup(int *argc, char **argv, const char *verb)
     }
     tt_cpu_id here;
     identity_here(&here);
-    char path[1200], note[500];
+    char path[1200];
     bool found = file ? (snprintf(path, sizeof path, "%s", file), true) : tt_wisdom_find(&here, "results", path, sizeof path);
     if (!found) {
         tt_debug("wisdom: no profile for this CPU under results/ (%s)", tt_wisdom_source());
         return 0;
     }
-    if (tt_wisdom_load(path, &here, note, sizeof note)) {
-        fprintf(stderr, "tritune %s: wisdom %s not used: %s\n", verb, path, tt_last_error());
+    if (load_here(path, &here, verb)) {
         if (file) return 1; /* named explicitly: an error, not a fallback */
         fprintf(stderr, "tritune %s: kernels: %s\n", verb, tt_wisdom_source());
-        return 0;
     }
-    if (note[0]) fprintf(stderr, "tritune %s: wisdom %s: %s\n", verb, path, note);
     return 0;
 }
 
@@ -72,13 +81,7 @@ int tt_wisdom_use(const char *path, const char *verb)
                    : 0;
     tt_cpu_id here;
     identity_here(&here);
-    char note[500];
-    if (tt_wisdom_load(path, &here, note, sizeof note)) {
-        fprintf(stderr, "tritune %s: wisdom %s not used: %s\n", verb, path, tt_last_error());
-        return 1;
-    }
-    if (note[0]) fprintf(stderr, "tritune %s: wisdom %s: %s\n", verb, path, note);
-    return 0;
+    return load_here(path, &here, verb);
 }
 
 static void usage(FILE *f)

@@ -10,6 +10,12 @@
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof(a[0])))
 
+/* Every key of keys (NULL-terminated) in the JSON object r is a number above 0. */
+static void check_positive(json_t *r, const char *const *keys)
+{
+    for (; *keys; keys++) CHECKF(json_real_value(json_object_get(r, *keys)) > 0, "%s", *keys);
+}
+
 /* bench-ab -m model --weights i2s OPT LIST -n N -r R -t 1 --json json, for a LIST of two entries that each load a copy
  * of their own: the run, its JSON (two rows, model copies 1 and 2) checked; the rows for the caller (NULL: none) */
 static json_t *ab_two_copies(char *model, char *json, char *opt, char *list, char *n, char *r)
@@ -73,8 +79,7 @@ int main(void)
         json_t *r = json_array_get(rows, i);
         json_t *samples = json_object_get(r, "samples_ts");
         CHECK(json_is_array(samples) && json_array_size(samples) == 2);
-        CHECK(json_real_value(json_object_get(r, "avg_ts")) > 0);
-        CHECK(json_real_value(json_object_get(r, "bytes_per_token")) > 0);
+        check_positive(r, (const char *const[]){"avg_ts", "bytes_per_token", NULL});
         CHECK(json_integer_value(json_object_get(r, "peak_rss_bytes")) > 0);
         CHECK(json_integer_value(json_object_get(r, "model_rss_bytes")) > 0);
         CHECK(json_is_string(json_object_get(r, "huge_pages"))); /* how much of the buffers huge pages back */
@@ -86,15 +91,12 @@ int main(void)
         json_t *cp = json_object_get(r, "read_ceiling_ts_probes");
         if (test && !strcmp(test, "tg8")) {
             CHECK(json_is_array(cp) && json_array_size(cp) == 3);
-            CHECK(json_real_value(json_object_get(r, "read_ceiling_ts")) > 0);
-            CHECK(json_real_value(json_object_get(r, "ceiling_frac")) > 0);
-            /* the compute ceiling beside it: the same kernels on cache-resident rows, one value per probe point */
+            /* and the compute ceiling beside it: the same kernels on cache-resident rows, one value per probe point */
             json_t *kp = json_object_get(r, "compute_ceiling_ts_probes");
             CHECK(json_is_array(kp) && json_array_size(kp) == 3);
-            CHECK(json_real_value(json_object_get(r, "compute_ceiling_ts")) > 0);
-            CHECK(json_real_value(json_object_get(r, "compute_ceiling_frac")) > 0);
-            CHECK(json_real_value(json_object_get(r, "compute_gemv_gbps")) > 0);
-            CHECK(json_real_value(json_object_get(r, "compute_head_gbps")) > 0);
+            check_positive(r, (const char *const[]){"read_ceiling_ts", "ceiling_frac", "compute_ceiling_ts",
+                                                    "compute_ceiling_frac", "compute_gemv_gbps", "compute_head_gbps",
+                                                    NULL});
         } else
             CHECK(cp == NULL);
     }
