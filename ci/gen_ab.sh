@@ -1,6 +1,6 @@
 #!/bin/sh
 # ci/gen_ab.sh OLD_COMMIT [OUT.so]: a generator A/B in one process. Builds the generator of OLD_COMMIT, generates its
-# I2_S kernels (GEMV and GEMM) for this machine's architecture from its own manifest, and compiles them into a shared
+# I2_S kernels (GEMV and GEMM) and B3 GEMV kernels for this machine's architecture from its own manifest, and compiles them into a shared
 # library with the flags this build gives each ISA file. Then, for example:
 #   build/tritune bench --ab OUT.so --variant 'i2s_gemv_r8_u1_f0_p1024__avx512vnni' --regime cold
 # races each selected kernel against its namesake from OLD_COMMIT, interleaved, on the same packed bytes.
@@ -36,7 +36,7 @@ flags() {
     esac
 }
 objs=
-for f in i2s i2s_gemm; do
+for f in i2s i2s_gemm b3; do
     for i in $isas; do
         src="$tmp/out/${f}_$i.c"
         [ -f "$src" ] || continue
