@@ -125,6 +125,7 @@ typedef struct tune_opts {
     tt_regime regime;
     const char *shapes; /* optional "MxK,MxK" override */
     double cold_mib;    /* optional cap on the rotating copies per layout */
+    double probe_mib;   /* optional size of the bandwidth probe's buffer */
 } tune_opts;
 
 /* One shape's verified candidates and data, shared by every thread count (the cold copies are made once). */
@@ -439,10 +440,15 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
 }
 
 /* ---- the conditions of a measurement ---- */
+/* The bandwidth probe's buffer: 0 is the probe's own default (tt_membw_default_bytes); --probe-mib sets it. */
+static size_t probe_bytes;
+
 static double probe_bw(tt_topo *topo, int threads)
 {
     tt_membw_result r;
-    return tt_membw_measure(topo, &(tt_membw_opts){.threads = threads, .runs = 3}, &r) ? 0 : r.gbps_median;
+    return tt_membw_measure(topo, &(tt_membw_opts){.threads = threads, .runs = 3, .bytes = probe_bytes}, &r)
+               ? 0
+               : r.gbps_median;
 }
 
 static void add_flag(char *flags, size_t n, const char *what)
@@ -728,7 +734,7 @@ static double bw_for(const tt_profile *p, int threads)
 static void measure_bw(tt_profile *prof, tt_topo *topo, const tune_opts *o)
 {
     for (int i = 0; i < o->nthreads; i++) {
-        tt_membw_opts mo = {.threads = o->threads[i], .runs = 9};
+        tt_membw_opts mo = {.threads = o->threads[i], .runs = 9, .bytes = probe_bytes};
         tt_membw_result r;
         if (tt_membw_measure(topo, &mo, &r) != TT_OK) continue;
         int j = 0;
@@ -751,7 +757,7 @@ static void usage(FILE *f)
     char names[128];
     fprintf(f, "usage: tritune tune [--model PRESET|FILE.gguf] [--budget SECONDS] [--threads 1,2,...] [--out DIR]\n"
            "                    [--force] [--regime cold|warm] [--shapes MxK,...] [--exhaustive] [--cold-mib N]\n"
-           "                    [--force-bake]\n"
+           "                    [--probe-mib N] [--force-bake]\n"
            "  For each GEMV shape of the model (preset: %s, default 2b4t, as `tritune model synth`\n"
            "  writes it, kernels/tt_preset.c; or a .gguf file's config) and each thread count\n"
            "  (default: the topology's levels: 1, ..., all cores, all PUs), verifies every eligible exact variant\n"
@@ -766,7 +772,9 @@ static void usage(FILE *f)
            "  bytes, above the measured bandwidth, slower at N threads than at 1). A flagged entry is measured again;\n"
            "  flags that stay are recorded, and flagged entries are not baked or used unless --force-bake. A rerun\n"
            "  measures the flagged entries again (without --force-bake) and keeps the others.\n"
-           "  Ctrl-C stops after the current step and keeps what was measured.\n",
+           "  Ctrl-C stops after the current step and keeps what was measured.\n"
+           "  --probe-mib N: the bandwidth probe's buffer (default 8x the L3, 256 MiB to 1 GiB); a buffer that fits\n"
+           "  in a cache measures the cache, so keep it well above the L3 (the tests use 256 to stay quick).\n",
             tt_preset_names(names, sizeof names, ", ", true));
 }
 
@@ -783,6 +791,7 @@ int tt_cmd_tune(int argc, char **argv)
         TT_O_STR("--model", NULL, &o.model),
         TT_O_STR("--shapes", NULL, &o.shapes),
         TT_O_NUM("--cold-mib", NULL, &o.cold_mib, 1, 1 << 20),
+        TT_O_NUM("--probe-mib", NULL, &o.probe_mib, 16, 1 << 20),
         TT_O_CHOICE("--regime", NULL, &regime, "cold|warm"),
         TT_O_FLAG("--force", NULL, &o.force),
         TT_O_FLAG("--force-bake", NULL, &o.force_bake),
@@ -792,6 +801,7 @@ int tt_cmd_tune(int argc, char **argv)
     int prc = tt_opt_parse(&(tt_cmd){.verb = "tune", .usage = usage, .opts = opts, .nopts = TT_NOPTS(opts)}, argc, argv);
     if (prc >= 0) return prc;
     o.regime = strcmp(regime, "warm") ? TT_REGIME_COLD : TT_REGIME_WARM;
+    probe_bytes = (size_t)o.probe_mib << 20;
     if (th.n > 16) {
         fprintf(stderr, "tritune tune: at most 16 thread counts\n");
         return 2;

@@ -15,8 +15,12 @@ check "python3 -c 'import json,sys; j=json.load(open(\"$dir/info.json\")); asser
 # (--force-bake: make test runs tests side by side, so entries here may well be flagged as contended; the
 # refusal itself is checked with a hog in test_tune_flags.sh. Budgets are short: the checks are on the files, not
 # on which variant wins.)
-"$T" tune --budget 8 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 --force-bake > "$dir/out1.txt" 2>&1
+"$T" tune --budget 8 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 --probe-mib 256 --force-bake > "$dir/out1.txt" 2>&1
 check "[ \$? -eq 0 ]" "tune exit code"
+# --probe-mib sizes the bandwidth probe (the tests keep it at 256 MiB: 1 GiB probes took ~17 s of each ASan run)
+check "grep -q 'read bandwidth, 1 thread(s): .* over 256 MiB' '$dir/out1.txt'" "--probe-mib sets the probe's buffer"
+"$T" tune --probe-mib 1 --shapes 256x512 --out "$dir/bad" > "$dir/out_bad.txt" 2>&1
+check "[ \$? -eq 2 ] && grep -q 'probe-mib' '$dir/out_bad.txt' && [ ! -e '$dir/bad' ]" "--probe-mib below 16 is refused"
 prof=$(ls "$dir"/*/profile.json 2>/dev/null | head -1)
 check "[ -n '$prof' ] && [ -f '$prof' ]" "profile written"
 check "python3 - '$prof' '$T' <<'PY'
@@ -47,7 +51,7 @@ check "grep -q '### Prefill' \$(dirname '$prof')/summary.md" "summary has the pr
 
 # interrupt after the first of two entries, then resume
 rm -rf "$dir"/*/
-"$T" tune --budget 16 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 --force-bake > "$dir/out2.txt" 2>&1 &
+"$T" tune --budget 16 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 --probe-mib 256 --force-bake > "$dir/out2.txt" 2>&1 &
 pid=$!
 # The first entry takes ~20 s in the ASan build on a quiet 2-core machine (bandwidth probes, verification of every
 # variant, the race), and far longer on a loaded one: wait for it up to 400 s (the test's limit is 600 s) rather than
@@ -72,7 +76,7 @@ if [ "$rc" -eq 130 ]; then
 else
     echo "note: run finished before the interrupt (rc $rc); resume is still checked"
 fi
-"$T" tune --budget 16 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 --force-bake > "$dir/out3.txt" 2>&1
+"$T" tune --budget 16 --shapes 256x512,384x256 --threads 1 --out "$dir" --cold-mib 16 --probe-mib 256 --force-bake > "$dir/out3.txt" 2>&1
 check "[ \$? -eq 0 ]" "resumed run exit code"
 check "grep -q 'resuming: $n1 of 2' '$dir/out3.txt'" "rerun resumes instead of starting over"
 check "python3 -c \"import json; e=json.load(open('$prof'))['entries']; assert len(e)==2; assert e[0]['winner']['median_ns']==${first#* }\"" "finished entry not re-measured"
@@ -142,7 +146,7 @@ check "[ \$? -eq 1 ] && grep -q 'none.json' '$dir/out14.txt'" "wisdom diff of an
 check "[ \$? -eq 2 ] && grep -q 'two profiles' '$dir/out15.txt'" "wisdom diff with one profile is a usage error"
 # a profile from another CPU (another model) is refused, naming the field
 python3 -c "import json; p=json.load(open('$dir/orig.json')); p['cpu']['model'] += 1; json.dump(p, open('$prof', 'w'))"
-"$T" tune --budget 5 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 > "$dir/out4.txt" 2>&1
+"$T" tune --budget 5 --shapes 256x512 --threads 1 --out "$dir" --cold-mib 16 --probe-mib 256 > "$dir/out4.txt" 2>&1
 check "[ \$? -ne 0 ]" "mismatched profile refused (exit code)"
 check "grep -q 'model' '$dir/out4.txt'" "refusal names the field"
 "$T" bake "$prof" -o "$dir/x.c" > "$dir/out5.txt" 2>&1

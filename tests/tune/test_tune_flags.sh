@@ -11,7 +11,7 @@ check() { if eval "$1"; then :; else echo "FAILED: $2"; fail=1; fi; }
 # beside a CPU hog: the entry is flagged (after one re-measurement), recorded, and nothing is baked
 ( while :; do :; done ) &
 hog=$!
-"$T" tune --budget 6 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 > "$dir/out10.txt" 2>&1
+"$T" tune --budget 6 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 --probe-mib 256 > "$dir/out10.txt" 2>&1
 hrc=$?
 kill $hog 2>/dev/null; wait $hog 2>/dev/null
 hprof=$(ls "$dir"/hog/*/profile.json 2>/dev/null | head -1)
@@ -20,9 +20,9 @@ check "[ -n '$hprof' ] && [ ! -f \$(dirname '$hprof')/baked.c ] && python3 -c \"
 check "grep -q 'Measurement conditions: 1 entries flagged' \$(dirname '$hprof')/summary.md" "summary lists the flagged entry"
 # a rerun with --force-bake keeps the flagged entry as it is and bakes it; a plain rerun measures it again (and the
 # prefill race that was run against its winner), in its place
-"$T" tune --budget 10 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 --force-bake > "$dir/out11.txt" 2>&1
+"$T" tune --budget 10 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 --probe-mib 256 --force-bake > "$dir/out11.txt" 2>&1
 check "[ \$? -eq 0 ] && grep -q 'resuming: 1 of 1' '$dir/out11.txt' && ! grep -q 'measured again' '$dir/out11.txt' && [ -f \$(dirname '$hprof')/baked.c ]" "--force-bake keeps the flagged entry and bakes it"
-"$T" tune --budget 6 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 > "$dir/out12.txt" 2>&1
+"$T" tune --budget 6 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 --probe-mib 256 > "$dir/out12.txt" 2>&1
 check "[ \$? -eq 0 ] && grep -q 'resuming: 0 of 1' '$dir/out12.txt' && grep -q '1 flagged entry is measured again' '$dir/out12.txt' && grep -q 'prefill .*256x512 t1 .*winner' '$dir/out12.txt'" "a rerun measures the flagged entry and its prefill race again"
 check "python3 -c \"import json; p=json.load(open('$hprof')); assert len(p['entries'])==1 and len(p['prefill'])==1 and p['prefill'][0]['gemv']==p['entries'][0]['winner']['variant']\"" "the new measurement takes the flagged entry's place"
 
