@@ -440,13 +440,16 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
 }
 
 /* ---- the conditions of a measurement ---- */
-/* The bandwidth probe's buffer: 0 is the probe's own default (tt_membw_default_bytes); --probe-mib sets it. */
-static size_t probe_bytes;
+/* The bandwidth probe's buffer: 0 (no --probe-mib) is the probe's own default (tt_membw_default_bytes). */
+static size_t probe_bytes(const tune_opts *o)
+{
+    return (size_t)o->probe_mib << 20;
+}
 
-static double probe_bw(tt_topo *topo, int threads)
+static double probe_bw(tt_topo *topo, int threads, const tune_opts *o)
 {
     tt_membw_result r;
-    return tt_membw_measure(topo, &(tt_membw_opts){.threads = threads, .runs = 3, .bytes = probe_bytes}, &r)
+    return tt_membw_measure(topo, &(tt_membw_opts){.threads = threads, .runs = 3, .bytes = probe_bytes(o)}, &r)
                ? 0
                : r.gbps_median;
 }
@@ -522,7 +525,7 @@ static int tune_watched(const tt_shape *sh, int threads, tt_topo *topo, const tu
                         const tt_prof_entry *one)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        double bw0 = probe_bw(topo, threads);
+        double bw0 = probe_bw(topo, threads, o);
         tt_load_snap a, b;
         tt_load_snap_now(&a);
         int r = tune_one(sh, threads, topo, o, bw, sc, combo_budget, gb_json, e, done, combos,
@@ -530,7 +533,7 @@ static int tune_watched(const tt_shape *sh, int threads, tt_topo *topo, const tu
         tt_load_snap_now(&b);
         if (r) return r;
         e->bw_before_gbps = bw0;
-        e->bw_after_gbps = probe_bw(topo, threads);
+        e->bw_after_gbps = probe_bw(topo, threads, o);
         tt_load l;
         tt_load_between(&a, &b, &l);
         e->others_cpus = l.others_cpus;
@@ -734,7 +737,7 @@ static double bw_for(const tt_profile *p, int threads)
 static void measure_bw(tt_profile *prof, tt_topo *topo, const tune_opts *o)
 {
     for (int i = 0; i < o->nthreads; i++) {
-        tt_membw_opts mo = {.threads = o->threads[i], .runs = 9, .bytes = probe_bytes};
+        tt_membw_opts mo = {.threads = o->threads[i], .runs = 9, .bytes = probe_bytes(o)};
         tt_membw_result r;
         if (tt_membw_measure(topo, &mo, &r) != TT_OK) continue;
         int j = 0;
@@ -801,7 +804,6 @@ int tt_cmd_tune(int argc, char **argv)
     int prc = tt_opt_parse(&(tt_cmd){.verb = "tune", .usage = usage, .opts = opts, .nopts = TT_NOPTS(opts)}, argc, argv);
     if (prc >= 0) return prc;
     o.regime = strcmp(regime, "warm") ? TT_REGIME_COLD : TT_REGIME_WARM;
-    probe_bytes = (size_t)o.probe_mib << 20;
     if (th.n > 16) {
         fprintf(stderr, "tritune tune: at most 16 thread counts\n");
         return 2;
@@ -1091,7 +1093,7 @@ int tt_cmd_tune(int argc, char **argv)
             tt_prof_head h;
             tt_status hs = TT_OK;
             for (int attempt = 0; attempt < 2 && !g_stop; attempt++) {
-                double bw0 = probe_bw(&topo, o.threads[t]);
+                double bw0 = probe_bw(&topo, o.threads[t], &o);
                 tt_load_snap la, lb;
                 tt_load_snap_now(&la);
                 hs = tt_tune_head((tt_dense_kind)kd, head_m, head_k, o.threads[t], &topo, (size_t)prof.cold_bytes,
@@ -1101,7 +1103,7 @@ int tt_cmd_tune(int argc, char **argv)
                 tt_load l;
                 tt_load_between(&la, &lb, &l);
                 char cond[300] = "";
-                race_conditions(bw0, probe_bw(&topo, o.threads[t]), &l, cond, sizeof cond);
+                race_conditions(bw0, probe_bw(&topo, o.threads[t], &o), &l, cond, sizeof cond);
                 if (!cond[0]) break;
                 logf_("LM head %s %dx%d t%d: measurement conditions: %s — %s", kname, head_m, head_k, o.threads[t],
                       cond, attempt ? "kept as raced the second time" : "racing again after a pause");

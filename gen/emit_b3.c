@@ -103,6 +103,14 @@ static void b3_prelude(FILE *o, tt_isa isa)
     }
 }
 
+/* The unaligned load of one vector of vb bytes at ptr + off, as an expression. */
+static void vload(char *b, size_t n, int arm, int vb, const char *ptr, int off)
+{
+    if (arm) snprintf(b, n, "vld1q_s8((const int8_t *)(%s + %d))", ptr, off);
+    else if (vb == 64) snprintf(b, n, "_mm512_loadu_si512((const void *)(%s + %d))", ptr, off);
+    else snprintf(b, n, "_mm256_loadu_si256((const __m256i *)(%s + %d))", ptr, off);
+}
+
 /* One group's digits (0..4) for R rows at byte offset `off` of the group (one vector of vb bytes). tail: digits past
  * the first are guarded by the run-time digit count nt.
  * The x86 carry decoder's full groups go digit-major: the R rows' digit d, then digit d + 1, each activation vector
@@ -114,19 +122,19 @@ static void emit_group(FILE *o, const gen_variant *v, int R, int vb, int off, in
     tt_isa isa = v->x.isa;
     int arm = gen_isa_is_arm(isa), lut = v->x.p.lut;
     const char *V = arm ? "int8x16_t" : vb == 64 ? "__m512i" : "__m256i";
+    const char *e = vb == 64 ? "_mm512" : "_mm256";
     const char *dot = vb == 64 ? "_mm512_dpbusd_epi32" : "_mm256_dpbusd_avx_epi32";
     const char *x3 = vb == 64 ? "tt_b3_x3_512" : "tt_b3_x3_256";
-    char ld[96];
-    if (lut == 2 && !arm && !tail) { /* digit-major: every row's digit d, then digit d + 1 (see below) */
-        const char *e = vb == 64 ? "_mm512" : "_mm256";
+    char ld[96], wp[32];
+    if (lut == 2 && !arm && !tail) { /* digit-major: every row's digit d, then digit d + 1 (the comment above) */
         for (int i = 0; i < R; i++) {
-            if (vb == 64) fprintf(o, "%s__m512i x%d = _mm512_loadu_si512((const void *)(w%d + gb + %d));\n", ind, i, i, off);
-            else fprintf(o, "%s__m256i x%d = _mm256_loadu_si256((const __m256i *)(w%d + gb + %d));\n", ind, i, i, off);
+            snprintf(wp, sizeof wp, "w%d + gb", i);
+            vload(ld, sizeof ld, arm, vb, wp, off);
+            fprintf(o, "%s%s x%d = %s;\n", ind, V, i, ld);
             fprintf(o, "%sx%d = %s_xor_si%d(x%d, %s_set1_epi8(-128));\n", ind, i, e, vb * 8, i, e);
         }
         for (int d = 0; d < 5; d++) {
-            if (vb == 64) snprintf(ld, sizeof ld, "_mm512_loadu_si512((const void *)(qg + %d))", d * 64 + off);
-            else snprintf(ld, sizeof ld, "_mm256_loadu_si256((const __m256i *)(qg + %d))", d * 64 + off);
+            vload(ld, sizeof ld, arm, vb, "qg", d * 64 + off);
             fprintf(o, "%s{\n%s    const %s a = %s;\n", ind, ind, V, ld);
             for (int i = 0; i < R; i++)
                 fprintf(o, "%s    p%d = %s(p%d, x%d, a); x%d = %s(x%d); q%d = %s(q%d, x%d, a);\n", ind, i, dot, i, i, i, x3, i, i,
@@ -136,20 +144,17 @@ static void emit_group(FILE *o, const gen_variant *v, int R, int vb, int off, in
         return;
     }
     for (int d = 0; d < 5; d++) {
-        if (arm) snprintf(ld, sizeof ld, "vld1q_s8(qg + %d)", d * 64 + off);
-        else if (vb == 64) snprintf(ld, sizeof ld, "_mm512_loadu_si512((const void *)(qg + %d))", d * 64 + off);
-        else snprintf(ld, sizeof ld, "_mm256_loadu_si256((const __m256i *)(qg + %d))", d * 64 + off);
+        vload(ld, sizeof ld, arm, vb, "qg", d * 64 + off);
         if (tail && d) fprintf(o, "%s%s a%d = nt > %d ? %s : a0;\n", ind, V, d, d, ld);
         else fprintf(o, "%sconst %s a%d = %s;\n", ind, V, d, ld);
     }
     for (int i = 0; i < R; i++) {
         fprintf(o, "%s{\n", ind);
-        if (arm) fprintf(o, "%s    int8x16_t x = vld1q_s8((const int8_t *)(w%d + gb + %d));\n", ind, i, off);
-        else if (vb == 64) fprintf(o, "%s    __m512i x = _mm512_loadu_si512((const void *)(w%d + gb + %d));\n", ind, i, off);
-        else fprintf(o, "%s    __m256i x = _mm256_loadu_si256((const __m256i *)(w%d + gb + %d));\n", ind, i, off);
+        snprintf(wp, sizeof wp, "w%d + gb", i);
+        vload(ld, sizeof ld, arm, vb, wp, off);
+        fprintf(o, "%s    %s x = %s;\n", ind, V, ld);
         if (lut == 1) fprintf(o, "%s    const __mmask64 khi = _mm512_movepi8_mask(x);\n", ind);
-        if (lut == 2 && !arm) fprintf(o, "%s    x = %s(x, %s(-128));\n", ind, vb == 64 ? "_mm512_xor_si512" : "_mm256_xor_si256",
-                                      vb == 64 ? "_mm512_set1_epi8" : "_mm256_set1_epi8");
+        if (lut == 2 && !arm) fprintf(o, "%s    x = %s_xor_si%d(x, %s_set1_epi8(-128));\n", ind, e, vb * 8, e);
         for (int d = 0; d < 5; d++) {
             char step[400];
             if (lut == 2 && arm)
