@@ -1526,7 +1526,9 @@ static void usage_ab(FILE *f)
                "each configuration in turn, the order rotated every round so that drift in the host's bandwidth\n"
                "falls on all of them alike. After one warm-up round, -r rounds are timed.\n"
                "Configurations that differ only in --head-kernel share one loaded model (the head kernel is swapped\n"
-               "before each pass: the same bytes at the same addresses). The others each load a copy, and where a\n"
+               "before each pass: the same bytes at the same addresses; a kernel that reads the head interleaved,\n"
+               "_il16, and one that reads its rows as stored each read their own copy, made before the first pass and\n"
+               "the later one not placed). The others each load a copy, and where a\n"
                "copy's pages land can move its speed by itself (unplaced copies of one configuration decoded up to\n"
                "19 %% apart on the VM class this was written on; placement narrows that):\n"
                "--control loads configuration 1 a second time and reports it as one more configuration, the floor\n"
@@ -1792,6 +1794,12 @@ int tt_cmd_bench_ab(int argc, char **argv)
             } else if (!hv) /* auto: what a model opened without a head kernel picks (uncalibrated) */
                 hv = tt_pick_head(o->m->head_v->kind, o->m->config.vocab_size, o->m->config.dim, th, why, sizeof why,
                                   NULL);
+            /* the bytes this kernel reads (an _il member's interleaved copy), made now, not in a timed pass */
+            if (hv && tt_model_head_use(o->m, hv)) {
+                rc = 1;
+                break;
+            }
+            o->m->head_v = o->head_v;
             cfg[i].m = o->m, cfg[i].head_v = hv;
             cfg[i].ts = calloc((size_t)reps, sizeof *cfg[i].ts);
             if (!cfg[i].ts) rc = tt_fail(TT_ERR_NOMEM, "no memory");

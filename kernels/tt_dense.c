@@ -1259,9 +1259,9 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 /* The LM-head kernel family: every kind's portable member first, in kind order (tt_dense_variant_default falls back on
  * variants[kind]), then the ISA members. */
 #define V_F16(isa, name, feat, R, P)                                                                                   \
-    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL, NULL, 0, 0},
+    {"head_f16_l64_r" #R "_p" #P "__" name, TT_DENSE_F16, feat, R, P, f16_##isa##_r##R##_p##P, NULL, NULL, NULL, NULL, 0, 0, 0},
 #define V_I8(isa, name, feat, R, P)                                                                                    \
-    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL, NULL, 0, 0},
+    {"head_i8_r" #R "_p" #P "__" name, TT_DENSE_I8, feat, R, P, NULL, i8_##isa##_r##R##_p##P, NULL, NULL, NULL, 0, 0, 0},
 /* The q8_0/q4_0 row products in the family's row signature (their input has no bsum). */
 #define Q32_ROW(NAME, FN)                                                                                              \
     static float NAME(const uint8_t *row, const int8_t *q, const float *d, const int32_t *bsum, int k)              \
@@ -1272,11 +1272,11 @@ __attribute__((target("avx2"))) static void rope_avx2(float *v, const float *cs,
 Q32_ROW(q80_portable, tt_q80_dot_q80)
 Q32_ROW(q40_portable, tt_q40_dot_q80)
 static const tt_dense_variant variants[] = {
-    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL, NULL, 0, 0},
-    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL, NULL, 0, 0},
-    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL, NULL, 0, 0},
-    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL, NULL, 0, 0},
-    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL, NULL, 0, 0},
+    {"head_f16_portable", TT_DENSE_F16, 0, 1, 0, f16_portable, NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"head_i8_portable", TT_DENSE_I8, 0, 1, 0, NULL, i8_portable, NULL, NULL, NULL, 0, 0, 0},
+    {"head_q6k_portable", TT_DENSE_Q6K, 0, 1, 0, NULL, NULL, tt_q6k_dot_q8k, NULL, NULL, 0, 0, 0},
+    {"head_q80_portable", TT_DENSE_Q80, 0, 1, 0, NULL, NULL, q80_portable, NULL, NULL, 0, 0, 0},
+    {"head_q40_portable", TT_DENSE_Q40, 0, 1, 0, NULL, NULL, q40_portable, NULL, NULL, 0, 0, 0},
 #if defined(__x86_64__)
 #define F16V512(R, P) V_F16(512, "avx512f", TT_F_AVX512F, R, P)
 #define I8V512(R, P) V_I8(512, "avx512f", TT_F_AVX512F, R, P)
@@ -1284,41 +1284,41 @@ static const tt_dense_variant variants[] = {
     EACH_F16_512(F16V512) EACH_512(I8V512)
     F16V256(1, 0) F16V256(1, 1) F16V256(1, 2)
 #define V_F16D(isa, name, feat, R, D)                                                                                  \
-    {"head_f16_l64_r" #R "_d" #D "__" name, TT_DENSE_F16, feat, R, 0, f16_##isa##_r##R##_d##D, NULL, NULL, NULL, NULL, D, 0},
+    {"head_f16_l64_r" #R "_d" #D "__" name, TT_DENSE_F16, feat, R, 0, f16_##isa##_r##R##_d##D, NULL, NULL, NULL, NULL, D, 0, 0},
 #define F16V512D(R, D) V_F16D(512, "avx512f", TT_F_AVX512F, R, D)
     EACH_F16_512D(F16V512D)
 #define V_F16S(S, D)                                                                                                   \
-    {"head_f16_l64_s" #S "_d" #D "__avx512f", TT_DENSE_F16, TT_F_AVX512F, 1, 0, f16_512_s##S##_d##D, NULL, NULL, NULL, NULL, D, S},
+    {"head_f16_l64_s" #S "_d" #D "__avx512f", TT_DENSE_F16, TT_F_AVX512F, 1, 0, f16_512_s##S##_d##D, NULL, NULL, NULL, NULL, D, S, 0},
     EACH_F16_512S(V_F16S)
 #define V_I8S(S, D)                                                                                                    \
-    {"head_i8_s" #S "_d" #D "__avx512f", TT_DENSE_I8, TT_F_AVX512F, 1, 0, NULL, i8_512_s##S##_d##D, NULL, NULL, NULL, D, S},
+    {"head_i8_s" #S "_d" #D "__avx512f", TT_DENSE_I8, TT_F_AVX512F, 1, 0, NULL, i8_512_s##S##_d##D, NULL, NULL, NULL, D, S, 0},
     EACH_I8_512S(V_I8S)
 #define F16V256D(D) V_F16D(256, "avx2", TT_F_AVX2 | TT_F_F16C, 1, D)
     F16V256D(512) F16V256D(1024) F16V256D(2048)
 #define V_F16S256(S, D)                                                                                                \
     {"head_f16_l64_s" #S "_d" #D "__avx2", TT_DENSE_F16, TT_F_AVX2 | TT_F_F16C, 1, 0, f16_256_s##S##_d##D, NULL, NULL, \
-     NULL, NULL, D, S},
+     NULL, NULL, D, S, 0},
     EACH_F16_256S(V_F16S256)
-#define I8V256(R) {"head_i8_r" #R "__avx2", TT_DENSE_I8, TT_F_AVX2, R, 0, NULL, i8_256_r##R, NULL, NULL, NULL, 0, 0},
+#define I8V256(R) {"head_i8_r" #R "__avx2", TT_DENSE_I8, TT_F_AVX2, R, 0, NULL, i8_256_r##R, NULL, NULL, NULL, 0, 0, 0},
 #define I8V256S(S, D)                                                                                                  \
-    {"head_i8_s" #S "_d" #D "__avx2", TT_DENSE_I8, TT_F_AVX2, 1, 0, NULL, i8_256_s##S##_d##D, NULL, NULL, NULL, D, S},
+    {"head_i8_s" #S "_d" #D "__avx2", TT_DENSE_I8, TT_F_AVX2, 1, 0, NULL, i8_256_s##S##_d##D, NULL, NULL, NULL, D, S, 0},
     EACH_I8_256(I8V256) EACH_I8_256S(I8V256S)
-    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0, 0},
+    {"head_q6k__avx2", TT_DENSE_Q6K, TT_F_AVX2 | TT_F_F16C, 1, 0, NULL, NULL, tt_q6k_dot_q8k_avx2, NULL, NULL, 0, 0, 0},
     {"head_q6k__avx512bw", TT_DENSE_Q6K, TT_F_AVX512F | TT_F_AVX512BW | TT_F_F16C, 1, 0, NULL, NULL,
-     tt_q6k_dot_q8k_avx512, NULL, NULL, 0, 0},
+     tt_q6k_dot_q8k_avx512, NULL, NULL, 0, 0, 0},
 /* the q6_K rows and streams members of one ISA (kernels/tt_q6k.h) */
 #define V_Q6_ROWS(isa, feat, R, P)                                                                                     \
     {"head_q6k_r" #R "_p" #P "__" #isa, TT_DENSE_Q6K, feat, R, P, NULL, NULL, NULL, NULL, tt_q6k_rows_r##R##_p##P##_##isa, \
-     0, 0},
+     0, 0, 0},
 #define V_Q6_STREAMS(isa, feat, S, P)                                                                                  \
     {"head_q6k_s" #S "_p" #P "__" #isa, TT_DENSE_Q6K, feat, 1, P, NULL, NULL, NULL, NULL, tt_q6k_rows_s##S##_p##P##_##isa, \
-     0, S},
+     0, S, 0},
 #define V_Q6_256(R, P) V_Q6_ROWS(avx2, TT_F_AVX2 | TT_F_F16C, R, P)
 #define V_Q6S_256(S, P) V_Q6_STREAMS(avx2, TT_F_AVX2 | TT_F_F16C, S, P)
     TT_Q6K_EACH_256(V_Q6_256)
     TT_Q6K_EACH_256S(V_Q6S_256)
 #define V_Q32(kind, KIND, R, isa, feat)                                                                                \
-    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL, 0, 0},
+    {"head_" #kind "_r" #R "__" #isa, KIND, feat, R, 0, NULL, NULL, NULL, tt_##kind##_rows_r##R##_##isa, NULL, 0, 0, 0},
 #define V_Q32_R(R)                                                                                                     \
     V_Q32(q80, TT_DENSE_Q80, R, avx2, TT_F_AVX2 | TT_F_FMA | TT_F_F16C)                                                \
     V_Q32(q80, TT_DENSE_Q80, R, avxvnni, TT_F_AVX2 | TT_F_FMA | TT_F_F16C | TT_F_AVXVNNI)                              \
@@ -1331,9 +1331,14 @@ static const tt_dense_variant variants[] = {
     V_Q32(q40, TT_DENSE_Q40, 4, avx512vnni, Z_FEAT) V_Q32(q40, TT_DENSE_Q40, 8, avx512vnni, Z_FEAT)
 #define V_L4(kind, KIND, R, P)                                                                                         \
     {"head_" #kind "_l4_r" #R "_p" #P "__avx512vnni", KIND, Z_FEAT, R, P, NULL, NULL, NULL,                           \
-     tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL, 0, 0},
+     tt_##kind##_l4_r##R##_p##P##_avx512vnni, NULL, 0, 0, 0},
 #define V_L4_BOTH(R, P) V_L4(q80, TT_DENSE_Q80, R, P) V_L4(q40, TT_DENSE_Q40, R, P)
     V_L4_BOTH(4, 1) V_L4_BOTH(4, 3) V_L4_BOTH(8, 1) V_L4_BOTH(8, 3) V_L4_BOTH(16, 1) V_L4_BOTH(16, 3)
+#define V_IL16(kind, KIND, S, SUFFIX)                                                                                  \
+    {"head_" #kind "_il16_" #SUFFIX "__avx512vnni", KIND, Z_FEAT, 16, 0, NULL, NULL, NULL,                            \
+     tt_##kind##_il16_##SUFFIX##_avx512vnni, NULL, 0, S, 16},
+#define V_IL16_BOTH(S, SUFFIX) V_IL16(q80, TT_DENSE_Q80, S, SUFFIX) V_IL16(q40, TT_DENSE_Q40, S, SUFFIX)
+    V_IL16_BOTH(1, s1) V_IL16_BOTH(2, s2_c8) V_IL16_BOTH(4, s4_c4)
 #define V_Q6(R, P) V_Q6_ROWS(avx512vnni, Z_FEAT, R, P)
 #define V_Q6S(S, P) V_Q6_STREAMS(avx512vnni, Z_FEAT, S, P)
     TT_Q6K_EACH_512(V_Q6)
@@ -1392,6 +1397,20 @@ void tt_qin_quantize(tt_dense_kind kind, const float *x, int k, tt_qin *in)
     else tt_q80_quantize(x, k, in->q, in->d);
 }
 
+size_t tt_dense_packed_bytes(const tt_dense_variant *v, int m, int k)
+{
+    const size_t rb = tt_dense_row_bytes(v->kind, k);
+    return v->il > 0 ? (size_t)((m + v->il - 1) / v->il) * (size_t)v->il * rb : (size_t)m * rb;
+}
+
+void tt_dense_pack(const tt_dense_variant *v, const void *rows, int m, int k, void *dst)
+{
+    if (v->il) tt_q32_pack_il16(v->kind == TT_DENSE_Q40, rows, m, k, dst);
+    else memcpy(dst, rows, tt_dense_packed_bytes(v, m, k));
+}
+
+bool tt_dense_layouts_agree(const tt_dense_variant *a, const tt_dense_variant *b) { return a && b && a->il == b->il; }
+
 void tt_dense_run(const tt_dense_variant *v, const void *w, const float *scale, const float *x, const tt_qin *in, int k,
                   float *y, int r0, int r1)
 {
@@ -1423,8 +1442,10 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
     return NULL;
 }
 
-/* Without a tuned winner (tt_pick_head): the quantized kinds' widest usable member (q8_0 / q4_0: 8 rows, two per
- * AVX-512 register, then 4 rows on AVX-VNNI or AVX2: the head race's order, docs/MEASUREMENT.md); on AVX-512 the
+/* Without a tuned winner (tt_pick_head): q8_0 / q4_0 on AVX-512 VNNI the interleaved one-stream member (the file's
+ * blocks interleaved 16 rows at load: half the vector operations per block of the members on the rows as stored;
+ * whole tokens 1.04-1.06x the former default head_q40_l4_r8_p3 at one and two threads in one loaded model on the
+ * Zen 5 VM, docs/MEASUREMENT.md), else 4 rows on AVX-VNNI or AVX2 (the head race's order); on AVX-512 the
  * streams members the head races on the 2-core Xeon VM chose at one and two threads (docs/MEASUREMENT.md,
  * "Independent streams"): f16 four streams 512 bytes ahead, q6_K four streams one row ahead, i8 eight streams 512
  * bytes ahead; else f16 four streams 1024 bytes ahead through AVX2+F16C (the head race's winner at one thread on the
@@ -1437,8 +1458,8 @@ const tt_dense_variant *tt_dense_variant_default(tt_dense_kind kind)
         {"head_f16_l64_s4_d512__avx512f", "head_f16_l64_s4_d1024__avx2", "head_f16_portable"},
         {"head_i8_s8_d512__avx512f", "head_i8_s4_d1024__avx2", "head_i8_portable"},
         {"head_q6k_s4_p1__avx512vnni", "head_q6k__avx512bw", "head_q6k_s2_p1__avx2", "head_q6k_portable"},
-        {"head_q80_r8__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
-        {"head_q40_l4_r8_p3__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
+        {"head_q80_il16_s1__avx512vnni", "head_q80_r4__avxvnni", "head_q80_r4__avx2", "head_q80_portable"},
+        {"head_q40_il16_s1__avx512vnni", "head_q40_r4__avxvnni", "head_q40_r4__avx2", "head_q40_portable"}};
     if (kind < 0 || kind >= TT_DENSE_KINDS) kind = TT_DENSE_F16;
     for (int i = 0; i < 4 && pref[kind][i]; i++) {
         const tt_dense_variant *v = tt_dense_variant_find(pref[kind][i]);

@@ -123,7 +123,8 @@ typedef struct tt_dense_variant {
                        * head_f16_l64_s<S>_d<D>__<isa> (S streams, D ahead), head_i8_r<R>_p<P>__avx512f, head_i8_s<S>_d<D>__avx512f, head_q6k__<isa>,
                        * head_q6k_s<S>_p<P>__avx512vnni,
                        * head_q6k_r<R>_p<P>__avx512vnni, head_<q80|q40>_r<R>__<isa>,
-                       * head_<q80|q40>_l4_r<R>_p<P>__avx512vnni, head_<kind>_portable */
+                       * head_<q80|q40>_l4_r<R>_p<P>__avx512vnni, head_<q80|q40>_il16_s<S>[_c<C>]__avx512vnni,
+                       * head_<kind>_portable */
     tt_dense_kind kind;
     uint32_t needs;   /* TT_F_* features that must be usable */
     int rows, prefetch_blocks; /* prefetch_blocks: blocks of rows ahead (_p<P>); 0 for the _d<D> members */
@@ -137,7 +138,16 @@ typedef struct tt_dense_variant {
                    int r1);
     int prefetch_bytes; /* _d<D> members: D bytes ahead in each row's stream (0 otherwise) */
     int streams;        /* _s<S> members: the rows cut into S parts read side by side (0: one stream) */
+    int il;             /* _il<N> members: they read the head in groups of N interleaved rows (tt_dense_pack); 0: the
+                         * rows as stored */
 } tt_dense_variant;
+/* Bytes of an m x k head as member v reads it: m rows as stored, or whole groups of an interleaving member (padded). */
+size_t tt_dense_packed_bytes(const tt_dense_variant *v, int m, int k);
+/* The head's rows as stored (m rows of tt_dense_row_bytes) in v's layout at dst (tt_dense_packed_bytes of room): a copy,
+ * or the interleave (tt_q32_pack_il16). The same values: nothing is requantized. */
+void tt_dense_pack(const tt_dense_variant *v, const void *rows, int m, int k, void *dst);
+/* Whether a and b read the same bytes (both the rows as stored, or the same interleave). */
+bool tt_dense_layouts_agree(const tt_dense_variant *a, const tt_dense_variant *b);
 /* y[r] for rows [r0, r1) of a head of kind v->kind: w its rows (tt_dense_row_bytes each), scale the i8 row scales,
  * x the input (f16, i8) or in the input in blocks (quantized kinds). */
 void tt_dense_run(const tt_dense_variant *v, const void *w, const float *scale, const float *x, const tt_qin *in, int k,

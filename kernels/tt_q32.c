@@ -340,4 +340,138 @@ Z_PUBLIC(q80, 8, TT_Q80_BYTES)
 #define L4_Q80(R, P) L4_ROWS(q80_l4_r##R##_p##P, R, TT_Q80_BYTES, 0, P, tt_q80_rows_r2_avx512vnni)
 L4_EACH(L4_Q40)
 L4_EACH(L4_Q80)
+
+/* AVX-512 VNNI on the interleaved layout (il16, tt_q32.h): per group of 16 rows and block, the 16 scales in one
+ * convert and one multiply, then per 4 rows one 64-byte load of values (q8_0: two), each row in its own 128-bit lane as
+ * in the l4 members, and its scale spread over its lane by one permute. The lanes' sums, the offset inside the dpbusd
+ * and the fma are the l4 members', so the bits are the portable ones. Per row and block about half the vector
+ * operations of the l4 members on the rows as stored (no 16-byte inserts, no scalar scale loads and inserts): in the
+ * model on the Zen 5 VM the head's compute ceiling went from 52 to 100 GB/s at two threads (docs/MEASUREMENT.md).
+ * S streams: the range's whole groups cut into S parts, one group of each part in turn, C blocks at a time (the
+ * accumulators wait in memory between turns), so S streams run side by side; S = 1 is one sequential stream. A group
+ * only partly inside [r0, r1) is computed whole into a scratch and the rows inside copied out. */
+#define IL16_CORE(NAME, BYTES, IS_Q40)                                                                                \
+    __attribute__((target(Z_TARGET), always_inline)) static inline void NAME##_blocks(                               \
+        const uint8_t *gw, const int8_t *q, const float *dx, int b0, int b1, __m512 *acc)                           \
+    {                                                                                                                \
+        enum { GB = 16 * (BYTES) }; /* one block of the group */                                                     \
+        const __m512i m4 = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(IS_Q40 ? 8 : (char)0x80);                \
+        const __m512i i0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);                         \
+        __m512 lo[4], hi[4];                                                                                         \
+        for (int j = 0; j < 4; j++) lo[j] = acc[j], hi[j] = acc[4 + j];                                              \
+        for (int b = b0; b < b1; b++) {                                                                              \
+            const uint8_t *bw = gw + (size_t)b * GB;                                                                 \
+            const __m512i xl = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b)));               \
+            const __m512i xh = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b + 16)));          \
+            const __m512i ol = _mm512_sub_epi32(_mm512_setzero_si512(),                                              \
+                                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xl));              \
+            const __m512i oh = _mm512_sub_epi32(_mm512_setzero_si512(),                                              \
+                                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xh));              \
+            const __m512 s = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)bw)),                 \
+                                           _mm512_set1_ps(dx[b]));                                                  \
+            for (int j = 0; j < 4; j++) {                                                                            \
+                __m512i wl, wh;                                                                                      \
+                if (IS_Q40) {                                                                                        \
+                    const __m512i v = _mm512_loadu_si512((const void *)(bw + 32 + 64 * j));                          \
+                    wl = _mm512_and_si512(v, m4);                                                                    \
+                    wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);                                              \
+                } else {                                                                                             \
+                    wl = _mm512_xor_si512(_mm512_loadu_si512((const void *)(bw + 32 + 128 * j)), bias);              \
+                    wh = _mm512_xor_si512(_mm512_loadu_si512((const void *)(bw + 96 + 128 * j)), bias);              \
+                }                                                                                                    \
+                const __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(i0, _mm512_set1_epi32(4 * j)), s);          \
+                lo[j] = _mm512_fmadd_ps(sc, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(ol, wl, xl)), lo[j]);             \
+                hi[j] = _mm512_fmadd_ps(sc, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(oh, wh, xh)), hi[j]);             \
+            }                                                                                                        \
+        }                                                                                                            \
+        for (int j = 0; j < 4; j++) acc[j] = lo[j], acc[4 + j] = hi[j];                                              \
+    }                                                                                                                \
+    /* the group's 16 rows: each row's eight lanes (four in acc[j], four in acc[4 + j]) summed in hsum8's order */   \
+    __attribute__((target(Z_TARGET), always_inline)) static inline void NAME##_out(const __m512 *acc, float *y)      \
+    {                                                                                                                \
+        for (int j = 0; j < 4; j++) {                                                                                \
+            float l[16], h[16];                                                                                      \
+            _mm512_storeu_ps(l, acc[j]), _mm512_storeu_ps(h, acc[4 + j]);                                            \
+            for (int i = 0; i < 4; i++) {                                                                            \
+                const float v[8] = {l[4 * i], l[4 * i + 1], l[4 * i + 2], l[4 * i + 3],                              \
+                                    h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]};                             \
+                y[4 * j + i] = hsum8(v);                                                                             \
+            }                                                                                                        \
+        }                                                                                                            \
+    }                                                                                                                \
+    /* rows [r0, r1) of group g (partly inside): the whole group into a scratch, the rows inside copied out */        \
+    __attribute__((target(Z_TARGET))) static void NAME##_part(const uint8_t *w, const int8_t *q, const float *dx,  \
+                                                              int nb, int g, float *y, int r0, int r1)              \
+    {                                                                                                                \
+        __m512 acc[8];                                                                                               \
+        float t[16];                                                                                                 \
+        for (int j = 0; j < 8; j++) acc[j] = _mm512_setzero_ps();                                                    \
+        NAME##_blocks(w + (size_t)g * nb * 16 * (BYTES), q, dx, 0, nb, acc);                                         \
+        NAME##_out(acc, t);                                                                                          \
+        for (int i = 0; i < 16; i++)                                                                                 \
+            if (16 * g + i >= r0 && 16 * g + i < r1) y[16 * g + i] = t[i];                                           \
+    }
+#define IL16_RUN(NAME, S, C, SUFFIX, BYTES)                                                                           \
+    __attribute__((target(Z_TARGET))) void tt_##NAME##_##SUFFIX##_avx512vnni(                                        \
+        const uint8_t *w, const int8_t *q, const float *dx, int k, float *y, int r0, int r1)                        \
+    {                                                                                                                \
+        if (r0 >= r1) return;                                                                                        \
+        const int nb = k / 32;                                                                                       \
+        const size_t gb = (size_t)nb * 16 * (BYTES); /* one group of 16 rows */                                      \
+        int ga = (r0 + 15) / 16, ge = r1 / 16;        /* the whole groups inside [r0, r1) */                          \
+        if (ga > ge) { /* inside one group */                                                                        \
+            NAME##_part(w, q, dx, nb, r0 / 16, y, r0, r1);                                                           \
+            return;                                                                                                  \
+        }                                                                                                            \
+        if (r0 % 16) NAME##_part(w, q, dx, nb, r0 / 16, y, r0, r1);                                                  \
+        if (r1 % 16) NAME##_part(w, q, dx, nb, ge, y, r0, r1);                                                       \
+        const int part = (ge - ga) / (S);                                                                            \
+        __m512 acc[S][8];                                                                                            \
+        for (int gi = 0; gi < part; gi++) {                                                                          \
+            for (int t = 0; t < (S); t++)                                                                            \
+                for (int j = 0; j < 8; j++) acc[t][j] = _mm512_setzero_ps();                                         \
+            for (int c0 = 0; c0 < nb; c0 += (C)) {                                                                   \
+                const int c1 = nb - c0 < (C) ? nb : c0 + (C);                                                        \
+                for (int t = 0; t < (S); t++)                                                                        \
+                    NAME##_blocks(w + (size_t)(ga + t * part + gi) * gb, q, dx, c0, c1, acc[t]);                     \
+            }                                                                                                        \
+            for (int t = 0; t < (S); t++) NAME##_out(acc[t], y + 16 * (ga + t * part + gi));                         \
+        }                                                                                                            \
+        for (int g = ga + (S) * part; g < ge; g++) { /* the groups past the S parts, one at a time */                \
+            __m512 a1[8];                                                                                            \
+            for (int j = 0; j < 8; j++) a1[j] = _mm512_setzero_ps();                                                 \
+            NAME##_blocks(w + (size_t)g * gb, q, dx, 0, nb, a1);                                                     \
+            NAME##_out(a1, y + 16 * g);                                                                              \
+        }                                                                                                            \
+    }
+IL16_CORE(q40_il16, TT_Q40_BYTES, 1)
+IL16_CORE(q80_il16, TT_Q80_BYTES, 0)
+/* S streams, C blocks per turn (S = 1: C is the whole row) */
+#define IL16_EACH(X) X(1, 1 << 30, s1) X(2, 8, s2_c8) X(4, 4, s4_c4)
+#define IL16_Q40(S, C, SUFFIX) IL16_RUN(q40_il16, S, C, SUFFIX, TT_Q40_BYTES)
+#define IL16_Q80(S, C, SUFFIX) IL16_RUN(q80_il16, S, C, SUFFIX, TT_Q80_BYTES)
+IL16_EACH(IL16_Q40)
+IL16_EACH(IL16_Q80)
 #endif
+
+void tt_q32_pack_il16(bool q40, const uint8_t *rows, int m, int k, uint8_t *dst)
+{
+    const int nb = k / 32, bytes = q40 ? TT_Q40_BYTES : TT_Q80_BYTES, half = (bytes - 2) / 2;
+    const size_t rb = (size_t)nb * (size_t)bytes, gb = 16 * (size_t)bytes;
+    const int groups = (m + 15) / 16;
+    memset(dst, 0, (size_t)groups * 16 * rb); /* padding rows: scale 0 and values 0 */
+    for (int r = 0; r < m; r++) {
+        const int g = r / 16, i = r % 16, j = i / 4, l = i % 4; /* sub-group j of 4 rows, lane l */
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *s = rows + (size_t)r * rb + (size_t)b * bytes;
+            uint8_t *o = dst + ((size_t)g * nb + b) * gb;
+            memcpy(o + 2 * i, s, 2);
+            if (q40) {
+                memcpy(o + 32 + 64 * j + 16 * l, s + 2, 16);
+            } else {
+                memcpy(o + 32 + 128 * j + 16 * l, s + 2, (size_t)half);
+                memcpy(o + 96 + 128 * j + 16 * l, s + 2 + half, (size_t)half);
+            }
+        }
+    }
+}

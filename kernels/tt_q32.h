@@ -72,6 +72,23 @@ TT_Q32_ROWS_DECL_L4(8, 1)
 TT_Q32_ROWS_DECL_L4(8, 3)
 TT_Q32_ROWS_DECL_L4(16, 1)
 TT_Q32_ROWS_DECL_L4(16, 3)
+/* AVX-512 VNNI on the interleaved layout below (w as tt_q32_pack_il16 makes it): S groups side by side (streams),
+ * C blocks of each in turn (_s1: one stream). */
+#define TT_Q32_ROWS_DECL_IL16(SUFFIX)                                                                                  \
+    void tt_q40_il16_##SUFFIX##_avx512vnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y,       \
+                                           int r0, int r1);                                                           \
+    void tt_q80_il16_##SUFFIX##_avx512vnni(const uint8_t *w, const int8_t *q, const float *dx, int k, float *y,       \
+                                           int r0, int r1);
+TT_Q32_ROWS_DECL_IL16(s1)
+TT_Q32_ROWS_DECL_IL16(s2_c8)
+TT_Q32_ROWS_DECL_IL16(s4_c4)
 #endif
+
+/* The interleaved layout ("il16"): the same blocks, bytes and values, placed for four rows per register. Rows in
+ * groups of 16 (the last padded with zero rows: ceil(m/16) * 16 rows in all); group g, block b is 16 blocks' bytes at
+ * (g * k/32 + b) * 16 * block bytes: first the 16 rows' f16 scales in row order (32 bytes), then per sub-group j of
+ * rows 4j..4j+3: q4_0 the four rows' 16 value bytes (64 bytes, row order); q8_0 the four rows' values 0-15 (64 bytes),
+ * then their values 16-31 (64 bytes). Nothing is requantized: a copy in another order, made at load (model/head.c). */
+void tt_q32_pack_il16(bool q40, const uint8_t *rows, int m, int k, uint8_t *dst);
 
 #endif

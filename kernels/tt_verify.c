@@ -241,6 +241,7 @@ tt_status tt_verify_dense(const tt_dense_variant *v, const void *w, const float 
         if (all[i].kind == v->kind && !all[i].needs) ref = &all[i];
     if (!ref) return tt_fail(TT_ERR_NOTFOUND, "tt_verify_dense: no portable %s head kernel", tt_dense_kind_name(v->kind));
     float *want = malloc(sizeof(float) * (size_t)m), *got = malloc(sizeof(float) * (size_t)m);
+    void *packed = NULL;
     tt_qin in = {0};
     tt_status st = TT_OK;
     if (!want || !got || (tt_dense_kind_quantized(v->kind) && tt_qin_alloc(&in, k))) {
@@ -249,12 +250,21 @@ tt_status tt_verify_dense(const tt_dense_variant *v, const void *w, const float 
     }
     if (in.q) tt_qin_quantize(v->kind, x, k, &in); /* the input as the model gives it to a quantized head */
     tt_dense_run(ref, w, scale, x, &in, k, want, 0, m);
+    const void *vw = w; /* the rows in v's layout (an interleaving member reads a packed copy) */
+    if (v->il) {
+        if (!(packed = malloc(tt_dense_packed_bytes(v, m, k)))) {
+            st = tt_fail(TT_ERR_NOMEM, "tt_verify_dense: no memory");
+            goto out;
+        }
+        tt_dense_pack(v, w, m, k, packed);
+        vw = packed;
+    }
     const int ranges[4][2] = {{0, m}, {m > 5 ? 5 : 0, m > 29 ? 29 : m}, {m > 3 ? m - 3 : 0, m}, {m / 2, m / 2 + (m > 1)}};
     for (int t = 0; t < 4 && !st; t++) {
         int r0 = ranges[t][0], r1 = ranges[t][1];
         const uint32_t sentinel = 0x7fc5a5a5u; /* a NaN no kernel computes */
         for (int r = 0; r < m; r++) memcpy(&got[r], &sentinel, 4);
-        tt_dense_run(v, w, scale, x, &in, k, got, r0, r1);
+        tt_dense_run(v, vw, scale, x, &in, k, got, r0, r1);
         for (int r = 0; r < m; r++) {
             bool inside = r >= r0 && r < r1;
             if (inside ? !memcmp(&got[r], &want[r], 4) : !memcmp(&got[r], &sentinel, 4)) continue;
@@ -267,7 +277,7 @@ tt_status tt_verify_dense(const tt_dense_variant *v, const void *w, const float 
         }
     }
 out:
-    free(want), free(got);
+    free(want), free(got), free(packed);
     tt_qin_free(&in);
     return st;
 }

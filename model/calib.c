@@ -197,7 +197,10 @@ static int calib_head(tt_model *m, int passes, char *note, size_t nn)
     int nc = 0, def = -1;
     for (int i = 0; i < nall && nc < MAX_CAND * 2; i++) {
         const tt_dense_variant *v = &all[i];
-        if (v->kind != m->head_v->kind || !tt_dense_variant_usable(v) || strstr(v->name, "_portable")) continue;
+        /* the members that read the bytes the model holds for its default (the rows, or its interleave) */
+        if (v->kind != m->head_v->kind || !tt_dense_variant_usable(v) || strstr(v->name, "_portable") ||
+            !tt_dense_layouts_agree(v, m->head_v))
+            continue;
         if (v == m->head_v) def = nc;
         c[nc++] = v;
     }

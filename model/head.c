@@ -141,7 +141,7 @@ static void head_worker(void *ctx, int tid, int nth)
     float *logits = m->s.logits;
     if (j->v) { /* a member of the head family (kernels/tt_dense.h, model_head_pick): its kind's portable bits, on
                  * whatever rows; the rows handed out guided (TT_HEAD_TAKE) */
-        const void *w = j->v->kind == TT_DENSE_I8 ? (const void *)m->w.head_q8 : (const void *)te->data;
+        const void *w = model_head_weights(m, j->v);
         while (tt_guided_take(&j->next, j->b - j->a, 64, TT_HEAD_TAKE, nth, &r0, &r1))
             tt_dense_run(j->v, w, m->w.head_q8_scale, j->x, &m->s.head_in, D, logits, j->a + r0, j->a + r1);
         return;
@@ -151,9 +151,72 @@ static void head_worker(void *ctx, int tid, int nth)
     for (int r = r0; r < r1; r++) logits[r] = dot_f32((const float *)(te->data + (size_t)r * D * 4), j->x, D);
 }
 
+const void *model_head_weights(const tt_model *m, const tt_dense_variant *v)
+{
+    if (v->kind == TT_DENSE_I8) return m->w.head_q8;
+    return v->il ? (const void *)m->w.head_il : (const void *)m->w.token_embd->data;
+}
+
+/* After load, a copy made for another head kernel is placed as the model's weights were (tt_model_open), so that
+ * kernels raced on one model (bench-ab) read equally placed bytes; placement is best effort. */
+static void place_later(const tt_model *m, uint64_t seq, bool picking)
+{
+    tt_place_report pr;
+    if (!picking && m->placed_rounds > 0) (void)tt_alloc_place(seq, m->placed_rounds, &pr);
+}
+
+tt_status model_head_prepare(tt_model *m, const tt_dense_variant *v, bool picking)
+{
+    tt_model_weights *w = &m->w;
+    const int V = m->config.vocab_size, D = m->config.dim;
+    if (!v || v->kind == TT_DENSE_I8) return TT_OK;
+    const uint64_t seq = tt_alloc_seq();
+    if (!v->il) {
+        if (w->embd_data || picking || m->lm_head != TT_LM_HEAD_FILE) return TT_OK;
+        /* only the file's mapping is left (an _il member was picked at load): the rows on huge pages again; without
+         * memory for them the mapping is read, as at load */
+        const tt_gguf_tensor *te = w->token_embd;
+        if (!(w->embd_data = tt_alloc(te->nbytes))) return TT_OK;
+        memcpy(w->embd_data, te->data, te->nbytes);
+        w->embd_copy = *te;
+        w->embd_copy.data = w->embd_data;
+        w->token_embd = &w->embd_copy;
+        place_later(m, seq, picking);
+        return TT_OK;
+    }
+    if (!w->head_il) {
+        if (!(w->head_il = tt_alloc(tt_dense_packed_bytes(v, V, D))))
+            return tt_fail(TT_ERR_NOMEM, "LM head: no memory for the %s copy of %dx%d (%s)", "interleaved", V, D, v->name);
+        tt_dense_pack(v, w->token_embd->data, V, D, w->head_il);
+        place_later(m, seq, picking);
+    }
+    if (picking && w->embd_data) { /* embedding rows from the file's mapping from now on, as with a q8 head */
+        w->token_embd = tt_gguf_find_tensor(m->gguf, "token_embd.weight");
+        tt_free(w->embd_data);
+        w->embd_data = NULL;
+    }
+    return TT_OK;
+}
+
+tt_status tt_model_head_use(tt_model *m, const tt_dense_variant *v)
+{
+    if (!m || !v) return tt_fail(TT_ERR_NULL, "tt_model_head_use: NULL argument");
+    if (!m->head_v || v->kind != m->head_v->kind)
+        return tt_fail(TT_ERR_VALUE, "head kernel %s: not a kernel for this LM-head format", v->name);
+    tt_status st = model_head_prepare(m, v, false);
+    if (!st) m->head_v = v;
+    return st;
+}
+
 /* The LM head's kernel: TRITUNE_HEAD_KERNEL=name forces one; otherwise tt_pick_head: the tuner's head winner for
  * this head (kind, vocab x dim, threads) from the wisdom or the baked table, else the static default, which the
  * load-time calibration (calib.c) may replace by a member it measured faster (head_untuned marks that case). */
+/* How the head's bytes are read, for the note: an interleaving member reads the file's blocks rows interleaved. */
+static const char *il_as(const tt_dense_variant *v, const char *as)
+{
+    return v->il && !strcmp(as, "in the file, read as stored") ? "in the file, its blocks interleaved 16 rows at load" : as;
+}
+
 tt_status model_head_pick(tt_model *m, const char *name)
 {
     const tt_gguf_tensor *te = m->w.token_embd;
@@ -170,15 +233,15 @@ tt_status model_head_pick(tt_model *m, const char *name)
     if (v) {
         m->head_v = v;
         snprintf(m->head_note, sizeof m->head_note, "%s (%s; %s head %s)", v->name,
-                 name ? "asked for" : "TRITUNE_HEAD_KERNEL", tt_dense_kind_name((tt_dense_kind)kind), as);
-        return TT_OK;
+                 name ? "asked for" : "TRITUNE_HEAD_KERNEL", tt_dense_kind_name((tt_dense_kind)kind), il_as(v, as));
+        return model_head_prepare(m, v, true);
     }
     char why[120];
     m->head_v = tt_pick_head((tt_dense_kind)kind, m->config.vocab_size, m->config.dim, m->threads, why, sizeof why,
                              &m->head_untuned);
     snprintf(m->head_note, sizeof m->head_note, "%s (%s; %s head %s)", m->head_v->name, why,
-             tt_dense_kind_name((tt_dense_kind)kind), as);
-    return TT_OK;
+             tt_dense_kind_name((tt_dense_kind)kind), il_as(m->head_v, as));
+    return model_head_prepare(m, m->head_v, true);
 }
 
 void model_head_rows(tt_model *m, const tt_dense_variant *v, const float *x, int a, int b)

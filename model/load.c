@@ -418,6 +418,7 @@ static void free_weights(tt_model *m)
     tt_free(m->w.head_q8);
     tt_free(m->w.head_q8_scale);
     tt_free(m->w.embd_data);
+    tt_free(m->w.head_il);
     memset(&m->w, 0, sizeof m->w);
 }
 

@@ -116,6 +116,7 @@ typedef struct tt_model_weights {
     tt_gguf_tensor embd_copy;         /* token_embd with its data in a huge-page copy (file head), see build_weights */
     uint8_t *embd_data;               /* that copy (owned), or NULL: token_embd points into the file */
     int8_t *head_q8;                  /* (vocab, dim) when lm_head == TT_LM_HEAD_Q8, else NULL */
+    uint8_t *head_il;                 /* the file's head interleaved for an _il member (tt_dense_pack), or NULL */
     float *head_q8_scale;             /* (vocab) */
 } tt_model_weights;
 
@@ -271,6 +272,10 @@ typedef struct tt_warm_ceiling {
     double gemv_bytes, head_bytes; /* the bytes they stand for (per token) */
 } tt_warm_ceiling;
 tt_status tt_model_warm_ceiling(tt_model *m, int reps, tt_warm_ceiling *out);
+/* Makes v (a member of the model's head kind) the LM-head kernel, with the bytes it reads: an interleaving member
+ * (_il16) its packed copy of the file's head, a member on the rows as stored a copy of them on huge pages; either is
+ * made once and kept (not placed: tt_model_open places what it makes). Nothing changes a bit of the logits. */
+tt_status tt_model_head_use(tt_model *m, const struct tt_dense_variant *v);
 
 /* RoPE angles of position pos, as ggml computes them for its rope cache (ggml_rope_cache_init with freq_scale 1,
  * no YaRN): theta_scale = θ^(−2/rope_dim) in f32, angle_0 = pos, angle_{i+1} = angle_i · theta_scale (f32), so the

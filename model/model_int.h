@@ -35,6 +35,12 @@ tt_status model_head_forced(tt_dense_kind kind, const char *name, const tt_dense
 /* The head's kernel: `name` (NULL: TRITUNE_HEAD_KERNEL), else the wisdom's winner or the default. */
 tt_status model_head_pick(tt_model *m, const char *name);
 tt_status model_head_build_q8(tt_model *m);   /* the requantized 8-bit head (--lm-head q8) */
+/* The bytes head member v reads: the requantized rows (i8), the interleaved copy (_il members) or token_embd's rows. */
+const void *model_head_weights(const tt_model *m, const struct tt_dense_variant *v);
+/* Makes the bytes v reads (model_head_weights): an _il member's interleaved copy, packed from token_embd. picking
+ * (model_head_pick): the rows' huge-page copy is then freed (embedding rows are read from the file's mapping, as with
+ * a q8 head); otherwise (tt_model_head_use) a member on the rows as stored gets that copy back if it is gone. */
+tt_status model_head_prepare(tt_model *m, const struct tt_dense_variant *v, bool picking);
 size_t model_head_row_bytes(const tt_model *m);
 /* m->s.logits = E · (rmsnorm(x)·output_norm), x one residual stream (dim) */
 void model_head_logits(tt_model *m, const float *x, bool prof);

@@ -114,8 +114,7 @@ static void warm_head_worker(void *arg, int tid, int nth)
     int r0, r1;
     tt_split_even(j->rows, 64, tid, nth, &r0, &r1);
     if (r1 <= r0) return;
-    const void *w = m->head_v->kind == TT_DENSE_I8 ? (const void *)m->w.head_q8 : (const void *)m->w.token_embd->data;
-    tt_dense_run(m->head_v, w, m->w.head_q8_scale, j->x, &m->s.head_in, m->config.dim, m->s.logits, r0, r1);
+    tt_dense_run(m->head_v, model_head_weights(m, m->head_v), m->w.head_q8_scale, j->x, &m->s.head_in, m->config.dim, m->s.logits, r0, r1);
 }
 
 static void warm_head_run(void *arg)

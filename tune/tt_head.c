@@ -18,6 +18,7 @@ typedef struct head_arg {
     tt_pool *pool;
     const tt_dense_variant *v;
     uint8_t **w;       /* ncopies matrices (cold rotation) */
+    uint8_t **wil;     /* the same copies interleaved (tt_dense_pack), for the _il members; NULL when none races */
     float **scale;     /* i8: per-row scales of each copy */
     int ncopies, next;
     const float *x;
@@ -65,6 +66,7 @@ static tt_status race(head_arg *base, const tt_dense_variant *const *cand, int n
         snprintf(name, sizeof name, "%s/%dx%d/t%d", cand[i]->name, base->m, base->k, tt_pool_threads(base->pool));
         args[i] = *base;
         args[i].v = cand[i];
+        if (cand[i]->il) args[i].w = base->wil; /* the same values in the member's layout */
         if (tt_gb_add(s, name, head_bench, &args[i], bytes) < 0) st = tt_fail(TT_ERR_VALUE, "head race: %s", tt_last_error());
     }
     if (!st) {
@@ -162,6 +164,17 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
         if (!nc) st = tt_fail(TT_ERR_NOTFOUND, "head race: no usable %s head kernel passed verification",
                               tt_dense_kind_name(kind));
     }
+    const tt_dense_variant *ilv = NULL; /* an interleaving member: its copies are packed once for all of them */
+    for (int i = 0; i < nc; i++)
+        if (cand[i]->il) ilv = cand[i];
+    if (!st && ilv && !(a.wil = calloc((size_t)ncopies, sizeof *a.wil))) st = tt_fail(TT_ERR_NOMEM, "head race");
+    for (int c = 0; !st && ilv && c < ncopies; c++) {
+        if (!(a.wil[c] = tt_alloc(tt_dense_packed_bytes(ilv, m, k)))) {
+            st = tt_fail(TT_ERR_NOMEM, "head race: %d interleaved copies of %zu MiB", ncopies, bytes >> 20);
+            break;
+        }
+        tt_dense_pack(ilv, a.w[c], m, k, a.wil[c]);
+    }
     if (!st && !(a.pool = tt_pool_new(threads, bind_cb, topo)))
         st = tt_fail(TT_ERR_NOMEM, "head race: cannot start %d threads", threads);
     /* stage 1: every verified member, short; stage 2: the 4 fastest and the static default, longer (GB's random
@@ -206,9 +219,10 @@ tt_status tt_tune_head(tt_dense_kind kind, int m, int k, int threads, tt_topo *t
     tt_pool_free(a.pool);
     for (int c = 0; c < ncopies; c++) {
         if (a.w) tt_free(a.w[c]);
+        if (a.wil) tt_free(a.wil[c]);
         if (a.scale) free(a.scale[c]);
     }
-    free(a.w), free(a.scale), free(x);
+    free(a.w), free(a.wil), free(a.scale), free(x);
     tt_free(a.y);
     tt_qin_free(&in);
     return st;

@@ -18,7 +18,7 @@ static void bad_order_f16(const uint16_t *w, const float *x, int k, float *y, in
         y[r] = a;
     }
 }
-static const tt_dense_variant bad_f16 = {"head_f16_bad_order", TT_DENSE_F16, 0, 1, 0, bad_order_f16, NULL, NULL, NULL, NULL, 0, 0};
+static const tt_dense_variant bad_f16 = {"head_f16_bad_order", TT_DENSE_F16, 0, 1, 0, bad_order_f16, NULL, NULL, NULL, NULL, 0, 0, 0};
 
 static double half_ref(uint16_t h)
 {
