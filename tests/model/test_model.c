@@ -430,6 +430,63 @@ static void tweak_q40(tt_synth_opts *o)
     o->seed = 11;
 }
 
+/* A q4_0 head of 517 rows: the last group of 16 rows of an interleaving head member (_il16) is partial. */
+static void tweak_q40_odd(tt_synth_opts *o)
+{
+    tweak_q40(o);
+    o->c.vocab_size = 517;
+}
+
+/* Every usable q4_0 head member gives the portable member's logits bit for bit in the model, over a greedy decode:
+ * those reading the file's rows and those reading the copy interleaved at load (_il16, whose pick frees the rows'
+ * copy: embedding rows then come from the file). Then, on one loaded model, tt_model_head_use swaps between the two
+ * layouts (making the missing copy) and the logits keep every bit. */
+static void check_head_members(const char *path)
+{
+    const char *ref_name = "head_q40_portable";
+    tt_model_opts o = {.threads = 2, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .calibrate = -1};
+    int V = 0, nv, tried = 0, il = 0;
+    int tok_ref[STEPS + 1], tok[STEPS + 1];
+    float *ref = NULL, *got = NULL;
+    tt_model *m = NULL;
+    setenv("TRITUNE_HEAD_KERNEL", ref_name, 1);
+    CHECKF(tt_model_open(path, &o, &m) == TT_OK, "%s", tt_last_error());
+    if (!m) goto done;
+    V = m->config.vocab_size;
+    ref = malloc(sizeof(float) * (size_t)V), got = malloc(sizeof(float) * (size_t)V);
+    if (!ref || !got || !decode(m, tok_ref, ref)) goto done;
+    tt_model_close(m);
+    m = NULL;
+    const tt_dense_variant *vs = tt_dense_variants(&nv);
+    for (int i = 0; i < nv; i++) {
+        if (vs[i].kind != TT_DENSE_Q40 || !vs[i].needs || !tt_dense_variant_usable(&vs[i])) continue;
+        setenv("TRITUNE_HEAD_KERNEL", vs[i].name, 1);
+        CHECKF(tt_model_open(path, &o, &m) == TT_OK, "%s: %s", vs[i].name, tt_last_error());
+        if (!m) continue;
+        if (decode(m, tok, got))
+            CHECKF(!memcmp(tok, tok_ref, sizeof tok) && !memcmp(got, ref, sizeof(float) * (size_t)V),
+                   "%s: logits differ from %s's", vs[i].name, ref_name);
+        tried++;
+        if (vs[i].il && !il++) { /* once: from the interleaved copy to the rows and back, on this model */
+            CHECK(m->w.head_il && !m->w.embd_data);
+            const tt_dense_variant *rows = tt_dense_variant_find(ref_name), *back = m->head_v;
+            CHECKF(tt_model_head_use(m, rows) == TT_OK && m->head_v == rows && m->w.embd_data, "%s", tt_last_error());
+            if (decode(m, tok, got)) CHECK(!memcmp(got, ref, sizeof(float) * (size_t)V));
+            CHECKF(tt_model_head_use(m, back) == TT_OK && m->head_v == back, "%s", tt_last_error());
+            if (decode(m, tok, got)) CHECK(!memcmp(got, ref, sizeof(float) * (size_t)V));
+            CHECK(tt_model_head_use(m, tt_dense_variant_find("head_f16_portable")) == TT_ERR_VALUE);
+        }
+        tt_model_close(m);
+        m = NULL;
+    }
+    printf("q4_0 head members in the model: %d = %s (%d interleaved), vocab %d\n", tried, ref_name, il, V);
+    CHECK(tried >= 1);
+done:
+    unsetenv("TRITUNE_HEAD_KERNEL");
+    tt_model_close(m);
+    free(ref), free(got);
+}
+
 static void patch_and_expect(const char *src, const char *find, const char *repl, const char *want)
 {
     size_t len;
@@ -717,6 +774,11 @@ int main(void)
     if (!(st = write_model("tiny", tweak_q40, p3, sizeof p3))) {
         check_against_reference(p3, "q4_0 head");
         check_prefill(p3, "q4_0 head");
+        unlink(p3);
+    }
+    CHECKF(!st, "%s", tt_last_error());
+    if (!(st = write_model("tiny", tweak_q40_odd, p3, sizeof p3))) {
+        check_head_members(p3);
         unlink(p3);
     }
     CHECKF(!st, "%s", tt_last_error());
