@@ -1444,7 +1444,7 @@ const tt_dense_variant *tt_dense_variant_find(const char *name)
 
 /* Without a tuned winner (tt_pick_head): q8_0 / q4_0 on AVX-512 VNNI the interleaved one-stream member (the file's
  * blocks interleaved 16 rows at load: half the vector operations per block of the members on the rows as stored;
- * whole tokens 1.04-1.06x the former default head_q40_l4_r8_p3 at one and two threads in one loaded model on the
+ * whole tokens 1.01-1.06x the former default head_q40_l4_r8_p3 at one and two threads in one loaded model on the
  * Zen 5 VM, docs/MEASUREMENT.md), else 4 rows on AVX-VNNI or AVX2 (the head race's order); on AVX-512 the
  * streams members the head races on the 2-core Xeon VM chose at one and two threads (docs/MEASUREMENT.md,
  * "Independent streams"): f16 four streams 512 bytes ahead, q6_K four streams one row ahead, i8 eight streams 512

@@ -244,6 +244,28 @@ Z_ROWS(zq80_r8, 8, TT_Q80_BYTES, 0)
  * dpbusd starts from the negated offset (q4_0: 8·Σ input over the lane's four values; q8_0: 128·Σ input, its signed
  * values taken as w xor 0x80 = w + 128), so the integer is the exact Σ w·input. Fewer operations per block than the
  * two-rows-per-register form: no lane shuffles, the offset inside the dpbusd, the four rows' scales in one convert. */
+/* Input block b as the one-row-per-lane members take it: its first and last 16 values broadcast to the four lanes
+ * (xl, xh), and the negated offset terms Σ bias·input per lane (ol, oh), where each lane's dpbusd starts. */
+__attribute__((target(Z_TARGET), always_inline)) static inline void l4_input(const int8_t *q, int b, __m512i bias,
+                                                                             __m512i *xl, __m512i *xh, __m512i *ol,
+                                                                             __m512i *oh)
+{
+    *xl = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b)));
+    *xh = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b + 16)));
+    *ol = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, *xl));
+    *oh = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, *xh));
+}
+/* Four rows' results: row i's lanes 0-3 are lanes 4i..4i+3 of lo, its lanes 4-7 those of hi; hsum8's order. */
+__attribute__((target(Z_TARGET), always_inline)) static inline void l4_out(__m512 lo, __m512 hi, float *y)
+{
+    float l[16], h[16];
+    _mm512_storeu_ps(l, lo), _mm512_storeu_ps(h, hi);
+    for (int i = 0; i < 4; i++) {
+        const float v[8] = {l[4 * i], l[4 * i + 1], l[4 * i + 2], l[4 * i + 3],
+                            h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]};
+        y[i] = hsum8(v);
+    }
+}
 #define L4_ROWS(NAME, R, BYTES, IS_Q40, PFG, TAIL)                                                            \
     __attribute__((target(Z_TARGET), always_inline)) static inline void NAME##_core(                                 \
         const uint8_t *row, size_t rb, const int8_t *q, const float *dx, int nb, float *y)                          \
@@ -256,12 +278,8 @@ Z_ROWS(zq80_r8, 8, TT_Q80_BYTES, 0)
         for (int b = 0; b < nb; b++) {                                                                               \
             for (int o = 0; o < R * BYTES; o += 64) /* the group PFG groups ahead, in step (see Q32_ROWS) */         \
                 _mm_prefetch((const char *)(row + (size_t)PFG * R * rb) + (size_t)b * R * BYTES + o, _MM_HINT_T0);   \
-            const __m512i xl = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b)));               \
-            const __m512i xh = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b + 16)));          \
-            const __m512i ol = _mm512_sub_epi32(_mm512_setzero_si512(),                                              \
-                                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xl));              \
-            const __m512i oh = _mm512_sub_epi32(_mm512_setzero_si512(),                                              \
-                                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xh));              \
+            __m512i xl, xh, ol, oh;                                                                                  \
+            l4_input(q, b, bias, &xl, &xh, &ol, &oh);                                                                \
             const __m128 dxv = _mm_set1_ps(dx[b]);                                                                   \
             for (int g = 0; g < G; g++) {                                                                            \
                 const uint8_t *a0 = row + (size_t)(4 * g) * rb + (size_t)b * BYTES, *a1 = a0 + rb, *a2 = a1 + rb,    \
@@ -285,15 +303,7 @@ Z_ROWS(zq80_r8, 8, TT_Q80_BYTES, 0)
                 hi[g] = _mm512_fmadd_ps(sc, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(oh, wh, xh)), hi[g]);             \
             }                                                                                                        \
         }                                                                                                            \
-        for (int g = 0; g < G; g++) {                                                                                \
-            float l[16], h[16];                                                                                      \
-            _mm512_storeu_ps(l, lo[g]), _mm512_storeu_ps(h, hi[g]);                                                  \
-            for (int i = 0; i < 4; i++) {                                                                            \
-                const float v[8] = {l[4 * i], l[4 * i + 1], l[4 * i + 2], l[4 * i + 3],                              \
-                                    h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]};                             \
-                y[4 * g + i] = hsum8(v);                                                                             \
-            }                                                                                                        \
-        }                                                                                                            \
+        for (int g = 0; g < G; g++) l4_out(lo[g], hi[g], y + 4 * g);                                                 \
     }                                                                                                                \
     __attribute__((target(Z_TARGET))) void tt_##NAME##_avx512vnni(const uint8_t *w, const int8_t *q, const float *dx, \
                                                                   int k, float *y, int r0, int r1)                  \
@@ -361,12 +371,8 @@ L4_EACH(L4_Q80)
         for (int j = 0; j < 4; j++) lo[j] = acc[j], hi[j] = acc[4 + j];                                              \
         for (int b = b0; b < b1; b++) {                                                                              \
             const uint8_t *bw = gw + (size_t)b * GB;                                                                 \
-            const __m512i xl = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b)));               \
-            const __m512i xh = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 32 * b + 16)));          \
-            const __m512i ol = _mm512_sub_epi32(_mm512_setzero_si512(),                                              \
-                                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xl));              \
-            const __m512i oh = _mm512_sub_epi32(_mm512_setzero_si512(),                                              \
-                                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xh));              \
+            __m512i xl, xh, ol, oh;                                                                                  \
+            l4_input(q, b, bias, &xl, &xh, &ol, &oh);                                                                \
             const __m512 s = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)bw)),                 \
                                            _mm512_set1_ps(dx[b]));                                                  \
             for (int j = 0; j < 4; j++) {                                                                            \
@@ -389,15 +395,7 @@ L4_EACH(L4_Q80)
     /* the group's 16 rows: each row's eight lanes (four in acc[j], four in acc[4 + j]) summed in hsum8's order */   \
     __attribute__((target(Z_TARGET), always_inline)) static inline void NAME##_out(const __m512 *acc, float *y)      \
     {                                                                                                                \
-        for (int j = 0; j < 4; j++) {                                                                                \
-            float l[16], h[16];                                                                                      \
-            _mm512_storeu_ps(l, acc[j]), _mm512_storeu_ps(h, acc[4 + j]);                                            \
-            for (int i = 0; i < 4; i++) {                                                                            \
-                const float v[8] = {l[4 * i], l[4 * i + 1], l[4 * i + 2], l[4 * i + 3],                              \
-                                    h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]};                             \
-                y[4 * j + i] = hsum8(v);                                                                             \
-            }                                                                                                        \
-        }                                                                                                            \
+        for (int j = 0; j < 4; j++) l4_out(acc[j], acc[4 + j], y + 4 * j);                                          \
     }                                                                                                                \
     /* rows [r0, r1) of group g (partly inside): the whole group into a scratch, the rows inside copied out */        \
     __attribute__((target(Z_TARGET))) static void NAME##_part(const uint8_t *w, const int8_t *q, const float *dx,  \
