@@ -1528,7 +1528,7 @@ static void usage_ab(FILE *f)
                "Configurations that differ only in --head-kernel share one loaded model (the head kernel is swapped\n"
                "before each pass: the same bytes at the same addresses; a kernel that reads the head interleaved,\n"
                "_il16, and one that reads its rows as stored each read their own copy, made before the first pass and\n"
-               "the later one not placed). The others each load a copy, and where a\n"
+               "placed as the model's weights were). The others each load a copy, and where a\n"
                "copy's pages land can move its speed by itself (unplaced copies of one configuration decoded up to\n"
                "19 %% apart on the VM class this was written on; placement narrows that):\n"
                "--control loads configuration 1 a second time and reports it as one more configuration, the floor\n"

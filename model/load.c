@@ -383,15 +383,8 @@ static tt_status build_weights(tt_model *m)
     if (m->lm_head == TT_LM_HEAD_Q8) {
         if ((st = model_head_build_q8(m))) return st;
         model_release_pages(g, te->data, te->nbytes); /* from now on only single embedding rows are read */
-    } else if ((w->embd_data = tt_alloc(te->nbytes))) {
-        /* The file's head streams once per token (657 MB for 2B4T). A file mapping has 4 KiB pages; an anonymous
-         * copy gets transparent huge pages (tt_alloc), which streamed ~8 % faster here. The file's pages are
-         * released, so the resident size does not grow. Without memory for the copy the mapping is read. */
-        memcpy(w->embd_data, te->data, te->nbytes);
-        model_release_pages(g, te->data, te->nbytes);
-        w->embd_copy = *te;
-        w->embd_copy.data = w->embd_data;
-        w->token_embd = &w->embd_copy;
+    } else if (model_head_copy_rows(m)) {
+        model_release_pages(g, te->data, te->nbytes); /* the file's pages: the resident size does not grow */
         te = w->token_embd;
     }
     m->bytes_head = model_head_row_bytes(m) * (size_t)c->vocab_size;

@@ -274,7 +274,7 @@ typedef struct tt_warm_ceiling {
 tt_status tt_model_warm_ceiling(tt_model *m, int reps, tt_warm_ceiling *out);
 /* Makes v (a member of the model's head kind) the LM-head kernel, with the bytes it reads: an interleaving member
  * (_il16) its packed copy of the file's head, a member on the rows as stored a copy of them on huge pages; either is
- * made once and kept (not placed: tt_model_open places what it makes). Nothing changes a bit of the logits. */
+ * made once and kept, and placed as tt_model_open placed the weights. Nothing changes a bit of the logits. */
 tt_status tt_model_head_use(tt_model *m, const struct tt_dense_variant *v);
 
 /* RoPE angles of position pos, as ggml computes them for its rope cache (ggml_rope_cache_init with freq_scale 1,

@@ -35,6 +35,9 @@ tt_status model_head_forced(tt_dense_kind kind, const char *name, const tt_dense
 /* The head's kernel: `name` (NULL: TRITUNE_HEAD_KERNEL), else the wisdom's winner or the default. */
 tt_status model_head_pick(tt_model *m, const char *name);
 tt_status model_head_build_q8(tt_model *m);   /* the requantized 8-bit head (--lm-head q8) */
+/* The file's head rows into an anonymous copy (m->w.embd_data, token_embd repointed to it); false without memory for
+ * it (the file's mapping stays in use). */
+bool model_head_copy_rows(tt_model *m);
 /* The bytes head member v reads: the requantized rows (i8), the interleaved copy (_il members) or token_embd's rows. */
 const void *model_head_weights(const tt_model *m, const struct tt_dense_variant *v);
 /* Makes the bytes v reads (model_head_weights): an _il member's interleaved copy, packed from token_embd. picking
