@@ -16,6 +16,7 @@ typedef struct bake_row {
     int m, k, threads;
     const char *variant;
     double median_ns; /* 0: not measured (the static default table) */
+    int fuse;         /* tt_baked_entry.fuse */
 } bake_row;
 
 typedef struct bake_gemm_row {
@@ -40,8 +41,8 @@ static tt_status write_table(const bake_row *rows, int n, const char *source, ui
     }
     fprintf(f, "\nstatic const tt_baked_entry table[] = {\n");
     for (int i = 0; i < n; i++)
-        fprintf(f, "    {%d, %d, %d, \"%s\", %s, %.1f},\n", rows[i].m, rows[i].k, rows[i].threads, rows[i].variant,
-                rows[i].variant, rows[i].median_ns);
+        fprintf(f, "    {%d, %d, %d, \"%s\", %s, %.1f, %d},\n", rows[i].m, rows[i].k, rows[i].threads, rows[i].variant,
+                rows[i].variant, rows[i].median_ns, rows[i].fuse);
     fprintf(f, "};\n\nconst tt_baked_entry *tt_baked_table(int *n, const char **source)\n{\n    *n = %d;\n"
                "    if (source) *source = \"%s\";\n    return table;\n}\n",
             n, source);
@@ -103,7 +104,8 @@ tt_status tt_bake_write(const tt_profile *p, const char *profile_path, const cha
         return st;
     }
     for (int i = 0; i < nrows; i++)
-        rows[i] = (bake_row){win[i]->m, win[i]->k, win[i]->threads, win[i]->winner.variant, win[i]->winner.median_ns};
+        rows[i] = (bake_row){win[i]->m, win[i]->k, win[i]->threads, tt_prof_entry_kernel(win[i]),
+                             win[i]->winner.median_ns, win[i]->in_model.fuse};
     for (int i = 0; i < p->ng; i++) {
         const tt_prof_gemm *g = &p->g[i];
         grows[i] = (bake_gemm_row){g->m, g->k, g->threads, g->winner, g->shared[0] ? g->shared : NULL, g->winner_ns,
@@ -169,7 +171,7 @@ int tt_cmd_bake(int argc, char **argv)
             const tt_variant *v = tt_dispatch_default(tt_untuned_fmt(sh[i].m, sh[i].k), sh[i].m, sh[i].k);
             if (!v) v = tt_dispatch_default(TT_FMT_I2S, sh[i].m, sh[i].k);
             if (!v) v = tt_dispatch_default(TT_FMT_TL2, sh[i].m, sh[i].k);
-            if (v) rows[n++] = (bake_row){sh[i].m, sh[i].k, 1, v->name, 0};
+            if (v) rows[n++] = (bake_row){sh[i].m, sh[i].k, 1, v->name, 0, 0};
         }
         char src[200];
         snprintf(src, sizeof src, "default table (static preference, ISA level %s, model %s)", isa ? isa : "this CPU", model);

@@ -376,6 +376,11 @@ static int tune_one(const tt_shape *sh, int threads, tt_topo *topo, const tune_o
         if (tt_is_ceiling(fv[j]) && !fwarm[j] && g->median_ns > 0 &&
             (!e->cold_ceiling_ns || g->median_ns < e->cold_ceiling_ns))
             e->cold_ceiling_ns = g->median_ns;
+        /* the fastest of each storage format in this session: what the in-model stage (tune-model) races */
+        tt_prof_stat *fb = (int)fv[j]->fmt < TT_PROF_MAX_FMTS ? &e->fmt_best[fv[j]->fmt] : NULL;
+        if (fb && main_regime && !tt_is_ceiling(fv[j]) && fv[j]->exact && g && !g->error && g->median_ns > 0 &&
+            (!fb->variant[0] || g->median_ns < fb->median_ns))
+            fill_stat(fb, fv[j], g, tt_bench_bytes(&fa[j]), bw);
     }
     /* The final interleaved session may reorder a near-tie; the profile's winner is the faster of the two there
      * (when the single-thread winner was kept: only if the runner-up is faster with confidence by the same
@@ -653,7 +658,7 @@ done:
     return rc;
 }
 
-static void write_summary(const tt_profile *p, const char *path, FILE *also)
+void tt_tune_write_summary(const tt_profile *p, const char *path, FILE *also)
 {
     FILE *f = fopen(path, "w");
     FILE *outs[2] = {f, also};
@@ -706,6 +711,27 @@ static void write_summary(const tt_profile *p, const char *path, FILE *also)
                 if (h->default_ns > 0) snprintf(r, sizeof r, "%.2fx", h->default_ns / h->winner_ns);
                 fprintf(x, "| %s | %dx%d | %d | `%s` | %.2f | %.1f | `%s` | %s |\n", h->kind, h->m, h->k, h->threads,
                         h->winner, h->winner_ns / 1e6, h->gbps, h->deflt[0] ? h->deflt : "-", r);
+            }
+        }
+        int nim = 0;
+        for (int i = 0; i < p->n; i++) nim += p->e[i].in_model.variant[0] != 0;
+        if (nim) {
+            fprintf(x, "\n### In the model (`tritune tune-model`)\n\n"
+                       "Per shape and thread count, the race's winner and the fastest kernel of each other format run "
+                       "every matrix of the shape inside the model, in interleaved decode passes; the phases are the "
+                       "decode phases holding the shape, the ratio the race winner's phase time over the candidate's "
+                       "(median over rounds; above 1: faster). The model runs the pick.\n\n");
+            fprintf(x, "| shape | MxK | thr | race winner | candidates: phase µs/token (ratio, rounds faster) | "
+                       "model runs | why |\n|---|---|---|---|---|---|---|\n");
+            for (int i = 0; i < p->n; i++) {
+                const tt_prof_entry *e = &p->e[i];
+                const tt_prof_in_model *im = &e->in_model;
+                if (!im->variant[0]) continue;
+                fprintf(x, "| %s | %dx%d | %d | `%s` | ", e->shape, e->m, e->k, e->threads, e->winner.variant);
+                for (int c = 0; c < im->ncand; c++)
+                    fprintf(x, "%s`%s` %.0f (%.3fx, %d/%d)", c ? "; " : "", im->cand[c].variant, im->cand[c].phase_us,
+                            im->cand[c].ratio, im->cand[c].faster, im->rounds);
+                fprintf(x, " | `%s` | %s |\n", im->variant, im->why);
             }
         }
         if (!p->ng) continue;
@@ -1152,10 +1178,15 @@ int tt_cmd_tune(int argc, char **argv)
         json_decref(mj2);
     }
     snprintf(path, sizeof path, "%s/summary.md", dir);
-    write_summary(&prof, path, stdout);
+    tt_tune_write_summary(&prof, path, stdout);
     snprintf(path, sizeof path, "%s/baked.c", dir);
+    /* Only flags on entries the table would take block it: a warm entry stands for its shape only where no cold one
+     * does (tt_profile_winners), so a flagged warm race beside a clean cold one changes no baked kernel. */
     int nflag = 0;
-    for (int i = 0; i < prof.n; i++) nflag += prof.e[i].flags[0] != 0;
+    for (int i = 0; i < prof.n; i++) {
+        const tt_prof_entry *e = &prof.e[i];
+        nflag += e->flags[0] && !(strcmp(e->regime, "cold") && tt_profile_find(&prof, e->m, e->k, e->threads, "cold"));
+    }
     if (nflag && !o.force_bake) { /* a stale table from an earlier run must not be built in either */
         unlink(path);
         logf_("NOT BAKED: %d of %d entries were measured under interference or are physically implausible (see "

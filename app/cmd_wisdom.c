@@ -284,8 +284,10 @@ int tt_cmd_wisdom(int argc, char **argv)
             for (int i = 0; i < n; i++) {
                 char mk[32];
                 snprintf(mk, sizeof mk, "%dx%d", w[i]->m, w[i]->k);
-                printf("%-18s %-12s %7d  %-52s %12.1f\n", w[i]->shape, mk, w[i]->threads, w[i]->winner.variant,
+                printf("%-18s %-12s %7d  %-52s %12.1f\n", w[i]->shape, mk, w[i]->threads, tt_prof_entry_kernel(w[i]),
                        w[i]->winner.median_ns / 1e3);
+                if (w[i]->in_model.variant[0])
+                    printf("%-18s %-12s %7s  (in the model: %s)\n", "", "", "", w[i]->in_model.why);
             }
         if (flagged)
             printf("(%d entries measured under interference are not used: tritune tune --force-bake accepts them)\n",

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"bench", tt_cmd_bench, "time variants with Google Benchmark --variant PAT --shape MxK [--threads N] [--json F]"},
     {"bench-gemm", tt_cmd_bench_gemm, "time batched prefill (GEMM) kernels vs token-by-token GEMV --shape MxK --tokens N"},
     {"tune", tt_cmd_tune, "verify and race every eligible kernel per model shape, write results/<cpu-id>/"},
+    {"tune-model", tt_cmd_tune_model, "the tuner's in-model stage: each shape's storage format raced inside the model -m F"},
     {"wisdom", tt_cmd_wisdom, "tuning results in effect: show [PROFILE] | export -o FILE | import FILE [--force]"},
     {"bake", tt_cmd_bake, "generate the C winner table from a profile (or the default table) [PROFILE] -o FILE.c"},
     {"report", tt_cmd_report, "Markdown + gnuplot report from a results folder [--out DIR] | --index reports/cpus"},

@@ -10,6 +10,7 @@ int tt_cmd_list(int argc, char **argv);
 int tt_cmd_verify(int argc, char **argv);
 int tt_cmd_bench(int argc, char **argv);
 int tt_cmd_tune(int argc, char **argv);
+int tt_cmd_tune_model(int argc, char **argv);
 int tt_cmd_bake(int argc, char **argv);
 int tt_cmd_bench_gemm(int argc, char **argv);
 int tt_cmd_wisdom(int argc, char **argv);

@@ -4,6 +4,7 @@
 #   TUNE_BUDGET=seconds for the cold race (default 330)   TUNE_WARM_BUDGET=seconds for the warm race (default 150)
 #   MODEL=2b4t|large|3b|8b|FILE.gguf   THREADS=1,2,...   FORCE=1 (retune)
 #   FORCE_BAKE=1: bake entries flagged as measured under interference too (see tritune tune --help)
+#   IN_MODEL=0: skip the in-model stage (tritune tune-model: each shape's storage format raced inside the model)
 # Two races: cold (weights stream from DRAM: what decode does; these winners are baked) and warm (cache-resident).
 set -eu
 cd "$(dirname "$0")/.."
@@ -29,12 +30,32 @@ export TRITUNE_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # "--out results-bake": FORCE_BAKE=1 sent the warm race to another folder.
 # shellcheck disable=SC2086
 "$T" tune $args --regime warm --budget "${TUNE_WARM_BUDGET:-150}"
+# The in-model stage: the race's winner against the fastest kernel of each other format, inside the model (tritune
+# tune-model --help). It needs the model as a file: a preset is synthesized once (seed 1, as make e2e does).
+if [ "${IN_MODEL:-1}" != 0 ]; then
+    m=${MODEL:-2b4t}
+    case "$m" in
+    *.gguf) mfile=$m ;;
+    *)
+        mfile="results/models/$m.gguf"
+        if [ ! -f "$mfile" ]; then
+            mkdir -p results/models
+            "$T" model synth --preset "$m" --seed 1 --out "$mfile"
+        fi
+        ;;
+    esac
+    # shellcheck disable=SC2086
+    "$T" tune-model -m "$mfile" --profile "$dir/profile.json" $force $([ -n "${THREADS:-}" ] && echo "-t $THREADS") ||
+        echo "tritune: the in-model stage failed (the races' winners stand)"
+fi
 if [ -f "$dir/baked.c" ]; then
     echo "tritune: baking the winners into $T"
     meson configure "$BUILD" -Dbaked="$PWD/$dir/baked.c" >/dev/null
     ninja -C "$BUILD" >/dev/null
     TRITUNE_DEBUG=0 "$T" info | tail -1
-elif meson configure "$BUILD" 2>/dev/null | grep -q "$dir/baked.c"; then
+elif [ -n "$(meson introspect --buildoptions "$BUILD" 2>/dev/null | python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "baked"), ""))' 2>/dev/null)" ]; then
+    # (the option's value read as make build reads it: `meson configure`'s table cuts long paths, so a grep on it
+    # missed this folder's table and left the build pointing at a file just removed)
     echo "tritune: nothing baked this time (see the log above); the binary drops its earlier table"
     meson configure "$BUILD" -Dbaked= >/dev/null
     ninja -C "$BUILD" >/dev/null

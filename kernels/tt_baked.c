@@ -276,6 +276,15 @@ const tt_variant *tt_baked_find(int m, int k, int threads)
     return e ? entry_usable(e) : NULL;
 }
 
+int tt_baked_fuse_measured(int m, int k, int threads)
+{
+    int n;
+    const tt_baked_entry *t = active_table(&n);
+    for (int i = 0; i < n; i++) /* this thread count only: an arrangement measured at another says nothing here */
+        if (t[i].m == m && t[i].k == k && t[i].threads == threads) return t[i].fuse;
+    return 0;
+}
+
 double tt_baked_median_ns(int m, int k, int threads)
 {
     const tt_baked_entry *e = find_entry(m, k, threads);

@@ -12,7 +12,12 @@ typedef struct tt_baked_entry {
     const char *variant;
     tt_gemv_fn gemv;  /* the winner's kernel, referenced directly */
     double median_ns; /* the winner's median in the race (cold regime where raced); 0 = not known */
+    int fuse;         /* on a fused shape's entry (q/k/v or gate/up stacked): the in-model stage's arrangement at this
+                       * thread count, TT_FUSE_MEASURED_ON (fused) or _OFF (apart); 0: not measured, the medians
+                       * decide (tt_plan_fuse) */
 } tt_baked_entry;
+#define TT_FUSE_MEASURED_ON 1
+#define TT_FUSE_MEASURED_OFF 2
 
 const tt_baked_entry *tt_baked_table(int *n, const char **source);
 
@@ -100,6 +105,10 @@ const tt_dense_variant *tt_pick_head(tt_dense_kind kind, int m, int k, int threa
 /* The baked winner for (m, k) at this thread count (or the nearest tuned count), if it is eligible here; NULL if the
  * table has no entry for the shape. */
 const tt_variant *tt_baked_find(int m, int k, int threads);
+
+/* The in-model stage's arrangement recorded on the fused shape m x k at exactly this thread count (tt_baked_entry.fuse:
+ * TT_FUSE_MEASURED_ON / _OFF), 0 when none is. */
+int tt_baked_fuse_measured(int m, int k, int threads);
 
 /* The baked winner's median (ns) for (m, k) at this thread count (or the nearest tuned count); 0 if not known. */
 double tt_baked_median_ns(int m, int k, int threads);

@@ -181,6 +181,13 @@ size_t tt_plan_bytes(const tt_plan *p) { return p->packed_bytes + p->packed_g_by
 bool tt_plan_fuse(const int *ms, int n, int k, int threads, char *why, size_t why_n)
 {
     int mf = 0;
+    for (int i = 0; i < n; i++) mf += ms[i];
+    int fm = tt_baked_fuse_measured(mf, k, threads);
+    if (fm) { /* the in-model stage raced the two arrangements at this thread count */
+        snprintf(why, why_n, "measured in the model (tune-model)");
+        return fm == TT_FUSE_MEASURED_ON;
+    }
+    mf = 0;
     double parts = 0;
     for (int i = 0; i < n; i++) {
         double t = tt_baked_median_ns(ms[i], k, threads);

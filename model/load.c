@@ -208,15 +208,13 @@ static tt_status pick_weights_fmt(tt_model *mod, int m, int k, tt_fmt *fmt)
     return TT_OK;
 }
 
-/* Unpack the canonical trits from the file (this validates every code: 0b11 is refused), then repack them in
- * the format pick_weights_fmt chose and the layout of the kernel the seam picked for it (and of the GEMM kernel,
- * when it needs another). With
- * several names (all of row length k) the rows are stacked in that order into one fused matrix. */
-static tt_status build_linear_multi(tt_model *mod, const char *const *names, const int *ms, int nseg, int k,
-                                    int granule, tt_linear *L)
+/* Unpack the canonical trits of a linear from the file (this validates every code: 0b11 is refused) into w, rows of
+ * the nseg tensors names[] (ms[i] rows each, all of row length k) stacked in that order; the segments and their
+ * scales go to L. */
+static tt_status linear_trits(tt_model *mod, const char *const *names, const int *ms, int nseg, int k, tt_linear *L,
+                              tt_tern *w)
 {
     const tt_gguf *g = mod->gguf;
-    int threads = mod->threads, batch = mod->batch;
     const tt_gguf_tensor *t[TT_LINEAR_MAX_SEG] = {NULL};
     int m = 0;
     tt_status st;
@@ -225,20 +223,13 @@ static tt_status build_linear_multi(tt_model *mod, const char *const *names, con
         if ((st = tt_fmt_check_shape(TT_FMT_I2S, ms[i], k))) return tt_fail_prefix(st, "tensor \"%s\"", names[i]);
         m += ms[i];
     }
-    const char *name = names[0]; /* for messages about the whole matrix */
-    char fused_name[3 * TT_GGUF_NAME_MAX + 8];
-    if (nseg > 1) {
-        snprintf(fused_name, sizeof fused_name, "%s+%s%s%s", names[0], names[1], nseg > 2 ? "+" : "",
-                 nseg > 2 ? names[2] : "");
-        name = fused_name;
-    }
-    tt_tern w, part = {0};
-    if ((st = tt_tern_alloc(&w, m, k))) return st;
-    w.m = m;
-    w.k = k;
+    tt_tern part = {0};
+    if ((st = tt_tern_alloc(w, m, k))) return st;
+    w->m = m;
+    w->k = k;
     L->nseg = nseg;
     for (int i = 0, row = 0; i < nseg; row += ms[i++]) {
-        tt_tern *dst = &w;
+        tt_tern *dst = w;
         if (nseg > 1) { /* unpack into a part, then stack its rows */
             if ((st = tt_tern_alloc(&part, ms[i], k))) break;
             part.m = ms[i];
@@ -251,32 +242,54 @@ static tt_status build_linear_multi(tt_model *mod, const char *const *names, con
         } else {
             L->seg_m[i] = ms[i];
             L->seg_scale[i] = dst->scale;
-            if (nseg > 1) memcpy(w.t + (size_t)row * k, part.t, (size_t)ms[i] * k * sizeof *w.t);
+            if (nseg > 1) memcpy(w->t + (size_t)row * k, part.t, (size_t)ms[i] * k * sizeof *w->t);
         }
         if (nseg > 1) tt_tern_free(&part);
         if (st) break;
     }
     if (st) {
-        tt_tern_free(&w);
+        tt_tern_free(w);
         return st;
     }
     L->scale = L->seg_scale[0];
-    w.scale = L->scale; /* kernels compute int32 dots only: the scales are applied per segment */
-    tt_fmt fmt = TT_FMT_I2S;
-    if ((st = pick_weights_fmt(mod, m, k, &fmt)) || (st = tt_fmt_check_shape(fmt, m, k)))
-        st = tt_fail_prefix(st, "tensor \"%s\"", name);
-    else if ((st = tt_plan_create(&L->plan, fmt, &w,
-                             &(tt_plan_opts){.threads = threads, .batch = batch, .be = mod->backend, .granule = granule})))
-        st = tt_fail_prefix(st, "tensor \"%s\"", name);
-    tt_tern_free(&w);
-    if (!st)
-        for (int i = 0; i < nseg; i++) model_release_pages(g, t[i]->data, t[i]->nbytes);
-    return st;
+    w->scale = L->scale; /* kernels compute int32 dots only: the scales are applied per segment */
+    return TT_OK;
 }
 
-static tt_status build_linear(tt_model *mod, const char *name, int m, int k, int granule, tt_linear *L)
+/* The file's pages of a linear's tensors: never read again once repacked. */
+static void release_linear_pages(tt_model *mod, const char *const *names, int nseg)
 {
-    return build_linear_multi(mod, (const char *const[]){name}, (const int[]){m}, 1, k, granule, L);
+    for (int i = 0; i < nseg; i++) {
+        const tt_gguf_tensor *t = tt_gguf_find_tensor(mod->gguf, names[i]);
+        if (t) model_release_pages(mod->gguf, t->data, t->nbytes);
+    }
+}
+
+/* A linear made of nseg tensors, as linear_trits reads them, repacked in the format pick_weights_fmt chose and the
+ * layout of the kernel the seam picked for it (and of the GEMM kernel, when it needs another). */
+static tt_status build_linear_multi(tt_model *mod, const char *const *names, const int *ms, int nseg, int k,
+                                    int granule, tt_linear *L)
+{
+    char fused_name[3 * TT_GGUF_NAME_MAX + 8];
+    const char *name = names[0]; /* for messages about the whole matrix */
+    if (nseg > 1) {
+        snprintf(fused_name, sizeof fused_name, "%s+%s%s%s", names[0], names[1], nseg > 2 ? "+" : "",
+                 nseg > 2 ? names[2] : "");
+        name = fused_name;
+    }
+    tt_tern w;
+    tt_status st = linear_trits(mod, names, ms, nseg, k, L, &w);
+    if (st) return st;
+    tt_fmt fmt = TT_FMT_I2S;
+    if ((st = pick_weights_fmt(mod, w.m, k, &fmt)) || (st = tt_fmt_check_shape(fmt, w.m, k)))
+        st = tt_fail_prefix(st, "tensor \"%s\"", name);
+    else if ((st = tt_plan_create(&L->plan, fmt, &w,
+                                  &(tt_plan_opts){.threads = mod->threads, .batch = mod->batch, .be = mod->backend,
+                                                  .granule = granule})))
+        st = tt_fail_prefix(st, "tensor \"%s\"", name);
+    tt_tern_free(&w);
+    if (!st) release_linear_pages(mod, names, nseg);
+    return st;
 }
 
 /* Epilogue granules (tt_plan_opts.granule): the q/k/v rows a thread gets are whole heads, so RoPE and the f16
@@ -310,6 +323,57 @@ static const tt_linear *largest_linear(const tt_model *m)
     return m->fused_gate_up ? &m->w.layers[0].w_gate_up : &m->w.layers[0].w_gate;
 }
 
+/* The linears of layer l, in the order they are built (q/k/v, gate/up, o, down; fused ones as one), each with the
+ * tensors it is made of, its row length and its epilogue granule (tt_plan_opts.granule). */
+#define LAYER_LINEARS_MAX 7
+typedef struct linear_src {
+    char names[TT_LINEAR_MAX_SEG][TT_GGUF_NAME_MAX];
+    const char *np[TT_LINEAR_MAX_SEG]; /* names[i] (what build_linear_multi and linear_trits take) */
+    int ms[TT_LINEAR_MAX_SEG], nseg, k, granule;
+    tt_linear *L;
+} linear_src;
+
+static int layer_linears(tt_model *m, int l, linear_src *s)
+{
+    const tt_model_config *c = &m->config;
+    tt_layer_weights *L = &m->w.layers[l];
+    int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim, n = 0;
+#define ADD(lin, kk, gr, ...)                                                                                         \
+    do {                                                                                                             \
+        static const char *const t_[] = {__VA_ARGS__};                                                             \
+        linear_src *x = &s[n++];                                                                                     \
+        x->nseg = (int)(sizeof t_ / sizeof t_[0]), x->k = (kk), x->granule = (gr), x->L = (lin);                     \
+        for (int i_ = 0; i_ < x->nseg; i_++)                                                                        \
+            snprintf(x->names[i_], sizeof x->names[i_], "blk.%d.%s.weight", l, t_[i_]), x->np[i_] = x->names[i_];   \
+    } while (0)
+    if (m->fused_qkv) {
+        ADD(&L->wqkv, c->dim, c->head_dim, "attn_q", "attn_k", "attn_v");
+        s[n - 1].ms[0] = qd, s[n - 1].ms[1] = s[n - 1].ms[2] = kvd;
+    } else {
+        ADD(&L->wq, c->dim, c->head_dim, "attn_q");
+        s[n - 1].ms[0] = qd;
+        ADD(&L->wk, c->dim, c->head_dim, "attn_k");
+        s[n - 1].ms[0] = kvd;
+        ADD(&L->wv, c->dim, c->head_dim, "attn_v");
+        s[n - 1].ms[0] = kvd;
+    }
+    if (m->fused_gate_up) {
+        ADD(&L->w_gate_up, c->dim, 1, "ffn_gate", "ffn_up");
+        s[n - 1].ms[0] = s[n - 1].ms[1] = c->hidden_dim;
+    } else {
+        ADD(&L->w_gate, c->dim, GATE_UP_GRANULE, "ffn_gate");
+        s[n - 1].ms[0] = c->hidden_dim;
+        ADD(&L->w_up, c->dim, GATE_UP_GRANULE, "ffn_up");
+        s[n - 1].ms[0] = c->hidden_dim;
+    }
+    ADD(&L->wo, qd, 1, "attn_output");
+    s[n - 1].ms[0] = c->dim;
+    ADD(&L->w_down, c->hidden_dim, 1, "ffn_down");
+    s[n - 1].ms[0] = c->dim;
+#undef ADD
+    return n;
+}
+
 static tt_status build_weights(tt_model *m)
 {
     const tt_model_config *c = &m->config;
@@ -338,34 +402,18 @@ static tt_status build_weights(tt_model *m)
     if (!w->layers) return tt_fail(TT_ERR_NOMEM, "no memory for %d layers", c->n_layers);
     for (int l = 0; l < c->n_layers; l++) {
         tt_layer_weights *L = &w->layers[l];
+        linear_src src[LAYER_LINEARS_MAX];
+        int ns = layer_linears(m, l, src);
+        for (int i = 0; i < ns && !st; i++)
+            st = build_linear_multi(m, src[i].np, src[i].ms, src[i].nseg, src[i].k,
+                                    src[i].granule, src[i].L);
+        if (st) return st;
         char n[TT_GGUF_NAME_MAX];
 #define NAME(s) (snprintf(n, sizeof n, "blk.%d." s ".weight", l), n)
-        char nq[TT_GGUF_NAME_MAX], nk[TT_GGUF_NAME_MAX], nv[TT_GGUF_NAME_MAX], ngate[TT_GGUF_NAME_MAX],
-            nup[TT_GGUF_NAME_MAX];
-        snprintf(nq, sizeof nq, "blk.%d.attn_q.weight", l);
-        snprintf(nk, sizeof nk, "blk.%d.attn_k.weight", l);
-        snprintf(nv, sizeof nv, "blk.%d.attn_v.weight", l);
-        snprintf(ngate, sizeof ngate, "blk.%d.ffn_gate.weight", l);
-        snprintf(nup, sizeof nup, "blk.%d.ffn_up.weight", l);
-        if (m->fused_qkv)
-            st = build_linear_multi(m, (const char *const[]){nq, nk, nv}, (const int[]){qd, kvd, kvd}, 3, c->dim,
-                                    c->head_dim, &L->wqkv);
-        else if (!(st = build_linear(m, nq, qd, c->dim, c->head_dim, &L->wq)) &&
-                 !(st = build_linear(m, nk, kvd, c->dim, c->head_dim, &L->wk)))
-            st = build_linear(m, nv, kvd, c->dim, c->head_dim, &L->wv);
-        if (st) return st;
-        if (m->fused_gate_up)
-            st = build_linear_multi(m, (const char *const[]){ngate, nup}, (const int[]){c->hidden_dim, c->hidden_dim},
-                                    2, c->dim, 1, &L->w_gate_up);
-        else if (!(st = build_linear(m, ngate, c->hidden_dim, c->dim, GATE_UP_GRANULE, &L->w_gate)))
-            st = build_linear(m, nup, c->hidden_dim, c->dim, GATE_UP_GRANULE, &L->w_up);
-        if (st) return st;
         if ((st = build_norm(g, NAME("attn_norm"), c->dim, &L->attn_norm)) ||
             (st = build_norm(g, NAME("attn_sub_norm"), qd, &L->attn_sub_norm)) ||
-            (st = build_linear(m, NAME("attn_output"), c->dim, qd, 1, &L->wo)) ||
             (st = build_norm(g, NAME("ffn_norm"), c->dim, &L->ffn_norm)) ||
-            (st = build_norm(g, NAME("ffn_sub_norm"), c->hidden_dim, &L->ffn_sub_norm)) ||
-            (st = build_linear(m, NAME("ffn_down"), c->dim, c->hidden_dim, 1, &L->w_down)))
+            (st = build_norm(g, NAME("ffn_sub_norm"), c->hidden_dim, &L->ffn_sub_norm)))
             return st;
 #undef NAME
         tt_linear *all[9] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv, &L->w_gate_up};
@@ -629,4 +677,194 @@ void tt_model_close(tt_model *m)
     free_weights(m);
     tt_gguf_close(m->gguf);
     free(m);
+}
+
+/* ---- another kernel for the linears of one shape (tt_model_alt_build) ---- */
+struct tt_model_alt {
+    int n;
+    tt_linear **L; /* the model's linears of the shape */
+    tt_plan *plan; /* the alternative plans (after a swap: the model's former ones) */
+    int group;     /* tt_model_alt_fusion: 0 q/k/v, 1 gate/up; -1: a kernel alternative */
+    int nl;        /* layers (tt_model_alt_fusion) */
+    tt_linear *lin; /* tt_model_alt_fusion: per layer 3 slots, the arrangement the model does not run (fused: slot 0) */
+};
+
+/* The plan backend of tt_model_alt_build: the registry's, with the GEMV kernel given (set around one build). */
+static const tt_variant *alt_kernel;
+static const tt_variant *alt_select(tt_fmt fmt, int m, int k, int threads)
+{
+    (void)fmt, (void)m, (void)k, (void)threads;
+    return alt_kernel;
+}
+
+tt_status tt_model_alt_build(tt_model *m, int pm, int pk, const tt_variant *v, tt_model_alt **out)
+{
+    *out = NULL;
+    char why[200];
+    if (!v || v->op != TT_OP_GEMV) return tt_fail(TT_ERR_VALUE, "tt_model_alt_build: not a GEMV kernel");
+    if (m->backend != &tt_plan_backend_registry)
+        return tt_fail(TT_ERR_UNSUPPORTED, "the %s backend runs its own kernel", m->backend->name);
+    if (!tt_variant_eligible(v, tt_cpu_get(), why, sizeof why))
+        return tt_fail(TT_ERR_UNSUPPORTED, "%s not runnable here: %s", v->name, why);
+    if (tt_variant_check_shape(v, pm, pk)) return tt_fail(TT_ERR_VALUE, "%s does not run %dx%d", v->name, pm, pk);
+    tt_model_alt *a = calloc(1, sizeof *a);
+    int cap = m->config.n_layers * LAYER_LINEARS_MAX;
+    if (a) a->group = -1;
+    if (!a || !(a->L = calloc((size_t)cap, sizeof *a->L)) || !(a->plan = calloc((size_t)cap, sizeof *a->plan))) {
+        if (a) free(a->L);
+        free(a);
+        return tt_fail(TT_ERR_NOMEM, "no memory");
+    }
+    const tt_plan_backend be = {"alternative", alt_select, tt_plan_backend_registry.packed_size,
+                                tt_plan_backend_registry.pack, tt_plan_backend_registry.ws_size,
+                                tt_plan_backend_registry.select_gemm};
+    const uint64_t seq = tt_alloc_seq();
+    tt_status st = TT_OK;
+    for (int l = 0; l < m->config.n_layers && !st; l++) {
+        linear_src src[LAYER_LINEARS_MAX];
+        int ns = layer_linears(m, l, src);
+        for (int i = 0; i < ns && !st; i++) {
+            tt_linear *L = src[i].L, seg;
+            if (L->plan.m != pm || L->plan.k != pk) continue;
+            tt_tern w;
+            if ((st = linear_trits(m, src[i].np, src[i].ms, src[i].nseg, src[i].k, &seg, &w)))
+                break;
+            alt_kernel = v;
+            st = tt_plan_create(&a->plan[a->n], v->fmt, &w,
+                                &(tt_plan_opts){.threads = m->threads, .batch = m->batch, .be = &be,
+                                                .granule = L->plan.granule});
+            alt_kernel = NULL;
+            tt_tern_free(&w);
+            if (st) break;
+            a->plan[a->n].be = &tt_plan_backend_registry; /* the registry's kernels and layouts, as every model plan */
+            a->L[a->n++] = L;
+            release_linear_pages(m, src[i].np, src[i].nseg);
+        }
+    }
+    if (!st && !a->n) st = tt_fail(TT_ERR_NOTFOUND, "no linear of the model is %dx%d", pm, pk);
+    if (st) {
+        tt_model_alt_free(a);
+        return st;
+    }
+    tt_place_report pr; /* placed as the model's weights were, so that both read equally placed bytes */
+    if (m->placed_rounds > 0) (void)tt_alloc_place(seq, m->placed_rounds, &pr);
+    *out = a;
+    return TT_OK;
+}
+
+/* The slots of a group in layer l: the fused one and its parts (*np of them). */
+static tt_linear *group_slots(tt_model *m, int l, int group, tt_linear **parts, int *np)
+{
+    tt_layer_weights *w = &m->w.layers[l];
+    if (group == 0) {
+        parts[0] = &w->wq, parts[1] = &w->wk, parts[2] = &w->wv, *np = 3;
+        return &w->wqkv;
+    }
+    parts[0] = &w->w_gate, parts[1] = &w->w_up, *np = 2;
+    return &w->w_gate_up;
+}
+
+static void count_linear(tt_model *m, const tt_linear *L, int sign)
+{
+    if (!L->plan.m) return;
+    m->bytes_ternary += (size_t)((long)sign * (long)L->plan.packed_bytes);
+    m->bytes_gemm_copy += (size_t)((long)sign * (long)L->plan.packed_g_bytes);
+    m->n_fmt[L->plan.fmt] += sign;
+}
+
+tt_status tt_model_alt_fusion(tt_model *m, int group, tt_model_alt **out)
+{
+    *out = NULL;
+    if (group != 0 && group != 1) return tt_fail(TT_ERR_VALUE, "tt_model_alt_fusion: group %d", group);
+    const int nl = m->config.n_layers;
+    tt_model_alt *a = calloc(1, sizeof *a);
+    if (!a || !(a->lin = calloc((size_t)nl * 3, sizeof *a->lin))) {
+        free(a);
+        return tt_fail(TT_ERR_NOMEM, "no memory");
+    }
+    a->group = group, a->nl = nl;
+    bool *flag = group ? &m->fused_gate_up : &m->fused_qkv;
+    /* the sources of the other arrangement: layer_linears reads the flag; the notes and counts of the load stay */
+    char note[sizeof m->fmt_note];
+    int n_fmt[TT_FMT_COUNT];
+    memcpy(note, m->fmt_note, sizeof note);
+    memcpy(n_fmt, m->n_fmt, sizeof n_fmt);
+    *flag = !*flag;
+    const uint64_t seq = tt_alloc_seq();
+    tt_status st = TT_OK;
+    for (int l = 0; l < nl && !st; l++) {
+        linear_src src[LAYER_LINEARS_MAX];
+        tt_linear *parts[3];
+        int np, ns = layer_linears(m, l, src);
+        tt_linear *fused = group_slots(m, l, group, parts, &np);
+        for (int i = 0; i < ns && !st; i++) {
+            int slot = src[i].L == fused ? 0 : -1;
+            for (int j = 0; j < np; j++) slot = src[i].L == parts[j] ? j : slot;
+            if (slot < 0) continue;
+            st = build_linear_multi(m, src[i].np, src[i].ms, src[i].nseg, src[i].k, src[i].granule,
+                                    &a->lin[l * 3 + slot]);
+            if (!st) a->n++;
+        }
+    }
+    *flag = !*flag;
+    memcpy(m->fmt_note, note, sizeof note);
+    memcpy(m->n_fmt, n_fmt, sizeof n_fmt);
+    if (st) {
+        tt_model_alt_free(a);
+        return st;
+    }
+    tt_place_report pr;
+    if (m->placed_rounds > 0) (void)tt_alloc_place(seq, m->placed_rounds, &pr);
+    *out = a;
+    return TT_OK;
+}
+
+void tt_model_alt_swap(tt_model *m, tt_model_alt *a)
+{
+    if (a->group >= 0) { /* the arrangement in the model and the one in the alternative change places */
+        for (int l = 0; l < m->config.n_layers; l++) {
+            tt_linear *parts[3], *keep = &a->lin[l * 3];
+            int np;
+            tt_linear *fused = group_slots(m, l, a->group, parts, &np);
+            if (fused->plan.m) { /* fused in the model: its parts come in */
+                tt_linear f = *fused;
+                count_linear(m, fused, -1);
+                memset(fused, 0, sizeof *fused);
+                for (int j = 0; j < np; j++) *parts[j] = keep[j], count_linear(m, parts[j], 1);
+                memset(keep, 0, 3 * sizeof *keep);
+                keep[0] = f;
+            } else { /* apart in the model: the fused one comes in */
+                tt_linear f = keep[0];
+                for (int j = 0; j < np; j++) keep[j] = *parts[j], count_linear(m, parts[j], -1), memset(parts[j], 0, sizeof *parts[j]);
+                *fused = f;
+                count_linear(m, fused, 1);
+            }
+        }
+        bool *flag = a->group ? &m->fused_gate_up : &m->fused_qkv;
+        *flag = !*flag;
+    }
+    for (int i = 0; i < a->n && a->group < 0; i++) {
+        tt_plan t = a->L[i]->plan;
+        m->bytes_ternary += a->plan[i].packed_bytes - t.packed_bytes;
+        m->bytes_gemm_copy += a->plan[i].packed_g_bytes - t.packed_g_bytes;
+        m->n_fmt[t.fmt]--, m->n_fmt[a->plan[i].fmt]++;
+        a->L[i]->plan = a->plan[i];
+        a->plan[i] = t;
+    }
+    const tt_linear *big = largest_linear(m);
+    m->kernel_name = big->plan.v->name;
+    m->gemm_kernel_name = big->plan.vg ? big->plan.vg->name : NULL;
+}
+
+int tt_model_alt_linears(const tt_model_alt *a) { return a ? a->n : 0; }
+
+void tt_model_alt_free(tt_model_alt *a)
+{
+    if (!a) return;
+    for (int i = 0; a->lin && i < 3 * a->nl; i++) free_linear(&a->lin[i]); /* the arrangement it holds */
+    for (int i = 0; i < a->n && a->group < 0; i++) tt_plan_free(&a->plan[i]);
+    free(a->lin);
+    free(a->plan);
+    free(a->L);
+    free(a);
 }

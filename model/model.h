@@ -277,6 +277,23 @@ tt_status tt_model_warm_ceiling(tt_model *m, int reps, tt_warm_ceiling *out);
  * made once and kept, and placed as tt_model_open placed the weights. Nothing changes a bit of the logits. */
 tt_status tt_model_head_use(tt_model *m, const struct tt_dense_variant *v);
 
+/* ---- another kernel for the matrices of one shape (the tuner's in-model stage, `tritune tune-model`) ----
+ * tt_model_alt_build plans every linear whose matrix is pm x pk (a fused q/k/v or gate/up counts as its stacked
+ * shape) for GEMV kernel v, of any format (all exact: the logits do not change by a bit), repacked from the file's
+ * trits with the model's thread split and prefill batch; the copies are placed as tt_model_open placed the weights.
+ * The model runs its own plans until tt_model_alt_swap exchanges them with the alternative's (call it again to swap
+ * back); tt_model_alt_free frees whichever plans the alternative holds then. Not between a prefill's chunks. */
+typedef struct tt_model_alt tt_model_alt;
+tt_status tt_model_alt_build(tt_model *m, int pm, int pk, const tt_variant *v, tt_model_alt **out);
+void tt_model_alt_swap(tt_model *m, tt_model_alt *a);
+int tt_model_alt_linears(const tt_model_alt *a); /* how many linears it replans */
+/* The other arrangement of a group of matrices that share an input, q/k/v (group 0) or gate/up (1): one fused matrix
+ * where the model runs them apart, apart where it runs them fused, each planned as tt_model_open plans it (the
+ * wisdom's format and kernel for its shape, repacked from the file's trits) and placed likewise.
+ * tt_model_alt_swap switches the model between the two arrangements (tt_model.fused_qkv / fused_gate_up follow). */
+tt_status tt_model_alt_fusion(tt_model *m, int group, tt_model_alt **out);
+void tt_model_alt_free(tt_model_alt *a);
+
 /* RoPE angles of position pos, as ggml computes them for its rope cache (ggml_rope_cache_init with freq_scale 1,
  * no YaRN): theta_scale = θ^(−2/rope_dim) in f32, angle_0 = pos, angle_{i+1} = angle_i · theta_scale (f32), so the
  * angles are the reference's bits, not those of a fresh powf per pair. Writes cos to cs[i] and sin to

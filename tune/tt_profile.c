@@ -154,6 +154,29 @@ static json_t *profile_json(const tt_profile *p)
                             json_pack("{s:f, s:f, s:f, s:f, s:b, s:s}", "others_cpus", e->others_cpus, "steal_cpus",
                                       e->steal_cpus, "bw_before_gbps", e->bw_before_gbps, "bw_after_gbps",
                                       e->bw_after_gbps, "remeasured", e->remeasured, "flags", e->flags));
+        json_t *fb = json_object();
+        for (int f = 0; f < TT_PROF_MAX_FMTS; f++)
+            if (e->fmt_best[f].variant[0]) json_object_set_new(fb, tt_fmt_name((tt_fmt)f), stat_json(&e->fmt_best[f]));
+        if (json_object_size(fb)) json_object_set_new(ej, "formats", fb);
+        else json_decref(fb);
+        const tt_prof_in_model *im = &e->in_model;
+        json_t *imj = im->variant[0] || im->fuse ? json_object() : NULL;
+        if (im->variant[0]) {
+            json_t *cs = json_array();
+            for (int c = 0; c < im->ncand; c++)
+                json_array_append_new(cs, json_pack("{s:s, s:f, s:f, s:f, s:i}", "variant", im->cand[c].variant,
+                                                    "phase_us", im->cand[c].phase_us, "tokens_per_s", im->cand[c].tok_s,
+                                                    "ratio", im->cand[c].ratio, "faster_rounds", im->cand[c].faster));
+            json_object_update_new(imj, json_pack("{s:s, s:s, s:i, s:i, s:i, s:o, s:s}", "variant", im->variant, "phases",
+                                                  im->phases, "rounds", im->rounds, "tokens", im->tokens, "linears",
+                                                  im->linears, "candidates", cs, "why", im->why));
+        }
+        if (im->fuse)
+            json_object_set_new(imj, "fusion",
+                                json_pack("{s:b, s:f, s:f, s:i, s:i, s:s}", "fused", im->fuse == TT_FUSE_MEASURED_ON,
+                                          "ratio", im->fuse_ratio, "token_ratio", im->fuse_token, "faster_rounds",
+                                          im->fuse_faster, "rounds", im->fuse_rounds, "why", im->fuse_why));
+        if (imj) json_object_set_new(ej, "in_model", imj);
     }
     json_t *pre = json_array();
     for (int i = 0; i < p->ng; i++) {
@@ -319,6 +342,70 @@ static tt_status read_entry(json_t *o, tt_prof_entry *e, size_t idx)
             return st;
         e->remeasured = json_is_true(json_object_get(cd, "remeasured"));
     }
+    json_t *fb = json_object_get(o, "formats");
+    if (fb) { /* optional (1.4): the fastest of each format in the final session */
+        if (!json_is_object(fb)) return tt_fail(TT_ERR_FORMAT, "profile: %s.formats is not an object", ctx);
+        const char *fk;
+        json_t *fv;
+        json_object_foreach(fb, fk, fv)
+        {
+            int f = 0;
+            while (f < TT_PROF_MAX_FMTS && strcmp(fk, tt_fmt_name((tt_fmt)f))) f++;
+            snprintf(c2, sizeof c2, "%s.formats.%.16s", ctx, fk);
+            if (f == TT_PROF_MAX_FMTS) return tt_fail(TT_ERR_FORMAT, "profile: %s: not a storage format", c2);
+            if ((st = read_stat(fv, &e->fmt_best[f], c2))) return st;
+        }
+    }
+    json_t *im = json_object_get(o, "in_model");
+    if (im) { /* optional (1.4): the in-model stage */
+        tt_prof_in_model *r = &e->in_model;
+        snprintf(c2, sizeof c2, "%s.in_model", ctx);
+        json_t *cs = json_object_get(im, "candidates"), *fu = json_object_get(im, "fusion");
+        if (!json_is_object(im)) return tt_fail(TT_ERR_FORMAT, "profile: %s is not an object", c2);
+        if (fu) { /* the stage's arrangement of a fused shape's group */
+            char c3[96];
+            bool fused;
+            snprintf(c3, sizeof c3, "%s.fusion", c2);
+            if (!json_is_object(fu) || !json_is_boolean(json_object_get(fu, "fused")))
+                return tt_fail(TT_ERR_FORMAT, "profile: %s is not an object with a boolean \"fused\"", c3);
+            fused = json_is_true(json_object_get(fu, "fused"));
+            if ((st = get_num(fu, "ratio", &r->fuse_ratio, c3)) || (st = get_num(fu, "token_ratio", &r->fuse_token, c3)) ||
+                (st = get_int(fu, "faster_rounds", &r->fuse_faster, c3)) || (st = get_int(fu, "rounds", &r->fuse_rounds, c3)) ||
+                (st = get_str(fu, "why", r->fuse_why, sizeof r->fuse_why, c3)))
+                return st;
+            r->fuse = fused ? TT_FUSE_MEASURED_ON : TT_FUSE_MEASURED_OFF;
+        }
+        if (!json_object_get(im, "variant")) {
+            if (!fu) return tt_fail(TT_ERR_FORMAT, "profile: %s has neither a variant nor a fusion", c2);
+        } else if ((st = get_str(im, "variant", r->variant, sizeof r->variant, c2)) ||
+            (st = get_str(im, "phases", r->phases, sizeof r->phases, c2)) || (st = get_int(im, "rounds", &r->rounds, c2)) ||
+            (st = get_int(im, "tokens", &r->tokens, c2)) || (st = get_int(im, "linears", &r->linears, c2)) ||
+            (st = get_str(im, "why", r->why, sizeof r->why, c2)))
+            return st;
+        else if (!r->variant[0]) return tt_fail(TT_ERR_FORMAT, "profile: %s.variant is empty", c2);
+        if (r->variant[0] && (!json_is_array(cs) || json_array_size(cs) < 1 || json_array_size(cs) > TT_PROF_MAX_FMTS))
+            return tt_fail(TT_ERR_FORMAT, "profile: %s.candidates is not an array of 1 to %d", c2, TT_PROF_MAX_FMTS);
+        size_t ci;
+        json_t *cv, *csv = r->variant[0] ? cs : NULL; /* (checked above when read) */
+        json_array_foreach(csv, ci, cv)
+        {
+            tt_prof_im_cand *c = &r->cand[ci];
+            char c3[96];
+            snprintf(c3, sizeof c3, "%s.candidates[%zu]", c2, ci);
+            if (!json_is_object(cv)) return tt_fail(TT_ERR_FORMAT, "profile: %s is not an object", c3);
+            if ((st = get_str(cv, "variant", c->variant, sizeof c->variant, c3)) ||
+                (st = get_num(cv, "phase_us", &c->phase_us, c3)) || (st = get_num(cv, "tokens_per_s", &c->tok_s, c3)) ||
+                (st = get_num(cv, "ratio", &c->ratio, c3)) || (st = get_int(cv, "faster_rounds", &c->faster, c3)))
+                return st;
+            r->ncand++;
+        }
+        if (r->variant[0] && strcmp(r->cand[0].variant, e->winner.variant))
+            return tt_fail(TT_ERR_FORMAT, "profile: %s.candidates[0] is %s, not the entry's winner %s", c2,
+                           r->cand[0].variant, e->winner.variant);
+        bool listed = false;
+        for (int c = 0; c < r->ncand; c++) listed |= !strcmp(r->cand[c].variant, r->variant);
+        if (r->variant[0] && !listed) return tt_fail(TT_ERR_FORMAT, "profile: %s.variant %s is none of its candidates", c2, r->variant);
+    }
     json_t *ctr = json_object_get(o, "counters");
     const char *key;
     json_t *v;
@@ -480,6 +567,11 @@ tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *h, uint64_t has
     return TT_OK;
 }
 
+const char *tt_prof_entry_kernel(const tt_prof_entry *e)
+{
+    return e->in_model.variant[0] ? e->in_model.variant : e->winner.variant;
+}
+
 tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n, int *flagged)
 {
     *n = 0;
@@ -491,10 +583,16 @@ tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int
             if (flagged) ++*flagged;
             continue;
         }
-        const tt_variant *v = tt_variant_find(e->winner.variant);
-        if (!v || !v->exact || v->op != TT_OP_GEMV)
-            return tt_fail(TT_ERR_FORMAT, "profile winner %s is not an exact GEMV variant of this registry",
-                           e->winner.variant);
+        for (int s = 0; s < 2; s++) {
+            const char *name = s ? e->in_model.variant : e->winner.variant;
+            if (s && !name[0]) continue;
+            const tt_variant *v = tt_variant_find(name);
+            if (!v || !v->exact || v->op != TT_OP_GEMV)
+                return tt_fail(TT_ERR_FORMAT, "profile %s %s is not an exact GEMV variant of this registry",
+                               s ? "in-model pick" : "winner", name);
+            if (s && tt_variant_check_shape(v, e->m, e->k))
+                return tt_fail(TT_ERR_FORMAT, "profile in-model pick %s does not run %dx%d", name, e->m, e->k);
+        }
         out[(*n)++] = e;
     }
     for (int i = 0; i < p->ng; i++) {

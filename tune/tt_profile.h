@@ -5,13 +5,14 @@
 #ifndef TT_PROFILE_H
 #define TT_PROFILE_H
 
+#include "tt_baked.h"
 #include "tt_cpu.h"
 #include "tt_topo.h"
 
 #define TT_PROFILE_SCHEMA "tritune-profile"
 #define TT_PROFILE_MAJOR 1
-#define TT_PROFILE_MINOR 3 /* 1.1: optional "prefill" (GEMM races); 1.2: optional entry "conditions", "flags_accepted";
-                            * 1.3: optional "head" (LM-head races) */
+#define TT_PROFILE_MINOR 4 /* 1.1: optional "prefill" (GEMM races); 1.2: optional entry "conditions", "flags_accepted";
+                            * 1.3: optional "head" (LM-head races); 1.4: optional entry "formats" and "in_model" */
 
 /* tt_cpu_id_current with the topology fields from topo (hwloc); topo NULL: unknown. */
 void tt_cpu_id_here(tt_cpu_id *id, const tt_topo *topo);
@@ -27,6 +28,36 @@ typedef struct tt_prof_stat {
 } tt_prof_stat;
 
 #define TT_PROF_MAX_COUNTERS 8
+#define TT_PROF_MAX_FMTS 4 /* I2_S, TL1, TL2, B3 */
+
+/* The in-model stage (`tritune tune-model`, app/cmd_tune_model.c): the race's winner and the fastest kernel of each
+ * other storage format (from the entry's final session) run inside the model, every matrix of the entry's shape
+ * in turn, decode passes interleaved; what the model then runs for the entry. */
+typedef struct tt_prof_im_cand {
+    char variant[160];
+    double phase_us;  /* median over passes of the decode phases holding the shape, per token */
+    double tok_s;     /* median tokens per second of its passes */
+    double ratio;     /* median over rounds of (the race winner's phase time / this one's) in the same round */
+    int faster;       /* rounds in which its phase time was below the race winner's */
+} tt_prof_im_cand;
+
+typedef struct tt_prof_in_model {
+    char variant[160]; /* the kernel the model runs for the entry; "" = the stage has not measured it (a fused
+                        * shape's entry may then hold the stage's arrangement alone: fuse) */
+    char phases[48];   /* the decode phases timed ("qkv", "o", "gate_up", "down", comma-separated) */
+    int rounds, tokens, linears; /* timed rounds, tokens per pass, matrices of the shape in the model */
+    int ncand;
+    tt_prof_im_cand cand[TT_PROF_MAX_FMTS]; /* cand[0]: the race's winner */
+    char why[200];     /* the decision in words */
+    /* On a fused shape's entry: the stage's arrangement of its group at this thread count (tt_model_alt_fusion), the
+     * fused matrix against its parts inside the model. fuse: 0 not measured, TT_FUSE_MEASURED_ON or _OFF. */
+    int fuse;
+    double fuse_ratio;   /* median over rounds of (the load's arrangement's phase time / the other's) */
+    double fuse_token;   /* the same for whole tokens */
+    int fuse_faster, fuse_rounds;
+    char fuse_why[200];
+} tt_prof_in_model;
+
 typedef struct tt_prof_entry {
     char shape[32]; /* "attn_q" ... */
     int m, k, threads;
@@ -45,7 +76,14 @@ typedef struct tt_prof_entry {
     double others_cpus, steal_cpus, bw_before_gbps, bw_after_gbps;
     bool remeasured;
     char flags[256];
+    /* 1.4 (absent: none): the fastest kernel of each storage format in the final session (main regime), in
+     * tt_fmt order, variant "" where the race had none; and the in-model stage's result. */
+    tt_prof_stat fmt_best[TT_PROF_MAX_FMTS];
+    tt_prof_in_model in_model;
 } tt_prof_entry;
+
+/* The GEMV kernel the model runs for e: the in-model stage's pick where it measured one, else the race's winner. */
+const char *tt_prof_entry_kernel(const tt_prof_entry *e);
 
 /* One prefill race: the GEMM variants for (m, k, threads) on `tokens` tokens (the model's prefill chunk), warm
  * weights (each weight is reused over the chunk: compute-bound), every candidate checked against the oracle's dots
@@ -103,8 +141,12 @@ const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int thre
 
 /* The entries that stand for the profile's GEMV winners, as both `bake` and the runtime wisdom take them: per
  * (m, k, threads) the cold-raced entry (decode streams weights from DRAM), the warm one only where no cold entry
- * exists; entries with measurement flags only when p->flags_accepted (*flagged, optional, counts those left out). Every GEMV winner must be an exact GEMV variant of this registry, every prefill winner (and its shared
- * kernel) an exact GEMM one, every LM-head winner a head kernel of its kind: TT_ERR_FORMAT naming the first that is not. out: room for p->n pointers. */
+ * exists; entries with measurement flags only when p->flags_accepted (*flagged, optional, counts those left out).
+ * The kernel each stands for is tt_prof_entry_kernel (the in-model pick, else the race's winner); its time stays the
+ * race winner's median, the shape's best isolated time, which the fusion and thread-count rules compare. Every GEMV
+ * kernel named (winner and in-model pick) must be an exact GEMV variant of this registry accepting the entry's
+ * shape, every prefill winner (and its shared kernel) an exact GEMM one, every LM-head winner a head kernel of its
+ * kind: TT_ERR_FORMAT naming the first that is not. out: room for p->n pointers. */
 tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n, int *flagged);
 
 tt_status tt_profile_write(const tt_profile *p, const char *path);

@@ -18,8 +18,11 @@ tt_status tt_wisdom_install_profile(const tt_profile *p, const char *path)
     int n = 0, flagged = 0;
     tt_status st = !win || !e || !g || !h ? tt_fail(TT_ERR_NOMEM, "wisdom") : tt_profile_winners(p, win, &n, &flagged);
     for (int i = 0; !st && i < n; i++) {
-        const tt_variant *v = tt_variant_find(win[i]->winner.variant); /* exact GEMV: tt_profile_winners checked */
-        e[i] = (tt_baked_entry){win[i]->m, win[i]->k, win[i]->threads, v->name, v->gemv, win[i]->winner.median_ns};
+        /* the in-model pick where the stage measured one (an exact GEMV: tt_profile_winners checked); the time stays
+         * the race winner's, the shape's best isolated time (fusion and thread-count rules) */
+        const tt_variant *v = tt_variant_find(tt_prof_entry_kernel(win[i]));
+        e[i] = (tt_baked_entry){win[i]->m, win[i]->k, win[i]->threads, v->name, v->gemv, win[i]->winner.median_ns,
+                                win[i]->in_model.fuse};
     }
     for (int i = 0; !st && i < p->ng; i++) {
         const tt_prof_gemm *pg = &p->g[i];

@@ -130,13 +130,13 @@ int main(void)
     other = here, other.family++;
     rebranded = here;
     snprintf(rebranded.brand, sizeof rebranded.brand, "Some Other Brand");
-    g_gemv[0] = (tt_baked_entry){m, k, 1, G->name, G->gemv, 1000}, g_ngemv = 1;
+    g_gemv[0] = (tt_baked_entry){m, k, 1, G->name, G->gemv, 1000, 0}, g_ngemv = 1;
     g_cpu = &other;
     CHECK(!tt_baked_for_this_cpu(why, sizeof why) && strstr(why, "family"));
     CHECK(tt_pick_gemm(TT_FMT_I2S, m, k, 1, G, why, sizeof why) == def);
     CHECK(tt_baked_find(m, k, 1) == NULL && tt_baked_median_ns(m, k, 1) == 0 && tt_baked_best_threads() == 0);
     /* runtime wisdom replaces the baked table, whatever CPU that one claims; removing it restores the baked one */
-    tt_baked_entry wg = {m, k, 2, G->name, G->gemv, 700};
+    tt_baked_entry wg = {m, k, 2, G->name, G->gemv, 700, 0};
     tt_baked_gemm wgm = row(m, k, 2, X, 100, S, 200);
     CHECK(tt_wisdom_install(&(tt_wisdom){.e = &wg, .n = 1, .g = &wgm, .ng = 1, .source = "test wisdom"}) == TT_OK);
     CHECK(tt_baked_find(m, k, 1) == G && tt_baked_median_ns(m, k, 1) == 700 && tt_baked_best_threads() == 2);
@@ -154,14 +154,24 @@ int main(void)
     g_cpu = NULL;
     /* the fusion decision reads the same medians: fused only when the stacked shape was timed faster than its parts */
     {
-        tt_baked_entry wf[3] = {{m, k, 1, G->name, G->gemv, 400}, {m / 2, k, 1, G->name, G->gemv, 300},
-                                {m + m / 2, k, 1, G->name, G->gemv, 650}};
+        tt_baked_entry wf[3] = {{m, k, 1, G->name, G->gemv, 400, 0}, {m / 2, k, 1, G->name, G->gemv, 300, 0},
+                                {m + m / 2, k, 1, G->name, G->gemv, 650, 0}};
         CHECK(tt_wisdom_install(&(tt_wisdom){.e = wf, .n = 3, .source = "fuse wisdom"}) == TT_OK);
         CHECK(tt_plan_fuse((const int[]){m, m / 2}, 2, k, 1, why, sizeof why) && strstr(why, "0.7 µs separate"));
         wf[2].median_ns = 750; /* slower than 400 + 300 (the wisdom is copied at install: install it again) */
         CHECK(tt_wisdom_install(&(tt_wisdom){.e = wf, .n = 3, .source = "fuse wisdom"}) == TT_OK);
         CHECK(!tt_plan_fuse((const int[]){m, m / 2}, 2, k, 1, why, sizeof why) && strstr(why, "0.8 µs fused"));
         CHECK(!tt_plan_fuse((const int[]){m, m / 4}, 2, k, 1, why, sizeof why) && !strcmp(why, "no tuned medians"));
+        /* the in-model stage's arrangement, recorded on the fused shape's entry, decides over the medians, at its own
+         * thread count only */
+        wf[2].fuse = TT_FUSE_MEASURED_ON;
+        CHECK(tt_wisdom_install(&(tt_wisdom){.e = wf, .n = 3, .source = "fuse wisdom"}) == TT_OK);
+        CHECK(tt_plan_fuse((const int[]){m, m / 2}, 2, k, 1, why, sizeof why) && strstr(why, "in the model"));
+        CHECK(tt_baked_fuse_measured(m + m / 2, k, 1) == TT_FUSE_MEASURED_ON && !tt_baked_fuse_measured(m + m / 2, k, 2));
+        CHECK(!tt_plan_fuse((const int[]){m, m / 2}, 2, k, 2, why, sizeof why) && strstr(why, "0.8 µs fused"));
+        wf[2].fuse = TT_FUSE_MEASURED_OFF, wf[2].median_ns = 650; /* apart in the model, though faster alone */
+        CHECK(tt_wisdom_install(&(tt_wisdom){.e = wf, .n = 3, .source = "fuse wisdom"}) == TT_OK);
+        CHECK(!tt_plan_fuse((const int[]){m, m / 2}, 2, k, 1, why, sizeof why) && strstr(why, "in the model"));
         CHECK(tt_wisdom_install(NULL) == TT_OK);
     }
     setenv("TRITUNE_GEMM_KERNEL", S->name, 1); /* forced: over the table */

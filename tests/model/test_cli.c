@@ -1,12 +1,15 @@
 /* test_cli.c — the model commands end to end on a tiny model: synth, info, run, bench-e2e (with its JSON), bench-ab, and
  * usage errors (exit 2) and --help (exit 0); synth's --arch, --layers and --ternary. */
 #include "tt_baked.h"
+#include "tt_cli.h"
 #include "tt_model_cli.h"
 #include "tt_model_test.h"
+#include "tt_plan.h"
 #include "tt_profile.h"
 #include "tt_registry.h"
 
 #include <jansson.h>
+#include <sys/stat.h>
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof(a[0])))
 
@@ -29,6 +32,127 @@ static json_t *ab_two_copies(char *model, char *json, char *opt, char *list, cha
     for (size_t i = 0; root && i < json_array_size(root) && i < 2; i++)
         CHECK(json_integer_value(json_object_get(json_array_get(root, i), "model_copy")) == (json_int_t)i + 1);
     return root;
+}
+
+/* An exact GEMV kernel of format f that runs m x k here (not `not`), or NULL. */
+static const tt_variant *gemv_of(tt_fmt f, int m, int k, const tt_variant *not)
+{
+    for (int r = 0; r < tt_registry_count; r++) {
+        const tt_variant *c = &tt_registry[r];
+        if (c->op == TT_OP_GEMV && c->exact && c->fmt == f && c != not && tt_variant_eligible(c, tt_cpu_get(), NULL, 0) &&
+            !tt_variant_check_shape(c, m, k))
+            return c;
+    }
+    return NULL;
+}
+
+static void put_stat(tt_prof_stat *s, const tt_variant *v, double ns)
+{
+    snprintf(s->variant, sizeof s->variant, "%s", v->name);
+    s->median_ns = s->p25_ns = s->p75_ns = ns, s->samples = 8, s->gbps = 1, s->bw_frac = 0.5;
+}
+
+/* tune-model on the tiny model: a profile whose 256x256 entry timed a B3 kernel within 1.5x of its I2_S winner and
+ * whose 128x256 entry timed one at 2x. The first gets an in-model decision between those two (which one depends on
+ * this machine; the record must name them, winner first), the second none; the baked table next to the profile is
+ * written again with the pick; a rerun keeps the decision; bad arguments are refused. */
+static void check_tune_model(char *model)
+{
+    char dir[] = "/tmp/tt_tmXXXXXX", prof[300], baked[300];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(prof, sizeof prof, "%s/profile.json", dir);
+    snprintf(baked, sizeof baked, "%s/baked.c", dir);
+    const tt_variant *w1 = gemv_of(TT_FMT_I2S, 256, 256, NULL), *b1 = gemv_of(TT_FMT_B3, 256, 256, NULL),
+                     *w2 = gemv_of(TT_FMT_I2S, 128, 256, NULL), *b2 = gemv_of(TT_FMT_B3, 128, 256, NULL);
+    CHECK(w1 && b1 && w2 && b2);
+    if (!w1 || !b1 || !w2 || !b2) return;
+    tt_profile pf;
+    tt_profile_init(&pf);
+    tt_cpu_id_here(&pf.cpu, NULL);
+    pf.registry_hash = tt_registry_hash(), pf.registry_count = tt_registry_count;
+    snprintf(pf.compiler, sizeof pf.compiler, "test"), snprintf(pf.flags, sizeof pf.flags, "test");
+    for (int i = 0; i < 2; i++) {
+        tt_prof_entry *e = tt_profile_add(&pf);
+        CHECK(e != NULL);
+        if (!e) return;
+        snprintf(e->shape, sizeof e->shape, i ? "attn_k_v" : "attn_q_o");
+        e->m = i ? 128 : 256, e->k = 256, e->threads = 1, e->candidates = e->verified = 2, e->rounds = 1;
+        snprintf(e->split, sizeof e->split, "even"), snprintf(e->regime, sizeof e->regime, "cold");
+        put_stat(&e->winner, i ? w2 : w1, 1000);
+        put_stat(&e->fmt_best[TT_FMT_I2S], i ? w2 : w1, 1000);
+        put_stat(&e->fmt_best[TT_FMT_B3], i ? b2 : b1, i ? 2000 : 1100);
+        e->cold_winner_ns = 1000;
+    }
+    /* 512x256 (the gate, and q/k/v stacked) and 1024x256 (gate/up stacked): both groups' arrangements are raced (their
+     * medians put both fused at load: 300 against 1000 + 2 x 1000, 500 against 2 x 300) */
+    const int fm[2] = {512, 1024};
+    for (int i = 0; i < 2; i++) {
+        const tt_variant *w = gemv_of(TT_FMT_I2S, fm[i], 256, NULL);
+        tt_prof_entry *e = w ? tt_profile_add(&pf) : NULL;
+        CHECK(e != NULL);
+        if (!e) return;
+        snprintf(e->shape, sizeof e->shape, i ? "ffn_gate_up_fused" : "ffn_gate_up");
+        e->m = fm[i], e->k = 256, e->threads = 1, e->candidates = e->verified = 1, e->rounds = 1;
+        snprintf(e->split, sizeof e->split, "even"), snprintf(e->regime, sizeof e->regime, "cold");
+        put_stat(&e->winner, w, i ? 500 : 300);
+        put_stat(&e->fmt_best[TT_FMT_I2S], w, e->winner.median_ns);
+        e->cold_winner_ns = e->winner.median_ns;
+    }
+    CHECK(tt_profile_write(&pf, prof) == TT_OK);
+    tt_profile_free(&pf);
+    FILE *f = fopen(baked, "w");
+    if (f) fputs("/* an older table */\n", f), fclose(f);
+    char *tm[] = {"tune-model", "-m", model, "--profile", prof, "-t", "1", "-n", "4", "-r", "3"};
+    CHECK(tt_cmd_tune_model(ARGC(tm), tm) == 0);
+    tt_profile q;
+    CHECKF(tt_profile_read(prof, &q) == TT_OK, "%s", tt_last_error());
+    const tt_prof_entry *e1 = q.n == 4 ? &q.e[0] : NULL, *e2 = q.n == 4 ? &q.e[1] : NULL;
+    CHECK(e1 && e2);
+    if (e1 && e2) {
+        const tt_prof_in_model *im = &e1->in_model;
+        CHECKF(!strcmp(im->variant, w1->name) || !strcmp(im->variant, b1->name), "in-model pick %s", im->variant);
+        CHECK(im->ncand == 2 && !strcmp(im->cand[0].variant, w1->name) && !strcmp(im->cand[1].variant, b1->name));
+        /* both arrangements recorded on the stacked shapes' entries (q/k/v stacked is 512x256), and the wisdom of the
+         * profile now arranges the model so */
+        for (int i = 2; i < 4; i++) {
+            const tt_prof_in_model *f = &q.e[i].in_model;
+            CHECKF(f->fuse && f->fuse_rounds == 3 && f->fuse_ratio > 0 && f->fuse_token > 0 && strstr(f->fuse_why, "phases"),
+                   "%dx256: fuse %d (%s)", q.e[i].m, f->fuse, f->fuse_why);
+        }
+        const bool qkv_fused = q.e[2].in_model.fuse == TT_FUSE_MEASURED_ON;
+        char why[200];
+        CHECK(tt_wisdom_use(prof, "test") == 0);
+        CHECK(tt_plan_fuse((const int[]){256, 128, 128}, 3, 256, 1, why, sizeof why) == qkv_fused && strstr(why, "in the model"));
+        CHECK(tt_plan_fuse((const int[]){512, 512}, 2, 256, 1, why, sizeof why) ==
+              (q.e[3].in_model.fuse == TT_FUSE_MEASURED_ON));
+        CHECK(tt_wisdom_use("none", "test") == 0);
+        /* 256x256: q and o apart, o alone with q/k/v fused */
+        CHECKF(im->rounds == 3 && im->tokens == 4 && im->why[0] &&
+                   (qkv_fused ? im->linears == 2 && !strcmp(im->phases, "o")
+                              : im->linears == 4 && !strcmp(im->phases, "qkv,o")),
+               "%d linears, phases %s", im->linears, im->phases);
+        CHECK(im->cand[0].ratio == 1 && im->cand[1].ratio > 0 && im->cand[0].phase_us > 0 && im->cand[1].tok_s > 0);
+        CHECK(!strcmp(tt_prof_entry_kernel(e1), im->variant) && !strcmp(tt_prof_entry_kernel(e2), w2->name));
+        CHECK(!e2->in_model.variant[0]); /* its B3 kernel was 2x the winner in the race: not raced in the model */
+        /* the table next to the profile now bakes the in-model pick */
+        char buf[8192] = "";
+        f = fopen(baked, "r");
+        if (f) buf[fread(buf, 1, sizeof buf - 1, f)] = 0, fclose(f);
+        CHECKF(strstr(buf, im->variant) && !strstr(buf, "an older table"), "baked.c: %.200s", buf);
+        /* a rerun keeps the decision (the profile is not rewritten: nothing is left to decide) */
+        struct stat before, after;
+        CHECK(!stat(prof, &before));
+        CHECK(tt_cmd_tune_model(ARGC(tm), tm) == 0);
+        CHECK(!stat(prof, &after) && before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+              before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
+    }
+    tt_profile_free(&q);
+    char *no_m[] = {"tune-model", "--profile", prof};
+    char *no_prof[] = {"tune-model", "-m", model, "--profile", "/nonexistent/profile.json"};
+    char *bad_r[] = {"tune-model", "-m", model, "-r", "1"};
+    CHECK(tt_cmd_tune_model(ARGC(no_m), no_m) == 2 && tt_cmd_tune_model(ARGC(no_prof), no_prof) == 1 &&
+          tt_cmd_tune_model(ARGC(bad_r), bad_r) == 2);
+    unlink(prof), unlink(baked), rmdir(dir);
 }
 
 int main(void)
@@ -287,6 +411,7 @@ int main(void)
     char *bv[] = {"model", "synth", "--preset", "tiny", "--out", model, "--ternary"};
     CHECK(tt_cmd_model(ARGC(bl1), bl1) == 2 && tt_cmd_model(ARGC(bl2), bl2) == 2 && tt_cmd_model(ARGC(bl3), bl3) == 2);
     CHECK(tt_cmd_model(ARGC(ba), ba) == 2 && tt_cmd_model(ARGC(bt), bt) == 2 && tt_cmd_model(ARGC(bv), bv) == 2);
+    check_tune_model(model);
     /* 3b's rows (3200) are not whole TQ blocks: refused before anything is written */
     char *b3[] = {"model", "synth", "--preset", "3b", "--out", model, "--ternary", "tq2_0"};
     CHECK(tt_cmd_model(ARGC(b3), b3) == 1);

@@ -385,6 +385,103 @@ out:
     free(l0), free(l1), free(p0), free(p1);
 }
 
+/* tt_model_alt (the tuner's in-model stage, tritune tune-model): every linear of one shape repacked for another
+ * kernel, one of each format runnable on the shape here, decodes and prefills the same bits as the model's own; the
+ * format counts follow the swap; a swap back restores the plans; a kept swap survives freeing the alternative. */
+static void check_alt(const char *path)
+{
+    tt_model_opts o = {.threads = g_threads, .n_ctx = 64, .lm_head = TT_LM_HEAD_FILE, .batch = 8, .calibrate = -1};
+    tt_model *m = NULL;
+    CHECKF(tt_model_open(path, &o, &m) == TT_OK, "%s", tt_last_error());
+    if (!m) return;
+    const int V = m->config.vocab_size;
+    int tok_ref[STEPS + 1], tok[STEPS + 1], ids[PROMPT], tried = 0;
+    float *ref = malloc(sizeof(float) * (size_t)V), *pre_ref = malloc(sizeof(float) * (size_t)V),
+          *got = malloc(sizeof(float) * (size_t)V);
+    for (int i = 0; i < PROMPT; i++) ids[i] = (i * 7 + 3) % V;
+    if (!ref || !pre_ref || !got || !decode(m, tok_ref, ref) || tt_model_prefill(m, ids, PROMPT, 0, true)) goto done;
+    memcpy(pre_ref, m->s.logits, sizeof(float) * (size_t)V);
+    const tt_layer_weights *L0 = &m->w.layers[0];
+    const tt_linear *lin[9] = {&L0->wq, &L0->wk, &L0->wv, &L0->wo, &L0->w_gate, &L0->w_up, &L0->w_down, &L0->wqkv,
+                               &L0->w_gate_up};
+    for (int i = 0; i < 9; i++) {
+        const int pm = lin[i]->plan.m, pk = lin[i]->plan.k;
+        bool seen = !pm;
+        for (int j = 0; j < i && !seen; j++) seen = lin[j]->plan.m == pm && lin[j]->plan.k == pk;
+        if (seen) continue;
+        int per_layer = 0; /* the linears of this shape in a layer */
+        for (int j = 0; j < 9; j++) per_layer += lin[j]->plan.m == pm && lin[j]->plan.k == pk;
+        for (int f = 0; f < TT_FMT_COUNT; f++) {
+            const tt_variant *v = NULL;
+            for (int r = 0; r < tt_registry_count && !v; r++) {
+                const tt_variant *c = &tt_registry[r];
+                if (c->op == TT_OP_GEMV && c->exact && (int)c->fmt == f && c != lin[i]->plan.v &&
+                    tt_variant_eligible(c, tt_cpu_get(), NULL, 0) && !tt_variant_check_shape(c, pm, pk))
+                    v = c;
+            }
+            if (!v) continue;
+            tt_model_alt *a = NULL;
+            const tt_variant *own = lin[i]->plan.v;
+            const size_t bytes = m->bytes_ternary;
+            int nf = 0;
+            for (int g = 0; g < TT_FMT_COUNT; g++) nf += m->n_fmt[g];
+            CHECKF(tt_model_alt_build(m, pm, pk, v, &a) == TT_OK, "%dx%d %s: %s", pm, pk, v->name, tt_last_error());
+            if (!a) continue;
+            tried++;
+            CHECKF(tt_model_alt_linears(a) == per_layer * m->config.n_layers, "%dx%d: %d linears", pm, pk,
+                   tt_model_alt_linears(a));
+            CHECK(lin[i]->plan.v == own); /* built, not yet run */
+            tt_model_alt_swap(m, a);
+            CHECKF(lin[i]->plan.v == v && count_fmt(m, v->fmt) >= tt_model_alt_linears(a), "%s not swapped in", v->name);
+            int nf2 = 0;
+            for (int g = 0; g < TT_FMT_COUNT; g++) nf2 += m->n_fmt[g];
+            CHECK(nf2 == nf);
+            if (decode(m, tok, got))
+                CHECKF(!memcmp(tok, tok_ref, sizeof tok) && !memcmp(got, ref, sizeof(float) * (size_t)V),
+                       "%dx%d in %s: decode differs", pm, pk, v->name);
+            CHECKF(!tt_model_prefill(m, ids, PROMPT, 0, true) && !memcmp(m->s.logits, pre_ref, sizeof(float) * (size_t)V),
+                   "%dx%d in %s: prefill differs", pm, pk, v->name);
+            tt_model_alt_swap(m, a); /* back */
+            CHECK(lin[i]->plan.v == own && m->bytes_ternary == bytes);
+            if (f == TT_FMT_B3 || f == (int)own->fmt) { /* once per shape and format kept: the model runs it on */
+                tt_model_alt_swap(m, a);
+                tt_model_alt_free(a); /* frees the model's former plans */
+                a = NULL;
+                CHECK(lin[i]->plan.v == v);
+                if (decode(m, tok, got))
+                    CHECKF(!memcmp(got, ref, sizeof(float) * (size_t)V), "%dx%d kept in %s: decode differs", pm, pk,
+                           v->name);
+            }
+            tt_model_alt_free(a);
+        }
+    }
+    CHECKF(tried >= 4, "only %d alternatives built", tried);
+    /* refused: a GEMM kernel, a shape the model does not have, a kernel that does not run the shape */
+    const tt_variant *any = NULL, *gemm = NULL;
+    for (int r = 0; r < tt_registry_count; r++) {
+        const tt_variant *c = &tt_registry[r];
+        if (!gemm && c->op == TT_OP_GEMM) gemm = c;
+        if (!any && c->op == TT_OP_GEMV && c->exact && tt_variant_eligible(c, tt_cpu_get(), NULL, 0) &&
+            !tt_variant_check_shape(c, 128 * 3, m->config.dim))
+            any = c;
+    }
+    tt_model_alt *a = NULL;
+    if (gemm) CHECK(tt_model_alt_build(m, m->config.dim, m->config.dim, gemm, &a) == TT_ERR_VALUE && !a);
+    if (any) {
+        CHECKF(tt_model_alt_build(m, 128 * 3, m->config.dim, any, &a) == TT_ERR_NOTFOUND && !a, "%s", tt_last_error());
+        CHECK(tt_model_alt_build(m, 7, 9, any, &a) == TT_ERR_VALUE && !a);
+    }
+done:
+    free(ref), free(pre_ref), free(got);
+    tt_model_close(m);
+    /* the oracle backend runs its own scalar kernel: no alternative */
+    m = open_model_with(path, 1, TT_LM_HEAD_FILE, &tt_plan_backend_oracle);
+    const tt_variant *v = m ? m->w.layers[0].w_down.plan.v : NULL;
+    tt_model_alt *ao = NULL;
+    if (v) CHECK(tt_model_alt_build(m, m->config.dim, m->config.hidden_dim, v, &ao) == TT_ERR_UNSUPPORTED && !ao);
+    tt_model_close(m);
+}
+
 static void tweak_silu(tt_synth_opts *o)
 {
     /* The older "bitnet" architecture (SiLU FFN), q8_0 LM head in the file, MQA (one KV head), partial RoPE. */
@@ -747,6 +844,7 @@ int main(void)
         check_errors(g_path);
         check_head_error(g_path, "f16 head");
         check_weights_formats(g_path);
+        check_alt(g_path);
         check_calibration(g_path);
         check_warm_ceiling(g_path);
     }

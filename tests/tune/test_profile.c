@@ -3,8 +3,11 @@
 #include "tt_profile.h"
 #include "tt_profile_diff.h"
 #include "tt_registry.h"
+#include "tt_baked.h"
+#include "tt_wisdom.h"
 #include "tt_test.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,6 +115,155 @@ static void check_diff(void)
     CHECK(tt_profile_diff(&a, &b, 0.05, &d) == TT_OK && d.cpu == TT_ID_OTHER && strstr(d.cpu_why, "family"));
     tt_profile_diff_free(&d);
     tt_profile_free(&a), tt_profile_free(&b);
+}
+
+/* An exact GEMV kernel that runs m x k here, of another format than `not` where one exists (else another kernel). */
+static const tt_variant *other_gemv(int m, int k, const tt_variant *not)
+{
+    const tt_variant *same = NULL;
+    for (int r = 0; r < tt_registry_count; r++) {
+        const tt_variant *c = &tt_registry[r];
+        if (c->op != TT_OP_GEMV || !c->exact || c == not || !tt_variant_eligible(c, tt_cpu_get(), NULL, 0) ||
+            tt_variant_check_shape(c, m, k))
+            continue;
+        if (!not || c->fmt != not->fmt) return c;
+        if (!same) same = c;
+    }
+    return same;
+}
+
+/* Rewrite path's JSON: set entries[0].in_model.<key> to v (a new reference), or drop it when v is NULL. */
+static void edit_in_model(const char *src, const char *dst, const char *key, json_t *v)
+{
+    json_t *j = json_load_file(src, 0, NULL);
+    json_t *im = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "in_model");
+    CHECK(im != NULL);
+    if (v) json_object_set_new(im, key, v);
+    else json_object_del(im, key);
+    CHECK(json_dump_file(j, dst, JSON_INDENT(1)) == 0);
+    json_decref(j);
+}
+
+/* 1.4: the fastest kernel of each format (formats) and the in-model stage's record (in_model) read back as written;
+ * the kernel an entry stands for is the in-model pick (wisdom and bake), its time the race winner's; a record whose
+ * first candidate is not the winner, whose pick is none of its candidates or not a GEMV of this registry that runs
+ * the shape is refused. */
+static void check_in_model(const char *dir)
+{
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s/im.json", dir);
+    snprintf(bad, sizeof bad, "%s/im_bad.json", dir);
+    const tt_variant *win = other_gemv(2560, 2560, NULL), *alt = win ? other_gemv(2560, 2560, win) : NULL;
+    CHECK(win && alt);
+    if (!win || !alt) return;
+    tt_profile p;
+    tt_profile_init(&p);
+    tt_cpu_id_here(&p.cpu, NULL);
+    p.registry_hash = tt_registry_hash(), p.registry_count = tt_registry_count;
+    tt_prof_entry *e = tt_profile_add(&p);
+    snprintf(e->shape, sizeof e->shape, "attn_q_o"), snprintf(e->split, sizeof e->split, "even");
+    snprintf(e->regime, sizeof e->regime, "cold");
+    e->m = e->k = 2560, e->threads = 1, e->candidates = e->verified = 2;
+    const tt_variant *vs[2] = {win, alt};
+    for (int i = 0; i < 2; i++) {
+        tt_prof_stat *st = i ? &e->fmt_best[alt->fmt == win->fmt ? (win->fmt + 1) % TT_PROF_MAX_FMTS : alt->fmt]
+                             : &e->fmt_best[win->fmt];
+        snprintf(st->variant, sizeof st->variant, "%s", vs[i]->name);
+        st->median_ns = st->p25_ns = st->p75_ns = 1000 + 125 * i, st->samples = 8, st->gbps = 2, st->bw_frac = 0.5;
+    }
+    e->winner = e->fmt_best[win->fmt];
+    tt_prof_in_model *im = &e->in_model;
+    snprintf(im->variant, sizeof im->variant, "%s", alt->name);
+    snprintf(im->phases, sizeof im->phases, "qkv,o");
+    snprintf(im->why, sizeof im->why, "test");
+    im->rounds = 6, im->tokens = 32, im->linears = 60, im->ncand = 2;
+    im->fuse = TT_FUSE_MEASURED_OFF, im->fuse_ratio = 1.0625, im->fuse_token = 1.5, im->fuse_faster = 4;
+    im->fuse_rounds = 6;
+    snprintf(im->fuse_why, sizeof im->fuse_why, "apart");
+    for (int i = 0; i < 2; i++) {
+        snprintf(im->cand[i].variant, sizeof im->cand[i].variant, "%s", vs[i]->name);
+        im->cand[i].phase_us = 100 - 10 * i, im->cand[i].tok_s = 30.5 + i, im->cand[i].ratio = 1 + 0.125 * i;
+        im->cand[i].faster = 5 * i;
+    }
+    CHECK(tt_profile_write(&p, path) == TT_OK);
+    tt_profile q;
+    CHECKF(tt_profile_read(path, &q) == TT_OK, "%s", tt_last_error());
+    if (q.n == 1) {
+        const tt_prof_entry *r = &q.e[0];
+        int nfb = 0;
+        for (int f = 0; f < TT_PROF_MAX_FMTS; f++) nfb += r->fmt_best[f].variant[0] != 0;
+        CHECK(nfb == 2 && !strcmp(r->fmt_best[win->fmt].variant, win->name) && r->fmt_best[win->fmt].median_ns == 1000);
+        CHECK(!strcmp(r->in_model.variant, alt->name) && r->in_model.ncand == 2 && r->in_model.rounds == 6 &&
+              r->in_model.tokens == 32 && r->in_model.linears == 60 && !strcmp(r->in_model.phases, "qkv,o"));
+        CHECK(r->in_model.cand[1].ratio == 1.125 && r->in_model.cand[1].faster == 5 && r->in_model.cand[1].tok_s == 31.5 &&
+              r->in_model.cand[1].phase_us == 90);
+        CHECK(!strcmp(tt_prof_entry_kernel(r), alt->name));
+        CHECK(r->in_model.fuse == TT_FUSE_MEASURED_OFF && r->in_model.fuse_ratio == 1.0625 && r->in_model.fuse_token == 1.5 &&
+              r->in_model.fuse_faster == 4 && r->in_model.fuse_rounds == 6 && !strcmp(r->in_model.fuse_why, "apart"));
+        const tt_prof_entry *w[1];
+        int nw = 0;
+        CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_OK && nw == 1);
+        /* the wisdom runs the in-model pick at the race winner's time */
+        CHECK(tt_wisdom_install_profile(&q, path) == TT_OK);
+        CHECK(tt_baked_find(2560, 2560, 1) == alt && tt_baked_median_ns(2560, 2560, 1) == 1000);
+        CHECK(tt_baked_fuse_measured(2560, 2560, 1) == TT_FUSE_MEASURED_OFF); /* the arrangement reaches the wisdom */
+        CHECK(tt_wisdom_install(NULL) == TT_OK);
+        /* a pick that is no GEMV of this registry, or one that does not run the shape */
+        snprintf(q.e[0].in_model.variant, sizeof q.e[0].in_model.variant, "tt_i2s_gemv_gone__avx9");
+        CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_ERR_FORMAT && strstr(tt_last_error(), "in-model pick"));
+        snprintf(q.e[0].in_model.variant, sizeof q.e[0].in_model.variant, "%s", alt->name);
+        static const int odd[][2] = {{7, 2560}, {2560, 7}, {2560, 100}, {3, 5}};
+        for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+            if (!tt_variant_check_shape(alt, odd[i][0], odd[i][1])) continue; /* (a kernel that runs it) */
+            q.e[0].m = odd[i][0], q.e[0].k = odd[i][1];
+            CHECK(tt_profile_winners(&q, w, &nw, NULL) == TT_ERR_FORMAT && strstr(tt_last_error(), "does not run"));
+            break;
+        }
+        tt_profile_free(&q);
+    }
+    /* without the 1.4 fields the entry stands for its winner */
+    json_t *j = json_load_file(path, 0, NULL), *e0 = json_array_get(json_object_get(j, "entries"), 0);
+    json_object_del(e0, "in_model"), json_object_del(e0, "formats");
+    CHECK(json_dump_file(j, bad, 0) == 0);
+    json_decref(j);
+    CHECK(tt_profile_read(bad, &q) == TT_OK && q.n == 1 && !q.e[0].in_model.variant[0] && !q.e[0].fmt_best[0].variant[0] &&
+          !strcmp(tt_prof_entry_kernel(&q.e[0]), win->name));
+    tt_profile_free(&q);
+    /* an arrangement alone (a stacked shape the model runs apart has no kernel of its own to pick) */
+    edit_in_model(path, bad, "variant", NULL);
+    CHECK(tt_profile_read(bad, &q) == TT_OK && q.n == 1 && !q.e[0].in_model.variant[0] &&
+          q.e[0].in_model.fuse == TT_FUSE_MEASURED_OFF && !strcmp(tt_prof_entry_kernel(&q.e[0]), win->name));
+    tt_profile_free(&q);
+    edit_in_model(bad, bad, "fusion", NULL); /* neither */
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "neither"));
+    edit_in_model(path, bad, "fusion", json_pack("{s:i}", "fused", 1)); /* not a boolean */
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "fusion"));
+    /* malformed records */
+    json_t *c = json_load_file(path, 0, NULL), *cands = NULL;
+    cands = json_deep_copy(json_object_get(json_object_get(json_array_get(json_object_get(c, "entries"), 0), "in_model"),
+                                           "candidates"));
+    json_decref(c);
+    json_t *swapped = json_array();
+    json_array_append(swapped, json_array_get(cands, 1)), json_array_append(swapped, json_array_get(cands, 0));
+    edit_in_model(path, bad, "candidates", swapped); /* the winner not first */
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "not the entry's winner"));
+    edit_in_model(path, bad, "variant", json_string("some_kernel"));
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "none of its candidates"));
+    edit_in_model(path, bad, "candidates", json_array());
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "candidates"));
+    edit_in_model(path, bad, "rounds", json_string("six"));
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "in_model.rounds"));
+    edit_in_model(path, bad, "why", NULL);
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "in_model.why"));
+    json_decref(cands);
+    j = json_load_file(path, 0, NULL);
+    json_object_set_new(json_object_get(json_array_get(json_object_get(j, "entries"), 0), "formats"), "b4",
+                        json_object());
+    CHECK(json_dump_file(j, bad, 0) == 0);
+    json_decref(j);
+    CHECK(tt_profile_read(bad, &q) == TT_ERR_FORMAT && strstr(tt_last_error(), "not a storage format"));
+    tt_profile_free(&p);
+    unlink(path), unlink(bad);
 }
 
 int main(void)
@@ -335,6 +487,7 @@ int main(void)
     CHECK(tt_profile_read("/nonexistent/profile.json", &q) == TT_ERR_IO);
 
     tt_profile_free(&p);
+    check_in_model(dir);
     unlink(path), unlink(bad), rmdir(dir);
     check_diff();
     return tt_test_end("profile");
