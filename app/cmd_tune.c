@@ -1180,13 +1180,9 @@ int tt_cmd_tune(int argc, char **argv)
     snprintf(path, sizeof path, "%s/summary.md", dir);
     tt_tune_write_summary(&prof, path, stdout);
     snprintf(path, sizeof path, "%s/baked.c", dir);
-    /* Only flags on entries the table would take block it: a warm entry stands for its shape only where no cold one
-     * does (tt_profile_winners), so a flagged warm race beside a clean cold one changes no baked kernel. */
-    int nflag = 0;
-    for (int i = 0; i < prof.n; i++) {
-        const tt_prof_entry *e = &prof.e[i];
-        nflag += e->flags[0] && !(strcmp(e->regime, "cold") && tt_profile_find(&prof, e->m, e->k, e->threads, "cold"));
-    }
+    /* Only flags on entries the table would take block it (a flagged warm race beside a clean cold one changes no
+     * baked kernel) */
+    int nflag = tt_profile_flagged_winners(&prof);
     if (nflag && !o.force_bake) { /* a stale table from an earlier run must not be built in either */
         unlink(path);
         logf_("NOT BAKED: %d of %d entries were measured under interference or are physically implausible (see "

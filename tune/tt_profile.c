@@ -567,6 +567,19 @@ tt_status tt_profile_check(const tt_profile *p, const tt_cpu_id *h, uint64_t has
     return TT_OK;
 }
 
+/* Whether e stands for its shape's winner: a cold entry, or a warm one where no cold entry exists. */
+static bool stands_for_winner(const tt_profile *p, const tt_prof_entry *e)
+{
+    return !strcmp(e->regime, "cold") || !tt_profile_find(p, e->m, e->k, e->threads, "cold");
+}
+
+int tt_profile_flagged_winners(const tt_profile *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->n; i++) n += p->e[i].flags[0] && stands_for_winner(p, &p->e[i]);
+    return n;
+}
+
 const char *tt_prof_entry_kernel(const tt_prof_entry *e)
 {
     return e->in_model.variant[0] ? e->in_model.variant : e->winner.variant;
@@ -578,7 +591,7 @@ tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int
     if (flagged) *flagged = 0;
     for (int i = 0; i < p->n; i++) {
         const tt_prof_entry *e = &p->e[i];
-        if (strcmp(e->regime, "cold") && tt_profile_find(p, e->m, e->k, e->threads, "cold")) continue;
+        if (!stands_for_winner(p, e)) continue;
         if (e->flags[0] && !p->flags_accepted) {
             if (flagged) ++*flagged;
             continue;

@@ -148,6 +148,10 @@ const tt_prof_entry *tt_profile_find(const tt_profile *p, int m, int k, int thre
  * shape, every prefill winner (and its shared kernel) an exact GEMM one, every LM-head winner a head kernel of its
  * kind: TT_ERR_FORMAT naming the first that is not. out: room for p->n pointers. */
 tt_status tt_profile_winners(const tt_profile *p, const tt_prof_entry **out, int *n, int *flagged);
+/* How many of the entries that would stand for winners (as tt_profile_winners picks them: per shape and thread count
+ * the cold entry, the warm one only where no cold one exists) carry measurement flags, accepted or not: what blocks
+ * a bake without --force-bake. */
+int tt_profile_flagged_winners(const tt_profile *p);
 
 tt_status tt_profile_write(const tt_profile *p, const char *path);
 tt_status tt_profile_read(const char *path, tt_profile *p);

@@ -329,6 +329,19 @@ int main(void)
         int nw = -1, nf = -1, ng = q.ng;
         q.ng = 0; /* the prefill rows above carry made-up kernel names */
         CHECK(tt_profile_winners(&q, w, &nw, &nf) == TT_OK && nw == 0 && nf == 1);
+        /* what blocks a bake: flags on the entries that stand for winners; a flagged warm race beside a clean cold
+         * entry of its shape does not (the table takes the cold one), a flagged warm entry alone does */
+        CHECK(tt_profile_flagged_winners(&q) == 1);
+        tt_profile wq = q;
+        tt_prof_entry two[2] = {q.e[0], q.e[0]};
+        snprintf(two[1].regime, sizeof two[1].regime, "warm");
+        wq.e = two, wq.n = 2;
+        CHECK(tt_profile_flagged_winners(&wq) == 1);
+        two[0].flags[0] = 0;
+        CHECK(tt_profile_flagged_winners(&wq) == 0);
+        snprintf(two[0].regime, sizeof two[0].regime, "warm"), two[0].threads = 2; /* now a warm entry stands alone */
+        two[0].flags[0] = 'x';
+        CHECK(tt_profile_flagged_winners(&wq) == 2);
         q.flags_accepted = true;
         CHECK(tt_profile_winners(&q, w, &nw, &nf) == TT_OK && nw == 1 && nf == 0 && w[0] == &q.e[0]);
         q.flags_accepted = false;

@@ -25,14 +25,6 @@ check "[ \$? -eq 0 ] && grep -q 'resuming: 1 of 1' '$dir/out11.txt' && ! grep -q
 "$T" tune --budget 6 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 --probe-mib 256 > "$dir/out12.txt" 2>&1
 check "[ \$? -eq 0 ] && grep -q 'resuming: 0 of 1' '$dir/out12.txt' && grep -q '1 flagged entry is measured again' '$dir/out12.txt' && grep -q 'prefill .*256x512 t1 .*winner' '$dir/out12.txt'" "a rerun measures the flagged entry and its prefill race again"
 check "python3 -c \"import json; p=json.load(open('$hprof')); assert len(p['entries'])==1 and len(p['prefill'])==1 and p['prefill'][0]['gemv']==p['entries'][0]['winner']['variant']\"" "the new measurement takes the flagged entry's place"
-# a warm race flagged beside the hog, next to the clean cold entry of its shape, does not block the bake: the table
-# takes the cold entry (a warm one stands for a shape only where no cold one does)
-( while :; do :; done ) &
-hog=$!
-"$T" tune --budget 6 --shapes 256x512 --threads 1 --out "$dir/hog" --cold-mib 16 --probe-mib 256 --regime warm > "$dir/out13.txt" 2>&1
-wrc=$?
-kill $hog 2>/dev/null; wait $hog 2>/dev/null
-check "[ $wrc -eq 0 ] && grep -q 'measurement conditions: other processes kept' '$dir/out13.txt' && ! grep -q 'NOT BAKED' '$dir/out13.txt' && [ -f \$(dirname '$hprof')/baked.c ]" "a flagged warm entry beside a clean cold one is baked around"
 
 # tritune bench, cold: the pure-read ceiling rows are timed with the variants; --no-ceiling drops them
 "$T" bench --variant tt_i2s_gemv_r1_u1_f0_p0__scalar --shape 256x512 --regime cold --reps 2 --min-time 0.01 > "$dir/out6.txt" 2>&1
