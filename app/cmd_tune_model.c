@@ -419,6 +419,7 @@ int tt_cmd_tune_model(int argc, char **argv)
         if (have_topo) tt_topo_free(&topo);
         return 1;
     }
+    if (note[0]) printf("tritune tune-model: %s\n", note);
     printf("tritune tune-model: %s, model %s, threads", prof_path, path);
     for (int i = 0; i < ntc; i++) printf(" %d", tc[i]);
     printf(", %ld rounds of %ld tokens per shape\n", reps, n_tok);
@@ -427,15 +428,17 @@ int tt_cmd_tune_model(int argc, char **argv)
     for (int ti = 0; ti < ntc && !rc; ti++) {
         const int T = tc[ti];
         /* the cold entries at T this stage measures (their earlier decisions dropped with --force) */
-        int todo = 0;
+        int todo = 0, here_n = 0;
         for (int i = 0; i < p.n; i++) {
             tt_prof_entry *e = &p.e[i];
             if (e->threads != T || strcmp(e->regime, "cold")) continue;
             if (force) memset(&e->in_model, 0, sizeof e->in_model);
+            here_n++;
             todo += !e->in_model.variant[0] && !e->in_model.fuse;
         }
         if (!todo) {
-            printf("threads %d: every entry already measured in the model (--force measures again)\n", T);
+            printf("threads %d: %s\n", T, here_n ? "every entry already measured in the model (--force measures again)"
+                                                 : "the profile has no cold entry at this thread count");
             continue;
         }
         if (tt_wisdom_install_profile(&p, prof_path)) {
