@@ -8,7 +8,8 @@
  * decides it from the race's medians, tt_plan_fuse, and the stage races that against the other arrangement,
  * tt_model_alt_fusion), then the storage format per profile entry (shape and thread count): with the profile's
  * picks installed it loads the model once per thread count,
- * and for each shape the model runs, in decode order, it repacks every matrix of that shape for the fastest kernel
+ * and for each shape the model runs, in decode order, it repacks every matrix of that shape for the race's
+ * runner-up where that is another kernel of the winner's format (a near tie in isolation), and for the fastest kernel
  * of each other format that the entry's final session timed (within IM_ALT_MAX of the winner), then decodes passes
  * of n tokens with the race's winner and each alternative in turn (order rotated every round), timing the decode
  * phases that hold the shape (tt_model.prof). An alternative replaces the winner when its phases are faster with
@@ -58,8 +59,9 @@ static void usage(FILE *f)
             "(-t: only these), the model is loaded with the profile's picks. First q/k/v and gate/up are each raced\n"
             "stacked (one GEMV) against apart, the load's arrangement (from the race's medians) against the other;\n"
             "then, for each matrix shape the model runs, in\n"
-            "decode order, the race's winner and the fastest kernel of each other storage format that the race's final\n"
-            "session timed (within %.1fx of the winner there) run every matrix of that shape in turn: after one warm-up\n"
+            "decode order, the race's winner, its runner-up where that is another kernel of the same format (a near\n"
+            "tie in isolation), and the fastest kernel of each other storage format that the race's final session\n"
+            "timed (within %.1fx of the winner there) run every matrix of that shape in turn: after one warm-up\n"
             "round, -r rounds of one decode pass each (-n tokens from position 0), the order rotated every round,\n"
             "timing the decode phases that hold the shape. An alternative replaces the winner when its phases are\n"
             "faster with confidence (median gap over %.0f %%, Mann-Whitney p < %.2f) and whole tokens are not slower with\n"
@@ -206,13 +208,15 @@ static bool decide(const double *ph, const double *tk, int c, int reps, double *
 static int race_entry(tt_model *md, tt_prof_entry *e, const im_shape *sh, int n_tok, int reps)
 {
     const tt_variant *cur = model_kernel(md, sh->m, sh->k);
-    const tt_variant *cand[TT_PROF_MAX_FMTS] = {cur};
-    tt_model_alt *alt[TT_PROF_MAX_FMTS] = {NULL};
+    const tt_variant *cand[TT_PROF_IM_CANDS] = {cur};
+    tt_model_alt *alt[TT_PROF_IM_CANDS] = {NULL};
     int nc = 1;
-    for (int f = 0; f < TT_PROF_MAX_FMTS; f++) {
-        const tt_prof_stat *b = &e->fmt_best[f];
+    /* f = -1: the race's runner-up where it is another kernel of the winner's format (a near tie in isolation, such
+     * as another prefetch distance); then the fastest of each other format */
+    for (int f = -1; f < TT_PROF_MAX_FMTS; f++) {
+        const tt_prof_stat *b = f < 0 ? &e->runner_up : &e->fmt_best[f];
         const tt_variant *v = b->variant[0] ? tt_variant_find(b->variant) : NULL;
-        if (!v || (int)v->fmt == (int)cur->fmt || !v->exact || v->op != TT_OP_GEMV) continue;
+        if (!v || v == cur || ((int)v->fmt == (int)cur->fmt) != (f < 0) || !v->exact || v->op != TT_OP_GEMV) continue;
         if (!(b->median_ns <= IM_ALT_MAX * e->winner.median_ns)) {
             printf("  %s: %.1f us in the race's final session, over %.1fx the winner's %.1f: not raced here\n", v->name,
                    b->median_ns / 1e3, IM_ALT_MAX, e->winner.median_ns / 1e3);
@@ -233,7 +237,7 @@ static int race_entry(tt_model *md, tt_prof_entry *e, const im_shape *sh, int n_
     im->fuse_faster = keep.fuse_faster, im->fuse_rounds = keep.fuse_rounds;
     memcpy(im->fuse_why, keep.fuse_why, sizeof im->fuse_why);
     if (nc == 1) {
-        printf("  no other format to race (the race's final session timed none within %.1fx)\n", IM_ALT_MAX);
+        printf("  nothing else to race (no runner-up of its format, and no other format within %.1fx)\n", IM_ALT_MAX);
         return 0;
     }
     double *ph = calloc((size_t)(nc * reps), sizeof *ph), *tk = calloc((size_t)(nc * reps), sizeof *tk);
@@ -245,7 +249,7 @@ static int race_entry(tt_model *md, tt_prof_entry *e, const im_shape *sh, int n_
     }
     /* the decision */
     int pick = 0;
-    double best_ratio = 1, tok_ratio[TT_PROF_MAX_FMTS] = {1};
+    double best_ratio = 1, tok_ratio[TT_PROF_IM_CANDS] = {1};
     for (int c = 0; c < nc; c++) {
         tt_prof_im_cand *x = &im->cand[c];
         bool wins = false;
@@ -264,12 +268,14 @@ static int race_entry(tt_model *md, tt_prof_entry *e, const im_shape *sh, int n_
     snprintf(im->variant, sizeof im->variant, "%s", cand[pick]->name);
     if (pick)
         snprintf(im->why, sizeof im->why, "%s replaces the race's winner: phases %.3fx, token %.3fx (%d of %d rounds faster)",
-                 tt_fmt_name(cand[pick]->fmt), best_ratio, tok_ratio[pick], im->cand[pick].faster, reps);
+                 cand[pick]->fmt == cur->fmt ? "its runner-up" : tt_fmt_name(cand[pick]->fmt), best_ratio,
+                 tok_ratio[pick], im->cand[pick].faster, reps);
     else {
         int b = nc > 1 ? 1 : 0;
         for (int c = 2; c < nc; c++) b = im->cand[c].ratio > im->cand[b].ratio ? c : b;
         snprintf(im->why, sizeof im->why, "the race's winner stays: best other %s, phases %.3fx, token %.3fx (%d of %d rounds faster)",
-                 tt_fmt_name(cand[b]->fmt), im->cand[b].ratio, tok_ratio[b], im->cand[b].faster, reps);
+                 cand[b]->fmt == cur->fmt ? "its runner-up" : tt_fmt_name(cand[b]->fmt), im->cand[b].ratio,
+                 tok_ratio[b], im->cand[b].faster, reps);
     }
     printf("  -> %s: %s\n", im->variant, im->why);
     if (pick) tt_model_alt_swap(md, alt[pick]); /* the model runs the pick for the shapes after this one */

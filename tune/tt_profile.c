@@ -383,8 +383,8 @@ static tt_status read_entry(json_t *o, tt_prof_entry *e, size_t idx)
             (st = get_str(im, "why", r->why, sizeof r->why, c2)))
             return st;
         else if (!r->variant[0]) return tt_fail(TT_ERR_FORMAT, "profile: %s.variant is empty", c2);
-        if (r->variant[0] && (!json_is_array(cs) || json_array_size(cs) < 1 || json_array_size(cs) > TT_PROF_MAX_FMTS))
-            return tt_fail(TT_ERR_FORMAT, "profile: %s.candidates is not an array of 1 to %d", c2, TT_PROF_MAX_FMTS);
+        if (r->variant[0] && (!json_is_array(cs) || json_array_size(cs) < 1 || json_array_size(cs) > TT_PROF_IM_CANDS))
+            return tt_fail(TT_ERR_FORMAT, "profile: %s.candidates is not an array of 1 to %d", c2, TT_PROF_IM_CANDS);
         size_t ci;
         json_t *cv, *csv = r->variant[0] ? cs : NULL; /* (checked above when read) */
         json_array_foreach(csv, ci, cv)

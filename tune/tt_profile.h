@@ -29,6 +29,7 @@ typedef struct tt_prof_stat {
 
 #define TT_PROF_MAX_COUNTERS 8
 #define TT_PROF_MAX_FMTS 4 /* I2_S, TL1, TL2, B3 */
+#define TT_PROF_IM_CANDS (TT_PROF_MAX_FMTS + 1) /* the winner, the race's runner-up of its format, one of each other */
 
 /* The in-model stage (`tritune tune-model`, app/cmd_tune_model.c): the race's winner and the fastest kernel of each
  * other storage format (from the entry's final session) run inside the model, every matrix of the entry's shape
@@ -47,7 +48,7 @@ typedef struct tt_prof_in_model {
     char phases[48];   /* the decode phases timed ("qkv", "o", "gate_up", "down", comma-separated) */
     int rounds, tokens, linears; /* timed rounds, tokens per pass, matrices of the shape in the model */
     int ncand;
-    tt_prof_im_cand cand[TT_PROF_MAX_FMTS]; /* cand[0]: the race's winner */
+    tt_prof_im_cand cand[TT_PROF_IM_CANDS]; /* cand[0]: the race's winner */
     char why[200];     /* the decision in words */
     /* On a fused shape's entry: the stage's arrangement of its group at this thread count (tt_model_alt_fusion), the
      * fused matrix against its parts inside the model. fuse: 0 not measured, TT_FUSE_MEASURED_ON or _OFF. */
