@@ -717,7 +717,8 @@ void tt_tune_write_summary(const tt_profile *p, const char *path, FILE *also)
         for (int i = 0; i < p->n; i++) nim += p->e[i].in_model.variant[0] != 0;
         if (nim) {
             fprintf(x, "\n### In the model (`tritune tune-model`)\n\n"
-                       "Per shape and thread count, the race's winner and the fastest kernel of each other format run "
+                       "Per shape and thread count, the race's winner, its runner-up of the same format and the fastest "
+                       "kernel of each other format run "
                        "every matrix of the shape inside the model, in interleaved decode passes; the phases are the "
                        "decode phases holding the shape, the ratio the race winner's phase time over the candidate's "
                        "(median over rounds; above 1: faster). The model runs the pick.\n\n");

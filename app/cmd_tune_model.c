@@ -77,7 +77,8 @@ static void usage(FILE *f)
 /* A shape of the model's matrices at this thread count, the decode phases that hold it and its matrices. */
 typedef struct im_shape {
     int m, k, nlin;
-    unsigned phases; /* 1 << tt_prof_phase */
+    unsigned phases;     /* 1 << tt_prof_phase */
+    const tt_variant *v; /* the kernel the model runs for it (its first matrix's, in layer 0) */
 } im_shape;
 
 static int model_shapes(const tt_model *md, im_shape *s)
@@ -98,23 +99,13 @@ static int model_shapes(const tt_model *md, im_shape *s)
             while (j < n && (s[j].m != p->m || s[j].k != p->k)) j++;
             if (j == n) {
                 if (n == IM_SHAPES) continue;
-                s[n++] = (im_shape){.m = p->m, .k = p->k};
+                s[n++] = (im_shape){.m = p->m, .k = p->k, .v = p->v};
             }
             s[j].nlin++;
             s[j].phases |= 1u << all[i].p;
         }
     }
     return n;
-}
-
-/* The kernel the model runs for the first matrix of m x k. */
-static const tt_variant *model_kernel(const tt_model *md, int m, int k)
-{
-    const tt_layer_weights *w = &md->w.layers[0];
-    const tt_linear *all[] = {&w->wqkv, &w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate_up, &w->w_gate, &w->w_up, &w->w_down};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i]->plan.m == m && all[i]->plan.k == k) return all[i]->plan.v;
-    return NULL;
 }
 
 static void phase_names(unsigned phases, char *buf, size_t n)
@@ -207,7 +198,7 @@ static bool decide(const double *ph, const double *tk, int c, int reps, double *
  * Returns 0, or 1 on an error (printed). */
 static int race_entry(tt_model *md, tt_prof_entry *e, const im_shape *sh, int n_tok, int reps)
 {
-    const tt_variant *cur = model_kernel(md, sh->m, sh->k);
+    const tt_variant *cur = sh->v;
     const tt_variant *cand[TT_PROF_IM_CANDS] = {cur};
     tt_model_alt *alt[TT_PROF_IM_CANDS] = {NULL};
     int nc = 1;
@@ -231,11 +222,8 @@ static int race_entry(tt_model *md, tt_prof_entry *e, const im_shape *sh, int n_
                tt_model_alt_linears(alt[nc]), now_s() - t0);
         cand[nc++] = v;
     }
-    tt_prof_in_model *im = &e->in_model, keep = *im;
-    memset(im, 0, sizeof *im);
-    im->fuse = keep.fuse, im->fuse_ratio = keep.fuse_ratio, im->fuse_token = keep.fuse_token; /* the arrangement's */
-    im->fuse_faster = keep.fuse_faster, im->fuse_rounds = keep.fuse_rounds;
-    memcpy(im->fuse_why, keep.fuse_why, sizeof im->fuse_why);
+    tt_prof_in_model *im = &e->in_model;
+    im->variant[0] = 0, im->ncand = 0; /* no kernel record until decided below; an arrangement on the entry stays */
     if (nc == 1) {
         printf("  nothing else to race (no runner-up of its format, and no other format within %.1fx)\n", IM_ALT_MAX);
         return 0;
@@ -284,12 +272,10 @@ static int race_entry(tt_model *md, tt_prof_entry *e, const im_shape *sh, int n_
     return 0;
 }
 
-/* The cold entry (m, k, T) of the profile, or NULL. */
+/* The cold entry (m, k, T) of the profile (which this stage writes), or NULL. */
 static tt_prof_entry *cold_entry(tt_profile *p, int m, int k, int T)
 {
-    for (int i = 0; i < p->n; i++)
-        if (p->e[i].m == m && p->e[i].k == k && p->e[i].threads == T && !strcmp(p->e[i].regime, "cold")) return &p->e[i];
-    return NULL;
+    return (tt_prof_entry *)tt_profile_find(p, m, k, T, "cold");
 }
 
 /* The arrangement of group g (0 q/k/v, 1 gate/up) raced inside the model: the one the load chose (the race's medians,
@@ -476,11 +462,8 @@ int tt_cmd_tune_model(int argc, char **argv)
         im_shape sh[IM_SHAPES];
         int ns = rc ? 0 : model_shapes(md, sh);
         for (int s = 0; s < ns && !rc; s++) {
-            tt_prof_entry *e = NULL;
-            for (int i = 0; i < p.n && !e; i++)
-                if (p.e[i].m == sh[s].m && p.e[i].k == sh[s].k && p.e[i].threads == T && !strcmp(p.e[i].regime, "cold"))
-                    e = &p.e[i];
-            const tt_variant *cur = model_kernel(md, sh[s].m, sh[s].k);
+            tt_prof_entry *e = cold_entry(&p, sh[s].m, sh[s].k, T);
+            const tt_variant *cur = sh[s].v;
             if (!e || e->in_model.variant[0]) {
                 printf("%dx%d t%d: %s\n", sh[s].m, sh[s].k, T,
                        e ? "measured in the model before (--force measures again)" : "no cold entry in the profile");

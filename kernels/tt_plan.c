@@ -187,12 +187,10 @@ bool tt_plan_fuse(const int *ms, int n, int k, int threads, char *why, size_t wh
         snprintf(why, why_n, "measured in the model (tune-model)");
         return fm == TT_FUSE_MEASURED_ON;
     }
-    mf = 0;
     double parts = 0;
     for (int i = 0; i < n; i++) {
         double t = tt_baked_median_ns(ms[i], k, threads);
         parts = t > 0 && parts >= 0 ? parts + t : -1;
-        mf += ms[i];
     }
     double fused = tt_baked_median_ns(mf, k, threads);
     if (!(fused > 0) || !(parts > 0)) {

@@ -845,11 +845,10 @@ void tt_model_alt_swap(tt_model *m, tt_model_alt *a)
     }
     for (int i = 0; i < a->n && a->group < 0; i++) {
         tt_plan t = a->L[i]->plan;
-        m->bytes_ternary += a->plan[i].packed_bytes - t.packed_bytes;
-        m->bytes_gemm_copy += a->plan[i].packed_g_bytes - t.packed_g_bytes;
-        m->n_fmt[t.fmt]--, m->n_fmt[a->plan[i].fmt]++;
+        count_linear(m, a->L[i], -1);
         a->L[i]->plan = a->plan[i];
         a->plan[i] = t;
+        count_linear(m, a->L[i], 1);
     }
     const tt_linear *big = largest_linear(m);
     m->kernel_name = big->plan.v->name;
